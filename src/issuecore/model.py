@@ -1,0 +1,285 @@
+"""Value objects of the issue domain: statuses, actors, issues, entries and events.
+
+Everything here is immutable (``attrs.frozen``); a change makes a new value
+with :func:`attrs.evolve`. Instants are timezone-aware datetimes; a naive one
+is refused with :class:`~issuecore.errors.NaiveDatetimeError`.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+import attrs
+
+from issuecore._instants import optional_aware, require_aware
+
+__all__ = [
+    "Action",
+    "Actor",
+    "ActorKind",
+    "Assigned",
+    "Attachment",
+    "EntryKind",
+    "Event",
+    "HistoryEntry",
+    "Issue",
+    "IssueClosed",
+    "IssueOpened",
+    "NoteAdded",
+    "ParticipantAdded",
+    "PriorityChanged",
+    "Status",
+    "StatusChanged",
+    "ThreadEntry",
+    "Unassigned",
+]
+
+
+class Status(enum.StrEnum):
+    """The statuses of the default workflow; each compares equal to its value."""
+
+    OPEN = "Open"
+    WAITING_FOR_REPLY = "Waiting for Reply"
+    ON_HOLD = "On Hold"
+    RESOLVED = "Resolved"
+    CLOSED = "Closed"
+
+
+class Action(enum.StrEnum):
+    """The actions of the default workflow; each compares equal to its value."""
+
+    CUSTOMER_MESSAGE = "customer_message"
+    AGENT_REPLY = "agent_reply"
+    HOLD = "hold"
+    RESOLVE = "resolve"
+    CLOSE = "close"
+    AUTO_CLOSE = "auto_close"
+    REOPEN = "reopen"
+
+
+class ActorKind(enum.StrEnum):
+    """Who acted: the customer, an agent, or the system itself."""
+
+    CUSTOMER = "customer"
+    AGENT = "agent"
+    SYSTEM = "system"
+
+
+def _instant(name: str) -> Any:
+    def check(_instance: object, _attribute: object, value: datetime) -> None:
+        require_aware(name, value)
+
+    return check
+
+
+def _optional_instant(name: str) -> Any:
+    def check(_instance: object, _attribute: object, value: datetime | None) -> None:
+        optional_aware(name, value)
+
+    return check
+
+
+@attrs.frozen(kw_only=True)
+class Actor:
+    """Someone or something acting on an issue: ``kind`` and an ``id`` (an address, a user)."""
+
+    kind: ActorKind
+    id: str
+
+    @classmethod
+    def customer(cls, address: str) -> Actor:
+        """Return the actor for a customer writing from ``address``."""
+        return cls(kind=ActorKind.CUSTOMER, id=address)
+
+    @classmethod
+    def agent(cls, user: str) -> Actor:
+        """Return the actor for the agent ``user``."""
+        return cls(kind=ActorKind.AGENT, id=user)
+
+    @classmethod
+    def system(cls, component: str = "issuecore") -> Actor:
+        """Return the actor for the system (sweeps, intake rules)."""
+        return cls(kind=ActorKind.SYSTEM, id=component)
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.id}"
+
+
+@attrs.frozen(kw_only=True)
+class HistoryEntry:
+    """One recorded action: what, who, when, the status before and after, and why."""
+
+    at: datetime = attrs.field(validator=_instant("at"))
+    actor: Actor
+    action: str
+    from_status: str
+    to_status: str
+    reason: str | None = None
+    detail: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class Attachment:
+    """A file that came with a message: safe name, type, size, content id and the bytes."""
+
+    filename: str
+    content_type: str
+    data: bytes = attrs.field(repr=lambda data: f"<{len(data)} bytes>")
+    content_id: str | None = None
+
+    @property
+    def size(self) -> int:
+        """Return the size of the file in bytes."""
+        return len(self.data)
+
+
+class EntryKind(enum.StrEnum):
+    """What a thread entry is."""
+
+    CUSTOMER_MESSAGE = "customer_message"
+    AGENT_REPLY = "agent_reply"
+    INTERNAL_NOTE = "internal_note"
+    AUTOMATED_MESSAGE = "automated_message"
+    SYSTEM = "system"
+
+
+@attrs.frozen(kw_only=True)
+class ThreadEntry:
+    """One entry of an issue's discussion thread, in either direction.
+
+    ``text`` is the full text, never shortened; ``new_text`` is the same
+    without quoted earlier conversation (equal to ``text`` when nothing was
+    quoted). ``unverified`` marks a message kept on the issue although its
+    sender is not a participant.
+    """
+
+    kind: EntryKind
+    author: str
+    text: str
+    at: datetime = attrs.field(validator=_instant("at"))
+    new_text: str | None = None
+    html: str | None = None
+    subject: str | None = None
+    message_id: str | None = None
+    attachments: tuple[Attachment, ...] = ()
+    unverified: bool = False
+
+    @property
+    def display_text(self) -> str:
+        """Return the text without quoted history when known, else the full text."""
+        return self.text if self.new_text is None else self.new_text
+
+
+@attrs.frozen(kw_only=True)
+class Issue:
+    """A support issue as the domain sees it; change it through :mod:`issuecore.workflow`.
+
+    ``history`` is append-only. ``last_agent_reply_at`` is the instant
+    auto-close counts from. ``version`` belongs to storage: it counts the
+    committed changes and guards against lost updates.
+    """
+
+    number: str
+    subject: str
+    raised_by: str
+    status: str
+    created_at: datetime = attrs.field(validator=_instant("created_at"))
+    updated_at: datetime = attrs.field(validator=_instant("updated_at"))
+    status_since: datetime = attrs.field(validator=_instant("status_since"))
+    priority: str | None = None
+    assignees: tuple[str, ...] = ()
+    participants: tuple[str, ...] = ()
+    last_agent_reply_at: datetime | None = attrs.field(
+        default=None, validator=_optional_instant("last_agent_reply_at")
+    )
+    last_customer_message_at: datetime | None = attrs.field(
+        default=None, validator=_optional_instant("last_customer_message_at")
+    )
+    first_responded_at: datetime | None = attrs.field(
+        default=None, validator=_optional_instant("first_responded_at")
+    )
+    resolved_at: datetime | None = attrs.field(
+        default=None, validator=_optional_instant("resolved_at")
+    )
+    closed_at: datetime | None = attrs.field(default=None, validator=_optional_instant("closed_at"))
+    follows_up: str | None = None
+    history: tuple[HistoryEntry, ...] = ()
+    version: int = 0
+
+    def is_participant(self, address: str) -> bool:
+        """Return whether ``address`` raised the issue or was added as a participant."""
+        wanted = address.casefold()
+        return wanted == self.raised_by.casefold() or any(
+            wanted == known.casefold() for known in self.participants
+        )
+
+
+@attrs.frozen(kw_only=True)
+class Event:
+    """Base of the domain events a committed change raises."""
+
+    number: str
+    at: datetime = attrs.field(validator=_instant("at"))
+    actor: Actor
+
+
+@attrs.frozen(kw_only=True)
+class IssueOpened(Event):
+    """A new issue exists."""
+
+    subject: str
+    raised_by: str
+
+
+@attrs.frozen(kw_only=True)
+class StatusChanged(Event):
+    """The issue moved from one status to another."""
+
+    action: str
+    from_status: str
+    to_status: str
+    reason: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class IssueClosed(Event):
+    """The issue entered a closed status (raised besides :class:`StatusChanged`)."""
+
+    status: str
+    reason: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class NoteAdded(Event):
+    """An internal note was recorded."""
+
+
+@attrs.frozen(kw_only=True)
+class Assigned(Event):
+    """``user`` was assigned to the issue."""
+
+    user: str
+
+
+@attrs.frozen(kw_only=True)
+class Unassigned(Event):
+    """``user`` was taken off the issue."""
+
+    user: str
+
+
+@attrs.frozen(kw_only=True)
+class ParticipantAdded(Event):
+    """``address`` became a participant of the issue."""
+
+    address: str
+
+
+@attrs.frozen(kw_only=True)
+class PriorityChanged(Event):
+    """The priority changed from ``old`` to ``new``."""
+
+    old: str | None
+    new: str
