@@ -1,0 +1,11 @@
+"""The testing kit for adopters: fakes, Hypothesis strategies, contracts, stateful machines.
+
+Strategies live in :mod:`issuecore.testing.strategies`, the workflow machine in
+:mod:`issuecore.testing.stateful`; importing those needs the ``test`` extra
+(Hypothesis). This module itself needs nothing beyond issuecore.
+"""
+
+from issuecore.testing.clock import FakeClock
+from issuecore.testing.fakes import RecordingMailer
+
+__all__ = ["FakeClock", "RecordingMailer"]

@@ -1,0 +1,475 @@
+"""The default lifecycle, workflow validation, and the pure operations on issues."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime, timedelta
+
+import attrs
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from issuecore import (
+    Action,
+    Actor,
+    InvalidTransitionError,
+    Issue,
+    NaiveDatetimeError,
+    SlaRole,
+    Status,
+    StatusSpec,
+    Transition,
+    Workflow,
+    WorkflowError,
+)
+from issuecore.testing.strategies import actions, aware_datetimes, issues, statuses
+from issuecore.workflow import (
+    DEFAULT_WORKFLOW,
+    add_note,
+    add_participant,
+    assign,
+    auto_close_due_at,
+    format_issue_number,
+    open_issue,
+    set_priority,
+    unassign,
+)
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+AGENT = Actor.agent("agent@example.com")
+CUSTOMER = Actor.customer("customer@example.com")
+
+OPN, WFR, HLD, RES, CLS = (
+    Status.OPEN,
+    Status.WAITING_FOR_REPLY,
+    Status.ON_HOLD,
+    Status.RESOLVED,
+    Status.CLOSED,
+)
+
+# lifecycle.md's table, written out row by row independently of the implementation.
+EXPECTED = {
+    "customer_message": {OPN: OPN, WFR: OPN, HLD: OPN, RES: OPN, CLS: OPN},
+    "agent_reply": {OPN: WFR, WFR: WFR, HLD: WFR, RES: RES, CLS: CLS},
+    "hold": {OPN: HLD, WFR: HLD},
+    "resolve": {OPN: RES, WFR: RES, HLD: RES},
+    "close": {OPN: CLS, WFR: CLS, HLD: CLS, RES: CLS},
+    "auto_close": {WFR: CLS},
+    "reopen": {RES: OPN, CLS: OPN},
+}
+
+
+def new_issue(status: str = OPN, number: str = "ISS-2026-00042") -> Issue:
+    issue = open_issue(
+        number=number, subject="Invoice missing", raised_by="customer@example.com", at=T0
+    ).issue
+    return issue if status == OPN else _evolve_status(issue, status)
+
+
+def _evolve_status(issue: Issue, status: str) -> Issue:
+    return attrs.evolve(issue, status=status)
+
+
+@pytest.mark.parametrize(("status", "action"), list(itertools.product(list(Status), list(Action))))
+def test_every_status_action_pair_follows_the_lifecycle_table(
+    status: Status, action: Action
+) -> None:
+    issue = new_issue(status)
+    expected = EXPECTED[action].get(status)
+    if expected is None:
+        with pytest.raises(InvalidTransitionError) as caught:
+            DEFAULT_WORKFLOW.apply(issue, action, at=T0 + timedelta(hours=1), actor=AGENT)
+        assert caught.value.status == status
+        assert caught.value.action == action
+        assert caught.value.number == "ISS-2026-00042"
+        assert caught.value.allowed == tuple(
+            sorted(a for a, row in EXPECTED.items() if status in row)
+        )
+    else:
+        change = DEFAULT_WORKFLOW.apply(issue, action, at=T0 + timedelta(hours=1), actor=AGENT)
+        assert change.issue.status == expected
+        assert change.issue.history[-1].action == action
+        assert change.issue.history[-1].from_status == status
+        assert change.issue.history[-1].to_status == expected
+
+
+def test_refusal_message_names_issue_status_action_and_allowed_actions() -> None:
+    issue = new_issue(CLS)
+    with pytest.raises(InvalidTransitionError) as caught:
+        DEFAULT_WORKFLOW.apply(issue, Action.RESOLVE, at=T0, actor=AGENT)
+    assert str(caught.value) == (
+        "cannot resolve ISS-2026-00042: it is Closed; "
+        "allowed from Closed: agent_reply, customer_message, reopen"
+    )
+
+
+def test_invalid_transition_is_a_value_error_and_an_issuecore_error() -> None:
+    from issuecore import IssueCoreError
+
+    with pytest.raises(ValueError, match="cannot hold"):
+        DEFAULT_WORKFLOW.apply(new_issue(RES), Action.HOLD, at=T0, actor=AGENT)
+    assert issubclass(InvalidTransitionError, IssueCoreError)
+
+
+def test_default_table_has_exactly_the_documented_rows() -> None:
+    expected = {(s, a): t for a, row in EXPECTED.items() for s, t in row.items()}
+    assert dict(DEFAULT_WORKFLOW.table) == expected
+
+
+def test_auto_close_of_resolved_issues_is_opt_in() -> None:
+    assert DEFAULT_WORKFLOW.target(RES, Action.AUTO_CLOSE) is None
+    assert Workflow.default(auto_close_resolved=True).target(RES, Action.AUTO_CLOSE) == CLS
+
+
+def test_agent_reply_on_resolved_issue_does_not_reopen_it_but_is_recorded() -> None:
+    change = DEFAULT_WORKFLOW.apply(new_issue(RES), Action.AGENT_REPLY, at=T0, actor=AGENT)
+    assert change.issue.status == RES
+    assert change.events == ()
+    assert change.issue.last_agent_reply_at == T0
+
+
+def test_customer_reply_reopens_waiting_issue() -> None:
+    waiting = DEFAULT_WORKFLOW.apply(new_issue(), Action.AGENT_REPLY, at=T0, actor=AGENT).issue
+    later = T0 + timedelta(hours=2)
+    change = DEFAULT_WORKFLOW.apply(waiting, Action.CUSTOMER_MESSAGE, at=later, actor=CUSTOMER)
+    assert change.issue.status == OPN
+    assert change.issue.status_since == later
+    assert [type(e).__name__ for e in change.events] == ["StatusChanged"]
+
+
+def test_closing_raises_closed_event_and_stamps_closed_at() -> None:
+    change = DEFAULT_WORKFLOW.apply(
+        new_issue(), Action.CLOSE, at=T0, actor=AGENT, reason="duplicate of ISS-2026-00001"
+    )
+    assert change.issue.closed_at == T0
+    assert [type(e).__name__ for e in change.events] == ["StatusChanged", "IssueClosed"]
+    assert change.issue.history[-1].reason == "duplicate of ISS-2026-00001"
+
+
+def test_reopening_clears_closed_and_resolved_instants() -> None:
+    resolved = DEFAULT_WORKFLOW.apply(new_issue(), Action.RESOLVE, at=T0, actor=AGENT).issue
+    closed = DEFAULT_WORKFLOW.apply(resolved, Action.CLOSE, at=T0, actor=AGENT).issue
+    assert closed.resolved_at == T0
+    reopened = DEFAULT_WORKFLOW.apply(closed, Action.REOPEN, at=T0, actor=AGENT).issue
+    assert reopened.closed_at is None
+    assert reopened.resolved_at is None
+
+
+def test_first_response_is_the_first_agent_reply_only() -> None:
+    first = DEFAULT_WORKFLOW.apply(new_issue(), Action.AGENT_REPLY, at=T0, actor=AGENT).issue
+    second = DEFAULT_WORKFLOW.apply(
+        first, Action.AGENT_REPLY, at=T0 + timedelta(hours=1), actor=AGENT
+    ).issue
+    assert second.first_responded_at == T0
+    assert second.last_agent_reply_at == T0 + timedelta(hours=1)
+
+
+def test_an_earlier_instant_than_the_last_entry_is_recorded_at_the_last_entry() -> None:
+    issue = add_note(new_issue(), at=T0 + timedelta(hours=1), actor=AGENT).issue
+    change = DEFAULT_WORKFLOW.apply(issue, Action.HOLD, at=T0, actor=AGENT)
+    assert change.issue.history[-1].at == T0 + timedelta(hours=1)
+
+
+# --- auto-close -------------------------------------------------------------------
+
+
+def waiting_since(at: datetime) -> Issue:
+    return DEFAULT_WORKFLOW.apply(new_issue(), Action.AGENT_REPLY, at=at, actor=AGENT).issue
+
+
+def test_waiting_issue_closes_after_seven_days_of_silence() -> None:
+    issue = waiting_since(T0)
+    assert DEFAULT_WORKFLOW.auto_close(issue, now=T0 + timedelta(days=7)).issue.status == CLS
+
+
+def test_waiting_issue_stays_open_one_microsecond_before_due() -> None:
+    issue = waiting_since(T0)
+    almost = T0 + timedelta(days=7) - timedelta(microseconds=1)
+    change = DEFAULT_WORKFLOW.auto_close(issue, now=almost)
+    assert change.issue is issue
+    assert change.events == ()
+
+
+def test_notes_and_assignments_do_not_restart_the_auto_close_clock() -> None:
+    issue = waiting_since(T0)
+    issue = add_note(issue, at=T0 + timedelta(days=6), actor=AGENT).issue
+    issue = assign(issue, "ben@example.com", at=T0 + timedelta(days=6), actor=AGENT).issue
+    closed = DEFAULT_WORKFLOW.auto_close(issue, now=T0 + timedelta(days=7)).issue
+    assert closed.status == CLS
+    assert closed.history[-1].actor == Actor.system("auto-close")
+    assert closed.history[-1].reason == (
+        "no reply from the customer for 7 days "
+        "since the last agent reply at 2026-03-02 09:00:00 UTC"
+    )
+
+
+def test_a_later_agent_reply_restarts_the_auto_close_clock() -> None:
+    issue = waiting_since(T0)
+    issue = DEFAULT_WORKFLOW.apply(
+        issue, Action.AGENT_REPLY, at=T0 + timedelta(days=3), actor=AGENT
+    ).issue
+    assert auto_close_due_at(issue) == T0 + timedelta(days=10)
+    assert DEFAULT_WORKFLOW.auto_close(issue, now=T0 + timedelta(days=7)).issue.status == WFR
+
+
+def test_auto_close_none_turns_it_off() -> None:
+    issue = waiting_since(T0)
+    assert auto_close_due_at(issue, after=None) is None
+    assert (
+        DEFAULT_WORKFLOW.auto_close(issue, now=T0 + timedelta(days=999), after=None).issue == issue
+    )
+
+
+def test_open_issue_is_never_due_for_auto_close() -> None:
+    assert auto_close_due_at(new_issue()) is None
+
+
+def test_resolved_issue_auto_closes_only_when_configured_counting_from_resolution() -> None:
+    flow = Workflow.default(auto_close_resolved=True)
+    issue = waiting_since(T0)
+    resolved = flow.apply(issue, Action.RESOLVE, at=T0 + timedelta(days=5), actor=AGENT).issue
+    assert auto_close_due_at(resolved, workflow=flow) == T0 + timedelta(days=12)
+    assert auto_close_due_at(resolved) is None
+
+
+# --- non-status operations ---------------------------------------------------------
+
+
+def test_assigning_twice_is_a_no_op() -> None:
+    once = assign(new_issue(), "ben@example.com", at=T0, actor=AGENT)
+    twice = assign(once.issue, "ben@example.com", at=T0, actor=AGENT)
+    assert once.issue.assignees == ("ben@example.com",)
+    assert twice.issue is once.issue
+    assert twice.events == ()
+
+
+def test_several_assignees_and_unassign() -> None:
+    issue = assign(new_issue(), "ben@example.com", at=T0, actor=AGENT).issue
+    issue = assign(issue, "ana@example.com", at=T0, actor=AGENT).issue
+    change = unassign(issue, "ben@example.com", at=T0, actor=AGENT)
+    assert change.issue.assignees == ("ana@example.com",)
+    assert change.issue.history[-1].action == "unassign"
+    assert unassign(change.issue, "ben@example.com", at=T0, actor=AGENT).events == ()
+
+
+def test_participants_compare_case_insensitively() -> None:
+    issue = add_participant(new_issue(), "Boss@Example.com", at=T0, actor=CUSTOMER).issue
+    assert issue.is_participant("boss@example.com")
+    assert issue.is_participant("CUSTOMER@example.com")
+    assert add_participant(issue, "boss@EXAMPLE.com", at=T0, actor=CUSTOMER).events == ()
+
+
+def test_priority_change_is_recorded_with_old_and_new() -> None:
+    change = set_priority(new_issue(), "Urgent", at=T0, actor=AGENT)
+    assert change.issue.priority == "Urgent"
+    assert change.issue.history[-1].detail == "None -> Urgent"
+    assert set_priority(change.issue, "Urgent", at=T0, actor=AGENT).events == ()
+
+
+def test_issue_numbers_follow_the_naming_series() -> None:
+    assert format_issue_number(2026, 42) == "ISS-2026-00042"
+    assert format_issue_number(2026, 123456) == "ISS-2026-123456"
+    with pytest.raises(ValueError, match="starts at 1"):
+        format_issue_number(2026, 0)
+
+
+def test_naive_datetimes_are_refused_everywhere() -> None:
+    naive = datetime(2026, 3, 2, 9, 0)
+    issue = new_issue()
+    with pytest.raises(NaiveDatetimeError, match="at must be timezone-aware"):
+        open_issue(number="X", subject="s", raised_by="a@b.c", at=naive)
+    with pytest.raises(NaiveDatetimeError):
+        DEFAULT_WORKFLOW.apply(issue, Action.HOLD, at=naive, actor=AGENT)
+    with pytest.raises(NaiveDatetimeError):
+        DEFAULT_WORKFLOW.auto_close(issue, now=naive)
+    for operation in (assign, unassign, add_participant, set_priority):
+        with pytest.raises(NaiveDatetimeError):
+            operation(issue, "x", at=naive, actor=AGENT)
+    with pytest.raises(NaiveDatetimeError):
+        add_note(issue, at=naive, actor=AGENT)
+
+
+# --- properties -----------------------------------------------------------------
+
+
+@given(issue=issues(), status=statuses(), action=actions(), at=aware_datetimes())
+def test_apply_either_follows_the_table_or_refuses_and_changes_nothing(
+    issue: Issue, status: str, action: str, at: datetime
+) -> None:
+    issue = _evolve_status(issue, status)
+    target = DEFAULT_WORKFLOW.table.get((status, action))
+    if target is None:
+        with pytest.raises(InvalidTransitionError):
+            DEFAULT_WORKFLOW.apply(issue, action, at=at, actor=AGENT)
+        return
+    change = DEFAULT_WORKFLOW.apply(issue, action, at=at, actor=AGENT)
+    assert change.issue.status == target
+    assert change.issue.history[:-1] == issue.history
+    assert change.issue.history[-1].at >= issue.updated_at
+    assert bool(change.events) == (target != status)
+
+
+@given(steps=st.lists(actions(), max_size=30))
+def test_every_allowed_sequence_keeps_history_ordered(steps: list[str]) -> None:
+    issue = new_issue()
+    at = T0
+    for step in steps:
+        at += timedelta(minutes=17)
+        if DEFAULT_WORKFLOW.target(issue.status, step) is not None:
+            issue = DEFAULT_WORKFLOW.apply(issue, step, at=at, actor=AGENT).issue
+    instants = [entry.at for entry in issue.history]
+    assert instants == sorted(instants)
+    assert len(issue.history) >= 1
+
+
+# --- a custom workflow ---------------------------------------------------------------
+
+
+def escalation_workflow() -> Workflow:
+    return Workflow(
+        name="escalation",
+        statuses=[
+            StatusSpec(name="New", sla=SlaRole.RUNNING, initial=True),
+            StatusSpec(name="Escalated", sla=SlaRole.RUNNING),
+            StatusSpec(name="Done", sla=SlaRole.FULFILLED, closed=True),
+        ],
+        transitions={
+            ("New", "escalate"): "Escalated",
+            ("New", "close"): "Done",
+            ("Escalated", "close"): "Done",
+            ("Done", "reopen"): "New",
+        },
+    )
+
+
+def test_custom_workflow_is_applied_like_the_default() -> None:
+    flow = escalation_workflow()
+    issue = open_issue(number="T-1", subject="s", raised_by="a@b.c", at=T0, workflow=flow).issue
+    assert issue.status == "New"
+    escalated = flow.apply(issue, "escalate", at=T0, actor=AGENT).issue
+    assert escalated.status == "Escalated"
+    with pytest.raises(InvalidTransitionError, match="allowed from Escalated: close"):
+        flow.apply(escalated, "escalate", at=T0, actor=AGENT)
+
+
+def test_workflow_diagram_is_generated_from_the_table() -> None:
+    mermaid = DEFAULT_WORKFLOW.to_mermaid()
+    assert mermaid.startswith("stateDiagram-v2\n")
+    assert '    state "Waiting for Reply" as WaitingForReply' in mermaid
+    assert "    [*] --> Open" in mermaid
+    assert "    Open --> WaitingForReply: agent_reply" in mermaid
+    assert "    WaitingForReply --> Closed: close, auto_close" in mermaid
+    assert "    Closed --> [*]" in mermaid
+    edges = [line for line in mermaid.splitlines() if "-->" in line and "[*]" not in line]
+    assert sum(len(line.split(": ")[1].split(", ")) for line in edges) == len(
+        DEFAULT_WORKFLOW.table
+    )
+    dot = escalation_workflow().to_dot()
+    assert '"New" -> "Escalated" [label="escalate"];' in dot
+
+
+# --- validation -----------------------------------------------------------------
+
+
+def spec(name: str, **kwargs: object) -> StatusSpec:
+    kwargs.setdefault("sla", SlaRole.RUNNING)
+    return StatusSpec(name=name, **kwargs)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("statuses", "transitions", "message"),
+    [
+        ([], {}, "malformed workflow: it declares no statuses"),
+        (
+            [spec("A"), spec("B", closed=True)],
+            {("A", "go"): "B"},
+            "no status is initial; mark exactly one with initial=True",
+        ),
+        (
+            [spec("A", initial=True), spec("B", initial=True), spec("C", closed=True)],
+            {("A", "go"): "C", ("B", "go"): "C"},
+            "2 statuses are initial (A, B); mark exactly one",
+        ),
+        (
+            [spec("A", initial=True), spec("B")],
+            {("A", "go"): "B"},
+            "no status is closed; mark at least one with closed=True",
+        ),
+        (
+            [spec("A", initial=True), spec("B", sla=None, closed=True)],
+            {("A", "go"): "B"},
+            "status 'B' does not state its SLA role",
+        ),
+        (
+            [spec("A", initial=True), spec("B", closed=True)],
+            {("A", "go"): "B", ("A", "escalate"): "Escalted"},
+            "names unknown status 'Escalted'; known: A, B",
+        ),
+        (
+            [spec("A", initial=True), spec("B", closed=True), spec("Lost")],
+            {("A", "go"): "B", ("Lost", "go"): "B"},
+            "status 'Lost' cannot be reached from the initial status 'A'",
+        ),
+        (
+            [spec("A", initial=True), spec("B", closed=True), spec("Limbo")],
+            {("A", "go"): "B", ("A", "park"): "Limbo"},
+            "status 'Limbo' has no path to a closed status (B)",
+        ),
+        (
+            [spec("A", initial=True), spec("A"), spec("B", closed=True)],
+            {("A", "go"): "B"},
+            "status 'A' is declared twice",
+        ),
+        (
+            [spec("A", initial=True), spec("B", closed=True), spec("C", closed=True)],
+            [
+                Transition(source="A", action="go", target="B"),
+                Transition(source="A", action="go", target="C"),
+            ],
+            "action 'go' from 'A' is declared twice, to 'B' and to 'C'",
+        ),
+    ],
+    ids=[
+        "empty",
+        "no-initial",
+        "two-initial",
+        "no-closed",
+        "no-sla-role",
+        "unknown-status",
+        "unreachable",
+        "dead-end",
+        "duplicate-status",
+        "conflicting-rows",
+    ],
+)
+def test_malformed_workflow_is_refused_with_its_message(
+    statuses: list[StatusSpec], transitions: object, message: str
+) -> None:
+    with pytest.raises(WorkflowError) as caught:
+        Workflow(statuses=statuses, transitions=transitions)  # type: ignore[arg-type]
+    assert message in str(caught.value)
+
+
+def test_several_problems_are_listed_together() -> None:
+    with pytest.raises(WorkflowError) as caught:
+        Workflow(statuses=[spec("A"), spec("B", sla=None)], transitions={})
+    text = str(caught.value)
+    assert text.startswith("malformed workflow (3 problems):")
+    assert "no status is initial" in text
+    assert "no status is closed" in text
+    assert "status 'B' does not state its SLA role" in text
+
+
+def test_workflow_without_on_hold_is_valid() -> None:
+    table = {k: v for k, v in DEFAULT_WORKFLOW.table.items() if HLD not in (k[0], v)}
+    flow = Workflow(
+        statuses=[s for s in DEFAULT_WORKFLOW.statuses if s.name != HLD], transitions=table
+    )
+    assert HLD not in {s.name for s in flow.statuses}
+    assert flow.allowed(OPN) == ("agent_reply", "close", "customer_message", "resolve")
+
+
+def test_unknown_status_lookup_names_the_known_ones() -> None:
+    with pytest.raises(KeyError, match="unknown status 'Pending'; known: Open, Waiting for Reply"):
+        DEFAULT_WORKFLOW.spec("Pending")
