@@ -13,10 +13,13 @@ from datetime import datetime
 from typing import Self
 
 __all__ = [
+    "ConcurrencyConflictError",
+    "DuplicateMessageError",
     "InvalidTransitionError",
     "IssueCoreError",
     "IssueNotFoundError",
     "NaiveDatetimeError",
+    "SchemaVersionError",
     "WorkflowError",
 ]
 
@@ -88,3 +91,62 @@ class IssueNotFoundError(IssueCoreError, LookupError):
     def for_number(cls, number: str) -> Self:
         """Build the error for the missing issue ``number``."""
         return cls(f"no issue numbered {number!r}")
+
+
+class ConcurrencyConflictError(IssueCoreError, RuntimeError):
+    """A write was refused because someone else changed the issue first; retry on fresh state.
+
+    Carries ``number``, the issue concerned.
+    """
+
+    def __init__(self, message: str, *, number: str) -> None:
+        super().__init__(message)
+        self.number = number
+
+    @classmethod
+    def stale_version(cls, number: str, *, expected: int, stored: int) -> Self:
+        """Build the error for a write of ``number`` based on a version no longer stored."""
+        return cls(
+            f"issue {number!r} changed since it was read: the write was based on version "
+            f"{expected}, the store holds version {stored}; load it again and retry",
+            number=number,
+        )
+
+    @classmethod
+    def already_exists(cls, number: str) -> Self:
+        """Build the error for inserting ``number`` when an issue with that number exists."""
+        return cls(
+            f"issue {number!r} already exists; allocate a new number or update the stored issue",
+            number=number,
+        )
+
+
+class DuplicateMessageError(IssueCoreError, ValueError):
+    """A Message-ID was recorded a second time; the message was already handled.
+
+    Carries ``message_id``.
+    """
+
+    def __init__(self, message: str, *, message_id: str) -> None:
+        super().__init__(message)
+        self.message_id = message_id
+
+    @classmethod
+    def for_message_id(cls, message_id: str) -> Self:
+        """Build the error for the already recorded ``message_id``."""
+        return cls(
+            f"message {message_id!r} is already recorded; look it up instead of recording it again",
+            message_id=message_id,
+        )
+
+
+class SchemaVersionError(IssueCoreError, RuntimeError):
+    """A database holds a schema newer than this version of issuecore knows."""
+
+    @classmethod
+    def too_new(cls, *, found: int, known: int) -> Self:
+        """Build the error for a database at schema ``found`` when ``known`` is the newest."""
+        return cls(
+            f"the database has schema version {found}, but this issuecore knows versions up to "
+            f"{known}; upgrade issuecore before opening it"
+        )
