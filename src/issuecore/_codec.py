@@ -1,0 +1,372 @@
+"""Turn attrs values into JSON and back, guided by their type hints.
+
+Storage adapters keep an issue as one JSON document, so a field added to
+:class:`~issuecore.model.Issue` later needs no migration: a document written
+before the field existed decodes with the field's default, and a key no
+longer known is ignored.
+
+Supported, recursively: attrs classes (a subclass of the declared class is
+tagged with its name), ``X | None`` and other unions (tagged when more than
+one member is not ``None``), ``tuple`` (variadic and fixed), ``list``,
+``frozenset``/``set``, mappings, ``str``, ``int``, ``float``, ``bool``,
+``None``, enums (by value), aware ``datetime`` (UTC ISO 8601, read back
+aware in UTC), ``date``, ``time``, ``timedelta`` (integer microseconds),
+``bytes`` (base64), ``Decimal`` (string), ``ZoneInfo`` (its key), ``Literal``
+and ``Any`` (JSON values as they are).
+"""
+
+from __future__ import annotations
+
+import base64
+import enum
+import json
+import types
+import typing
+from collections.abc import Callable, Mapping, MutableMapping, MutableSequence, MutableSet, Sequence
+from collections.abc import Set as AbstractSet
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+import attrs
+
+from issuecore._instants import require_aware
+
+__all__ = ["decode", "dumps", "encode", "loads"]
+
+T = TypeVar("T")
+
+_TYPE_TAG = "__type__"
+_MICROSECONDS = timedelta(microseconds=1)
+
+
+def dumps(value: object) -> str:
+    """Return the compact JSON text of the attrs instance ``value``."""
+    return json.dumps(encode(value, type(value)), separators=(",", ":"), ensure_ascii=False)
+
+
+def loads(cls: type[T], text: str | bytes) -> T:
+    """Return the ``cls`` instance that :func:`dumps` wrote as ``text``."""
+    result: T = decode(json.loads(text), cls)
+    return result
+
+
+def encode(value: object, hint: object, path: str = "$") -> Any:
+    """Return a JSON-compatible form of ``value`` declared with type ``hint``."""
+    origin = typing.get_origin(hint)
+    if hint is Any or hint is object:
+        return _encode_any(value, path)
+    if origin is typing.Literal:
+        return value
+    if origin is typing.Union or origin is types.UnionType:
+        return _encode_union(value, typing.get_args(hint), path)
+    if value is None:
+        if hint is None or hint is type(None):
+            return None
+        raise TypeError(f"{path}: None given for a value of type {_name(hint)}")
+    if isinstance(hint, type) and attrs.has(hint):
+        return _encode_attrs(value, hint, path)
+    if origin is not None:
+        return _encode_generic(value, hint, origin, path)
+    if isinstance(hint, type):
+        return _encode_scalar(value, hint, path)
+    raise TypeError(f"{path}: cannot encode a value declared as {hint!r}")
+
+
+def decode(data: Any, hint: object, path: str = "$") -> Any:
+    """Return the value of type ``hint`` that :func:`encode` turned into ``data``."""
+    origin = typing.get_origin(hint)
+    if hint is Any or hint is object or origin is typing.Literal:
+        return data
+    if origin is typing.Union or origin is types.UnionType:
+        return _decode_union(data, typing.get_args(hint), path)
+    if data is None:
+        if hint is None or hint is type(None):
+            return None
+        raise TypeError(f"{path}: null stored for a value of type {_name(hint)}")
+    if isinstance(hint, type) and attrs.has(hint):
+        return _decode_attrs(data, hint, path)
+    if origin is not None:
+        return _decode_generic(data, hint, origin, path)
+    if isinstance(hint, type):
+        return _decode_scalar(data, hint, path)
+    raise TypeError(f"{path}: cannot decode a value declared as {hint!r}")
+
+
+_FIELDS: dict[type, tuple[tuple[str, str, Any], ...]] = {}
+
+
+def _init_fields(cls: type) -> tuple[tuple[str, str, Any], ...]:
+    """Return ``(attribute name, constructor keyword, hint)`` of the fields ``cls`` takes."""
+    known = _FIELDS.get(cls)
+    if known is None:
+        hints = typing.get_type_hints(cls)
+        known = tuple(
+            (field.name, field.alias or field.name, hints.get(field.name, Any))
+            for field in attrs.fields(cls)
+            if field.init
+        )
+        _FIELDS[cls] = known
+    return known
+
+
+def _encode_attrs(value: object, hint: type, path: str) -> dict[str, Any]:
+    cls: type[Any] = type(value)
+    if not isinstance(value, hint):
+        raise TypeError(f"{path}: expected {_name(hint)}, got {_name(cls)}")
+    result: dict[str, Any] = {}
+    if cls is not hint:
+        result[_TYPE_TAG] = cls.__qualname__
+    for name, _, field_hint in _init_fields(cls):
+        result[name] = encode(getattr(value, name), field_hint, f"{path}.{name}")
+    return result
+
+
+def _decode_attrs(data: Any, hint: type, path: str) -> Any:
+    if not isinstance(data, dict):
+        raise TypeError(f"{path}: expected an object for {_name(hint)}, got {type(data).__name__}")
+    cls = hint
+    tag = data.get(_TYPE_TAG)
+    if tag is not None and tag != hint.__qualname__:
+        cls = _subclass_named(hint, tag, path)
+    arguments = {
+        keyword: decode(data[name], field_hint, f"{path}.{name}")
+        for name, keyword, field_hint in _init_fields(cls)
+        if name in data
+    }
+    return cls(**arguments)
+
+
+def _subclass_named(base: type, qualname: str, path: str) -> type:
+    pending: list[type] = list(base.__subclasses__())
+    while pending:
+        candidate = pending.pop()
+        if candidate.__qualname__ == qualname:
+            return candidate
+        pending.extend(candidate.__subclasses__())
+    raise TypeError(f"{path}: {qualname!r} is not a known subclass of {_name(base)}")
+
+
+def _encode_union(value: object, members: tuple[Any, ...], path: str) -> Any:
+    present = [member for member in members if member is not type(None)]
+    if value is None:
+        if len(present) < len(members):
+            return None
+        raise TypeError(f"{path}: None given for a value that cannot be None")
+    if len(present) == 1:
+        return encode(value, present[0], path)
+    for member in present:
+        if _matches(value, member):
+            return {_TYPE_TAG: _name(member), "value": encode(value, member, path)}
+    listed = " | ".join(_name(member) for member in members)
+    raise TypeError(f"{path}: {type(value).__name__} is not one of {listed}")
+
+
+def _decode_union(data: Any, members: tuple[Any, ...], path: str) -> Any:
+    present = [member for member in members if member is not type(None)]
+    if data is None:
+        return None
+    if len(present) == 1:
+        return decode(data, present[0], path)
+    tag = data.get(_TYPE_TAG) if isinstance(data, dict) else None
+    for member in present:
+        if _name(member) == tag:
+            return decode(data["value"], member, path)
+    raise TypeError(f"{path}: stored union member {tag!r} is none of {members!r}")
+
+
+def _matches(value: object, hint: Any) -> bool:
+    if hint is Any:
+        return True
+    origin = typing.get_origin(hint)
+    if origin is typing.Literal:
+        return value in typing.get_args(hint)
+    checked = origin if origin is not None else hint
+    if checked is bool or checked is int:
+        return type(value) is checked
+    return isinstance(checked, type) and isinstance(value, checked)
+
+
+def _encode_generic(value: object, hint: Any, origin: Any, path: str) -> Any:
+    arguments = typing.get_args(hint)
+    if origin is tuple:
+        if not isinstance(value, tuple):
+            raise TypeError(f"{path}: expected a tuple, got {type(value).__name__}")
+        if len(arguments) == 2 and arguments[1] is Ellipsis:
+            return [encode(item, arguments[0], f"{path}[{i}]") for i, item in enumerate(value)]
+        if len(arguments) != len(value):
+            raise TypeError(f"{path}: expected {len(arguments)} items, got {len(value)}")
+        return [
+            encode(item, item_hint, f"{path}[{i}]")
+            for i, (item, item_hint) in enumerate(zip(value, arguments, strict=True))
+        ]
+    if origin in (list, set, frozenset) or origin in _ABSTRACT_SEQUENCES:
+        item_hint = arguments[0] if arguments else Any
+        if not isinstance(value, (list, tuple, set, frozenset)):
+            raise TypeError(f"{path}: expected a collection, got {type(value).__name__}")
+        items = [encode(item, item_hint, f"{path}[{i}]") for i, item in enumerate(value)]
+        if isinstance(value, (set, frozenset)):
+            items.sort(key=_sort_key)
+        return items
+    if origin in (dict, Mapping) or origin in _ABSTRACT_MAPPINGS:
+        key_hint, value_hint = arguments if arguments else (Any, Any)
+        if not isinstance(value, Mapping):
+            raise TypeError(f"{path}: expected a mapping, got {type(value).__name__}")
+        pairs = [
+            [encode(key, key_hint, f"{path}<key>"), encode(item, value_hint, f"{path}[{key!r}]")]
+            for key, item in value.items()
+        ]
+        if key_hint is str:
+            return dict(pairs)
+        return pairs
+    if origin is type:
+        raise TypeError(f"{path}: classes cannot be stored")
+    return encode(value, origin, path)
+
+
+def _decode_generic(data: Any, hint: Any, origin: Any, path: str) -> Any:
+    arguments = typing.get_args(hint)
+    if origin is tuple:
+        if len(arguments) == 2 and arguments[1] is Ellipsis:
+            return tuple(decode(item, arguments[0], f"{path}[{i}]") for i, item in enumerate(data))
+        return tuple(
+            decode(item, item_hint, f"{path}[{i}]")
+            for i, (item, item_hint) in enumerate(zip(data, arguments, strict=True))
+        )
+    if origin in (list, set, frozenset) or origin in _ABSTRACT_SEQUENCES:
+        item_hint = arguments[0] if arguments else Any
+        items = [decode(item, item_hint, f"{path}[{i}]") for i, item in enumerate(data)]
+        if origin is list:
+            return items
+        if origin is set:
+            return set(items)
+        if origin is frozenset or origin in _ABSTRACT_SETS:
+            return frozenset(items)
+        return tuple(items)
+    if origin in (dict, Mapping) or origin in _ABSTRACT_MAPPINGS:
+        key_hint, value_hint = arguments if arguments else (Any, Any)
+        pairs = data.items() if isinstance(data, dict) else data
+        return {
+            decode(key, key_hint, f"{path}<key>"): decode(item, value_hint, f"{path}[{key!r}]")
+            for key, item in pairs
+        }
+    return decode(data, origin, path)
+
+
+def _encode_scalar(value: object, hint: type, path: str) -> Any:
+    if issubclass(hint, enum.Enum):
+        if not isinstance(value, hint):
+            value = hint(value)
+        return encode(value.value, type(value.value), path)
+    if hint is bool or hint is int:
+        if type(value) is not hint and not (hint is int and isinstance(value, int)):
+            raise TypeError(f"{path}: expected {hint.__name__}, got {type(value).__name__}")
+        return int(value) if hint is int else value
+    if hint is float:
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            raise TypeError(f"{path}: expected float, got {type(value).__name__}")
+        return float(value)
+    if hint is str:
+        if not isinstance(value, str):
+            raise TypeError(f"{path}: expected str, got {type(value).__name__}")
+        return str(value)
+    for kind, encoder in _SCALAR_ENCODERS:
+        if issubclass(hint, kind):
+            if not isinstance(value, kind):
+                raise TypeError(f"{path}: expected {kind.__name__}, got {type(value).__name__}")
+            return encoder(value, path)
+    raise TypeError(f"{path}: cannot encode a value declared as {_name(hint)}")
+
+
+def _decode_scalar(data: Any, hint: type, path: str) -> Any:
+    if issubclass(hint, enum.Enum):
+        return hint(data)
+    if hint in (bool, int, str):
+        return data
+    if hint is float:
+        return float(data)
+    for kind, decoder in _SCALAR_DECODERS:
+        if issubclass(hint, kind):
+            return decoder(data)
+    raise TypeError(f"{path}: cannot decode a value declared as {_name(hint)}")
+
+
+def _encode_datetime(value: Any, path: str) -> str:
+    require_aware(path, value)
+    return str(value.astimezone(UTC).isoformat())
+
+
+def _decode_datetime(data: Any) -> datetime:
+    parsed = datetime.fromisoformat(data)
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+def _encode_timedelta(value: Any, _path: str) -> int:
+    return int(value // _MICROSECONDS)
+
+
+def _encode_time(value: Any, path: str) -> str:
+    if value.tzinfo is not None:
+        raise TypeError(f"{path}: a time of day with a zone cannot be stored; store a datetime")
+    return str(value.isoformat())
+
+
+_SCALAR_ENCODERS: tuple[tuple[type, Callable[[Any, str], Any]], ...] = (
+    (datetime, _encode_datetime),
+    (date, lambda value, _path: value.isoformat()),
+    (time, _encode_time),
+    (timedelta, _encode_timedelta),
+    (bytes, lambda value, _path: base64.b64encode(value).decode("ascii")),
+    (Decimal, lambda value, _path: str(value)),
+    (ZoneInfo, lambda value, _path: value.key),
+)
+_SCALAR_DECODERS: tuple[tuple[type, Callable[[Any], Any]], ...] = (
+    (datetime, _decode_datetime),
+    (date, date.fromisoformat),
+    (time, time.fromisoformat),
+    (timedelta, lambda data: timedelta(microseconds=data)),
+    (bytes, lambda data: base64.b64decode(data.encode("ascii"), validate=True)),
+    (Decimal, Decimal),
+    (ZoneInfo, ZoneInfo),
+)
+
+
+def _encode_any(value: object, path: str) -> Any:
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_encode_any(item, f"{path}[{i}]") for i, item in enumerate(value)]
+    if isinstance(value, Mapping) and all(isinstance(key, str) for key in value):
+        return {key: _encode_any(item, f"{path}[{key!r}]") for key, item in value.items()}
+    raise TypeError(
+        f"{path}: a value declared as Any must be plain JSON, got {type(value).__name__}; "
+        "declare the field with a precise type"
+    )
+
+
+def _sort_key(item: Any) -> str:
+    return json.dumps(item, sort_keys=True)
+
+
+def _name(hint: Any) -> str:
+    return getattr(hint, "__qualname__", None) or repr(hint)
+
+
+_ABSTRACT_SETS: tuple[type, ...] = (AbstractSet, MutableSet)
+_ABSTRACT_SEQUENCES: tuple[type, ...] = (*_ABSTRACT_SETS, Sequence, MutableSequence)
+_ABSTRACT_MAPPINGS: tuple[type, ...] = (MutableMapping,)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def to_micros(name: str, value: datetime) -> int:
+    """Return the aware ``value`` as integer microseconds since 1970-01-01 UTC."""
+    require_aware(name, value)
+    return (value - _EPOCH) // _MICROSECONDS
+
+
+def from_micros(value: int) -> datetime:
+    """Return the aware UTC datetime ``value`` microseconds after 1970-01-01 UTC."""
+    return _EPOCH + timedelta(microseconds=value)

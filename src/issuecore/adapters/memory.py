@@ -1,0 +1,265 @@
+"""A :class:`~issuecore.ports.Store` in memory, for tests and prototypes.
+
+Each unit of work runs on a copy of the tables and replaces them only on
+commit, so a rollback really discards everything. Units of work run one at a
+time (a lock is held from the start of a transaction to its end), which
+matches the embedded database's single writer. Queries scan, so the memory
+store is for thousands of issues, not millions.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+
+import attrs
+
+from issuecore._instants import optional_aware, require_aware
+from issuecore.errors import ConcurrencyConflictError, DuplicateMessageError, IssueNotFoundError
+from issuecore.model import Issue, ThreadEntry
+from issuecore.ports import MessageRecord, OutboxItem
+
+__all__ = ["InMemoryStore"]
+
+
+@attrs.define
+class _Tables:
+    issues: dict[str, tuple[Issue, datetime | None]] = attrs.Factory(dict)
+    threads: dict[str, tuple[ThreadEntry, ...]] = attrs.Factory(dict)
+    messages: dict[str, MessageRecord] = attrs.Factory(dict)
+    outbox: dict[int, OutboxItem] = attrs.Factory(dict)
+    last_outbox_id: int = 0
+    sequences: dict[int, int] = attrs.Factory(dict)
+    auto_replies: dict[str, tuple[datetime, ...]] = attrs.Factory(dict)
+
+    def copy(self) -> _Tables:
+        # Values are immutable, so copying the dictionaries is a full snapshot.
+        return _Tables(
+            issues=dict(self.issues),
+            threads=dict(self.threads),
+            messages=dict(self.messages),
+            outbox=dict(self.outbox),
+            last_outbox_id=self.last_outbox_id,
+            sequences=dict(self.sequences),
+            auto_replies=dict(self.auto_replies),
+        )
+
+
+class InMemoryStore:
+    """Issues, threads, the Message-ID index and the outbox, kept in this process's memory."""
+
+    def __init__(self) -> None:
+        self._tables = _Tables()
+        self._lock = threading.Lock()
+        self._owner: int | None = None
+
+    @contextmanager
+    def transaction(self, *, read_only: bool = False) -> Iterator[InMemoryUnitOfWork]:
+        """Yield a unit of work on a copy of the tables; they replace the store's on commit."""
+        if self._owner == threading.get_ident():
+            raise RuntimeError(
+                "a transaction of this InMemoryStore is already open in this thread; "
+                "finish it before starting another"
+            )
+        with self._lock:
+            self._owner = threading.get_ident()
+            try:
+                work = InMemoryUnitOfWork(self._tables.copy(), read_only=read_only)
+                try:
+                    yield work
+                finally:
+                    work.finish()
+                if work.committed and not read_only:
+                    self._tables = work.tables
+            finally:
+                self._owner = None
+
+
+class InMemoryUnitOfWork:
+    """One transaction of an :class:`InMemoryStore`; see :class:`issuecore.ports.UnitOfWork`."""
+
+    def __init__(self, tables: _Tables, *, read_only: bool) -> None:
+        self.tables = tables
+        self.committed = False
+        self._read_only = read_only
+        self._finished = False
+
+    def finish(self) -> None:
+        """End the unit of work; later calls raise."""
+        self._finished = True
+
+    def _usable(self, *, writes: bool = False) -> _Tables:
+        if self._finished:
+            raise RuntimeError("this unit of work has ended; start a new transaction")
+        if writes and self._read_only:
+            raise RuntimeError("this transaction was opened read_only; it cannot write")
+        return self.tables
+
+    def get_issue(self, number: str, *, for_update: bool = False) -> Issue:
+        """Return the stored issue ``number``."""
+        stored = self._usable().issues.get(number)
+        if stored is None:
+            raise IssueNotFoundError.for_number(number)
+        return stored[0]
+
+    def insert_issue(self, issue: Issue, *, wake_at: datetime | None) -> Issue:
+        """Store a new issue and return it with version 1."""
+        tables = self._usable(writes=True)
+        optional_aware("wake_at", wake_at)
+        if issue.number in tables.issues:
+            raise ConcurrencyConflictError.already_exists(issue.number)
+        stored = attrs.evolve(issue, version=1)
+        tables.issues[issue.number] = (stored, wake_at)
+        return stored
+
+    def update_issue(self, issue: Issue, *, wake_at: datetime | None) -> Issue:
+        """Store ``issue`` if the stored version is ``issue.version``; return the next version."""
+        tables = self._usable(writes=True)
+        optional_aware("wake_at", wake_at)
+        current = tables.issues.get(issue.number)
+        if current is None:
+            raise IssueNotFoundError.for_number(issue.number)
+        if current[0].version != issue.version:
+            raise ConcurrencyConflictError.stale_version(
+                issue.number, expected=issue.version, stored=current[0].version
+            )
+        stored = attrs.evolve(issue, version=issue.version + 1)
+        tables.issues[issue.number] = (stored, wake_at)
+        return stored
+
+    def next_sequence(self, year: int) -> int:
+        """Return the next sequence of ``year``."""
+        tables = self._usable(writes=True)
+        value = tables.sequences.get(year, 0) + 1
+        tables.sequences[year] = value
+        return value
+
+    def due_issues(self, now: datetime, *, limit: int) -> list[str]:
+        """Return up to ``limit`` numbers with ``wake_at <= now``, the earliest first."""
+        require_aware("now", now)
+        due = sorted(
+            (wake_at, number)
+            for number, (_, wake_at) in self._usable().issues.items()
+            if wake_at is not None and wake_at <= now
+        )
+        return [number for _, number in due[:limit]]
+
+    def find_issues(
+        self,
+        *,
+        status: str | None = None,
+        assignee: str | None = None,
+        raised_by: str | None = None,
+        limit: int | None = None,
+    ) -> list[Issue]:
+        """Return the issues matching every filter given, oldest first."""
+        wanted_raiser = None if raised_by is None else raised_by.casefold()
+        found = [
+            issue
+            for issue, _ in self._usable().issues.values()
+            if (status is None or issue.status == status)
+            and (assignee is None or assignee in issue.assignees)
+            and (wanted_raiser is None or issue.raised_by.casefold() == wanted_raiser)
+        ]
+        found.sort(key=lambda issue: (issue.created_at, issue.number))
+        return found if limit is None else found[:limit]
+
+    def append_entry(self, number: str, entry: ThreadEntry) -> None:
+        """Add ``entry`` to the end of the thread of issue ``number``."""
+        tables = self._usable(writes=True)
+        if number not in tables.issues:
+            raise IssueNotFoundError.for_number(number)
+        tables.threads[number] = (*tables.threads.get(number, ()), entry)
+
+    def thread(self, number: str) -> list[ThreadEntry]:
+        """Return the thread of issue ``number`` in order."""
+        tables = self._usable()
+        if number not in tables.issues:
+            raise IssueNotFoundError.for_number(number)
+        return list(tables.threads.get(number, ()))
+
+    def record_message(
+        self,
+        message_id: str,
+        *,
+        number: str | None,
+        outcome: str,
+        reason: str,
+        at: datetime | None = None,
+    ) -> None:
+        """Record what became of ``message_id``."""
+        tables = self._usable(writes=True)
+        record = MessageRecord(
+            message_id=message_id, number=number, outcome=outcome, reason=reason, at=at
+        )
+        if message_id in tables.messages:
+            raise DuplicateMessageError.for_message_id(message_id)
+        tables.messages[message_id] = record
+
+    def lookup_message(self, message_id: str) -> MessageRecord | None:
+        """Return the record of ``message_id``, if any."""
+        return self._usable().messages.get(message_id)
+
+    def enqueue(self, item: OutboxItem) -> OutboxItem:
+        """Add ``item`` to the outbox and return it with its id."""
+        tables = self._usable(writes=True)
+        tables.last_outbox_id += 1
+        stored = attrs.evolve(item, id=tables.last_outbox_id)
+        tables.outbox[tables.last_outbox_id] = stored
+        return stored
+
+    def pending_outbox(self, now: datetime, *, limit: int) -> list[OutboxItem]:
+        """Return up to ``limit`` items due at ``now``, the earliest due first."""
+        require_aware("now", now)
+        due = [
+            item
+            for item in self._usable().outbox.values()
+            if item.next_attempt_at is not None and item.next_attempt_at <= now
+        ]
+        due.sort(key=lambda item: (item.next_attempt_at, item.id))
+        return due[:limit]
+
+    def _outbox_item(self, tables: _Tables, item_id: int) -> OutboxItem:
+        try:
+            return tables.outbox[item_id]
+        except KeyError:
+            raise LookupError(f"no outbox item with id {item_id}") from None
+
+    def mark_sent(self, item_id: int, at: datetime) -> None:
+        """Record that item ``item_id`` was sent at ``at``."""
+        tables = self._usable(writes=True)
+        require_aware("at", at)
+        item = self._outbox_item(tables, item_id)
+        tables.outbox[item_id] = attrs.evolve(
+            item, attempts=item.attempts + 1, sent_at=at, next_attempt_at=None, last_error=None
+        )
+
+    def mark_failed(self, item_id: int, error: str, retry_at: datetime | None) -> None:
+        """Record a failed attempt of item ``item_id``; retry at ``retry_at`` or never."""
+        tables = self._usable(writes=True)
+        optional_aware("retry_at", retry_at)
+        item = self._outbox_item(tables, item_id)
+        tables.outbox[item_id] = attrs.evolve(
+            item, attempts=item.attempts + 1, next_attempt_at=retry_at, last_error=error
+        )
+
+    def count_auto_replies(self, address: str, since: datetime) -> int:
+        """Return how many automatic replies went to ``address`` at or after ``since``."""
+        require_aware("since", since)
+        sent = self._usable().auto_replies.get(address.casefold(), ())
+        return sum(1 for at in sent if at >= since)
+
+    def record_auto_reply(self, address: str, at: datetime) -> None:
+        """Count an automatic reply to ``address`` at ``at``."""
+        tables = self._usable(writes=True)
+        require_aware("at", at)
+        key = address.casefold()
+        tables.auto_replies[key] = (*tables.auto_replies.get(key, ()), at)
+
+    def commit(self) -> None:
+        """Keep everything this unit of work did."""
+        self._usable()
+        self.committed = True
+        self._finished = True
