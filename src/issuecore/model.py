@@ -113,9 +113,9 @@ class HistoryEntry:
 
     at: datetime = attrs.field(validator=_instant("at"))
     actor: Actor
-    action: str
-    from_status: str
-    to_status: str
+    action: str = attrs.field(converter=str)
+    from_status: str = attrs.field(converter=str)
+    to_status: str = attrs.field(converter=str)
     reason: str | None = None
     detail: str | None = None
 
@@ -176,7 +176,8 @@ class ThreadEntry:
 class Issue:
     """A support issue as the domain sees it; change it through :mod:`issuecore.workflow`.
 
-    ``history`` is append-only. ``last_agent_reply_at`` is the instant
+    ``status`` is kept as a plain string (``Status`` members compare equal to
+    it). ``history`` is append-only. ``last_agent_reply_at`` is the instant
     auto-close counts from. ``version`` belongs to storage: it counts the
     committed changes and guards against lost updates.
     """
@@ -184,7 +185,7 @@ class Issue:
     number: str
     subject: str
     raised_by: str
-    status: str
+    status: str = attrs.field(converter=str)
     created_at: datetime = attrs.field(validator=_instant("created_at"))
     updated_at: datetime = attrs.field(validator=_instant("updated_at"))
     status_since: datetime = attrs.field(validator=_instant("status_since"))
@@ -237,9 +238,9 @@ class IssueOpened(Event):
 class StatusChanged(Event):
     """The issue moved from one status to another."""
 
-    action: str
-    from_status: str
-    to_status: str
+    action: str = attrs.field(converter=str)
+    from_status: str = attrs.field(converter=str)
+    to_status: str = attrs.field(converter=str)
     reason: str | None = None
 
 
@@ -247,7 +248,7 @@ class StatusChanged(Event):
 class IssueClosed(Event):
     """The issue entered a closed status (raised besides :class:`StatusChanged`)."""
 
-    status: str
+    status: str = attrs.field(converter=str)
     reason: str | None = None
 
 

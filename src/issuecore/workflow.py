@@ -70,7 +70,7 @@ class SlaRole(enum.StrEnum):
 class StatusSpec:
     """One status of a workflow: its name, its SLA role, and whether it starts or ends issues."""
 
-    name: str
+    name: str = attrs.field(converter=str)
     sla: SlaRole | None
     initial: bool = False
     closed: bool = False
@@ -80,9 +80,9 @@ class StatusSpec:
 class Transition:
     """One row of a transition table: ``action`` moves ``source`` to ``target``."""
 
-    source: str
-    action: str
-    target: str
+    source: str = attrs.field(converter=str)
+    action: str = attrs.field(converter=str)
+    target: str = attrs.field(converter=str)
 
 
 @attrs.frozen(kw_only=True)
