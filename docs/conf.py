@@ -12,7 +12,7 @@ from issuecore.workflow import Workflow  # noqa: E402 - the path above makes it 
 
 project = "issuecore"
 author = "The issuecore authors"
-copyright = "2026, The issuecore authors"  # noqa: A001 - Sphinx reads this name
+copyright = "2026, The issuecore authors"
 
 extensions = [
     "myst_parser",
