@@ -22,7 +22,15 @@ import enum
 import json
 import types
 import typing
-from collections.abc import Callable, Mapping, MutableMapping, MutableSequence, MutableSet, Sequence
+from collections.abc import (
+    Callable,
+    Iterable,
+    Mapping,
+    MutableMapping,
+    MutableSequence,
+    MutableSet,
+    Sequence,
+)
 from collections.abc import Set as AbstractSet
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -32,8 +40,20 @@ from zoneinfo import ZoneInfo
 import attrs
 
 from issuecore._instants import require_aware
+from issuecore.model import Attachment, Issue, ThreadEntry
 
-__all__ = ["decode", "dumps", "encode", "loads"]
+__all__ = [
+    "decode",
+    "dumps",
+    "encode",
+    "entry_document",
+    "entry_from_document",
+    "from_micros",
+    "issue_document",
+    "issue_from_document",
+    "loads",
+    "to_micros",
+]
 
 T = TypeVar("T")
 
@@ -370,3 +390,49 @@ def to_micros(name: str, value: datetime) -> int:
 def from_micros(value: int) -> datetime:
     """Return the aware UTC datetime ``value`` microseconds after 1970-01-01 UTC."""
     return _EPOCH + timedelta(microseconds=value)
+
+
+def issue_document(issue: Issue) -> str:
+    """Return the JSON document adapters store for ``issue`` (its version lives in a column)."""
+    data = encode(issue, Issue)
+    data.pop("version", None)
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+
+
+def issue_from_document(document: str | bytes, *, version: int) -> Issue:
+    """Return the issue stored as ``document`` with the stored ``version``."""
+    data = json.loads(document)
+    data["version"] = version
+    issue: Issue = decode(data, Issue)
+    return issue
+
+
+def entry_document(entry: ThreadEntry) -> tuple[str, list[tuple[str, bytes]]]:
+    """Return the JSON document of ``entry`` without its attachments, and the attachments.
+
+    Each attachment comes as its JSON document without the bytes, and the bytes,
+    so adapters can keep the bytes in a binary column of their own.
+    """
+    data = encode(entry, ThreadEntry)
+    data.pop("attachments", None)
+    attachments = []
+    for attachment in entry.attachments:
+        described = encode(attachment, Attachment)
+        described.pop("data", None)
+        attachments.append(
+            (json.dumps(described, separators=(",", ":"), ensure_ascii=False), attachment.data)
+        )
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False), attachments
+
+
+def entry_from_document(
+    document: str | bytes, attachments: Iterable[tuple[str | bytes, bytes]]
+) -> ThreadEntry:
+    """Return the entry :func:`entry_document` split into ``document`` and ``attachments``."""
+    files = []
+    for described, data in attachments:
+        fields = json.loads(described)
+        fields["data"] = ""
+        files.append(attrs.evolve(decode(fields, Attachment), data=bytes(data)))
+    entry: ThreadEntry = decode(json.loads(document), ThreadEntry)
+    return attrs.evolve(entry, attachments=tuple(files))

@@ -95,7 +95,7 @@ class OutboxItem:
         return cls(
             number=number,
             message_id=str(message_id),
-            message=message.as_bytes(policy=email.policy.SMTP),
+            message=message.as_bytes(policy=email.policy.default),
             created_at=created_at,
             next_attempt_at=created_at,
         )

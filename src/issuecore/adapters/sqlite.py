@@ -1,0 +1,544 @@
+"""The embedded :class:`~issuecore.ports.Store`: one SQLite file, standard-library ``sqlite3``.
+
+The file runs in WAL mode (readers never wait for the writer), with foreign
+keys on and a busy timeout. Write transactions start with ``BEGIN IMMEDIATE``
+so two processes never both read, then both try to write; one waits for the
+other instead. Read-only transactions start deferred and run beside a
+writer.
+
+The schema is versioned: :data:`MIGRATIONS` is an ordered list, the table
+``schema_version`` records which ones ran, and opening a store applies the
+missing ones inside one write transaction, so two processes opening a new
+file at once apply each migration exactly once.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from types import TracebackType
+from typing import Any, Final, Self
+
+import attrs
+
+from issuecore._codec import (
+    entry_document,
+    entry_from_document,
+    from_micros,
+    issue_document,
+    issue_from_document,
+    to_micros,
+)
+from issuecore._instants import require_aware
+from issuecore.errors import (
+    ConcurrencyConflictError,
+    DuplicateMessageError,
+    IssueNotFoundError,
+    SchemaVersionError,
+)
+from issuecore.model import Issue, ThreadEntry
+from issuecore.ports import MessageRecord, OutboxItem
+
+__all__ = ["MIGRATIONS", "SQLiteStore"]
+
+MIGRATIONS: Final[Sequence[Sequence[str]]] = (
+    # 1: issues as JSON documents beside the columns queries need.
+    (
+        """CREATE TABLE issues (
+            number TEXT PRIMARY KEY,
+            status TEXT NOT NULL,
+            raised_by TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            wake_at INTEGER,
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL,
+            document TEXT NOT NULL
+        )""",
+        "CREATE INDEX issues_wake_at ON issues (wake_at, number) WHERE wake_at IS NOT NULL",
+        "CREATE INDEX issues_status ON issues (status, created_at, number)",
+        "CREATE INDEX issues_raised_by ON issues (raised_by, created_at, number)",
+        "CREATE INDEX issues_created_at ON issues (created_at, number)",
+        """CREATE TABLE issue_assignees (
+            assignee TEXT NOT NULL,
+            number TEXT NOT NULL REFERENCES issues (number) ON DELETE CASCADE,
+            PRIMARY KEY (assignee, number)
+        ) WITHOUT ROWID""",
+        "CREATE INDEX issue_assignees_number ON issue_assignees (number)",
+        """CREATE TABLE issue_sequences (
+            year INTEGER PRIMARY KEY,
+            last_value INTEGER NOT NULL
+        )""",
+        """CREATE TABLE thread_entries (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            number TEXT NOT NULL REFERENCES issues (number) ON DELETE CASCADE,
+            at INTEGER NOT NULL,
+            kind TEXT NOT NULL,
+            message_id TEXT,
+            document TEXT NOT NULL
+        )""",
+        "CREATE INDEX thread_entries_number ON thread_entries (number, id)",
+        """CREATE TABLE attachments (
+            entry_id INTEGER NOT NULL REFERENCES thread_entries (id) ON DELETE CASCADE,
+            position INTEGER NOT NULL,
+            document TEXT NOT NULL,
+            data BLOB NOT NULL,
+            PRIMARY KEY (entry_id, position)
+        )""",
+        """CREATE TABLE message_ids (
+            message_id TEXT PRIMARY KEY,
+            number TEXT,
+            outcome TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            at INTEGER
+        )""",
+        """CREATE TABLE outbox (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            number TEXT,
+            message_id TEXT NOT NULL,
+            message BLOB NOT NULL,
+            created_at INTEGER NOT NULL,
+            attempts INTEGER NOT NULL,
+            next_attempt_at INTEGER,
+            sent_at INTEGER,
+            last_error TEXT
+        )""",
+        "CREATE INDEX outbox_pending ON outbox (next_attempt_at, id) "
+        "WHERE next_attempt_at IS NOT NULL",
+        """CREATE TABLE auto_replies (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            address TEXT NOT NULL,
+            at INTEGER NOT NULL
+        )""",
+        "CREATE INDEX auto_replies_address ON auto_replies (address, at)",
+    ),
+)
+"""The schema changes in order; entry ``i`` takes the file from version ``i`` to ``i + 1``."""
+
+_OUTBOX_COLUMNS: Final = (
+    "id, number, message_id, message, created_at, attempts, next_attempt_at, sent_at, last_error"
+)
+
+
+class SQLiteStore:
+    """A :class:`~issuecore.ports.Store` in the SQLite file at ``path``, created if missing.
+
+    Opening applies any missing schema migrations. Close the store with
+    :meth:`close` (or use it as a context manager) to close its connections.
+    """
+
+    def __init__(
+        self, path: str | os.PathLike[str], *, busy_timeout: timedelta = timedelta(seconds=30)
+    ) -> None:
+        self.path = os.fspath(path)
+        if self.path == ":memory:" or self.path.startswith("file::memory:"):
+            raise ValueError(
+                "SQLiteStore needs a file that every connection shares; "
+                "for a store in memory use issuecore.adapters.memory.InMemoryStore"
+            )
+        self._busy_timeout_ms = int(busy_timeout / timedelta(milliseconds=1))
+        self._idle: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self._closed = False
+        self.schema_version = self._migrate()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close every connection; the store cannot be used afterwards."""
+        with self._lock:
+            self._closed = True
+            idle, self._idle = self._idle, []
+        for connection in idle:
+            connection.close()
+
+    def _connect(self) -> sqlite3.Connection:
+        connection = sqlite3.connect(
+            self.path,
+            timeout=self._busy_timeout_ms / 1000,
+            isolation_level=None,
+            check_same_thread=False,
+        )
+        try:
+            connection.execute(f"PRAGMA busy_timeout = {self._busy_timeout_ms}")
+            connection.execute("PRAGMA foreign_keys = ON")
+            mode = connection.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if mode != "wal":
+                raise RuntimeError(f"{self.path}: SQLite refused WAL mode (it is in {mode} mode)")
+        except BaseException:
+            connection.close()
+            raise
+        return connection
+
+    @contextmanager
+    def _connection(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            if self._closed:
+                raise RuntimeError(f"the SQLiteStore of {self.path} is closed")
+            connection = self._idle.pop() if self._idle else None
+        if connection is None:
+            connection = self._connect()
+        try:
+            yield connection
+        finally:
+            healthy = not connection.in_transaction
+            with self._lock:
+                if healthy and not self._closed:
+                    self._idle.append(connection)
+                    connection = None
+            if connection is not None:
+                connection.close()
+
+    def _migrate(self) -> int:
+        known = len(MIGRATIONS)
+        with self._connection() as connection:
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                connection.execute(
+                    "CREATE TABLE IF NOT EXISTS schema_version ("
+                    "version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
+                )
+                found = connection.execute(
+                    "SELECT coalesce(max(version), 0) FROM schema_version"
+                ).fetchone()[0]
+                if found > known:
+                    raise SchemaVersionError.too_new(found=found, known=known)
+                for version in range(found + 1, known + 1):
+                    for statement in MIGRATIONS[version - 1]:
+                        connection.execute(statement)
+                    connection.execute(
+                        "INSERT INTO schema_version (version, applied_at) "
+                        "VALUES (?, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))",
+                        (version,),
+                    )
+                connection.execute("COMMIT")
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+        return known
+
+    @contextmanager
+    def transaction(self, *, read_only: bool = False) -> Iterator[SQLiteUnitOfWork]:
+        """Yield a unit of work; it rolls back unless :meth:`SQLiteUnitOfWork.commit` is called."""
+        with self._connection() as connection:
+            connection.execute("BEGIN" if read_only else "BEGIN IMMEDIATE")
+            work = SQLiteUnitOfWork(connection, read_only=read_only)
+            try:
+                yield work
+            finally:
+                work.finish()
+
+
+class SQLiteUnitOfWork:
+    """One transaction of a :class:`SQLiteStore`; see :class:`issuecore.ports.UnitOfWork`."""
+
+    def __init__(self, connection: sqlite3.Connection, *, read_only: bool) -> None:
+        self._connection: sqlite3.Connection | None = connection
+        self._read_only = read_only
+
+    def finish(self) -> None:
+        """Roll back unless committed, and end the unit of work."""
+        connection, self._connection = self._connection, None
+        if connection is not None and connection.in_transaction:
+            connection.execute("ROLLBACK")
+
+    def _db(self, *, writes: bool = False) -> sqlite3.Connection:
+        if self._connection is None:
+            raise RuntimeError("this unit of work has ended; start a new transaction")
+        if writes and self._read_only:
+            raise RuntimeError("this transaction was opened read_only; it cannot write")
+        return self._connection
+
+    def _query(self, sql: str, parameters: Sequence[Any] = ()) -> list[Any]:
+        return self._db().execute(sql, parameters).fetchall()
+
+    def get_issue(self, number: str, *, for_update: bool = False) -> Issue:
+        """Return the stored issue ``number`` (the write transaction already excludes writers)."""
+        rows = self._query("SELECT document, version FROM issues WHERE number = ?", (number,))
+        if not rows:
+            raise IssueNotFoundError.for_number(number)
+        return issue_from_document(rows[0][0], version=rows[0][1])
+
+    def _issue_columns(self, issue: Issue, wake_at: datetime | None) -> dict[str, Any]:
+        return {
+            "number": issue.number,
+            "status": str(issue.status),
+            "raised_by": issue.raised_by.casefold(),
+            "wake_at": None if wake_at is None else to_micros("wake_at", wake_at),
+            "created_at": to_micros("created_at", issue.created_at),
+            "updated_at": to_micros("updated_at", issue.updated_at),
+            "document": issue_document(issue),
+        }
+
+    def _set_assignees(self, db: sqlite3.Connection, issue: Issue) -> None:
+        db.execute("DELETE FROM issue_assignees WHERE number = ?", (issue.number,))
+        db.executemany(
+            "INSERT INTO issue_assignees (assignee, number) VALUES (?, ?)",
+            [(user, issue.number) for user in dict.fromkeys(issue.assignees)],
+        )
+
+    def insert_issue(self, issue: Issue, *, wake_at: datetime | None) -> Issue:
+        """Store a new issue and return it with version 1."""
+        db = self._db(writes=True)
+        columns = self._issue_columns(issue, wake_at)
+        inserted = db.execute(
+            "INSERT INTO issues (number, status, raised_by, version, wake_at, created_at, "
+            "updated_at, document) VALUES (:number, :status, :raised_by, 1, :wake_at, "
+            ":created_at, :updated_at, :document) ON CONFLICT (number) DO NOTHING",
+            columns,
+        )
+        if inserted.rowcount != 1:
+            raise ConcurrencyConflictError.already_exists(issue.number)
+        self._set_assignees(db, issue)
+        return attrs.evolve(issue, version=1)
+
+    def update_issue(self, issue: Issue, *, wake_at: datetime | None) -> Issue:
+        """Store ``issue`` if the stored version is ``issue.version``; return the next version."""
+        db = self._db(writes=True)
+        columns = self._issue_columns(issue, wake_at)
+        updated = db.execute(
+            "UPDATE issues SET status = :status, raised_by = :raised_by, version = version + 1, "
+            "wake_at = :wake_at, created_at = :created_at, updated_at = :updated_at, "
+            "document = :document WHERE number = :number AND version = :version",
+            {**columns, "version": issue.version},
+        )
+        if updated.rowcount != 1:
+            rows = self._query("SELECT version FROM issues WHERE number = ?", (issue.number,))
+            if not rows:
+                raise IssueNotFoundError.for_number(issue.number)
+            raise ConcurrencyConflictError.stale_version(
+                issue.number, expected=issue.version, stored=rows[0][0]
+            )
+        self._set_assignees(db, issue)
+        return attrs.evolve(issue, version=issue.version + 1)
+
+    def next_sequence(self, year: int) -> int:
+        """Return the next sequence of ``year``."""
+        row = (
+            self._db(writes=True)
+            .execute(
+                "INSERT INTO issue_sequences (year, last_value) VALUES (?, 1) "
+                "ON CONFLICT (year) DO UPDATE SET last_value = last_value + 1 "
+                "RETURNING last_value",
+                (year,),
+            )
+            .fetchone()
+        )
+        return int(row[0])
+
+    def due_issues(self, now: datetime, *, limit: int) -> list[str]:
+        """Return up to ``limit`` numbers with ``wake_at <= now``, the earliest first."""
+        rows = self._query(
+            "SELECT number FROM issues WHERE wake_at IS NOT NULL AND wake_at <= ? "
+            "ORDER BY wake_at, number LIMIT ?",
+            (to_micros("now", now), limit),
+        )
+        return [row[0] for row in rows]
+
+    def find_issues(
+        self,
+        *,
+        status: str | None = None,
+        assignee: str | None = None,
+        raised_by: str | None = None,
+        limit: int | None = None,
+    ) -> list[Issue]:
+        """Return the issues matching every filter given, oldest first."""
+        conditions = []
+        parameters: list[Any] = []
+        if status is not None:
+            conditions.append("issues.status = ?")
+            parameters.append(str(status))
+        if raised_by is not None:
+            conditions.append("issues.raised_by = ?")
+            parameters.append(raised_by.casefold())
+        if assignee is not None:
+            conditions.append(
+                "issues.number IN (SELECT number FROM issue_assignees WHERE assignee = ?)"
+            )
+            parameters.append(assignee)
+        where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
+        parameters.append(-1 if limit is None else limit)
+        rows = self._query(
+            f"SELECT document, version FROM issues{where} ORDER BY created_at, number LIMIT ?",
+            parameters,
+        )
+        return [issue_from_document(document, version=version) for document, version in rows]
+
+    def _require_issue(self, number: str) -> None:
+        if not self._query("SELECT 1 FROM issues WHERE number = ?", (number,)):
+            raise IssueNotFoundError.for_number(number)
+
+    def append_entry(self, number: str, entry: ThreadEntry) -> None:
+        """Add ``entry`` with its attachments to the end of the thread of issue ``number``."""
+        db = self._db(writes=True)
+        self._require_issue(number)
+        document, attachments = entry_document(entry)
+        cursor = db.execute(
+            "INSERT INTO thread_entries (number, at, kind, message_id, document) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (number, to_micros("at", entry.at), str(entry.kind), entry.message_id, document),
+        )
+        db.executemany(
+            "INSERT INTO attachments (entry_id, position, document, data) VALUES (?, ?, ?, ?)",
+            [
+                (cursor.lastrowid, position, described, data)
+                for position, (described, data) in enumerate(attachments)
+            ],
+        )
+
+    def thread(self, number: str) -> list[ThreadEntry]:
+        """Return the thread of issue ``number`` in order, attachments with their bytes."""
+        self._require_issue(number)
+        entries = self._query(
+            "SELECT id, document FROM thread_entries WHERE number = ? ORDER BY id", (number,)
+        )
+        files: dict[int, list[tuple[str, bytes]]] = {}
+        for entry_id, described, data in self._query(
+            "SELECT attachments.entry_id, attachments.document, attachments.data "
+            "FROM attachments JOIN thread_entries ON thread_entries.id = attachments.entry_id "
+            "WHERE thread_entries.number = ? ORDER BY attachments.entry_id, attachments.position",
+            (number,),
+        ):
+            files.setdefault(entry_id, []).append((described, data))
+        return [
+            entry_from_document(document, files.get(entry_id, ())) for entry_id, document in entries
+        ]
+
+    def record_message(
+        self,
+        message_id: str,
+        *,
+        number: str | None,
+        outcome: str,
+        reason: str,
+        at: datetime | None = None,
+    ) -> None:
+        """Record what became of ``message_id``."""
+        inserted = self._db(writes=True).execute(
+            "INSERT INTO message_ids (message_id, number, outcome, reason, at) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (message_id) DO NOTHING",
+            (message_id, number, outcome, reason, None if at is None else to_micros("at", at)),
+        )
+        if inserted.rowcount != 1:
+            raise DuplicateMessageError.for_message_id(message_id)
+
+    def lookup_message(self, message_id: str) -> MessageRecord | None:
+        """Return the record of ``message_id``, if any."""
+        rows = self._query(
+            "SELECT number, outcome, reason, at FROM message_ids WHERE message_id = ?",
+            (message_id,),
+        )
+        if not rows:
+            return None
+        number, outcome, reason, at = rows[0]
+        return MessageRecord(
+            message_id=message_id,
+            number=number,
+            outcome=outcome,
+            reason=reason,
+            at=None if at is None else from_micros(at),
+        )
+
+    def enqueue(self, item: OutboxItem) -> OutboxItem:
+        """Add ``item`` to the outbox and return it with its id."""
+        cursor = self._db(writes=True).execute(
+            "INSERT INTO outbox (number, message_id, message, created_at, attempts, "
+            "next_attempt_at, sent_at, last_error) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                item.number,
+                item.message_id,
+                item.message,
+                to_micros("created_at", item.created_at),
+                item.attempts,
+                _optional_micros("next_attempt_at", item.next_attempt_at),
+                _optional_micros("sent_at", item.sent_at),
+                item.last_error,
+            ),
+        )
+        return attrs.evolve(item, id=cursor.lastrowid)
+
+    def pending_outbox(self, now: datetime, *, limit: int) -> list[OutboxItem]:
+        """Return up to ``limit`` items due at ``now``, the earliest due first."""
+        rows = self._query(
+            f"SELECT {_OUTBOX_COLUMNS} FROM outbox "
+            "WHERE next_attempt_at IS NOT NULL AND next_attempt_at <= ? "
+            "ORDER BY next_attempt_at, id LIMIT ?",
+            (to_micros("now", now), limit),
+        )
+        return [_outbox_item(row) for row in rows]
+
+    def mark_sent(self, item_id: int, at: datetime) -> None:
+        """Record that item ``item_id`` was sent at ``at``."""
+        self._change_outbox(
+            item_id,
+            "attempts = attempts + 1, sent_at = ?, next_attempt_at = NULL, last_error = NULL",
+            (to_micros("at", at),),
+        )
+
+    def mark_failed(self, item_id: int, error: str, retry_at: datetime | None) -> None:
+        """Record a failed attempt of item ``item_id``; retry at ``retry_at`` or never."""
+        self._change_outbox(
+            item_id,
+            "attempts = attempts + 1, next_attempt_at = ?, last_error = ?",
+            (_optional_micros("retry_at", retry_at), error),
+        )
+
+    def _change_outbox(self, item_id: int, assignments: str, parameters: tuple[Any, ...]) -> None:
+        changed = self._db(writes=True).execute(
+            f"UPDATE outbox SET {assignments} WHERE id = ?", (*parameters, item_id)
+        )
+        if changed.rowcount != 1:
+            raise LookupError(f"no outbox item with id {item_id}")
+
+    def count_auto_replies(self, address: str, since: datetime) -> int:
+        """Return how many automatic replies went to ``address`` at or after ``since``."""
+        rows = self._query(
+            "SELECT count(*) FROM auto_replies WHERE address = ? AND at >= ?",
+            (address.casefold(), to_micros("since", since)),
+        )
+        return int(rows[0][0])
+
+    def record_auto_reply(self, address: str, at: datetime) -> None:
+        """Count an automatic reply to ``address`` at ``at``."""
+        self._db(writes=True).execute(
+            "INSERT INTO auto_replies (address, at) VALUES (?, ?)",
+            (address.casefold(), to_micros("at", at)),
+        )
+
+    def commit(self) -> None:
+        """Keep everything this unit of work did, and end it."""
+        db = self._db()
+        db.execute("COMMIT")
+        self._connection = None
+
+
+def _optional_micros(name: str, value: datetime | None) -> int | None:
+    return None if value is None else to_micros(name, require_aware(name, value))
+
+
+def _outbox_item(row: Sequence[Any]) -> OutboxItem:
+    item_id, number, message_id, message, created_at, attempts, next_at, sent_at, error = row
+    return OutboxItem(
+        id=item_id,
+        number=number,
+        message_id=message_id,
+        message=bytes(message),
+        created_at=from_micros(created_at),
+        attempts=attempts,
+        next_attempt_at=None if next_at is None else from_micros(next_at),
+        sent_at=None if sent_at is None else from_micros(sent_at),
+        last_error=error,
+    )

@@ -1,0 +1,646 @@
+"""The contract every :class:`~issuecore.ports.Store` adapter must meet, as pytest tests.
+
+Subclass :class:`StoreContract` in a test module and give it a ``store``
+fixture that yields a fresh, empty store; pytest then runs every test of the
+contract against your adapter::
+
+    import pytest
+    from issuecore.testing.contracts import StoreContract
+
+    class TestErpStore(StoreContract):
+        @pytest.fixture
+        def store(self):
+            store = ErpStore(connection_for_tests())
+            yield store
+            store.drop_everything()
+
+issuecore runs the same class over its own adapters. Needs the ``test``
+extra (pytest and Hypothesis).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import attrs
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from issuecore.errors import (
+    ConcurrencyConflictError,
+    DuplicateMessageError,
+    IssueNotFoundError,
+    NaiveDatetimeError,
+)
+from issuecore.model import (
+    Actor,
+    Attachment,
+    EntryKind,
+    HistoryEntry,
+    Issue,
+    Status,
+    ThreadEntry,
+)
+from issuecore.ports import OutboxItem, Store, UnitOfWork
+
+__all__ = ["StoreContract", "populated_entry", "populated_issue", "simple_issue"]
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+_BERLIN = ZoneInfo("Europe/Berlin")
+
+
+def simple_issue(
+    number: str,
+    *,
+    created_at: datetime = T0,
+    status: str = Status.OPEN,
+    raised_by: str = "ana@example.com",
+    assignees: tuple[str, ...] = (),
+) -> Issue:
+    """Return a small issue with the given number, as a unit of work would insert it."""
+    return Issue(
+        number=number,
+        subject=f"Subject of {number}",
+        raised_by=raised_by,
+        status=status,
+        created_at=created_at,
+        updated_at=created_at,
+        status_since=created_at,
+        assignees=assignees,
+    )
+
+
+def populated_issue(number: str) -> Issue:
+    """Return an issue with every field set to a value other than its default."""
+    at = datetime(2026, 3, 2, 9, 30, 15, 123456, tzinfo=_BERLIN)
+    return Issue(
+        number=number,
+        subject="Drucker brennt \u2013 \u201cquoted\u201d, emoji \u2713, <tags> & 'apostrophes'",
+        raised_by="Ana.Silva@Example.com",
+        status=Status.WAITING_FOR_REPLY,
+        created_at=at,
+        updated_at=at + timedelta(hours=5, microseconds=1),
+        status_since=at + timedelta(hours=4),
+        priority="High",
+        assignees=("bob", "carol"),
+        participants=("dan@example.com", "erin@example.org"),
+        last_agent_reply_at=at + timedelta(hours=4),
+        last_customer_message_at=at + timedelta(minutes=10),
+        first_responded_at=at + timedelta(hours=1),
+        resolved_at=at + timedelta(hours=2),
+        closed_at=at + timedelta(hours=3),
+        follows_up="ISS-2025-00999",
+        history=(
+            HistoryEntry(
+                at=at,
+                actor=Actor.customer("Ana.Silva@Example.com"),
+                action="open",
+                from_status=Status.OPEN,
+                to_status=Status.OPEN,
+                reason="follows up ISS-2025-00999",
+            ),
+            HistoryEntry(
+                at=at + timedelta(hours=4),
+                actor=Actor.agent("bob"),
+                action="agent_reply",
+                from_status=Status.OPEN,
+                to_status=Status.WAITING_FOR_REPLY,
+                reason="replied",
+                detail="first answer",
+            ),
+        ),
+        version=7,
+    )
+
+
+def populated_entry(at: datetime = T0, *, text: str = "Hello\n> quoted") -> ThreadEntry:
+    """Return a thread entry with every field set, carrying two attachments."""
+    return ThreadEntry(
+        kind=EntryKind.CUSTOMER_MESSAGE,
+        author="ana@example.com",
+        text=text,
+        at=at,
+        new_text="Hello",
+        html="<p>Hello</p>",
+        subject="Re: printer",
+        message_id=f"<{uuid.uuid4().hex}@example.com>",
+        attachments=(
+            Attachment(
+                filename="scan.pdf",
+                content_type="application/pdf",
+                data=bytes(range(256)) * 40,
+                content_id="<scan@example.com>",
+            ),
+            Attachment(filename="empty.txt", content_type="text/plain", data=b""),
+        ),
+        unverified=True,
+    )
+
+
+def _outbox_item(number: str | None, at: datetime, subject: str = "Hello") -> OutboxItem:
+    message = EmailMessage()
+    message["From"] = "support@example.com"
+    message["To"] = "ana@example.com"
+    message["Subject"] = subject
+    message["Message-ID"] = f"<{uuid.uuid4().hex}@example.com>"
+    message.set_content("Thank you for your message.\n")
+    return OutboxItem.for_message(message, number=number, created_at=at)
+
+
+def _number() -> str:
+    return f"T-{uuid.uuid4().hex[:12]}"
+
+
+class StoreContract:
+    """The behaviour every Store adapter must have; subclass and provide a ``store`` fixture."""
+
+    @pytest.fixture
+    def store(self) -> Store:
+        """Return a fresh, empty store; a subclass must override this fixture."""
+        raise NotImplementedError("subclasses of StoreContract provide a `store` fixture")
+
+    # helpers
+
+    def insert(self, store: Store, *issues: Issue, wake_at: datetime | None = None) -> None:
+        """Insert ``issues`` in one committed unit of work."""
+        with store.transaction() as work:
+            for issue in issues:
+                work.insert_issue(issue, wake_at=wake_at)
+            work.commit()
+
+    def get(self, store: Store, number: str) -> Issue:
+        """Return issue ``number`` read in a transaction of its own."""
+        with store.transaction(read_only=True) as work:
+            return work.get_issue(number)
+
+    # issues
+
+    def test_inserted_issue_reads_back_equal_with_version_1(self, store: Store) -> None:
+        issue = simple_issue(_number())
+        with store.transaction() as work:
+            returned = work.insert_issue(issue, wake_at=None)
+            work.commit()
+        assert returned == attrs.evolve(issue, version=1)
+        assert self.get(store, issue.number) == returned
+
+    def test_every_field_of_an_issue_round_trips(self, store: Store) -> None:
+        issue = populated_issue(_number())
+        with store.transaction() as work:
+            work.insert_issue(issue, wake_at=None)
+            work.commit()
+        loaded = self.get(store, issue.number)
+        assert attrs.asdict(loaded) == attrs.asdict(attrs.evolve(issue, version=1))
+        assert loaded.created_at.utcoffset() is not None
+
+    # The same test runs under every subclass, each with a store of its own.
+    @settings(
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.differing_executors]
+    )
+    @given(
+        subject=st.text(max_size=200),
+        raised_by=st.emails(),
+        assignees=st.lists(st.from_regex(r"[a-z][a-z0-9._-]{0,20}", fullmatch=True), max_size=4),
+        participants=st.lists(st.emails(), max_size=3),
+        created_at=st.datetimes(
+            min_value=datetime(1980, 1, 1),
+            max_value=datetime(2200, 1, 1),
+            timezones=st.sampled_from([UTC, _BERLIN, ZoneInfo("Asia/Kolkata")]),
+        ),
+        priority=st.none() | st.sampled_from(["Urgent", "High", "Medium", "Low"]),
+        reason=st.none() | st.text(max_size=50),
+    )
+    def test_any_issue_round_trips(
+        self,
+        store: Store,
+        subject: str,
+        raised_by: str,
+        assignees: list[str],
+        participants: list[str],
+        created_at: datetime,
+        priority: str | None,
+        reason: str | None,
+    ) -> None:
+        later = created_at + timedelta(days=1, microseconds=3)
+        issue = attrs.evolve(
+            simple_issue(_number(), created_at=created_at, raised_by=raised_by),
+            subject=subject,
+            assignees=tuple(dict.fromkeys(assignees)),
+            participants=tuple(participants),
+            priority=priority,
+            updated_at=later,
+            last_agent_reply_at=later,
+            history=(
+                HistoryEntry(
+                    at=created_at,
+                    actor=Actor.system(),
+                    action="open",
+                    from_status=Status.OPEN,
+                    to_status=Status.OPEN,
+                    reason=reason,
+                ),
+            ),
+        )
+        self.insert(store, issue)
+        assert self.get(store, issue.number) == attrs.evolve(issue, version=1)
+
+    def test_missing_issue_raises_not_found(self, store: Store) -> None:
+        with store.transaction() as work, pytest.raises(IssueNotFoundError):
+            work.get_issue("ISS-1999-00001")
+
+    def test_inserting_a_taken_number_raises_conflict(self, store: Store) -> None:
+        issue = simple_issue(_number())
+        self.insert(store, issue)
+        with store.transaction() as work, pytest.raises(ConcurrencyConflictError):
+            work.insert_issue(attrs.evolve(issue, subject="other"), wake_at=None)
+        assert self.get(store, issue.number).subject == issue.subject
+
+    def test_update_stores_changes_and_increments_version(self, store: Store) -> None:
+        issue = simple_issue(_number())
+        self.insert(store, issue)
+        with store.transaction() as work:
+            loaded = work.get_issue(issue.number, for_update=True)
+            changed = attrs.evolve(loaded, subject="Changed", status=Status.ON_HOLD)
+            returned = work.update_issue(changed, wake_at=None)
+            work.commit()
+        assert returned == attrs.evolve(changed, version=2)
+        assert self.get(store, issue.number) == returned
+
+    def test_update_from_a_stale_version_raises_conflict_and_keeps_the_stored_issue(
+        self, store: Store
+    ) -> None:
+        issue = simple_issue(_number())
+        self.insert(store, issue)
+        first = self.get(store, issue.number)
+        with store.transaction() as work:
+            work.update_issue(attrs.evolve(first, subject="first writer"), wake_at=None)
+            work.commit()
+        with store.transaction() as work, pytest.raises(ConcurrencyConflictError) as raised:
+            work.update_issue(attrs.evolve(first, subject="second writer"), wake_at=None)
+        assert raised.value.number == issue.number
+        stored = self.get(store, issue.number)
+        assert (stored.subject, stored.version) == ("first writer", 2)
+
+    def test_update_of_a_missing_issue_raises_not_found(self, store: Store) -> None:
+        with store.transaction() as work, pytest.raises(IssueNotFoundError):
+            work.update_issue(attrs.evolve(simple_issue(_number()), version=1), wake_at=None)
+
+    def test_naive_wake_at_is_refused(self, store: Store) -> None:
+        with store.transaction() as work, pytest.raises(NaiveDatetimeError):
+            work.insert_issue(simple_issue(_number()), wake_at=datetime(2026, 1, 1))
+
+    # units of work
+
+    def test_nothing_is_kept_without_commit(self, store: Store) -> None:
+        issue = simple_issue(_number())
+        with store.transaction() as work:
+            work.insert_issue(issue, wake_at=T0)
+            work.append_entry(issue.number, populated_entry())
+            work.record_message("<kept-not@example.com>", number=None, outcome="x", reason="y")
+            work.enqueue(_outbox_item(issue.number, T0))
+            work.record_auto_reply("ana@example.com", T0)
+        with store.transaction() as work:
+            with pytest.raises(IssueNotFoundError):
+                work.get_issue(issue.number)
+            assert work.lookup_message("<kept-not@example.com>") is None
+            assert work.pending_outbox(T0, limit=10) == []
+            assert work.due_issues(T0, limit=10) == []
+            assert work.count_auto_replies("ana@example.com", T0) == 0
+
+    def test_an_exception_rolls_back_the_unit_of_work(self, store: Store) -> None:
+        issue = simple_issue(_number())
+        self.insert(store, issue)
+
+        def fail_midway() -> None:
+            with store.transaction() as work:
+                work.update_issue(attrs.evolve(issue, version=1, subject="lost"), wake_at=None)
+                raise ZeroDivisionError
+
+        with pytest.raises(ZeroDivisionError):
+            fail_midway()
+        assert self.get(store, issue.number).subject == issue.subject
+
+    def test_a_rolled_back_sequence_does_not_disturb_later_ones(self, store: Store) -> None:
+        with store.transaction() as work:
+            first = work.next_sequence(2030)
+            work.commit()
+        with store.transaction() as work:
+            work.next_sequence(2030)
+        with store.transaction() as work:
+            following = work.next_sequence(2030)
+            work.commit()
+        assert following > first
+
+    def test_a_unit_of_work_cannot_be_used_after_it_ends(self, store: Store) -> None:
+        with store.transaction() as work:
+            work.commit()
+        ended: UnitOfWork = work
+        with pytest.raises(RuntimeError):
+            ended.get_issue("ISS-2026-00001")
+
+    def test_a_read_only_transaction_refuses_writes(self, store: Store) -> None:
+        with store.transaction(read_only=True) as work, pytest.raises(RuntimeError):
+            work.insert_issue(simple_issue(_number()), wake_at=None)
+
+    # numbers
+
+    def test_sequences_count_up_from_1_per_year_and_never_repeat(self, store: Store) -> None:
+        drawn: dict[int, list[int]] = {2026: [], 2027: []}
+        for _ in range(5):
+            with store.transaction() as work:
+                for year in drawn:
+                    drawn[year].append(work.next_sequence(year))
+                work.commit()
+        assert drawn == {2026: [1, 2, 3, 4, 5], 2027: [1, 2, 3, 4, 5]}
+
+    # the sweep
+
+    def test_due_issues_are_those_waking_by_now_earliest_first(self, store: Store) -> None:
+        numbers = [_number() for _ in range(5)]
+        wakes: list[datetime | None] = [
+            T0 + timedelta(hours=2),
+            T0 - timedelta(days=3),
+            None,
+            T0,
+            T0 + timedelta(microseconds=1),
+        ]
+        with store.transaction() as work:
+            for number, wake_at in zip(numbers, wakes, strict=True):
+                work.insert_issue(simple_issue(number), wake_at=wake_at)
+            work.commit()
+        with store.transaction() as work:
+            assert work.due_issues(T0, limit=10) == [numbers[1], numbers[3]]
+            assert work.due_issues(T0.astimezone(_BERLIN), limit=1) == [numbers[1]]
+            assert work.due_issues(T0 + timedelta(days=1), limit=10) == [
+                numbers[1],
+                numbers[3],
+                numbers[4],
+                numbers[0],
+            ]
+
+    def test_an_update_moves_or_clears_the_wake_instant(self, store: Store) -> None:
+        early, late = simple_issue(_number()), simple_issue(_number())
+        with store.transaction() as work:
+            work.insert_issue(early, wake_at=T0 - timedelta(hours=1))
+            work.insert_issue(late, wake_at=T0 - timedelta(minutes=1))
+            work.commit()
+        with store.transaction() as work:
+            work.update_issue(attrs.evolve(early, version=1), wake_at=None)
+            work.update_issue(attrs.evolve(late, version=1), wake_at=T0 + timedelta(days=1))
+            work.commit()
+        with store.transaction() as work:
+            assert work.due_issues(T0, limit=10) == []
+            assert work.due_issues(T0 + timedelta(days=1), limit=10) == [late.number]
+
+    # finding
+
+    def _find_fixture(self, store: Store) -> list[Issue]:
+        issues = [
+            simple_issue("F-1", status=Status.OPEN, raised_by="ana@example.com"),
+            simple_issue(
+                "F-2",
+                created_at=T0 + timedelta(hours=1),
+                status=Status.ON_HOLD,
+                raised_by="Ana@Example.COM",
+                assignees=("bob",),
+            ),
+            simple_issue(
+                "F-3",
+                created_at=T0 - timedelta(hours=1),
+                status=Status.OPEN,
+                raised_by="carl@example.com",
+                assignees=("bob", "dora"),
+            ),
+        ]
+        self.insert(store, *issues)
+        return [attrs.evolve(issue, version=1) for issue in issues]
+
+    def test_find_without_filters_returns_every_issue_oldest_first(self, store: Store) -> None:
+        one, two, three = self._find_fixture(store)
+        with store.transaction(read_only=True) as work:
+            assert work.find_issues() == [three, one, two]
+            assert work.find_issues(limit=2) == [three, one]
+
+    def test_find_filters_by_status_assignee_and_raiser(self, store: Store) -> None:
+        one, two, three = self._find_fixture(store)
+        with store.transaction(read_only=True) as work:
+            assert work.find_issues(status=Status.OPEN) == [three, one]
+            assert work.find_issues(assignee="bob") == [three, two]
+            assert work.find_issues(assignee="dora") == [three]
+            assert work.find_issues(assignee="Bob") == []
+            assert work.find_issues(raised_by="ANA@example.com") == [one, two]
+            assert work.find_issues(status=Status.OPEN, assignee="bob") == [three]
+            assert work.find_issues(status=Status.CLOSED) == []
+
+    def test_find_follows_changes_of_assignees(self, store: Store) -> None:
+        _, two, three = self._find_fixture(store)
+        with store.transaction() as work:
+            work.update_issue(attrs.evolve(three, assignees=("erin",)), wake_at=None)
+            work.commit()
+        with store.transaction(read_only=True) as work:
+            assert [issue.number for issue in work.find_issues(assignee="bob")] == [two.number]
+            assert [issue.number for issue in work.find_issues(assignee="erin")] == [three.number]
+
+    # threads
+
+    def test_thread_keeps_order_and_attachments_with_their_bytes(self, store: Store) -> None:
+        issue = simple_issue(_number())
+        entries = [
+            populated_entry(T0 + timedelta(minutes=5), text="first"),
+            attrs.evolve(
+                populated_entry(T0, text="second, earlier instant"),
+                kind=EntryKind.AGENT_REPLY,
+                attachments=(),
+                new_text=None,
+                html=None,
+                message_id=None,
+                unverified=False,
+            ),
+            populated_entry(T0 + timedelta(minutes=1), text="third"),
+        ]
+        self.insert(store, issue)
+        for entry in entries:
+            with store.transaction() as work:
+                work.append_entry(issue.number, entry)
+                work.commit()
+        with store.transaction(read_only=True) as work:
+            thread = work.thread(issue.number)
+        assert thread == entries
+        assert thread[0].attachments[0].data == bytes(range(256)) * 40
+
+    def test_threads_of_different_issues_stay_apart(self, store: Store) -> None:
+        first, second = simple_issue(_number()), simple_issue(_number())
+        self.insert(store, first, second)
+        with store.transaction() as work:
+            work.append_entry(first.number, populated_entry(text="to first"))
+            work.append_entry(second.number, populated_entry(text="to second"))
+            work.append_entry(first.number, populated_entry(text="to first again"))
+            work.commit()
+        with store.transaction(read_only=True) as work:
+            assert [entry.text for entry in work.thread(first.number)] == [
+                "to first",
+                "to first again",
+            ]
+            assert [entry.text for entry in work.thread(second.number)] == ["to second"]
+
+    def test_thread_of_a_missing_issue_raises_not_found(self, store: Store) -> None:
+        with store.transaction() as work:
+            with pytest.raises(IssueNotFoundError):
+                work.append_entry("ISS-1999-00001", populated_entry())
+            with pytest.raises(IssueNotFoundError):
+                work.thread("ISS-1999-00001")
+
+    # the Message-ID index
+
+    def test_a_recorded_message_is_found_with_its_outcome(self, store: Store) -> None:
+        at = datetime(2026, 3, 2, 10, 0, 0, 1, tzinfo=_BERLIN)
+        with store.transaction() as work:
+            work.record_message(
+                "<a1@example.com>", number="ISS-2026-00001", outcome="created", reason="new", at=at
+            )
+            work.record_message("<q@example.com>", number=None, outcome="quarantined", reason="?")
+            work.commit()
+        with store.transaction(read_only=True) as work:
+            found = work.lookup_message("<a1@example.com>")
+            quarantined = work.lookup_message("<q@example.com>")
+            assert work.lookup_message("<unknown@example.com>") is None
+        assert found is not None
+        assert quarantined is not None
+        assert (found.message_id, found.number, found.outcome, found.reason, found.at) == (
+            "<a1@example.com>",
+            "ISS-2026-00001",
+            "created",
+            "new",
+            at,
+        )
+        assert (quarantined.number, quarantined.outcome, quarantined.at) == (
+            None,
+            "quarantined",
+            None,
+        )
+
+    def test_recording_a_message_twice_raises_duplicate(self, store: Store) -> None:
+        with store.transaction() as work:
+            work.record_message("<twice@example.com>", number=None, outcome="x", reason="first")
+            work.commit()
+        with store.transaction() as work, pytest.raises(DuplicateMessageError) as raised:
+            work.record_message("<twice@example.com>", number=None, outcome="x", reason="again")
+        assert raised.value.message_id == "<twice@example.com>"
+        with store.transaction(read_only=True) as work:
+            record = work.lookup_message("<twice@example.com>")
+        assert record is not None
+        assert record.reason == "first"
+
+    def test_message_ids_differing_in_case_are_different_messages(self, store: Store) -> None:
+        with store.transaction() as work:
+            work.record_message("<Abc@example.com>", number="A", outcome="x", reason="y")
+            work.record_message("<abc@example.com>", number="B", outcome="x", reason="y")
+            work.commit()
+        with store.transaction(read_only=True) as work:
+            upper = work.lookup_message("<Abc@example.com>")
+            lower = work.lookup_message("<abc@example.com>")
+        assert upper is not None
+        assert lower is not None
+        assert (upper.number, lower.number) == ("A", "B")
+
+    def test_a_long_message_id_is_recorded_and_found(self, store: Store) -> None:
+        long_id = f"<{'x' * 900}.{uuid.uuid4().hex}@example.com>"
+        with store.transaction() as work:
+            work.record_message(long_id, number=None, outcome="ignored", reason="long")
+            work.commit()
+        with store.transaction(read_only=True) as work:
+            record = work.lookup_message(long_id)
+        assert record is not None
+        assert record.message_id == long_id
+
+    # the outbox
+
+    def test_enqueued_items_are_pending_when_due_in_order(self, store: Store) -> None:
+        late = _outbox_item("ISS-2026-00001", T0 + timedelta(minutes=5), subject="late")
+        early = _outbox_item(None, T0, subject="early")
+        with store.transaction() as work:
+            stored_late = work.enqueue(late)
+            stored_early = work.enqueue(early)
+            work.commit()
+        assert stored_late.id is not None
+        assert stored_early.id is not None
+        assert stored_late.id != stored_early.id
+        with store.transaction() as work:
+            assert work.pending_outbox(T0 - timedelta(seconds=1), limit=10) == []
+            assert work.pending_outbox(T0, limit=10) == [stored_early]
+            pending = work.pending_outbox(T0 + timedelta(hours=1), limit=10)
+        assert pending == [stored_early, stored_late]
+        assert pending[1].email()["Subject"] == "late"
+        assert pending[1].email().get_content() == "Thank you for your message.\n"
+
+    def test_a_sent_item_is_no_longer_pending(self, store: Store) -> None:
+        with store.transaction() as work:
+            item = work.enqueue(_outbox_item("ISS-2026-00001", T0))
+            work.commit()
+        assert item.id is not None
+        with store.transaction() as work:
+            work.mark_sent(item.id, T0 + timedelta(seconds=2))
+            work.commit()
+        with store.transaction() as work:
+            assert work.pending_outbox(T0 + timedelta(days=365), limit=10) == []
+
+    def test_a_failed_item_is_retried_later_with_the_error_kept(self, store: Store) -> None:
+        with store.transaction() as work:
+            item = work.enqueue(_outbox_item("ISS-2026-00001", T0))
+            work.commit()
+        assert item.id is not None
+        retry_at = T0 + timedelta(minutes=10)
+        with store.transaction() as work:
+            work.mark_failed(item.id, "421 try again later", retry_at)
+            work.commit()
+        with store.transaction() as work:
+            assert work.pending_outbox(retry_at - timedelta(microseconds=1), limit=10) == []
+            (retried,) = work.pending_outbox(retry_at, limit=10)
+        assert retried == attrs.evolve(
+            item, attempts=1, next_attempt_at=retry_at, last_error="421 try again later"
+        )
+        with store.transaction() as work:
+            work.mark_failed(item.id, "550 no such user", None)
+            work.commit()
+        with store.transaction() as work:
+            assert work.pending_outbox(T0 + timedelta(days=365), limit=10) == []
+
+    def test_marking_an_unknown_outbox_item_raises_lookup_error(self, store: Store) -> None:
+        with store.transaction() as work:
+            with pytest.raises(LookupError):
+                work.mark_sent(987654321, T0)
+            with pytest.raises(LookupError):
+                work.mark_failed(987654321, "error", None)
+
+    def test_pending_outbox_honours_the_limit(self, store: Store) -> None:
+        with store.transaction() as work:
+            stored = [work.enqueue(_outbox_item(None, T0 + timedelta(seconds=i))) for i in range(5)]
+            work.commit()
+        with store.transaction() as work:
+            assert work.pending_outbox(T0 + timedelta(hours=1), limit=3) == stored[:3]
+
+    # automatic reply rate limit
+
+    def test_auto_replies_are_counted_per_address_since_an_instant(self, store: Store) -> None:
+        with store.transaction() as work:
+            for minutes in (0, 10, 20):
+                work.record_auto_reply("Ana@Example.com", T0 + timedelta(minutes=minutes))
+            work.record_auto_reply("bob@example.com", T0 + timedelta(minutes=30))
+            work.commit()
+        with store.transaction(read_only=True) as work:
+            counts: dict[str, Any] = {
+                "all": work.count_auto_replies("ana@example.com", T0),
+                "since 10": work.count_auto_replies(
+                    "ANA@example.com", (T0 + timedelta(minutes=10)).astimezone(_BERLIN)
+                ),
+                "after last": work.count_auto_replies(
+                    "ana@example.com", T0 + timedelta(minutes=20, microseconds=1)
+                ),
+                "bob": work.count_auto_replies("bob@example.com", T0),
+                "nobody": work.count_auto_replies("nobody@example.com", T0),
+            }
+        assert counts == {"all": 3, "since 10": 2, "after last": 0, "bob": 1, "nobody": 0}
