@@ -13,13 +13,24 @@ from datetime import datetime
 from typing import Self
 
 __all__ = [
+    "AgreementError",
+    "CalendarNeverOpensError",
     "ConcurrencyConflictError",
     "DuplicateMessageError",
+    "EmptyIntervalError",
+    "InvalidHolidayError",
+    "InvalidTimeError",
     "InvalidTransitionError",
     "IssueCoreError",
     "IssueNotFoundError",
+    "MailSettingsError",
     "NaiveDatetimeError",
+    "NegativeDurationError",
     "SchemaVersionError",
+    "UnknownPriorityError",
+    "UnknownTimezoneError",
+    "UnknownWeekdayError",
+    "UnreachableDeadlineError",
     "WorkflowError",
 ]
 
@@ -150,3 +161,147 @@ class SchemaVersionError(IssueCoreError, RuntimeError):
             f"the database has schema version {found}, but this issuecore knows versions up to "
             f"{known}; upgrade issuecore before opening it"
         )
+
+
+class MailSettingsError(IssueCoreError, ValueError):
+    """A mail setting has a value that cannot work; the message says what would."""
+
+    @classmethod
+    def invalid(cls, name: str, value: object, expected: str) -> Self:
+        """Build the error for the setting ``name`` holding ``value`` instead of ``expected``."""
+        return cls(f"mail setting {name}={value!r} is not usable: expected {expected}")
+
+
+class InvalidTimeError(IssueCoreError, ValueError):
+    """A wall time in a business calendar is not ``HH:MM``, ``HH:MM:SS`` or a ``time``."""
+
+    @classmethod
+    def for_value(cls, value: object, *, reason: str) -> Self:
+        """Build the error for the time ``value`` that is wrong because of ``reason``."""
+        return cls(
+            f"invalid time {value!r}: {reason}; write 'HH:MM' or 'HH:MM:SS' "
+            "(00:00 to 23:59:59, and '24:00' only as the end of an interval) "
+            "or pass a datetime.time"
+        )
+
+
+class EmptyIntervalError(IssueCoreError, ValueError):
+    """A working interval starts and ends at the same wall time."""
+
+    @classmethod
+    def for_interval(cls, day: str, start: str, end: str) -> Self:
+        """Build the error for the interval ``start``-``end`` given for ``day``."""
+        return cls(
+            f"interval {start}-{end} on {day} starts where it ends; give start < end "
+            f"for a day shift, start > end for an overnight shift, or ('00:00', '24:00') "
+            "for the whole day"
+        )
+
+
+class UnknownWeekdayError(IssueCoreError, LookupError):
+    """A key of a calendar's weekly hours names no weekday."""
+
+    @classmethod
+    def for_key(cls, key: object) -> Self:
+        """Build the error for the weekday key ``key``."""
+        return cls(
+            f"unknown weekday {key!r}; use 'mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun' "
+            "(any case) or 0 to 6 with Monday 0"
+        )
+
+
+class UnknownTimezoneError(IssueCoreError, LookupError):
+    """A time zone name is not in the IANA database available to Python."""
+
+    @classmethod
+    def for_name(cls, name: object) -> Self:
+        """Build the error for the zone ``name``."""
+        return cls(
+            f"unknown time zone {name!r}; give an IANA name such as 'Europe/Berlin', "
+            "'America/New_York' or 'UTC' (install the tzdata package if the system has none)"
+        )
+
+
+class CalendarNeverOpensError(IssueCoreError, ValueError):
+    """A business calendar has no working time at all, so no deadline can be computed."""
+
+    @classmethod
+    def no_working_time(cls, timezone: str) -> Self:
+        """Build the error for a calendar in ``timezone`` that has no interval anywhere."""
+        return cls(
+            f"the calendar in {timezone} never opens: no weekday has working hours and no "
+            "override adds any; give hours such as {'mon': [('09:00', '17:00')]} or use "
+            "BusinessCalendar.always_open()"
+        )
+
+
+class UnreachableDeadlineError(IssueCoreError, ValueError):
+    """A business calendar's remaining open time cannot cover the duration asked for."""
+
+    @classmethod
+    def beyond_last_opening(cls, *, timezone: str, direction: str, duration: object) -> Self:
+        """Build the error for ``duration`` that the calendar cannot cover ``direction``."""
+        return cls(
+            f"the calendar in {timezone} has too little open time {direction} to cover "
+            f"{duration}: it has no weekly hours and its overrides run out; add weekly "
+            "hours or more overrides"
+        )
+
+    @classmethod
+    def outside_supported_years(cls, *, timezone: str, duration: object) -> Self:
+        """Build the error for ``duration`` that would end outside years 1 to 9999."""
+        return cls(
+            f"covering {duration} in the calendar in {timezone} would end outside the "
+            "years 1 to 9999 that datetime can hold; ask for a shorter duration"
+        )
+
+
+class InvalidHolidayError(IssueCoreError, TypeError):
+    """A holiday was given as something other than a plain date."""
+
+    @classmethod
+    def for_value(cls, value: object) -> Self:
+        """Build the error for the holiday ``value``."""
+        return cls(
+            f"holidays must be datetime.date values, got {value!r}; a datetime would be "
+            "truncated to a date in its own zone, which may be the wrong day in the "
+            "calendar's zone: convert with value.astimezone(zone).date() first"
+        )
+
+
+class NegativeDurationError(IssueCoreError, ValueError):
+    """A duration that must not be negative is negative."""
+
+    @classmethod
+    def for_argument(cls, name: str, value: object, *, instead: str) -> Self:
+        """Build the error for the negative ``value`` given as ``name``."""
+        return cls(f"{name} must not be negative, got {value}; {instead}")
+
+
+class UnknownPriorityError(IssueCoreError, LookupError):
+    """A priority has no target in the agreement that governs the issue."""
+
+    @classmethod
+    def for_agreement(cls, priority: str, agreement: str, known: Iterable[str]) -> Self:
+        """Build the error for ``priority`` missing from ``agreement``."""
+        return cls(
+            f"priority {priority!r} has no target in agreement {agreement!r}; "
+            f"known: {', '.join(known)}"
+        )
+
+
+class AgreementError(IssueCoreError, ValueError):
+    """A service-level agreement, or the set of agreements, is configured wrongly."""
+
+    @classmethod
+    def several_defaults(cls, names: Iterable[str]) -> Self:
+        """Build the error for more than one default agreement."""
+        return cls(
+            f"at most one agreement may be the default; these are: {', '.join(names)}; "
+            "set default=False on all but one"
+        )
+
+    @classmethod
+    def bad_field(cls, agreement: str, field: str, problem: str) -> Self:
+        """Build the error for a wrong value of ``field`` in ``agreement``."""
+        return cls(f"agreement {agreement!r}: {field} {problem}")

@@ -1,0 +1,72 @@
+"""Email addresses: normalising, comparing, and text that is safe in a header."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from typing import Final
+
+__all__ = [
+    "address_key",
+    "normalize_address",
+    "safe_header_text",
+    "same_address",
+]
+
+_MAX_ADDRESS: Final = 320
+# Anything that would end a header line or confuse a reader: C0/C1 controls,
+# line and paragraph separators, and lone surrogates left by undecodable bytes.
+_UNSAFE: Final = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]+")
+_SPACES: Final = re.compile(r"\s+")
+_FORBIDDEN_IN_ADDRESS: Final = frozenset(' \t\r\n\0"(),:;<>[\\]')
+
+
+def normalize_address(value: str) -> str | None:
+    """Return ``local@domain`` with the domain lower-cased, or ``None`` if it is no address."""
+    candidate = value.strip()
+    if candidate.startswith("<") and candidate.endswith(">"):
+        candidate = candidate[1:-1].strip()
+    if not candidate or len(candidate) > _MAX_ADDRESS:
+        return None
+    local, at, domain = candidate.rpartition("@")
+    if not at or not local or not domain or "@" in local:
+        return None
+    if any(char in _FORBIDDEN_IN_ADDRESS for char in local + domain):
+        return None
+    if any(unicodedata.category(char)[0] in "CZ" for char in candidate):
+        return None
+    if domain.startswith(".") or domain.endswith(".") or ".." in domain:
+        return None
+    return f"{local}@{domain.lower()}"
+
+
+def address_key(value: str) -> str:
+    """Return the form two addresses are compared in (case-insensitive)."""
+    return value.strip().casefold()
+
+
+def same_address(first: str, second: str) -> bool:
+    """Return whether two addresses name the same mailbox, ignoring case."""
+    return address_key(first) == address_key(second)
+
+
+def safe_header_text(value: str, *, limit: int = 900) -> str:
+    """Return ``value`` as one header-safe line: no CR, LF, NUL or other control characters."""
+    cleaned = _UNSAFE.sub(" ", value)
+    cleaned = _SPACES.sub(" ", cleaned).strip()
+    if len(cleaned) > limit:
+        cleaned = cleaned[: limit - 1].rstrip() + "…"
+    return cleaned
+
+
+def unique_addresses(values: Iterable[str], *, exclude: Iterable[str] = ()) -> tuple[str, ...]:
+    """Return the addresses in order without repeats (ignoring case) or excluded ones."""
+    seen = {address_key(value) for value in exclude}
+    kept: list[str] = []
+    for value in values:
+        key = address_key(value)
+        if key not in seen:
+            seen.add(key)
+            kept.append(value)
+    return tuple(kept)

@@ -1,0 +1,227 @@
+"""Writing outbound mail: automatic replies and agent replies, and the auto-reply rate limit.
+
+Every value that came from inbound mail passes through
+:func:`~issuecore.mail.addresses.safe_header_text` (or is dropped) before it
+reaches a header, so no subject or name can put CR, LF or NUL into an
+outbound header. Every message carries a signed Message-ID and our loop
+header.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict, deque
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import format_datetime, formataddr
+from typing import Final, Protocol
+
+from issuecore._instants import require_aware
+from issuecore.mail.addresses import (
+    address_key,
+    normalize_address,
+    safe_header_text,
+    unique_addresses,
+)
+from issuecore.mail.automated import classify_automated, is_robot_address
+from issuecore.mail.parse import InboundMessage
+from issuecore.mail.settings import MailSettings
+from issuecore.mail.signing import make_message_id
+from issuecore.mail.tokens import clean_subject, reply_subject
+from issuecore.model import Issue
+
+__all__ = [
+    "AutoReplyCounter",
+    "InMemoryAutoReplyCounter",
+    "compose_agent_reply",
+    "compose_auto_reply",
+    "reference_chain",
+    "reserve_auto_reply",
+]
+
+_MAX_REFERENCES: Final = 20
+_SAFE_MSG_ID: Final = re.compile(r"<[!-;=?-~]{1,250}>")  # printable ASCII without < > or space
+
+
+class AutoReplyCounter(Protocol):
+    """Counts automatic replies per address; storage implements it in the intake transaction."""
+
+    def count_since(self, address: str, since: datetime) -> int:
+        """Return how many automatic replies went to ``address`` at or after ``since``."""
+        ...
+
+    def record(self, address: str, at: datetime) -> None:
+        """Remember that an automatic reply went to ``address`` at ``at``."""
+        ...
+
+
+class InMemoryAutoReplyCounter:
+    """An :class:`AutoReplyCounter` in a dictionary, for tests and single processes."""
+
+    def __init__(self) -> None:
+        self._sent: defaultdict[str, deque[datetime]] = defaultdict(deque)
+
+    def count_since(self, address: str, since: datetime) -> int:
+        """Return how many automatic replies went to ``address`` at or after ``since``."""
+        return sum(1 for at in self._sent.get(address_key(address), ()) if at >= since)
+
+    def record(self, address: str, at: datetime) -> None:
+        """Remember that an automatic reply went to ``address`` at ``at``."""
+        self._sent[address_key(address)].append(require_aware("at", at))
+
+
+def reserve_auto_reply(
+    counter: AutoReplyCounter, address: str, *, now: datetime, settings: MailSettings
+) -> bool:
+    """Return whether ``address`` may get another automatic reply now, and count it if so."""
+    require_aware("now", now)
+    key = address_key(address)
+    if counter.count_since(key, now - settings.auto_reply_window) >= settings.auto_reply_limit:
+        return False
+    counter.record(key, now)
+    return True
+
+
+def reference_chain(message_ids: Iterable[str], *, limit: int = _MAX_REFERENCES) -> tuple[str, ...]:
+    """Return safe Message-IDs in order without repeats, keeping the first and the newest."""
+    safe = tuple(dict.fromkeys(m.strip() for m in message_ids if _SAFE_MSG_ID.fullmatch(m.strip())))
+    if len(safe) <= limit:
+        return safe
+    return (safe[0], *safe[len(safe) - limit + 1 :])
+
+
+def compose_auto_reply(
+    message: InboundMessage,
+    *,
+    number: str,
+    settings: MailSettings,
+    now: datetime,
+    unique: str | None = None,
+) -> EmailMessage | None:
+    """Return the automatic reply telling the sender the issue number, or ``None``.
+
+    ``None`` when the message is automated or there is nobody safe to answer
+    (no address, a robot address, our own address).
+    """
+    require_aware("now", now)
+    if classify_automated(message).automated:
+        return None
+    own = settings.own_addresses
+    recipient = next(
+        (
+            address
+            for address in (*message.reply_to[:1], message.from_address)
+            if address and address_key(address) not in own and not is_robot_address(address)
+        ),
+        None,
+    )
+    if recipient is None:
+        return None
+    tokens = settings.tokens
+    subject = clean_subject(message.subject, tokens=tokens)
+    body = settings.auto_reply_template.format(
+        number=number,
+        subject=subject,
+        token=tokens.render(number),
+        support_address=settings.support_address,
+    )
+    chain = (*message.references, message.message_id) if not message.synthetic_message_id else ()
+    reply = _outbound(
+        settings=settings,
+        number=number,
+        now=now,
+        unique=unique,
+        subject=reply_subject(message.subject, number, tokens=tokens),
+        to=(recipient,),
+        cc=(),
+        in_reply_to=None if message.synthetic_message_id else message.message_id,
+        references=chain,
+        sender_name=None,
+        body=body,
+    )
+    reply["Auto-Submitted"] = "auto-replied"
+    reply["X-Auto-Response-Suppress"] = "All"
+    return reply
+
+
+def compose_agent_reply(
+    issue: Issue,
+    *,
+    body: str,
+    settings: MailSettings,
+    now: datetime,
+    in_reply_to: str | None = None,
+    references: Sequence[str] = (),
+    agent_name: str | None = None,
+    unique: str | None = None,
+) -> EmailMessage:
+    """Return an agent's reply: to the raiser, the participants in copy, threaded and signed.
+
+    ``in_reply_to`` is the latest inbound Message-ID of the issue and
+    ``references`` the thread's earlier Message-IDs, oldest first.
+    """
+    require_aware("now", now)
+    own = settings.own_addresses
+    raiser = normalize_address(issue.raised_by)
+    to = (raiser,) if raiser and address_key(raiser) not in own else ()
+    cc = tuple(
+        address
+        for address in unique_addresses(
+            (a for a in map(normalize_address, issue.participants) if a),
+            exclude=(*own, *(to or ())),
+        )
+        if not is_robot_address(address)
+    )
+    return _outbound(
+        settings=settings,
+        number=issue.number,
+        now=now,
+        unique=unique,
+        subject=reply_subject(issue.subject, issue.number, tokens=settings.tokens),
+        to=to,
+        cc=cc,
+        in_reply_to=in_reply_to,
+        references=(*references, *((in_reply_to,) if in_reply_to else ())),
+        sender_name=agent_name,
+        body=body,
+    )
+
+
+def _outbound(
+    *,
+    settings: MailSettings,
+    number: str,
+    now: datetime,
+    unique: str | None,
+    subject: str,
+    to: Sequence[str],
+    cc: Sequence[str],
+    in_reply_to: str | None,
+    references: Iterable[str],
+    sender_name: str | None,
+    body: str,
+) -> EmailMessage:
+    reply = EmailMessage()
+    name = safe_header_text(sender_name or "", limit=120)
+    reply["From"] = (
+        formataddr((name, settings.support_address)) if name else settings.support_address
+    )
+    if to:
+        reply["To"] = ", ".join(to)
+    if cc:
+        reply["Cc"] = ", ".join(cc)
+    reply["Subject"] = safe_header_text(subject)
+    reply["Date"] = format_datetime(now)
+    reply["Message-ID"] = make_message_id(
+        number, key=settings.signing_key, domain=settings.id_domain, unique=unique
+    )
+    parent = in_reply_to.strip() if in_reply_to else None
+    if parent and _SAFE_MSG_ID.fullmatch(parent):
+        reply["In-Reply-To"] = parent
+    chain = reference_chain(references)
+    if chain:
+        reply["References"] = " ".join(chain)
+    reply[settings.loop_header] = settings.support_address
+    reply.set_content(body.replace("\0", ""))
+    return reply

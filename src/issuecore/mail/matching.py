@@ -1,0 +1,405 @@
+"""Deciding what an inbound message is: a duplicate, a loop, part of an issue, or new.
+
+:func:`decide` applies the rules of the mail specification in order, first
+hit wins: duplicate, our own mail coming back, headers (In-Reply-To, then
+References newest first), the subject token with the participant check, and
+otherwise a new issue. It reads what it needs through :class:`MailLookup`
+and returns a :class:`Decision`; it records nothing and sends nothing.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from datetime import datetime
+from typing import Protocol
+
+import attrs
+
+from issuecore._instants import require_aware
+from issuecore.mail.addresses import address_key, unique_addresses
+from issuecore.mail.automated import Automation, classify_automated, is_robot_address
+from issuecore.mail.parse import InboundMessage, Quarantined
+from issuecore.mail.settings import (
+    AutomatedPolicy,
+    FollowUpPolicy,
+    MailSettings,
+    StrangerPolicy,
+)
+from issuecore.mail.signing import SignatureStatus, verify_message_id
+from issuecore.mail.tokens import clean_subject
+from issuecore.model import Issue
+
+__all__ = [
+    "Decision",
+    "DecisionKind",
+    "MailLookup",
+    "PriorMessage",
+    "Signal",
+    "auto_reply_recipient",
+    "decide",
+]
+
+
+class DecisionKind(enum.StrEnum):
+    """What the desk should do with a message."""
+
+    CREATE = "create"
+    APPEND = "append"
+    DUPLICATE = "duplicate"
+    LOOP = "loop"
+    IGNORE = "ignore"
+    QUARANTINE = "quarantine"
+
+
+class Signal(enum.StrEnum):
+    """Which evidence decided."""
+
+    MESSAGE_ID = "message_id"
+    OWN_MESSAGE_ID = "own_message_id"
+    LOOP_HEADER = "loop_header"
+    OWN_ADDRESS = "own_address"
+    IN_REPLY_TO = "in_reply_to"
+    REFERENCES = "references"
+    RETURNED_MESSAGE = "returned_message"
+    SUBJECT_TOKEN = "subject_token"
+    AUTOMATED = "automated"
+    NO_SENDER = "no_sender"
+    UNREADABLE = "unreadable"
+    NONE = "none"
+
+
+@attrs.frozen(kw_only=True)
+class PriorMessage:
+    """What the desk recorded for a Message-ID it has seen before.
+
+    ``outcome`` is the kind recorded then (``"created"``, ``"appended"``,
+    ``"ignored"``...); ``issue_number`` the issue it went to, if any;
+    ``unverified`` whether it was kept on that issue from a non-participant.
+    """
+
+    message_id: str
+    outcome: str
+    issue_number: str | None = None
+    unverified: bool = False
+
+
+class MailLookup(Protocol):
+    """The read-only questions matching asks of storage."""
+
+    def prior_message(self, message_id: str) -> PriorMessage | None:
+        """Return what was recorded for ``message_id`` (inbound or sent), or ``None``."""
+        ...
+
+    def issue(self, number: str) -> Issue | None:
+        """Return the issue numbered ``number``, or ``None``."""
+        ...
+
+    def is_agent(self, address: str) -> bool:
+        """Return whether ``address`` belongs to an agent of the desk."""
+        ...
+
+
+@attrs.frozen(kw_only=True)
+class Decision:
+    """The outcome of matching one message, and what the desk must and must not do.
+
+    - ``kind``/``signal``/``reason``: what it is, which evidence decided, in words.
+    - ``issue_number``: the issue to append to (``APPEND``), or the earlier
+      issue of a duplicate.
+    - ``automated``/``automation``: whether the message is automated and the
+      signals that fired. Automated mail never gets an automatic reply and
+      never changes status.
+    - ``change_status``: apply the customer-message action (``APPEND`` only).
+    - ``reopen``: the matched issue is closed and may be reopened.
+    - ``unverified``: kept on the issue from a non-participant: flag it, do
+      not change status, relay it to nobody.
+    - ``follows_up``: for ``CREATE``, the closed issue this message follows up.
+    - ``subject``: for ``CREATE``, the subject cleaned of prefixes and tokens.
+    - ``copied_in``: addresses the raiser (or an agent) copied in, to add as
+      participants.
+    - ``auto_reply``/``auto_reply_to``: whether an automatic reply is due and
+      to whom (still subject to the per-sender rate limit).
+    - ``forged_references``: references that claimed to be ours but failed
+      the signature check.
+    """
+
+    kind: DecisionKind
+    signal: Signal
+    reason: str
+    issue_number: str | None = None
+    sender: str | None = None
+    from_agent: bool = False
+    automated: bool = False
+    automation: tuple[str, ...] = ()
+    change_status: bool = False
+    reopen: bool = False
+    unverified: bool = False
+    follows_up: str | None = None
+    subject: str | None = None
+    copied_in: tuple[str, ...] = ()
+    auto_reply: bool = False
+    auto_reply_to: str | None = None
+    previous_outcome: str | None = None
+    forged_references: tuple[str, ...] = ()
+
+
+def auto_reply_recipient(message: InboundMessage, settings: MailSettings) -> str | None:
+    """Return where an automatic reply to ``message`` goes (Reply-To, else From), or ``None``."""
+    own = settings.own_addresses
+    for address in (*message.reply_to[:1], message.from_address):
+        if address and address_key(address) not in own and not is_robot_address(address):
+            return address
+    return None
+
+
+def decide(
+    message: InboundMessage | Quarantined,
+    *,
+    lookup: MailLookup,
+    settings: MailSettings,
+    now: datetime,
+    is_closed: Callable[[str], bool],
+) -> Decision:
+    """Return what ``message`` is and where it goes, by the rules of mail.md in order."""
+    require_aware("now", now)
+    if isinstance(message, Quarantined):
+        return Decision(
+            kind=DecisionKind.QUARANTINE, signal=Signal.UNREADABLE, reason=message.reason
+        )
+    return _Matcher(message, lookup, settings, now, is_closed).decide()
+
+
+@attrs.define
+class _Matcher:
+    message: InboundMessage
+    lookup: MailLookup
+    settings: MailSettings
+    now: datetime
+    is_closed: Callable[[str], bool]
+    automation: Automation = attrs.field(init=False)
+    forged: list[str] = attrs.field(init=False, factory=list)
+
+    def __attrs_post_init__(self) -> None:
+        self.automation = classify_automated(self.message)
+
+    def decide(self) -> Decision:
+        message = self.message
+        prior = self.lookup.prior_message(message.message_id)
+        if prior is not None:
+            return self._decision(
+                DecisionKind.DUPLICATE,
+                Signal.MESSAGE_ID,
+                f"Message-ID {message.message_id} was already recorded as {prior.outcome}",
+                issue_number=prior.issue_number,
+                previous_outcome=prior.outcome,
+            )
+        if loop := self._loop():
+            return loop
+        if message.from_address is None:
+            return self._decision(
+                DecisionKind.QUARANTINE, Signal.NO_SENDER, "the message has no readable sender"
+            )
+        if by_header := self._by_headers():
+            return by_header
+        if by_token := self._by_token():
+            return by_token
+        return self._new_issue(Signal.NONE, "no reference to a known issue")
+
+    # -- rule 2 ---------------------------------------------------------------
+
+    def _loop(self) -> Decision | None:
+        message, settings = self.message, self.settings
+        if verify_message_id(message.message_id, key=settings.signing_key).valid:
+            return self._decision(
+                DecisionKind.LOOP,
+                Signal.OWN_MESSAGE_ID,
+                f"Message-ID {message.message_id} is one we signed: our own mail came back",
+            )
+        loop_value = message.header(settings.loop_header)
+        if loop_value is not None and address_key(loop_value) in settings.own_addresses:
+            return self._decision(
+                DecisionKind.LOOP,
+                Signal.LOOP_HEADER,
+                f"{settings.loop_header} names us: our own mail came back",
+            )
+        sender = message.from_address
+        if sender is not None and address_key(sender) in settings.own_addresses:
+            return self._decision(
+                DecisionKind.LOOP, Signal.OWN_ADDRESS, f"sent from our own address {sender}"
+            )
+        return None
+
+    # -- rule 3 ---------------------------------------------------------------
+
+    def _by_headers(self) -> Decision | None:
+        message = self.message
+        candidates: list[tuple[str, Signal]] = []
+        if message.in_reply_to:
+            candidates.append((message.in_reply_to, Signal.IN_REPLY_TO))
+        candidates.extend((ref, Signal.REFERENCES) for ref in reversed(message.references))
+        if message.returned_message_id and self.automation.automated:
+            candidates.append((message.returned_message_id, Signal.RETURNED_MESSAGE))
+        seen: set[str] = set()
+        for reference, signal in candidates:
+            if reference in seen:
+                continue
+            seen.add(reference)
+            found = self._issue_for_reference(reference)
+            if found is not None:
+                issue, how = found
+                return self._matched(issue, signal, f"{signal.value} {reference} is {how}")
+        return None
+
+    def _issue_for_reference(self, reference: str) -> tuple[Issue, str] | None:
+        signed = verify_message_id(reference, key=self.settings.signing_key)
+        if signed.status is SignatureStatus.FORGED:
+            self.forged.append(reference)
+            return None
+        if signed.status is SignatureStatus.VALID and signed.issue_number is not None:
+            issue = self.lookup.issue(signed.issue_number)
+            return None if issue is None else (issue, f"our signed message on {issue.number}")
+        prior = self.lookup.prior_message(reference)
+        if prior is None or prior.issue_number is None or prior.unverified:
+            return None
+        issue = self.lookup.issue(prior.issue_number)
+        return None if issue is None else (issue, f"a message recorded on {issue.number}")
+
+    # -- rule 4 ---------------------------------------------------------------
+
+    def _by_token(self) -> Decision | None:
+        sender = self.message.from_address
+        assert sender is not None
+        named: list[Issue] = []
+        for number in self.settings.tokens.numbers(self.message.subject):
+            issue = self.lookup.issue(number)
+            if issue is None:
+                continue
+            if self._may_write_to(issue, sender):
+                return self._matched(
+                    issue,
+                    Signal.SUBJECT_TOKEN,
+                    f"subject token names {issue.number} and {sender} is a participant",
+                )
+            named.append(issue)
+        if not named:
+            return None
+        return self._stranger(named[0], sender)
+
+    def _may_write_to(self, issue: Issue, sender: str) -> bool:
+        return issue.is_participant(sender) or self.lookup.is_agent(sender)
+
+    def _stranger(self, issue: Issue, sender: str) -> Decision:
+        policy = self.settings.stranger_policy
+        why = f"subject token names {issue.number} but {sender} is not a participant"
+        if policy is StrangerPolicy.REJECT:
+            return self._decision(
+                DecisionKind.QUARANTINE, Signal.SUBJECT_TOKEN, f"{why}; rejected by policy"
+            )
+        if policy is StrangerPolicy.ATTACH_UNVERIFIED:
+            return self._decision(
+                DecisionKind.APPEND,
+                Signal.SUBJECT_TOKEN,
+                f"{why}; kept unverified by policy",
+                issue_number=issue.number,
+                unverified=True,
+            )
+        return self._new_issue(Signal.SUBJECT_TOKEN, f"{why}; it starts its own issue")
+
+    # -- outcomes -------------------------------------------------------------
+
+    def _matched(self, issue: Issue, signal: Signal, why: str) -> Decision:
+        automated = self.automation.automated
+        copied = self._copied_in(issue)
+        if not self.is_closed(issue.status):
+            return self._decision(
+                DecisionKind.APPEND,
+                signal,
+                why,
+                issue_number=issue.number,
+                change_status=not automated,
+                copied_in=copied,
+            )
+        if automated:
+            return self._decision(
+                DecisionKind.APPEND,
+                signal,
+                f"{why}; automated mail is added to the closed issue without reopening it",
+                issue_number=issue.number,
+                copied_in=copied,
+            )
+        policy = self.settings.follow_up_policy
+        closed_at = issue.closed_at
+        within = closed_at is not None and self.now - closed_at <= self.settings.reopen_within
+        if policy is FollowUpPolicy.REOPEN or (policy is FollowUpPolicy.REOPEN_WITHIN and within):
+            return self._decision(
+                DecisionKind.APPEND,
+                signal,
+                f"{why}; the closed issue is reopened ({policy.value})",
+                issue_number=issue.number,
+                change_status=True,
+                reopen=True,
+                copied_in=copied,
+            )
+        detail = (
+            "follow-ups always start a new issue"
+            if policy is FollowUpPolicy.NEW_ISSUE
+            else f"it was closed more than {self.settings.reopen_within} ago"
+        )
+        return self._new_issue(
+            signal, f"{why}; {detail}, so this starts a new issue", follows_up=issue.number
+        )
+
+    def _new_issue(self, signal: Signal, why: str, *, follows_up: str | None = None) -> Decision:
+        message, settings = self.message, self.settings
+        if self.automation.automated and settings.automated_policy is AutomatedPolicy.IGNORE:
+            return self._decision(
+                DecisionKind.IGNORE,
+                Signal.AUTOMATED,
+                "automated mail matching no issue is ignored: "
+                + "; ".join(self.automation.signals),
+            )
+        recipient = None if self.automation.automated else auto_reply_recipient(message, settings)
+        return self._decision(
+            DecisionKind.CREATE,
+            signal,
+            why,
+            follows_up=follows_up,
+            subject=clean_subject(message.subject, tokens=settings.tokens) or "(no subject)",
+            copied_in=self._recipients(),
+            auto_reply=settings.auto_reply and recipient is not None,
+            auto_reply_to=recipient if settings.auto_reply else None,
+        )
+
+    def _copied_in(self, issue: Issue) -> tuple[str, ...]:
+        sender = self.message.from_address
+        if sender is None:
+            return ()
+        if address_key(sender) == address_key(issue.raised_by) or self.lookup.is_agent(sender):
+            return tuple(a for a in self._recipients() if not issue.is_participant(a))
+        return ()
+
+    def _recipients(self) -> tuple[str, ...]:
+        message = self.message
+        exclude = (*self.settings.own_addresses, message.from_address or "")
+        return tuple(
+            address
+            for address in unique_addresses((*message.to, *message.cc), exclude=exclude)
+            if not is_robot_address(address)
+        )
+
+    def _decision(
+        self, kind: DecisionKind, signal: Signal, reason: str, **fields: object
+    ) -> Decision:
+        sender = self.message.from_address
+        return Decision(
+            kind=kind,
+            signal=signal,
+            reason=reason,
+            sender=sender,
+            from_agent=sender is not None and self.lookup.is_agent(sender),
+            automated=self.automation.automated,
+            automation=self.automation.signals,
+            forged_references=tuple(self.forged),
+            **fields,  # type: ignore[arg-type]
+        )

@@ -1,0 +1,524 @@
+"""Reading inbound mail: raw RFC 5322 bytes in, an :class:`InboundMessage` out.
+
+Parsing never raises. Whatever can be read is kept and the defects the
+parser found are listed; a message that cannot be read at all becomes a
+:class:`Quarantined` value carrying the reason.
+
+The standard library parses with :data:`email.policy.default`, whose
+structured headers are costly to build and which the parser itself asks for
+the same ``Content-Type`` several times per part. The policy used here is
+``policy.default`` with a header factory that remembers recently built MIME
+headers, and the address, date and ID headers are decoded once from their
+raw values, so each message is parsed once and each header read once.
+"""
+
+from __future__ import annotations
+
+import email.message
+import email.policy
+import functools
+import hashlib
+import re
+import unicodedata
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from email.header import decode_header
+from email.headerregistry import BaseHeader, HeaderRegistry
+from email.parser import BytesParser, HeaderParser
+from email.utils import getaddresses, parsedate_to_datetime
+from html.parser import HTMLParser
+from typing import Final
+
+import attrs
+
+from issuecore.mail.addresses import normalize_address, safe_header_text
+from issuecore.model import Attachment
+
+__all__ = [
+    "DEFAULT_MAX_BYTES",
+    "InboundMessage",
+    "Quarantined",
+    "html_to_text",
+    "parse_message",
+    "safe_filename",
+    "synthetic_message_id",
+]
+
+DEFAULT_MAX_BYTES: Final = 50 * 1024 * 1024
+_MAX_DEPTH: Final = 40
+_MAX_PARTS: Final = 2_000
+_MAX_REFERENCES: Final = 200
+_MAX_ADDRESS_HEADER: Final = 64 * 1024
+_MAX_FILENAME: Final = 150
+_MSG_ID: Final = re.compile(r"<[^<>\s]{1,990}>")
+_FOLD: Final = re.compile(r"\r?\n|\r")
+_CACHED_HEADERS: Final = frozenset(
+    {"content-type", "content-disposition", "content-transfer-encoding", "mime-version"}
+)
+_WINDOWS_RESERVED: Final = frozenset(
+    {"con", "prn", "aux", "nul"} | {f"com{i}" for i in range(10)} | {f"lpt{i}" for i in range(10)}
+)
+_EXTENSIONS: Final = {
+    "text/plain": ".txt",
+    "text/html": ".html",
+    "text/calendar": ".ics",
+    "image/png": ".png",
+    "image/jpeg": ".jpg",
+    "image/gif": ".gif",
+    "application/pdf": ".pdf",
+    "message/rfc822": ".eml",
+    "message/delivery-status": ".txt",
+    "message/disposition-notification": ".txt",
+    "text/rfc822-headers": ".txt",
+}
+
+
+class _MimeHeaderCache(HeaderRegistry):
+    """A header registry that remembers the MIME headers it built (they are immutable)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._remember = functools.lru_cache(maxsize=2048)(super().__call__)
+
+    def __call__(self, name: str, value: str) -> BaseHeader:
+        if name.lower() in _CACHED_HEADERS:
+            header: BaseHeader = self._remember(name, value)
+            return header
+        return super().__call__(name, value)
+
+
+_POLICY: Final = email.policy.default.clone(header_factory=_MimeHeaderCache())
+_PARSER: Final = BytesParser(policy=_POLICY)
+
+
+@attrs.frozen(kw_only=True)
+class InboundMessage:
+    """What intake keeps of one inbound email.
+
+    Addresses are normalised (domain lower-cased); ``subject`` is decoded and
+    unfolded; ``text`` is the plain body (derived from the HTML when there is
+    no plain part); ``headers`` holds every header as ``(lower-case name,
+    unfolded raw value)``.
+    """
+
+    message_id: str
+    synthetic_message_id: bool = False
+    in_reply_to: str | None = None
+    references: tuple[str, ...] = ()
+    from_address: str | None = None
+    from_name: str = ""
+    reply_to: tuple[str, ...] = ()
+    to: tuple[str, ...] = ()
+    cc: tuple[str, ...] = ()
+    date: datetime | None = None
+    subject: str = ""
+    text: str = ""
+    html: str | None = None
+    attachments: tuple[Attachment, ...] = ()
+    headers: tuple[tuple[str, str], ...] = attrs.field(default=(), repr=False)
+    content_type: str = "text/plain"
+    report_type: str | None = None
+    returned_message_id: str | None = None
+    defects: tuple[str, ...] = ()
+    size: int = 0
+
+    def header(self, name: str) -> str | None:
+        """Return the first raw value of header ``name`` (any case), or ``None``."""
+        wanted = name.lower()
+        return next((value for key, value in self.headers if key == wanted), None)
+
+    def has_header(self, name: str) -> bool:
+        """Return whether header ``name`` is present at all."""
+        wanted = name.lower()
+        return any(key == wanted for key, _ in self.headers)
+
+
+@attrs.frozen(kw_only=True)
+class Quarantined:
+    """A message that could not be read at all, with the reason; never dropped silently."""
+
+    reason: str
+    message_id: str
+    size: int = 0
+    data: bytes = attrs.field(default=b"", repr=lambda data: f"<{len(data)} bytes>")
+
+
+def synthetic_message_id(raw: bytes) -> str:
+    """Return the stable Message-ID given to a message that has none: a hash of its bytes."""
+    return f"<{hashlib.sha256(raw).hexdigest()[:40]}@synthetic.issuecore.invalid>"
+
+
+def parse_message(
+    raw: bytes | bytearray | memoryview | email.message.Message,
+    *,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+) -> InboundMessage | Quarantined:
+    """Return the message read from ``raw``, or :class:`Quarantined` with the reason."""
+    given: object = raw  # callers without type checking may pass anything
+    if isinstance(given, email.message.Message):
+        data = _message_bytes(given)
+        message: email.message.Message | None = given
+    elif isinstance(given, bytes | bytearray | memoryview):
+        data = bytes(given)
+        message = None
+    else:
+        return Quarantined(
+            reason=f"cannot read a {type(given).__name__}; give bytes or an email.message.Message",
+            message_id=synthetic_message_id(repr(given).encode("utf-8", "replace")),
+        )
+    size = len(data)
+    if not data.strip():
+        return Quarantined(reason="empty message", message_id=synthetic_message_id(data))
+    if size > max_bytes:
+        return Quarantined(
+            reason=f"message of {size} bytes exceeds the limit of {max_bytes} bytes",
+            message_id=synthetic_message_id(data),
+            size=size,
+            data=data,
+        )
+    try:
+        if message is None:
+            message = _PARSER.parsebytes(data)
+        return _read(message, data)
+    except RecursionError:
+        reason = "message nests too deeply to read"
+    except Exception as error:  # never let one bad message stop intake
+        reason = f"unreadable message: {type(error).__name__}: {error}"[:500]
+    return Quarantined(reason=reason, message_id=synthetic_message_id(data), size=size, data=data)
+
+
+def _message_bytes(message: email.message.Message) -> bytes:
+    try:
+        return message.as_bytes(policy=_POLICY)
+    except Exception:
+        try:
+            return str(message).encode("utf-8", "surrogateescape")
+        except Exception:
+            return repr(message).encode("utf-8", "replace")
+
+
+def _read(message: email.message.Message, data: bytes) -> InboundMessage | Quarantined:
+    headers = tuple((name.lower(), _unfold(value)) for name, value in message.raw_items())
+    if not headers:
+        return Quarantined(
+            reason="no header fields: this is not an email message",
+            message_id=synthetic_message_id(data),
+            size=len(data),
+            data=data,
+        )
+    defects = [_describe_defect(defect) for defect in message.defects]
+    first: dict[str, str] = {}
+    for name, value in headers:
+        first.setdefault(name, value)
+
+    own_id = _first_message_id(first.get("message-id", ""))
+    synthetic = own_id is None
+    if own_id is None:
+        own_id = synthetic_message_id(data)
+        defects.append("no usable Message-ID; a synthetic one was derived from the bytes")
+
+    from_name, from_address = _first_mailbox(first.get("from", ""))
+    if from_address is None:
+        sender_name, from_address = _first_mailbox(first.get("sender", ""))
+        from_name = from_name or sender_name
+    if from_address is None:
+        defects.append("no readable From address")
+
+    body = _Body()
+    body.collect(message, depth=0)
+    defects.extend(body.defects)
+    plain = "\n".join(body.plain)
+    html = "\n".join(body.html) if body.html else None
+    text = plain if body.plain else html_to_text(html or "")
+
+    content_type = message.get_content_type()
+    report_type = None
+    if content_type == "multipart/report":
+        report_type = str(message.get_param("report-type", "") or "").lower() or None
+
+    return InboundMessage(
+        message_id=own_id,
+        synthetic_message_id=synthetic,
+        in_reply_to=_first_message_id(first.get("in-reply-to", "")),
+        references=tuple(_MSG_ID.findall(first.get("references", "")))[-_MAX_REFERENCES:],
+        from_address=from_address,
+        from_name=from_name,
+        reply_to=_addresses(first.get("reply-to", "")),
+        to=_addresses_of(headers, "to"),
+        cc=_addresses_of(headers, "cc"),
+        date=_date(first.get("date"), defects),
+        subject=safe_header_text(_decode(first.get("subject", "")), limit=10_000),
+        text=text,
+        html=html,
+        attachments=tuple(body.attachments),
+        headers=headers,
+        content_type=content_type,
+        report_type=report_type,
+        returned_message_id=body.returned_message_id,
+        defects=tuple(defects),
+        size=len(data),
+    )
+
+
+def _describe_defect(defect: object) -> str:
+    detail = str(defect)
+    name = type(defect).__name__
+    return f"{name}: {detail}" if detail and detail != name else name
+
+
+def _unfold(value: object) -> str:
+    text = value if isinstance(value, str) else str(value)
+    return _FOLD.sub("", text)
+
+
+def _undo_surrogates(text: str) -> str:
+    """Return ``text`` with bytes the parser could not decode read as UTF-8."""
+    if not any("\udc80" <= char <= "\udcff" for char in text):
+        return text
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def _decode(value: str) -> str:
+    """Return a header value with RFC 2047 encoded words decoded."""
+    value = _undo_surrogates(value)
+    if "=?" not in value:
+        return value
+    try:
+        parts = decode_header(value)
+    except Exception:
+        return value
+    decoded: list[str] = []
+    for chunk, charset in parts:
+        if isinstance(chunk, str):
+            decoded.append(chunk)
+            continue
+        try:
+            decoded.append(chunk.decode(charset or "ascii", "replace"))
+        except LookupError:
+            decoded.append(chunk.decode("utf-8", "replace"))
+    return "".join(decoded)
+
+
+def _first_message_id(value: str) -> str | None:
+    match = _MSG_ID.search(value)
+    if match:
+        return match.group(0)
+    bare = value.strip()
+    if bare and len(bare) <= 990 and not any(char.isspace() or char in "<>" for char in bare):
+        return f"<{bare}>"
+    return None
+
+
+def _mailboxes(value: str) -> list[tuple[str, str]]:
+    if not value.strip():
+        return []
+    try:
+        pairs = getaddresses([_undo_surrogates(value[:_MAX_ADDRESS_HEADER])])
+    except Exception:
+        return []
+    found: list[tuple[str, str]] = []
+    for name, address in pairs:
+        normalised = normalize_address(address)
+        if normalised is not None:
+            found.append((safe_header_text(_decode(name), limit=200), normalised))
+    return found
+
+
+def _first_mailbox(value: str) -> tuple[str, str | None]:
+    mailboxes = _mailboxes(value)
+    return mailboxes[0] if mailboxes else ("", None)
+
+
+def _addresses(value: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(address for _, address in _mailboxes(value)))
+
+
+def _addresses_of(headers: tuple[tuple[str, str], ...], name: str) -> tuple[str, ...]:
+    found: dict[str, None] = {}
+    for key, value in headers:
+        if key == name:
+            found.update(dict.fromkeys(_addresses(value)))
+    return tuple(found)
+
+
+def _date(value: str | None, defects: list[str]) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = parsedate_to_datetime(_undo_surrogates(value))
+    except (TypeError, ValueError, IndexError, OverflowError):
+        defects.append(f"unreadable Date: {value[:80]!r}")
+        return None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+class _Body:
+    """Collects the text, HTML and attachments of a message without entering attached mail."""
+
+    def __init__(self) -> None:
+        self.plain: list[str] = []
+        self.html: list[str] = []
+        self.attachments: list[Attachment] = []
+        self.defects: list[str] = []
+        self.returned_message_id: str | None = None
+        self._parts = 0
+
+    def collect(self, part: email.message.Message, *, depth: int) -> None:
+        self._parts += 1
+        if self._parts > _MAX_PARTS:
+            if self._parts == _MAX_PARTS + 1:
+                self.defects.append(f"more than {_MAX_PARTS} parts; the rest were not read")
+            return
+        if depth > _MAX_DEPTH:
+            self.defects.append(f"parts nested deeper than {_MAX_DEPTH} were not read")
+            return
+        if depth:
+            self.defects.extend(_describe_defect(defect) for defect in part.defects)
+        content_type = part.get_content_type()
+        if part.is_multipart() and content_type.startswith("multipart/"):
+            for child in _children(part):
+                self.collect(child, depth=depth + 1)
+            return
+        disposition = (part.get_content_disposition() or "").lower()
+        filename = _filename(part)
+        is_text = content_type in ("text/plain", "text/html")
+        if is_text and disposition != "attachment" and filename is None:
+            text = _text_of(part, self.defects)
+            (self.plain if content_type == "text/plain" else self.html).append(text)
+            return
+        if content_type in ("message/rfc822", "text/rfc822-headers"):
+            self._note_returned_id(part)
+        self.attachments.append(self._attachment(part, content_type, filename))
+
+    def _note_returned_id(self, part: email.message.Message) -> None:
+        if self.returned_message_id is not None:
+            return
+        try:
+            if part.is_multipart():
+                inner = part.get_payload(0)
+                value = (
+                    inner.get("message-id", "") if isinstance(inner, email.message.Message) else ""
+                )
+            else:
+                text = _text_of(part, self.defects)
+                value = HeaderParser().parsestr(text, headersonly=True).get("message-id", "")
+        except Exception:
+            return
+        self.returned_message_id = _first_message_id(_unfold(value))
+
+    def _attachment(
+        self, part: email.message.Message, content_type: str, filename: str | None
+    ) -> Attachment:
+        data = _payload_bytes(part, self.defects)
+        content_id = part.get("content-id")
+        cid = _first_message_id(_unfold(content_id)) if content_id else None
+        return Attachment(
+            filename=safe_filename(filename or "", content_type=content_type),
+            content_type=content_type,
+            data=data,
+            content_id=cid,
+        )
+
+
+def _children(part: email.message.Message) -> Iterator[email.message.Message]:
+    payload = part.get_payload()
+    if isinstance(payload, list):
+        for child in payload:
+            if isinstance(child, email.message.Message):
+                yield child
+
+
+def _filename(part: email.message.Message) -> str | None:
+    try:
+        name = part.get_filename()
+    except Exception:
+        return None
+    return _undo_surrogates(_decode(str(name))) if name else None
+
+
+def _payload_bytes(part: email.message.Message, defects: list[str]) -> bytes:
+    try:
+        if part.is_multipart():
+            inner = part.get_payload(0)
+            if isinstance(inner, email.message.Message):
+                return _message_bytes(inner)
+            return b""
+        payload = part.get_payload(decode=True)
+    except Exception as error:
+        defects.append(f"unreadable part payload: {type(error).__name__}")
+        return b""
+    return payload if isinstance(payload, bytes) else b""
+
+
+def _text_of(part: email.message.Message, defects: list[str]) -> str:
+    data = _payload_bytes(part, defects)
+    charset = part.get_content_charset() or "utf-8"
+    try:
+        return data.decode(charset, "replace")
+    except (LookupError, ValueError):
+        defects.append(f"unknown charset {charset!r}; read as UTF-8")
+        return data.decode("utf-8", "replace")
+
+
+def safe_filename(name: str, *, content_type: str = "application/octet-stream") -> str:
+    """Return a file name without path parts or control characters, at most 150 characters."""
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    base = "".join(
+        "_" if char in '<>:"|?*' else char
+        for char in base
+        if unicodedata.category(char) not in ("Cc", "Cf", "Cs", "Zl", "Zp")
+    )
+    base = " ".join(base.split()).strip(" .")
+    stem, dot, extension = base.rpartition(".")
+    if not dot:
+        stem, extension = base, ""
+    if stem.lower() in _WINDOWS_RESERVED:
+        base = f"_{base}"
+    if not base:
+        base = "attachment" + _EXTENSIONS.get(content_type, ".bin")
+    if len(base) > _MAX_FILENAME:
+        keep = f".{extension}" if dot and 0 < len(extension) <= 16 else ""
+        base = base[: _MAX_FILENAME - len(keep)].rstrip(" .") + keep
+    return base
+
+
+class _TextFromHtml(HTMLParser):
+    _BLOCKS: Final = frozenset(
+        {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre"}
+    )
+    _HIDDEN: Final = frozenset({"script", "style", "head", "title"})
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.pieces: list[str] = []
+        self._hidden = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self._HIDDEN:
+            self._hidden += 1
+        elif tag in self._BLOCKS:
+            self.pieces.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self._HIDDEN:
+            self._hidden = max(0, self._hidden - 1)
+        elif tag in self._BLOCKS:
+            self.pieces.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self._hidden:
+            self.pieces.append(data)
+
+
+def html_to_text(html: str) -> str:
+    """Return readable plain text from an HTML body (no scripts, styles or tags)."""
+    if not html:
+        return ""
+    parser = _TextFromHtml()
+    try:
+        parser.feed(html)
+        parser.close()
+    except Exception:
+        return re.sub(r"<[^<>]{0,2000}>", " ", html)
+    lines = (" ".join(line.split()) for line in "".join(parser.pieces).splitlines())
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()

@@ -1,0 +1,208 @@
+"""The settings of email intake and outbound mail, as one frozen value."""
+
+from __future__ import annotations
+
+import enum
+import re
+import secrets
+from datetime import timedelta
+from typing import Any, Final
+
+import attrs
+
+from issuecore.errors import MailSettingsError
+from issuecore.mail.addresses import normalize_address
+from issuecore.mail.tokens import TokenFormat, token_format
+
+__all__ = [
+    "DEFAULT_AUTO_REPLY_TEMPLATE",
+    "AutomatedPolicy",
+    "FollowUpPolicy",
+    "MailSettings",
+    "StrangerPolicy",
+]
+
+DEFAULT_AUTO_REPLY_TEMPLATE: Final = (
+    "Thank you for your message. We have opened issue {number} for it.\n"
+    "\n"
+    "Please keep {token} in the subject when you write about it again, "
+    "so your message reaches the same issue.\n"
+)
+
+_TEMPLATE_FIELDS: Final = {"number": "", "subject": "", "token": "", "support_address": ""}
+
+
+class StrangerPolicy(enum.StrEnum):
+    """What a message with a valid token from someone who is not a participant does."""
+
+    NEW_ISSUE = "new_issue"
+    ATTACH_UNVERIFIED = "attach_unverified"
+    REJECT = "reject"
+
+
+class FollowUpPolicy(enum.StrEnum):
+    """What a message matching a closed issue does."""
+
+    REOPEN_WITHIN = "reopen_within"
+    NEW_ISSUE = "new_issue"
+    REOPEN = "reopen"
+
+
+class AutomatedPolicy(enum.StrEnum):
+    """What automated mail that matches no issue does."""
+
+    IGNORE = "ignore"
+    CREATE = "create"
+
+
+def _normalized(value: str) -> str:
+    return normalize_address(str(value)) or str(value)
+
+
+def _normalized_all(values: Any) -> tuple[str, ...]:
+    return tuple(_normalized(value) for value in values)
+
+
+def _address(_instance: object, attribute: attrs.Attribute[Any], value: str) -> None:
+    if normalize_address(value) is None:
+        raise MailSettingsError.invalid(attribute.name, value, "an address like help@example.com")
+
+
+def _aliases(_instance: object, attribute: attrs.Attribute[Any], value: tuple[str, ...]) -> None:
+    for alias in value:
+        if normalize_address(alias) is None:
+            raise MailSettingsError.invalid(
+                attribute.name, alias, "addresses like sales@example.com"
+            )
+
+
+def _key(_instance: object, attribute: attrs.Attribute[Any], value: bytes) -> None:
+    if not isinstance(value, bytes) or len(value) < 16:
+        raise MailSettingsError.invalid(
+            attribute.name, "<hidden>", "at least 16 random bytes, e.g. secrets.token_bytes(32)"
+        )
+
+
+def _token_format(_instance: object, attribute: attrs.Attribute[Any], value: str) -> None:
+    opener, marker, closer = value.partition("{number}")
+    if (
+        not marker
+        or "{number}" in closer
+        or not opener.strip()
+        or not closer.strip()
+        or any(char in value for char in "\r\n\0")
+    ):
+        raise MailSettingsError.invalid(
+            attribute.name,
+            value,
+            "one '{number}' between a non-blank opener and closer, e.g. '[#{number}]'",
+        )
+
+
+def _pattern(_instance: object, attribute: attrs.Attribute[Any], value: str) -> None:
+    try:
+        re.compile(value)
+    except re.error as error:
+        raise MailSettingsError.invalid(
+            attribute.name, value, f"a regular expression ({error})"
+        ) from None
+
+
+def _positive_span(_instance: object, attribute: attrs.Attribute[Any], value: timedelta) -> None:
+    if not isinstance(value, timedelta) or value <= timedelta(0):
+        raise MailSettingsError.invalid(attribute.name, value, "a positive timedelta")
+
+
+def _limit(_instance: object, attribute: attrs.Attribute[Any], value: int) -> None:
+    if not isinstance(value, int) or value < 0:
+        raise MailSettingsError.invalid(attribute.name, value, "a whole number, 0 or more")
+
+
+def _template(_instance: object, attribute: attrs.Attribute[Any], value: str) -> None:
+    try:
+        value.format(**_TEMPLATE_FIELDS)
+    except (KeyError, IndexError, ValueError) as error:
+        raise MailSettingsError.invalid(
+            attribute.name,
+            value,
+            "a str.format template using only {number}, {subject}, {token}, "
+            f"{{support_address}} ({error!r})",
+        ) from None
+
+
+def _header_name(_instance: object, attribute: attrs.Attribute[Any], value: str) -> None:
+    if not re.fullmatch(r"[A-Za-z0-9-]{1,76}", value):
+        raise MailSettingsError.invalid(attribute.name, value, "a header name like X-Issue-Loop")
+
+
+def _domain(_instance: object, attribute: attrs.Attribute[Any], value: str | None) -> None:
+    if value is not None and not re.fullmatch(r"[A-Za-z0-9.-]{1,253}", value):
+        raise MailSettingsError.invalid(attribute.name, value, "a domain like example.com")
+
+
+@attrs.frozen(kw_only=True)
+class MailSettings:
+    """How intake matches mail and how outbound mail is written.
+
+    ``signing_key`` signs the Message-IDs we send. Set it for production: the
+    default is a fresh random key, so IDs signed before a restart are no
+    longer recognised (replies to them still find their issue by token).
+    """
+
+    support_address: str = attrs.field(validator=_address, converter=_normalized)
+    aliases: tuple[str, ...] = attrs.field(
+        default=(), converter=_normalized_all, validator=_aliases
+    )
+    signing_key: bytes = attrs.field(
+        factory=lambda: secrets.token_bytes(32), validator=_key, repr=False
+    )
+    token_format: str = attrs.field(default="[#{number}]", validator=_token_format)
+    number_pattern: str = attrs.field(default=r"[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)+", validator=_pattern)
+    stranger_policy: StrangerPolicy = attrs.field(
+        default=StrangerPolicy.NEW_ISSUE, converter=StrangerPolicy
+    )
+    follow_up_policy: FollowUpPolicy = attrs.field(
+        default=FollowUpPolicy.REOPEN_WITHIN, converter=FollowUpPolicy
+    )
+    reopen_within: timedelta = attrs.field(default=timedelta(days=14), validator=_positive_span)
+    automated_policy: AutomatedPolicy = attrs.field(
+        default=AutomatedPolicy.IGNORE, converter=AutomatedPolicy
+    )
+    auto_reply: bool = True
+    auto_reply_limit: int = attrs.field(default=10, validator=_limit)
+    auto_reply_window: timedelta = attrs.field(
+        default=timedelta(hours=24), validator=_positive_span
+    )
+    auto_reply_template: str = attrs.field(default=DEFAULT_AUTO_REPLY_TEMPLATE, validator=_template)
+    loop_header: str = attrs.field(default="X-IssueCore-Loop", validator=_header_name)
+    message_id_domain: str | None = attrs.field(default=None, validator=_domain)
+
+    @property
+    def tokens(self) -> TokenFormat:
+        """Return the token format that renders and finds ``[#ISS-2026-00042]``."""
+        return token_format(self.token_format, self.number_pattern)
+
+    @property
+    def own_addresses(self) -> frozenset[str]:
+        """Return the support address and its aliases, case-folded for comparison."""
+        return frozenset(
+            address.casefold()
+            for address in (self.support_address, *self.aliases)
+            if normalize_address(address) is not None
+        )
+
+    @property
+    def id_domain(self) -> str:
+        """Return the domain our Message-IDs end in."""
+        if self.message_id_domain is not None:
+            return self.message_id_domain.lower()
+        domain = self.support_address.rpartition("@")[2].lower()
+        try:
+            ascii_domain = domain.encode("idna").decode("ascii")
+        except UnicodeError:
+            return "issuecore.invalid"
+        return (
+            ascii_domain
+            if re.fullmatch(r"[a-z0-9.-]{1,253}", ascii_domain)
+            else "issuecore.invalid"
+        )
