@@ -18,6 +18,7 @@ __all__ = [
     "ConcurrencyConflictError",
     "DuplicateMessageError",
     "EmptyIntervalError",
+    "HolidaysUnavailableError",
     "InvalidHolidayError",
     "InvalidTimeError",
     "InvalidTransitionError",
@@ -27,6 +28,7 @@ __all__ = [
     "NaiveDatetimeError",
     "NegativeDurationError",
     "SchemaVersionError",
+    "UnknownCountryError",
     "UnknownPriorityError",
     "UnknownTimezoneError",
     "UnknownWeekdayError",
@@ -305,3 +307,28 @@ class AgreementError(IssueCoreError, ValueError):
     def bad_field(cls, agreement: str, field: str, problem: str) -> Self:
         """Build the error for a wrong value of ``field`` in ``agreement``."""
         return cls(f"agreement {agreement!r}: {field} {problem}")
+
+
+class HolidaysUnavailableError(IssueCoreError, ImportError):
+    """The optional ``holidays`` package is needed but not installed."""
+
+    @classmethod
+    def missing_extra(cls) -> Self:
+        """Build the error for a missing ``holidays`` package."""
+        return cls(
+            "public holidays need the optional 'holidays' package; install it with "
+            "pip install 'issuecore[holidays]', or pass holidays=[date(...), ...] yourself"
+        )
+
+
+class UnknownCountryError(IssueCoreError, LookupError):
+    """The ``holidays`` package knows no such country or subdivision."""
+
+    @classmethod
+    def for_country(cls, country: str, subdivision: str | None, detail: str) -> Self:
+        """Build the error for ``country`` (and ``subdivision``) with the package's ``detail``."""
+        where = country if subdivision is None else f"{country}/{subdivision}"
+        return cls(
+            f"no public holidays known for {where!r} ({detail}); give an ISO 3166-1 alpha-2 "
+            "country code such as 'DE' and, if needed, a subdivision code such as 'BY'"
+        )

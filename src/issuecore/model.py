@@ -14,6 +14,7 @@ from typing import Any
 import attrs
 
 from issuecore._instants import optional_aware, require_aware
+from issuecore.sla.clock import SlaClock
 
 __all__ = [
     "Action",
@@ -27,9 +28,14 @@ __all__ = [
     "Issue",
     "IssueClosed",
     "IssueOpened",
+    "MessageReceived",
     "NoteAdded",
     "ParticipantAdded",
     "PriorityChanged",
+    "ReplySent",
+    "SlaAtRisk",
+    "SlaBreached",
+    "SlaReset",
     "Status",
     "StatusChanged",
     "ThreadEntry",
@@ -179,7 +185,8 @@ class Issue:
     ``status`` is kept as a plain string (``Status`` members compare equal to
     it). ``history`` is append-only. ``last_agent_reply_at`` is the instant
     auto-close counts from. ``version`` belongs to storage: it counts the
-    committed changes and guards against lost updates.
+    committed changes and guards against lost updates. ``sla`` is the
+    issue's SLA clock, ``None`` when no agreement covers it.
     """
 
     number: str
@@ -206,6 +213,7 @@ class Issue:
     )
     closed_at: datetime | None = attrs.field(default=None, validator=_optional_instant("closed_at"))
     follows_up: str | None = None
+    sla: SlaClock | None = None
     history: tuple[HistoryEntry, ...] = ()
     version: int = 0
 
@@ -284,3 +292,43 @@ class PriorityChanged(Event):
 
     old: str | None
     new: str
+
+
+@attrs.frozen(kw_only=True)
+class MessageReceived(Event):
+    """A message from outside was added to the thread (``automated`` for robots)."""
+
+    message_id: str | None
+    author: str
+    automated: bool = False
+
+
+@attrs.frozen(kw_only=True)
+class ReplySent(Event):
+    """An agent reply was added to the thread and queued for sending."""
+
+    message_id: str
+    author: str
+
+
+@attrs.frozen(kw_only=True)
+class SlaReset(Event):
+    """The SLA clock was restarted; ``reason`` says why."""
+
+    reason: str
+
+
+@attrs.frozen(kw_only=True)
+class SlaAtRisk(Event):
+    """A running SLA ``target`` (``"response"`` or ``"resolution"``) is close to its deadline."""
+
+    target: str
+    deadline: datetime
+
+
+@attrs.frozen(kw_only=True)
+class SlaBreached(Event):
+    """An SLA ``target`` (``"response"`` or ``"resolution"``) passed its deadline unmet."""
+
+    target: str
+    deadline: datetime

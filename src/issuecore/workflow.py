@@ -8,7 +8,6 @@ The operations here are pure: an issue and an instant go in, a
 
 from __future__ import annotations
 
-import enum
 from collections import deque
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
@@ -34,6 +33,7 @@ from issuecore.model import (
     StatusChanged,
     Unassigned,
 )
+from issuecore.sla.clock import SlaRole
 
 __all__ = [
     "DEFAULT_AUTO_CLOSE_AFTER",
@@ -53,17 +53,6 @@ __all__ = [
 ]
 
 DEFAULT_AUTO_CLOSE_AFTER: Final = timedelta(days=7)
-
-
-class SlaRole(enum.StrEnum):
-    """What a status means to the SLA clock."""
-
-    RUNNING = "running"
-    """Business time counts against the targets."""
-    PAUSED = "paused"
-    """The clock stops (waiting on the customer or a third party)."""
-    FULFILLED = "fulfilled"
-    """Resolution is achieved; the clock stops."""
 
 
 @attrs.frozen(kw_only=True)

@@ -1,0 +1,228 @@
+"""Service-level agreements: targets per priority, the calendar they count on, and the choice.
+
+An agreement says how long the team has to respond to and resolve an issue of
+each priority, measured on a business calendar, which statuses pause the
+clock and which fulfil resolution, and which issues it covers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from datetime import date, datetime, timedelta
+from typing import Any, Protocol
+
+import attrs
+import pendulum
+
+from issuecore._instants import require_aware
+from issuecore.errors import AgreementError, UnknownPriorityError
+from issuecore.model import Issue, Status
+from issuecore.sla.clock import AgreementStatus, SlaRole
+from issuecore.workflow import DEFAULT_WORKFLOW, Workflow
+
+__all__ = [
+    "AgreementStatus",
+    "AtRisk",
+    "BusinessTime",
+    "ElapsedTime",
+    "ServiceLevelAgreement",
+    "SlaTarget",
+    "check_agreements",
+    "choose_agreement",
+]
+
+
+class BusinessTime(Protocol):
+    """What the SLA clock needs of a calendar: exact addition and measurement."""
+
+    def add(self, start: datetime, duration: timedelta) -> datetime:
+        """Return the earliest instant at which ``duration`` of open time has passed."""
+        ...
+
+    def between(self, a: datetime, b: datetime) -> timedelta:
+        """Return the open time in ``[a, b)``."""
+        ...
+
+
+class ElapsedTime:
+    """A calendar that is always open: business time is plain elapsed time."""
+
+    def add(self, start: datetime, duration: timedelta) -> pendulum.DateTime:
+        """Return ``start + duration``."""
+        return pendulum.instance(require_aware("start", start)) + duration
+
+    def between(self, a: datetime, b: datetime) -> timedelta:
+        """Return ``b - a``."""
+        return require_aware("b", b) - require_aware("a", a)
+
+    def __repr__(self) -> str:
+        return "ElapsedTime()"
+
+
+def _positive(_instance: object, attribute: attrs.Attribute[Any], value: timedelta | None) -> None:
+    if value is not None and value <= timedelta(0):
+        raise ValueError(f"the {attribute.name} target must be longer than zero, got {value}")
+
+
+@attrs.frozen(kw_only=True)
+class SlaTarget:
+    """How long the team has to respond and, optionally, to resolve."""
+
+    response: timedelta = attrs.field(validator=_positive)
+    resolution: timedelta | None = attrs.field(default=None, validator=_positive)
+
+
+@attrs.frozen(kw_only=True)
+class AtRisk:
+    """When a running target counts as at risk: remaining time at or below a threshold.
+
+    Give ``fraction`` (of the target, e.g. ``0.2`` for the last 20 %) or
+    ``remaining`` (an absolute amount of business time), or both (the larger
+    threshold wins).
+    """
+
+    fraction: float | None = None
+    remaining: timedelta | None = None
+
+    def __attrs_post_init__(self) -> None:
+        if self.fraction is None and self.remaining is None:
+            raise ValueError("AtRisk needs fraction= or remaining=")
+        if self.fraction is not None and not 0 < self.fraction < 1:
+            raise ValueError(
+                f"AtRisk fraction must lie strictly between 0 and 1, got {self.fraction}"
+            )
+        if self.remaining is not None and self.remaining <= timedelta(0):
+            raise ValueError(f"AtRisk remaining must be longer than zero, got {self.remaining}")
+
+    def threshold(self, target: timedelta) -> timedelta:
+        """Return the remaining business time at or below which ``target`` is at risk."""
+        by_fraction = timedelta(0)
+        if self.fraction is not None:
+            by_fraction = timedelta(
+                microseconds=round(target // timedelta(microseconds=1) * self.fraction)
+            )
+        return min(target, max(by_fraction, self.remaining or timedelta(0)))
+
+
+def _names(value: Iterable[str] | None) -> frozenset[str] | None:
+    return None if value is None else frozenset(str(name) for name in value)
+
+
+@attrs.frozen(kw_only=True, eq=False)
+class ServiceLevelAgreement:
+    """Targets per priority on a calendar, with the statuses that pause and fulfil.
+
+    ``calendar=None`` counts plain elapsed time. ``pause_on`` and
+    ``fulfilled_on`` default to the default workflow's roles (Waiting for
+    Reply and On Hold pause; Resolved and Closed fulfil); ``None`` for both
+    means "ask the workflow". ``applies_to`` is a predicate on the issue;
+    ``valid_from``/``valid_until`` bound the creation dates it covers.
+    """
+
+    name: str
+    targets: Mapping[str, SlaTarget] = attrs.field(converter=dict)
+    default_priority: str
+    calendar: BusinessTime | None = None
+    pause_on: frozenset[str] | None = attrs.field(
+        default=frozenset({Status.WAITING_FOR_REPLY, Status.ON_HOLD}), converter=_names
+    )
+    fulfilled_on: frozenset[str] | None = attrs.field(
+        default=frozenset({Status.RESOLVED, Status.CLOSED}), converter=_names
+    )
+    applies_to: Callable[[Issue], bool] | None = None
+    valid_from: date | None = None
+    valid_until: date | None = None
+    default: bool = False
+    at_risk: AtRisk | None = None
+
+    def __attrs_post_init__(self) -> None:
+        if not self.targets:
+            raise AgreementError.bad_field(self.name, "targets", "must name at least one priority")
+        if self.default_priority not in self.targets:
+            raise AgreementError.bad_field(
+                self.name,
+                "default_priority",
+                f"{self.default_priority!r} has no target; known: {', '.join(self.targets)}",
+            )
+        if (self.pause_on is None) != (self.fulfilled_on is None):
+            raise AgreementError.bad_field(
+                self.name, "pause_on/fulfilled_on", "must both be given or both be None"
+            )
+        if self.pause_on and self.fulfilled_on and self.pause_on & self.fulfilled_on:
+            overlap = ", ".join(sorted(self.pause_on & self.fulfilled_on))
+            raise AgreementError.bad_field(
+                self.name,
+                "pause_on",
+                f"and fulfilled_on share {overlap}; a status is one or the other",
+            )
+        if self.valid_from and self.valid_until and self.valid_from > self.valid_until:
+            raise AgreementError.bad_field(
+                self.name,
+                "valid_from",
+                f"{self.valid_from} is after valid_until {self.valid_until}",
+            )
+
+    @property
+    def business_time(self) -> BusinessTime:
+        """Return the calendar business time is counted on."""
+        return self.calendar if self.calendar is not None else ElapsedTime()
+
+    def target(self, priority: str | None) -> SlaTarget:
+        """Return the target for ``priority`` (the default priority when ``None``)."""
+        name = self.default_priority if priority is None else priority
+        try:
+            return self.targets[name]
+        except KeyError:
+            raise UnknownPriorityError.for_agreement(name, self.name, self.targets) from None
+
+    def role(self, status: str, workflow: Workflow | None = None) -> SlaRole:
+        """Return what ``status`` means to this agreement's clock."""
+        if self.pause_on is None or self.fulfilled_on is None:
+            return (workflow or DEFAULT_WORKFLOW).sla_role(status)
+        if status in self.fulfilled_on:
+            return SlaRole.FULFILLED
+        if status in self.pause_on:
+            return SlaRole.PAUSED
+        return SlaRole.RUNNING
+
+    def covers(self, issue: Issue) -> bool:
+        """Return whether this agreement's validity and ``applies_to`` accept ``issue``."""
+        created = issue.created_at.date()
+        if self.valid_from is not None and created < self.valid_from:
+            return False
+        if self.valid_until is not None and created > self.valid_until:
+            return False
+        return self.applies_to is None or bool(self.applies_to(issue))
+
+    def __repr__(self) -> str:
+        return f"ServiceLevelAgreement(name={self.name!r}, priorities={list(self.targets)!r})"
+
+
+def check_agreements(
+    agreements: Iterable[ServiceLevelAgreement],
+) -> tuple[ServiceLevelAgreement, ...]:
+    """Return the agreements as a tuple after checking that at most one is the default."""
+    listed = tuple(agreements)
+    defaults = [agreement.name for agreement in listed if agreement.default]
+    if len(defaults) > 1:
+        raise AgreementError.several_defaults(defaults)
+    names = [agreement.name for agreement in listed]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise AgreementError(f"agreement names must be unique; repeated: {', '.join(repeated)}")
+    return listed
+
+
+def choose_agreement(
+    agreements: Iterable[ServiceLevelAgreement], issue: Issue
+) -> ServiceLevelAgreement | None:
+    """Return the first non-default agreement that covers ``issue``, else the default one."""
+    fallback: ServiceLevelAgreement | None = None
+    for agreement in agreements:
+        if agreement.default:
+            fallback = agreement
+        elif agreement.covers(issue):
+            return agreement
+    if fallback is not None and fallback.covers(issue):
+        return fallback
+    return None

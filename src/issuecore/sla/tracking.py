@@ -1,0 +1,193 @@
+"""The SLA clock wired into the lifecycle: every change of an issue moves its clock.
+
+These functions take an issue (or a :class:`~issuecore.workflow.Change`) and
+the agreement that governs it, and return the change with ``issue.sla``
+moved and the SLA events it raised appended. They are pure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+import attrs
+
+from issuecore._instants import require_aware
+from issuecore.model import (
+    Action,
+    Actor,
+    Event,
+    HistoryEntry,
+    Issue,
+    SlaAtRisk,
+    SlaBreached,
+    SlaReset,
+)
+from issuecore.sla.agreement import ServiceLevelAgreement, choose_agreement
+from issuecore.sla.clock import SlaNotice, observe, restart, retarget, start_clock, sweep
+from issuecore.workflow import Change, Workflow, set_priority
+
+__all__ = [
+    "change_priority",
+    "follow",
+    "reset_sla",
+    "start_sla",
+    "sweep_sla",
+    "wake_at",
+]
+
+
+def start_sla(
+    change: Change,
+    agreements: Iterable[ServiceLevelAgreement],
+    *,
+    workflow: Workflow | None = None,
+) -> Change:
+    """Choose the agreement for a newly opened issue and start its clock.
+
+    The issue's priority defaults to the agreement's default priority; a
+    priority the agreement has no target for raises
+    :class:`~issuecore.errors.UnknownPriorityError`. Without a covering
+    agreement the issue is returned unchanged (no SLA).
+    """
+    issue = change.issue
+    agreement = choose_agreement(agreements, issue)
+    if agreement is None:
+        return change
+    priority = issue.priority or agreement.default_priority
+    target = agreement.target(priority)
+    clock = start_clock(
+        agreement,
+        priority=priority,
+        response=target.response,
+        resolution=target.resolution,
+        role=agreement.role(issue.status, workflow),
+        at=issue.created_at,
+    )
+    return attrs.evolve(change, issue=attrs.evolve(issue, priority=priority, sla=clock))
+
+
+def follow(
+    change: Change,
+    agreement: ServiceLevelAgreement | None,
+    *,
+    action: str,
+    workflow: Workflow | None = None,
+) -> Change:
+    """Move the clock of ``change.issue`` for the ``action`` that made the change.
+
+    Status roles pause, resume and fulfil; an agent reply is the first
+    response if none was recorded yet.
+    """
+    issue = change.issue
+    if issue.sla is None or agreement is None:
+        return change
+    at = issue.updated_at
+    clock, notices = observe(
+        issue.sla,
+        agreement,
+        role=agreement.role(issue.status, workflow),
+        at=at,
+        responded=action == Action.AGENT_REPLY,
+    )
+    return _with(change, attrs.evolve(issue, sla=clock), notices, at)
+
+
+def change_priority(
+    issue: Issue,
+    priority: str,
+    agreement: ServiceLevelAgreement | None,
+    *,
+    at: datetime,
+    actor: Actor,
+) -> Change:
+    """Set the priority and replace the SLA targets, recomputing the deadlines.
+
+    Raises :class:`~issuecore.errors.UnknownPriorityError` when the agreement
+    has no target for ``priority``.
+    """
+    target = None if agreement is None or issue.sla is None else agreement.target(priority)
+    change = set_priority(issue, priority, at=at, actor=actor)
+    if target is None or agreement is None or change.issue.sla is None or not change.events:
+        return change
+    when = change.issue.updated_at
+    clock, notices = retarget(
+        change.issue.sla,
+        agreement,
+        priority=priority,
+        response=target.response,
+        resolution=target.resolution,
+        at=when,
+    )
+    return _with(change, attrs.evolve(change.issue, sla=clock), notices, when)
+
+
+def reset_sla(
+    issue: Issue,
+    agreement: ServiceLevelAgreement | None,
+    *,
+    at: datetime,
+    actor: Actor,
+    reason: str,
+    workflow: Workflow | None = None,
+) -> Change:
+    """Restart the clock at ``at`` with nothing consumed; record who did it and why."""
+    require_aware("at", at)
+    if not reason.strip():
+        raise ValueError("resetting an SLA needs a reason")
+    if issue.sla is None or agreement is None:
+        raise ValueError(f"{issue.number} has no SLA to reset")
+    at = max(at, issue.updated_at)
+    clock = restart(
+        issue.sla,
+        agreement,
+        role=agreement.role(issue.status, workflow),
+        at=at,
+        by=actor.id,
+        reason=reason,
+    )
+    entry = HistoryEntry(
+        at=at,
+        actor=actor,
+        action="reset_sla",
+        from_status=issue.status,
+        to_status=issue.status,
+        reason=reason,
+    )
+    new_issue = attrs.evolve(issue, sla=clock, updated_at=at, history=(*issue.history, entry))
+    event = SlaReset(number=issue.number, at=at, actor=actor, reason=reason)
+    return Change(issue=new_issue, events=(event,))
+
+
+def sweep_sla(issue: Issue, agreement: ServiceLevelAgreement | None, *, now: datetime) -> Change:
+    """Raise the at-risk and breach events due by ``now`` (once per target and issue)."""
+    if issue.sla is None or agreement is None:
+        return Change(issue=issue)
+    clock, notices = sweep(issue.sla, agreement, now=now)
+    if not notices:
+        return Change(issue=issue)
+    return _with(Change(issue=issue), attrs.evolve(issue, sla=clock), notices, now)
+
+
+def wake_at(issue: Issue, agreement: ServiceLevelAgreement | None) -> datetime | None:
+    """Return the next instant a sweep must look at ``issue`` for its SLA, or ``None``."""
+    if issue.sla is None or agreement is None:
+        return None
+    return issue.sla.wake_at(agreement)
+
+
+def _with(change: Change, issue: Issue, notices: tuple[SlaNotice, ...], at: datetime) -> Change:
+    events: list[Event] = list(change.events)
+    system = Actor.system("sla")
+    for notice in notices:
+        kind = SlaAtRisk if notice.kind == "at_risk" else SlaBreached
+        events.append(
+            kind(
+                number=issue.number,
+                at=at,
+                actor=system,
+                target=notice.target,
+                deadline=notice.deadline,
+            )
+        )
+    return Change(issue=issue, events=tuple(events))
