@@ -19,7 +19,9 @@ _LINE_LIMIT: Final = 400  # longer lines are never reply headers, so matching st
 _OPENERS: Final = r"(?:on|am|le|el|il|il giorno|op|em)"
 _VERBS: Final = (
     r"(?:wrote|schrieb|a\s+écrit|escribió|escribio|ha\s+scritto|schreef"
-    r"|heeft\s+geschreven|geschreven|escreveu)"
+    r"|heeft\s+geschreven|geschreven|escreveu"
+    # German and Dutch put the name after the verb: "Am 20.11. schrieb Jo:"
+    r"|(?:schrieb|schreef)\s[^:\n]{1,200}+)"
 )
 _ON_WROTE: Final = re.compile(
     rf"^\s{{0,8}}{_OPENERS}\s.{{0,380}}?{_VERBS}\s{{0,4}}:\s*$", re.IGNORECASE
