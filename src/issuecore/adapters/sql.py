@@ -1,0 +1,704 @@
+"""A :class:`~issuecore.ports.Store` on a database server through SQLAlchemy Core 2.
+
+Runs on PostgreSQL (``postgresql+psycopg://...``) and MariaDB or MySQL
+(``mysql+pymysql://...``), the databases ERPs run on, so several worker
+processes on several machines can share one database: ``get_issue(...,
+for_update=True)`` takes a row lock, and the sweep and the outbox queries use
+``FOR UPDATE SKIP LOCKED`` so workers divide the due rows between them
+instead of queueing behind each other. Needs the ``sql`` extra.
+
+Instants are stored as integer microseconds since 1970-01-01 UTC
+(``BIGINT``), which orders and compares the same on every database. Issues
+are JSON documents beside the columns that queries use. Table names carry a
+prefix (``issuecore_`` unless told otherwise), so the tables can live in a
+database shared with an ERP.
+
+The schema is versioned like :mod:`issuecore.adapters.sqlite`: a
+``schema_version`` table and an ordered list of migrations applied at open
+under a database lock (``pg_advisory_xact_lock`` / ``GET_LOCK``), so
+processes opening at once apply each migration exactly once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any, Final, Self
+
+import attrs
+import sqlalchemy as sa
+from sqlalchemy.dialects import mysql, postgresql
+
+from issuecore._codec import (
+    entry_document,
+    entry_from_document,
+    from_micros,
+    issue_document,
+    issue_from_document,
+    to_micros,
+)
+from issuecore._instants import require_aware
+from issuecore.errors import (
+    ConcurrencyConflictError,
+    DuplicateMessageError,
+    IssueNotFoundError,
+    SchemaVersionError,
+)
+from issuecore.model import Issue, ThreadEntry
+from issuecore.ports import MessageRecord, OutboxItem
+
+__all__ = ["SqlStore"]
+
+_MYSQL: Final = ("mysql", "mariadb")
+_TEXT: Final = sa.Text().with_variant(mysql.LONGTEXT(), *_MYSQL)
+_BLOB: Final = sa.LargeBinary().with_variant(mysql.LONGBLOB(), *_MYSQL)
+_NUMBER: Final = 64
+_ADDRESS: Final = 320
+
+
+@attrs.frozen
+class _Schema:
+    """The tables of one store, their names prefixed."""
+
+    metadata: sa.MetaData
+    schema_version: sa.Table
+    issues: sa.Table
+    issue_assignees: sa.Table
+    issue_sequences: sa.Table
+    thread_entries: sa.Table
+    attachments: sa.Table
+    message_ids: sa.Table
+    outbox: sa.Table
+    auto_replies: sa.Table
+
+    @classmethod
+    def define(cls, prefix: str) -> _Schema:
+        metadata = sa.MetaData()
+
+        def table(name: str, *items: sa.schema.SchemaItem) -> sa.Table:
+            # utf8mb4_bin: exact, case-sensitive text on MariaDB/MySQL, as on PostgreSQL.
+            return sa.Table(
+                f"{prefix}{name}",
+                metadata,
+                *items,
+                mysql_engine="InnoDB",
+                mysql_charset="utf8mb4",
+                mysql_collate="utf8mb4_bin",
+            )
+
+        def index(name: str, *columns: Any, **options: Any) -> sa.Index:
+            return sa.Index(f"{prefix}{name}", *columns, **options)
+
+        schema_version = table(
+            "schema_version",
+            sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
+            sa.Column("applied_at", sa.String(40), nullable=False),
+        )
+        issues = table(
+            "issues",
+            sa.Column("number", sa.String(_NUMBER), primary_key=True),
+            sa.Column("status", sa.String(64), nullable=False),
+            sa.Column("raised_by", sa.String(_ADDRESS), nullable=False),
+            sa.Column("version", sa.Integer, nullable=False),
+            sa.Column("wake_at", sa.BigInteger),
+            sa.Column("created_at", sa.BigInteger, nullable=False),
+            sa.Column("updated_at", sa.BigInteger, nullable=False),
+            sa.Column("document", _TEXT, nullable=False),
+        )
+        index(
+            "issues_wake_at",
+            issues.c.wake_at,
+            issues.c.number,
+            postgresql_where=issues.c.wake_at.is_not(None),
+        )
+        index("issues_status", issues.c.status, issues.c.created_at, issues.c.number)
+        index("issues_raised_by", issues.c.raised_by, issues.c.created_at, issues.c.number)
+        index("issues_created_at", issues.c.created_at, issues.c.number)
+        issue_assignees = table(
+            "issue_assignees",
+            sa.Column("assignee", sa.String(255), primary_key=True),
+            sa.Column(
+                "number",
+                sa.String(_NUMBER),
+                sa.ForeignKey(issues.c.number, ondelete="CASCADE"),
+                primary_key=True,
+            ),
+        )
+        index("issue_assignees_number", issue_assignees.c.number)
+        issue_sequences = table(
+            "issue_sequences",
+            sa.Column("year", sa.Integer, primary_key=True, autoincrement=False),
+            sa.Column("last_value", sa.BigInteger, nullable=False),
+        )
+        thread_entries = table(
+            "thread_entries",
+            sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=True),
+            sa.Column(
+                "number",
+                sa.String(_NUMBER),
+                sa.ForeignKey(issues.c.number, ondelete="CASCADE"),
+                nullable=False,
+            ),
+            sa.Column("at", sa.BigInteger, nullable=False),
+            sa.Column("kind", sa.String(64), nullable=False),
+            sa.Column("message_id", _TEXT),
+            sa.Column("document", _TEXT, nullable=False),
+        )
+        index("thread_entries_number", thread_entries.c.number, thread_entries.c.id)
+        attachments = table(
+            "attachments",
+            sa.Column(
+                "entry_id",
+                sa.BigInteger,
+                sa.ForeignKey(thread_entries.c.id, ondelete="CASCADE"),
+                primary_key=True,
+                autoincrement=False,
+            ),
+            sa.Column("position", sa.Integer, primary_key=True, autoincrement=False),
+            sa.Column("document", _TEXT, nullable=False),
+            sa.Column("data", _BLOB, nullable=False),
+        )
+        message_ids = table(
+            "message_ids",
+            # SHA-256 of the Message-ID: unique however long the identifier is.
+            sa.Column("digest", sa.String(64), primary_key=True),
+            sa.Column("message_id", _TEXT, nullable=False),
+            sa.Column("number", sa.String(_NUMBER)),
+            sa.Column("outcome", sa.String(64), nullable=False),
+            sa.Column("reason", _TEXT, nullable=False),
+            sa.Column("at", sa.BigInteger),
+        )
+        outbox = table(
+            "outbox",
+            sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=True),
+            sa.Column("number", sa.String(_NUMBER)),
+            sa.Column("message_id", _TEXT, nullable=False),
+            sa.Column("message", _BLOB, nullable=False),
+            sa.Column("created_at", sa.BigInteger, nullable=False),
+            sa.Column("attempts", sa.Integer, nullable=False),
+            sa.Column("next_attempt_at", sa.BigInteger),
+            sa.Column("sent_at", sa.BigInteger),
+            sa.Column("last_error", _TEXT),
+        )
+        index(
+            "outbox_pending",
+            outbox.c.next_attempt_at,
+            outbox.c.id,
+            postgresql_where=outbox.c.next_attempt_at.is_not(None),
+        )
+        auto_replies = table(
+            "auto_replies",
+            sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=True),
+            sa.Column("address", sa.String(_ADDRESS), nullable=False),
+            sa.Column("at", sa.BigInteger, nullable=False),
+        )
+        index("auto_replies_address", auto_replies.c.address, auto_replies.c.at)
+        return cls(
+            metadata=metadata,
+            schema_version=schema_version,
+            issues=issues,
+            issue_assignees=issue_assignees,
+            issue_sequences=issue_sequences,
+            thread_entries=thread_entries,
+            attachments=attachments,
+            message_ids=message_ids,
+            outbox=outbox,
+            auto_replies=auto_replies,
+        )
+
+    def data_tables(self) -> list[sa.Table]:
+        """Return every table but ``schema_version``, in dependency order."""
+        return [table for table in self.metadata.sorted_tables if table is not self.schema_version]
+
+
+def _create_version_1(connection: sa.Connection, schema: _Schema) -> None:
+    schema.metadata.create_all(connection, tables=schema.data_tables(), checkfirst=False)
+
+
+MIGRATIONS: Final[Sequence[Callable[[sa.Connection, _Schema], None]]] = (_create_version_1,)
+"""The schema changes in order; entry ``i`` takes the database from version ``i`` to ``i + 1``.
+
+:class:`_Schema` describes the newest schema; when a later migration alters a
+table, migration 1 keeps creating the shape of version 1.
+"""
+
+
+class SqlStore:
+    """A :class:`~issuecore.ports.Store` in a PostgreSQL or MariaDB/MySQL database.
+
+    ``url`` is a SQLAlchemy URL or an :class:`sqlalchemy.Engine` (which the
+    store then does not dispose of). Opening applies missing migrations.
+    Close the store with :meth:`close` or use it as a context manager.
+    """
+
+    def __init__(
+        self,
+        url: str | sa.URL | sa.Engine,
+        *,
+        table_prefix: str = "issuecore_",
+        engine_options: Mapping[str, Any] | None = None,
+    ) -> None:
+        if isinstance(url, sa.Engine):
+            self._engine = url
+            self._owns_engine = False
+        else:
+            self._engine = sa.create_engine(url, pool_pre_ping=True, **(engine_options or {}))
+            self._owns_engine = True
+        self._dialect = self._engine.dialect.name
+        if self._dialect not in ("postgresql", *_MYSQL):
+            if self._owns_engine:
+                self._engine.dispose()
+            raise ValueError(
+                f"SqlStore runs on PostgreSQL and MariaDB/MySQL, not {self._dialect!r}; "
+                "for SQLite use issuecore.adapters.sqlite.SQLiteStore"
+            )
+        self.table_prefix = table_prefix
+        self._schema = _Schema.define(table_prefix)
+        try:
+            self.schema_version = self._migrate()
+        except BaseException:
+            self.close()
+            raise
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @property
+    def engine(self) -> sa.Engine:
+        """Return the SQLAlchemy engine the store uses."""
+        return self._engine
+
+    def close(self) -> None:
+        """Close the store's connections (dispose of the engine it created)."""
+        if self._owns_engine:
+            self._engine.dispose()
+
+    def drop_tables(self) -> None:
+        """Drop every table of this store, ``schema_version`` included: all data is lost."""
+        with self._engine.begin() as connection:
+            self._schema.metadata.drop_all(connection)
+
+    def _lock_name(self) -> str:
+        digest = hashlib.sha256(f"issuecore migrations {self.table_prefix}".encode()).digest()
+        return digest.hex()[:32]
+
+    def _migrate(self) -> int:
+        known = len(MIGRATIONS)
+        versions = self._schema.schema_version
+        with self._engine.connect() as connection:
+            if self._dialect == "postgresql":
+                key = int.from_bytes(bytes.fromhex(self._lock_name())[:8], "big", signed=True)
+                connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+            else:
+                got = connection.execute(
+                    sa.text("SELECT GET_LOCK(:name, 600)"), {"name": self._lock_name()}
+                ).scalar()
+                if got != 1:
+                    raise RuntimeError("timed out waiting for another process's migrations")
+            try:
+                versions.create(connection, checkfirst=True)
+                found = connection.execute(sa.select(sa.func.max(versions.c.version))).scalar()
+                found = int(found or 0)
+                if found > known:
+                    raise SchemaVersionError.too_new(found=found, known=known)
+                for version in range(found + 1, known + 1):
+                    MIGRATIONS[version - 1](connection, self._schema)
+                    connection.execute(
+                        versions.insert().values(
+                            version=version, applied_at=datetime.now(UTC).isoformat()
+                        )
+                    )
+                connection.commit()
+            finally:
+                if self._dialect != "postgresql":
+                    connection.execute(
+                        sa.text("SELECT RELEASE_LOCK(:name)"), {"name": self._lock_name()}
+                    )
+                    connection.commit()
+        return known
+
+    @contextmanager
+    def transaction(self, *, read_only: bool = False) -> Iterator[SqlUnitOfWork]:
+        """Yield a unit of work; it rolls back unless :meth:`SqlUnitOfWork.commit` is called."""
+        with self._engine.connect() as connection:
+            connection.begin()
+            work = SqlUnitOfWork(connection, self._schema, self._dialect, read_only=read_only)
+            try:
+                yield work
+            finally:
+                work.finish()
+
+
+class SqlUnitOfWork:
+    """One transaction of a :class:`SqlStore`; see :class:`issuecore.ports.UnitOfWork`."""
+
+    def __init__(
+        self, connection: sa.Connection, schema: _Schema, dialect: str, *, read_only: bool
+    ) -> None:
+        self._connection: sa.Connection | None = connection
+        self._schema = schema
+        self._dialect = dialect
+        self._read_only = read_only
+
+    def finish(self) -> None:
+        """Roll back unless committed, and end the unit of work."""
+        connection, self._connection = self._connection, None
+        if connection is not None and connection.in_transaction():
+            connection.rollback()
+
+    def _db(self, *, writes: bool = False) -> sa.Connection:
+        if self._connection is None:
+            raise RuntimeError("this unit of work has ended; start a new transaction")
+        if writes and self._read_only:
+            raise RuntimeError("this transaction was opened read_only; it cannot write")
+        return self._connection
+
+    def get_issue(self, number: str, *, for_update: bool = False) -> Issue:
+        """Return the stored issue ``number``; ``for_update`` locks its row."""
+        issues = self._schema.issues
+        query = sa.select(issues.c.document, issues.c.version).where(issues.c.number == number)
+        if for_update:
+            query = query.with_for_update()
+        row = self._db().execute(query).one_or_none()
+        if row is None:
+            raise IssueNotFoundError.for_number(number)
+        return issue_from_document(row.document, version=row.version)
+
+    def _issue_columns(self, issue: Issue, wake_at: datetime | None) -> dict[str, Any]:
+        return {
+            "status": str(issue.status),
+            "raised_by": issue.raised_by.casefold(),
+            "wake_at": None if wake_at is None else to_micros("wake_at", wake_at),
+            "created_at": to_micros("created_at", issue.created_at),
+            "updated_at": to_micros("updated_at", issue.updated_at),
+            "document": issue_document(issue),
+        }
+
+    def _set_assignees(self, db: sa.Connection, issue: Issue) -> None:
+        assignees = self._schema.issue_assignees
+        db.execute(assignees.delete().where(assignees.c.number == issue.number))
+        users = list(dict.fromkeys(issue.assignees))
+        if users:
+            db.execute(
+                assignees.insert(), [{"assignee": user, "number": issue.number} for user in users]
+            )
+
+    def insert_issue(self, issue: Issue, *, wake_at: datetime | None) -> Issue:
+        """Store a new issue and return it with version 1."""
+        db = self._db(writes=True)
+        columns = self._issue_columns(issue, wake_at)
+        try:
+            with db.begin_nested():
+                db.execute(
+                    self._schema.issues.insert().values(number=issue.number, version=1, **columns)
+                )
+        except sa.exc.IntegrityError:
+            raise ConcurrencyConflictError.already_exists(issue.number) from None
+        self._set_assignees(db, issue)
+        return attrs.evolve(issue, version=1)
+
+    def update_issue(self, issue: Issue, *, wake_at: datetime | None) -> Issue:
+        """Store ``issue`` if the stored version is ``issue.version``; return the next version."""
+        db = self._db(writes=True)
+        issues = self._schema.issues
+        columns = self._issue_columns(issue, wake_at)
+        updated = db.execute(
+            issues.update()
+            .where(issues.c.number == issue.number, issues.c.version == issue.version)
+            .values(version=issues.c.version + 1, **columns)
+        )
+        if updated.rowcount != 1:
+            stored = db.execute(
+                sa.select(issues.c.version).where(issues.c.number == issue.number)
+            ).scalar()
+            if stored is None:
+                raise IssueNotFoundError.for_number(issue.number)
+            raise ConcurrencyConflictError.stale_version(
+                issue.number, expected=issue.version, stored=stored
+            )
+        self._set_assignees(db, issue)
+        return attrs.evolve(issue, version=issue.version + 1)
+
+    def next_sequence(self, year: int) -> int:
+        """Return the next sequence of ``year``; the row stays locked until the transaction ends."""
+        db = self._db(writes=True)
+        sequences = self._schema.issue_sequences
+        if self._dialect == "postgresql":
+            upsert = postgresql.insert(sequences).values(year=year, last_value=1)
+            statement = upsert.on_conflict_do_update(
+                index_elements=[sequences.c.year],
+                set_={"last_value": sequences.c.last_value + 1},
+            ).returning(sequences.c.last_value)
+            return int(db.execute(statement).scalar_one())
+        mysql_upsert = mysql.insert(sequences).values(year=year, last_value=1)
+        db.execute(mysql_upsert.on_duplicate_key_update(last_value=sequences.c.last_value + 1))
+        locked = sa.select(sequences.c.last_value).where(sequences.c.year == year).with_for_update()
+        return int(db.execute(locked).scalar_one())
+
+    def due_issues(self, now: datetime, *, limit: int) -> list[str]:
+        """Return up to ``limit`` numbers with ``wake_at <= now``, the earliest first.
+
+        The rows are locked until the transaction ends; rows other workers
+        hold are skipped.
+        """
+        issues = self._schema.issues
+        query = (
+            sa.select(issues.c.number)
+            .where(issues.c.wake_at.is_not(None), issues.c.wake_at <= to_micros("now", now))
+            .order_by(issues.c.wake_at, issues.c.number)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return list(self._db().execute(query).scalars())
+
+    def find_issues(
+        self,
+        *,
+        status: str | None = None,
+        assignee: str | None = None,
+        raised_by: str | None = None,
+        limit: int | None = None,
+    ) -> list[Issue]:
+        """Return the issues matching every filter given, oldest first."""
+        issues, assignees = self._schema.issues, self._schema.issue_assignees
+        query = sa.select(issues.c.document, issues.c.version).order_by(
+            issues.c.created_at, issues.c.number
+        )
+        if status is not None:
+            query = query.where(issues.c.status == str(status))
+        if raised_by is not None:
+            query = query.where(issues.c.raised_by == raised_by.casefold())
+        if assignee is not None:
+            query = query.where(
+                issues.c.number.in_(
+                    sa.select(assignees.c.number).where(assignees.c.assignee == assignee)
+                )
+            )
+        if limit is not None:
+            query = query.limit(limit)
+        return [
+            issue_from_document(row.document, version=row.version)
+            for row in self._db().execute(query)
+        ]
+
+    def _require_issue(self, number: str) -> None:
+        issues = self._schema.issues
+        found = self._db().execute(sa.select(issues.c.number).where(issues.c.number == number))
+        if found.first() is None:
+            raise IssueNotFoundError.for_number(number)
+
+    def append_entry(self, number: str, entry: ThreadEntry) -> None:
+        """Add ``entry`` with its attachments to the end of the thread of issue ``number``."""
+        db = self._db(writes=True)
+        self._require_issue(number)
+        document, files = entry_document(entry)
+        inserted = db.execute(
+            self._schema.thread_entries.insert().values(
+                number=number,
+                at=to_micros("at", entry.at),
+                kind=str(entry.kind),
+                message_id=entry.message_id,
+                document=document,
+            )
+        )
+        if files:
+            entry_id = _new_id(inserted)
+            db.execute(
+                self._schema.attachments.insert(),
+                [
+                    {
+                        "entry_id": entry_id,
+                        "position": position,
+                        "document": described,
+                        "data": data,
+                    }
+                    for position, (described, data) in enumerate(files)
+                ],
+            )
+
+    def thread(self, number: str) -> list[ThreadEntry]:
+        """Return the thread of issue ``number`` in order, attachments with their bytes."""
+        self._require_issue(number)
+        entries, attachments = self._schema.thread_entries, self._schema.attachments
+        db = self._db()
+        rows = db.execute(
+            sa.select(entries.c.id, entries.c.document)
+            .where(entries.c.number == number)
+            .order_by(entries.c.id)
+        ).all()
+        files: dict[int, list[tuple[str, bytes]]] = {}
+        for entry_id, described, data in db.execute(
+            sa.select(attachments.c.entry_id, attachments.c.document, attachments.c.data)
+            .join(entries, entries.c.id == attachments.c.entry_id)
+            .where(entries.c.number == number)
+            .order_by(attachments.c.entry_id, attachments.c.position)
+        ):
+            files.setdefault(entry_id, []).append((described, data))
+        return [
+            entry_from_document(document, files.get(entry_id, ())) for entry_id, document in rows
+        ]
+
+    def record_message(
+        self,
+        message_id: str,
+        *,
+        number: str | None,
+        outcome: str,
+        reason: str,
+        at: datetime | None = None,
+    ) -> None:
+        """Record what became of ``message_id``."""
+        db = self._db(writes=True)
+        row = {
+            "digest": _digest(message_id),
+            "message_id": message_id,
+            "number": number,
+            "outcome": outcome,
+            "reason": reason,
+            "at": None if at is None else to_micros("at", at),
+        }
+        try:
+            with db.begin_nested():
+                db.execute(self._schema.message_ids.insert().values(**row))
+        except sa.exc.IntegrityError:
+            raise DuplicateMessageError.for_message_id(message_id) from None
+
+    def lookup_message(self, message_id: str) -> MessageRecord | None:
+        """Return the record of ``message_id``, if any."""
+        messages = self._schema.message_ids
+        row = (
+            self._db()
+            .execute(sa.select(messages).where(messages.c.digest == _digest(message_id)))
+            .one_or_none()
+        )
+        if row is None:
+            return None
+        return MessageRecord(
+            message_id=row.message_id,
+            number=row.number,
+            outcome=row.outcome,
+            reason=row.reason,
+            at=None if row.at is None else from_micros(row.at),
+        )
+
+    def enqueue(self, item: OutboxItem) -> OutboxItem:
+        """Add ``item`` to the outbox and return it with its id."""
+        inserted = self._db(writes=True).execute(
+            self._schema.outbox.insert().values(
+                number=item.number,
+                message_id=item.message_id,
+                message=item.message,
+                created_at=to_micros("created_at", item.created_at),
+                attempts=item.attempts,
+                next_attempt_at=_optional_micros("next_attempt_at", item.next_attempt_at),
+                sent_at=_optional_micros("sent_at", item.sent_at),
+                last_error=item.last_error,
+            )
+        )
+        return attrs.evolve(item, id=_new_id(inserted))
+
+    def pending_outbox(self, now: datetime, *, limit: int) -> list[OutboxItem]:
+        """Return up to ``limit`` items due at ``now``, the earliest due first.
+
+        The rows are locked until the transaction ends; rows other workers
+        hold are skipped.
+        """
+        outbox = self._schema.outbox
+        query = (
+            sa.select(outbox)
+            .where(
+                outbox.c.next_attempt_at.is_not(None),
+                outbox.c.next_attempt_at <= to_micros("now", now),
+            )
+            .order_by(outbox.c.next_attempt_at, outbox.c.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return [
+            OutboxItem(
+                id=row.id,
+                number=row.number,
+                message_id=row.message_id,
+                message=bytes(row.message),
+                created_at=from_micros(row.created_at),
+                attempts=row.attempts,
+                next_attempt_at=_optional_instant(row.next_attempt_at),
+                sent_at=_optional_instant(row.sent_at),
+                last_error=row.last_error,
+            )
+            for row in self._db().execute(query)
+        ]
+
+    def _change_outbox(self, item_id: int, values: dict[str, Any]) -> None:
+        outbox = self._schema.outbox
+        changed = self._db(writes=True).execute(
+            outbox.update()
+            .where(outbox.c.id == item_id)
+            .values(attempts=outbox.c.attempts + 1, **values)
+        )
+        if changed.rowcount != 1:
+            raise LookupError(f"no outbox item with id {item_id}")
+
+    def mark_sent(self, item_id: int, at: datetime) -> None:
+        """Record that item ``item_id`` was sent at ``at``."""
+        self._change_outbox(
+            item_id,
+            {"sent_at": to_micros("at", at), "next_attempt_at": None, "last_error": None},
+        )
+
+    def mark_failed(self, item_id: int, error: str, retry_at: datetime | None) -> None:
+        """Record a failed attempt of item ``item_id``; retry at ``retry_at`` or never."""
+        self._change_outbox(
+            item_id,
+            {"next_attempt_at": _optional_micros("retry_at", retry_at), "last_error": error},
+        )
+
+    def count_auto_replies(self, address: str, since: datetime) -> int:
+        """Return how many automatic replies went to ``address`` at or after ``since``."""
+        replies = self._schema.auto_replies
+        query = sa.select(sa.func.count()).where(
+            replies.c.address == address.casefold(), replies.c.at >= to_micros("since", since)
+        )
+        return int(self._db().execute(query).scalar_one())
+
+    def record_auto_reply(self, address: str, at: datetime) -> None:
+        """Count an automatic reply to ``address`` at ``at``."""
+        self._db(writes=True).execute(
+            self._schema.auto_replies.insert().values(
+                address=address.casefold(), at=to_micros("at", at)
+            )
+        )
+
+    def commit(self) -> None:
+        """Keep everything this unit of work did, and end it."""
+        self._db().commit()
+        self._connection = None
+
+
+def _new_id(inserted: sa.CursorResult[Any]) -> int:
+    key = inserted.inserted_primary_key
+    assert key is not None
+    return int(key[0])
+
+
+def _digest(message_id: str) -> str:
+    return hashlib.sha256(message_id.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _optional_micros(name: str, value: datetime | None) -> int | None:
+    return None if value is None else to_micros(name, require_aware(name, value))
+
+
+def _optional_instant(value: int | None) -> datetime | None:
+    return None if value is None else from_micros(value)
