@@ -20,9 +20,7 @@ WORKFLOW = Workflow.default()
 
 def settings(**changes: object) -> MailSettings:
     """Return the settings the fixtures were written for, with ``changes``."""
-    return attrs.evolve(
-        MailSettings(support_address=SUPPORT, signing_key=SIGNING_KEY), **changes
-    )
+    return attrs.evolve(MailSettings(support_address=SUPPORT, signing_key=SIGNING_KEY), **changes)
 
 
 def issue(

@@ -45,7 +45,7 @@ EXPECTED: dict[str, tuple[DecisionKind, Signal, str | None, dict[str, Any]]] = {
         S.NONE,
         None,
         {
-            "subject": "Cannot log in – ürgent",
+            "subject": "Cannot log in \u2013 ürgent",
             "copied_in": ("frank@customer.example",),
             "auto_reply_to": "erin.private@customer.example",
         },
@@ -186,7 +186,9 @@ def test_late_follow_up_reopens_when_follow_ups_always_reopen(lookup: FakeLookup
 def test_outlook_reply_new_content_drops_the_original_message() -> None:
     message = parse_message(fixture_bytes("outlook_reply"))
     assert isinstance(message, InboundMessage)
-    assert new_content(message.text) == "The fire is out, but the printer still blinks red.\n\nAlice"
+    assert (
+        new_content(message.text) == "The fire is out, but the printer still blinks red.\n\nAlice"
+    )
     assert "-----Original Message-----" in message.text
 
 

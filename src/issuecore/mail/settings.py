@@ -55,6 +55,29 @@ class AutomatedPolicy(enum.StrEnum):
     CREATE = "create"
 
 
+def _member(kind: type[enum.StrEnum], name: str, value: object) -> Any:
+    try:
+        return kind(str(value))
+    except ValueError:
+        allowed = ", ".join(repr(member.value) for member in kind)
+        raise MailSettingsError.invalid(name, value, f"one of {allowed}") from None
+
+
+def _stranger_policy(value: object) -> StrangerPolicy:
+    policy: StrangerPolicy = _member(StrangerPolicy, "stranger_policy", value)
+    return policy
+
+
+def _follow_up_policy(value: object) -> FollowUpPolicy:
+    policy: FollowUpPolicy = _member(FollowUpPolicy, "follow_up_policy", value)
+    return policy
+
+
+def _automated_policy(value: object) -> AutomatedPolicy:
+    policy: AutomatedPolicy = _member(AutomatedPolicy, "automated_policy", value)
+    return policy
+
+
 def _normalized(value: str) -> str:
     return normalize_address(str(value)) or str(value)
 
@@ -159,14 +182,14 @@ class MailSettings:
     token_format: str = attrs.field(default="[#{number}]", validator=_token_format)
     number_pattern: str = attrs.field(default=r"[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)+", validator=_pattern)
     stranger_policy: StrangerPolicy = attrs.field(
-        default=StrangerPolicy.NEW_ISSUE, converter=StrangerPolicy
+        default=StrangerPolicy.NEW_ISSUE, converter=_stranger_policy
     )
     follow_up_policy: FollowUpPolicy = attrs.field(
-        default=FollowUpPolicy.REOPEN_WITHIN, converter=FollowUpPolicy
+        default=FollowUpPolicy.REOPEN_WITHIN, converter=_follow_up_policy
     )
     reopen_within: timedelta = attrs.field(default=timedelta(days=14), validator=_positive_span)
     automated_policy: AutomatedPolicy = attrs.field(
-        default=AutomatedPolicy.IGNORE, converter=AutomatedPolicy
+        default=AutomatedPolicy.IGNORE, converter=_automated_policy
     )
     auto_reply: bool = True
     auto_reply_limit: int = attrs.field(default=10, validator=_limit)
