@@ -3,11 +3,14 @@
 The public names live here; everything else is reached through its module.
 """
 
+from issuecore.desk import DeskSettings, HelpDesk, ReceiveOutcome, TickReport
 from issuecore.errors import (
+    AgreementError,
     InvalidTransitionError,
     IssueCoreError,
     IssueNotFoundError,
     NaiveDatetimeError,
+    UnknownPriorityError,
     WorkflowError,
 )
 from issuecore.model import (
@@ -21,26 +24,41 @@ from issuecore.model import (
     Status,
     ThreadEntry,
 )
-from issuecore.workflow import Change, SlaRole, StatusSpec, Transition, Workflow
+from issuecore.sla.agreement import AtRisk, ServiceLevelAgreement, SlaTarget
+from issuecore.sla.calendar import BusinessCalendar
+from issuecore.sla.clock import AgreementStatus, SlaClock, SlaRole
+from issuecore.workflow import Change, StatusSpec, Transition, Workflow
 
 __all__ = [
     "Action",
     "Actor",
     "ActorKind",
+    "AgreementError",
+    "AgreementStatus",
+    "AtRisk",
     "Attachment",
+    "BusinessCalendar",
     "Change",
+    "DeskSettings",
     "EntryKind",
+    "HelpDesk",
     "HistoryEntry",
     "InvalidTransitionError",
     "Issue",
     "IssueCoreError",
     "IssueNotFoundError",
     "NaiveDatetimeError",
+    "ReceiveOutcome",
+    "ServiceLevelAgreement",
+    "SlaClock",
     "SlaRole",
+    "SlaTarget",
     "Status",
     "StatusSpec",
     "ThreadEntry",
+    "TickReport",
     "Transition",
+    "UnknownPriorityError",
     "Workflow",
     "WorkflowError",
 ]

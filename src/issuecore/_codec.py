@@ -18,6 +18,7 @@ and ``Any`` (JSON values as they are).
 from __future__ import annotations
 
 import base64
+import calendar
 import enum
 import json
 import types
@@ -323,7 +324,8 @@ def _decode_datetime(data: Any) -> datetime:
 
 
 def _encode_timedelta(value: Any, _path: str) -> int:
-    return int(value // _MICROSECONDS)
+    # The stdlib operation, so timedelta subclasses such as pendulum.Duration work too.
+    return int(timedelta.__floordiv__(value, _MICROSECONDS))
 
 
 def _encode_time(value: Any, path: str) -> str:
@@ -384,7 +386,10 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 def to_micros(name: str, value: datetime) -> int:
     """Return the aware ``value`` as integer microseconds since 1970-01-01 UTC."""
     require_aware(name, value)
-    return (value - _EPOCH) // _MICROSECONDS
+    # Integer arithmetic on the UTC fields: a pendulum.DateTime difference is a
+    # Duration, whose floor division by a timedelta is not defined.
+    utc = value.astimezone(UTC)
+    return calendar.timegm(utc.timetuple()) * 1_000_000 + utc.microsecond
 
 
 def from_micros(value: int) -> datetime:

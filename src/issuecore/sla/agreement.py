@@ -52,8 +52,8 @@ class ElapsedTime:
         return pendulum.instance(require_aware("start", start)) + duration
 
     def between(self, a: datetime, b: datetime) -> timedelta:
-        """Return ``b - a``."""
-        return require_aware("b", b) - require_aware("a", a)
+        """Return ``b - a`` as a plain :class:`~datetime.timedelta`."""
+        return datetime.__sub__(require_aware("b", b), require_aware("a", a))
 
     def __repr__(self) -> str:
         return "ElapsedTime()"

@@ -6,6 +6,19 @@ Strategies live in :mod:`issuecore.testing.strategies`, the workflow machine in
 """
 
 from issuecore.testing.clock import FakeClock
-from issuecore.testing.fakes import RecordingMailer
+from issuecore.testing.fakes import (
+    RecordingEventSink,
+    RecordingMailer,
+    RecordingNotifier,
+    RecordingTaskBoard,
+    Todo,
+)
 
-__all__ = ["FakeClock", "RecordingMailer"]
+__all__ = [
+    "FakeClock",
+    "RecordingEventSink",
+    "RecordingMailer",
+    "RecordingNotifier",
+    "RecordingTaskBoard",
+    "Todo",
+]

@@ -1,0 +1,858 @@
+"""The help desk: the application service that wires the domain to the ports.
+
+Each call is one unit of work. It reads the clock once, loads what it needs,
+applies the pure domain rules at that instant, saves the issue, thread entry,
+Message-ID record and outbox rows together, commits, and only then sends mail
+and publishes events. A stale write (another process changed the issue
+first) is refused by the store and the whole operation is retried against
+fresh state, a bounded number of times.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from typing import TypeVar
+
+import attrs
+
+from issuecore._instants import require_aware
+from issuecore.adapters.clock import SystemClock
+from issuecore.adapters.recording import RecordingEventSink, RecordingNotifier, RecordingTaskBoard
+from issuecore.errors import ConcurrencyConflictError, IssueNotFoundError
+from issuecore.mail.compose import compose_agent_reply, compose_auto_reply, reserve_auto_reply
+from issuecore.mail.matching import Decision, DecisionKind, PriorMessage, decide
+from issuecore.mail.parse import InboundMessage, Quarantined, parse_message
+from issuecore.mail.quotes import new_content
+from issuecore.mail.settings import MailSettings
+from issuecore.model import (
+    Action,
+    Actor,
+    EntryKind,
+    Event,
+    Issue,
+    IssueClosed,
+    MessageReceived,
+    ReplySent,
+    SlaAtRisk,
+    SlaBreached,
+    ThreadEntry,
+)
+from issuecore.ports import (
+    Clock,
+    EventSink,
+    Mailer,
+    MailSource,
+    Notifier,
+    OutboxItem,
+    Store,
+    TaskBoard,
+    UnitOfWork,
+)
+from issuecore.sla.agreement import ServiceLevelAgreement, check_agreements
+from issuecore.sla.tracking import change_priority, follow, reset_sla, start_sla, sweep_sla
+from issuecore.workflow import (
+    DEFAULT_AUTO_CLOSE_AFTER,
+    DEFAULT_WORKFLOW,
+    Change,
+    Workflow,
+    add_note,
+    add_participant,
+    assign,
+    auto_close_due_at,
+    format_issue_number,
+    open_issue,
+    unassign,
+)
+
+__all__ = ["DeskSettings", "HelpDesk", "IntakeReport", "ReceiveOutcome", "TickReport"]
+
+_T = TypeVar("_T")
+
+
+def _numbering(year: int, sequence: int) -> str:
+    return format_issue_number(year, sequence)
+
+
+def _casefolded(values: Iterable[str]) -> frozenset[str]:
+    return frozenset(value.casefold() for value in values)
+
+
+@attrs.frozen(kw_only=True)
+class DeskSettings:
+    """How a desk behaves.
+
+    - ``support_address``: the address customers write to and replies come from.
+    - ``auto_close_after``: silence after an agent reply that closes a waiting
+      issue (``None`` turns auto-close off).
+    - ``agents``: addresses of agents (they may write into any thread).
+    - ``mail``: intake and outbound rules (:class:`~issuecore.mail.settings.MailSettings`);
+      built from ``support_address`` when omitted. Give it a fixed
+      ``signing_key`` in production.
+    - ``workflow``: the lifecycle (the default one when omitted).
+    - ``numbering``: ``(year, sequence) -> number``; ``ISS-{year}-{sequence:05d}`` by default.
+    - ``max_attempts``: how often an operation is tried when another writer
+      got there first.
+    - ``send_attempts`` and ``retry_after``: how often a failed outbound
+      message is retried, first after ``retry_after``, doubling each time.
+    - ``sweep_batch``: how many due issues one sweep query takes at a time.
+    """
+
+    support_address: str
+    auto_close_after: timedelta | None = DEFAULT_AUTO_CLOSE_AFTER
+    agents: frozenset[str] = attrs.field(default=frozenset(), converter=_casefolded)
+    mail: MailSettings | None = None
+    workflow: Workflow = DEFAULT_WORKFLOW
+    numbering: Callable[[int, int], str] = _numbering
+    max_attempts: int = 8
+    send_attempts: int = 10
+    retry_after: timedelta = timedelta(minutes=1)
+    sweep_batch: int = 500
+
+    def mail_settings(self) -> MailSettings:
+        """Return the mail rules, built from ``support_address`` when not given."""
+        return (
+            self.mail
+            if self.mail is not None
+            else MailSettings(support_address=self.support_address)
+        )
+
+
+@attrs.frozen(kw_only=True)
+class ReceiveOutcome:
+    """What :meth:`HelpDesk.receive` did with one message.
+
+    ``kind`` is one of ``"created"``, ``"appended"``, ``"duplicate"``,
+    ``"loop"``, ``"ignored"``, ``"quarantined"``; ``reason`` says why and
+    ``signal`` which evidence decided.
+    """
+
+    kind: str
+    issue_number: str | None
+    created: bool
+    auto_reply: bool
+    reason: str
+    signal: str
+    message_id: str
+
+
+@attrs.frozen(kw_only=True)
+class TickReport:
+    """What one sweep did."""
+
+    closed: tuple[str, ...] = ()
+    at_risk: int = 0
+    breached: int = 0
+    sent: int = 0
+    failed: int = 0
+
+
+@attrs.frozen(kw_only=True)
+class IntakeReport:
+    """What :meth:`HelpDesk.ingest` did with a mail source: one outcome per message."""
+
+    outcomes: tuple[ReceiveOutcome, ...] = ()
+
+    def counts(self) -> dict[str, int]:
+        """Return how many messages ended as each kind, every kind listed."""
+        kinds = ("created", "appended", "duplicate", "loop", "ignored", "quarantined")
+        return {kind: sum(1 for o in self.outcomes if o.kind == kind) for kind in kinds}
+
+
+@attrs.define
+class _AfterCommit:
+    """What an operation leaves to do once its transaction has committed."""
+
+    events: list[Event] = attrs.Factory(list)
+    outbox: list[OutboxItem] = attrs.Factory(list)
+    todos_opened: list[tuple[str, str, str]] = attrs.Factory(list)
+    todos_closed: list[tuple[str, str | None]] = attrs.Factory(list)
+    notices: list[tuple[str, str]] = attrs.Factory(list)
+
+
+class _Lookup:
+    """The questions mail matching asks, answered inside the intake transaction."""
+
+    def __init__(self, work: UnitOfWork, agents: frozenset[str]) -> None:
+        self._work = work
+        self._agents = agents
+
+    def prior_message(self, message_id: str) -> PriorMessage | None:
+        record = self._work.lookup_message(message_id)
+        if record is None:
+            return None
+        return PriorMessage(
+            message_id=record.message_id,
+            outcome=record.outcome,
+            issue_number=record.number,
+            unverified=record.outcome == "unverified",
+        )
+
+    def issue(self, number: str) -> Issue | None:
+        try:
+            return self._work.get_issue(number)
+        except IssueNotFoundError:
+            return None
+
+    def is_agent(self, address: str) -> bool:
+        return address.casefold() in self._agents
+
+
+class _Counter:
+    """The auto-reply rate limit, counted in the intake transaction."""
+
+    def __init__(self, work: UnitOfWork) -> None:
+        self._work = work
+
+    def count_since(self, address: str, since: datetime) -> int:
+        return self._work.count_auto_replies(address, since)
+
+    def record(self, address: str, at: datetime) -> None:
+        self._work.record_auto_reply(address, at)
+
+
+class HelpDesk:
+    """The support desk adopters call; see ``desk.md`` for the operations."""
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        mailer: Mailer,
+        clock: Clock | None = None,
+        agreements: Iterable[ServiceLevelAgreement] = (),
+        settings: DeskSettings,
+        tasks: TaskBoard | None = None,
+        notifier: Notifier | None = None,
+        events: EventSink | None = None,
+    ) -> None:
+        self.store = store
+        self.mailer = mailer
+        self.clock: Clock = clock if clock is not None else SystemClock()
+        self.agreements = check_agreements(agreements)
+        self.settings = settings
+        self.mail = settings.mail_settings()
+        self.workflow = settings.workflow
+        self.tasks: TaskBoard = tasks if tasks is not None else RecordingTaskBoard()
+        self.notifier: Notifier = notifier if notifier is not None else RecordingNotifier()
+        self.events: EventSink = events if events is not None else RecordingEventSink()
+        self._by_name = {agreement.name: agreement for agreement in self.agreements}
+
+    # --- reading ------------------------------------------------------------------
+
+    def get(self, number: str) -> Issue:
+        """Return issue ``number``; raise :class:`~issuecore.errors.IssueNotFoundError`."""
+        with self.store.transaction(read_only=True) as work:
+            return work.get_issue(number)
+
+    def thread(self, number: str) -> list[ThreadEntry]:
+        """Return the thread of issue ``number``, oldest entry first."""
+        with self.store.transaction(read_only=True) as work:
+            work.get_issue(number)
+            return work.thread(number)
+
+    def find(
+        self,
+        *,
+        status: str | None = None,
+        assignee: str | None = None,
+        raised_by: str | None = None,
+        limit: int | None = None,
+    ) -> list[Issue]:
+        """Return the issues matching every filter given, oldest first."""
+        with self.store.transaction(read_only=True) as work:
+            return work.find_issues(
+                status=status, assignee=assignee, raised_by=raised_by, limit=limit
+            )
+
+    # --- intake -------------------------------------------------------------------
+
+    def receive(self, raw: bytes) -> ReceiveOutcome:
+        """Take one inbound message: thread it, open an issue, or record why not."""
+        parsed = parse_message(raw)
+        return self._run(lambda work, now, after: self._receive(work, now, after, parsed))
+
+    def ingest(self, source: MailSource) -> IntakeReport:
+        """Receive every message of ``source``, acknowledging each only after it is committed."""
+        outcomes = []
+        for message in source.messages():
+            outcomes.append(self.receive(message.raw))
+            message.ack()
+        return IntakeReport(outcomes=tuple(outcomes))
+
+    def _receive(
+        self,
+        work: UnitOfWork,
+        now: datetime,
+        after: _AfterCommit,
+        parsed: InboundMessage | Quarantined,
+    ) -> ReceiveOutcome:
+        decision = decide(
+            parsed,
+            lookup=_Lookup(work, self.settings.agents),
+            settings=self.mail,
+            now=now,
+            is_closed=self.workflow.is_closed,
+        )
+        message_id = parsed.message_id
+        if decision.kind is DecisionKind.DUPLICATE:
+            previous = work.lookup_message(message_id)
+            number = previous.number if previous else None
+            if previous is not None and previous.outcome == "sent":
+                # A message we sent came back: a loop, already on record as ours.
+                loop = attrs.evolve(
+                    decision,
+                    reason=f"Message-ID {message_id} is one we sent: our own mail came back",
+                )
+                return self._outcome("loop", loop, message_id, number=number)
+            return self._outcome("duplicate", decision, message_id, number=number)
+        if isinstance(parsed, Quarantined) or decision.kind in (
+            DecisionKind.LOOP,
+            DecisionKind.IGNORE,
+            DecisionKind.QUARANTINE,
+        ):
+            kind = {
+                DecisionKind.LOOP: "loop",
+                DecisionKind.IGNORE: "ignored",
+            }.get(decision.kind, "quarantined")
+            work.record_message(
+                message_id, number=None, outcome=kind, reason=decision.reason, at=now
+            )
+            return self._outcome(kind, decision, message_id)
+        if decision.kind is DecisionKind.CREATE:
+            return self._create_from_mail(work, now, after, parsed, decision)
+        return self._append_mail(work, now, after, parsed, decision)
+
+    def _entry_for(self, message: InboundMessage, decision: Decision, at: datetime) -> ThreadEntry:
+        kind = EntryKind.AUTOMATED_MESSAGE if decision.automated else EntryKind.CUSTOMER_MESSAGE
+        if decision.from_agent and not decision.automated:
+            kind = EntryKind.AGENT_REPLY
+        return ThreadEntry(
+            kind=kind,
+            author=message.from_address or decision.sender or "unknown",
+            text=message.text,
+            new_text=new_content(message.text),
+            html=message.html,
+            subject=message.subject,
+            message_id=message.message_id,
+            attachments=message.attachments,
+            at=at,
+            unverified=decision.unverified,
+        )
+
+    def _create_from_mail(
+        self,
+        work: UnitOfWork,
+        now: datetime,
+        after: _AfterCommit,
+        message: InboundMessage,
+        decision: Decision,
+    ) -> ReceiveOutcome:
+        sender = decision.sender or message.from_address or "unknown"
+        subject = decision.subject if decision.subject is not None else message.subject
+        change = self._new_issue(
+            work,
+            now,
+            subject=subject or "(no subject)",
+            raised_by=sender,
+            priority=None,
+            participants=decision.copied_in,
+            follows_up=decision.follows_up,
+        )
+        issue = change.issue
+        entry = self._entry_for(message, decision, now)
+        auto_reply = False
+        recipient = decision.auto_reply_to
+        if (
+            decision.auto_reply
+            and self.mail.auto_reply
+            and recipient
+            and reserve_auto_reply(_Counter(work), recipient, now=now, settings=self.mail)
+        ):
+            reply = compose_auto_reply(
+                message,
+                number=issue.number,
+                settings=self.mail,
+                now=now,
+                unique=_stable_unique(message.message_id),
+            )
+            if reply is not None:
+                self._queue(work, after, reply, number=issue.number, now=now)
+                auto_reply = True
+        events = (*change.events, _received(issue.number, now, message, decision))
+        self._save_new(work, issue, after, events)
+        work.append_entry(issue.number, entry)
+        work.record_message(
+            message.message_id,
+            number=issue.number,
+            outcome="created",
+            reason=decision.reason,
+            at=now,
+        )
+        return self._outcome(
+            "created", decision, message.message_id, number=issue.number, auto_reply=auto_reply
+        )
+
+    def _append_mail(
+        self,
+        work: UnitOfWork,
+        now: datetime,
+        after: _AfterCommit,
+        message: InboundMessage,
+        decision: Decision,
+    ) -> ReceiveOutcome:
+        assert decision.issue_number is not None
+        before = work.get_issue(decision.issue_number, for_update=True)
+        issue = before
+        events: list[Event] = []
+        sender = decision.sender or message.from_address or "unknown"
+        actor = Actor.agent(sender) if decision.from_agent else Actor.customer(sender)
+        if not decision.unverified:
+            for address in decision.copied_in:
+                change = add_participant(issue, address, at=now, actor=actor)
+                issue, events = change.issue, [*events, *change.events]
+        if decision.change_status and not decision.automated and not decision.unverified:
+            action = Action.AGENT_REPLY if decision.from_agent else Action.CUSTOMER_MESSAGE
+            if self.workflow.target(issue.status, action) is not None:
+                change = self.workflow.apply(issue, action, at=now, actor=actor)
+                change = follow(
+                    change, self._agreement(issue), action=action, workflow=self.workflow
+                )
+                issue, events = change.issue, [*events, *change.events]
+        else:
+            issue = attrs.evolve(issue, updated_at=max(now, issue.updated_at))
+        events.append(_received(issue.number, now, message, decision))
+        self._save(work, issue, after, events)
+        work.append_entry(issue.number, self._entry_for(message, decision, now))
+        outcome = "unverified" if decision.unverified else "appended"
+        work.record_message(
+            message.message_id, number=issue.number, outcome=outcome, reason=decision.reason, at=now
+        )
+        return self._outcome("appended", decision, message.message_id, number=issue.number)
+
+    def _outcome(
+        self,
+        kind: str,
+        decision: Decision,
+        message_id: str,
+        *,
+        number: str | None = None,
+        auto_reply: bool = False,
+    ) -> ReceiveOutcome:
+        return ReceiveOutcome(
+            kind=kind,
+            issue_number=number if number is not None else decision.issue_number,
+            created=kind == "created",
+            auto_reply=auto_reply,
+            reason=decision.reason,
+            signal=str(decision.signal),
+            message_id=message_id,
+        )
+
+    # --- issues from other channels --------------------------------------------------
+
+    def open_issue(
+        self,
+        *,
+        subject: str,
+        raised_by: str,
+        body: str,
+        priority: str | None = None,
+        participants: Sequence[str] = (),
+    ) -> Issue:
+        """Open an issue from a web form or an API call; no automatic reply is sent."""
+
+        def operation(work: UnitOfWork, now: datetime, after: _AfterCommit) -> Issue:
+            change = self._new_issue(
+                work,
+                now,
+                subject=subject,
+                raised_by=raised_by,
+                priority=priority,
+                participants=participants,
+                follows_up=None,
+            )
+            stored = self._save_new(work, change.issue, after, change.events)
+            work.append_entry(
+                stored.number,
+                ThreadEntry(kind=EntryKind.CUSTOMER_MESSAGE, author=raised_by, text=body, at=now),
+            )
+            return stored
+
+        return self._run(operation)
+
+    def _new_issue(
+        self,
+        work: UnitOfWork,
+        now: datetime,
+        *,
+        subject: str,
+        raised_by: str,
+        priority: str | None,
+        participants: Sequence[str],
+        follows_up: str | None,
+    ) -> Change:
+        # Validate the priority before a number is spent on the issue.
+        probe = open_issue(
+            number="?",
+            subject=subject,
+            raised_by=raised_by,
+            at=now,
+            priority=priority,
+            workflow=self.workflow,
+        )
+        start_sla(probe, self.agreements, workflow=self.workflow)
+        number = self.settings.numbering(now.year, work.next_sequence(now.year))
+        change = open_issue(
+            number=number,
+            subject=subject,
+            raised_by=raised_by,
+            at=now,
+            priority=priority,
+            participants=participants,
+            follows_up=follows_up,
+            workflow=self.workflow,
+        )
+        return start_sla(change, self.agreements, workflow=self.workflow)
+
+    # --- agent operations -------------------------------------------------------------
+
+    def reply(self, number: str, *, body: str, author: str) -> Issue:
+        """Send an agent reply: mail to the raiser and participants, thread entry, status."""
+
+        def operation(work: UnitOfWork, now: datetime, after: _AfterCommit) -> Issue:
+            issue = work.get_issue(number, for_update=True)
+            thread = work.thread(number)
+            inbound = [
+                entry.message_id
+                for entry in thread
+                if entry.message_id
+                and entry.kind in (EntryKind.CUSTOMER_MESSAGE, EntryKind.AUTOMATED_MESSAGE)
+                and not entry.unverified
+            ]
+            earlier = [entry.message_id for entry in thread if entry.message_id]
+            message = compose_agent_reply(
+                issue,
+                body=body,
+                settings=self.mail,
+                now=now,
+                in_reply_to=inbound[-1] if inbound else None,
+                references=[m for m in earlier if m != (inbound[-1] if inbound else None)],
+            )
+            change = self.workflow.apply(
+                issue, Action.AGENT_REPLY, at=now, actor=Actor.agent(author)
+            )
+            change = follow(
+                change, self._agreement(issue), action=Action.AGENT_REPLY, workflow=self.workflow
+            )
+            message_id = str(message["Message-ID"])
+            events = (
+                *change.events,
+                ReplySent(
+                    number=number,
+                    at=now,
+                    actor=Actor.agent(author),
+                    message_id=message_id,
+                    author=author,
+                ),
+            )
+            stored = self._save(work, change.issue, after, events)
+            work.append_entry(
+                number,
+                ThreadEntry(
+                    kind=EntryKind.AGENT_REPLY,
+                    author=author,
+                    text=body,
+                    subject=str(message["Subject"]),
+                    message_id=message_id,
+                    at=now,
+                ),
+            )
+            self._queue(work, after, message, number=number, now=now)
+            return stored
+
+        return self._run(operation)
+
+    def add_note(self, number: str, *, body: str, author: str) -> Issue:
+        """Add an internal note; nothing is mailed and the status stays."""
+
+        def operation(work: UnitOfWork, now: datetime, after: _AfterCommit) -> Issue:
+            issue = work.get_issue(number, for_update=True)
+            change = add_note(issue, at=now, actor=Actor.agent(author))
+            stored = self._save(work, change.issue, after, change.events)
+            work.append_entry(
+                number, ThreadEntry(kind=EntryKind.INTERNAL_NOTE, author=author, text=body, at=now)
+            )
+            return stored
+
+        return self._run(operation)
+
+    def hold(self, number: str, *, by: str, reason: str | None = None) -> Issue:
+        """Put the issue on hold (waiting on a third party); the SLA clock pauses."""
+        return self._act(number, Action.HOLD, by=by, reason=reason)
+
+    def resolve(self, number: str, *, by: str, reason: str | None = None) -> Issue:
+        """Mark the issue resolved; resolution is judged against its deadline."""
+        return self._act(number, Action.RESOLVE, by=by, reason=reason)
+
+    def close(self, number: str, *, by: str, reason: str | None = None) -> Issue:
+        """Close the issue and its open to-dos."""
+        return self._act(number, Action.CLOSE, by=by, reason=reason)
+
+    def reopen(self, number: str, *, by: str, reason: str | None = None) -> Issue:
+        """Reopen a resolved or closed issue; its SLA clock resumes from the time consumed."""
+        return self._act(number, Action.REOPEN, by=by, reason=reason)
+
+    def act(self, number: str, action: str, *, by: str, reason: str | None = None) -> Issue:
+        """Apply any action of the workflow (for custom workflows' own actions)."""
+        return self._act(number, action, by=by, reason=reason)
+
+    def _act(self, number: str, action: str, *, by: str, reason: str | None) -> Issue:
+        def operation(work: UnitOfWork, now: datetime, after: _AfterCommit) -> Issue:
+            issue = work.get_issue(number, for_update=True)
+            actor = Actor.agent(by)
+            change = self.workflow.apply(issue, action, at=now, actor=actor, reason=reason)
+            change = follow(change, self._agreement(issue), action=action, workflow=self.workflow)
+            return self._save(work, change.issue, after, change.events)
+
+        return self._run(operation)
+
+    def assign(self, number: str, user: str, *, by: str) -> Issue:
+        """Assign ``user``: a to-do for them and a notification; assigning twice does nothing."""
+
+        def operation(work: UnitOfWork, now: datetime, after: _AfterCommit) -> Issue:
+            issue = work.get_issue(number, for_update=True)
+            change = assign(issue, user, at=now, actor=Actor.agent(by))
+            if not change.events:
+                return issue
+            after.todos_opened.append((number, user, f"{number}: {issue.subject}"))
+            after.notices.append((user, f"Issue {number} was assigned to you: {issue.subject}"))
+            return self._save(work, change.issue, after, change.events)
+
+        return self._run(operation)
+
+    def unassign(self, number: str, user: str, *, by: str) -> Issue:
+        """Take ``user`` off the issue and close their to-do."""
+
+        def operation(work: UnitOfWork, now: datetime, after: _AfterCommit) -> Issue:
+            issue = work.get_issue(number, for_update=True)
+            change = unassign(issue, user, at=now, actor=Actor.agent(by))
+            if not change.events:
+                return issue
+            after.todos_closed.append((number, user))
+            return self._save(work, change.issue, after, change.events)
+
+        return self._run(operation)
+
+    def set_priority(self, number: str, priority: str, *, by: str) -> Issue:
+        """Change the priority; the SLA targets and deadlines follow at once."""
+
+        def operation(work: UnitOfWork, now: datetime, after: _AfterCommit) -> Issue:
+            issue = work.get_issue(number, for_update=True)
+            change = change_priority(
+                issue, priority, self._agreement(issue), at=now, actor=Actor.agent(by)
+            )
+            if not change.events:
+                return issue
+            return self._save(work, change.issue, after, change.events)
+
+        return self._run(operation)
+
+    def reset_sla(self, number: str, *, reason: str, by: str) -> Issue:
+        """Restart the SLA clock now with nothing consumed; records who and why."""
+
+        def operation(work: UnitOfWork, now: datetime, after: _AfterCommit) -> Issue:
+            issue = work.get_issue(number, for_update=True)
+            change = reset_sla(
+                issue,
+                self._agreement(issue),
+                at=now,
+                actor=Actor.agent(by),
+                reason=reason,
+                workflow=self.workflow,
+            )
+            return self._save(work, change.issue, after, change.events)
+
+        return self._run(operation)
+
+    # --- the sweep ----------------------------------------------------------------------
+
+    def tick(self) -> TickReport:
+        """Run the sweep: auto-close, SLA at-risk and breach events, outbox retries."""
+        closed: list[str] = []
+        at_risk = breached = 0
+        seen: set[str] = set()
+        while True:
+            now = self.clock.now()
+            with self.store.transaction() as work:
+                due = [
+                    n
+                    for n in work.due_issues(now, limit=self.settings.sweep_batch)
+                    if n not in seen
+                ]
+            if not due:
+                break
+            for number in due:
+                seen.add(number)
+                events = self._run(self._sweeper(number))
+                closed.extend(e.number for e in events if isinstance(e, IssueClosed))
+                at_risk += sum(isinstance(e, SlaAtRisk) for e in events)
+                breached += sum(isinstance(e, SlaBreached) for e in events)
+        sent, failed = self.flush_outbox()
+        return TickReport(
+            closed=tuple(closed), at_risk=at_risk, breached=breached, sent=sent, failed=failed
+        )
+
+    def _sweeper(
+        self, number: str
+    ) -> Callable[[UnitOfWork, datetime, _AfterCommit], tuple[Event, ...]]:
+        return lambda work, now, after: self._sweep_one(work, now, after, number)
+
+    def _sweep_one(
+        self, work: UnitOfWork, now: datetime, after: _AfterCommit, number: str
+    ) -> tuple[Event, ...]:
+        issue = work.get_issue(number, for_update=True)
+        agreement = self._agreement(issue)
+        change = self.workflow.auto_close(issue, now=now, after=self.settings.auto_close_after)
+        if change.events:
+            change = follow(change, agreement, action=Action.AUTO_CLOSE, workflow=self.workflow)
+        swept = sweep_sla(change.issue, agreement, now=now)
+        events = (*change.events, *swept.events)
+        self._save(work, swept.issue, after, events)
+        return events
+
+    def flush_outbox(self) -> tuple[int, int]:
+        """Try to send every outbound message that is due; return (sent, failed)."""
+        sent = failed = 0
+        while True:
+            now = self.clock.now()
+            with self.store.transaction() as work:
+                items = work.pending_outbox(now, limit=100)
+                work.commit()
+            if not items:
+                return sent, failed
+            for item in items:
+                if self._send(item):
+                    sent += 1
+                else:
+                    failed += 1
+            if failed:
+                return sent, failed
+
+    # --- plumbing ----------------------------------------------------------------------
+
+    def _agreement(self, issue: Issue) -> ServiceLevelAgreement | None:
+        if issue.sla is None:
+            return None
+        return self._by_name.get(issue.sla.agreement)
+
+    def _wake_at(self, issue: Issue) -> datetime | None:
+        instants = [
+            auto_close_due_at(issue, workflow=self.workflow, after=self.settings.auto_close_after)
+        ]
+        agreement = self._agreement(issue)
+        if issue.sla is not None and agreement is not None:
+            instants.append(issue.sla.wake_at(agreement))
+        present = [instant for instant in instants if instant is not None]
+        return min(present) if present else None
+
+    def _save_new(
+        self, work: UnitOfWork, issue: Issue, after: _AfterCommit, events: Iterable[Event]
+    ) -> Issue:
+        stored = work.insert_issue(issue, wake_at=self._wake_at(issue))
+        after.events.extend(events)
+        return stored
+
+    def _save(
+        self, work: UnitOfWork, issue: Issue, after: _AfterCommit, events: Iterable[Event]
+    ) -> Issue:
+        stored = work.update_issue(issue, wake_at=self._wake_at(issue))
+        events = tuple(events)
+        after.events.extend(events)
+        if any(isinstance(event, IssueClosed) for event in events):
+            after.todos_closed.append((issue.number, None))
+        return stored
+
+    def _queue(
+        self,
+        work: UnitOfWork,
+        after: _AfterCommit,
+        message: EmailMessage,
+        *,
+        number: str,
+        now: datetime,
+    ) -> None:
+        item = work.enqueue(OutboxItem.for_message(message, number=number, created_at=now))
+        work.record_message(
+            item.message_id, number=number, outcome="sent", reason="sent by the desk", at=now
+        )
+        after.outbox.append(item)
+
+    def _run(self, operation: Callable[[UnitOfWork, datetime, _AfterCommit], _T]) -> _T:
+        attempts = max(1, self.settings.max_attempts)
+        for attempt in range(1, attempts + 1):
+            after = _AfterCommit()
+            now = require_aware("clock.now()", self.clock.now())
+            try:
+                with self.store.transaction() as work:
+                    result = operation(work, now, after)
+                    work.commit()
+            except ConcurrencyConflictError:
+                if attempt == attempts:
+                    raise
+                continue
+            self._dispatch(after)
+            return result
+        raise AssertionError("unreachable: the loop returns or raises")
+
+    def _dispatch(self, after: _AfterCommit) -> None:
+        for item in after.outbox:
+            self._send(item)
+        for number, user, text in after.todos_opened:
+            self.tasks.open_todo(number, user, text)
+        for number, maybe_user in after.todos_closed:
+            self.tasks.close_todos(number, maybe_user)
+        for user, text in after.notices:
+            self.notifier.notify(user, text)
+        for event in after.events:
+            self.events.publish(event)
+
+    def _send(self, item: OutboxItem) -> bool:
+        assert item.id is not None
+        try:
+            self.mailer.send(item.email())
+        except Exception as error:  # any transport failure leaves the message for a retry
+            attempts = item.attempts + 1
+            retry_at = None
+            if attempts < self.settings.send_attempts:
+                retry_at = self.clock.now() + self.settings.retry_after * (2 ** (attempts - 1))
+            with self.store.transaction() as work:
+                work.mark_failed(item.id, f"{type(error).__name__}: {error}"[:500], retry_at)
+                work.commit()
+            return False
+        with self.store.transaction() as work:
+            work.mark_sent(item.id, self.clock.now())
+            work.commit()
+        return True
+
+
+def _received(
+    number: str, at: datetime, message: InboundMessage, decision: Decision
+) -> MessageReceived:
+    sender = message.from_address or decision.sender or "unknown"
+    actor = Actor.agent(sender) if decision.from_agent else Actor.customer(sender)
+    return MessageReceived(
+        number=number,
+        at=at,
+        actor=actor,
+        message_id=message.message_id,
+        author=sender,
+        automated=decision.automated,
+    )
+
+
+def _stable_unique(message_id: str) -> str:
+    # The automatic reply to one message gets the same Message-ID on every attempt.
+    return hashlib.sha256(message_id.encode("utf-8", "surrogatepass")).hexdigest()[:24]
