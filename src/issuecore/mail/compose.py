@@ -13,6 +13,7 @@ import re
 from collections import defaultdict, deque
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from email.errors import HeaderParseError
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 from typing import Final, Protocol
@@ -41,6 +42,7 @@ __all__ = [
 ]
 
 _MAX_REFERENCES: Final = 20
+_BODY_UNSAFE: Final = re.compile(r"[\ud800-\udfff]")  # lone surrogates cannot be encoded
 _SAFE_MSG_ID: Final = re.compile(r"<[!-;=?-~]{1,250}>")  # printable ASCII without < > or space
 
 
@@ -83,9 +85,36 @@ def reserve_auto_reply(
     return True
 
 
+def _is_safe_id(value: str) -> bool:
+    # "=?" would let the email package decode an encoded word inside the ID
+    return _SAFE_MSG_ID.fullmatch(value) is not None and "=?" not in value
+
+
+def _is_safe_value(value: object) -> bool:
+    return not any(char in str(value) for char in "\r\n\0")
+
+
+def _set(message: EmailMessage, name: str, *values: str) -> None:
+    """Set header ``name`` to the first value the policy keeps on one line, or leave it out.
+
+    The email package decodes encoded words in what it is given, so text
+    such as ``=?UTF-8?Q?=0D=0A?=`` would turn into a line break; each value
+    is therefore also tried with that syntax broken.
+    """
+    for value in values:
+        for candidate in (value, value.replace("=?", "= ?")):
+            try:
+                message[name] = candidate
+            except (ValueError, TypeError, HeaderParseError):
+                continue
+            if _is_safe_value(message[name]):
+                return
+            del message[name]
+
+
 def reference_chain(message_ids: Iterable[str], *, limit: int = _MAX_REFERENCES) -> tuple[str, ...]:
     """Return safe Message-IDs in order without repeats, keeping the first and the newest."""
-    safe = tuple(dict.fromkeys(m.strip() for m in message_ids if _SAFE_MSG_ID.fullmatch(m.strip())))
+    safe = tuple(dict.fromkeys(m.strip() for m in message_ids if _is_safe_id(m.strip())))
     if len(safe) <= limit:
         return safe
     return (safe[0], *safe[len(safe) - limit + 1 :])
@@ -204,24 +233,28 @@ def _outbound(
 ) -> EmailMessage:
     reply = EmailMessage()
     name = safe_header_text(sender_name or "", limit=120)
-    reply["From"] = (
-        formataddr((name, settings.support_address)) if name else settings.support_address
+    _set(
+        reply,
+        "From",
+        formataddr((name, settings.support_address)) if name else settings.support_address,
     )
     if to:
-        reply["To"] = ", ".join(to)
+        _set(reply, "To", ", ".join(to))
     if cc:
-        reply["Cc"] = ", ".join(cc)
-    reply["Subject"] = safe_header_text(subject)
-    reply["Date"] = format_datetime(now)
-    reply["Message-ID"] = make_message_id(
-        number, key=settings.signing_key, domain=settings.id_domain, unique=unique
+        _set(reply, "Cc", ", ".join(cc))
+    _set(reply, "Subject", safe_header_text(subject))
+    _set(reply, "Date", format_datetime(now))
+    _set(
+        reply,
+        "Message-ID",
+        make_message_id(number, key=settings.signing_key, domain=settings.id_domain, unique=unique),
     )
     parent = in_reply_to.strip() if in_reply_to else None
-    if parent and _SAFE_MSG_ID.fullmatch(parent):
-        reply["In-Reply-To"] = parent
+    if parent and _is_safe_id(parent):
+        _set(reply, "In-Reply-To", parent)
     chain = reference_chain(references)
     if chain:
-        reply["References"] = " ".join(chain)
-    reply[settings.loop_header] = settings.support_address
-    reply.set_content(body.replace("\0", ""))
+        _set(reply, "References", " ".join(chain))
+    _set(reply, settings.loop_header, settings.support_address)
+    reply.set_content(_BODY_UNSAFE.sub("\ufffd", body.replace("\0", "")))
     return reply

@@ -1,0 +1,250 @@
+"""The matching decision, rule by rule, beyond the fixture corpus."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import attrs
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from mail_support import NOW, SIGNING_KEY, WORKFLOW, FakeLookup, issue, settings, world
+from strategies import hostile_text
+
+from issuecore.errors import NaiveDatetimeError
+from issuecore.mail import (
+    Decision,
+    DecisionKind,
+    InboundMessage,
+    Quarantined,
+    Signal,
+    decide,
+    make_message_id,
+    parse_message,
+)
+from issuecore.model import Status
+
+VICTIM = "ISS-2026-00042"
+
+
+def _message(
+    *,
+    sender: str = "alice@example.com",
+    subject: str = "Hello",
+    message_id: str = "<m1@example.com>",
+    extra: str = "",
+) -> InboundMessage:
+    raw = f"From: {sender}\nSubject: {subject}\nMessage-ID: {message_id}\n{extra}\nbody\n"
+    message = parse_message(raw.encode("utf-8", "surrogateescape"))
+    assert isinstance(message, InboundMessage)
+    return message
+
+
+def _decide(
+    message: InboundMessage | Quarantined, lookup: FakeLookup, **changes: object
+) -> Decision:
+    return decide(
+        message, lookup=lookup, settings=settings(**changes), now=NOW, is_closed=WORKFLOW.is_closed
+    )
+
+
+def _signed(number: str, unique: str = "u1") -> str:
+    return make_message_id(number, key=SIGNING_KEY, domain="helpdesk.example", unique=unique)
+
+
+def test_duplicate_wins_over_every_other_signal(lookup: FakeLookup) -> None:
+    lookup.add_message("<m1@example.com>", "ignored", None)
+    message = _message(subject=f"Re: [#{VICTIM}]", extra=f"In-Reply-To: {_signed(VICTIM)}")
+    decision = _decide(message, lookup)
+    assert decision.kind is DecisionKind.DUPLICATE
+    assert decision.previous_outcome == "ignored"
+    assert decision.issue_number is None
+
+
+def test_in_reply_to_wins_over_references_and_token(lookup: FakeLookup) -> None:
+    lookup.add_issue(issue("ISS-2026-00050", raised_by="alice@example.com", subject="Other"))
+    message = _message(
+        subject="Re: [#ISS-2026-00050]",
+        extra=f"In-Reply-To: {_signed(VICTIM)}\nReferences: {_signed('ISS-2026-00050')}",
+    )
+    decision = _decide(message, lookup)
+    assert (decision.signal, decision.issue_number) == (Signal.IN_REPLY_TO, VICTIM)
+
+
+def test_references_are_tried_newest_first(lookup: FakeLookup) -> None:
+    lookup.add_issue(issue("ISS-2026-00050", raised_by="alice@example.com", subject="Other"))
+    refs = f"{_signed(VICTIM)} {_signed('ISS-2026-00050')}"
+    decision = _decide(_message(extra=f"References: {refs}"), lookup)
+    assert (decision.signal, decision.issue_number) == (Signal.REFERENCES, "ISS-2026-00050")
+
+
+def test_signed_reference_to_an_issue_that_no_longer_exists_falls_through(
+    lookup: FakeLookup,
+) -> None:
+    decision = _decide(_message(extra=f"In-Reply-To: {_signed('ISS-2020-00001')}"), lookup)
+    assert decision.kind is DecisionKind.CREATE
+
+
+def test_stranger_with_valid_token_starts_own_issue(lookup: FakeLookup) -> None:
+    decision = _decide(_message(sender="eve@evil.example", subject=f"[#{VICTIM}] hi"), lookup)
+    assert decision.kind is DecisionKind.CREATE
+    assert decision.issue_number is None
+    assert decision.subject == "hi"
+
+
+def test_stranger_naming_own_issue_and_victim_goes_to_own_issue(lookup: FakeLookup) -> None:
+    lookup.add_issue(issue("ISS-2026-00060", raised_by="eve@evil.example", subject="Eve's"))
+    subject = f"[#{VICTIM}] and [#ISS-2026-00060]"
+    decision = _decide(_message(sender="eve@evil.example", subject=subject), lookup)
+    assert (decision.kind, decision.issue_number) == (DecisionKind.APPEND, "ISS-2026-00060")
+
+
+@pytest.mark.parametrize(
+    "sender",
+    ["alice@example.com", "ALICE@EXAMPLE.COM", "bob@Example.com", "sam@helpdesk.example"],
+)
+def test_raiser_participants_and_agents_pass_the_token_check(
+    sender: str, lookup: FakeLookup
+) -> None:
+    decision = _decide(_message(sender=sender, subject=f"Re: x [#{VICTIM}]"), lookup)
+    assert (decision.kind, decision.issue_number) == (DecisionKind.APPEND, VICTIM)
+
+
+def test_raiser_copying_someone_in_names_them_for_the_participants(lookup: FakeLookup) -> None:
+    message = _message(
+        subject=f"Re: x [#{VICTIM}]",
+        extra="To: support@helpdesk.example\nCc: Carl <carl@example.com>, bob@example.com",
+    )
+    decision = _decide(message, lookup)
+    assert decision.copied_in == ("carl@example.com",)
+
+
+def test_participant_who_is_not_the_raiser_copies_nobody_in(lookup: FakeLookup) -> None:
+    message = _message(
+        sender="bob@example.com", subject=f"Re: x [#{VICTIM}]", extra="Cc: carl@example.com"
+    )
+    assert _decide(message, lookup).copied_in == ()
+
+
+@pytest.mark.parametrize(
+    ("closed_days_ago", "reopens"),
+    [(1, True), (14, True), (14.001, False), (40, False)],
+)
+def test_follow_up_reopens_only_within_the_window(closed_days_ago: float, reopens: bool) -> None:
+    lookup = world()
+    closed = issue(
+        "ISS-2026-00070",
+        raised_by="alice@example.com",
+        subject="Done",
+        status=Status.CLOSED,
+        closed_at=NOW - timedelta(days=closed_days_ago),
+    )
+    lookup.add_issue(closed)
+    decision = _decide(_message(subject="Re: Done [#ISS-2026-00070]"), lookup)
+    if reopens:
+        assert (decision.kind, decision.reopen) == (DecisionKind.APPEND, True)
+    else:
+        assert (decision.kind, decision.follows_up) == (DecisionKind.CREATE, "ISS-2026-00070")
+
+
+def test_closed_issue_without_closing_instant_counts_as_past_the_window(
+    lookup: FakeLookup,
+) -> None:
+    lookup.add_issue(
+        issue("ISS-2026-00071", raised_by="alice@example.com", subject="x", status=Status.CLOSED)
+    )
+    decision = _decide(_message(subject="[#ISS-2026-00071]"), lookup)
+    assert decision.follows_up == "ISS-2026-00071"
+
+
+def test_closed_is_whatever_the_predicate_says(lookup: FakeLookup) -> None:
+    message = _message(subject=f"[#{VICTIM}]")
+    decision = decide(
+        message, lookup=lookup, settings=settings(), now=NOW, is_closed=lambda status: True
+    )
+    assert decision.follows_up == VICTIM  # open issue, but the predicate calls it closed
+
+
+def test_automated_mail_never_changes_status_or_gets_an_auto_reply(lookup: FakeLookup) -> None:
+    message = _message(subject=f"Re: [#{VICTIM}]", extra="Auto-Submitted: auto-replied")
+    decision = _decide(message, lookup)
+    assert decision.kind is DecisionKind.APPEND
+    assert decision.automated
+    assert not decision.change_status
+    assert not decision.auto_reply
+
+
+def test_new_issue_auto_reply_goes_to_reply_to_else_from(lookup: FakeLookup) -> None:
+    plain = _decide(_message(sender="zoe@example.com"), lookup)
+    assert (plain.auto_reply, plain.auto_reply_to) == (True, "zoe@example.com")
+    with_reply_to = _decide(
+        _message(sender="zoe@example.com", extra="Reply-To: desk@zoe.example"), lookup
+    )
+    assert with_reply_to.auto_reply_to == "desk@zoe.example"
+
+
+def test_no_auto_reply_when_the_desk_turns_them_off(lookup: FakeLookup) -> None:
+    decision = _decide(_message(sender="zoe@example.com"), lookup, auto_reply=False)
+    assert (decision.kind, decision.auto_reply, decision.auto_reply_to) == (
+        DecisionKind.CREATE,
+        False,
+        None,
+    )
+
+
+def test_loop_header_naming_someone_else_is_no_loop(lookup: FakeLookup) -> None:
+    message = _message(extra="X-IssueCore-Loop: other@desk.example")
+    assert _decide(message, lookup).kind is DecisionKind.CREATE
+
+
+def test_quarantined_parse_result_is_quarantined_with_its_reason(lookup: FakeLookup) -> None:
+    result = parse_message(b"")
+    decision = _decide(result, lookup)
+    assert (decision.kind, decision.signal) == (DecisionKind.QUARANTINE, Signal.UNREADABLE)
+    assert decision.reason == "empty message"
+
+
+def test_naive_now_is_refused(lookup: FakeLookup) -> None:
+    with pytest.raises(NaiveDatetimeError):
+        decide(
+            _message(),
+            lookup=lookup,
+            settings=settings(),
+            now=datetime(2026, 1, 1),
+            is_closed=WORKFLOW.is_closed,
+        )
+
+
+@given(
+    sender_local=st.from_regex(r"[a-z]{1,10}", fullmatch=True),
+    subject=hostile_text,
+    references=st.lists(st.from_regex(r"<[a-z0-9.]{1,40}@[a-z.]{1,20}>", fullmatch=True)),
+)
+def test_a_stranger_never_gets_into_an_issue_verified(
+    sender_local: str, subject: str, references: list[str]
+) -> None:
+    lookup = world()
+    message = _message(
+        sender=f"{sender_local}@stranger.example",
+        subject=f"{subject} [#{VICTIM}]".replace("\n", " ").replace("\r", " "),
+        extra=f"References: {' '.join(references)}" if references else "",
+    )
+    decision = _decide(message, lookup, stranger_policy="attach_unverified")
+    if decision.kind is DecisionKind.APPEND:
+        assert decision.unverified
+        assert not decision.change_status
+
+
+@given(subject=hostile_text, name=hostile_text)
+def test_any_message_gets_exactly_one_decision_with_a_reason(subject: str, name: str) -> None:
+    raw = f"From: {name} <x@example.com>\nSubject: {subject}\n\nbody\n"
+    message = parse_message(raw.encode("utf-8", "surrogateescape"))
+    decision = _decide(message, world())
+    assert decision.kind in set(DecisionKind)
+    assert decision.reason
+
+
+def test_decision_is_a_frozen_value(lookup: FakeLookup) -> None:
+    decision = _decide(_message(), lookup)
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        decision.kind = DecisionKind.IGNORE  # type: ignore[misc]
