@@ -30,7 +30,8 @@ _ENDS_WITH_VERB: Final = re.compile(rf"{_VERBS}\s{{0,4}}:\s*$", re.IGNORECASE)
 _STARTS_WITH_OPENER: Final = re.compile(rf"^\s{{0,8}}{_OPENERS}\s", re.IGNORECASE)
 _ORIGINAL: Final = re.compile(
     r"^\s{0,8}-{2,}\s{0,4}(?:original message|original nachricht|ursprüngliche nachricht"
-    r"|message d'origine|mensaje original|messaggio originale|oorspronkelijk bericht|mensagem original)"
+    r"|message d'origine|mensaje original|messaggio originale|oorspronkelijk bericht"
+    r"|mensagem original)"
     r"\s{0,4}-{2,}\s*$",
     re.IGNORECASE,
 )
