@@ -16,6 +16,7 @@ __all__ = [
     "AgreementError",
     "CalendarNeverOpensError",
     "ConcurrencyConflictError",
+    "ConfigError",
     "DuplicateMessageError",
     "EmptyIntervalError",
     "HolidaysUnavailableError",
@@ -172,6 +173,26 @@ class MailSettingsError(IssueCoreError, ValueError):
     def invalid(cls, name: str, value: object, expected: str) -> Self:
         """Build the error for the setting ``name`` holding ``value`` instead of ``expected``."""
         return cls(f"mail setting {name}={value!r} is not usable: expected {expected}")
+
+
+class ConfigError(IssueCoreError, ValueError):
+    """A configuration file has a key whose value cannot work; the message names the key.
+
+    Carries ``source`` (the file), ``key`` (a path like ``agreements[0].targets.High``)
+    and ``problem``.
+    """
+
+    def __init__(self, message: str, *, source: str, key: str, problem: str) -> None:
+        super().__init__(message)
+        self.source = source
+        self.key = key
+        self.problem = problem
+
+    @classmethod
+    def for_key(cls, source: str, key: str, problem: str) -> Self:
+        """Build the error for ``key`` of the file ``source``, wrong because of ``problem``."""
+        where = f"{source}: {key}" if key else source
+        return cls(f"{where}: {problem}", source=source, key=key, problem=problem)
 
 
 class InvalidTimeError(IssueCoreError, ValueError):

@@ -1,0 +1,765 @@
+"""The ``issuecore.toml`` configuration of the command line, read into one frozen value.
+
+:func:`parse_config` reads TOML text, :func:`load_config` a file (or the
+embedded defaults when the file does not exist). Every value is checked
+while reading, and a wrong one raises :class:`~issuecore.errors.ConfigError`
+naming the file and the key, e.g. ``issuecore.toml:
+agreements[0].targets.High.response: "4 hours" is not a duration; write
+e.g. "4h", "30m", "2d"``.
+
+With no file at all the desk keeps its issues in ``issuecore.db``, writes
+outbound mail into the Maildir ``outbox/``, answers as ``support@localhost``
+and measures SLAs with the agreement :data:`DEFAULT_AGREEMENT`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+import zoneinfo
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any, Final, TypeVar
+
+import attrs
+
+from issuecore.desk import DeskSettings
+from issuecore.errors import ConfigError, IssueCoreError
+from issuecore.mail.settings import MailSettings
+from issuecore.sla.agreement import AtRisk, ServiceLevelAgreement, SlaTarget, check_agreements
+from issuecore.sla.calendar import BusinessCalendar
+
+__all__ = [
+    "DEFAULT_AGREEMENT",
+    "DEFAULT_SOURCE",
+    "Config",
+    "ImapConfig",
+    "SmtpConfig",
+    "config_template",
+    "format_duration",
+    "load_config",
+    "parse_config",
+    "parse_duration",
+]
+
+DEFAULT_SOURCE: Final = "issuecore.toml"
+_DURATION_HINT: Final = 'write e.g. "4h", "30m", "2d"'
+_DURATION: Final = re.compile(r"(?:(\d+)\s*([wdhms])\s*)+")
+_DURATION_PART: Final = re.compile(r"(\d+)\s*([wdhms])")
+_UNITS: Final = {
+    "w": timedelta(weeks=1),
+    "d": timedelta(days=1),
+    "h": timedelta(hours=1),
+    "m": timedelta(minutes=1),
+    "s": timedelta(seconds=1),
+}
+_SERVER_SCHEMES: Final = ("postgresql", "mysql", "mariadb")
+_SECURITY_SMTP: Final = ("starttls", "ssl", "none")
+_SECURITY_IMAP: Final = ("ssl", "starttls", "none")
+_T = TypeVar("_T")
+
+DEFAULT_AGREEMENT: Final = ServiceLevelAgreement(
+    name="Standard",
+    targets={  # type: ignore[arg-type]  # mypy cannot solve the dict converter's overloads
+        "Urgent": SlaTarget(response=timedelta(hours=1), resolution=timedelta(hours=4)),
+        "High": SlaTarget(response=timedelta(hours=4), resolution=timedelta(days=1)),
+        "Medium": SlaTarget(response=timedelta(hours=8), resolution=timedelta(days=3)),
+        "Low": SlaTarget(response=timedelta(days=1), resolution=timedelta(days=7)),
+    },
+    default_priority="Medium",
+    default=True,
+)
+"""The agreement used when the file has no ``agreements`` key: elapsed time, four priorities."""
+
+
+def parse_duration(text: str) -> timedelta:
+    """Return the duration written as ``"4h"``, ``"30m"``, ``"2d"``, ``"1w"`` or ``"1h30m"``."""
+    cleaned = text.strip().lower()
+    if not cleaned or _DURATION.fullmatch(cleaned) is None:
+        raise ValueError(f"{text!r} is not a duration; {_DURATION_HINT}")
+    return sum(
+        (int(amount) * _UNITS[unit] for amount, unit in _DURATION_PART.findall(cleaned)),
+        timedelta(0),
+    )
+
+
+def format_duration(delta: timedelta) -> str:
+    """Return ``delta`` as ``"2d 3h 20m"`` (seconds only when under a minute; ``-`` if negative)."""
+    sign = "-" if delta < timedelta(0) else ""
+    seconds = int(abs(delta).total_seconds())
+    days, rest = divmod(seconds, 86_400)
+    hours, rest = divmod(rest, 3_600)
+    minutes, seconds = divmod(rest, 60)
+    parts = [f"{days}d"] if days else []
+    if hours:
+        parts.append(f"{hours}h")
+    if minutes:
+        parts.append(f"{minutes}m")
+    if not parts:
+        parts.append(f"{seconds}s")
+    return sign + " ".join(parts)
+
+
+@attrs.frozen(kw_only=True)
+class SmtpConfig:
+    """The ``[smtp]`` section: where outbound mail is handed over."""
+
+    host: str
+    port: int = 587
+    security: str = "starttls"
+    username: str | None = None
+    password: str | None = attrs.field(default=None, repr=False)
+    password_env: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class ImapConfig:
+    """The ``[imap]`` section: the mailbox ``issuecore fetch`` reads."""
+
+    host: str
+    port: int = 993
+    username: str
+    password: str | None = attrs.field(default=None, repr=False)
+    password_env: str | None = None
+    mailbox: str = "INBOX"
+    security: str = "ssl"
+    processed_mailbox: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class Config:
+    """Everything ``issuecore.toml`` says, checked, with the defaults filled in.
+
+    ``source`` names the file in messages; relative paths (``database``,
+    ``outbox_maildir``) are taken relative to ``base``, the file's folder.
+    ``mail`` holds the ``[mail]`` keys as :class:`~issuecore.mail.settings.MailSettings`
+    arguments; :meth:`desk_settings` builds the desk's settings from them.
+    """
+
+    source: str = DEFAULT_SOURCE
+    base: Path = Path()
+    found: bool = False
+    support_address: str = "support@localhost"
+    database: str = "issuecore.db"
+    outbox_maildir: str = "outbox"
+    smtp: SmtpConfig | None = None
+    imap: ImapConfig | None = None
+    auto_close_after: timedelta | None = timedelta(days=7)
+    agents: tuple[str, ...] = ()
+    timezone: str | None = None
+    signing_key: bytes | None = attrs.field(default=None, repr=False)
+    mail: Mapping[str, Any] = attrs.field(factory=dict)
+    agreements: tuple[ServiceLevelAgreement, ...] = (DEFAULT_AGREEMENT,)
+
+    @property
+    def server_database(self) -> bool:
+        """Return whether ``database`` is a server URL rather than a SQLite file."""
+        return _is_server_url(self.database)
+
+    def database_path(self) -> Path:
+        """Return the SQLite file, relative paths taken from the configuration's folder."""
+        return self.base / Path(self.database).expanduser()
+
+    def outbox_path(self) -> Path:
+        """Return the Maildir outbound mail is written into."""
+        return self.base / Path(self.outbox_maildir).expanduser()
+
+    def display_timezone(self) -> str:
+        """Return the zone instants are shown in: ``timezone``, the default calendar's, or UTC."""
+        if self.timezone is not None:
+            return self.timezone
+        for agreement in self.agreements:
+            zone = getattr(agreement.calendar, "timezone", None)
+            if agreement.default and isinstance(zone, str):
+                return zone
+        return "UTC"
+
+    def agreement(self, name: str) -> ServiceLevelAgreement | None:
+        """Return the agreement called ``name``, or ``None``."""
+        return next((a for a in self.agreements if a.name == name), None)
+
+    def desk_settings(self, signing_key: bytes) -> DeskSettings:
+        """Return the desk's settings, signing Message-IDs with ``signing_key``."""
+        mail = MailSettings(
+            support_address=self.support_address, signing_key=signing_key, **self.mail
+        )
+        return DeskSettings(
+            support_address=self.support_address,
+            auto_close_after=self.auto_close_after,
+            agents=frozenset(self.agents),
+            mail=mail,
+        )
+
+
+def load_config(path: str | os.PathLike[str] | None = None, *, source: str | None = None) -> Config:
+    """Return the configuration in the file ``path``, or the defaults if it does not exist."""
+    file = Path(path) if path is not None else Path(DEFAULT_SOURCE)
+    name = source if source is not None else os.fspath(path if path is not None else file)
+    base = file.parent
+    try:
+        data = file.read_bytes()
+    except FileNotFoundError:
+        return Config(source=name, base=base)
+    except OSError as error:
+        raise ConfigError.for_key(name, "", f"cannot be read: {error.strerror}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError.for_key(name, "", "is not UTF-8 text") from None
+    return parse_config(text, source=name, base=base)
+
+
+def parse_config(text: str, *, source: str = DEFAULT_SOURCE, base: Path | None = None) -> Config:
+    """Return the configuration written as TOML in ``text``; ``source`` names it in errors."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError.for_key(source, "", f"is not valid TOML: {error}") from None
+    return _Reader(source).config(data, base if base is not None else Path())
+
+
+def config_template(*, signing_key: bytes, support_address: str = "support@localhost") -> str:
+    """Return the commented ``issuecore.toml`` that ``issuecore init`` writes."""
+    return _TEMPLATE.format(signing_key=signing_key.hex(), support_address=support_address)
+
+
+def _is_server_url(database: str) -> bool:
+    scheme = database.partition("://")[0].partition("+")[0].lower()
+    return "://" in database and scheme in _SERVER_SCHEMES
+
+
+class _Reader:
+    """Reads the parsed TOML, one checked key at a time, naming the key when it is wrong."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def fail(self, key: str, problem: str) -> ConfigError:
+        return ConfigError.for_key(self.source, key, problem)
+
+    def known(self, table: Mapping[str, Any], prefix: str, allowed: Sequence[str]) -> None:
+        for name in table:
+            if name not in allowed:
+                raise self.fail(
+                    _join(prefix, name), f"unknown key; known here: {', '.join(allowed)}"
+                )
+
+    def table(self, value: object, key: str) -> Mapping[str, Any]:
+        if not isinstance(value, Mapping):
+            raise self.fail(key, f"must be a table, got {_shown(value)}")
+        return value
+
+    def string(self, value: object, key: str) -> str:
+        if not isinstance(value, str):
+            raise self.fail(key, f"must be a string, got {_shown(value)}")
+        return value
+
+    def text(self, table: Mapping[str, Any], prefix: str, name: str, default: _T) -> str | _T:
+        if name not in table:
+            return default
+        return self.string(table[name], _join(prefix, name))
+
+    def integer(self, value: object, key: str, *, low: int, high: int) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise self.fail(
+                key, f"must be a whole number from {low} to {high}, got {_shown(value)}"
+            )
+        return value
+
+    def boolean(self, value: object, key: str) -> bool:
+        if not isinstance(value, bool):
+            raise self.fail(key, f"must be true or false, got {_shown(value)}")
+        return value
+
+    def duration(self, value: object, key: str, *, allow_off: bool = False) -> timedelta | None:
+        if allow_off and value is False:
+            return None
+        if not isinstance(value, str):
+            off = ", or false to turn it off" if allow_off else ""
+            raise self.fail(key, f'must be a duration string like "2d"{off}, got {_shown(value)}')
+        try:
+            parsed = parse_duration(value)
+        except ValueError:
+            raise self.fail(key, f'"{value}" is not a duration; {_DURATION_HINT}') from None
+        if parsed <= timedelta(0):
+            raise self.fail(key, f'"{value}" must be longer than zero')
+        return parsed
+
+    def choice(self, value: object, key: str, allowed: Sequence[str]) -> str:
+        text = self.string(value, key)
+        if text not in allowed:
+            listed = ", ".join(f'"{a}"' for a in allowed)
+            raise self.fail(key, f'"{text}" is not one of {listed}')
+        return text
+
+    def strings(self, value: object, key: str) -> tuple[str, ...]:
+        if not isinstance(value, list):
+            raise self.fail(key, f"must be a list of strings, got {_shown(value)}")
+        return tuple(self.string(item, f"{key}[{index}]") for index, item in enumerate(value))
+
+    def zone(self, value: object, key: str) -> str:
+        name = self.string(value, key)
+        try:
+            zoneinfo.ZoneInfo(name)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise self.fail(
+                key, f'"{name}" is not a known time zone; give an IANA name like "Europe/Berlin"'
+            ) from None
+        return name
+
+    # --- the sections ---------------------------------------------------------
+
+    def config(self, data: Mapping[str, Any], base: Path) -> Config:
+        self.known(data, "", _TOP_KEYS)
+        fields: dict[str, Any] = {"source": self.source, "base": base, "found": True}
+        if "support_address" in data:
+            fields["support_address"] = self.address(data["support_address"], "support_address")
+        if "database" in data:
+            database = self.string(data["database"], "database")
+            if not database.strip():
+                raise self.fail("database", "must name a SQLite file or a database URL")
+            if "://" in database and not _is_server_url(database):
+                raise self.fail(
+                    "database",
+                    f'"{database}" is not a supported URL; use a SQLite file path, '
+                    '"postgresql+psycopg://..." or "mysql+pymysql://..."',
+                )
+            fields["database"] = database
+        if "outbox" in data:
+            outbox = self.table(data["outbox"], "outbox")
+            self.known(outbox, "outbox", ("maildir",))
+            fields["outbox_maildir"] = self.text(outbox, "outbox", "maildir", "outbox")
+        if "smtp" in data:
+            if "outbox" in data:
+                raise self.fail("smtp", "give either [outbox] or [smtp], not both")
+            fields["smtp"] = self.smtp(self.table(data["smtp"], "smtp"))
+        if "imap" in data:
+            fields["imap"] = self.imap(self.table(data["imap"], "imap"))
+        if "auto_close_after" in data:
+            fields["auto_close_after"] = self.duration(
+                data["auto_close_after"], "auto_close_after", allow_off=True
+            )
+        if "agents" in data:
+            agents = self.strings(data["agents"], "agents")
+            fields["agents"] = tuple(
+                self.address(agent, f"agents[{index}]") for index, agent in enumerate(agents)
+            )
+        if "timezone" in data:
+            fields["timezone"] = self.zone(data["timezone"], "timezone")
+        if "signing_key" in data:
+            fields["signing_key"] = self.signing_key(data["signing_key"])
+        support = fields.get("support_address", "support@localhost")
+        if "mail" in data:
+            fields["mail"] = self.mail(self.table(data["mail"], "mail"), support)
+        if "agreements" in data:
+            fields["agreements"] = self.agreements(data["agreements"])
+        return Config(**fields)
+
+    def address(self, value: object, key: str) -> str:
+        text = self.string(value, key)
+        try:
+            MailSettings(support_address=text, signing_key=b"\0" * 16)
+        except IssueCoreError:
+            raise self.fail(key, f'"{text}" is not an address like "help@example.com"') from None
+        return text
+
+    def signing_key(self, value: object) -> bytes:
+        text = self.string(value, "signing_key").strip()
+        try:
+            key = bytes.fromhex(text)
+        except ValueError:
+            key = b""
+        if len(key) < 16:
+            raise self.fail(
+                "signing_key",
+                "must be at least 32 hexadecimal digits (16 bytes); "
+                'generate one with python -c "import secrets; print(secrets.token_hex(32))"',
+            )
+        return key
+
+    def password(self, table: Mapping[str, Any], prefix: str) -> tuple[str | None, str | None]:
+        password = self.text(table, prefix, "password", None)
+        password_env = self.text(table, prefix, "password_env", None)
+        if password is not None and password_env is not None:
+            raise self.fail(f"{prefix}.password_env", "give password or password_env, not both")
+        return password, password_env
+
+    def smtp(self, table: Mapping[str, Any]) -> SmtpConfig:
+        keys = ("host", "port", "security", "username", "password", "password_env")
+        self.known(table, "smtp", keys)
+        if "host" not in table:
+            raise self.fail("smtp.host", "is required in [smtp]")
+        password, password_env = self.password(table, "smtp")
+        return SmtpConfig(
+            host=self.string(table["host"], "smtp.host"),
+            port=self.integer(table.get("port", 587), "smtp.port", low=1, high=65535),
+            security=self.choice(
+                table.get("security", "starttls"), "smtp.security", _SECURITY_SMTP
+            ),
+            username=self.text(table, "smtp", "username", None),
+            password=password,
+            password_env=password_env,
+        )
+
+    def imap(self, table: Mapping[str, Any]) -> ImapConfig:
+        keys = (
+            "host",
+            "port",
+            "username",
+            "password",
+            "password_env",
+            "mailbox",
+            "security",
+            "processed_mailbox",
+        )
+        self.known(table, "imap", keys)
+        for required in ("host", "username"):
+            if required not in table:
+                raise self.fail(f"imap.{required}", "is required in [imap]")
+        password, password_env = self.password(table, "imap")
+        if password is None and password_env is None:
+            raise self.fail("imap.password", "is required in [imap] (or password_env)")
+        return ImapConfig(
+            host=self.string(table["host"], "imap.host"),
+            port=self.integer(table.get("port", 993), "imap.port", low=1, high=65535),
+            username=self.string(table["username"], "imap.username"),
+            password=password,
+            password_env=password_env,
+            mailbox=self.text(table, "imap", "mailbox", "INBOX"),
+            security=self.choice(table.get("security", "ssl"), "imap.security", _SECURITY_IMAP),
+            processed_mailbox=self.text(table, "imap", "processed_mailbox", None),
+        )
+
+    def mail(self, table: Mapping[str, Any], support_address: str) -> dict[str, Any]:
+        self.known(table, "mail", tuple(_MAIL_KEYS))
+        options: dict[str, Any] = {}
+        for name, value in table.items():
+            key = f"mail.{name}"
+            kind = _MAIL_KEYS[name]
+            if kind == "duration":
+                options[name] = self.duration(value, key)
+            elif kind == "bool":
+                options[name] = self.boolean(value, key)
+            elif kind == "int":
+                options[name] = self.integer(value, key, low=0, high=1_000_000)
+            elif kind == "strings":
+                options[name] = self.strings(value, key)
+            else:
+                options[name] = self.string(value, key)
+            try:
+                MailSettings(
+                    support_address=support_address, signing_key=b"\0" * 16, **{name: options[name]}
+                )
+            except IssueCoreError as error:
+                problem = str(error).partition(" is not usable: ")[2] or str(error)
+                raise self.fail(key, f"{_shown(value)} is not usable: {problem}") from None
+        return options
+
+    def agreements(self, value: object) -> tuple[ServiceLevelAgreement, ...]:
+        if not isinstance(value, list):
+            raise self.fail("agreements", "must be an array of tables, written [[agreements]]")
+        built = tuple(
+            self.agreement(self.table(item, f"agreements[{index}]"), f"agreements[{index}]")
+            for index, item in enumerate(value)
+        )
+        try:
+            return check_agreements(built)
+        except IssueCoreError as error:
+            raise self.fail("agreements", str(error)) from None
+
+    def agreement(self, table: Mapping[str, Any], prefix: str) -> ServiceLevelAgreement:
+        self.known(table, prefix, _AGREEMENT_KEYS)
+        for required in ("name", "targets"):
+            if required not in table:
+                raise self.fail(f"{prefix}.{required}", "is required in an agreement")
+        name = self.string(table["name"], f"{prefix}.name")
+        targets_table = self.table(table["targets"], f"{prefix}.targets")
+        if not targets_table:
+            raise self.fail(f"{prefix}.targets", "must name at least one priority")
+        targets = {
+            priority: self.target(
+                self.table(target, f"{prefix}.targets.{priority}"), f"{prefix}.targets.{priority}"
+            )
+            for priority, target in targets_table.items()
+        }
+        default_priority = self.text(table, prefix, "default_priority", next(iter(targets)))
+        if default_priority not in targets:
+            raise self.fail(
+                f"{prefix}.default_priority",
+                f'"{default_priority}" has no target; known: {", ".join(targets)}',
+            )
+        fields: dict[str, Any] = {
+            "name": name,
+            "targets": targets,
+            "default_priority": default_priority,
+            "default": self.boolean(table.get("default", False), f"{prefix}.default"),
+        }
+        if "calendar" in table:
+            fields["calendar"] = self.calendar(
+                self.table(table["calendar"], f"{prefix}.calendar"), f"{prefix}.calendar"
+            )
+        if "at_risk" in table:
+            fields["at_risk"] = self.at_risk(table["at_risk"], f"{prefix}.at_risk")
+        for bound in ("valid_from", "valid_until"):
+            if bound in table:
+                fields[bound] = self.calendar_date(table[bound], f"{prefix}.{bound}")
+        if ("pause_on" in table) != ("fulfilled_on" in table):
+            raise self.fail(f"{prefix}.pause_on", "give pause_on and fulfilled_on together")
+        if "pause_on" in table:
+            fields["pause_on"] = self.strings(table["pause_on"], f"{prefix}.pause_on")
+            fields["fulfilled_on"] = self.strings(table["fulfilled_on"], f"{prefix}.fulfilled_on")
+        try:
+            return ServiceLevelAgreement(**fields)
+        except (IssueCoreError, ValueError) as error:
+            raise self.fail(prefix, str(error)) from None
+
+    def target(self, table: Mapping[str, Any], prefix: str) -> SlaTarget:
+        self.known(table, prefix, ("response", "resolution"))
+        if "response" not in table:
+            raise self.fail(f"{prefix}.response", "is required in a target")
+        response = self.duration(table["response"], f"{prefix}.response")
+        resolution = None
+        if "resolution" in table:
+            resolution = self.duration(table["resolution"], f"{prefix}.resolution", allow_off=True)
+        assert response is not None
+        return SlaTarget(response=response, resolution=resolution)
+
+    def at_risk(self, value: object, key: str) -> AtRisk:
+        table = self.table(value, key)
+        self.known(table, key, ("fraction", "remaining"))
+        fraction = table.get("fraction")
+        if fraction is not None and (
+            isinstance(fraction, bool)
+            or not isinstance(fraction, int | float)
+            or not 0 < fraction < 1
+        ):
+            raise self.fail(f"{key}.fraction", f"must lie between 0 and 1, got {_shown(fraction)}")
+        remaining = None
+        if "remaining" in table:
+            remaining = self.duration(table["remaining"], f"{key}.remaining")
+        if fraction is None and remaining is None:
+            raise self.fail(key, 'give fraction (e.g. 0.2) or remaining (e.g. "1h")')
+        return AtRisk(fraction=None if fraction is None else float(fraction), remaining=remaining)
+
+    def calendar_date(self, value: object, key: str) -> date:
+        if isinstance(value, date) and not isinstance(value, datetime):
+            return value
+        if isinstance(value, str):
+            try:
+                return date.fromisoformat(value)
+            except ValueError:
+                pass
+        raise self.fail(key, f'{_shown(value)} is not a date; write e.g. "2026-12-25"')
+
+    def intervals(self, value: object, key: str) -> list[tuple[str, str]]:
+        if not isinstance(value, list):
+            raise self.fail(key, f'must be a list of ["HH:MM", "HH:MM"] pairs, got {_shown(value)}')
+        pairs: list[tuple[str, str]] = []
+        for index, pair in enumerate(value):
+            item_key = f"{key}[{index}]"
+            if isinstance(pair, list) and len(pair) == 2:
+                start, end = pair
+                if isinstance(start, time):
+                    start = start.strftime("%H:%M:%S")
+                if isinstance(end, time):
+                    end = end.strftime("%H:%M:%S")
+                if isinstance(start, str) and isinstance(end, str):
+                    pairs.append((start, end))
+                    continue
+            raise self.fail(item_key, f'must be a pair like ["09:00", "17:00"], got {_shown(pair)}')
+        return pairs
+
+    def calendar(self, table: Mapping[str, Any], prefix: str) -> BusinessCalendar:
+        self.known(table, prefix, ("timezone", "hours", "holidays", "overrides"))
+        if "timezone" not in table:
+            raise self.fail(f"{prefix}.timezone", 'is required in a calendar, e.g. "Europe/Berlin"')
+        zone = self.zone(table["timezone"], f"{prefix}.timezone")
+        if "hours" not in table:
+            raise self.fail(f"{prefix}.hours", 'is required, e.g. { mon = [["09:00", "17:00"]] }')
+        hours_table = self.table(table["hours"], f"{prefix}.hours")
+        hours: dict[str, list[tuple[str, str]]] = {}
+        for day, value in hours_table.items():
+            key = f"{prefix}.hours.{day}"
+            hours[day] = self.intervals(value, key)
+            if hours[day]:
+                self.check_calendar(key, zone, hours={day: hours[day]})
+            elif day.lower() not in _WEEKDAYS:
+                raise self.fail(key, f"unknown weekday; use {', '.join(_WEEKDAYS)}")
+        holidays = []
+        if "holidays" in table:
+            listed = table["holidays"]
+            if not isinstance(listed, list):
+                raise self.fail(f"{prefix}.holidays", "must be a list of dates")
+            holidays = [
+                self.calendar_date(item, f"{prefix}.holidays[{index}]")
+                for index, item in enumerate(listed)
+            ]
+        overrides: dict[date, list[tuple[str, str]]] = {}
+        if "overrides" in table:
+            for day_key, value in self.table(table["overrides"], f"{prefix}.overrides").items():
+                key = f"{prefix}.overrides.{day_key}"
+                when = self.calendar_date(day_key, key)
+                overrides[when] = self.intervals(value, key)
+                if overrides[when]:
+                    self.check_calendar(key, zone, hours={}, overrides={when: overrides[when]})
+        return self.check_calendar(
+            prefix, zone, hours=hours, holidays=holidays, overrides=overrides
+        )
+
+    def check_calendar(
+        self,
+        key: str,
+        zone: str,
+        *,
+        hours: dict[str, list[tuple[str, str]]],
+        holidays: Sequence[date] = (),
+        overrides: dict[date, list[tuple[str, str]]] | None = None,
+    ) -> BusinessCalendar:
+        try:
+            return BusinessCalendar(zone, hours, holidays=holidays, overrides=overrides)
+        except (IssueCoreError, ValueError, TypeError) as error:
+            raise self.fail(key, str(error)) from None
+
+
+def _join(prefix: str, name: str) -> str:
+    return f"{prefix}.{name}" if prefix else name
+
+
+def _shown(value: object) -> str:
+    if isinstance(value, str):
+        return f'"{value}"'
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Mapping):
+        return "a table"
+    if isinstance(value, list):
+        return "a list"
+    return repr(value)
+
+
+_WEEKDAYS: Final = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_TOP_KEYS: Final = (
+    "support_address",
+    "database",
+    "outbox",
+    "smtp",
+    "imap",
+    "auto_close_after",
+    "agents",
+    "timezone",
+    "signing_key",
+    "mail",
+    "agreements",
+)
+_AGREEMENT_KEYS: Final = (
+    "name",
+    "default",
+    "default_priority",
+    "targets",
+    "calendar",
+    "at_risk",
+    "valid_from",
+    "valid_until",
+    "pause_on",
+    "fulfilled_on",
+)
+_MAIL_KEYS: Final = {
+    "aliases": "strings",
+    "stranger_policy": "str",
+    "follow_up_policy": "str",
+    "reopen_within": "duration",
+    "automated_policy": "str",
+    "auto_reply": "bool",
+    "auto_reply_limit": "int",
+    "auto_reply_window": "duration",
+    "auto_reply_template": "str",
+    "token_format": "str",
+    "loop_header": "str",
+    "message_id_domain": "str",
+}
+
+_TEMPLATE: Final = """\
+# issuecore.toml: the configuration of the issuecore command.
+# Every key is optional; the values shown commented out are the defaults.
+# Durations are written like "30m", "4h", "2d", "1w" or "1h30m".
+# Reference: docs/cli.md.
+
+# The address customers write to; replies and automatic answers come from it.
+support_address = "{support_address}"
+
+# A SQLite file (relative to this file), or a server URL such as
+# "postgresql+psycopg://user:secret@db/issuecore" or "mysql+pymysql://user:secret@db/issuecore".
+# database = "issuecore.db"
+
+# Signs the Message-IDs of outbound mail so replies find their issue and
+# forged references are recognised. Keep it secret and keep it stable.
+# Without it, a key is kept in "<database>.key" next to the SQLite file.
+signing_key = "{signing_key}"
+
+# Issues waiting for the customer close after this much silence; false turns it off.
+# auto_close_after = "7d"
+
+# Addresses of the people answering; they may write into any thread.
+# agents = ["ben@example.com"]
+
+# The zone dates and times are shown in (default: the default agreement's calendar zone, else UTC).
+# timezone = "Europe/Berlin"
+
+# Outbound mail goes into a Maildir ...
+[outbox]
+# maildir = "outbox"
+
+# ... or, instead of [outbox], to an SMTP server:
+# [smtp]
+# host = "smtp.example.com"
+# port = 587
+# security = "starttls"        # "starttls", "ssl" or "none"
+# username = "support@example.com"
+# password_env = "ISSUECORE_SMTP_PASSWORD"   # or password = "..."
+
+# The mailbox "issuecore fetch" reads:
+# [imap]
+# host = "imap.example.com"
+# port = 993
+# security = "ssl"             # "ssl", "starttls" or "none"
+# username = "support@example.com"
+# password_env = "ISSUECORE_IMAP_PASSWORD"   # or password = "..."
+# mailbox = "INBOX"
+# processed_mailbox = "Processed"            # move handled mail there (default: flag it)
+
+[mail]
+# stranger_policy = "new_issue"      # "new_issue", "attach_unverified" or "reject"
+# follow_up_policy = "reopen_within" # "reopen_within", "new_issue" or "reopen"
+# reopen_within = "14d"
+# automated_policy = "ignore"        # "ignore" or "create"
+# auto_reply = true
+# auto_reply_limit = 10              # automatic replies per sender ...
+# auto_reply_window = "24h"          # ... in this window
+# aliases = []                       # other addresses that reach the desk
+
+# Service-level agreements. Without any [[agreements]], one agreement called
+# "Standard" counts elapsed time: Urgent 1h/4h, High 4h/1d, Medium 8h/3d, Low 1d/7d.
+# [[agreements]]
+# name = "Standard"
+# default = true
+# default_priority = "Medium"
+# at_risk = {{ fraction = 0.2 }}
+# [agreements.calendar]
+# timezone = "Europe/Berlin"
+# holidays = ["2026-12-25", "2026-12-26"]
+# overrides = {{ "2026-12-24" = [["09:00", "12:00"]] }}
+# [agreements.calendar.hours]
+# mon = [["09:00", "17:00"]]
+# tue = [["09:00", "17:00"]]
+# wed = [["09:00", "17:00"]]
+# thu = [["09:00", "17:00"]]
+# fri = [["09:00", "17:00"]]
+# [agreements.targets.High]
+# response = "4h"
+# resolution = "2d"
+# [agreements.targets.Medium]
+# response = "8h"
+# resolution = "5d"
+"""
