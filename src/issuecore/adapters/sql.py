@@ -230,7 +230,9 @@ class SqlStore:
     """A :class:`~issuecore.ports.Store` in a PostgreSQL or MariaDB/MySQL database.
 
     ``url`` is a SQLAlchemy URL or an :class:`sqlalchemy.Engine` (which the
-    store then does not dispose of). Opening applies missing migrations.
+    store then does not dispose of; give it ``isolation_level="READ COMMITTED"``).
+    ``engine_options`` go to :func:`sqlalchemy.create_engine`. Opening applies
+    missing migrations.
     Close the store with :meth:`close` or use it as a context manager.
     """
 
@@ -245,7 +247,14 @@ class SqlStore:
             self._engine = url
             self._owns_engine = False
         else:
-            self._engine = sa.create_engine(url, pool_pre_ping=True, **(engine_options or {}))
+            options = {
+                # Read committed on MariaDB too: no gap locks, so workers skipping
+                # each other's rows do not block each other's updates.
+                "isolation_level": "READ COMMITTED",
+                "pool_pre_ping": True,
+                **(engine_options or {}),
+            }
+            self._engine = sa.create_engine(url, **options)
             self._owns_engine = True
         self._dialect = self._engine.dialect.name
         if self._dialect not in ("postgresql", *_MYSQL):

@@ -1,0 +1,147 @@
+"""What SqlStore promises beyond the contract: migrations, table prefixes and row locks."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import timedelta
+
+import attrs
+import pytest
+import sqlalchemy as sa
+
+from issuecore.adapters.sql import MIGRATIONS, SqlStore
+from issuecore.errors import SchemaVersionError
+from issuecore.ports import OutboxItem
+from issuecore.testing.contracts import T0, simple_issue
+
+SERVERS = {
+    "postgresql": ("ISSUECORE_TEST_POSTGRES_URL", "PostgreSQL"),
+    "mariadb": ("ISSUECORE_TEST_MARIADB_URL", "MariaDB/MySQL"),
+}
+
+
+@pytest.fixture(params=sorted(SERVERS))
+def url(request: pytest.FixtureRequest) -> str:
+    variable, what = SERVERS[request.param]
+    found = os.environ.get(variable)
+    if not found:
+        pytest.skip(f"{variable} is not set; give a {what} URL to run these tests")
+    return found
+
+
+@pytest.fixture
+def prefix(url: str) -> Iterator[str]:
+    chosen = f"s{uuid.uuid4().hex[:10]}_"
+    yield chosen
+    with SqlStore(url, table_prefix=chosen) as store:
+        store.drop_tables()
+
+
+def test_a_new_database_records_every_migration_once(url: str, prefix: str) -> None:
+    with SqlStore(url, table_prefix=prefix) as store:
+        assert store.schema_version == len(MIGRATIONS)
+    with SqlStore(url, table_prefix=prefix) as store, store.engine.connect() as connection:
+        versions = connection.execute(sa.text(f"SELECT version FROM {prefix}schema_version"))
+        assert sorted(versions.scalars()) == list(range(1, len(MIGRATIONS) + 1))
+
+
+def test_a_database_from_a_newer_issuecore_is_refused(url: str, prefix: str) -> None:
+    with SqlStore(url, table_prefix=prefix) as store, store.engine.begin() as connection:
+        connection.execute(
+            sa.text(f"INSERT INTO {prefix}schema_version (version, applied_at) VALUES (:v, 'x')"),
+            {"v": len(MIGRATIONS) + 1},
+        )
+    try:
+        with pytest.raises(SchemaVersionError, match="upgrade issuecore"):
+            SqlStore(url, table_prefix=prefix)
+    finally:
+        engine = sa.create_engine(url)
+        with engine.begin() as connection:
+            connection.execute(
+                sa.text(f"DELETE FROM {prefix}schema_version WHERE version = :v"),
+                {"v": len(MIGRATIONS) + 1},
+            )
+        engine.dispose()
+
+
+def test_stores_with_different_prefixes_keep_their_issues_apart(url: str, prefix: str) -> None:
+    other_prefix = f"o{uuid.uuid4().hex[:10]}_"
+    with (
+        SqlStore(url, table_prefix=prefix) as mine,
+        SqlStore(url, table_prefix=other_prefix) as other,
+    ):
+        try:
+            with mine.transaction() as work:
+                work.insert_issue(simple_issue("ISS-2026-00001"), wake_at=None)
+                work.commit()
+            with other.transaction(read_only=True) as work:
+                assert work.find_issues() == []
+        finally:
+            other.drop_tables()
+
+
+def test_numbers_differing_in_case_are_different_issues(url: str, prefix: str) -> None:
+    with SqlStore(url, table_prefix=prefix) as store:
+        with store.transaction() as work:
+            work.insert_issue(simple_issue("iss-a"), wake_at=None)
+            work.insert_issue(simple_issue("ISS-A", raised_by="bob@example.com"), wake_at=None)
+            work.commit()
+        with store.transaction(read_only=True) as work:
+            assert work.get_issue("ISS-A").raised_by == "bob@example.com"
+
+
+def test_workers_sweeping_at_once_get_different_due_issues(url: str, prefix: str) -> None:
+    numbers = [f"ISS-2026-{index:05d}" for index in range(1, 6)]
+    with SqlStore(url, table_prefix=prefix) as store:
+        with store.transaction() as work:
+            for offset, number in enumerate(numbers):
+                work.insert_issue(simple_issue(number), wake_at=T0 + timedelta(minutes=offset))
+            work.commit()
+        now = T0 + timedelta(hours=1)
+        with store.transaction() as first, store.transaction() as second:
+            assert first.due_issues(now, limit=2) == numbers[:2]
+            assert second.due_issues(now, limit=10) == numbers[2:]
+
+
+def test_an_issue_locked_for_update_is_skipped_by_the_sweep(url: str, prefix: str) -> None:
+    with SqlStore(url, table_prefix=prefix) as store:
+        with store.transaction() as work:
+            work.insert_issue(simple_issue("ISS-2026-00001"), wake_at=T0)
+            work.insert_issue(simple_issue("ISS-2026-00002"), wake_at=T0)
+            work.commit()
+        with store.transaction() as editor:
+            locked = editor.get_issue("ISS-2026-00001", for_update=True)
+            with store.transaction() as sweeper:
+                assert sweeper.due_issues(T0, limit=10) == ["ISS-2026-00002"]
+            # MariaDB keeps the sweeper's lock on the skipped index entry until
+            # its transaction ends, so the editor writes after the sweep.
+            editor.update_issue(attrs.evolve(locked, subject="edited"), wake_at=None)
+            editor.commit()
+
+
+def test_workers_sending_at_once_get_different_outbox_items(url: str, prefix: str) -> None:
+    with SqlStore(url, table_prefix=prefix) as store:
+        with store.transaction() as work:
+            items = [
+                work.enqueue(
+                    OutboxItem(
+                        number=None,
+                        message_id=f"<{index}@example.com>",
+                        message=b"Subject: x\n\nbody\n",
+                        created_at=T0,
+                        next_attempt_at=T0 + timedelta(seconds=index),
+                    )
+                )
+                for index in range(4)
+            ]
+            work.commit()
+        with store.transaction() as first, store.transaction() as second:
+            assert first.pending_outbox(T0 + timedelta(hours=1), limit=3) == items[:3]
+            assert second.pending_outbox(T0 + timedelta(hours=1), limit=3) == items[3:]
+
+
+def test_a_database_other_than_postgresql_or_mariadb_is_refused() -> None:
+    with pytest.raises(ValueError, match="SQLiteStore"):
+        SqlStore("sqlite://")

@@ -1,0 +1,109 @@
+"""What the SQLite store promises beyond the contract: its file, migrations and locking."""
+
+from __future__ import annotations
+
+import sqlite3
+from contextlib import closing
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from issuecore.adapters.sqlite import MIGRATIONS, SQLiteStore
+from issuecore.errors import SchemaVersionError
+from issuecore.testing.contracts import T0, simple_issue
+
+
+def _versions(path: Path) -> list[int]:
+    with closing(sqlite3.connect(path)) as connection:
+        return [row[0] for row in connection.execute("SELECT version FROM schema_version")]
+
+
+def test_a_new_file_records_every_migration_once(tmp_path: Path) -> None:
+    path = tmp_path / "desk.db"
+    with SQLiteStore(path) as store:
+        assert store.schema_version == len(MIGRATIONS)
+    with SQLiteStore(path):
+        pass
+    assert _versions(path) == list(range(1, len(MIGRATIONS) + 1))
+
+
+def test_reopening_a_file_keeps_its_issues(tmp_path: Path) -> None:
+    path = tmp_path / "desk.db"
+    with SQLiteStore(path) as store, store.transaction() as work:
+        work.insert_issue(simple_issue("ISS-2026-00001"), wake_at=T0)
+        work.commit()
+    with SQLiteStore(path) as store, store.transaction(read_only=True) as work:
+        assert work.get_issue("ISS-2026-00001").version == 1
+        assert work.due_issues(T0, limit=5) == ["ISS-2026-00001"]
+
+
+def test_a_file_from_a_newer_issuecore_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "desk.db"
+    SQLiteStore(path).close()
+    with closing(sqlite3.connect(path)) as connection, connection:
+        connection.execute(
+            "INSERT INTO schema_version (version, applied_at) VALUES (?, 'later')",
+            (len(MIGRATIONS) + 1,),
+        )
+    with pytest.raises(SchemaVersionError, match="upgrade issuecore"):
+        SQLiteStore(path)
+
+
+def test_the_file_is_in_wal_mode(tmp_path: Path) -> None:
+    path = tmp_path / "desk.db"
+    SQLiteStore(path).close()
+    with closing(sqlite3.connect(path)) as connection:
+        assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+
+def test_a_store_in_memory_is_refused_with_the_alternative_named() -> None:
+    with pytest.raises(ValueError, match="InMemoryStore"):
+        SQLiteStore(":memory:")
+
+
+def test_a_closed_store_refuses_transactions(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "desk.db")
+    store.close()
+    with pytest.raises(RuntimeError, match="closed"), store.transaction():
+        pass
+
+
+def test_a_reader_sees_committed_state_while_a_writer_is_open(tmp_path: Path) -> None:
+    with SQLiteStore(tmp_path / "desk.db") as store:
+        with store.transaction() as work:
+            work.insert_issue(simple_issue("ISS-2026-00001"), wake_at=None)
+            work.commit()
+        with store.transaction() as writer:
+            writer.insert_issue(simple_issue("ISS-2026-00002"), wake_at=None)
+            with store.transaction(read_only=True) as reader:
+                assert [issue.number for issue in reader.find_issues()] == ["ISS-2026-00001"]
+            writer.commit()
+
+
+def test_a_second_writer_cannot_start_while_the_first_is_open(tmp_path: Path) -> None:
+    path = tmp_path / "desk.db"
+    with SQLiteStore(path) as first, SQLiteStore(path, busy_timeout=timedelta(0)) as second:
+        with first.transaction() as work:
+            work.next_sequence(2026)
+            with pytest.raises(sqlite3.OperationalError, match="locked"), second.transaction():
+                pass
+            work.commit()
+        with second.transaction() as work:
+            assert work.next_sequence(2026) == 2
+            work.commit()
+
+
+def test_a_failed_transaction_returns_a_usable_connection(tmp_path: Path) -> None:
+    with SQLiteStore(tmp_path / "desk.db") as store:
+
+        def fail_midway() -> None:
+            with store.transaction() as work:
+                work.next_sequence(2026)
+                raise KeyError("boom")
+
+        with pytest.raises(KeyError):
+            fail_midway()
+        with store.transaction() as work:
+            assert work.next_sequence(2026) == 1
+            work.commit()
