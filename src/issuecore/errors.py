@@ -26,6 +26,7 @@ __all__ = [
     "IssueCoreError",
     "IssueNotFoundError",
     "MailSettingsError",
+    "MailTransportError",
     "NaiveDatetimeError",
     "NegativeDurationError",
     "SchemaVersionError",
@@ -193,6 +194,41 @@ class ConfigError(IssueCoreError, ValueError):
         """Build the error for ``key`` of the file ``source``, wrong because of ``problem``."""
         where = f"{source}: {key}" if key else source
         return cls(f"{where}: {problem}", source=source, key=key, problem=problem)
+
+
+class MailTransportError(IssueCoreError, OSError):
+    """A mail server could not be reached, or refused a command or a message.
+
+    Carries ``protocol`` (``"SMTP"`` or ``"IMAP"``), ``host``, ``port`` and
+    ``operation`` (what was being done: connect, STARTTLS, login, send, ...).
+    """
+
+    def __init__(
+        self, message: str, *, protocol: str, host: str, port: int, operation: str
+    ) -> None:
+        super().__init__(message)
+        self.protocol = protocol
+        self.host = host
+        self.port = port
+        self.operation = operation
+
+    @classmethod
+    def failed(
+        cls, *, protocol: str, host: str, port: int, operation: str, cause: BaseException | str
+    ) -> Self:
+        """Build the error for ``operation`` against ``host``:``port`` that failed with ``cause``."""
+        if isinstance(cause, BaseException):
+            detail = str(cause) or type(cause).__name__
+            detail = f"{type(cause).__name__}: {detail}"
+        else:
+            detail = cause
+        return cls(
+            f"{protocol} server {host}:{port}: {operation} failed: {detail}",
+            protocol=protocol,
+            host=host,
+            port=port,
+            operation=operation,
+        )
 
 
 class InvalidTimeError(IssueCoreError, ValueError):
