@@ -47,6 +47,7 @@ from issuecore.model import (
     ThreadEntry,
 )
 from issuecore.ports import OutboxItem, Store, UnitOfWork
+from issuecore.sla.clock import Period, SlaClock, SlaRole
 
 __all__ = ["StoreContract", "populated_entry", "populated_issue", "simple_issue"]
 
@@ -95,6 +96,35 @@ def populated_issue(number: str) -> Issue:
         resolved_at=at + timedelta(hours=2),
         closed_at=at + timedelta(hours=3),
         follows_up="ISS-2025-00999",
+        sla=SlaClock(
+            agreement="Standard",
+            priority="High",
+            response_target=timedelta(hours=4),
+            resolution_target=timedelta(days=2, microseconds=1),
+            started_at=at,
+            role=SlaRole.PAUSED,
+            periods=(
+                Period(start=at, end=at + timedelta(hours=1), business=timedelta(minutes=30)),
+            ),
+            consumed=timedelta(minutes=30),
+            running_since=at + timedelta(hours=2),
+            paused_since=at + timedelta(hours=4),
+            responded_at=at + timedelta(hours=1),
+            response_met=True,
+            response_business=timedelta(minutes=30),
+            resolved_at=at + timedelta(hours=2),
+            resolution_met=False,
+            resolution_business=timedelta(hours=3),
+            response_by=at + timedelta(hours=3),
+            resolution_by=at + timedelta(days=3),
+            breached=("resolution",),
+            notified=("response:at_risk", "resolution:breached"),
+            hold_business=timedelta(minutes=45),
+            hold_elapsed=timedelta(hours=1, minutes=15),
+            reset_at=at + timedelta(minutes=5),
+            reset_by="bob",
+            reset_reason="wrong priority",
+        ),
         history=(
             HistoryEntry(
                 at=at,
