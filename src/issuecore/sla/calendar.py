@@ -205,6 +205,8 @@ class BusinessCalendar:
         "_pattern_ends",
         "_pattern_starts",
         "_pendulum_zone",
+        "_recent",
+        "_recent_reached",
         "_tables",
         "_weekly",
         "_weekly_open",
@@ -216,7 +218,6 @@ class BusinessCalendar:
 
     def __init__(
         self,
-        *,
         timezone: str,
         hours: WeeklyHours,
         holidays: Iterable[date] = (),
@@ -282,6 +283,13 @@ class BusinessCalendar:
         # (first year, open time from the origin at the start of each known year
         # and at the end of the last one); replaced whole, never mutated.
         self._years: tuple[int, list[int]] = (0, [])
+        # The last years looked up by instant and by open time, so that deadlines
+        # around the same time skip the year search: (start, end, open time
+        # before the year, table) and (open time before the year, table).
+        nowhere = _YearTable()
+        nowhere.opened.append(0)
+        self._recent: tuple[int, int, int, _YearTable] = (0, 0, 0, nowhere)
+        self._recent_reached: tuple[int, _YearTable] = (0, nowhere)
 
     @classmethod
     def always_open(cls, timezone: str = "UTC") -> BusinessCalendar:
@@ -430,12 +438,16 @@ class BusinessCalendar:
     # -- F: open time from the origin, and its inverse ---------------------
 
     def _open_before(self, instant: int) -> int:
-        year = (_EPOCH_NAIVE + timedelta(microseconds=instant)).year
-        first, bases = self._years
-        if not first <= year < first + len(bases) - 1:
-            first, bases = self._know_years(year, year)
-        table = self._table(year)
-        return bases[year - first] + self._open_in_year(table, instant)
+        start, end, base, table = self._recent
+        if not start <= instant < end:
+            year = (_EPOCH_NAIVE + timedelta(microseconds=instant)).year
+            first, bases = self._years
+            if not first <= year < first + len(bases) - 1:
+                first, bases = self._know_years(year, year)
+            table = self._table(year)
+            base = bases[year - first]
+            self._recent = (table.starts[0], table.starts[-1], base, table)
+        return base + self._open_in_year(table, instant)
 
     def _open_in_year(self, table: _YearTable, instant: int) -> int:
         piece = bisect_right(table.starts, instant) - 1
@@ -458,20 +470,23 @@ class BusinessCalendar:
 
     def _first_reaching(self, target: int, duration: timedelta) -> int:
         """Return the first instant with ``target`` open time before it."""
-        first, bases = self._years
-        while target > bases[-1] or target <= bases[0]:
-            if target > bases[-1]:
-                year = first + len(bases) - 1
-                self._check_reachable(year, duration, direction="ahead")
-                first, bases = self._know_years(year, year)
-            else:
-                year = first - 1
-                self._check_reachable(year, duration, direction="before")
-                first, bases = self._know_years(year, year)
-        position = bisect_left(bases, target) - 1
-        year = first + position
-        table = self._table(year)
-        within = target - bases[position]
+        base, table = self._recent_reached
+        if not base < target <= base + table.opened[-1]:
+            first, bases = self._years
+            while target > bases[-1] or target <= bases[0]:
+                if target > bases[-1]:
+                    year = first + len(bases) - 1
+                    self._check_reachable(year, duration, direction="ahead")
+                    first, bases = self._know_years(year, year)
+                else:
+                    year = first - 1
+                    self._check_reachable(year, duration, direction="before")
+                    first, bases = self._know_years(year, year)
+            position = bisect_left(bases, target) - 1
+            table = self._table(first + position)
+            base = bases[position]
+            self._recent_reached = (base, table)
+        within = target - base
         piece = bisect_left(table.opened, within) - 1
         low = table.explicit_low[piece]
         if low < 0:
