@@ -1,0 +1,148 @@
+"""Sending outbound mail through an SMTP server with the standard library's :mod:`smtplib`.
+
+:class:`SmtpMailer` opens one connection per message: connect (implicit TLS
+with ``security="ssl"``), EHLO, STARTTLS with ``security="starttls"``,
+login when a user name is given, send, QUIT. Any failure on the way raises
+:class:`~issuecore.errors.MailTransportError` naming the server and the
+step that failed; :class:`~issuecore.desk.HelpDesk` then keeps the message in
+its outbox and :meth:`~issuecore.desk.HelpDesk.tick` retries it later with
+the same Message-ID, so a receiver can de-duplicate.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import ssl
+from email.message import EmailMessage
+
+from issuecore.adapters._wire import wire_message
+from issuecore.errors import MailSettingsError, MailTransportError
+
+__all__ = ["SmtpMailer"]
+
+
+_SECURITY_CHOICES = ("starttls", "ssl", "none")
+
+logger = logging.getLogger(__name__)
+
+
+class SmtpMailer:
+    """A :class:`~issuecore.ports.Mailer` that hands each message to an SMTP server.
+
+    - ``security``: ``"starttls"`` (port 587: plain connection upgraded with
+      STARTTLS, refused if the server does not offer it), ``"ssl"`` (port
+      465: TLS from the first byte) or ``"none"`` (no encryption: only for a
+      relay on the same host or in tests).
+    - ``username`` and ``password``: log in with them (AUTH) when given.
+      The password is never logged nor shown in an error or ``repr``.
+    - ``ssl_context``: the TLS settings; :func:`ssl.create_default_context`
+      (certificate and host name checked) when omitted.
+    - ``timeout``: seconds each network operation may take.
+    - ``local_hostname``: the name sent with EHLO (the machine's FQDN when omitted).
+
+    A message refused for some recipients but accepted for others counts as
+    sent (retrying would deliver it twice to the others); the refused
+    recipients are logged as a warning on the ``issuecore.adapters.smtp`` logger.
+    """
+
+    def __init__(
+        self,
+        host: str,
+        port: int = 587,
+        *,
+        security: str = "starttls",
+        username: str | None = None,
+        password: str | None = None,
+        timeout: float = 30.0,
+        ssl_context: ssl.SSLContext | None = None,
+        local_hostname: str | None = None,
+    ) -> None:
+        if security not in _SECURITY_CHOICES:
+            raise MailSettingsError.invalid("security", security, "'starttls', 'ssl' or 'none'")
+        if (username is None) != (password is None):
+            raise MailSettingsError.invalid(
+                "username" if username is None else "password",
+                None,
+                "a user name and a password together, or neither",
+            )
+        self.host = host
+        self.port = port
+        self.security = security
+        self.username = username
+        self._password = password
+        self.timeout = timeout
+        self.ssl_context = ssl_context
+        self.local_hostname = local_hostname
+
+    def __repr__(self) -> str:
+        user = "" if self.username is None else f", username={self.username!r}"
+        return f"SmtpMailer({self.host!r}, {self.port}, security={self.security!r}{user})"
+
+    def send(self, message: EmailMessage) -> None:
+        """Send ``message``; raise :class:`~issuecore.errors.MailTransportError` if not accepted."""
+        client: smtplib.SMTP | None = None
+        step = "connect"
+        try:
+            client = self._connect()
+            step = "EHLO"
+            client.ehlo()
+            if self.security == "starttls":
+                step = "STARTTLS"
+                if not client.has_extn("starttls"):
+                    raise self._error(step, "the server does not offer STARTTLS")
+                client.starttls(context=self._context())
+                client.ehlo()
+            if self.username is not None and self._password is not None:
+                step = "login"
+                client.login(self.username, self._password)
+            step = "send"
+            refused = client.send_message(wire_message(message, linesep="\r\n"))
+        except MailTransportError:
+            raise
+        except (smtplib.SMTPException, OSError) as error:
+            raise self._error(step, error) from error
+        finally:
+            if client is not None:
+                _close(client)
+        if refused:
+            logger.warning(
+                "SMTP server %s:%s accepted %s but refused %s",
+                self.host,
+                self.port,
+                message["Message-ID"],
+                ", ".join(
+                    f"{address} ({code} {reply!r})" for address, (code, reply) in refused.items()
+                ),
+            )
+
+    def _context(self) -> ssl.SSLContext:
+        return self.ssl_context if self.ssl_context is not None else ssl.create_default_context()
+
+    def _connect(self) -> smtplib.SMTP:
+        if self.security == "ssl":
+            return smtplib.SMTP_SSL(
+                self.host,
+                self.port,
+                local_hostname=self.local_hostname,
+                timeout=self.timeout,
+                context=self._context(),
+            )
+        return smtplib.SMTP(
+            self.host, self.port, local_hostname=self.local_hostname, timeout=self.timeout
+        )
+
+    def _error(self, step: str, cause: BaseException | str) -> MailTransportError:
+        return MailTransportError.failed(
+            protocol="SMTP", host=self.host, port=self.port, operation=step, cause=cause
+        )
+
+
+def _close(client: smtplib.SMTP) -> None:
+    """Say QUIT politely, and close the socket whatever the server answers."""
+    try:
+        client.quit()
+    except (smtplib.SMTPException, OSError):
+        pass
+    finally:
+        client.close()
