@@ -21,7 +21,7 @@ import zoneinfo
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any, Final, TypeVar
+from typing import Any, Final, Literal, TypeVar, cast
 
 import attrs
 
@@ -59,6 +59,8 @@ _SERVER_SCHEMES: Final = ("postgresql", "mysql", "mariadb")
 _SECURITY_SMTP: Final = ("starttls", "ssl", "none")
 _SECURITY_IMAP: Final = ("ssl", "starttls", "none")
 _T = TypeVar("_T")
+SmtpSecurity = Literal["starttls", "ssl", "none"]
+ImapSecurity = Literal["ssl", "starttls", "none"]
 
 DEFAULT_AGREEMENT: Final = ServiceLevelAgreement(
     name="Standard",
@@ -108,7 +110,7 @@ class SmtpConfig:
 
     host: str
     port: int = 587
-    security: str = "starttls"
+    security: SmtpSecurity = "starttls"
     username: str | None = None
     password: str | None = attrs.field(default=None, repr=False)
     password_env: str | None = None
@@ -124,7 +126,7 @@ class ImapConfig:
     password: str | None = attrs.field(default=None, repr=False)
     password_env: str | None = None
     mailbox: str = "INBOX"
-    security: str = "ssl"
+    security: ImapSecurity = "ssl"
     processed_mailbox: str | None = None
 
 
@@ -395,8 +397,9 @@ class _Reader:
         return SmtpConfig(
             host=self.string(table["host"], "smtp.host"),
             port=self.integer(table.get("port", 587), "smtp.port", low=1, high=65535),
-            security=self.choice(
-                table.get("security", "starttls"), "smtp.security", _SECURITY_SMTP
+            security=cast(
+                SmtpSecurity,
+                self.choice(table.get("security", "starttls"), "smtp.security", _SECURITY_SMTP),
             ),
             username=self.text(table, "smtp", "username", None),
             password=password,
@@ -428,7 +431,10 @@ class _Reader:
             password=password,
             password_env=password_env,
             mailbox=self.text(table, "imap", "mailbox", "INBOX"),
-            security=self.choice(table.get("security", "ssl"), "imap.security", _SECURITY_IMAP),
+            security=cast(
+                ImapSecurity,
+                self.choice(table.get("security", "ssl"), "imap.security", _SECURITY_IMAP),
+            ),
             processed_mailbox=self.text(table, "imap", "processed_mailbox", None),
         )
 
