@@ -42,7 +42,8 @@ _PREFIXES: Final = re.compile(
         for prefix in sorted({p.casefold() for p in REPLY_PREFIXES}, key=len, reverse=True)
     )
     + r")\s{0,4}(?:\[\s{0,4}\d{1,6}\s{0,4}\]|\(\s{0,4}\d{1,6}\s{0,4}\))?"
-    + r"\s{0,4}[:\uff1a])*\s*+",  # an ASCII or a full-width colon
+    # an ASCII or a full-width colon; at most 256 prefixes a match keeps the stack small
+    + r"\s{0,4}[:\uff1a]){1,256}+",
     re.IGNORECASE,
 )
 _MAX_NUMBER: Final = 64
@@ -120,8 +121,10 @@ def find_numbers(subject: str, *, tokens: TokenFormat = DEFAULT_TOKENS) -> tuple
 
 def strip_prefixes(subject: str) -> str:
     """Return ``subject`` without leading reply and forward prefixes (``Re: AW[2]: Fwd:``)."""
-    match = _PREFIXES.match(subject)
-    return subject[match.end() if match else 0 :].strip()
+    position = 0
+    while match := _PREFIXES.match(subject, position):
+        position = match.end()
+    return subject[position:].strip()
 
 
 def clean_subject(subject: str, *, tokens: TokenFormat = DEFAULT_TOKENS) -> str:
