@@ -1,0 +1,137 @@
+"""Fixtures for the mail transport tests: a certificate, a Dovecot server, SMTP servers."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session, SMTP
+from mail_servers import Certificate, Dovecot, dovecot_binary, free_port, make_certificate
+
+SMTP_USER = "desk"
+SMTP_PASSWORD = "smtp-secret-password"
+
+
+@pytest.fixture(scope="session")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> Certificate | str:
+    """A self-signed certificate for 127.0.0.1, or the reason none could be made."""
+    return make_certificate(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture
+def tls(certificate: Certificate | str) -> Certificate:
+    """The certificate; skips the test, saying why, when none could be made."""
+    if isinstance(certificate, str):
+        pytest.skip(f"no TLS certificate for the test server: {certificate}")
+    return certificate
+
+
+@pytest.fixture(scope="session")
+def dovecot(certificate: Certificate | str) -> Iterator[Dovecot]:
+    """A private Dovecot IMAP server for the whole run; skips when Dovecot is not installed."""
+    binary = dovecot_binary()
+    if binary is None:
+        pytest.skip(
+            "Dovecot is not installed (run .ci/install-dovecot, or apt-get install dovecot-imapd)"
+        )
+    with Dovecot(binary, certificate if not isinstance(certificate, str) else None) as server:
+        yield server
+
+
+_users = itertools.count(1)
+
+
+@pytest.fixture
+def imap_user(dovecot: Dovecot) -> str:
+    """A user name not used by any other test, so its mailbox starts empty."""
+    return f"user{next(_users)}"
+
+
+class RecordingHandler:
+    """An aiosmtpd handler that keeps every envelope, or refuses with ``reply`` when set."""
+
+    def __init__(self) -> None:
+        self.envelopes: list[Envelope] = []
+        self.reply: str | None = None
+        self.refuse_recipients: set[str] = set()
+
+    async def handle_RCPT(
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        address: str,
+        rcpt_options: list[str],
+    ) -> str:
+        if address in self.refuse_recipients:
+            return "550 5.1.1 no such user here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        if self.reply is not None:
+            return self.reply
+        self.envelopes.append(envelope)
+        return "250 2.0.0 accepted"
+
+
+def _authenticate(
+    server: SMTP, session: Session, envelope: Envelope, mechanism: str, auth_data: Any
+) -> AuthResult:
+    if (
+        isinstance(auth_data, LoginPassword)
+        and auth_data.login == SMTP_USER.encode()
+        and auth_data.password == SMTP_PASSWORD.encode()
+    ):
+        return AuthResult(success=True)
+    return AuthResult(success=False, handled=False)
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[Callable[..., tuple[Controller, RecordingHandler]]]:
+    """Start aiosmtpd servers on free loopback ports; each is stopped after the test.
+
+    Call with ``port=`` to choose the port, ``starttls=`` a certificate to
+    offer STARTTLS with, ``implicit_tls=`` a certificate for TLS from the
+    first byte, and ``auth=True`` to require a login.
+    """
+    started: list[Controller] = []
+
+    def start(
+        *,
+        port: int | None = None,
+        starttls: Certificate | None = None,
+        implicit_tls: Certificate | None = None,
+        auth: bool = False,
+    ) -> tuple[Controller, RecordingHandler]:
+        handler = RecordingHandler()
+        options: dict[str, Any] = {}
+        if starttls is not None:
+            options.update(tls_context=starttls.server_context(), require_starttls=True)
+        if auth:
+            options.update(authenticator=_authenticate, auth_require_tls=starttls is not None)
+        controller = Controller(
+            handler,
+            hostname="127.0.0.1",
+            port=port if port is not None else free_port(),
+            ssl_context=implicit_tls.server_context() if implicit_tls is not None else None,
+            server_hostname="localhost",
+            **options,
+        )
+        controller.start()
+        started.append(controller)
+        return controller, handler
+
+    yield start
+    for controller in started:
+        controller.stop()
+
+
+@pytest.fixture
+def maildir_root(tmp_path: Path) -> Path:
+    """A folder path for a Maildir that does not exist yet."""
+    return tmp_path / "Maildir"
