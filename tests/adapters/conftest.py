@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session, SMTP
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+
 from mail_servers import Certificate, Dovecot, dovecot_binary, free_port, make_certificate
 
 SMTP_USER = "desk"

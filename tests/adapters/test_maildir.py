@@ -11,7 +11,6 @@ from email.parser import BytesParser
 from pathlib import Path
 
 import pytest
-from mail_servers import SUPPORT, customer_mail
 
 from issuecore import DeskSettings, HelpDesk
 from issuecore.adapters.maildir import (
@@ -25,6 +24,7 @@ from issuecore.adapters.sqlite import SQLiteStore
 from issuecore.mail.settings import MailSettings
 from issuecore.ports import MailSource, OutboxItem
 from issuecore.testing import FakeClock, RecordingMailer
+from mail_servers import SUPPORT, customer_mail
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 LONG_ID = "<" + "a" * 60 + "." + "b" * 60 + ".ISS-2026-00001.0123456789abcdef@support.example.com>"
@@ -206,7 +206,7 @@ def test_reading_an_mbox_twice_records_each_message_once(tmp_path: Path) -> None
 
 
 def test_missing_mbox_file_is_reported_with_its_path(tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError, match="no mbox file at .*absent.mbox"):
+    with pytest.raises(FileNotFoundError, match=r"no mbox file at .*absent\.mbox"):
         list(MboxSource(tmp_path / "absent.mbox").messages())
 
 
@@ -333,12 +333,12 @@ def test_outbox_repairs_identifiers_encoded_by_a_short_line_policy(maildir_root:
 
 def test_outbox_keeps_non_ascii_subjects_encoded(maildir_root: Path) -> None:
     message = reply_message()
-    message.replace_header("Subject", "Re: Drucker brennt – dringend [#ISS-2026-00001]")
+    message.replace_header("Subject", "Re: Drucker überhitzt, dringend [#ISS-2026-00001]")
     MaildirOutbox(maildir_root).send(message)
     (raw,) = MaildirOutbox(maildir_root).messages()
     parsed = BytesParser(policy=email.policy.default).parsebytes(raw)
     assert raw.isascii()
-    assert str(parsed["Subject"]) == "Re: Drucker brennt – dringend [#ISS-2026-00001]"
+    assert str(parsed["Subject"]) == "Re: Drucker überhitzt, dringend [#ISS-2026-00001]"
 
 
 def test_outbox_leaves_the_message_it_was_given_unchanged(maildir_root: Path) -> None:
