@@ -104,6 +104,10 @@ class AtRisk:
         return min(target, max(by_fraction, self.remaining or timedelta(0)))
 
 
+def _targets(value: Mapping[str, SlaTarget]) -> dict[str, SlaTarget]:
+    return dict(value)
+
+
 def _names(value: Iterable[str] | None) -> frozenset[str] | None:
     return None if value is None else frozenset(str(name) for name in value)
 
@@ -120,7 +124,7 @@ class ServiceLevelAgreement:
     """
 
     name: str
-    targets: Mapping[str, SlaTarget] = attrs.field(converter=dict)
+    targets: Mapping[str, SlaTarget] = attrs.field(converter=_targets)
     default_priority: str
     calendar: BusinessTime | None = None
     pause_on: frozenset[str] | None = attrs.field(
