@@ -26,8 +26,10 @@ from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.policy import default as default_policy
 from pathlib import Path
+from typing import Any
 
 import attrs
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 IMAP_PASSWORD = "imap-secret"
 SUPPORT = "support@example.com"
@@ -59,6 +61,52 @@ def customer_mail(
     message["Date"] = "Mon, 02 Mar 2026 09:00:00 +0000"
     message.set_content(body)
     return message.as_bytes()
+
+
+# --- SMTP -----------------------------------------------------------------------------
+
+SMTP_USER = "desk"
+SMTP_PASSWORD = "smtp-secret-password"
+
+
+class RecordingHandler:
+    """An aiosmtpd handler that keeps every envelope, or refuses with ``reply`` when set."""
+
+    def __init__(self) -> None:
+        self.envelopes: list[Envelope] = []
+        self.reply: str | None = None
+        self.refuse_recipients: set[str] = set()
+
+    async def handle_RCPT(
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        address: str,
+        rcpt_options: list[str],
+    ) -> str:
+        if address in self.refuse_recipients:
+            return "550 5.1.1 no such user here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        if self.reply is not None:
+            return self.reply
+        self.envelopes.append(envelope)
+        return "250 2.0.0 accepted"
+
+
+def authenticate(
+    server: SMTP, session: Session, envelope: Envelope, mechanism: str, auth_data: Any
+) -> AuthResult:
+    if (
+        isinstance(auth_data, LoginPassword)
+        and auth_data.login == SMTP_USER.encode()
+        and auth_data.password == SMTP_PASSWORD.encode()
+    ):
+        return AuthResult(success=True)
+    return AuthResult(success=False, handled=False)
 
 
 # --- certificates ---------------------------------------------------------------------

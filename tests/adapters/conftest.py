@@ -9,12 +9,16 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
-from mail_servers import Certificate, Dovecot, dovecot_binary, free_port, make_certificate
-
-SMTP_USER = "desk"
-SMTP_PASSWORD = "smtp-secret-password"
+from mail_servers import (
+    Certificate,
+    Dovecot,
+    RecordingHandler,
+    authenticate,
+    dovecot_binary,
+    free_port,
+    make_certificate,
+)
 
 
 @pytest.fixture(scope="session")
@@ -52,46 +56,6 @@ def imap_user(dovecot: Dovecot) -> str:
     return f"user{next(_users)}"
 
 
-class RecordingHandler:
-    """An aiosmtpd handler that keeps every envelope, or refuses with ``reply`` when set."""
-
-    def __init__(self) -> None:
-        self.envelopes: list[Envelope] = []
-        self.reply: str | None = None
-        self.refuse_recipients: set[str] = set()
-
-    async def handle_RCPT(
-        self,
-        server: SMTP,
-        session: Session,
-        envelope: Envelope,
-        address: str,
-        rcpt_options: list[str],
-    ) -> str:
-        if address in self.refuse_recipients:
-            return "550 5.1.1 no such user here"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        if self.reply is not None:
-            return self.reply
-        self.envelopes.append(envelope)
-        return "250 2.0.0 accepted"
-
-
-def _authenticate(
-    server: SMTP, session: Session, envelope: Envelope, mechanism: str, auth_data: Any
-) -> AuthResult:
-    if (
-        isinstance(auth_data, LoginPassword)
-        and auth_data.login == SMTP_USER.encode()
-        and auth_data.password == SMTP_PASSWORD.encode()
-    ):
-        return AuthResult(success=True)
-    return AuthResult(success=False, handled=False)
-
-
 @pytest.fixture
 def smtp_server() -> Iterator[Callable[..., tuple[Controller, RecordingHandler]]]:
     """Start aiosmtpd servers on free loopback ports; each is stopped after the test.
@@ -114,7 +78,11 @@ def smtp_server() -> Iterator[Callable[..., tuple[Controller, RecordingHandler]]
         if starttls is not None:
             options.update(tls_context=starttls.server_context(), require_starttls=True)
         if auth:
-            options.update(authenticator=_authenticate, auth_require_tls=starttls is not None)
+            options.update(
+                authenticator=authenticate,
+                auth_required=True,
+                auth_require_tls=starttls is not None,
+            )
         controller = Controller(
             handler,
             hostname="127.0.0.1",
