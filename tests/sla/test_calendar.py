@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import pickle
 import sys
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -324,3 +326,25 @@ def test_missing_holidays_package_says_which_extra_to_install(
     monkeypatch.setitem(sys.modules, "holidays", None)
     with pytest.raises(HolidaysUnavailableError, match=r"issuecore\[holidays\]"):
         public_holidays("DE", years=[2026])
+
+
+def test_calendars_with_the_same_definition_are_equal_and_survive_pickling() -> None:
+    definition = {
+        "timezone": BERLIN,
+        "hours": {
+            "mon": [("09:00", "17:00")],
+            "fri": [("22:00", "00:00"), (time(8, 0, 0, 5), "24:00")],
+            "sun": [("23:00", "01:30")],
+        },
+        "holidays": [date(2026, 12, 25)],
+        "overrides": {date(2026, 12, 24): [("09:00", "12:00")], date(2026, 12, 31): []},
+    }
+    calendar = BusinessCalendar(**definition)  # type: ignore[arg-type]
+    assert calendar == BusinessCalendar(**definition)  # type: ignore[arg-type]
+    assert hash(calendar) == hash(BusinessCalendar(**definition))  # type: ignore[arg-type]
+    assert calendar != BusinessCalendar(timezone=BERLIN, hours=OFFICE_HOURS)
+    restored = pickle.loads(pickle.dumps(calendar))
+    assert restored == calendar
+    start = local(BERLIN, 2026, 12, 20)
+    assert restored.add(start, hours(30)) == calendar.add(start, hours(30))
+    assert copy.deepcopy(calendar) is calendar

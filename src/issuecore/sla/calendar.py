@@ -323,6 +323,37 @@ class BusinessCalendar:
             overrides=overrides,
         )
 
+    def _definition(self) -> tuple[object, ...]:
+        overrides = tuple(sorted(self._overrides.items()))
+        return (self.timezone, self._weekly, self._holidays, overrides)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, BusinessCalendar):
+            return NotImplemented
+        return self._definition() == other._definition()
+
+    def __hash__(self) -> int:
+        return hash(self._definition())
+
+    def __copy__(self) -> BusinessCalendar:
+        return self  # immutable: its caches only ever grow and never change a result
+
+    def __deepcopy__(self, memo: dict[int, object]) -> BusinessCalendar:
+        return self
+
+    def __reduce__(self) -> tuple[object, ...]:
+        hours = {
+            weekday: [_interval_of(start, end) for start, end in day]
+            for weekday, day in enumerate(self._weekly)
+            if day
+        }
+        holidays = [date.fromordinal(ordinal) for ordinal in sorted(self._holidays)]
+        overrides = {
+            date.fromordinal(ordinal): [_interval_of(start, end) for start, end in day]
+            for ordinal, day in sorted(self._overrides.items())
+        }
+        return (BusinessCalendar, (self.timezone, hours, holidays, overrides))
+
     def __repr__(self) -> str:
         return (
             f"BusinessCalendar(timezone={self.timezone!r}, "
@@ -687,6 +718,18 @@ class BusinessCalendar:
             midnight = (ordinal - _ORDINAL_1970) * _DAY
             shifts.extend((midnight + start, midnight + end) for start, end in day)
         return _merge(shifts)
+
+
+def _interval_of(start: int, end: int) -> Interval:
+    """Return the parsed interval ``(start, end)`` as wall times again."""
+
+    def wall(micros: int) -> time:
+        seconds, microsecond = divmod(micros, _MICRO)
+        return time(seconds // 3600, seconds // 60 % 60, seconds % 60, microsecond)
+
+    if end == _DAY:
+        return wall(start), "24:00"
+    return wall(start), wall(end % _DAY)
 
 
 def _year_start(year: int) -> int:
