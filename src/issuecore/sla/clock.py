@@ -221,7 +221,8 @@ class SlaClock:
             return None
         business = target - self.consumed_at(calendar, at)
         deadline = self.response_by if which == RESPONSE else self.resolution_by
-        return Remaining(business=business, calendar=None if deadline is None else deadline - at)
+        calendar_left = None if deadline is None else _elapsed(at, deadline)
+        return Remaining(business=business, calendar=calendar_left)
 
     def metrics(self) -> SlaMetrics:
         """Return first response, resolution and hold time, business and elapsed."""
@@ -229,11 +230,11 @@ class SlaClock:
             first_response_business=self.response_business,
             first_response_elapsed=None
             if self.responded_at is None
-            else self.responded_at - self.started_at,
+            else _elapsed(self.started_at, self.responded_at),
             resolution_business=self.resolution_business,
             resolution_elapsed=None
             if self.resolved_at is None
-            else self.resolved_at - self.started_at,
+            else _elapsed(self.started_at, self.resolved_at),
             hold_business=self.hold_business,
             hold_elapsed=self.hold_elapsed,
         )
@@ -263,6 +264,11 @@ class SlaClock:
 
 
 # --- moving the clock ------------------------------------------------------------
+
+
+def _elapsed(start: datetime, end: datetime) -> timedelta:
+    """Return ``end - start`` as a plain timedelta, whatever datetime subclass they are."""
+    return datetime.__sub__(end, start)
 
 
 def start_clock(
@@ -376,7 +382,7 @@ def _change_role(
     if clock.paused_since is not None:
         changes |= {
             "hold_business": clock.hold_business + calendar.between(clock.paused_since, at),
-            "hold_elapsed": clock.hold_elapsed + (at - clock.paused_since),
+            "hold_elapsed": clock.hold_elapsed + _elapsed(clock.paused_since, at),
             "paused_since": None,
         }
     if role is SlaRole.RUNNING:
