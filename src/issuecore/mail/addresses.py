@@ -19,11 +19,18 @@ _MAX_ADDRESS: Final = 320
 # line and paragraph separators, and lone surrogates left by undecodable bytes.
 _UNSAFE: Final = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]+")
 _SPACES: Final = re.compile(r"\s+")
+# The common case, checked in one step: an ASCII dot-atom local part and a host name.
+_PLAIN_ADDRESS: Final = re.compile(
+    r"([A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*)"
+    r"@([A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*)"
+)
 _FORBIDDEN_IN_ADDRESS: Final = frozenset(' \t\r\n\0"(),:;<>[\\]')
 
 
 def normalize_address(value: str) -> str | None:
     """Return ``local@domain`` with the domain lower-cased, or ``None`` if it is no address."""
+    if len(value) <= _MAX_ADDRESS and (plain := _PLAIN_ADDRESS.fullmatch(value)):
+        return f"{plain.group(1)}@{plain.group(2).lower()}"
     candidate = value.strip()
     if candidate.startswith("<") and candidate.endswith(">"):
         candidate = candidate[1:-1].strip()

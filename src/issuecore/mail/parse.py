@@ -52,6 +52,13 @@ _MAX_ADDRESS_HEADER: Final = 64 * 1024
 _MAX_FILENAME: Final = 150
 _MSG_ID: Final = re.compile(r"<[^<>\s]{1,990}>")
 _FOLD: Final = re.compile(r"\r?\n|\r")
+_ESCAPED_BYTES: Final = re.compile("[\udc80-\udcff]")
+# One mailbox without comments, quoted pairs or groups: ``a@b``, ``Name <a@b>``, ``"Name" <a@b>``;
+# anything else goes to the full parser.
+_BARE_MAILBOX: Final = re.compile(r'\s*<?([^<>\s"(),;:\\]+)>?\s*')
+_NAMED_MAILBOX: Final = re.compile(
+    r'\s*(?:"([^"\\\r\n]{0,200})"|([^"<>(),;:@\\\r\n]{0,200}?))\s*<([^<>\s"(),;:\\]+)>\s*'
+)
 _CACHED_HEADERS: Final = frozenset(
     {"content-type", "content-disposition", "content-transfer-encoding", "mime-version"}
 )
@@ -87,8 +94,19 @@ class _MimeHeaderCache(HeaderRegistry):
         return super().__call__(name, value)
 
 
-_POLICY: Final = email.policy.default.clone(header_factory=_MimeHeaderCache())
+    def cache_clear(self) -> None:
+        """Forget every remembered header."""
+        self._remember.cache_clear()
+
+
+_HEADER_FACTORY: Final = _MimeHeaderCache()
+_POLICY: Final = email.policy.default.clone(header_factory=_HEADER_FACTORY)
 _PARSER: Final = BytesParser(policy=_POLICY)
+
+
+def clear_header_cache() -> None:
+    """Forget the MIME headers remembered across messages (for measurements)."""
+    _HEADER_FACTORY.cache_clear()
 
 
 @attrs.frozen(kw_only=True)
@@ -122,15 +140,20 @@ class InboundMessage:
     defects: tuple[str, ...] = ()
     size: int = 0
 
+    @functools.cached_property
+    def _first_values(self) -> dict[str, str]:
+        first: dict[str, str] = {}
+        for key, value in self.headers:
+            first.setdefault(key, value)
+        return first
+
     def header(self, name: str) -> str | None:
         """Return the first raw value of header ``name`` (any case), or ``None``."""
-        wanted = name.lower()
-        return next((value for key, value in self.headers if key == wanted), None)
+        return self._first_values.get(name.lower())
 
     def has_header(self, name: str) -> bool:
         """Return whether header ``name`` is present at all."""
-        wanted = name.lower()
-        return any(key == wanted for key, _ in self.headers)
+        return name.lower() in self._first_values
 
 
 @attrs.frozen(kw_only=True)
@@ -224,17 +247,18 @@ def _read(message: email.message.Message, data: bytes) -> InboundMessage | Quara
     if from_address is None:
         defects.append("no readable From address")
 
+    top = _PartHeaders(message, first)
     body = _Body()
-    body.collect(message, depth=0)
+    body.collect(message, depth=0, headers=top)
     defects.extend(body.defects)
     plain = "\n".join(body.plain)
     html = "\n".join(body.html) if body.html else None
     text = plain if body.plain else html_to_text(html or "")
 
-    content_type = message.get_content_type()
+    content_type = top.content_type
     report_type = None
     if content_type == "multipart/report":
-        report_type = str(message.get_param("report-type", "") or "").lower() or None
+        report_type = (top.param("content-type", "report-type") or "").lower() or None
 
     return InboundMessage(
         message_id=own_id,
@@ -268,18 +292,20 @@ def _describe_defect(defect: object) -> str:
 
 def _unfold(value: object) -> str:
     text = value if isinstance(value, str) else str(value)
-    return _FOLD.sub("", text)
+    return _FOLD.sub("", text) if "\n" in text or "\r" in text else text
 
 
 def _undo_surrogates(text: str) -> str:
     """Return ``text`` with bytes the parser could not decode read as UTF-8."""
-    if not any("\udc80" <= char <= "\udcff" for char in text):
+    if text.isascii() or _ESCAPED_BYTES.search(text) is None:
         return text
     return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def _decode(value: str) -> str:
     """Return a header value with RFC 2047 encoded words decoded."""
+    if value.isascii() and "=?" not in value:
+        return value
     value = _undo_surrogates(value)
     if "=?" not in value:
         return value
@@ -312,6 +338,16 @@ def _first_message_id(value: str) -> str | None:
 def _mailboxes(value: str) -> list[tuple[str, str]]:
     if not value.strip():
         return []
+    if value.isascii():
+        if bare := _BARE_MAILBOX.fullmatch(value):
+            address = normalize_address(bare.group(1))
+            if address is not None:
+                return [("", address)]
+        elif named := _NAMED_MAILBOX.fullmatch(value):
+            address = normalize_address(named.group(3))
+            if address is not None:
+                name = (named.group(1) or named.group(2) or "").strip()
+                return [(safe_header_text(_decode(name), limit=200) if name else "", address)]
     try:
         pairs = getaddresses([_undo_surrogates(value[:_MAX_ADDRESS_HEADER])])
     except Exception:
@@ -363,7 +399,9 @@ class _Body:
         self.returned_message_id: str | None = None
         self._parts = 0
 
-    def collect(self, part: email.message.Message, *, depth: int) -> None:
+    def collect(
+        self, part: email.message.Message, *, depth: int, headers: _PartHeaders | None = None
+    ) -> None:
         self._parts += 1
         if self._parts > _MAX_PARTS:
             if self._parts == _MAX_PARTS + 1:
@@ -374,23 +412,31 @@ class _Body:
             return
         if depth:
             self.defects.extend(_describe_defect(defect) for defect in part.defects)
-        content_type = part.get_content_type()
+        headers = headers or _PartHeaders(part)
+        content_type = headers.content_type
         if part.is_multipart() and content_type.startswith("multipart/"):
             for child in _children(part):
                 self.collect(child, depth=depth + 1)
             return
-        disposition = (part.get_content_disposition() or "").lower()
-        filename = _filename(part)
+        filename = headers.filename
         is_text = content_type in ("text/plain", "text/html")
-        if is_text and disposition != "attachment" and filename is None:
-            text = _text_of(part, self.defects)
+        if is_text and headers.disposition != "attachment" and filename is None:
+            text = _text_of(part, headers.charset, self.defects)
             (self.plain if content_type == "text/plain" else self.html).append(text)
             return
         if content_type in ("message/rfc822", "text/rfc822-headers"):
-            self._note_returned_id(part)
-        self.attachments.append(self._attachment(part, content_type, filename))
+            self._note_returned_id(part, headers.charset)
+        content_id = headers.raw.get("content-id")
+        self.attachments.append(
+            Attachment(
+                filename=safe_filename(filename or "", content_type=content_type),
+                content_type=content_type,
+                data=_payload_bytes(part, self.defects),
+                content_id=_first_message_id(content_id) if content_id else None,
+            )
+        )
 
-    def _note_returned_id(self, part: email.message.Message) -> None:
+    def _note_returned_id(self, part: email.message.Message, charset: str | None) -> None:
         if self.returned_message_id is not None:
             return
         try:
@@ -400,24 +446,11 @@ class _Body:
                     inner.get("message-id", "") if isinstance(inner, email.message.Message) else ""
                 )
             else:
-                text = _text_of(part, self.defects)
+                text = _text_of(part, charset, self.defects)
                 value = HeaderParser().parsestr(text, headersonly=True).get("message-id", "")
         except Exception:
             return
         self.returned_message_id = _first_message_id(_unfold(value))
-
-    def _attachment(
-        self, part: email.message.Message, content_type: str, filename: str | None
-    ) -> Attachment:
-        data = _payload_bytes(part, self.defects)
-        content_id = part.get("content-id")
-        cid = _first_message_id(_unfold(content_id)) if content_id else None
-        return Attachment(
-            filename=safe_filename(filename or "", content_type=content_type),
-            content_type=content_type,
-            data=data,
-            content_id=cid,
-        )
 
 
 def _children(part: email.message.Message) -> Iterator[email.message.Message]:
@@ -428,12 +461,50 @@ def _children(part: email.message.Message) -> Iterator[email.message.Message]:
                 yield child
 
 
-def _filename(part: email.message.Message) -> str | None:
-    try:
-        name = part.get_filename()
-    except Exception:
-        return None
-    return _undo_surrogates(_decode(str(name))) if name else None
+class _PartHeaders:
+    """The MIME headers of one part, read in one pass over its raw headers."""
+
+    __slots__ = ("_default_type", "raw")
+
+    def __init__(self, part: email.message.Message, raw: dict[str, str] | None = None) -> None:
+        if raw is None:
+            raw = {}
+            for name, value in part.raw_items():
+                raw.setdefault(name.lower(), _unfold(value))
+        self.raw = raw
+        self._default_type = part.get_default_type()
+
+    @property
+    def content_type(self) -> str:
+        value = self.raw.get("content-type")
+        if value is None:
+            return self._default_type
+        kind = value.split(";", 1)[0].strip().lower()
+        return kind if kind.count("/") == 1 else "text/plain"
+
+    @property
+    def disposition(self) -> str:
+        return self.raw.get("content-disposition", "").split(";", 1)[0].strip().lower()
+
+    @property
+    def charset(self) -> str | None:
+        return self.param("content-type", "charset")
+
+    @property
+    def filename(self) -> str | None:
+        name = self.param("content-disposition", "filename") or self.param("content-type", "name")
+        return _decode(name) if name else None
+
+    def param(self, header: str, name: str) -> str | None:
+        value = self.raw.get(header)
+        if not value or name not in value.lower():
+            return None
+        try:
+            params = _HEADER_FACTORY(header, value).params  # type: ignore[attr-defined]
+        except Exception:
+            return None
+        found = params.get(name)
+        return str(found).strip() if found else None
 
 
 def _payload_bytes(part: email.message.Message, defects: list[str]) -> bytes:
@@ -450,9 +521,9 @@ def _payload_bytes(part: email.message.Message, defects: list[str]) -> bytes:
     return payload if isinstance(payload, bytes) else b""
 
 
-def _text_of(part: email.message.Message, defects: list[str]) -> str:
+def _text_of(part: email.message.Message, charset: str | None, defects: list[str]) -> str:
     data = _payload_bytes(part, defects)
-    charset = part.get_content_charset() or "utf-8"
+    charset = (charset or "utf-8").lower()
     try:
         return data.decode(charset, "replace")
     except (LookupError, ValueError):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import functools
 import re
 import secrets
 from datetime import timedelta
@@ -205,7 +206,7 @@ class MailSettings:
         """Return the token format that renders and finds ``[#ISS-2026-00042]``."""
         return token_format(self.token_format, self.number_pattern)
 
-    @property
+    @functools.cached_property
     def own_addresses(self) -> frozenset[str]:
         """Return the support address and its aliases, case-folded for comparison."""
         return frozenset(

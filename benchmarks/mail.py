@@ -1,0 +1,179 @@
+"""Mail intake speed, measured side by side in one run.
+
+Prints messages per second through issuecore's parse + classify + match
+against the standard library's bare ``email.message_from_bytes`` (compat32)
+and ``policy.default`` parsing on the same corpus, and how the handling of
+a 1 MB subject and References header compares with a 10 KB one (linear work
+gives about 100 times).
+
+Run: ``.venv/bin/python benchmarks/mail.py``
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import statistics
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from email.parser import BytesParser
+from pathlib import Path
+
+from issuecore.mail import (
+    MailSettings,
+    PriorMessage,
+    clean_subject,
+    decide,
+    parse_message,
+    strip_prefixes,
+)
+from issuecore.mail import parse as parse_module
+from issuecore.mail.tokens import DEFAULT_TOKENS
+from issuecore.model import Issue, Status
+from issuecore.workflow import Workflow
+
+CORPUS = Path(__file__).resolve().parent.parent / "tests" / "mail" / "fixtures"
+NOW = datetime(2026, 11, 26, 17, 0, tzinfo=UTC)
+SETTINGS = MailSettings(
+    support_address="support@helpdesk.example", signing_key=b"issuecore-fixture-signing-key-01"
+)
+WORKFLOW = Workflow.default()
+
+
+class Lookup:
+    """The smallest MailLookup: one open issue and one stored message."""
+
+    def __init__(self) -> None:
+        self.issue_42 = Issue(
+            number="ISS-2026-00042",
+            subject="Printer on fire",
+            raised_by="alice@example.com",
+            status=Status.OPEN,
+            created_at=NOW,
+            updated_at=NOW,
+            status_since=NOW,
+            participants=("bob@example.com",),
+        )
+
+    def prior_message(self, message_id: str) -> PriorMessage | None:
+        if message_id == "<CAF-alice-first@mail.gmail.com>":
+            return PriorMessage(
+                message_id=message_id, outcome="created", issue_number="ISS-2026-00042"
+            )
+        return None
+
+    def issue(self, number: str) -> Issue | None:
+        return self.issue_42 if number == self.issue_42.number else None
+
+    def is_agent(self, address: str) -> bool:
+        return address == "sam@helpdesk.example"
+
+
+LOOKUP = Lookup()
+
+
+def intake(raw: bytes) -> None:
+    """Parse, classify and match one message, as the desk will (``decide`` classifies)."""
+    message = parse_message(raw)
+    decide(message, lookup=LOOKUP, settings=SETTINGS, now=NOW, is_closed=WORKFLOW.is_closed)
+
+
+def one_pass(work: Callable[[bytes], object], corpus: list[bytes], cache: str) -> float:
+    """Return the seconds one pass over ``corpus`` takes.
+
+    ``cache`` says when the remembered MIME headers are forgotten: ``"kept"``
+    (a long-running intake), ``"pass"`` (at the start of the pass: a stream
+    of distinct messages) or ``"message"`` (before every message: worst case).
+    """
+    if cache == "pass":
+        parse_module.clear_header_cache()
+    start = time.perf_counter()
+    for raw in corpus:
+        if cache == "message":
+            parse_module.clear_header_cache()
+        work(raw)
+    return time.perf_counter() - start
+
+
+def seconds(work: Callable[[], object], repeat: int = 7) -> float:
+    """Return the best time of ``repeat`` runs of ``work``."""
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        work()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def main() -> None:
+    corpus = [path.read_bytes() for path in sorted(CORPUS.glob("*.eml"))]
+    default_parser = BytesParser(policy=email.policy.default)
+    print(f"corpus: {len(corpus)} messages from {CORPUS.relative_to(CORPUS.parents[2])}")
+    print()
+    contenders: dict[str, tuple[Callable[[bytes], object], str]] = {
+        "email.message_from_bytes (compat32, bare)": (email.message_from_bytes, "kept"),
+        "BytesParser(policy=default).parsebytes": (default_parser.parsebytes, "kept"),
+        "issuecore intake, header cache kept": (intake, "kept"),
+        "issuecore intake, header cache emptied per pass": (intake, "pass"),
+        "issuecore intake, header cache emptied per message": (intake, "message"),
+    }
+    for work, cache in contenders.values():  # warm up imports and code paths
+        one_pass(work, corpus, cache)
+    timings: dict[str, list[float]] = {name: [] for name in contenders}
+    rounds = 40
+    for _ in range(rounds):  # interleaved, so a busy machine slows every contender alike
+        for name, (work, cache) in contenders.items():
+            timings[name].append(one_pass(work, corpus, cache))
+    bare_name = next(iter(contenders))
+    print(f"messages per second (median of {rounds} interleaved passes over the corpus)")
+    print(f"  {'':52} {'msg/s':>8} {'x bare':>7}")
+    for name, values in timings.items():
+        ratios = [value / bare for value, bare in zip(values, timings[bare_name], strict=True)]
+        rate = len(corpus) / statistics.median(values)
+        print(f"  {name:52} {rate:8.0f} {statistics.median(ratios):6.2f}x")
+    print("  (intake = parse_message + decide, which classifies automated mail; target <= 3x bare)")
+    print()
+
+    print("size scaling: 10 KB against 1 MB of hostile text (linear work gives about 100x)")
+    print(f"  {'':44} {'10 KB':>10} {'1 MB':>10} {'ratio':>8}   ns per character, 10 KB / 1 MB")
+    units = {
+        "words": "printer ",
+        "prefixes": "Re: ",
+        "openers": "[# ",
+        "near-tokens": "[#ISS-2026-",
+    }
+    for label, unit in units.items():
+        small = unit * (10_000 // len(unit))
+        large = unit * (1_000_000 // len(unit))
+        for name, work in [
+            ("find tokens", DEFAULT_TOKENS.numbers),
+            ("strip prefixes", strip_prefixes),
+            ("clean subject", clean_subject),
+            ("intake with this Subject", lambda text: intake(message_with("Subject", text))),
+        ]:
+            row(f"{name} ({label})", work, small, large)
+    refs_small = " ".join(f"<ref{i:06d}@example.com>" for i in range(400))
+    refs_large = " ".join(f"<ref{i:06d}@example.com>" for i in range(40_000))
+    row(
+        "intake with this References",
+        lambda refs: intake(message_with("References", refs)),
+        refs_small,
+        refs_large,
+    )
+
+
+def message_with(header: str, value: str) -> bytes:
+    """Return a small message whose ``header`` holds ``value``."""
+    return f"From: a@example.com\nMessage-ID: <m@x>\n{header}: {value}\n\nhi\n".encode()
+
+
+def row(name: str, work: Callable[[str], object], small: str, large: str) -> None:
+    """Print the best time of ``work`` on ``small`` and ``large`` and their ratio."""
+    t_small = seconds(lambda: work(small))
+    t_large = seconds(lambda: work(large))
+    print(f"  {name:44} {t_small * 1e3:7.2f} ms {t_large * 1e3:7.2f} ms {t_large / t_small:7.1f}x")
+
+
+if __name__ == "__main__":
+    main()
