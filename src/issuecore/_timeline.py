@@ -9,9 +9,10 @@ red. Nothing here reads the system clock: ``now`` is given.
 
 from __future__ import annotations
 
+import itertools
 import zoneinfo
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Final
 from xml.sax.saxutils import escape, quoteattr
 
@@ -73,6 +74,18 @@ class Timeline:
     consumed: timedelta
 
 
+def _plain(at: datetime) -> datetime:
+    """Return ``at`` as a standard-library datetime in UTC, whatever library made it."""
+    utc = at.astimezone(UTC)
+    return datetime(
+        utc.year, utc.month, utc.day, utc.hour, utc.minute, utc.second, utc.microsecond, UTC
+    )
+
+
+def _maybe_plain(at: datetime | None) -> datetime | None:
+    return None if at is None else _plain(at)
+
+
 def build_timeline(
     issue: Issue, agreement: ServiceLevelAgreement | None, *, now: datetime, zone: str
 ) -> Timeline:
@@ -80,6 +93,7 @@ def build_timeline(
     clock = issue.sla
     if clock is None:
         raise ValueError(f"{issue.number} has no SLA")
+    now = _plain(now)
     calendar = agreement.business_time if agreement is not None else None
     response_due = clock.response_by
     resolution_due = clock.resolution_by
@@ -87,11 +101,11 @@ def build_timeline(
         response_due = clock.deadline(calendar, clock.response_target)
         if clock.resolution_target is not None:
             resolution_due = clock.deadline(calendar, clock.resolution_target)
-    instants = [clock.started_at, now]
+    response_due, resolution_due = _maybe_plain(response_due), _maybe_plain(resolution_due)
+    responded_at, resolved_at = _maybe_plain(clock.responded_at), _maybe_plain(clock.resolved_at)
+    instants = [_plain(clock.started_at), now]
     instants += [
-        t
-        for t in (response_due, resolution_due, clock.responded_at, clock.resolved_at)
-        if t is not None
+        t for t in (response_due, resolution_due, responded_at, resolved_at) if t is not None
     ]
     first, last = min(instants), max(instants)
     span = max(last - first, timedelta(hours=1))
@@ -99,8 +113,8 @@ def build_timeline(
     stretches = tuple(_stretches(issue, clock, agreement, now))
     breaches = []
     for which, due, done_at in (
-        (RESPONSE, response_due, clock.responded_at),
-        (RESOLUTION, resolution_due, clock.resolved_at),
+        (RESPONSE, response_due, responded_at),
+        (RESOLUTION, resolution_due, resolved_at),
     ):
         if due is None:
             continue
@@ -126,9 +140,9 @@ def build_timeline(
         stretches=stretches,
         response_due=response_due,
         resolution_due=resolution_due,
-        responded_at=clock.responded_at,
+        responded_at=responded_at,
         response_met=clock.response_met,
-        resolved_at=clock.resolved_at,
+        resolved_at=resolved_at,
         resolution_met=clock.resolution_met,
         breaches=tuple(breaches),
         response_target=clock.response_target,
@@ -140,19 +154,27 @@ def build_timeline(
 def _stretches(
     issue: Issue, clock: SlaClock, agreement: ServiceLevelAgreement | None, now: datetime
 ) -> Iterator[Stretch]:
-    running = [(p.start, p.end) for p in clock.periods]
+    running = [(_plain(p.start), _plain(p.end)) for p in clock.periods]
     if clock.running_since is not None and clock.running_since < now:
-        running.append((clock.running_since, now))
-    previous_end = clock.started_at
+        running.append((_plain(clock.running_since), now))
+    previous_end = _plain(clock.started_at)
     for index, (start, end) in enumerate(running):
         if start > previous_end and index > 0:
-            yield Stretch(
-                kind=_gap_kind(issue, agreement, previous_end), start=previous_end, end=start
-            )
+            yield from _gap(issue, agreement, previous_end, start)
         yield Stretch(kind="running", start=start, end=end)
         previous_end = end
     if clock.running_since is None and previous_end < now:
-        yield Stretch(kind=_gap_kind(issue, agreement, previous_end), start=previous_end, end=now)
+        yield from _gap(issue, agreement, previous_end, now)
+
+
+def _gap(
+    issue: Issue, agreement: ServiceLevelAgreement | None, start: datetime, end: datetime
+) -> Iterator[Stretch]:
+    """Yield the stretches of a stop of the clock, cut where the status changed."""
+    cuts = sorted({_plain(e.at) for e in issue.history if start < e.at < end})
+    bounds = [start, *cuts, end]
+    for low, high in itertools.pairwise(bounds):
+        yield Stretch(kind=_gap_kind(issue, agreement, low), start=low, end=high)
 
 
 def _gap_kind(issue: Issue, agreement: ServiceLevelAgreement | None, at: datetime) -> str:
@@ -173,7 +195,7 @@ def _windows(
     for _ in range(_MAX_WINDOWS):
         if cursor >= end:
             return
-        opened = calendar.next_open(cursor)
+        opened = _plain(calendar.next_open(cursor))
         if opened >= end:
             return
         closed = _window_end(calendar, opened, end)
@@ -185,7 +207,7 @@ def _window_end(calendar: BusinessCalendar, opened: datetime, limit: datetime) -
     """Return where the window opening at ``opened`` closes (at most ``limit``)."""
 
     def open_throughout(until: datetime) -> bool:
-        return calendar.between(opened, until) == until - opened
+        return calendar.between(opened, until) == datetime.__sub__(until, opened)
 
     if open_throughout(limit):
         return limit
@@ -196,10 +218,16 @@ def _window_end(calendar: BusinessCalendar, opened: datetime, limit: datetime) -
             low = middle
         else:
             high = middle
-    return opened + low
+    # The window closes within the last second searched; a closed gap is longer than that,
+    # so the open time up to ``high`` is exactly the window, and ``add`` finds its end.
+    return _plain(calendar.add(opened, calendar.between(opened, opened + high)))
 
 
 # --- drawing ------------------------------------------------------------------------
+
+
+def _hours(delta: timedelta) -> str:
+    return format_duration(delta, days=False)
 
 
 def _local(at: datetime, zone: str) -> datetime:
@@ -213,11 +241,7 @@ def _stamp(at: datetime, zone: str) -> str:
 def _ticks(start: datetime, end: datetime, zone: str) -> list[datetime]:
     span = end - start
     step = next((s for s in _TICK_STEPS if span / s <= 12), _TICK_STEPS[-1])
-    local = _local(start, zone)
-    if step >= timedelta(days=1):
-        first = local.replace(hour=0, minute=0, second=0, microsecond=0)
-    else:
-        first = local.replace(minute=0, second=0, microsecond=0)
+    first = _local(start, zone).replace(hour=0, minute=0, second=0, microsecond=0)
     ticks = []
     tick = first
     while tick <= end:
@@ -256,7 +280,7 @@ def render_svg(timeline: Timeline) -> str:
         else:
             parts.append(f"<{element} {attrs_text}>{escape(str(text))}</{element}>")
 
-    height = 290
+    height = 302
     title = f"{t.number}: {t.subject}"
     parts.append(
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{_WIDTH}" height="{height}" '
@@ -267,17 +291,17 @@ def render_svg(timeline: Timeline) -> str:
     add("text", x=10, y=22, font_size=15, font_weight="bold", text=title[:110])
     summary = (
         f"agreement {t.agreement}, priority {t.priority}: {t.status} at {_stamp(t.now, t.zone)}"
-        f"; response target {format_duration(t.response_target)}"
+        f"; response target {_hours(t.response_target)}"
         + (
-            f", resolution target {format_duration(t.resolution_target)}"
+            f", resolution target {_hours(t.resolution_target)}"
             if t.resolution_target is not None
             else ", no resolution target"
         )
-        + f"; consumed {format_duration(t.consumed)}"
+        + f"; consumed {_hours(t.consumed)} business time"
     )
     add("text", x=10, y=42, text=summary)
 
-    rows = {"hours": 80, "clock": 115, "breach": 150}
+    rows = {"hours": 72, "clock": 120, "breach": 168}
     add("text", x=10, y=rows["hours"] + 14, text="business hours")
     add("text", x=10, y=rows["clock"] + 14, text="SLA clock")
     add("text", x=10, y=rows["breach"] + 11, text="breached")
@@ -324,7 +348,7 @@ def render_svg(timeline: Timeline) -> str:
             fill=_RED,
         )
 
-    top, bottom = 58, 175
+    top, bottom = 56, 190
     breached = {which for which, _, _ in t.breaches}
     for which, due, label in (
         (RESPONSE, t.response_due, "response due"),
@@ -385,16 +409,20 @@ def render_svg(timeline: Timeline) -> str:
             stroke="white",
             stroke_width=1.5,
         )
+        position = x(at)
+        anchor = (
+            "start" if position < _LEFT + 120 else "end" if position > _WIDTH - 150 else "middle"
+        )
         add(
             "text",
-            x=x(at),
-            y=rows["clock"] - 4,
+            x=position,
+            y=rows["clock"] - 5 if which == RESPONSE else rows["clock"] + 34,
             fill=colour,
-            text_anchor="middle",
+            text_anchor=anchor,
             text=f"{shape} {_stamp(at, t.zone)}",
         )
 
-    axis = 200
+    axis = 212
     add("line", x1=_LEFT, y1=axis, x2=_LEFT + width, y2=axis, stroke="#111827", stroke_width=1)
     ticks = _ticks(t.start, t.end, t.zone)
     previous_day = None
@@ -437,7 +465,7 @@ def render_text(timeline: Timeline) -> str:
     lines = [
         f"{t.number}  {t.subject}",
         f"agreement {t.agreement}, priority {t.priority}: {t.status} at {_stamp(t.now, t.zone)}",
-        f"consumed {format_duration(t.consumed)} of business time",
+        f"consumed {_hours(t.consumed)} of business time",
         "",
     ]
     for stretch in t.stretches:
@@ -458,13 +486,12 @@ def render_text(timeline: Timeline) -> str:
             verdict = "met" if met is not False else "MISSED"
             due_text = "" if due is None else f", due {_stamp(due, t.zone)}"
             lines.append(
-                f"  {which} (target {format_duration(target)}{due_text}): "
-                f"{verdict} at {_stamp(at, t.zone)}"
+                f"  {which} (target {_hours(target)}{due_text}): {verdict} at {_stamp(at, t.zone)}"
             )
             continue
         due_text = "unknown while paused" if due is None else _stamp(due, t.zone)
         verdict = "BREACHED" if which in breached else "open"
-        lines.append(f"  {which} due {due_text} (target {format_duration(target)}): {verdict}")
+        lines.append(f"  {which} due {due_text} (target {_hours(target)}): {verdict}")
     if t.always_open:
         lines.append("  business hours: always open (elapsed time)")
     elif t.windows:

@@ -205,6 +205,10 @@ def _message(error: BaseException) -> str:
     return text
 
 
+def _hours(delta: timedelta) -> str:
+    return format_duration(delta, days=False)
+
+
 def _fail(message: str, code: int) -> int:
     print(f"issuecore: error: {message}", file=sys.stderr)
     return code
@@ -607,7 +611,7 @@ def _remaining_text(run: _Run, issue: Issue, which: str, now: datetime) -> tuple
     if agreement is None:
         return run.stamp(deadline), "?"
     remaining = clock.remaining(agreement.business_time, which, now)
-    left = "-" if remaining is None else format_duration(remaining.business)
+    left = "-" if remaining is None else _hours(remaining.business)
     if deadline is None:
         return "paused", left
     return run.stamp(deadline), left
@@ -735,7 +739,7 @@ def _show_sla(run: _Run, issue: Issue, now: datetime) -> None:
         run.print(f"  {_target_line(run, clock, which, now)}")
     if agreement is not None:
         consumed = clock.consumed_at(agreement.business_time, now)
-        run.print(f"  consumed     {format_duration(consumed)} of business time")
+        run.print(f"  consumed     {_hours(consumed)} of business time")
     else:
         run.print(f"  agreement {clock.agreement!r} is no longer configured; deadlines as stored")
     metrics = clock.metrics()
@@ -743,7 +747,7 @@ def _show_sla(run: _Run, issue: Issue, now: datetime) -> None:
     def pair(business: timedelta | None, elapsed: timedelta | None) -> str:
         if business is None or elapsed is None:
             return "-"
-        return f"{format_duration(business)} business, {format_duration(elapsed)} elapsed"
+        return f"{_hours(business)} business, {format_duration(elapsed)} elapsed"
 
     run.print("Metrics")
     run.print(
@@ -762,14 +766,14 @@ def _target_line(run: _Run, clock: SlaClock, which: str, now: datetime) -> str:
     met = clock.response_met if which == RESPONSE else clock.resolution_met
     if done_at is not None:
         verdict = "met" if met is not False else "missed"
-        return f"{label} target {format_duration(target)}: {verdict} at {run.stamp(done_at)}"
+        return f"{label} target {_hours(target)}: {verdict} at {run.stamp(done_at)}"
     deadline = clock.response_by if which == RESPONSE else clock.resolution_by
     agreement = run.config.agreement(clock.agreement)
     remaining = None if agreement is None else clock.remaining(agreement.business_time, which, now)
     due = "paused (deadline unknown)" if deadline is None else f"due {run.stamp(deadline)}"
-    parts = [f"{label} target {format_duration(target)}: {due}"]
+    parts = [f"{label} target {_hours(target)}: {due}"]
     if remaining is not None:
-        parts.append(f"left {format_duration(remaining.business)} business")
+        parts.append(f"left {_hours(remaining.business)} business")
         if remaining.calendar is not None:
             parts.append(f"{format_duration(remaining.calendar)} calendar")
     return ", ".join(parts)

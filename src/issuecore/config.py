@@ -64,7 +64,7 @@ ImapSecurity = Literal["ssl", "starttls", "none"]
 
 DEFAULT_AGREEMENT: Final = ServiceLevelAgreement(
     name="Standard",
-    targets={  # type: ignore[arg-type]  # mypy cannot solve the dict converter's overloads
+    targets={
         "Urgent": SlaTarget(response=timedelta(hours=1), resolution=timedelta(hours=4)),
         "High": SlaTarget(response=timedelta(hours=4), resolution=timedelta(days=1)),
         "Medium": SlaTarget(response=timedelta(hours=8), resolution=timedelta(days=3)),
@@ -87,14 +87,18 @@ def parse_duration(text: str) -> timedelta:
     )
 
 
-def format_duration(delta: timedelta) -> str:
-    """Return ``delta`` as ``"2d 3h 20m"`` (seconds only when under a minute; ``-`` if negative)."""
+def format_duration(delta: timedelta, *, days: bool = True) -> str:
+    """Return ``delta`` as ``"2d 3h 20m"`` (``"51h 20m"`` with ``days=False``; ``-`` if negative).
+
+    Business time reads best in hours (a "day" of it is not 24 hours of
+    work), so pass ``days=False`` for it.
+    """
     sign = "-" if delta < timedelta(0) else ""
     seconds = int(abs(delta).total_seconds())
-    days, rest = divmod(seconds, 86_400)
+    whole_days, rest = divmod(seconds, 86_400) if days else (0, seconds)
     hours, rest = divmod(rest, 3_600)
     minutes, seconds = divmod(rest, 60)
-    parts = [f"{days}d"] if days else []
+    parts = [f"{whole_days}d"] if whole_days else []
     if hours:
         parts.append(f"{hours}h")
     if minutes:
