@@ -111,10 +111,11 @@ class IssueNotFoundError(IssueCoreError, LookupError):
 class ConcurrencyConflictError(IssueCoreError, RuntimeError):
     """A write was refused because someone else changed the issue first; retry on fresh state.
 
-    Carries ``number``, the issue concerned.
+    Carries ``number``, the issue concerned (``None`` when the database aborted
+    the transaction to resolve a deadlock and cannot say which issue).
     """
 
-    def __init__(self, message: str, *, number: str) -> None:
+    def __init__(self, message: str, *, number: str | None) -> None:
         super().__init__(message)
         self.number = number
 
@@ -125,6 +126,15 @@ class ConcurrencyConflictError(IssueCoreError, RuntimeError):
             f"issue {number!r} changed since it was read: the write was based on version "
             f"{expected}, the store holds version {stored}; load it again and retry",
             number=number,
+        )
+
+    @classmethod
+    def aborted_by_database(cls, detail: str) -> Self:
+        """Build the error for a transaction the database aborted (deadlock, serialization)."""
+        return cls(
+            f"the database aborted the transaction because of concurrent work ({detail}); "
+            "run it again",
+            number=None,
         )
 
     @classmethod

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -12,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from issuecore.adapters.sql import MIGRATIONS, SqlStore
-from issuecore.errors import SchemaVersionError
+from issuecore.errors import ConcurrencyConflictError, SchemaVersionError
 from issuecore.ports import OutboxItem
 from issuecore.testing.contracts import T0, simple_issue
 
@@ -145,3 +146,35 @@ def test_workers_sending_at_once_get_different_outbox_items(url: str, prefix: st
 def test_a_database_other_than_postgresql_or_mariadb_is_refused() -> None:
     with pytest.raises(ValueError, match="SQLiteStore"):
         SqlStore("sqlite://")
+
+
+def test_a_deadlock_ends_one_transaction_with_a_conflict_to_retry(url: str, prefix: str) -> None:
+    with SqlStore(url, table_prefix=prefix) as store:
+        with store.transaction() as work:
+            work.insert_issue(simple_issue("ISS-2026-00001"), wake_at=None)
+            work.insert_issue(simple_issue("ISS-2026-00002"), wake_at=None)
+            work.commit()
+        both_hold_one = threading.Barrier(2)
+        outcomes: dict[str, str] = {}
+
+        def lock_in_order(first: str, second: str) -> None:
+            try:
+                with store.transaction() as work:
+                    work.get_issue(first, for_update=True)
+                    both_hold_one.wait()
+                    work.get_issue(second, for_update=True)
+                    work.commit()
+            except ConcurrencyConflictError as error:
+                outcomes[first] = f"conflict {error.number}"
+            else:
+                outcomes[first] = "committed"
+
+        threads = [
+            threading.Thread(target=lock_in_order, args=("ISS-2026-00001", "ISS-2026-00002")),
+            threading.Thread(target=lock_in_order, args=("ISS-2026-00002", "ISS-2026-00001")),
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert sorted(outcomes.values()) == ["committed", "conflict None"]

@@ -345,6 +345,11 @@ class SqlStore:
             work = SqlUnitOfWork(connection, self._schema, self._dialect, read_only=read_only)
             try:
                 yield work
+            except sa.exc.DBAPIError as error:
+                reason = _aborted_for_concurrency(error)
+                if reason is None:
+                    raise
+                raise ConcurrencyConflictError.aborted_by_database(reason) from error
             finally:
                 work.finish()
 
@@ -693,6 +698,26 @@ class SqlUnitOfWork:
         """Keep everything this unit of work did, and end it."""
         self._db().commit()
         self._connection = None
+
+
+# Errors a database raises to end one of several transactions competing for
+# the same rows; running the transaction again is the documented remedy.
+_POSTGRESQL_RETRYABLE: Final = {
+    "40001": "serialization failure",
+    "40P01": "deadlock detected",
+}
+_MYSQL_RETRYABLE: Final = {1213: "deadlock found", 1205: "lock wait timeout"}
+
+
+def _aborted_for_concurrency(error: sa.exc.DBAPIError) -> str | None:
+    original = error.orig
+    sqlstate = getattr(original, "sqlstate", None)
+    if isinstance(sqlstate, str) and sqlstate in _POSTGRESQL_RETRYABLE:
+        return _POSTGRESQL_RETRYABLE[sqlstate]
+    arguments = getattr(original, "args", ())
+    if arguments and isinstance(arguments[0], int):
+        return _MYSQL_RETRYABLE.get(arguments[0])
+    return None
 
 
 def _new_id(inserted: sa.CursorResult[Any]) -> int:
