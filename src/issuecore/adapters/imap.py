@@ -125,6 +125,8 @@ class _Session:
         return [int(value) for value in values if isinstance(value, bytes) and value.isdigit()]
 
     def waiting(self) -> list[int]:
+        # NOOP lets the server report what arrived since the mailbox was selected.
+        self.run("noop", self.connection.noop)
         criteria = "UNDELETED" if self.source.processed_mailbox is not None else "UNSEEN UNDELETED"
         found = self.uid("search", "SEARCH", criteria)
         uids = sorted({int(word) for item in found if item for word in _text([item]).split()})
