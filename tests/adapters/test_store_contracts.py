@@ -1,4 +1,8 @@
-"""Every Store adapter that ships passes the contract adopters check their own adapters with."""
+"""Every Store adapter that ships passes the contract adopters check their own adapters with.
+
+The fixtures are annotated with the port, so mypy also checks that each
+adapter matches :class:`issuecore.ports.Store`.
+"""
 
 from __future__ import annotations
 
@@ -12,18 +16,19 @@ import pytest
 from issuecore.adapters.memory import InMemoryStore
 from issuecore.adapters.sql import SqlStore
 from issuecore.adapters.sqlite import SQLiteStore
+from issuecore.ports import Store
 from issuecore.testing.contracts import StoreContract
 
 
 class TestInMemoryStore(StoreContract):
     @pytest.fixture
-    def store(self) -> InMemoryStore:
+    def store(self) -> Store:
         return InMemoryStore()
 
 
 class TestSQLiteStore(StoreContract):
     @pytest.fixture
-    def store(self, tmp_path: Path) -> Iterator[SQLiteStore]:
+    def store(self, tmp_path: Path) -> Iterator[Store]:
         with SQLiteStore(tmp_path / "desk.db") as store:
             yield store
 
@@ -60,11 +65,11 @@ def mariadb_store() -> Iterator[SqlStore]:
 
 class TestSqlStoreOnPostgreSQL(StoreContract):
     @pytest.fixture
-    def store(self, postgres_store: SqlStore) -> SqlStore:
+    def store(self, postgres_store: SqlStore) -> Store:
         return _emptied(postgres_store)
 
 
 class TestSqlStoreOnMariaDB(StoreContract):
     @pytest.fixture
-    def store(self, mariadb_store: SqlStore) -> SqlStore:
+    def store(self, mariadb_store: SqlStore) -> Store:
         return _emptied(mariadb_store)

@@ -66,7 +66,9 @@ class InMemoryStore:
         with self._lock:
             self._owner = threading.get_ident()
             try:
-                work = InMemoryUnitOfWork(self._tables.copy(), read_only=read_only)
+                # A read-only unit of work cannot write, so it needs no copy.
+                tables = self._tables if read_only else self._tables.copy()
+                work = InMemoryUnitOfWork(tables, read_only=read_only)
                 try:
                     yield work
                 finally:
