@@ -19,12 +19,12 @@ from issuecore.mail.settings import MailSettings
 from issuecore.model import EntryKind
 from issuecore.testing import RecordingMailer
 
-WORKER = Path(__file__).with_name("worker.py")
+WORKER = Path(__file__).with_name("desk_worker.py")
 OPERATIONS = 40
 
 
 def desk_on(store: Any) -> HelpDesk:
-    from worker import AGREEMENT  # type: ignore[import-not-found]
+    from desk_worker import AGREEMENT  # type: ignore[import-not-found]
 
     return HelpDesk(
         store=store,

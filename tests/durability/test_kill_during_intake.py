@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-WORKER = Path(__file__).with_name("worker.py")
+WORKER = Path(__file__).with_name("intake_worker.py")
 CUSTOMERS = ["ana@customer.test", "ben@client.test", "chen@firm.test"]
 
 
