@@ -373,3 +373,14 @@ def test_desk_sends_its_auto_reply_into_the_outbox_maildir(tmp_path: Path) -> No
     assert outcome.auto_reply
     assert str(reply["In-Reply-To"]) == "<m1@c.test>"
     assert "[#ISS-2026-00001]" in str(reply["Subject"])
+
+
+def test_outbox_messages_come_back_in_the_order_they_were_sent(maildir_root: Path) -> None:
+    outbox = MaildirOutbox(maildir_root)
+    for number in range(40):
+        message = reply_message()
+        message.replace_header("Subject", f"reply {number}")
+        outbox.send(message)
+    parser = BytesParser(policy=email.policy.default)
+    subjects = [str(parser.parsebytes(raw)["Subject"]) for raw in outbox.messages()]
+    assert subjects == [f"reply {number}" for number in range(40)]

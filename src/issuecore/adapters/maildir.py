@@ -285,7 +285,7 @@ class MaildirOutbox:
             counter = self._counter
         seconds, nanoseconds = divmod(time.time_ns(), 1_000_000_000)
         host = socket.gethostname().replace("/", r"\057").replace(":", r"\072")
-        return f"{seconds}.M{nanoseconds // 1000}P{os.getpid()}Q{counter}.{host}"
+        return f"{seconds}.M{nanoseconds // 1000:06d}P{os.getpid()}Q{counter}.{host}"
 
     def messages(self) -> list[bytes]:
         """Return the bytes of every message in ``new/`` and ``cur/``, oldest name first."""
