@@ -93,7 +93,6 @@ class _MimeHeaderCache(HeaderRegistry):
             return header
         return super().__call__(name, value)
 
-
     def cache_clear(self) -> None:
         """Forget every remembered header."""
         self._remember.cache_clear()
