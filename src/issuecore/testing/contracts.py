@@ -14,7 +14,8 @@ contract against your adapter::
             yield store
             store.drop_everything()
 
-issuecore runs the same class over its own adapters. Needs the ``test``
+issuecore runs the same class over its own adapters. :class:`StoreStateMachine`
+does the same with random sequences of units of work. Needs the ``test``
 extra (pytest and Hypothesis).
 """
 
@@ -30,6 +31,7 @@ import attrs
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, multiple, rule
 
 from issuecore.errors import (
     ConcurrencyConflictError,
@@ -49,7 +51,13 @@ from issuecore.model import (
 from issuecore.ports import OutboxItem, Store, UnitOfWork
 from issuecore.sla.clock import Period, SlaClock, SlaRole
 
-__all__ = ["StoreContract", "populated_entry", "populated_issue", "simple_issue"]
+__all__ = [
+    "StoreContract",
+    "StoreStateMachine",
+    "populated_entry",
+    "populated_issue",
+    "simple_issue",
+]
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 _BERLIN = ZoneInfo("Europe/Berlin")
@@ -187,6 +195,9 @@ def _unambiguous(value: datetime) -> bool:
     # same instant in another zone, so such times cannot be compared after a
     # round trip through UTC.
     return value.replace(fold=1 - value.fold).utcoffset() == value.utcoffset()
+
+
+_wakes = st.none() | st.integers(-5, 5).map(lambda minutes: T0 + timedelta(minutes=minutes))
 
 
 def _number() -> str:
@@ -684,3 +695,152 @@ class StoreContract:
                 "nobody": work.count_auto_replies("nobody@example.com", T0),
             }
         assert counts == {"all": 3, "since 10": 2, "after last": 0, "bob": 1, "nobody": 0}
+
+
+class StoreStateMachine(RuleBasedStateMachine):
+    """Random sequences of units of work, checked against a plain model after every step.
+
+    Subclass it, override :meth:`make_store` (a fresh, empty store) and, if
+    the store needs it, :meth:`close_store`; then collect its ``TestCase``::
+
+        class ErpStoreMachine(StoreStateMachine):
+            def make_store(self):
+                return ErpStore(connect_to_test_database())
+
+        TestErpStoreMachine = ErpStoreMachine.TestCase
+
+    Units of work commit or roll back at random; a rolled-back one must
+    leave no trace, a stale write must raise a conflict, and a Message-ID
+    recorded twice must raise a duplicate.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.store = self.make_store()
+        self.issues: dict[str, Issue] = {}
+        self.wakes: dict[str, datetime | None] = {}
+        self.threads: dict[str, list[str]] = {}
+        self.messages: dict[str, str | None] = {}
+        self.sequences: dict[int, int] = {}
+        self.created = 0
+
+    def make_store(self) -> Store:
+        """Return a fresh, empty store; subclasses override this."""
+        raise NotImplementedError("subclasses of StoreStateMachine provide make_store()")
+
+    def close_store(self, store: Store) -> None:
+        """Release ``store`` at the end of a run; by default nothing is done."""
+
+    def teardown(self) -> None:
+        self.close_store(self.store)
+
+    numbers = Bundle("numbers")
+
+    @rule(
+        target=numbers,
+        status=st.sampled_from(list(Status)),
+        wake=_wakes,
+        commit=st.booleans(),
+    )
+    def insert(self, status: Status, wake: datetime | None, commit: bool) -> Any:
+        self.created += 1
+        number = f"M-{self.created:05d}"
+        issue = simple_issue(number, status=status, created_at=T0 + timedelta(seconds=self.created))
+        with self.store.transaction() as work:
+            stored = work.insert_issue(issue, wake_at=wake)
+            if commit:
+                work.commit()
+        if not commit:
+            return multiple()
+        self.issues[number] = stored
+        self.wakes[number] = wake
+        self.threads[number] = []
+        return number
+
+    @rule(
+        number=numbers,
+        status=st.sampled_from(list(Status)),
+        wake=_wakes,
+        commit=st.booleans(),
+        stale=st.booleans(),
+    )
+    def update(
+        self, number: str, status: Status, wake: datetime | None, commit: bool, stale: bool
+    ) -> None:
+        current = self.issues[number]
+        stale = stale and current.version > 1
+        based_on = attrs.evolve(
+            current,
+            status=status,
+            subject=f"{current.subject}+",
+            version=current.version - 1 if stale else current.version,
+        )
+        with self.store.transaction() as work:
+            if stale:
+                with pytest.raises(ConcurrencyConflictError):
+                    work.update_issue(based_on, wake_at=wake)
+                return
+            stored = work.update_issue(based_on, wake_at=wake)
+            assert stored.version == current.version + 1
+            if commit:
+                work.commit()
+        if commit:
+            self.issues[number] = stored
+            self.wakes[number] = wake
+
+    @rule(number=numbers, text=st.text(max_size=30), commit=st.booleans())
+    def append(self, number: str, text: str, commit: bool) -> None:
+        entry = attrs.evolve(populated_entry(text=text), attachments=())
+        with self.store.transaction() as work:
+            work.append_entry(number, entry)
+            if commit:
+                work.commit()
+        if commit:
+            self.threads[number].append(text)
+
+    @rule(
+        message_id=st.sampled_from([f"<m{index}@example.com>" for index in range(6)]),
+        number=st.none() | numbers,
+        commit=st.booleans(),
+    )
+    def record(self, message_id: str, number: str | None, commit: bool) -> None:
+        with self.store.transaction() as work:
+            if message_id in self.messages:
+                with pytest.raises(DuplicateMessageError):
+                    work.record_message(message_id, number=number, outcome="x", reason="y")
+                return
+            work.record_message(message_id, number=number, outcome="x", reason="y")
+            if commit:
+                work.commit()
+        if commit:
+            self.messages[message_id] = number
+
+    @rule(year=st.sampled_from([2026, 2027]), commit=st.booleans())
+    def next_sequence(self, year: int, commit: bool) -> None:
+        with self.store.transaction() as work:
+            drawn = work.next_sequence(year)
+            if commit:
+                work.commit()
+        assert drawn > self.sequences.get(year, 0)
+        if commit:
+            self.sequences[year] = drawn
+
+    @invariant()
+    def store_matches_model(self) -> None:
+        with self.store.transaction(read_only=True) as work:
+            for number, issue in self.issues.items():
+                assert work.get_issue(number) == issue
+                assert [entry.text for entry in work.thread(number)] == self.threads[number]
+            for message_id, recorded_for in self.messages.items():
+                record = work.lookup_message(message_id)
+                assert record is not None
+                assert record.number == recorded_for
+            due = sorted(
+                (wake, number)
+                for number, wake in self.wakes.items()
+                if wake is not None and wake <= T0
+            )
+            assert work.due_issues(T0, limit=1_000) == [number for _, number in due]
+            for status in (Status.OPEN, Status.CLOSED):
+                expected = [n for n, issue in self.issues.items() if issue.status == status]
+                assert [issue.number for issue in work.find_issues(status=status)] == expected
