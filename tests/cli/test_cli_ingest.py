@@ -1,0 +1,232 @@
+"""``issuecore ingest``: the example mailbox, other source kinds, the summary and exit codes."""
+
+from __future__ import annotations
+
+import io
+import re
+import subprocess
+import sys
+from email import message_from_bytes
+from email.policy import default as default_policy
+from pathlib import Path
+
+import pytest
+from cli_support import MAILBOX, ROOT, issuecore, load_generator
+
+from issuecore.cli import _Progress
+
+DESIGNED = {
+    "created": 26,
+    "appended": 18,
+    "duplicate": 1,
+    "loop": 0,
+    "ignored": 4,
+    "quarantined": 1,
+}
+
+
+def summary(stdout: str) -> dict[str, int]:
+    """Return the counts of the summary table printed by ingest."""
+    counts = {}
+    for line in stdout.splitlines():
+        match = re.fullmatch(
+            r"(created|appended|duplicate|loop|ignored|quarantined|total)\s+(\d+)", line
+        )
+        if match:
+            counts[match[1]] = int(match[2])
+    return counts
+
+
+def test_ingesting_the_example_mailbox_counts_each_outcome_as_designed(tmp_path: Path) -> None:
+    done = issuecore(tmp_path, "ingest", str(MAILBOX))
+
+    assert done.returncode == 0, done.stderr
+    counts = summary(done.stdout)
+    assert counts == {**DESIGNED, "total": 50}
+    assert sum(counts[kind] for kind in DESIGNED) == counts["total"]
+    assert "read 50 messages from" in done.stdout
+    assert "automatic replies sent: 26" in done.stdout
+
+
+def test_each_example_message_becomes_what_the_generator_declares(tmp_path: Path) -> None:
+    expected = load_generator()
+    expected.build(2026)
+
+    done = issuecore(tmp_path, "ingest", "--verbose", str(MAILBOX))
+
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.split("\n\n", 1)[0].splitlines()
+    seen = []
+    for line in lines:
+        kind, number = line.split()[:2]
+        seen.append((kind, None if number == "-" else int(number.rsplit("-", 1)[1])))
+    assert seen == expected.EXPECTED
+    assert len(seen) == 50
+
+
+def test_the_stranger_with_a_copied_token_gets_an_issue_of_their_own(tmp_path: Path) -> None:
+    done = issuecore(tmp_path, "ingest", "--verbose", str(MAILBOX))
+
+    hijack = next(line for line in done.stdout.splitlines() if "hijack.1@darkroast" in line)
+    assert hijack.startswith("created")
+    assert "ISS-2026-00009" in hijack
+    assert "is not a participant" in hijack
+
+
+def test_ingesting_the_mailbox_again_records_every_message_as_a_duplicate(
+    desk_dir: Path,
+) -> None:
+    done = issuecore(desk_dir, "ingest", str(MAILBOX))
+
+    assert done.returncode == 0, done.stderr
+    counts = summary(done.stdout)
+    assert counts["duplicate"] == 50
+    assert counts["created"] == counts["appended"] == 0
+
+
+def test_automatic_replies_are_written_into_the_outbox_maildir(ingested_template: Path) -> None:
+    sent = sorted((ingested_template / "outbox" / "new").iterdir())
+
+    assert len(sent) == 26
+    first = message_from_bytes(sent[0].read_bytes(), policy=default_policy)
+    assert first["Auto-Submitted"] == "auto-replied"
+    assert re.search(r"\[#ISS-2026-000\d\d\]", str(first["Subject"]))
+
+
+def test_strict_ingest_exits_3_when_a_message_was_quarantined(tmp_path: Path) -> None:
+    done = issuecore(tmp_path, "ingest", "--strict", str(MAILBOX))
+
+    assert done.returncode == 3
+    assert "quarantined <nosender.1@unknown.example>: the message has no readable sender" in (
+        done.stdout
+    )
+
+
+def test_strict_ingest_exits_0_when_nothing_was_quarantined(tmp_path: Path) -> None:
+    message = tmp_path / "one.eml"
+    message.write_bytes(
+        b"From: Ana <ana@fjordline.example>\nTo: support@localhost\n"
+        b"Subject: Hello\nMessage-ID: <one@fjordline.example>\n\nHi\n"
+    )
+
+    done = issuecore(tmp_path, "ingest", "--strict", "one.eml")
+
+    assert done.returncode == 0, done.stderr
+    assert summary(done.stdout)["created"] == 1
+
+
+def write_eml(path: Path, number: int) -> None:
+    path.write_bytes(
+        f"From: Customer {number} <c{number}@example.org>\nTo: support@localhost\n"
+        f"Subject: Question {number}\nMessage-ID: <q{number}@example.org>\n\n"
+        f"Hello {number}\n".encode()
+    )
+
+
+def test_ingest_reads_a_folder_of_eml_files_and_a_maildir_in_one_run(tmp_path: Path) -> None:
+    folder = tmp_path / "inbox-files"
+    folder.mkdir()
+    write_eml(folder / "a.eml", 1)
+    write_eml(folder / "b.eml", 2)
+    (folder / "notes.txt").write_text("not mail")
+    maildir = tmp_path / "Maildir"
+    for sub in ("new", "cur", "tmp"):
+        (maildir / sub).mkdir(parents=True)
+    write_eml(maildir / "new" / "1700000000.M1P1.host", 3)
+
+    done = issuecore(tmp_path, "ingest", "inbox-files", "Maildir")
+
+    assert done.returncode == 0, done.stderr
+    assert summary(done.stdout) == {
+        "created": 3,
+        "appended": 0,
+        "duplicate": 0,
+        "loop": 0,
+        "ignored": 0,
+        "quarantined": 0,
+        "total": 3,
+    }
+    assert list((maildir / "new").iterdir()) == []  # acknowledged: moved to cur/ as seen
+    assert [p.name.endswith(":2,S") for p in (maildir / "cur").iterdir()] == [True]
+
+
+def test_ingest_of_a_missing_path_is_a_usage_error(tmp_path: Path) -> None:
+    done = issuecore(tmp_path, "ingest", "nowhere.mbox")
+
+    assert done.returncode == 2
+    assert "nowhere.mbox: no such file or folder" in done.stderr
+    assert done.stdout == ""
+
+
+def test_ingest_writes_no_progress_bar_when_stderr_is_not_a_terminal(tmp_path: Path) -> None:
+    done = issuecore(tmp_path, "ingest", str(MAILBOX))
+
+    assert done.returncode == 0
+    assert done.stderr == ""
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_bar_redraws_one_line_with_carriage_returns_on_a_terminal() -> None:
+    stream = Terminal()
+    progress = _Progress(stream, total_bytes=400, label="support.mbox")
+    progress.started -= 10  # a long run: the bar is due
+    for _ in range(4):
+        progress.drawn_at = 0.0
+        progress.advance(100)
+    progress.finish()
+
+    text = stream.getvalue()
+    assert "\n" not in text
+    assert text.count("\r") >= 5
+    assert "[" + "#" * 30 + "] 100% 4 messages" in text
+    assert text.endswith("\r")
+
+
+def test_progress_bar_stays_silent_when_the_stream_is_not_a_terminal() -> None:
+    stream = io.StringIO()
+    progress = _Progress(stream, total_bytes=100, label="x")
+    progress.started -= 10
+    progress.advance(100)
+    progress.finish()
+
+    assert stream.getvalue() == ""
+
+
+def test_the_generator_reproduces_the_committed_mailbox_byte_for_byte(tmp_path: Path) -> None:
+    output = tmp_path / "support.mbox"
+
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "make_mailbox.py"), "--output", str(output)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert output.read_bytes() == MAILBOX.read_bytes()
+
+
+@pytest.mark.parametrize("year", [2027])
+def test_the_generator_writes_tokens_for_another_year_on_request(tmp_path: Path, year: int) -> None:
+    output = tmp_path / "support.mbox"
+
+    subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "examples" / "make_mailbox.py"),
+            "--year",
+            str(year),
+            "--output",
+            str(output),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    done = issuecore(tmp_path, "ingest", str(output), now=f"{year}-03-02T09:00:00+00:00")
+
+    assert f"[#ISS-{year}-00002]" in output.read_text(encoding="utf-8", errors="replace")
+    assert summary(done.stdout) == {**DESIGNED, "total": 50}
