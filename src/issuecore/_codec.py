@@ -13,6 +13,11 @@ one member is not ``None``), ``tuple`` (variadic and fixed), ``list``,
 aware in UTC), ``date``, ``time``, ``timedelta`` (integer microseconds),
 ``bytes`` (base64), ``Decimal`` (string), ``ZoneInfo`` (its key), ``Literal``
 and ``Any`` (JSON values as they are).
+
+The adapters share the helpers at the end: an issue's document (its version
+lives in a column), a thread entry's document with the attachment bytes kept
+apart for a binary column, and instants as integer microseconds since
+1970-01-01 UTC.
 """
 
 from __future__ import annotations
