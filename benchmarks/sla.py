@@ -29,6 +29,7 @@ ZONE = ZoneInfo(ZONE_NAME)
 WORKING_DAYS = (0, 1, 2, 3, 4)
 OPENS, CLOSES = time(9), time(17)
 START = datetime(2026, 3, 2, 10, 30, tzinfo=ZONE)
+YEAR_LATER = datetime(2027, 3, 2, 10, 30, tzinfo=ZONE)
 SHORT, LONG = timedelta(hours=8), timedelta(hours=2_000)
 REPEATS = 7
 
@@ -109,6 +110,8 @@ def main() -> None:
     figures = {
         "issuecore add 8 h": per_call(lambda: calendar.add(START, SHORT)),
         "issuecore add 2,000 h": per_call(lambda: calendar.add(START, LONG)),
+        "issuecore between, 1 year apart": per_call(lambda: calendar.between(START, YEAR_LATER)),
+        "issuecore is_open": per_call(lambda: calendar.is_open(START)),
         "day-walking baseline 2,000 h": per_call(
             lambda: day_walking_add(START, LONG, weekly, holidays)
         ),
