@@ -320,6 +320,7 @@ class Dovecot:
             f"{tls}"
             "disable_plaintext_auth = no\n"
             "auth_mechanisms = plain login\n"
+            "auth_failure_delay = 0\n"
             "first_valid_uid = 1\n"
             f"mail_location = maildir:{folder}/mail/%u\n"
             "passdb {\n"

@@ -47,6 +47,16 @@ def dovecot(certificate: Certificate | str) -> Iterator[Dovecot]:
         yield server
 
 
+@pytest.fixture
+def lone_dovecot(dovecot: Dovecot) -> Iterator[Dovecot]:
+    """A Dovecot of the test's own, for tests whose failed logins would slow the shared one.
+
+    Dovecot delays logins from an address that recently failed to log in.
+    """
+    with Dovecot(dovecot.binary, None) as server:
+        yield server
+
+
 _users = itertools.count(1)
 
 

@@ -177,15 +177,15 @@ def test_ack_after_the_connection_closed_raises_and_leaves_the_message_waiting(
 
 
 def test_wrong_password_fails_at_login_and_never_shows_the_password(
-    dovecot: Dovecot, imap_user: str
+    lone_dovecot: Dovecot,
 ) -> None:
     source = ImapSource(
-        dovecot.host, dovecot.port, username=imap_user, password="wrong-42", security="none"
+        lone_dovecot.host, lone_dovecot.port, username="ana", password="wrong-42", security="none"
     )
     with pytest.raises(MailTransportError) as raised:
         list(source.messages())
     error = raised.value
-    assert (error.protocol, error.operation, error.port) == ("IMAP", "login", dovecot.port)
+    assert (error.protocol, error.operation, error.port) == ("IMAP", "login", lone_dovecot.port)
     assert "AUTHENTICATIONFAILED" in str(error)
     assert "wrong-42" not in str(error)
     assert "wrong-42" not in repr(source)
