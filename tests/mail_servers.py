@@ -11,7 +11,6 @@ foreground (``dovecot -F``) and is stopped by terminating that process.
 from __future__ import annotations
 
 import contextlib
-import getpass
 import grp
 import imaplib
 import os
@@ -290,7 +289,7 @@ class Dovecot:
             chroot = ""
         else:
             uid, gid = os.getuid(), os.getgid()
-            user, group = getpass.getuser(), grp.getgrgid(gid).gr_name
+            user, group = pwd.getpwuid(uid).pw_name, grp.getgrgid(gid).gr_name
             users = (
                 f"default_login_user = {user}\n"
                 f"default_internal_user = {user}\n"
