@@ -84,7 +84,7 @@ EXPECTED: dict[str, tuple[DecisionKind, Signal, str | None, dict[str, Any]]] = {
         None,
         {
             "forged_references": (
-                "<ic1.jfjvgljsgazdmljqgaydimq.ffff.aaaaaaaaaaaaaaaaaaaaaaaaaa@helpdesk.example>",
+                "<ic1.4953532d323032362d3030303432.ffff.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa@helpdesk.example>",
             )
         },
     ),

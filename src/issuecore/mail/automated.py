@@ -7,6 +7,7 @@ so the reason is recorded, not guessed.
 
 from __future__ import annotations
 
+import functools
 from typing import Final
 
 import attrs
@@ -43,8 +44,11 @@ class Automation:
 
 def is_robot_address(address: str | None) -> bool:
     """Return whether ``address`` is a mailer-daemon, postmaster or no-reply sender."""
-    if not address:
-        return False
+    return _is_robot(address) if address else False
+
+
+@functools.lru_cache(maxsize=4096)
+def _is_robot(address: str) -> bool:
     local = address.rpartition("@")[0].lower().split("+", 1)[0]
     squeezed = local.replace("-", "").replace("_", "").replace(".", "")
     return squeezed in _ROBOT_LOCAL_PARTS or squeezed.startswith(_ROBOT_PREFIXES)
@@ -53,31 +57,30 @@ def is_robot_address(address: str | None) -> bool:
 def classify_automated(message: InboundMessage) -> Automation:
     """Return the automated-mail signals that fire for ``message``."""
     signals: list[str] = []
-    auto_submitted = message.header("auto-submitted")
+    headers = message.first_headers
+    auto_submitted = headers.get("auto-submitted")
     if auto_submitted is not None:
         value = auto_submitted.split(";", 1)[0].strip().lower()
         if value != "no":
             signals.append(f"Auto-Submitted: {value or '(empty)'}")
-    precedence = (message.header("precedence") or "").strip().lower()
+    precedence = headers.get("precedence", "").strip().lower()
     if precedence in _PRECEDENCE:
         signals.append(f"Precedence: {precedence}")
-    signals.extend(f"{name} present" for name in _AUTOREPLY_HEADERS if message.has_header(name))
-    suppress = message.header("x-auto-response-suppress")
+    signals.extend(f"{name} present" for name in _AUTOREPLY_HEADERS if name in headers)
+    suppress = headers.get("x-auto-response-suppress")
     if suppress is not None:
         named = sorted(
             {item.strip().lower() for item in suppress.replace(";", ",").split(",")} & _SUPPRESS
         )
         if named:
             signals.append(f"X-Auto-Response-Suppress: {', '.join(named)}")
-    signals.extend(
-        f"{name} present" for name in ("list-id", "list-unsubscribe") if message.has_header(name)
-    )
-    return_path = message.header("return-path")
+    signals.extend(f"{name} present" for name in ("list-id", "list-unsubscribe") if name in headers)
+    return_path = headers.get("return-path")
     if return_path is not None and return_path.strip() in ("<>", ""):
         signals.append("empty Return-Path")
     if is_robot_address(message.from_address):
         signals.append(f"robot sender {message.from_address}")
-    if message.has_header("x-failed-recipients"):
+    if "x-failed-recipients" in headers:
         signals.append("x-failed-recipients present")
     if message.report_type in _REPORTS:
         signals.append(f"{message.report_type} report")

@@ -20,13 +20,14 @@ import functools
 import hashlib
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from email.header import decode_header
 from email.headerregistry import BaseHeader, HeaderRegistry
 from email.parser import BytesParser, HeaderParser
 from email.utils import getaddresses, parsedate_to_datetime
 from html.parser import HTMLParser
+from types import MappingProxyType
 from typing import Final
 
 import attrs
@@ -140,19 +141,20 @@ class InboundMessage:
     size: int = 0
 
     @functools.cached_property
-    def _first_values(self) -> dict[str, str]:
+    def first_headers(self) -> Mapping[str, str]:
+        """Return the first raw value of each header, by lower-case name."""
         first: dict[str, str] = {}
         for key, value in self.headers:
             first.setdefault(key, value)
-        return first
+        return MappingProxyType(first)
 
     def header(self, name: str) -> str | None:
         """Return the first raw value of header ``name`` (any case), or ``None``."""
-        return self._first_values.get(name.lower())
+        return self.first_headers.get(name.lower())
 
     def has_header(self, name: str) -> bool:
         """Return whether header ``name`` is present at all."""
-        return name.lower() in self._first_values
+        return name.lower() in self.first_headers
 
 
 @attrs.frozen(kw_only=True)
