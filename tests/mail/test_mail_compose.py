@@ -10,14 +10,16 @@ from email.message import EmailMessage
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from mail_support import NOW, SIGNING_KEY, fixture_bytes, issue, settings
-from strategies import hostile_text, names, subjects
+from mail_support import NOW, SIGNING_KEY, WORKFLOW, fixture_bytes, issue, settings, world
+from strategies import hostile_text, names, raw_messages, subjects
 
 from issuecore.mail import (
+    DecisionKind,
     InboundMessage,
     InMemoryAutoReplyCounter,
     compose_agent_reply,
     compose_auto_reply,
+    decide,
     parse_message,
     reference_chain,
     reserve_auto_reply,
@@ -207,3 +209,20 @@ def test_hostile_issue_values_never_put_a_line_break_into_an_agent_reply(
         agent_name=name,
     )
     _assert_header_safe(reply)
+
+
+@given(raw_messages())
+def test_generated_messages_go_through_intake_and_any_auto_reply_is_header_safe(
+    raw: bytes,
+) -> None:
+    message = parse_message(raw)
+    decision = decide(
+        message, lookup=world(), settings=settings(), now=NOW, is_closed=WORKFLOW.is_closed
+    )
+    assert decision.kind in set(DecisionKind)
+    if isinstance(message, InboundMessage) and decision.kind is DecisionKind.CREATE:
+        reply = compose_auto_reply(message, number=NUMBER, settings=settings(), now=NOW)
+        if decision.auto_reply:
+            assert reply is not None
+        if reply is not None:
+            _assert_header_safe(reply)
