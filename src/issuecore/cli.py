@@ -481,6 +481,7 @@ class _Progress:
     def __init__(self, stream: IO[str], *, total_bytes: int, label: str) -> None:
         self.stream = stream
         self.enabled = stream.isatty()
+        self.unknown_total = total_bytes <= 0  # an IMAP mailbox: count messages only
         self.total = max(1, total_bytes)
         self.label = label
         self.done_bytes = 0
@@ -498,10 +499,13 @@ class _Progress:
         if now - self.started < _PROGRESS_AFTER or now - self.drawn_at < _PROGRESS_EVERY:
             return
         self.drawn_at = now
-        fraction = min(1.0, self.done_bytes / self.total)
-        filled = int(fraction * 30)
-        bar = "#" * filled + "-" * (30 - filled)
-        self.stream.write(f"\r{self.label[-30:]} [{bar}] {fraction:4.0%} {self.count} messages")
+        if self.unknown_total:
+            self.stream.write(f"\r{self.label[-30:]} {self.count} messages")
+        else:
+            fraction = min(1.0, self.done_bytes / self.total)
+            filled = int(fraction * 30)
+            bar = "#" * filled + "-" * (30 - filled)
+            self.stream.write(f"\r{self.label[-30:]} [{bar}] {fraction:4.0%} {self.count} messages")
         self.stream.flush()
         self.visible = True
 
