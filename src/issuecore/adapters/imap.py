@@ -168,8 +168,8 @@ class _Session:
         if not self.open:
             raise source.error(
                 "ack",
-                f"the connection is closed; message UID {uid} stays waiting and is fetched "
-                "again next run",
+                f"this run's connection is closed or failed; message UID {uid} stays waiting "
+                "and is fetched again next run",
             )
         if uidvalidity != self.uidvalidity:
             raise source.error("ack", f"UID {uid} belongs to UIDVALIDITY {uidvalidity}")
@@ -294,6 +294,9 @@ class ImapSource:
     def messages(self) -> Iterator[ImapMessage]:
         """Yield the waiting messages in UID order, fetched ``batch`` at a time."""
         if self._session is not None:
+            if not self._session.open:  # the last run stopped on a failure
+                self.close()
+                self._session = self._open()
             yield from self._messages(self._session)
             return
         session = self._open()
@@ -303,10 +306,18 @@ class ImapSource:
             session.close()
 
     def _messages(self, session: _Session) -> Iterator[ImapMessage]:
-        uids = session.waiting()
+        try:
+            uids = session.waiting()
+        except MailTransportError:
+            session.open = False  # its state is unknown: acknowledge nothing more through it
+            raise
         for start in range(0, len(uids), self.batch):
             chunk = uids[start : start + self.batch]
-            bodies = session.fetch(chunk)
+            try:
+                bodies = session.fetch(chunk)
+            except MailTransportError:
+                session.open = False
+                raise
             for uid in chunk:
                 body = bodies.get(uid)
                 if body is None:  # expunged by another client since the search
