@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -49,3 +50,26 @@ def load_generator() -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+# What the example mailbox is designed to give when ingested into an empty desk in 2026.
+DESIGNED = {
+    "created": 26,
+    "appended": 18,
+    "duplicate": 1,
+    "loop": 0,
+    "ignored": 4,
+    "quarantined": 1,
+}
+
+
+def summary(stdout: str) -> dict[str, int]:
+    """Return the counts of the summary table printed by ingest."""
+    counts = {}
+    for line in stdout.splitlines():
+        match = re.fullmatch(
+            r"(created|appended|duplicate|loop|ignored|quarantined|total)\s+(\d+)", line
+        )
+        if match:
+            counts[match[1]] = int(match[2])
+    return counts

@@ -11,30 +11,9 @@ from email.policy import default as default_policy
 from pathlib import Path
 
 import pytest
-from cli_support import MAILBOX, ROOT, issuecore, load_generator
+from cli_support import DESIGNED, MAILBOX, ROOT, issuecore, load_generator, summary
 
 from issuecore.cli import _Progress
-
-DESIGNED = {
-    "created": 26,
-    "appended": 18,
-    "duplicate": 1,
-    "loop": 0,
-    "ignored": 4,
-    "quarantined": 1,
-}
-
-
-def summary(stdout: str) -> dict[str, int]:
-    """Return the counts of the summary table printed by ingest."""
-    counts = {}
-    for line in stdout.splitlines():
-        match = re.fullmatch(
-            r"(created|appended|duplicate|loop|ignored|quarantined|total)\s+(\d+)", line
-        )
-        if match:
-            counts[match[1]] = int(match[2])
-    return counts
 
 
 def test_ingesting_the_example_mailbox_counts_each_outcome_as_designed(tmp_path: Path) -> None:
