@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
+import sqlite3
 import sys
 import time
 import zoneinfo
@@ -192,6 +193,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(str(error), EXIT_USAGE)
     except (RefusedError, IssueCoreError, LookupError, ValueError) as error:
         return _fail(_message(error), EXIT_REFUSED)
+    except OSError as error:
+        where = f"{error.filename}: " if error.filename else ""
+        return _fail(f"{where}{error.strerror or error}", EXIT_REFUSED)
     except KeyboardInterrupt:
         return 130
     finally:
@@ -250,7 +254,7 @@ class _Run:
     def desk(self) -> HelpDesk:
         if self._desk is None:
             config = self.config
-            store = _open_store(self.database(), config)
+            store = _open_store(self.database(), config, given=self.args.db is not None)
             self._store = store
             self._desk = HelpDesk(
                 store=store,
@@ -307,25 +311,33 @@ def _clock() -> Clock:
     return FakeClock(at)
 
 
-def _open_store(database: str, config: Config) -> Store:
+def _open_store(database: str, config: Config, *, given: bool) -> Store:
+    """Open the database; ``given`` says it came from ``--db`` (errors then name the option)."""
+    source, key = ("--db", "") if given else (config.source, "database")
     if "://" in database:
         try:
             from issuecore.adapters.sql import SqlStore
         except ImportError:
             raise ConfigError.for_key(
-                config.source,
-                "database",
+                source,
+                key,
                 "a server database needs the sql extra: pip install 'issuecore[sql]'",
             ) from None
-        return SqlStore(database)
+        try:
+            return SqlStore(database)
+        except Exception as error:  # the driver's own errors: unreachable server, bad login
+            raise ConfigError.for_key(source, key, f"cannot open {database}: {error}") from None
     from issuecore.adapters.sqlite import SQLiteStore
 
     path = Path(database)
     if not path.parent.is_dir():
+        raise ConfigError.for_key(source, key, f"the folder of {database} does not exist")
+    try:
+        return SQLiteStore(path)
+    except sqlite3.Error as error:
         raise ConfigError.for_key(
-            config.source, "database", f"the folder of {database} does not exist"
-        )
-    return SQLiteStore(path)
+            source, key, f"cannot open {database} as SQLite: {error}"
+        ) from None
 
 
 def _password(config: Config, section: str, password: str | None, env: str | None) -> str | None:
@@ -410,7 +422,7 @@ def _init(run: _Run) -> int:
     path.write_text(text, encoding="utf-8")
     run._config = None
     config = run.config
-    store = _open_store(run.database(), config)
+    store = _open_store(run.database(), config, given=run.args.db is not None)
     close = getattr(store, "close", None)
     if callable(close):
         close()

@@ -116,6 +116,17 @@ def test_db_option_overrides_the_database_of_the_file(tmp_path: Path) -> None:
     assert not (tmp_path / "issuecore.db").exists()
 
 
+def test_a_db_option_naming_a_file_that_is_not_sqlite_is_a_usage_error(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("shopping list")
+
+    done = issuecore(tmp_path, "--db", "notes.txt", "list")
+
+    assert done.returncode == 2
+    assert "issuecore: error: --db: cannot open notes.txt as SQLite: file is not a database" in (
+        done.stderr
+    )
+
+
 def test_relative_paths_in_the_file_are_taken_from_its_folder(tmp_path: Path) -> None:
     settings = tmp_path / "etc"
     settings.mkdir()
