@@ -6,7 +6,8 @@ import email
 import email.policy
 import os
 import sysconfig
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
+from email.utils import format_datetime, parsedate_to_datetime
 from pathlib import Path
 
 import pytest
@@ -267,3 +268,26 @@ def test_mutated_fixtures_never_raise(name: str, mutations: list[tuple[int, byte
         at = position % (len(raw) + 1)
         raw[at : at + len(junk)] = junk
     assert isinstance(parse_message(bytes(raw)), InboundMessage | Quarantined)
+
+
+@given(
+    st.datetimes(
+        min_value=datetime(1971, 1, 1),  # naive bounds: the zone is drawn separately
+        max_value=datetime(2200, 1, 1),
+    ).map(lambda moment: moment.replace(microsecond=0)),
+    st.integers(-23 * 60 - 59, 23 * 60 + 59),
+    st.booleans(),
+)
+def test_date_header_reads_like_the_standard_library(
+    moment: datetime, offset_minutes: int, weekday: bool
+) -> None:
+    aware = moment.replace(tzinfo=timezone(timedelta(minutes=offset_minutes)))
+    text = format_datetime(aware)
+    if not weekday:
+        text = text.split(", ", 1)[1]
+    raw = f"From: a@example.com\nDate: {text}\n\nhi\n".encode()
+    message = parse_message(raw)
+    assert isinstance(message, InboundMessage)
+    assert message.date == parsedate_to_datetime(text)
+    assert message.date is not None
+    assert message.date.utcoffset() == aware.utcoffset()

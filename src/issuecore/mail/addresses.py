@@ -60,6 +60,9 @@ def same_address(first: str, second: str) -> bool:
 
 def safe_header_text(value: str, *, limit: int = 900) -> str:
     """Return ``value`` as one header-safe line: no CR, LF, NUL or other control characters."""
+    # printable text has no controls, separators or surrogates, and no space but " "
+    if value.isprintable() and len(value) <= limit and "  " not in value and value == value.strip():
+        return value
     cleaned = _UNSAFE.sub(" ", value)
     cleaned = _SPACES.sub(" ", cleaned).strip()
     if len(cleaned) > limit:

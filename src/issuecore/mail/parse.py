@@ -21,7 +21,7 @@ import hashlib
 import re
 import unicodedata
 from collections.abc import Iterator, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from email.header import decode_header
 from email.headerregistry import BaseHeader, HeaderRegistry
 from email.parser import BytesParser, HeaderParser
@@ -53,6 +53,17 @@ _MAX_ADDRESS_HEADER: Final = 64 * 1024
 _MAX_FILENAME: Final = 150
 _MSG_ID: Final = re.compile(r"<[^<>\s]{1,990}>")
 _FOLD: Final = re.compile(r"\r?\n|\r")
+# "Thu, 26 Nov 2026 09:14:01 +0000", the form nearly every client writes; others go to email.utils
+_COMMON_DATE: Final = re.compile(
+    r"\s*(?:[A-Za-z]{3},\s*)?(\d{1,2})\s+([A-Za-z]{3})\s+(\d{4})\s+(\d{2}):(\d{2})(?::(\d{2}))?"
+    r"\s+([+-])(\d{2})(\d{2})(?:\s+\([^()]{0,40}\))?\s*"
+)
+_MONTHS: Final = {
+    name: number
+    for number, name in enumerate(
+        ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1
+    )
+}
 _ESCAPED_BYTES: Final = re.compile("[\udc80-\udcff]")
 # One mailbox without comments, quoted pairs or groups: ``a@b``, ``Name <a@b>``, ``"Name" <a@b>``;
 # anything else goes to the full parser.
@@ -381,6 +392,23 @@ def _addresses_of(headers: tuple[tuple[str, str], ...], name: str) -> tuple[str,
 def _date(value: str | None, defects: list[str]) -> datetime | None:
     if not value:
         return None
+    if common := _COMMON_DATE.fullmatch(value):
+        day, month, year, hour, minute, second, sign, zone_hours, zone_minutes = common.groups()
+        month_number = _MONTHS.get(month.lower())
+        if month_number is not None:
+            offset = timedelta(hours=int(zone_hours), minutes=int(zone_minutes))
+            try:
+                return datetime(
+                    int(year),
+                    month_number,
+                    int(day),
+                    int(hour),
+                    int(minute),
+                    int(second or 0),
+                    tzinfo=timezone(-offset if sign == "-" else offset),
+                )
+            except ValueError:
+                pass  # the full parser below decides what to make of it
     try:
         parsed = parsedate_to_datetime(_undo_surrogates(value))
     except (TypeError, ValueError, IndexError, OverflowError):
