@@ -54,6 +54,11 @@ def _optional_instant(
     optional_aware(attribute.name, value)
 
 
+# Lines up to RFC 5322's 998 characters: a long Message-ID in In-Reply-To or
+# References is then kept as it is instead of being RFC 2047-encoded.
+_STORED = email.policy.default.clone(max_line_length=998)
+
+
 @attrs.frozen(kw_only=True)
 class MessageRecord:
     """What became of one inbound Message-ID: the issue it went to, the outcome and why."""
@@ -95,7 +100,7 @@ class OutboxItem:
         return cls(
             number=number,
             message_id=str(message_id),
-            message=message.as_bytes(policy=email.policy.default),
+            message=message.as_bytes(policy=_STORED),
             created_at=created_at,
             next_attempt_at=created_at,
         )
