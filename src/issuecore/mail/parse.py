@@ -4,12 +4,10 @@ Parsing never raises. Whatever can be read is kept and the defects the
 parser found are listed; a message that cannot be read at all becomes a
 :class:`Quarantined` value carrying the reason.
 
-The standard library parses with :data:`email.policy.default`, whose
-structured headers are costly to build and which the parser itself asks for
-the same ``Content-Type`` several times per part. The policy used here is
-``policy.default`` with a header factory that remembers recently built MIME
-headers, and the address, date and ID headers are decoded once from their
-raw values, so each message is parsed once and each header read once.
+Parsing uses :data:`email.policy.default` with a faster header factory
+(:mod:`issuecore.mail._headers`: same header objects, built more cheaply),
+and the address, date and ID headers are decoded once from their raw
+values, so each message is parsed once and each header read once.
 """
 
 from __future__ import annotations
@@ -23,7 +21,6 @@ import unicodedata
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta, timezone
 from email.header import decode_header
-from email.headerregistry import BaseHeader, HeaderRegistry
 from email.parser import BytesParser, HeaderParser
 from email.utils import getaddresses, parsedate_to_datetime
 from html.parser import HTMLParser
@@ -32,6 +29,7 @@ from typing import Final
 
 import attrs
 
+from issuecore.mail._headers import MimeHeaderFactory
 from issuecore.mail.addresses import normalize_address, safe_header_text
 from issuecore.model import Attachment
 
@@ -71,9 +69,6 @@ _BARE_MAILBOX: Final = re.compile(r'\s*<?([^<>\s"(),;:\\]+)>?\s*')
 _NAMED_MAILBOX: Final = re.compile(
     r'\s*(?:"([^"\\\r\n]{0,200})"|([^"<>(),;:@\\\r\n]{0,200}?))\s*<([^<>\s"(),;:\\]+)>\s*'
 )
-_CACHED_HEADERS: Final = frozenset(
-    {"content-type", "content-disposition", "content-transfer-encoding", "mime-version"}
-)
 _WINDOWS_RESERVED: Final = frozenset(
     {"con", "prn", "aux", "nul"} | {f"com{i}" for i in range(10)} | {f"lpt{i}" for i in range(10)}
 )
@@ -92,25 +87,7 @@ _EXTENSIONS: Final = {
 }
 
 
-class _MimeHeaderCache(HeaderRegistry):
-    """A header registry that remembers the MIME headers it built (they are immutable)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._remember = functools.lru_cache(maxsize=2048)(super().__call__)
-
-    def __call__(self, name: str, value: str) -> BaseHeader:
-        if name.lower() in _CACHED_HEADERS:
-            header: BaseHeader = self._remember(name, value)
-            return header
-        return super().__call__(name, value)
-
-    def cache_clear(self) -> None:
-        """Forget every remembered header."""
-        self._remember.cache_clear()
-
-
-_HEADER_FACTORY: Final = _MimeHeaderCache()
+_HEADER_FACTORY: Final = MimeHeaderFactory()
 _POLICY: Final = email.policy.default.clone(header_factory=_HEADER_FACTORY)
 _PARSER: Final = BytesParser(policy=_POLICY)
 

@@ -1,0 +1,125 @@
+"""The faster Content-Type headers are the standard library's, value for value."""
+
+from __future__ import annotations
+
+import email.policy
+from email.headerregistry import HeaderRegistry
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from issuecore.mail._headers import MimeHeaderFactory, _plain_content_type
+
+STOCK = HeaderRegistry()
+
+token = st.from_regex(r"[A-Za-z0-9!#$%&'+.^_`{|}~-]{1,12}", fullmatch=True)
+quoted = st.text(
+    st.characters(codec="ascii", exclude_characters='"\\\r\n'), min_size=0, max_size=12
+).map(lambda text: f'"{text}"')
+spaces = st.sampled_from(["", " ", "  ", "\t", " \t"])
+param = st.builds(
+    lambda gap, name, eq, value, tail: f";{gap}{name}{eq}{value}{tail}",
+    spaces,
+    token,
+    st.sampled_from(["=", " =", "= "]),
+    st.one_of(token, quoted),
+    spaces,
+)
+content_types = st.builds(
+    lambda lead, kind, sub, gap, params, end: f"{lead}{kind}/{sub}{gap}{''.join(params)}{end}",
+    spaces,
+    token,
+    token,
+    spaces,
+    st.lists(param, max_size=4),
+    st.sampled_from(["", ";", " ", "(comment)", "; x*=utf-8''a", '; y="a\\"b"']),
+)
+
+
+def _same(value: str) -> None:
+    try:
+        stock = STOCK("Content-Type", value)
+    except Exception as error:  # the standard parser has bugs of its own; share them exactly
+        with pytest.raises(type(error)):
+            MimeHeaderFactory()("Content-Type", value)
+        return
+    fast = MimeHeaderFactory()("Content-Type", value)
+    assert str(fast) == str(stock)
+    assert fast.content_type == stock.content_type  # type: ignore[attr-defined]
+    assert dict(fast.params) == dict(stock.params)  # type: ignore[attr-defined]
+    assert [type(d) for d in fast.defects] == [type(d) for d in stock.defects]
+    assert _folded(fast) == _folded(stock)
+
+
+def _folded(header: object) -> tuple[str, str]:
+    try:
+        return ("folded", header.fold(policy=email.policy.default))  # type: ignore[attr-defined]
+    except Exception as error:  # folding some odd values fails in the standard library too
+        return ("failed", type(error).__name__)
+
+
+@given(content_types)
+def test_generated_content_types_read_like_the_standard_library(value: str) -> None:
+    _same(value)
+
+
+@given(st.text(max_size=60))
+def test_any_text_as_content_type_reads_like_the_standard_library(value: str) -> None:
+    _same(value)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        'text/plain; charset="UTF-8"',
+        'multipart/alternative;\tboundary="_000_AM0PR07MB4865_"',
+        "text/plain; charset=us-ascii; format=flowed",
+        'image/png; x-unix-mode=0644; name="blinking.png"',
+    ],
+)
+def test_plain_content_types_take_the_direct_path(value: str) -> None:
+    assert _plain_content_type(value) is not None
+    _same(value)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "text/plain; charset*=utf-8''x",
+        "text/plain (comment)",
+        'text/plain; name="a\\"b"',
+        "text/plain; a=b; a=c",
+        "text/plain;",
+        'text/plain; charset=""',
+        "text/plain ",
+        "text",
+        'text/plain; name="=?utf-8?q?x?="',
+    ],
+)
+def test_unusual_content_types_go_to_the_standard_parser(value: str) -> None:
+    assert _plain_content_type(value) is None
+    _same(value)
+
+
+plain_token = st.from_regex(r"[A-Za-z0-9!#$%&+.^_`{|}~-]{1,12}", fullmatch=True)
+plain_name = st.from_regex(r"[A-Za-z0-9!#$&+.^_`{|}~-]{1,12}", fullmatch=True)
+plain_quoted = st.from_regex(r'"[ !#-\[\]-~]{1,12}"', fullmatch=True)
+plain_content_types = st.builds(
+    lambda kind, sub, params: f"{kind}/{sub}" + "".join(params),
+    plain_token,
+    plain_token,
+    st.lists(
+        st.builds(lambda n, v: f"; {n}={v}", plain_name, st.one_of(plain_token, plain_quoted)),
+        max_size=4,
+        unique_by=lambda text: text.split("=", 1)[0].lower(),
+    ),
+)
+
+
+@given(plain_content_types)
+def test_plain_generated_content_types_take_the_direct_path_and_agree(value: str) -> None:
+    if "=?" in value:
+        return
+    assert _plain_content_type(value) is not None
+    _same(value)
