@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from issuecore.mail._headers import MimeHeaderFactory, _plain_content_type
+from issuecore.mail._headers import MimeHeaderFactory, _plain_content_type, plain_parameters
 
 STOCK = HeaderRegistry()
 
@@ -123,3 +123,49 @@ def test_plain_generated_content_types_take_the_direct_path_and_agree(value: str
         return
     assert _plain_content_type(value) is not None
     _same(value)
+
+
+dispositions = st.builds(
+    lambda kind, params: kind + "".join(params),
+    st.sampled_from(["attachment", "inline", "Attachment", " inline "]),
+    st.lists(st.one_of(param, st.sampled_from(["; filename*=utf-8''a%20b", "; size=12"]))),
+)
+
+
+@given(dispositions)
+def test_plain_dispositions_give_the_standard_parameters(value: str) -> None:
+    plain = plain_parameters(value)
+    if plain is None:
+        return
+    stock = STOCK("Content-Disposition", value)
+    assert plain[0] == stock.content_disposition  # type: ignore[attr-defined]
+    assert plain[1] == dict(stock.params)  # type: ignore[attr-defined]
+    assert not stock.defects
+
+
+@given(plain_content_types)
+def test_plain_content_type_parameters_agree_with_the_header_object(value: str) -> None:
+    plain = plain_parameters(value)
+    if "=?" in value:
+        return
+    assert plain is not None
+    stock = STOCK("Content-Type", value)
+    assert plain == (stock.content_type, dict(stock.params))  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (
+            'attachment; filename="Invoice 2026-11.eml"',
+            ("attachment", {"filename": "Invoice 2026-11.eml"}),
+        ),
+        ("inline;\tfilename=blinking.png", ("inline", {"filename": "blinking.png"})),
+        ("attachment; filename*=UTF-8''R%C3%A4", None),
+        ('attachment; filename="=?utf-8?q?R=C3=A4?="', None),
+    ],
+)
+def test_plain_parameters_of_common_dispositions(
+    value: str, expected: tuple[str, dict[str, str]] | None
+) -> None:
+    assert plain_parameters(value) == expected

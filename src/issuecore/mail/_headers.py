@@ -30,7 +30,7 @@ from email.headerregistry import (
 )
 from typing import Any, Final
 
-__all__ = ["MimeHeaderFactory"]
+__all__ = ["MimeHeaderFactory", "plain_parameters"]
 
 _CACHED: Final = frozenset(
     {"content-type", "content-disposition", "content-transfer-encoding", "mime-version"}
@@ -39,19 +39,13 @@ _CACHED: Final = frozenset(
 _TOKEN: Final = r"[A-Za-z0-9!#$%&+.^_`{|}~-]+"
 _NAME: Final = r"[A-Za-z0-9!#$&+.^_`{|}~-]+"
 _PLAIN_TYPE: Final = re.compile(rf"(\s*({_TOKEN})/({_TOKEN})\s*)((?:;.*)?)", re.DOTALL)
+_PLAIN_VALUE: Final = re.compile(rf"\s*({_TOKEN}(?:/{_TOKEN})?)\s*((?:;.*)?)", re.DOTALL)
 _PLAIN_PARAM: Final = re.compile(rf';\s*({_NAME})=(?:"([ !#-\[\]-~]+)"|({_TOKEN}))\s*')
 
 
-def _plain_content_type(value: str) -> tuple[str, str, str, dict[str, str]] | None:
-    """Return (text, maintype, subtype, params) for a plain Content-Type, else ``None``."""
-    if not value.isascii() or value != value.rstrip() or "=?" in value:
-        return None  # encoded words inside quotes are decoded by the standard parser
-    whole = _PLAIN_TYPE.fullmatch(value)
-    if whole is None:
-        return None
-    kind, maintype, subtype, rest = whole.groups()
+def _plain_rest(rest: str, pieces: list[str]) -> dict[str, str] | None:
+    """Return the parameters in ``rest`` (``; a=b; c="d"``), or ``None`` if any is not plain."""
     params: dict[str, str] = {}
-    pieces = [kind]
     position = 0
     while position < len(rest):
         param = _PLAIN_PARAM.match(rest, position)
@@ -64,7 +58,38 @@ def _plain_content_type(value: str) -> tuple[str, str, str, dict[str, str]] | No
         params[key] = quoted if quoted is not None else token
         pieces.append(f'; {name}="{params[key]}"')
         position = param.end()
+    return params
+
+
+def _is_plain_text(value: str) -> bool:
+    # encoded words inside quotes are decoded by the standard parser, so they are not plain
+    return value.isascii() and value == value.rstrip() and "=?" not in value
+
+
+def _plain_content_type(value: str) -> tuple[str, str, str, dict[str, str]] | None:
+    """Return (text, maintype, subtype, params) for a plain Content-Type, else ``None``."""
+    whole = _PLAIN_TYPE.fullmatch(value) if _is_plain_text(value) else None
+    if whole is None:
+        return None
+    kind, maintype, subtype, rest = whole.groups()
+    pieces = [kind]
+    params = _plain_rest(rest, pieces)
+    if params is None:
+        return None
     return "".join(pieces), maintype.lower(), subtype.lower(), params
+
+
+def plain_parameters(value: str) -> tuple[str, dict[str, str]] | None:
+    """Return the lower-case value and parameters of a plain MIME header, else ``None``.
+
+    Plain means ``token[/token]`` followed by ``; name=token`` or ``; name="text"``
+    parameters; for those the standard parser gives the same result.
+    """
+    whole = _PLAIN_VALUE.fullmatch(value) if _is_plain_text(value) else None
+    if whole is None:
+        return None
+    params = _plain_rest(whole.group(2), [])
+    return None if params is None else (whole.group(1).lower(), params)
 
 
 class _PlainContentTypeHeader(ContentTypeHeader):

@@ -29,7 +29,7 @@ from typing import Final
 
 import attrs
 
-from issuecore.mail._headers import MimeHeaderFactory
+from issuecore.mail._headers import MimeHeaderFactory, plain_parameters
 from issuecore.mail.addresses import normalize_address, safe_header_text
 from issuecore.model import Attachment
 
@@ -505,6 +505,8 @@ class _PartHeaders:
         value = self.raw.get(header)
         if not value or name not in value.lower():
             return None
+        if plain := plain_parameters(value):
+            return plain[1].get(name)
         try:
             params = _HEADER_FACTORY(header, value).params  # type: ignore[attr-defined]
         except Exception:
