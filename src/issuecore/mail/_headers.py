@@ -134,7 +134,16 @@ class MimeHeaderFactory(HeaderRegistry):
         super().__init__()
         # typeshed asks for a BaseHeader class; the registry mixes BaseHeader in itself
         self.map_to_type("content-type", _PlainContentTypeHeader)  # type: ignore[arg-type]
+        self._classes: dict[str, type[BaseHeader]] = {}
         self._remember = functools.lru_cache(maxsize=2048)(super().__call__)
+
+    def __getitem__(self, name: str) -> type[BaseHeader]:
+        # The standard registry makes a new class for every header it builds; one per name will do.
+        key = name.lower()
+        made = self._classes.get(key)
+        if made is None:
+            made = self._classes[key] = super().__getitem__(name)
+        return made
 
     def __call__(self, name: str, value: str) -> BaseHeader:
         if name.lower() in _CACHED:
