@@ -144,9 +144,7 @@ def main() -> None:
             f"   ({bare / pg_rate:.1f}x the bare parse time per message)"
         )
     else:
-        print(
-            "HelpDesk.receive into PostgreSQL:  skipped (ISSUECORE_TEST_POSTGRES_URL unset)"
-        )
+        print("HelpDesk.receive into PostgreSQL:  skipped (ISSUECORE_TEST_POSTGRES_URL unset)")
 
     sample = mailbox(150, offset=0)
     small = peak_intake_memory(1_000, sample, folder)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from email.message import EmailMessage
 from email.policy import default as default_policy
+from pathlib import Path
 
 import pytest
 
@@ -23,9 +23,9 @@ from issuecore import (
 )
 from issuecore.adapters.memory import InMemoryStore
 from issuecore.adapters.sqlite import SQLiteStore
-from issuecore.ports import Store
 from issuecore.mail.settings import MailSettings
 from issuecore.model import Assigned, EntryKind, SlaBreached, SlaReset
+from issuecore.ports import Store
 from issuecore.testing import (
     FakeClock,
     RecordingEventSink,

@@ -226,7 +226,7 @@ class MailTransportError(IssueCoreError, OSError):
     def failed(
         cls, *, protocol: str, host: str, port: int, operation: str, cause: BaseException | str
     ) -> Self:
-        """Build the error for ``operation`` against ``host``:``port`` that failed with ``cause``."""
+        """Build the error for ``operation`` on ``host``:``port`` that failed with ``cause``."""
         if isinstance(cause, BaseException):
             detail = str(cause) or type(cause).__name__
             detail = f"{type(cause).__name__}: {detail}"
