@@ -226,3 +226,25 @@ def test_generated_messages_go_through_intake_and_any_auto_reply_is_header_safe(
             assert reply is not None
         if reply is not None:
             _assert_header_safe(reply)
+
+
+def test_encoded_words_in_a_reply_to_name_cannot_break_the_recipient_header() -> None:
+    hostile = "=?UTF-8?Q?=0D=0ABcc:_victim@example.com?=\u00a1\u00a1=?UTF-8?B?SGVsbG8=?="
+    raw = f"From: x@example.com\nReply-To: {hostile} <r@example.com>\nMessage-ID: <m@x>\n\nhi\n"
+    message = parse_message(raw.encode())
+    assert isinstance(message, InboundMessage)
+    reply = _auto_reply(message)
+    assert reply["To"] in ("r@example.com", "x@example.com")
+    _assert_header_safe(reply)
+
+
+def test_auto_reply_to_an_international_domain_uses_its_ascii_form() -> None:
+    message = parse_message("From: Jo <jo@exämple.de>\nMessage-ID: <m@x>\n\nhi\n".encode())
+    assert isinstance(message, InboundMessage)
+    assert _auto_reply(message)["To"] == "jo@xn--exmple-cua.de"
+
+
+def test_address_that_needs_smtputf8_gets_no_auto_reply() -> None:
+    message = parse_message("From: Jörg <jörg@example.de>\nMessage-ID: <m@x>\n\nhi\n".encode())
+    assert isinstance(message, InboundMessage)
+    assert compose_auto_reply(message, number=NUMBER, settings=settings(), now=NOW) is None

@@ -20,6 +20,7 @@ from issuecore.mail import (
     InboundMessage,
     Quarantined,
     html_to_text,
+    normalize_address,
     parse_message,
     safe_filename,
     synthetic_message_id,
@@ -291,3 +292,22 @@ def test_date_header_reads_like_the_standard_library(
     assert message.date == parsedate_to_datetime(text)
     assert message.date is not None
     assert message.date.utcoffset() == aware.utcoffset()
+
+
+@pytest.mark.parametrize(
+    ("given_address", "expected"),
+    [
+        ("Alice@EXAMPLE.com", "Alice@example.com"),
+        ("<bob@Example.org>", "bob@example.org"),
+        ("x@exämple.de", "x@exämple.de"),
+        ("no-at-sign", None),
+        ("a@b@c.com", None),
+        ("a b@c.com", None),
+        ("a@-c.com", None),
+        ("a@c..com", None),
+        ("_victim@example.com?=\u00a1\u00a1", None),
+        ("", None),
+    ],
+)
+def test_addresses_are_normalised_or_refused(given_address: str, expected: str | None) -> None:
+    assert normalize_address(given_address) == expected

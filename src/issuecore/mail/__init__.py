@@ -5,11 +5,17 @@ database, the network or the system clock; the desk passes in a
 :class:`MailLookup`, an :class:`AutoReplyCounter`, the settings and ``now``.
 """
 
-from issuecore.mail.addresses import normalize_address, safe_header_text, same_address
+from issuecore.mail.addresses import (
+    normalize_address,
+    outbound_address,
+    safe_header_text,
+    same_address,
+)
 from issuecore.mail.automated import Automation, classify_automated, is_robot_address
 from issuecore.mail.compose import (
     AutoReplyCounter,
     InMemoryAutoReplyCounter,
+    auto_reply_recipient,
     compose_agent_reply,
     compose_auto_reply,
     reference_chain,
@@ -21,7 +27,6 @@ from issuecore.mail.matching import (
     MailLookup,
     PriorMessage,
     Signal,
-    auto_reply_recipient,
     decide,
 )
 from issuecore.mail.parse import (
@@ -73,6 +78,7 @@ __all__ = [
     "make_message_id",
     "new_content",
     "normalize_address",
+    "outbound_address",
     "parse_message",
     "reference_chain",
     "reply_subject",

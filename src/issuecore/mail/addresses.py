@@ -10,6 +10,7 @@ from typing import Final
 __all__ = [
     "address_key",
     "normalize_address",
+    "outbound_address",
     "safe_header_text",
     "same_address",
 ]
@@ -19,6 +20,7 @@ _MAX_ADDRESS: Final = 320
 # line and paragraph separators, and lone surrogates left by undecodable bytes.
 _UNSAFE: Final = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]+")
 _SPACES: Final = re.compile(r"\s+")
+_LABEL: Final = re.compile(r"[^\W_](?:[\w-]{0,61}[^\W_])?")  # a host name label, IDN allowed
 # The common case, checked in one step: an ASCII dot-atom local part and a host name.
 _PLAIN_ADDRESS: Final = re.compile(
     r"([A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*)"
@@ -43,9 +45,29 @@ def normalize_address(value: str) -> str | None:
         return None
     if any(unicodedata.category(char)[0] in "CZ" for char in candidate):
         return None
-    if domain.startswith(".") or domain.endswith(".") or ".." in domain:
+    if not all(_LABEL.fullmatch(label) for label in domain.split(".")):
         return None
     return f"{local}@{domain.lower()}"
+
+
+def outbound_address(value: str) -> str | None:
+    """Return ``value`` as an ASCII address we can send to (IDNA domain), or ``None``.
+
+    A local part outside ASCII needs SMTPUTF8, which outbound mail does not
+    assume; such an address is left out rather than mangled.
+    """
+    address = normalize_address(value)
+    if address is None:
+        return None
+    local, _, domain = address.rpartition("@")
+    if not local.isascii():
+        return None
+    if not domain.isascii():
+        try:
+            domain = domain.encode("idna").decode("ascii")
+        except UnicodeError:
+            return None
+    return f"{local}@{domain}"
 
 
 def address_key(value: str) -> str:

@@ -21,7 +21,7 @@ from typing import Final, Protocol
 from issuecore._instants import require_aware
 from issuecore.mail.addresses import (
     address_key,
-    normalize_address,
+    outbound_address,
     safe_header_text,
     unique_addresses,
 )
@@ -35,6 +35,7 @@ from issuecore.model import Issue
 __all__ = [
     "AutoReplyCounter",
     "InMemoryAutoReplyCounter",
+    "auto_reply_recipient",
     "compose_agent_reply",
     "compose_auto_reply",
     "reference_chain",
@@ -120,6 +121,20 @@ def reference_chain(message_ids: Iterable[str], *, limit: int = _MAX_REFERENCES)
     return (safe[0], *safe[len(safe) - limit + 1 :])
 
 
+def auto_reply_recipient(message: InboundMessage, settings: MailSettings) -> str | None:
+    """Return where an automatic reply to ``message`` goes (Reply-To, else From), or ``None``.
+
+    ``None`` when neither is an address we can send to that is not our own
+    and not a robot (mailer-daemon, postmaster, no-reply).
+    """
+    own = settings.own_addresses
+    for candidate in (*message.reply_to[:1], message.from_address):
+        address = outbound_address(candidate) if candidate else None
+        if address and address_key(address) not in own and not is_robot_address(address):
+            return address
+    return None
+
+
 def compose_auto_reply(
     message: InboundMessage,
     *,
@@ -136,15 +151,7 @@ def compose_auto_reply(
     require_aware("now", now)
     if classify_automated(message).automated:
         return None
-    own = settings.own_addresses
-    recipient = next(
-        (
-            address
-            for address in (*message.reply_to[:1], message.from_address)
-            if address and address_key(address) not in own and not is_robot_address(address)
-        ),
-        None,
-    )
+    recipient = auto_reply_recipient(message, settings)
     if recipient is None:
         return None
     tokens = settings.tokens
@@ -192,12 +199,12 @@ def compose_agent_reply(
     """
     require_aware("now", now)
     own = settings.own_addresses
-    raiser = normalize_address(issue.raised_by)
+    raiser = outbound_address(issue.raised_by)
     to = (raiser,) if raiser and address_key(raiser) not in own else ()
     cc = tuple(
         address
         for address in unique_addresses(
-            (a for a in map(normalize_address, issue.participants) if a),
+            (a for a in map(outbound_address, issue.participants) if a),
             exclude=(*own, *(to or ())),
         )
         if not is_robot_address(address)

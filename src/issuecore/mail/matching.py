@@ -19,6 +19,7 @@ import attrs
 from issuecore._instants import require_aware
 from issuecore.mail.addresses import address_key, unique_addresses
 from issuecore.mail.automated import Automation, classify_automated, is_robot_address
+from issuecore.mail.compose import auto_reply_recipient
 from issuecore.mail.parse import InboundMessage, Quarantined
 from issuecore.mail.settings import (
     AutomatedPolicy,
@@ -36,7 +37,6 @@ __all__ = [
     "MailLookup",
     "PriorMessage",
     "Signal",
-    "auto_reply_recipient",
     "decide",
 ]
 
@@ -142,15 +142,6 @@ class Decision:
     auto_reply_to: str | None = None
     previous_outcome: str | None = None
     forged_references: tuple[str, ...] = ()
-
-
-def auto_reply_recipient(message: InboundMessage, settings: MailSettings) -> str | None:
-    """Return where an automatic reply to ``message`` goes (Reply-To, else From), or ``None``."""
-    own = settings.own_addresses
-    for address in (*message.reply_to[:1], message.from_address):
-        if address and address_key(address) not in own and not is_robot_address(address):
-            return address
-    return None
 
 
 def decide(
