@@ -199,9 +199,11 @@ def test_wrong_input_type_is_quarantined_not_raised() -> None:
     assert "str" in result.reason
 
 
-def test_message_object_parses_like_its_bytes() -> None:
-    raw = fixture_bytes("gmail_reply")
-    from_object = parse_message(email.message_from_bytes(raw, policy=email.policy.default))
+@pytest.mark.parametrize("policy", [email.policy.default, email.policy.compat32])
+@pytest.mark.parametrize("name", ["gmail_reply", "apple_mail_reply", "new_customer"])
+def test_message_object_parses_like_its_bytes(policy: email.policy.Policy, name: str) -> None:
+    raw = fixture_bytes(name)
+    from_object = parse_message(email.message_from_bytes(raw, policy=policy))
     from_bytes = parse_message(raw)
     assert isinstance(from_object, InboundMessage)
     assert isinstance(from_bytes, InboundMessage)
@@ -210,6 +212,8 @@ def test_message_object_parses_like_its_bytes() -> None:
         from_bytes.subject,
         from_bytes.text,
     )
+    assert from_object.attachments == from_bytes.attachments
+    assert from_object.from_address == from_bytes.from_address
 
 
 def test_deeply_nested_multiparts_are_read_or_quarantined_without_raising() -> None:

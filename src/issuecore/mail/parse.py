@@ -180,7 +180,9 @@ def parse_message(
         )
     size = len(data)
     if not data.strip():
-        return Quarantined(reason="empty message", message_id=synthetic_message_id(data))
+        return Quarantined(
+            reason="empty message", message_id=synthetic_message_id(data), size=size, data=data
+        )
     if size > max_bytes:
         return Quarantined(
             reason=f"message of {size} bytes exceeds the limit of {max_bytes} bytes",
