@@ -82,18 +82,19 @@ TestMariaDBStoreMachine = pytest.mark.skipif(
     not MARIADB_URL,
     reason="ISSUECORE_TEST_MARIADB_URL is not set; give a MariaDB/MySQL URL to run these tests",
 )(MariaDBStoreMachine.TestCase)
-# Every step on a file or a server waits for the disk or the network; a fraction
-# of the profile's runs keeps the suite quick while the profile still scales it.
+# Every step on a file or a server waits for the disk or the network, and the
+# invariant reads every issue after each step; a fraction of the profile's runs,
+# of at most 30 steps, keeps the suite quick while the profile still scales it.
 _profile = settings()
 _runs = {
     TestSQLiteStoreMachine: _profile.max_examples // 4,
-    TestPostgresStoreMachine: _profile.max_examples // 8,
-    TestMariaDBStoreMachine: _profile.max_examples // 8,
+    TestPostgresStoreMachine: _profile.max_examples // 10,
+    TestMariaDBStoreMachine: _profile.max_examples // 10,
 }
 for _durable_case, _examples in _runs.items():
     _durable_case.settings = settings(
         _durable_case.settings,
         max_examples=max(10, _examples),
-        stateful_step_count=max(10, _profile.stateful_step_count // 2),
+        stateful_step_count=min(30, _profile.stateful_step_count),
     )
 del _durable_case
