@@ -362,3 +362,17 @@ def test_failed_send_stays_in_outbox_and_is_retried_by_tick(env: Desk) -> None:
     env.clock.advance(timedelta(minutes=1))
     assert env.desk.tick().sent == 1
     assert "[#ISS-2026-00001]" in flaky.sent[0]["Subject"]
+
+
+def test_reply_to_mail_sent_under_an_earlier_signing_key_still_threads() -> None:
+    store = InMemoryStore()
+    before = Desk(store)
+    before.desk.receive(mail("Printer on fire"))
+    old_id = before.mailer.sent[0]["Message-ID"]
+    after = Desk(store)
+    after.desk.mail = MailSettings(support_address=SUPPORT, signing_key=b"another key" * 3)
+    outcome = after.desk.receive(
+        mail("Re: anything", "still", message_id="<m9@customer.test>", in_reply_to=old_id)
+    )
+    assert (outcome.kind, outcome.issue_number) == ("appended", "ISS-2026-00001")
+    assert after.desk.receive(before.mailer.sent[0].as_bytes()).kind == "loop"

@@ -9,6 +9,7 @@ header.
 
 from __future__ import annotations
 
+import email.policy
 import re
 from collections import defaultdict, deque
 from collections.abc import Iterable, Sequence
@@ -43,6 +44,9 @@ __all__ = [
 ]
 
 _MAX_REFERENCES: Final = 20
+# Lines up to RFC 5322's 998 characters, so a long Message-ID in In-Reply-To or
+# References is written as it is rather than RFC 2047-encoded at 78.
+OUTBOUND_POLICY: Final = email.policy.default.clone(max_line_length=998)
 _BODY_UNSAFE: Final = re.compile(r"[\ud800-\udfff]")  # lone surrogates cannot be encoded
 _SAFE_MSG_ID: Final = re.compile(r"<[!-;=?-~]{1,250}>")  # printable ASCII without < > or space
 
@@ -238,7 +242,7 @@ def _outbound(
     sender_name: str | None,
     body: str,
 ) -> EmailMessage:
-    reply = EmailMessage()
+    reply = EmailMessage(policy=OUTBOUND_POLICY)
     name = safe_header_text(sender_name or "", limit=120)
     _set(
         reply,

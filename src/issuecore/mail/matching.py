@@ -244,17 +244,19 @@ class _Matcher:
 
     def _issue_for_reference(self, reference: str) -> tuple[Issue, str] | None:
         signed = verify_message_id(reference, key=self.settings.signing_key)
-        if signed.status is SignatureStatus.FORGED:
-            self.forged.append(reference)
-            return None
         if signed.status is SignatureStatus.VALID and signed.issue_number is not None:
             issue = self.lookup.issue(signed.issue_number)
             return None if issue is None else (issue, f"our signed message on {issue.number}")
+        # What the desk recorded outranks a signature check that fails: a
+        # message sent under an earlier signing key is still ours.
         prior = self.lookup.prior_message(reference)
-        if prior is None or prior.issue_number is None or prior.unverified:
-            return None
-        issue = self.lookup.issue(prior.issue_number)
-        return None if issue is None else (issue, f"a message recorded on {issue.number}")
+        if prior is not None and prior.issue_number is not None and not prior.unverified:
+            issue = self.lookup.issue(prior.issue_number)
+            if issue is not None:
+                return issue, f"a message recorded on {issue.number}"
+        if signed.status is SignatureStatus.FORGED:
+            self.forged.append(reference)
+        return None
 
     # -- rule 4 ---------------------------------------------------------------
 
