@@ -14,8 +14,8 @@ from hypothesis import HealthCheck, settings
 settings.register_profile("default", max_examples=100, stateful_step_count=50, deadline=None)
 settings.register_profile(
     "ci",
-    max_examples=1000,
-    stateful_step_count=200,
+    max_examples=500,
+    stateful_step_count=100,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )

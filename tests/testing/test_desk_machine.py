@@ -12,8 +12,6 @@ from issuecore.adapters.sqlite import SQLiteStore
 from issuecore.ports import Store
 from issuecore.testing.stateful import desk_machine
 
-TestDeskOnMemory = desk_machine(InMemoryStore).TestCase
-
 
 def _sqlite() -> Store:
     folder = Path(tempfile.mkdtemp(prefix="issuecore-machine-"))
@@ -25,7 +23,20 @@ def _close(store: Store) -> None:
     store.close()
 
 
+TestDeskOnMemory = desk_machine(InMemoryStore).TestCase
 TestDeskOnSQLite = desk_machine(_sqlite, close_store=_close).TestCase
+
+# Each step of the desk machine runs a whole desk call and reads every issue
+# back; a share of the profile's runs keeps the suite quick while the "ci"
+# profile still runs several thousand steps.
+_profile = settings()
+TestDeskOnMemory.settings = settings(
+    TestDeskOnMemory.settings,
+    max_examples=min(150, _profile.max_examples),
+    stateful_step_count=min(60, _profile.stateful_step_count),
+)
 TestDeskOnSQLite.settings = settings(
-    TestDeskOnSQLite.settings, max_examples=max(10, settings().max_examples // 5)
+    TestDeskOnSQLite.settings,
+    max_examples=max(10, min(150, _profile.max_examples) // 5),
+    stateful_step_count=min(60, _profile.stateful_step_count),
 )
