@@ -98,9 +98,8 @@ def build_timeline(
     response_due = clock.response_by
     resolution_due = clock.resolution_by
     if calendar is not None:
-        response_due = clock.deadline(calendar, clock.response_target)
-        if clock.resolution_target is not None:
-            resolution_due = clock.deadline(calendar, clock.resolution_target)
+        response_due = clock.deadline_of(calendar, RESPONSE)
+        resolution_due = clock.deadline_of(calendar, RESOLUTION)
     response_due, resolution_due = _maybe_plain(response_due), _maybe_plain(resolution_due)
     responded_at, resolved_at = _maybe_plain(clock.responded_at), _maybe_plain(clock.resolved_at)
     instants = [_plain(clock.started_at), now]

@@ -357,3 +357,17 @@ def test_pausing_then_resuming_never_shortens_the_time_left(
         AgreementStatus.FAILED,
     }
     assert resumed.status == Status.OPEN
+
+
+def test_deadline_of_a_judged_target_is_the_deadline_it_was_judged_against() -> None:
+    issue = act(opened(), Action.AGENT_REPLY, T0 + 2 * H).issue
+    issue = act(issue, Action.CUSTOMER_MESSAGE, T0 + 30 * H, CUSTOMER).issue
+    clock = issue.sla
+    assert clock is not None
+    calendar = STANDARD.business_time
+    assert clock.deadline_of(calendar, RESPONSE) == T0 + 8 * H
+    assert clock.deadline(calendar, clock.response_target) == T0 + 30 * H + 6 * H
+    assert clock.deadline_of(calendar, RESOLUTION) == clock.resolution_by
+    late = act(opened(), Action.AGENT_REPLY, T0 + 9 * H).issue
+    assert late.sla is not None
+    assert late.sla.deadline_of(calendar, RESPONSE) == T0 + 8 * H

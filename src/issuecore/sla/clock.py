@@ -212,6 +212,39 @@ class SlaClock:
             return calendar.add(self.running_since, amount - reached)
         return None
 
+    def deadline_of(self, calendar: _Calendar, which: str) -> datetime | None:
+        """Return the deadline of ``which`` target as it stood when it was judged, or now.
+
+        For a target already met or missed this is the deadline it was judged
+        against (the clock stops counting for a target once it is done); for
+        a running target it is the running deadline; ``None`` when there is
+        no such target or the clock was paused short of it.
+        """
+        target = self.target_of(which)
+        if target is None:
+            return None
+        done = self.responded_at if which == RESPONSE else self.resolved_at
+        if done is None:
+            return self.deadline(calendar, target)
+        reached = _ZERO
+        for period in self.periods:
+            if period.start >= done:
+                break
+            business = (
+                period.business if period.end <= done else calendar.between(period.start, done)
+            )
+            if reached + business >= target:
+                return calendar.add(period.start, target - reached)
+            reached += business
+            if period.end >= done:
+                return calendar.add(done, target - reached)
+        if self.running_since is not None and self.running_since <= done:
+            running = calendar.between(self.running_since, done)
+            if reached + running >= target:
+                return calendar.add(self.running_since, target - reached)
+            return calendar.add(done, target - reached - running)
+        return None
+
     def remaining(self, calendar: _Calendar, which: str, at: datetime) -> Remaining | None:
         """Return the time left on ``which`` target at ``at``, or ``None`` if it is not due."""
         target = self.target_of(which)
