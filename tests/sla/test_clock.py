@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from issuecore import Action, Actor, Status
+from issuecore import Action, Actor, BusinessCalendar, Status
 from issuecore.errors import AgreementError, UnknownPriorityError
 from issuecore.model import Issue, SlaAtRisk, SlaBreached
 from issuecore.sla.agreement import (
@@ -371,3 +371,78 @@ def test_deadline_of_a_judged_target_is_the_deadline_it_was_judged_against() -> 
     late = act(opened(), Action.AGENT_REPLY, T0 + 9 * H).issue
     assert late.sla is not None
     assert late.sla.deadline_of(calendar, RESPONSE) == T0 + 8 * H
+
+
+# --- the same properties on a business calendar --------------------------------------
+
+OFFICE = ServiceLevelAgreement(
+    name="Office",
+    calendar=BusinessCalendar(
+        timezone="America/New_York",
+        hours={
+            "mon": [("09:00", "12:00"), ("13:00", "17:00")],
+            "tue": [("09:00", "17:00")],
+            "wed": [("22:00", "06:00")],
+            "fri": [("09:00", "17:00")],
+        },
+        holidays=[date(2026, 3, 13)],
+    ),
+    targets={"High": SlaTarget(response=4 * H, resolution=16 * H)},
+    default_priority="High",
+    at_risk=AtRisk(fraction=0.25),
+    default=True,
+)
+
+
+def office_issue() -> Issue:
+    change = open_issue(number="ISS-2026-00007", subject="s", raised_by="ana@example.com", at=T0)
+    return start_sla(change, [OFFICE]).issue
+
+
+def office_act(issue: Issue, action: str, at: datetime) -> Issue:
+    actor = CUSTOMER if action == Action.CUSTOMER_MESSAGE else AGENT
+    change = DEFAULT_WORKFLOW.apply(issue, action, at=at, actor=actor)
+    return follow(change, OFFICE, action=action).issue
+
+
+@given(steps=steps, probe=st.integers(min_value=0, max_value=7 * 24 * 60))
+def test_on_a_business_calendar_deadlines_never_move_earlier_without_an_event(
+    steps: list[tuple[str, int]], probe: int
+) -> None:
+    issue = office_issue()
+    at = T0
+    for action, minutes in steps:
+        at += timedelta(minutes=minutes * 3)
+        if DEFAULT_WORKFLOW.target(issue.status, action) is not None:
+            issue = office_act(issue, action, at)
+    clock = issue.sla
+    assert clock is not None
+    swept = sweep_sla(issue, OFFICE, now=at + timedelta(minutes=probe)).issue.sla
+    assert swept is not None
+    assert (swept.response_by, swept.resolution_by) == (clock.response_by, clock.resolution_by)
+
+
+@given(
+    before=st.integers(min_value=0, max_value=3 * 24 * 60),
+    paused=st.integers(min_value=0, max_value=10 * 24 * 60),
+)
+def test_on_a_business_calendar_pausing_never_shortens_the_time_left(
+    before: int, paused: int
+) -> None:
+    calendar = OFFICE.business_time
+    issue = office_act(office_issue(), Action.AGENT_REPLY, T0 + timedelta(minutes=before))
+    assert issue.sla is not None
+    left_at_pause = 16 * H - issue.sla.consumed
+    resumed_at = T0 + timedelta(minutes=before + paused)
+    resumed = office_act(issue, Action.CUSTOMER_MESSAGE, resumed_at)
+    assert resumed.sla is not None
+    left = resumed.sla.remaining(calendar, RESOLUTION, resumed_at)
+    assert left is not None
+    assert left.business == left_at_pause
+    deadline = resumed.sla.resolution_by
+    assert deadline is not None
+    if left_at_pause > timedelta(0):
+        assert deadline >= resumed_at
+        assert calendar.between(resumed_at, deadline) == left_at_pause
+    else:  # the target was reached exactly when the clock paused: that instant stays the deadline
+        assert deadline <= resumed_at
