@@ -376,3 +376,61 @@ def test_reply_to_mail_sent_under_an_earlier_signing_key_still_threads() -> None
     )
     assert (outcome.kind, outcome.issue_number) == ("appended", "ISS-2026-00001")
     assert after.desk.receive(before.mailer.sent[0].as_bytes()).kind == "loop"
+
+
+def test_quarantined_and_ignored_mail_is_kept_byte_for_byte(env: Desk) -> None:
+    unreadable = b"\r\n\r\n"
+    outcome = env.desk.receive(b"Subject: no sender at all\r\nMessage-ID: <q1@x.test>\r\n\r\nhi")
+    assert outcome.kind == "quarantined"
+    assert env.desk.kept_message("<q1@x.test>") == (
+        b"Subject: no sender at all\r\nMessage-ID: <q1@x.test>\r\n\r\nhi"
+    )
+    newsletter = mail(
+        "Our news", message_id="<n1@list.test>", headers={"List-Id": "<news.list.test>"}
+    )
+    ignored = env.desk.receive(newsletter)
+    assert ignored.kind == "ignored"
+    assert env.desk.kept_message("<n1@list.test>") == newsletter
+    assert env.desk.receive(unreadable).kind == "quarantined"
+    assert env.desk.find() == []
+
+
+def test_a_message_recorded_by_another_process_first_is_retried_not_lost() -> None:
+    from issuecore.errors import DuplicateMessageError
+
+    class RacingWork:
+        def __init__(self, work: object, state: dict[str, int]) -> None:
+            self._work = work
+            self._state = state
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(self._work, name)
+
+        def record_message(self, message_id: str, **kwargs: object) -> None:
+            self._state["calls"] += 1
+            if self._state["calls"] == 1:
+                raise DuplicateMessageError.for_message_id(message_id)
+            self._work.record_message(message_id, **kwargs)  # type: ignore[attr-defined]
+
+    class RacingStore:
+        def __init__(self) -> None:
+            self.inner = InMemoryStore()
+            self.state = {"calls": 0}
+
+        def transaction(self, *, read_only: bool = False):  # type: ignore[no-untyped-def]
+            from contextlib import contextmanager
+
+            @contextmanager
+            def wrapped():  # type: ignore[no-untyped-def]
+                with self.inner.transaction(read_only=read_only) as work:
+                    yield RacingWork(work, self.state)
+
+            return wrapped()
+
+    store = RacingStore()
+    env = Desk(store)  # type: ignore[arg-type]
+    outcome = env.desk.receive(mail("Printer on fire"))
+    assert outcome.kind == "created"
+    assert outcome.issue_number == "ISS-2026-00001"
+    assert len(env.desk.thread("ISS-2026-00001")) == 1
+    assert store.state["calls"] >= 2

@@ -10,6 +10,7 @@ fresh state, a bounded number of times.
 
 from __future__ import annotations
 
+import email.message
 import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
@@ -21,7 +22,7 @@ import attrs
 from issuecore._instants import require_aware
 from issuecore.adapters.clock import SystemClock
 from issuecore.adapters.recording import RecordingEventSink, RecordingNotifier, RecordingTaskBoard
-from issuecore.errors import ConcurrencyConflictError, IssueNotFoundError
+from issuecore.errors import ConcurrencyConflictError, DuplicateMessageError, IssueNotFoundError
 from issuecore.mail.compose import compose_agent_reply, compose_auto_reply, reserve_auto_reply
 from issuecore.mail.matching import Decision, DecisionKind, PriorMessage, decide
 from issuecore.mail.parse import InboundMessage, Quarantined, parse_message
@@ -269,10 +270,20 @@ class HelpDesk:
 
     # --- intake -------------------------------------------------------------------
 
-    def receive(self, raw: bytes) -> ReceiveOutcome:
-        """Take one inbound message: thread it, open an issue, or record why not."""
+    def receive(self, raw: bytes | email.message.Message) -> ReceiveOutcome:
+        """Take one inbound message: thread it, open an issue, or record why not.
+
+        Never raises for bad mail: what cannot be read is recorded as
+        quarantined with the reason, and its bytes are kept.
+        """
         parsed = parse_message(raw)
-        return self._run(lambda work, now, after: self._receive(work, now, after, parsed))
+        data = raw.as_bytes() if isinstance(raw, email.message.Message) else bytes(raw)
+        return self._run(lambda work, now, after: self._receive(work, now, after, parsed, data))
+
+    def kept_message(self, message_id: str) -> bytes | None:
+        """Return the raw bytes of a quarantined or ignored message, or ``None``."""
+        with self.store.transaction(read_only=True) as work:
+            return work.kept_message(message_id)
 
     def ingest(self, source: MailSource) -> IntakeReport:
         """Receive every message of ``source``, acknowledging each only after it is committed."""
@@ -288,6 +299,7 @@ class HelpDesk:
         now: datetime,
         after: _AfterCommit,
         parsed: InboundMessage | Quarantined,
+        raw: bytes,
     ) -> ReceiveOutcome:
         decision = decide(
             parsed,
@@ -320,6 +332,9 @@ class HelpDesk:
             work.record_message(
                 message_id, number=None, outcome=kind, reason=decision.reason, at=now
             )
+            if kind != "loop":
+                # On no issue's thread: keep the bytes so an operator can look again.
+                work.keep_message(message_id, raw)
             return self._outcome(kind, decision, message_id)
         if decision.kind is DecisionKind.CREATE:
             return self._create_from_mail(work, now, after, parsed, decision)
@@ -799,7 +814,9 @@ class HelpDesk:
                 with self.store.transaction() as work:
                     result = operation(work, now, after)
                     work.commit()
-            except ConcurrencyConflictError:
+            except (ConcurrencyConflictError, DuplicateMessageError):
+                # Another process wrote first (the same issue, or the same message);
+                # the next attempt sees its work.
                 if attempt == attempts:
                     raise
                 continue

@@ -188,6 +188,17 @@ class UnitOfWork(Protocol):
         """Return the record of ``message_id``, or ``None`` if it was never recorded."""
         ...
 
+    def keep_message(self, message_id: str, raw: bytes) -> None:
+        """Keep the raw bytes of a message that went to no issue (quarantined, ignored).
+
+        Keeping the same ``message_id`` again replaces nothing and raises nothing.
+        """
+        ...
+
+    def kept_message(self, message_id: str) -> bytes | None:
+        """Return the raw bytes kept for ``message_id``, or ``None``."""
+        ...
+
     def enqueue(self, item: OutboxItem) -> OutboxItem:
         """Add ``item`` to the outbox and return it with its ``id``."""
         ...

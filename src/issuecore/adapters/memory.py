@@ -29,6 +29,7 @@ class _Tables:
     issues: dict[str, tuple[Issue, datetime | None]] = attrs.Factory(dict)
     threads: dict[str, tuple[ThreadEntry, ...]] = attrs.Factory(dict)
     messages: dict[str, MessageRecord] = attrs.Factory(dict)
+    kept: dict[str, bytes] = attrs.Factory(dict)
     outbox: dict[int, OutboxItem] = attrs.Factory(dict)
     last_outbox_id: int = 0
     sequences: dict[int, int] = attrs.Factory(dict)
@@ -40,6 +41,7 @@ class _Tables:
             issues=dict(self.issues),
             threads=dict(self.threads),
             messages=dict(self.messages),
+            kept=dict(self.kept),
             outbox=dict(self.outbox),
             last_outbox_id=self.last_outbox_id,
             sequences=dict(self.sequences),
@@ -203,6 +205,14 @@ class InMemoryUnitOfWork:
     def lookup_message(self, message_id: str) -> MessageRecord | None:
         """Return the record of ``message_id``, if any."""
         return self._usable().messages.get(message_id)
+
+    def keep_message(self, message_id: str, raw: bytes) -> None:
+        """Keep the raw bytes of a message that went to no issue."""
+        self._usable(writes=True).kept.setdefault(message_id, bytes(raw))
+
+    def kept_message(self, message_id: str) -> bytes | None:
+        """Return the raw bytes kept for ``message_id``, or ``None``."""
+        return self._usable().kept.get(message_id)
 
     def enqueue(self, item: OutboxItem) -> OutboxItem:
         """Add ``item`` to the outbox and return it with its id."""

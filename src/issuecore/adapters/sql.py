@@ -71,6 +71,7 @@ class _Schema:
     thread_entries: sa.Table
     attachments: sa.Table
     message_ids: sa.Table
+    kept_messages: sa.Table
     outbox: sa.Table
     auto_replies: sa.Table
 
@@ -171,6 +172,12 @@ class _Schema:
             sa.Column("reason", _TEXT, nullable=False),
             sa.Column("at", sa.BigInteger),
         )
+        kept_messages = table(
+            "kept_messages",
+            sa.Column("digest", sa.String(64), primary_key=True),
+            sa.Column("message_id", _TEXT, nullable=False),
+            sa.Column("raw", _BLOB, nullable=False),
+        )
         outbox = table(
             "outbox",
             sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=True),
@@ -205,6 +212,7 @@ class _Schema:
             thread_entries=thread_entries,
             attachments=attachments,
             message_ids=message_ids,
+            kept_messages=kept_messages,
             outbox=outbox,
             auto_replies=auto_replies,
         )
@@ -215,10 +223,20 @@ class _Schema:
 
 
 def _create_version_1(connection: sa.Connection, schema: _Schema) -> None:
-    schema.metadata.create_all(connection, tables=schema.data_tables(), checkfirst=False)
+    later = {schema.kept_messages}
+    tables = [table for table in schema.data_tables() if table not in later]
+    schema.metadata.create_all(connection, tables=tables, checkfirst=False)
 
 
-MIGRATIONS: Final[Sequence[Callable[[sa.Connection, _Schema], None]]] = (_create_version_1,)
+def _create_version_2(connection: sa.Connection, schema: _Schema) -> None:
+    # The raw bytes of messages that went to no issue, so nothing is lost.
+    schema.metadata.create_all(connection, tables=[schema.kept_messages], checkfirst=False)
+
+
+MIGRATIONS: Final[Sequence[Callable[[sa.Connection, _Schema], None]]] = (
+    _create_version_1,
+    _create_version_2,
+)
 """The schema changes in order; entry ``i`` takes the database from version ``i`` to ``i + 1``.
 
 :class:`_Schema` describes the newest schema; when a later migration alters a
@@ -587,6 +605,25 @@ class SqlUnitOfWork:
                 db.execute(self._schema.message_ids.insert().values(**row))
         except sa.exc.IntegrityError:
             raise DuplicateMessageError.for_message_id(message_id) from None
+
+    def keep_message(self, message_id: str, raw: bytes) -> None:
+        """Keep the raw bytes of a message that went to no issue."""
+        kept = self._schema.kept_messages
+        db = self._db(writes=True)
+        digest = _digest(message_id)
+        if db.execute(sa.select(kept.c.digest).where(kept.c.digest == digest)).first():
+            return
+        db.execute(kept.insert().values(digest=digest, message_id=message_id, raw=bytes(raw)))
+
+    def kept_message(self, message_id: str) -> bytes | None:
+        """Return the raw bytes kept for ``message_id``, or ``None``."""
+        kept = self._schema.kept_messages
+        row = (
+            self._db()
+            .execute(sa.select(kept.c.raw).where(kept.c.digest == _digest(message_id)))
+            .one_or_none()
+        )
+        return None if row is None else bytes(row.raw)
 
     def lookup_message(self, message_id: str) -> MessageRecord | None:
         """Return the record of ``message_id``, if any."""

@@ -115,6 +115,13 @@ MIGRATIONS: Final[Sequence[Sequence[str]]] = (
         )""",
         "CREATE INDEX auto_replies_address ON auto_replies (address, at)",
     ),
+    # 2: the raw bytes of messages that went to no issue, so nothing is lost.
+    (
+        """CREATE TABLE kept_messages (
+            message_id TEXT PRIMARY KEY,
+            raw BLOB NOT NULL
+        )""",
+    ),
 )
 """The schema changes in order; entry ``i`` takes the file from version ``i`` to ``i + 1``."""
 
@@ -434,6 +441,19 @@ class SQLiteUnitOfWork:
         )
         if inserted.rowcount != 1:
             raise DuplicateMessageError.for_message_id(message_id)
+
+    def keep_message(self, message_id: str, raw: bytes) -> None:
+        """Keep the raw bytes of a message that went to no issue."""
+        self._db(writes=True).execute(
+            "INSERT INTO kept_messages (message_id, raw) VALUES (?, ?) "
+            "ON CONFLICT (message_id) DO NOTHING",
+            (message_id, bytes(raw)),
+        )
+
+    def kept_message(self, message_id: str) -> bytes | None:
+        """Return the raw bytes kept for ``message_id``, or ``None``."""
+        rows = self._query("SELECT raw FROM kept_messages WHERE message_id = ?", (message_id,))
+        return bytes(rows[0][0]) if rows else None
 
     def lookup_message(self, message_id: str) -> MessageRecord | None:
         """Return the record of ``message_id``, if any."""

@@ -574,6 +574,20 @@ class StoreContract:
             None,
         )
 
+    def test_kept_raw_bytes_come_back_exactly_and_only_after_commit(self, store: Store) -> None:
+        raw = b"From: robot@example.com\r\nSubject: \xff\xfe broken\r\n\r\n\x00body"
+        with store.transaction() as work:
+            work.keep_message("<kept-1@example.com>", raw)
+        with store.transaction(read_only=True) as work:
+            assert work.kept_message("<kept-1@example.com>") is None
+        with store.transaction() as work:
+            work.keep_message("<kept-1@example.com>", raw)
+            work.keep_message("<kept-1@example.com>", b"a second copy changes nothing")
+            work.commit()
+        with store.transaction(read_only=True) as work:
+            assert work.kept_message("<kept-1@example.com>") == raw
+            assert work.kept_message("<never-kept@example.com>") is None
+
     def test_recording_a_message_twice_raises_duplicate(self, store: Store) -> None:
         with store.transaction() as work:
             work.record_message("<twice@example.com>", number=None, outcome="x", reason="first")
