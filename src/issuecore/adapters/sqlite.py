@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -181,13 +182,30 @@ class SQLiteStore:
         try:
             connection.execute(f"PRAGMA busy_timeout = {self._busy_timeout_ms}")
             connection.execute("PRAGMA foreign_keys = ON")
-            mode = connection.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            mode = connection.execute("PRAGMA journal_mode").fetchone()[0]
+            if mode != "wal":
+                mode = self._enable_wal(connection)
             if mode != "wal":
                 raise RuntimeError(f"{self.path}: SQLite refused WAL mode (it is in {mode} mode)")
         except BaseException:
             connection.close()
             raise
         return connection
+
+    def _enable_wal(self, connection: sqlite3.Connection) -> str:
+        # Switching a new file to WAL needs it to itself for a moment, and SQLite
+        # answers "locked" at once, without its busy handler, when another
+        # process is doing the same; so wait here, up to the busy timeout.
+        deadline = time.monotonic() + self._busy_timeout_ms / 1000
+        pause = 0.005
+        while True:
+            try:
+                return str(connection.execute("PRAGMA journal_mode = WAL").fetchone()[0])
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) or time.monotonic() + pause > deadline:
+                    raise
+            time.sleep(pause)
+            pause = min(pause * 2, 0.25)
 
     @contextmanager
     def _connection(self) -> Iterator[sqlite3.Connection]:
