@@ -4,7 +4,8 @@ Run with ``.venv/bin/python benchmarks/sweep.py`` (add ``--postgres URL`` or set
 ``ISSUECORE_TEST_POSTGRES_URL`` to include PostgreSQL). Stores 10,000 and
 1,000,000 issues, the same 100 of them due, on SQLite and on PostgreSQL, and
 times ``due_issues(now, limit=100)`` inside an open unit of work (the query
-the sweep runs). Prints best and median per call, and the ratio of the
+the sweep runs) and a whole ``HelpDesk.tick()`` that processes those 100
+issues. Prints best and median per call, and the ratio of the
 1,000,000-issue time to the 10,000-issue time side by side (target: at most
 2). The SQLite files are kept under the temporary directory and reused by
 later runs; the PostgreSQL tables are dropped at the end unless ``--keep``.
@@ -30,13 +31,17 @@ import sqlalchemy as sa
 from issuecore._codec import issue_document, to_micros
 from issuecore.adapters.sql import SqlStore
 from issuecore.adapters.sqlite import MIGRATIONS, SQLiteStore
+from issuecore.desk import DeskSettings, HelpDesk
+from issuecore.mail.settings import MailSettings
 from issuecore.ports import Store
+from issuecore.testing import FakeClock, RecordingMailer
 from issuecore.workflow import format_issue_number, open_issue
 
 SIZES = (10_000, 1_000_000)
 DUE = 100
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 CALLS = 300
+TICKS = 7
 TARGET = 2.0
 COLUMNS = ("number", "status", "raised_by", "version", "wake_at", "created_at", "updated_at")
 
@@ -79,6 +84,7 @@ def load_sqlite(directory: Path, count: int) -> Path:
     if path.exists():
         with closing(sqlite3.connect(path)) as connection:
             if connection.execute("SELECT count(*) FROM issues").fetchone()[0] == count:
+                sqlite_reset(path)()  # the same issues due as when it was built
                 return path
         path.unlink()
     started = time.perf_counter()
@@ -102,6 +108,7 @@ def load_postgres(url: str, count: int) -> SqlStore:
     with store.engine.connect() as connection:
         stored = connection.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one()
     if stored == count:
+        postgres_reset(store, count)()  # the same issues due as when it was loaded
         return store
     started = time.perf_counter()
     raw = store.engine.raw_connection()
@@ -155,6 +162,89 @@ def run(name: str, open_store: Callable[[int], Store]) -> dict[int, tuple[float,
     return results
 
 
+def due_again(execute: Callable[[str, list[dict[str, Any]]], None], table: str) -> None:
+    """Make the same ``DUE`` issues due again, as they were loaded (outside any timing)."""
+    now = to_micros("now", NOW)
+    minute = 60_000_000
+    execute(
+        f"UPDATE {table} SET wake_at = :wake WHERE number = :number",
+        [
+            {
+                "wake": now - (index + 1) * minute,
+                "number": format_issue_number(2026, index + 1, prefix="BEN"),
+            }
+            for index in range(DUE)
+        ],
+    )
+
+
+def measure_tick(store: Store, reset: Callable[[], None]) -> tuple[float, float]:
+    """Return the best and median seconds of a whole ``HelpDesk.tick()`` over the due issues."""
+    desk = HelpDesk(
+        store=store,
+        mailer=RecordingMailer(),
+        clock=FakeClock(NOW),
+        settings=DeskSettings(
+            support_address="support@example.com",
+            mail=MailSettings(support_address="support@example.com", signing_key=b"s" * 32),
+        ),
+    )
+    timings = []
+    for _ in range(TICKS):
+        reset()
+        started = time.perf_counter()
+        desk.tick()
+        timings.append(time.perf_counter() - started)
+        with store.transaction(read_only=True) as work:
+            if work.due_issues(NOW, limit=DUE):
+                raise SystemExit("the tick left due issues behind")
+    return min(timings), statistics.median(timings)
+
+
+def sqlite_reset(path: Path) -> Callable[[], None]:
+    def reset() -> None:
+        with closing(sqlite3.connect(path, isolation_level=None)) as connection:
+            connection.execute("BEGIN IMMEDIATE")
+            due_again(
+                lambda sql, rows: connection.executemany(
+                    sql.replace(":wake", "?").replace(":number", "?"),
+                    [(r["wake"], r["number"]) for r in rows],
+                ),
+                "issues",
+            )
+            connection.execute("COMMIT")
+
+    return reset
+
+
+def postgres_reset(store: SqlStore, count: int) -> Callable[[], None]:
+    def reset() -> None:
+        with store.engine.begin() as connection:
+            due_again(
+                lambda sql, rows: connection.execute(sa.text(sql), rows),
+                f"bench_sweep_{count}_issues",
+            )
+
+    return reset
+
+
+def run_ticks(
+    name: str, open_store: Callable[[int], tuple[Store, Callable[[], None]]]
+) -> dict[int, tuple[float, float]]:
+    """Measure a whole tick on both sizes."""
+    results: dict[int, tuple[float, float]] = {}
+    for count in SIZES:
+        store, reset = open_store(count)
+        try:
+            results[count] = measure_tick(store, reset)
+            reset()  # leave the same issues due, as loaded, for the next run
+        finally:
+            close = getattr(store, "close", None)
+            if close is not None:
+                close()
+    return results
+
+
 def sqlite_plan(path: Path) -> str:
     """Return SQLite's plan for the sweep query."""
     with closing(sqlite3.connect(path)) as connection:
@@ -175,13 +265,29 @@ def main() -> None:
     directory.mkdir(exist_ok=True)
 
     print(f"sweep: due_issues(now, limit={DUE}) with {DUE} due; {CALLS} calls per size")
+    print(f"  and a whole HelpDesk.tick() over the same {DUE} due issues; {TICKS} ticks per size")
     measured: dict[str, dict[int, tuple[float, float]]] = {}
-    measured["SQLite"] = run("SQLite", lambda count: SQLiteStore(load_sqlite(directory, count)))
+    measured["SQLite query"] = run(
+        "SQLite", lambda count: SQLiteStore(load_sqlite(directory, count))
+    )
     print(f"  SQLite plan: {sqlite_plan(load_sqlite(directory, SIZES[-1]))}")
+    measured["SQLite tick"] = run_ticks(
+        "SQLite",
+        lambda count: (
+            SQLiteStore(load_sqlite(directory, count)),
+            sqlite_reset(load_sqlite(directory, count)),
+        ),
+    )
     if options.postgres:
-        measured["PostgreSQL"] = run(
+        measured["PG query"] = run(
             "PostgreSQL", lambda count: load_postgres(options.postgres, count)
         )
+
+        def postgres_with_reset(count: int) -> tuple[Store, Callable[[], None]]:
+            store = load_postgres(options.postgres, count)
+            return store, postgres_reset(store, count)
+
+        measured["PG tick"] = run_ticks("PostgreSQL", postgres_with_reset)
         if not options.keep:
             for count in SIZES:
                 with SqlStore(options.postgres, table_prefix=f"bench_sweep_{count}_") as store:
@@ -191,7 +297,7 @@ def main() -> None:
     print()
 
     small, large = SIZES
-    header = f"{'database':12} {f'{small:,} stored':>22} {f'{large:,} stored':>22}"
+    header = f"{'measured':12} {f'{small:,} stored':>22} {f'{large:,} stored':>22}"
     print(f"{header} {'ratio':>7}  target")
     print(f"{'':12} {'best / median µs':>22} {'best / median µs':>22}")
     failed = False
