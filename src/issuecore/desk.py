@@ -81,7 +81,7 @@ def _casefolded(values: Iterable[str]) -> frozenset[str]:
     return frozenset(value.casefold() for value in values)
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen
 class DeskSettings:
     """How a desk behaves.
 
@@ -102,15 +102,15 @@ class DeskSettings:
     """
 
     support_address: str
-    auto_close_after: timedelta | None = DEFAULT_AUTO_CLOSE_AFTER
-    agents: frozenset[str] = attrs.field(default=frozenset(), converter=_casefolded)
-    mail: MailSettings | None = None
-    workflow: Workflow = DEFAULT_WORKFLOW
-    numbering: Callable[[int, int], str] = _numbering
-    max_attempts: int = 8
-    send_attempts: int = 10
-    retry_after: timedelta = timedelta(minutes=1)
-    sweep_batch: int = 500
+    auto_close_after: timedelta | None = attrs.field(default=DEFAULT_AUTO_CLOSE_AFTER, kw_only=True)
+    agents: frozenset[str] = attrs.field(default=frozenset(), converter=_casefolded, kw_only=True)
+    mail: MailSettings | None = attrs.field(default=None, kw_only=True)
+    workflow: Workflow = attrs.field(default=DEFAULT_WORKFLOW, kw_only=True)
+    numbering: Callable[[int, int], str] = attrs.field(default=_numbering, kw_only=True)
+    max_attempts: int = attrs.field(default=8, kw_only=True)
+    send_attempts: int = attrs.field(default=10, kw_only=True)
+    retry_after: timedelta = attrs.field(default=timedelta(minutes=1), kw_only=True)
+    sweep_batch: int = attrs.field(default=500, kw_only=True)
 
     def mail_settings(self) -> MailSettings:
         """Return the mail rules, built from ``support_address`` when not given."""

@@ -64,7 +64,7 @@ def _positive(_instance: object, attribute: attrs.Attribute[Any], value: timedel
         raise ValueError(f"the {attribute.name} target must be longer than zero, got {value}")
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen
 class SlaTarget:
     """How long the team has to respond and, optionally, to resolve."""
 
