@@ -98,7 +98,6 @@ class DeskSettings:
       got there first.
     - ``send_attempts`` and ``retry_after``: how often a failed outbound
       message is retried, first after ``retry_after``, doubling each time.
-    - ``sweep_batch``: how many due issues one sweep query takes at a time.
     """
 
     support_address: str
@@ -110,7 +109,6 @@ class DeskSettings:
     max_attempts: int = attrs.field(default=8, kw_only=True)
     send_attempts: int = attrs.field(default=10, kw_only=True)
     retry_after: timedelta = attrs.field(default=timedelta(minutes=1), kw_only=True)
-    sweep_batch: int = attrs.field(default=500, kw_only=True)
 
     def mail_settings(self) -> MailSettings:
         """Return the mail rules, built from ``support_address`` when not given."""
@@ -695,35 +693,48 @@ class HelpDesk:
     # --- the sweep ----------------------------------------------------------------------
 
     def tick(self) -> TickReport:
-        """Run the sweep: auto-close, SLA at-risk and breach events, outbox retries."""
+        """Run the sweep: auto-close, SLA at-risk and breach events, outbox retries.
+
+        Each due issue is claimed and handled in a transaction of its own; on
+        servers with ``SKIP LOCKED`` several workers running ``tick`` at once
+        share the due issues instead of repeating each other's work.
+        """
         closed: list[str] = []
         at_risk = breached = 0
         seen: set[str] = set()
+        stuck: set[str] = set()
         while True:
-            now = self.clock.now()
-            with self.store.transaction() as work:
-                due = [
-                    n
-                    for n in work.due_issues(now, limit=self.settings.sweep_batch)
-                    if n not in seen
-                ]
-            if not due:
+            number, events = self._run(self._sweeper(seen, stuck))
+            if number is None:
                 break
-            for number in due:
-                seen.add(number)
-                events = self._run(self._sweeper(number))
-                closed.extend(e.number for e in events if isinstance(e, IssueClosed))
-                at_risk += sum(isinstance(e, SlaAtRisk) for e in events)
-                breached += sum(isinstance(e, SlaBreached) for e in events)
+            seen.add(number)
+            closed.extend(e.number for e in events if isinstance(e, IssueClosed))
+            at_risk += sum(isinstance(e, SlaAtRisk) for e in events)
+            breached += sum(isinstance(e, SlaBreached) for e in events)
         sent, failed = self.flush_outbox()
         return TickReport(
             closed=tuple(closed), at_risk=at_risk, breached=breached, sent=sent, failed=failed
         )
 
     def _sweeper(
-        self, number: str
-    ) -> Callable[[UnitOfWork, datetime, _AfterCommit], tuple[Event, ...]]:
-        return lambda work, now, after: self._sweep_one(work, now, after, number)
+        self, seen: set[str], stuck: set[str]
+    ) -> Callable[[UnitOfWork, datetime, _AfterCommit], tuple[str | None, tuple[Event, ...]]]:
+        def claim_and_sweep(
+            work: UnitOfWork, now: datetime, after: _AfterCommit
+        ) -> tuple[str | None, tuple[Event, ...]]:
+            # An issue handled once in this tick is passed over if it is still due
+            # (its due instant could not move), so it cannot hold the sweep up.
+            while True:
+                limit = len(stuck) + 1
+                due = work.due_issues(now, limit=limit)
+                number = next((n for n in due if n not in seen), None)
+                if number is not None:
+                    return number, self._sweep_one(work, now, after, number)
+                if len(due) < limit:
+                    return None, ()
+                stuck.update(due)
+
+        return claim_and_sweep
 
     def _sweep_one(
         self, work: UnitOfWork, now: datetime, after: _AfterCommit, number: str
