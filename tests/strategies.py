@@ -1,4 +1,7 @@
-"""Hypothesis strategies for hostile mail: subjects, names, headers and whole messages."""
+"""The project's own Hypothesis strategies, for hostile mail: subjects, names, headers, messages.
+
+The strategies adopters get live in :mod:`issuecore.testing.strategies`.
+"""
 
 from __future__ import annotations
 
