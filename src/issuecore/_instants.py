@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from issuecore.errors import NaiveDatetimeError
 
@@ -19,3 +20,13 @@ def require_aware(name: str, value: datetime) -> datetime:
 def optional_aware(name: str, value: datetime | None) -> datetime | None:
     """Like :func:`require_aware` but lets ``None`` through."""
     return None if value is None else require_aware(name, value)
+
+
+def aware_field(_instance: object, attribute: Any, value: datetime) -> None:
+    """An attrs validator: the field holds a timezone-aware datetime."""
+    require_aware(attribute.name, value)
+
+
+def optional_aware_field(_instance: object, attribute: Any, value: datetime | None) -> None:
+    """An attrs validator: the field holds a timezone-aware datetime or ``None``."""
+    optional_aware(attribute.name, value)

@@ -417,8 +417,7 @@ class HelpDesk:
         decision: Decision,
     ) -> ReceiveOutcome:
         assert decision.issue_number is not None
-        before = work.get_issue(decision.issue_number, for_update=True)
-        issue = before
+        issue = work.get_issue(decision.issue_number, for_update=True)
         events: list[Event] = []
         sender = decision.sender or message.from_address or "unknown"
         actor = Actor.agent(sender) if decision.from_agent else Actor.customer(sender)

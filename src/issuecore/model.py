@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import Any
 
 import attrs
 
-from issuecore._instants import optional_aware, require_aware
+from issuecore._instants import aware_field, optional_aware_field
 from issuecore.sla.clock import SlaClock
 
 __all__ = [
@@ -73,20 +72,6 @@ class ActorKind(enum.StrEnum):
     SYSTEM = "system"
 
 
-def _instant(name: str) -> Any:
-    def check(_instance: object, _attribute: object, value: datetime) -> None:
-        require_aware(name, value)
-
-    return check
-
-
-def _optional_instant(name: str) -> Any:
-    def check(_instance: object, _attribute: object, value: datetime | None) -> None:
-        optional_aware(name, value)
-
-    return check
-
-
 @attrs.frozen(kw_only=True)
 class Actor:
     """Someone or something acting on an issue: ``kind`` and an ``id`` (an address, a user)."""
@@ -117,7 +102,7 @@ class Actor:
 class HistoryEntry:
     """One recorded action: what, who, when, the status before and after, and why."""
 
-    at: datetime = attrs.field(validator=_instant("at"))
+    at: datetime = attrs.field(validator=aware_field)
     actor: Actor
     action: str = attrs.field(converter=str)
     from_status: str = attrs.field(converter=str)
@@ -164,7 +149,7 @@ class ThreadEntry:
     kind: EntryKind
     author: str
     text: str
-    at: datetime = attrs.field(validator=_instant("at"))
+    at: datetime = attrs.field(validator=aware_field)
     new_text: str | None = None
     html: str | None = None
     subject: str | None = None
@@ -193,25 +178,19 @@ class Issue:
     subject: str
     raised_by: str
     status: str = attrs.field(converter=str)
-    created_at: datetime = attrs.field(validator=_instant("created_at"))
-    updated_at: datetime = attrs.field(validator=_instant("updated_at"))
-    status_since: datetime = attrs.field(validator=_instant("status_since"))
+    created_at: datetime = attrs.field(validator=aware_field)
+    updated_at: datetime = attrs.field(validator=aware_field)
+    status_since: datetime = attrs.field(validator=aware_field)
     priority: str | None = None
     assignees: tuple[str, ...] = ()
     participants: tuple[str, ...] = ()
-    last_agent_reply_at: datetime | None = attrs.field(
-        default=None, validator=_optional_instant("last_agent_reply_at")
-    )
+    last_agent_reply_at: datetime | None = attrs.field(default=None, validator=optional_aware_field)
     last_customer_message_at: datetime | None = attrs.field(
-        default=None, validator=_optional_instant("last_customer_message_at")
+        default=None, validator=optional_aware_field
     )
-    first_responded_at: datetime | None = attrs.field(
-        default=None, validator=_optional_instant("first_responded_at")
-    )
-    resolved_at: datetime | None = attrs.field(
-        default=None, validator=_optional_instant("resolved_at")
-    )
-    closed_at: datetime | None = attrs.field(default=None, validator=_optional_instant("closed_at"))
+    first_responded_at: datetime | None = attrs.field(default=None, validator=optional_aware_field)
+    resolved_at: datetime | None = attrs.field(default=None, validator=optional_aware_field)
+    closed_at: datetime | None = attrs.field(default=None, validator=optional_aware_field)
     follows_up: str | None = None
     sla: SlaClock | None = None
     history: tuple[HistoryEntry, ...] = ()
@@ -230,7 +209,7 @@ class Event:
     """Base of the domain events a committed change raises."""
 
     number: str
-    at: datetime = attrs.field(validator=_instant("at"))
+    at: datetime = attrs.field(validator=aware_field)
     actor: Actor
 
 

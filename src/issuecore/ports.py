@@ -26,7 +26,7 @@ from typing import Protocol
 
 import attrs
 
-from issuecore._instants import optional_aware, require_aware
+from issuecore._instants import aware_field, optional_aware_field
 from issuecore.model import Event, Issue, ThreadEntry
 
 __all__ = [
@@ -44,16 +44,6 @@ __all__ = [
 ]
 
 
-def _instant(_instance: object, attribute: attrs.Attribute[datetime], value: datetime) -> None:
-    require_aware(attribute.name, value)
-
-
-def _optional_instant(
-    _instance: object, attribute: attrs.Attribute[datetime | None], value: datetime | None
-) -> None:
-    optional_aware(attribute.name, value)
-
-
 # Lines up to RFC 5322's 998 characters: a long Message-ID in In-Reply-To or
 # References is then kept as it is instead of being RFC 2047-encoded.
 _STORED = email.policy.default.clone(max_line_length=998)
@@ -67,7 +57,7 @@ class MessageRecord:
     number: str | None
     outcome: str
     reason: str
-    at: datetime | None = attrs.field(default=None, validator=_optional_instant)
+    at: datetime | None = attrs.field(default=None, validator=optional_aware_field)
 
 
 @attrs.frozen(kw_only=True)
@@ -82,10 +72,10 @@ class OutboxItem:
     number: str | None
     message_id: str
     message: bytes = attrs.field(repr=lambda data: f"<{len(data)} bytes>")
-    created_at: datetime = attrs.field(validator=_instant)
-    next_attempt_at: datetime | None = attrs.field(validator=_optional_instant)
+    created_at: datetime = attrs.field(validator=aware_field)
+    next_attempt_at: datetime | None = attrs.field(validator=optional_aware_field)
     attempts: int = 0
-    sent_at: datetime | None = attrs.field(default=None, validator=_optional_instant)
+    sent_at: datetime | None = attrs.field(default=None, validator=optional_aware_field)
     last_error: str | None = None
     id: int | None = None
 

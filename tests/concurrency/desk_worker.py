@@ -13,6 +13,8 @@ import sys
 from datetime import timedelta
 from typing import Any
 
+from concurrency_support import open_store
+
 from issuecore import (
     DeskSettings,
     HelpDesk,
@@ -33,17 +35,6 @@ AGREEMENT = ServiceLevelAgreement(
     default_priority="Low",
     default=True,
 )
-
-
-def open_store(spec: str) -> Any:
-    if "://" not in spec:
-        from issuecore.adapters.sqlite import SQLiteStore
-
-        return SQLiteStore(spec)
-    from issuecore.adapters.sql import SqlStore
-
-    url, _, prefix = spec.partition("#")
-    return SqlStore(url, table_prefix=prefix)
 
 
 def main() -> None:

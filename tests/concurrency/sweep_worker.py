@@ -12,6 +12,8 @@ import sys
 from datetime import datetime, timedelta
 from typing import Any
 
+from concurrency_support import open_store
+
 from issuecore import DeskSettings, HelpDesk, ServiceLevelAgreement, SlaTarget
 from issuecore.mail.settings import MailSettings
 from issuecore.model import IssueClosed, SlaBreached
@@ -37,17 +39,6 @@ def desk_on(store: Any, clock: FakeClock, events: RecordingEventSink | None = No
         ),
         events=events,
     )
-
-
-def open_store(spec: str) -> Any:
-    if "://" not in spec:
-        from issuecore.adapters.sqlite import SQLiteStore
-
-        return SQLiteStore(spec)
-    from issuecore.adapters.sql import SqlStore
-
-    url, _, prefix = spec.partition("#")
-    return SqlStore(url, table_prefix=prefix)
 
 
 def main() -> None:

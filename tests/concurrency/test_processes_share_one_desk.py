@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-import uuid
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
+from concurrency_support import run_together
 
 from issuecore import DeskSettings, HelpDesk, Issue
 from issuecore.mail.settings import MailSettings
@@ -37,27 +31,9 @@ def desk_on(store: Any) -> HelpDesk:
     )
 
 
-@pytest.fixture(autouse=True)
-def _worker_importable(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.syspath_prepend(str(WORKER.parent))
-
-
 def run_workers(spec: str, numbers: list[str], count: int) -> list[dict[str, Any]]:
-    processes = [
-        subprocess.Popen(
-            [sys.executable, str(WORKER), spec, str(seed), str(OPERATIONS), *numbers],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for seed in range(count)
-    ]
-    results = []
-    for process in processes:
-        out, err = process.communicate(timeout=300)
-        assert process.returncode == 0, err
-        results.append(json.loads(out.strip().splitlines()[-1]))
-    return results
+    arguments = [[spec, str(seed), str(OPERATIONS), *numbers] for seed in range(count)]
+    return run_together(WORKER, arguments)
 
 
 def check(desk: HelpDesk, numbers: list[str], results: list[dict[str, Any]]) -> None:
@@ -103,22 +79,6 @@ def test_two_processes_on_one_sqlite_file_lose_no_update(tmp_path: Path) -> None
     results = run_workers(str(path), numbers, 2)
     with SQLiteStore(path) as store:
         check(desk_on(store), numbers, results)
-
-
-@pytest.fixture
-def postgres_spec() -> Iterator[str]:
-    url = os.environ.get("ISSUECORE_TEST_POSTGRES_URL")
-    if not url:
-        pytest.skip("ISSUECORE_TEST_POSTGRES_URL is not set; no PostgreSQL server to test against")
-    from issuecore.adapters.sql import SqlStore
-
-    prefix = f"c{uuid.uuid4().hex[:10]}_"
-    store = SqlStore(url, table_prefix=prefix)
-    try:
-        yield f"{url}#{prefix}"
-    finally:
-        store.drop_tables()
-        store.close()
 
 
 def test_four_processes_on_postgresql_lose_no_update(postgres_spec: str) -> None:

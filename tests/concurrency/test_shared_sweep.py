@@ -2,29 +2,18 @@
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-import uuid
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
+from concurrency_support import run_together
 
 from issuecore.testing import FakeClock
 
 WORKER = Path(__file__).with_name("sweep_worker.py")
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 ISSUES = 40
-
-
-@pytest.fixture(autouse=True)
-def _worker_importable(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.syspath_prepend(str(WORKER.parent))
 
 
 def prepare(store: Any) -> list[str]:
@@ -43,21 +32,7 @@ def prepare(store: Any) -> list[str]:
 
 def sweep_together(spec: str, workers: int) -> list[dict[str, Any]]:
     instant = (START + timedelta(days=8)).isoformat()
-    processes = [
-        subprocess.Popen(
-            [sys.executable, str(WORKER), spec, instant],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(workers)
-    ]
-    results = []
-    for process in processes:
-        out, err = process.communicate(timeout=300)
-        assert process.returncode == 0, err
-        results.append(json.loads(out.strip().splitlines()[-1]))
-    return results
+    return run_together(WORKER, [[spec, instant] for _ in range(workers)])
 
 
 def check(numbers: list[str], results: list[dict[str, Any]]) -> None:
@@ -81,22 +56,6 @@ def test_two_workers_sweeping_one_sqlite_file_raise_each_event_once(tmp_path: Pa
     with SQLiteStore(path) as store:
         numbers = prepare(store)
     check(numbers, sweep_together(str(path), 2))
-
-
-@pytest.fixture
-def postgres_spec() -> Iterator[str]:
-    url = os.environ.get("ISSUECORE_TEST_POSTGRES_URL")
-    if not url:
-        pytest.skip("ISSUECORE_TEST_POSTGRES_URL is not set; no PostgreSQL server to test against")
-    from issuecore.adapters.sql import SqlStore
-
-    prefix = f"w{uuid.uuid4().hex[:10]}_"
-    store = SqlStore(url, table_prefix=prefix)
-    try:
-        yield f"{url}#{prefix}"
-    finally:
-        store.drop_tables()
-        store.close()
 
 
 def test_four_workers_sweeping_postgresql_raise_each_event_once(postgres_spec: str) -> None:

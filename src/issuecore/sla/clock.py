@@ -14,7 +14,6 @@ after it breaches it. Breaches are sticky until the clock is reset.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -492,8 +491,3 @@ def restart(
         at=at,
     )
     return attrs.evolve(fresh, reset_at=at, reset_by=by, reset_reason=reason)
-
-
-def notices_of(kind: str, notices: Iterable[SlaNotice]) -> tuple[SlaNotice, ...]:
-    """Return the notices of one ``kind``."""
-    return tuple(notice for notice in notices if notice.kind == kind)

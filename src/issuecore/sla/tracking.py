@@ -33,7 +33,6 @@ __all__ = [
     "reset_sla",
     "start_sla",
     "sweep_sla",
-    "wake_at",
 ]
 
 
@@ -167,13 +166,6 @@ def sweep_sla(issue: Issue, agreement: ServiceLevelAgreement | None, *, now: dat
     if not notices:
         return Change(issue=issue)
     return _with(Change(issue=issue), attrs.evolve(issue, sla=clock), notices, now)
-
-
-def wake_at(issue: Issue, agreement: ServiceLevelAgreement | None) -> datetime | None:
-    """Return the next instant a sweep must look at ``issue`` for its SLA, or ``None``."""
-    if issue.sla is None or agreement is None:
-        return None
-    return issue.sla.wake_at(agreement)
 
 
 def _with(change: Change, issue: Issue, notices: tuple[SlaNotice, ...], at: datetime) -> Change:
