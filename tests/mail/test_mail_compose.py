@@ -11,7 +11,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from mail_support import NOW, SIGNING_KEY, WORKFLOW, fixture_bytes, issue, settings, world
-from strategies import hostile_text, names, raw_messages, subjects
 
 from issuecore.mail import (
     DecisionKind,
@@ -25,6 +24,7 @@ from issuecore.mail import (
     reserve_auto_reply,
     verify_message_id,
 )
+from strategies import hostile_text, names, raw_messages, subjects
 
 NUMBER = "ISS-2026-00099"
 

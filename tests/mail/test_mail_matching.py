@@ -9,7 +9,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from mail_support import NOW, SIGNING_KEY, WORKFLOW, FakeLookup, issue, settings, world
-from strategies import hostile_text
 
 from issuecore.errors import NaiveDatetimeError
 from issuecore.mail import (
@@ -23,6 +22,7 @@ from issuecore.mail import (
     parse_message,
 )
 from issuecore.model import Status
+from strategies import hostile_text
 
 VICTIM = "ISS-2026-00042"
 

@@ -14,7 +14,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from mail_support import fixture_bytes
-from strategies import raw_messages
 
 from issuecore.mail import (
     InboundMessage,
@@ -25,6 +24,7 @@ from issuecore.mail import (
     safe_filename,
     synthetic_message_id,
 )
+from strategies import raw_messages
 
 
 def _parsed(name: str) -> InboundMessage:

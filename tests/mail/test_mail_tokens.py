@@ -7,10 +7,10 @@ import time
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from strategies import subjects
 
 from issuecore.mail import REPLY_PREFIXES, TokenFormat, clean_subject, reply_subject, strip_prefixes
 from issuecore.mail.tokens import DEFAULT_TOKENS
+from strategies import subjects
 
 NUMBER = "ISS-2026-00042"
 
