@@ -126,6 +126,7 @@ class InboundMessage:
     report_type: str | None = None
     returned_message_id: str | None = None
     defects: tuple[str, ...] = ()
+    omissions: tuple[str, ...] = ()
     size: int = 0
 
     @functools.cached_property
