@@ -104,7 +104,9 @@ class InboundMessage:
     Addresses are normalised (domain lower-cased); ``subject`` is decoded and
     unfolded; ``text`` is the plain body (derived from the HTML when there is
     no plain part); ``headers`` holds every header as ``(lower-case name,
-    unfolded raw value)``.
+    unfolded raw value)``. ``omissions`` says, one line each, what a limit
+    (size, depth, part count) left out of the message as read; the raw bytes
+    of such a message are kept.
     """
 
     message_id: str
