@@ -150,7 +150,9 @@ class UnitOfWork(Protocol):
     ) -> list[Issue]:
         """Return the issues matching every filter given, oldest first.
 
-        ``raised_by`` matches regardless of case; the other filters exactly.
+        ``raised_by`` matches by address identity
+        (:func:`~issuecore.mail.addresses.address_key`: ASCII case and IDNA
+        domain forms aside, exactly); the other filters exactly.
         """
         ...
 
@@ -209,11 +211,11 @@ class UnitOfWork(Protocol):
         ...
 
     def count_auto_replies(self, address: str, since: datetime) -> int:
-        """Return how many automatic replies went to ``address`` at or after ``since``."""
+        """Return how many automatic replies were counted against ``address`` since ``since``."""
         ...
 
     def record_auto_reply(self, address: str, at: datetime) -> None:
-        """Count an automatic reply to ``address`` at ``at``; addresses ignore case."""
+        """Count an automatic reply against ``address`` at ``at``, keyed by its address key."""
         ...
 
     def commit(self) -> None:

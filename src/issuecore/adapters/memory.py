@@ -18,6 +18,7 @@ import attrs
 
 from issuecore._instants import optional_aware, require_aware
 from issuecore.errors import ConcurrencyConflictError, DuplicateMessageError, IssueNotFoundError
+from issuecore.mail.addresses import address_key
 from issuecore.model import Issue, ThreadEntry
 from issuecore.ports import MessageRecord, OutboxItem
 
@@ -159,13 +160,13 @@ class InMemoryUnitOfWork:
         limit: int | None = None,
     ) -> list[Issue]:
         """Return the issues matching every filter given, oldest first."""
-        wanted_raiser = None if raised_by is None else raised_by.casefold()
+        wanted_raiser = None if raised_by is None else address_key(raised_by)
         found = [
             issue
             for issue, _ in self._usable().issues.values()
             if (status is None or issue.status == status)
             and (assignee is None or assignee in issue.assignees)
-            and (wanted_raiser is None or issue.raised_by.casefold() == wanted_raiser)
+            and (wanted_raiser is None or address_key(issue.raised_by) == wanted_raiser)
         ]
         found.sort(key=lambda issue: (issue.created_at, issue.number))
         return found if limit is None else found[:limit]
@@ -260,14 +261,14 @@ class InMemoryUnitOfWork:
     def count_auto_replies(self, address: str, since: datetime) -> int:
         """Return how many automatic replies went to ``address`` at or after ``since``."""
         require_aware("since", since)
-        sent = self._usable().auto_replies.get(address.casefold(), ())
+        sent = self._usable().auto_replies.get(address_key(address), ())
         return sum(1 for at in sent if at >= since)
 
     def record_auto_reply(self, address: str, at: datetime) -> None:
         """Count an automatic reply to ``address`` at ``at``."""
         tables = self._usable(writes=True)
         require_aware("at", at)
-        key = address.casefold()
+        key = address_key(address)
         tables.auto_replies[key] = (*tables.auto_replies.get(key, ()), at)
 
     def commit(self) -> None:

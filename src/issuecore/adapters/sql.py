@@ -47,6 +47,7 @@ from issuecore.errors import (
     IssueNotFoundError,
     SchemaVersionError,
 )
+from issuecore.mail.addresses import address_key
 from issuecore.model import Issue, ThreadEntry
 from issuecore.ports import MessageRecord, OutboxItem
 
@@ -410,7 +411,7 @@ class SqlUnitOfWork:
     def _issue_columns(self, issue: Issue, wake_at: datetime | None) -> dict[str, Any]:
         return {
             "status": str(issue.status),
-            "raised_by": issue.raised_by.casefold(),
+            "raised_by": address_key(issue.raised_by),
             "wake_at": None if wake_at is None else to_micros("wake_at", wake_at),
             "created_at": to_micros("created_at", issue.created_at),
             "updated_at": to_micros("updated_at", issue.updated_at),
@@ -510,7 +511,7 @@ class SqlUnitOfWork:
         if status is not None:
             query = query.where(issues.c.status == str(status))
         if raised_by is not None:
-            query = query.where(issues.c.raised_by == raised_by.casefold())
+            query = query.where(issues.c.raised_by == address_key(raised_by))
         if assignee is not None:
             query = query.where(
                 issues.c.number.in_(
@@ -719,7 +720,7 @@ class SqlUnitOfWork:
         """Return how many automatic replies went to ``address`` at or after ``since``."""
         replies = self._schema.auto_replies
         query = sa.select(sa.func.count()).where(
-            replies.c.address == address.casefold(), replies.c.at >= to_micros("since", since)
+            replies.c.address == address_key(address), replies.c.at >= to_micros("since", since)
         )
         return int(self._db().execute(query).scalar_one())
 
@@ -727,7 +728,7 @@ class SqlUnitOfWork:
         """Count an automatic reply to ``address`` at ``at``."""
         self._db(writes=True).execute(
             self._schema.auto_replies.insert().values(
-                address=address.casefold(), at=to_micros("at", at)
+                address=address_key(address), at=to_micros("at", at)
             )
         )
 

@@ -41,6 +41,7 @@ from issuecore.errors import (
     IssueNotFoundError,
     SchemaVersionError,
 )
+from issuecore.mail.addresses import address_key
 from issuecore.model import Issue, ThreadEntry
 from issuecore.ports import MessageRecord, OutboxItem
 
@@ -303,7 +304,7 @@ class SQLiteUnitOfWork:
         return {
             "number": issue.number,
             "status": str(issue.status),
-            "raised_by": issue.raised_by.casefold(),
+            "raised_by": address_key(issue.raised_by),
             "wake_at": None if wake_at is None else to_micros("wake_at", wake_at),
             "created_at": to_micros("created_at", issue.created_at),
             "updated_at": to_micros("updated_at", issue.updated_at),
@@ -391,7 +392,7 @@ class SQLiteUnitOfWork:
             parameters.append(str(status))
         if raised_by is not None:
             conditions.append("issues.raised_by = ?")
-            parameters.append(raised_by.casefold())
+            parameters.append(address_key(raised_by))
         if assignee is not None:
             conditions.append(
                 "issues.number IN (SELECT number FROM issue_assignees WHERE assignee = ?)"
@@ -548,7 +549,7 @@ class SQLiteUnitOfWork:
         """Return how many automatic replies went to ``address`` at or after ``since``."""
         rows = self._query(
             "SELECT count(*) FROM auto_replies WHERE address = ? AND at >= ?",
-            (address.casefold(), to_micros("since", since)),
+            (address_key(address), to_micros("since", since)),
         )
         return int(rows[0][0])
 
@@ -556,7 +557,7 @@ class SQLiteUnitOfWork:
         """Count an automatic reply to ``address`` at ``at``."""
         self._db(writes=True).execute(
             "INSERT INTO auto_replies (address, at) VALUES (?, ?)",
-            (address.casefold(), to_micros("at", at)),
+            (address_key(address), to_micros("at", at)),
         )
 
     def commit(self) -> None:
