@@ -101,3 +101,23 @@ def test_automatic_replies_to_a_lookalike_are_counted_apart(env: Desk) -> None:
     )
     assert lookalike.auto_reply
     assert env.mailer.sent[-1]["To"] == "ceo@xn--busine-gta.example"
+
+
+def test_a_senders_limit_is_not_shared_with_a_lookalike_sender(env: Desk) -> None:
+    for index in range(10):
+        env.desk.receive(
+            mail(
+                f"Hello {index}",
+                sender="kass@example.com",
+                reply_to=f"office{index}@example.com",
+                message_id=f"<k{index}@c.test>",
+            )
+        )
+    refused = env.desk.receive(
+        mail("Again", sender="KASS@example.com", reply_to="desk@x.test", message_id="<k@c.test>")
+    )
+    assert not refused.auto_reply
+    lookalike = env.desk.receive(
+        mail("Hello", sender="kaß@example.com", reply_to="desk@x.test", message_id="<s@c.test>")
+    )
+    assert lookalike.auto_reply
