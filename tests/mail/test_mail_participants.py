@@ -206,6 +206,27 @@ def test_senders_count_frees_up_after_the_window() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("header", "signal"),
+    [
+        ("List-Post: <mailto:list@lists.example>", "list-post present"),
+        ("List-Help: <mailto:list-request@lists.example?subject=help>", "list-help present"),
+        ("List-Subscribe: <mailto:list-join@lists.example>", "list-subscribe present"),
+        ("List-Owner: <mailto:owner@lists.example>", "list-owner present"),
+        ("List-Archive: <https://lists.example/archive>", "list-archive present"),
+        ("Return-Path: < >", "empty Return-Path"),
+    ],
+)
+def test_list_mail_and_a_null_return_path_get_no_automatic_reply(
+    lookup: FakeLookup, header: str, signal: str
+) -> None:
+    message = _message(sender="someone@lists.example", extra=header)
+    assert signal in classify_automated(message).signals
+    decision = _decide(message, lookup, automated_policy="create")
+    assert decision.kind is DecisionKind.CREATE
+    assert (decision.auto_reply, decision.auto_reply_to) == (False, None)
+
+
 # --- no-reply senders ----------------------------------------------------------------------
 
 

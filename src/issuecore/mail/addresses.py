@@ -28,6 +28,8 @@ __all__ = [
 ]
 
 _MAX_ADDRESS: Final = 320
+# No domain is longer: DNS allows 253 octets, and a Unicode label is no longer than its A-label.
+_MAX_DOMAIN: Final = 253
 # Anything that would end a header line or confuse a reader: C0/C1 controls,
 # line and paragraph separators, and lone surrogates left by undecodable bytes.
 _UNSAFE: Final = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]+")
@@ -72,7 +74,7 @@ def normalize_address(value: str) -> str | None:
         return None
     if not all(_LABEL.fullmatch(label) for label in domain.split(".")):
         return None
-    if _ascii_domain(domain) is None or len(address_key(candidate)) > _MAX_ADDRESS:
+    if ascii_domain(domain) is None or len(address_key(candidate)) > _MAX_ADDRESS:
         return None
     return f"{local}@{domain.lower()}"
 
@@ -89,14 +91,16 @@ def outbound_address(value: str) -> str | None:
     local, _, domain = address.rpartition("@")
     if not local.isascii():
         return None
-    ascii_domain = _ascii_domain(domain)
-    if ascii_domain is None:
+    converted = ascii_domain(domain)
+    if converted is None:
         return None
-    return f"{local}@{ascii_domain}"
+    return f"{local}@{converted}"
 
 
 def ascii_domain(domain: str) -> str | None:
     """Return ``domain`` converted by IDNA (UTS #46) to lower-case ASCII, or ``None``."""
+    if len(domain) > _MAX_DOMAIN:
+        return None
     return _ascii_domain(domain)
 
 
@@ -118,17 +122,20 @@ def address_key(value: str) -> str:
     compared in its exact form, except for ASCII case, so it can only ever
     equal itself.
     """
-    return _address_key(value)
+    # Only address-sized values are cached, so hostile header text cannot fill memory.
+    return _cached_key(value) if len(value) <= _MAX_ADDRESS else _key(value)
 
 
-@functools.lru_cache(maxsize=8192)
-def _address_key(value: str) -> str:
+def _key(value: str) -> str:
     stripped = value.strip()
     local, at, domain = stripped.rpartition("@")
-    converted = _ascii_domain(domain) if at and local else None
+    converted = ascii_domain(domain) if at and local else None
     if converted is None:
         return stripped.translate(_ASCII_LOWER)
     return f"{local.translate(_ASCII_LOWER)}@{converted}"
+
+
+_cached_key: Final = functools.lru_cache(maxsize=8192)(_key)
 
 
 def same_address(first: str, second: str) -> bool:

@@ -26,6 +26,16 @@ _AUTOREPLY_HEADERS: Final = (
     "x-autoreply-from",
     "x-mail-autoreply",
 )
+# RFC 2369 and RFC 2919: mail from a list (RFC 3834 section 2: never answer it).
+_LIST_HEADERS: Final = (
+    "list-id",
+    "list-unsubscribe",
+    "list-post",
+    "list-help",
+    "list-subscribe",
+    "list-owner",
+    "list-archive",
+)
 _SUPPRESS: Final = frozenset({"dr", "oof", "autoreply", "all"})
 _REPORTS: Final = frozenset({"delivery-status", "disposition-notification"})
 _ROBOT_LOCAL_PARTS: Final = frozenset({"mailerdaemon", "postmaster"})
@@ -107,9 +117,9 @@ def classify_automated(message: InboundMessage, *, own_addresses: Iterable[str] 
         )
         if named:
             signals.append(f"X-Auto-Response-Suppress: {', '.join(named)}")
-    signals.extend(f"{name} present" for name in ("list-id", "list-unsubscribe") if name in headers)
+    signals.extend(f"{name} present" for name in _LIST_HEADERS if name in headers)
     return_path = headers.get("return-path")
-    if return_path is not None and return_path.strip() in ("<>", ""):
+    if return_path is not None and "".join(return_path.split()) in ("<>", ""):
         signals.append("empty Return-Path")
     if is_robot_address(message.from_address) and (
         reply_to_person(message, own_addresses=own_addresses) is None
