@@ -8,7 +8,9 @@ person's system, not for a robot.
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from mail_support import NOW, WORKFLOW, FakeLookup, issue, settings
@@ -301,6 +303,31 @@ def test_agent_reply_to_an_issue_raised_by_a_robot_goes_to_its_person() -> None:
     reply = compose_agent_reply(target, body="Confirmed.", settings=settings(), now=NOW)
     assert reply["To"] == "buyer@customer.example"
     assert reply["Cc"] == "boss@customer.example"
+
+
+def _realmail(name: str) -> bytes:
+    """Return a message of the real-world corpus, or skip saying where it was looked for."""
+    repo = Path(__file__).resolve().parents[2]
+    places = [Path(p) for p in (os.environ.get("ISSUECORE_REALMAIL"),) if p]
+    places.append(repo.parent / "shared" / "realmail")
+    for place in places:
+        path = place / "zammad-mail" / name
+        if path.is_file():
+            return path.read_bytes()
+    pytest.skip(f"the real-world mail corpus is not at {', '.join(map(str, places))}")
+
+
+def test_real_no_reply_notice_naming_an_office_in_reply_to_opens_an_issue(
+    lookup: FakeLookup,
+) -> None:
+    # A Japanese secretariat's circular, sent from noreply@ with Reply-To info@.
+    message = parse_message(_realmail("mail098.box"))
+    assert isinstance(message, InboundMessage)
+    assert message.from_address == "noreply@example.org"
+    decision = _decide(message, lookup)
+    assert decision.kind is DecisionKind.CREATE
+    assert decision.copied_in[0] == "info@example.org"
+    assert decision.auto_reply_to == "info@example.org"
 
 
 # --- the setting and its configuration key -----------------------------------------------------
