@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from issuecore._codec import entry_document, issue_document
 from issuecore.adapters import sql as sql_adapter
 from issuecore.adapters import sqlite as sqlite_adapter
+from issuecore.adapters.blobs import FileBlobStore
 from issuecore.adapters.sql import SqlStore
 from issuecore.adapters.sqlite import SQLiteStore
 from issuecore.model import Attachment, EntryKind, ThreadEntry
@@ -148,6 +149,9 @@ def test_version_3_moves_sqlite_attachments_and_kept_messages_into_blobs(tmp_pat
             "INSERT INTO kept_messages VALUES ('<same-as-scan@x.test>', ?)", (_LARGE,)
         )
     with SQLiteStore(path) as store:
+        _assert_moved(store, number, entries)
+    # Given files afterwards, the store still reads what the migration moved.
+    with SQLiteStore(path, blobs=FileBlobStore(tmp_path / "blobs")) as store:
         _assert_moved(store, number, entries)
     with closing(sqlite3.connect(path)) as connection:
         columns = {row[1] for row in connection.execute("PRAGMA table_info(attachments)")}

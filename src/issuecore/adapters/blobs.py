@@ -29,8 +29,16 @@ from pathlib import Path
 from typing import IO, Final
 
 from issuecore.errors import BlobNotFoundError
+from issuecore.ports import BlobStore
 
-__all__ = ["CHUNK_SIZE", "BlobContent", "FileBlobStore", "MemoryBlobStore", "check_digest"]
+__all__ = [
+    "CHUNK_SIZE",
+    "BlobContent",
+    "FallbackBlobStore",
+    "FileBlobStore",
+    "MemoryBlobStore",
+    "check_digest",
+]
 
 CHUNK_SIZE: Final = 1024 * 1024
 """The size of the pieces blobs are written and read in (a database row holds one piece)."""
@@ -278,6 +286,41 @@ class FileBlobStore:
                 if is_blob:
                     removed.append(path.name)
         return removed
+
+
+class FallbackBlobStore:
+    """Writes to ``primary``; reads from ``primary``, else from ``fallback``.
+
+    A store given a :class:`FileBlobStore` reads through to its own blob
+    tables, so content kept there before (by an earlier configuration, or
+    moved there by a schema migration) stays readable.
+    """
+
+    def __init__(self, primary: BlobStore, fallback: BlobStore) -> None:
+        self.primary = primary
+        self.fallback = fallback
+
+    def put(self, content: bytes | Iterable[bytes]) -> str:
+        """Keep ``content`` in the primary store and return its digest."""
+        return self.primary.put(content)
+
+    def get(self, digest: str) -> bytes:
+        """Return the content kept under ``digest`` in either store."""
+        try:
+            return self.primary.get(digest)
+        except BlobNotFoundError:
+            return self.fallback.get(digest)
+
+    def chunks(self, digest: str) -> Iterator[bytes]:
+        """Yield the content kept under ``digest`` in either store, in pieces."""
+        try:
+            return self.primary.chunks(digest)
+        except BlobNotFoundError:
+            return self.fallback.chunks(digest)
+
+    def has(self, digest: str) -> bool:
+        """Return whether either store keeps content under ``digest``."""
+        return self.primary.has(digest) or self.fallback.has(digest)
 
 
 def _read_pieces(file: IO[bytes]) -> Iterator[bytes]:

@@ -47,7 +47,7 @@ from issuecore._codec import (
     to_micros,
 )
 from issuecore._instants import require_aware
-from issuecore.adapters.blobs import BlobContent, check_digest, joined
+from issuecore.adapters.blobs import BlobContent, FallbackBlobStore, check_digest, joined
 from issuecore.errors import (
     BlobNotFoundError,
     ConcurrencyConflictError,
@@ -550,9 +550,8 @@ class SqlUnitOfWork:
     @property
     def blobs(self) -> BlobStore:
         """Return where this unit of work keeps content: the database's blob tables, unless told."""
-        if self._blobs is not None:
-            return self._blobs
-        return SqlBlobStore(self._db(), self._schema, read_only=self._read_only)
+        own = SqlBlobStore(self._db(), self._schema, read_only=self._read_only)
+        return own if self._blobs is None else FallbackBlobStore(self._blobs, own)
 
     def finish(self) -> None:
         """Roll back unless committed, and end the unit of work."""
