@@ -178,6 +178,34 @@ def test_no_blob_row_is_larger_than_one_chunk(make_store: StoreFactory) -> None:
     assert _blob_rows(store) == (1, 20)
 
 
+@pytest.mark.parametrize("make_store", DATABASES, indirect=True)
+def test_a_long_entry_document_is_kept_as_a_blob_not_in_its_row(make_store: StoreFactory) -> None:
+    store = make_store()
+    issue = simple_issue("ISS-2026-00001")
+    text = "a pasted log line\n" * 200_000
+    with store.transaction() as work:
+        work.insert_issue(issue, wake_at=None)
+        work.append_entry(issue.number, attrs.evolve(populated_entry(), text=text, new_text=None))
+        work.append_entry(issue.number, populated_entry(text="short"))
+        work.commit()
+    with store.transaction(read_only=True) as work:
+        assert [entry.text for entry in work.thread(issue.number)] == [text, "short"]
+        in_use = work.referenced_blobs()  # type: ignore[attr-defined]
+    if isinstance(store, SQLiteStore):
+        with closing(sqlite3.connect(store.path)) as connection:
+            lengths = [
+                n for (n,) in connection.execute("SELECT length(document) FROM thread_entries")
+            ]
+    else:
+        assert isinstance(store, SqlStore)
+        with store.engine.connect() as connection:
+            query = sa.text(f"SELECT length(document) FROM {store.table_prefix}thread_entries")
+            lengths = list(connection.execute(query).scalars())
+    assert max(lengths) < 2_000
+    # The document's blob and the populated entry's attachment file.
+    assert len(in_use) == 3
+
+
 @pytest.mark.parametrize("make_store", ["memory", *DATABASES], indirect=True)
 def test_a_50_mib_blob_round_trips_through_the_blob_port(make_store: StoreFactory) -> None:
     store = make_store()
@@ -417,10 +445,12 @@ def test_a_store_given_file_blobs_keeps_content_in_files(
     store = make_store(blobs=files)
     issue = simple_issue("ISS-2026-00001")
     committed, rolled_back = large_content(CHUNK_SIZE + 1, seed=7), b"rolled back"
+    long_text = "a pasted log line\n" * 100_000
     with store.transaction() as work:
         work.insert_issue(issue, wake_at=None)
         work.append_entry(
-            issue.number, attrs.evolve(populated_entry(), attachments=(_file(committed),))
+            issue.number,
+            attrs.evolve(populated_entry(text=long_text), attachments=(_file(committed),)),
         )
         work.commit()
     with store.transaction() as work:
@@ -429,8 +459,10 @@ def test_a_store_given_file_blobs_keeps_content_in_files(
     with store.transaction(read_only=True) as work:
         (entry,) = work.thread(issue.number)
         in_use = work.referenced_blobs()  # type: ignore[attr-defined]
-    assert entry.attachments[0].data == committed
-    assert in_use == {_digest(committed)}
+    assert (entry.text, entry.attachments[0].data) == (long_text, committed)
+    # The attachment, and on the databases the long entry's document.
+    assert _digest(committed) in in_use
+    assert len(in_use) == (1 if isinstance(store, InMemoryStore) else 2)
     if not isinstance(store, InMemoryStore):
         assert _blob_rows(store) == (0, 0)
     assert files.sweep(in_use, older_than=timedelta(0)) == [_digest(rolled_back)]

@@ -46,6 +46,30 @@ CHUNK_SIZE: Final = 1024 * 1024
 _DIGEST: Final = re.compile(r"[0-9a-f]{64}")
 
 
+DOCUMENT_BLOB: Final = "blob:"
+"""How a stored thread-entry document that lives in a blob starts (a JSON one starts ``{``)."""
+
+_INLINE_DOCUMENT: Final = CHUNK_SIZE // 4  # characters: at most 1 MiB in UTF-8
+
+
+def store_document(document: str, blobs: BlobStore) -> str:
+    """Return ``document`` to store in its row, or a reference to the blob it went to if large.
+
+    A long pasted log makes an entry's text, and so its document, as large as
+    the message: no row holds more than a chunk.
+    """
+    if len(document) <= _INLINE_DOCUMENT:
+        return document
+    return DOCUMENT_BLOB + blobs.put(document.encode("utf-8", "surrogatepass"))
+
+
+def load_document(stored: str, blobs: BlobStore) -> str:
+    """Return the document :func:`store_document` kept as ``stored``."""
+    if not stored.startswith(DOCUMENT_BLOB):
+        return stored
+    return blobs.get(stored.removeprefix(DOCUMENT_BLOB)).decode("utf-8", "surrogatepass")
+
+
 def check_digest(digest: str) -> str:
     """Return ``digest`` if it is a lower-case hexadecimal SHA-256; raise ``ValueError`` if not."""
     if not isinstance(digest, str) or _DIGEST.fullmatch(digest) is None:

@@ -47,7 +47,15 @@ from issuecore._codec import (
     to_micros,
 )
 from issuecore._instants import require_aware
-from issuecore.adapters.blobs import BlobContent, FallbackBlobStore, check_digest, joined
+from issuecore.adapters.blobs import (
+    DOCUMENT_BLOB,
+    BlobContent,
+    FallbackBlobStore,
+    check_digest,
+    joined,
+    load_document,
+    store_document,
+)
 from issuecore.errors import (
     BlobNotFoundError,
     ConcurrencyConflictError,
@@ -705,18 +713,18 @@ class SqlUnitOfWork:
         db = self._db(writes=True)
         self._require_issue(number)
         document, files = entry_document(entry)
+        blobs = self.blobs
         inserted = db.execute(
             self._schema.thread_entries.insert().values(
                 number=number,
                 at=to_micros("at", entry.at),
                 kind=str(entry.kind),
                 message_id=entry.message_id,
-                document=document,
+                document=store_document(document, blobs),
             )
         )
         if files:
             entry_id = _new_id(inserted)
-            blobs = self.blobs
             for position, (described, data) in enumerate(files):
                 db.execute(
                     self._schema.attachments.insert().values(
@@ -747,7 +755,8 @@ class SqlUnitOfWork:
         ).all():
             files.setdefault(entry_id, []).append((described, blobs.get(content)))
         return [
-            entry_from_document(document, files.get(entry_id, ())) for entry_id, document in rows
+            entry_from_document(load_document(document, blobs), files.get(entry_id, ()))
+            for entry_id, document in rows
         ]
 
     def record_message(
@@ -798,7 +807,12 @@ class SqlUnitOfWork:
     def referenced_blobs(self) -> set[str]:
         """Return the digest of every blob an attachment or a kept message references."""
         attachments, kept = self._schema.attachments, self._schema.kept_messages
-        query = sa.union(sa.select(attachments.c.content), sa.select(kept.c.content))
+        entries = self._schema.thread_entries
+        prefix = len(DOCUMENT_BLOB)
+        documents = sa.select(sa.func.substr(entries.c.document, prefix + 1, 64)).where(
+            sa.func.substr(entries.c.document, 1, prefix) == DOCUMENT_BLOB
+        )
+        query = sa.union(sa.select(attachments.c.content), sa.select(kept.c.content), documents)
         return set(self._db().execute(query).scalars())
 
     def lookup_message(self, message_id: str) -> MessageRecord | None:

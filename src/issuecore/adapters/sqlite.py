@@ -39,7 +39,15 @@ from issuecore._codec import (
     to_micros,
 )
 from issuecore._instants import require_aware
-from issuecore.adapters.blobs import BlobContent, FallbackBlobStore, check_digest, joined
+from issuecore.adapters.blobs import (
+    DOCUMENT_BLOB,
+    BlobContent,
+    FallbackBlobStore,
+    check_digest,
+    joined,
+    load_document,
+    store_document,
+)
 from issuecore.errors import (
     BlobNotFoundError,
     ConcurrencyConflictError,
@@ -504,12 +512,18 @@ class SQLiteUnitOfWork:
         db = self._db(writes=True)
         self._require_issue(number)
         document, attachments = entry_document(entry)
+        blobs = self.blobs
         cursor = db.execute(
             "INSERT INTO thread_entries (number, at, kind, message_id, document) "
             "VALUES (?, ?, ?, ?, ?)",
-            (number, to_micros("at", entry.at), str(entry.kind), entry.message_id, document),
+            (
+                number,
+                to_micros("at", entry.at),
+                str(entry.kind),
+                entry.message_id,
+                store_document(document, blobs),
+            ),
         )
-        blobs = self.blobs
         for position, (described, data) in enumerate(attachments):
             db.execute(
                 "INSERT INTO attachments (entry_id, position, document, content) "
@@ -533,7 +547,8 @@ class SQLiteUnitOfWork:
         ):
             files.setdefault(entry_id, []).append((described, blobs.get(content)))
         return [
-            entry_from_document(document, files.get(entry_id, ())) for entry_id, document in entries
+            entry_from_document(load_document(document, blobs), files.get(entry_id, ()))
+            for entry_id, document in entries
         ]
 
     def record_message(
@@ -574,7 +589,10 @@ class SQLiteUnitOfWork:
         return {
             digest
             for (digest,) in self._query(
-                "SELECT content FROM attachments UNION SELECT content FROM kept_messages"
+                "SELECT content FROM attachments UNION SELECT content FROM kept_messages "
+                "UNION SELECT substr(document, ?) FROM thread_entries "
+                "WHERE substr(document, 1, ?) = ?",
+                (len(DOCUMENT_BLOB) + 1, len(DOCUMENT_BLOB), DOCUMENT_BLOB),
             )
         }
 

@@ -646,6 +646,18 @@ class StoreContract:
         with store.transaction(read_only=True) as work:
             assert work.kept_message("<big@example.com>") == raw
 
+    def test_an_entry_with_a_long_text_reads_back_equal(self, store: Store) -> None:
+        # A pasted log: quotes, backslashes and line ends, escaped again in JSON.
+        text = 'C:\\logs\\app.log: "connection reset"\n' * 250_000
+        entry = attrs.evolve(populated_entry(), text=text, new_text=text[:-1], html=None)
+        issue = simple_issue(_number())
+        self.insert(store, issue)
+        with store.transaction() as work:
+            work.append_entry(issue.number, entry)
+            work.commit()
+        with store.transaction(read_only=True) as work:
+            assert work.thread(issue.number) == [entry]
+
     def test_identical_attachments_of_several_entries_each_read_back(self, store: Store) -> None:
         data = large_content(3 * 1024 * 1024 + 5, seed=3)
         issue = simple_issue(_number())
