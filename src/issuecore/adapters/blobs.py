@@ -6,7 +6,8 @@ identical content is kept once. By default each store keeps its blobs itself,
 inside its own transactions: :class:`MemoryBlobStore` for the memory store,
 rows of at most :data:`CHUNK_SIZE` bytes in a ``blob_chunks`` table for the
 databases. Give a store a :class:`FileBlobStore` to keep the bytes in files
-instead.
+instead. The database stores also keep a long thread-entry document as a
+blob (:func:`store_document`), so no row holds more than a chunk.
 
 A :class:`FileBlobStore` writes a blob before the transaction that references
 it commits: to a temporary file, flushed to disk, then renamed into place, so
@@ -33,11 +34,15 @@ from issuecore.ports import BlobStore
 
 __all__ = [
     "CHUNK_SIZE",
+    "DOCUMENT_BLOB",
     "BlobContent",
     "FallbackBlobStore",
     "FileBlobStore",
     "MemoryBlobStore",
     "check_digest",
+    "joined",
+    "load_document",
+    "store_document",
 ]
 
 CHUNK_SIZE: Final = 1024 * 1024
