@@ -317,6 +317,11 @@ def _mail_with_attachment(data: bytes) -> bytes:
     return message.as_bytes()
 
 
+@pytest.fixture(scope="module")
+def seventy_mb_mail() -> bytes:
+    return _mail_with_attachment(large_content(52_000_000, seed=52))
+
+
 @pytest.mark.parametrize("make_store", ["memory", *DATABASES], indirect=True)
 def test_a_mail_with_an_8_mb_attachment_opens_an_issue_with_the_file_intact(
     make_store: StoreFactory,
@@ -330,9 +335,11 @@ def test_a_mail_with_an_8_mb_attachment_opens_an_issue_with_the_file_intact(
 
 
 @pytest.mark.parametrize("make_store", ["memory", *DATABASES], indirect=True)
-def test_a_70_mb_mail_is_quarantined_and_its_bytes_kept_intact(make_store: StoreFactory) -> None:
+def test_a_70_mb_mail_is_quarantined_and_its_bytes_kept_intact(
+    make_store: StoreFactory, seventy_mb_mail: bytes
+) -> None:
     desk = _desk(make_store())
-    raw = _mail_with_attachment(large_content(52_000_000, seed=52))
+    raw = seventy_mb_mail
     assert len(raw) > 70_000_000 > DEFAULT_MAX_BYTES
     outcome = desk.receive(raw)
     assert outcome.kind == "quarantined"
