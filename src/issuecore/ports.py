@@ -17,7 +17,7 @@ back, also when an exception leaves it.
 from __future__ import annotations
 
 import email.policy
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager
 from datetime import datetime
 from email.message import EmailMessage
@@ -30,6 +30,7 @@ from issuecore._instants import aware_field, optional_aware_field
 from issuecore.model import Event, Issue, ThreadEntry
 
 __all__ = [
+    "BlobStore",
     "Clock",
     "EventSink",
     "InboundMessage",
@@ -232,6 +233,34 @@ class Store(Protocol):
         ``read_only`` promises that nothing will be written, which lets the
         embedded database run it beside a writer.
         """
+        ...
+
+
+class BlobStore(Protocol):
+    """Content-addressed bytes: each content is kept once, under the SHA-256 of its bytes.
+
+    A digest is the lower-case hexadecimal SHA-256 of the content (64
+    characters). Stores keep attachments and kept messages here and reference
+    them by digest; see ``storage.md`` for where the bytes of each adapter live.
+    """
+
+    def put(self, content: bytes | Iterable[bytes]) -> str:
+        """Keep ``content`` (bytes, or an iterable of byte chunks) and return its digest.
+
+        Keeping content that is already kept stores nothing more.
+        """
+        ...
+
+    def get(self, digest: str) -> bytes:
+        """Return the content kept under ``digest``; raise ``BlobNotFoundError`` if none is."""
+        ...
+
+    def chunks(self, digest: str) -> Iterator[bytes]:
+        """Yield the content kept under ``digest`` in pieces; raise ``BlobNotFoundError`` first."""
+        ...
+
+    def has(self, digest: str) -> bool:
+        """Return whether content is kept under ``digest``."""
         ...
 
 
