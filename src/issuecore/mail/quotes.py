@@ -1,96 +1,741 @@
 """The new content of a reply: the text without the quoted earlier conversation.
 
 :func:`new_content` never changes the full text; it returns a second,
-shorter version for reading a thread as a conversation. It removes lines
-quoted with ``>``, and cuts at the first reply header ("On … wrote:" in
-English, German, French, Spanish, Italian, Dutch and Portuguese), Outlook's
-"-----Original Message-----" line or From/Sent/To/Subject block, the
-underscore rule Outlook puts above it, or a signature separator ("-- ").
+shorter version for reading a thread as a conversation. It removes only what
+is shown to be quoted:
+
+- a reply header ("On … wrote:" and its forms in many languages, date-first
+  headers, headers wrapped over several lines or wrapped in dashes) followed
+  by quoted lines, or by the rest of the message when the header carries a
+  date or an address;
+- a block of ``>`` lines when a reply header introduces it, when it holds a
+  quoted header itself, or when an earlier block of the same message was
+  shown to be quoted (an interleaved reply);
+- a recognised separator followed by history: "-----Original Message-----"
+  in any listed language, an Outlook-style From/Sent/To/Subject block, or a
+  rule line above either.
+
+Text after a quoted block is kept, so bottom-posted and interleaved replies
+keep every answer. A forwarded message is content and is kept. A closing
+signature after a ``-- `` line and a client line such as "Sent from my
+iPhone" are hidden (see the threading guide for these decisions). When in
+doubt, a line is kept. The words matched come from
+:mod:`issuecore.mail._quote_rules`, a table keyed by language.
+
+Every step looks at each line a bounded number of times, and patterns are
+fixed-width or bounded, so the work is linear in the size of the text.
 """
 
 from __future__ import annotations
 
+import enum
+import html as html_module
 import re
+from collections.abc import Iterator, Sequence
 from typing import Final
+
+import attrs
+
+from issuecore.mail._quote_rules import DECORATION, HEADER_LINE_SPLITS, FieldRole, HeaderOrder, lexicon
+from issuecore.mail.parse import html_to_text
 
 __all__ = ["new_content"]
 
-_LINE_LIMIT: Final = 400  # longer lines are never reply headers, so matching stays linear
-_OPENERS: Final = r"(?:on|am|le|el|il|il giorno|op|em)"
-_VERBS: Final = (
-    r"(?:wrote|schrieb|a\s+écrit|escribió|escribio|ha\s+scritto|schreef"
-    r"|heeft\s+geschreven|geschreven|escreveu"
-    # German and Dutch put the name after the verb: "Am 20.11. schrieb Jo:"
-    r"|(?:schrieb|schreef)\s[^:\n]{1,200}+)"
+_LEX: Final = lexicon()
+_LINE_LIMIT: Final = 400  # longer lines are never headers, so matching stays linear
+_CONTINUATION_LIMIT: Final = 120  # a line a header is wrapped onto is short
+_BLOCK_LIMIT: Final = 12  # an Outlook-style header block has at most this many lines
+_SIGNATURE_LINES: Final = 15  # lines a "-- " signature may have
+_BARE_SIGNATURE_LINES: Final = 4  # lines a signature after a bare "--" may have
+_SIGNATURE_WIDTH: Final = 100
+_CLIENT_LINE_WORDS: Final = 8
+
+_QUOTE_MARKS: Final = re.compile(r"[ \t]{0,3}((?:>[ \t]?)+)")
+_TIME: Final = re.compile(r"\d{1,2} ?[:.h] ?\d{2}")
+_YEAR: Final = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
+_NUMERIC_DATE: Final = re.compile(r"\d{1,4}[./-]\d{1,2}[./-]\d{1,4}")
+_ADDRESS: Final = re.compile(r"[\w.+-]@[\w-]")
+_WORD: Final = re.compile(r"\S+")
+_DASHES: Final = re.compile(r"-{2,}")
+_RULE_CHARS: Final = frozenset("-_=*~—–")
+_LEAD: Final = DECORATION
+_TRAIL: Final = DECORATION
+_INVISIBLE: Final = dict.fromkeys(
+    [0x00AD, 0x200B, 0x200C, 0x200D, 0x200E, 0x200F, 0x2060, 0xFEFF, *range(0x202A, 0x202F)]
 )
-_ON_WROTE: Final = re.compile(
-    rf"^\s{{0,8}}{_OPENERS}\s.{{0,380}}?{_VERBS}\s{{0,4}}:\s*$", re.IGNORECASE
+_OPENER_VERB_ORDERS: Final = frozenset(
+    {HeaderOrder.OPENER_DATE_NAME_VERB, HeaderOrder.OPENER_DATE_VERB_NAME}
 )
-_ENDS_WITH_VERB: Final = re.compile(rf"{_VERBS}\s{{0,4}}:\s*$", re.IGNORECASE)
-_STARTS_WITH_OPENER: Final = re.compile(rf"^\s{{0,8}}{_OPENERS}\s", re.IGNORECASE)
-_ORIGINAL: Final = re.compile(
-    r"^\s{0,8}-{2,}\s{0,4}(?:original message|original nachricht|ursprüngliche nachricht"
-    r"|message d'origine|mensaje original|messaggio originale|oorspronkelijk bericht"
-    r"|mensagem original)"
-    r"\s{0,4}-{2,}\s*$",
-    re.IGNORECASE,
-)
-_RULE: Final = re.compile(r"^\s{0,8}_{20,}\s*$")
-_FIELD: Final = re.compile(
-    r"^\s{0,8}\*{0,2}(from|von|de|da|van|sent|gesendet|envoyé|enviado|enviada em|inviato"
-    r"|verzonden|date|datum|fecha|data|to|an|à|a|para|aan|subject|betreff|objet|asunto"
-    r"|oggetto|onderwerp|assunto|cc)\*{0,2}\s{0,2}:",
-    re.IGNORECASE,
-)
-_FROM_FIELDS: Final = frozenset({"from", "von", "de", "da", "van"})
+_POSSIBLE_ENDINGS: Final = (":", "：", ">", ")")
 
 
-def new_content(text: str) -> str:
-    """Return ``text`` without quoted history and signature; the full text if nothing is left."""
-    lines = text.splitlines()
-    kept: list[str] = []
-    for index, line in enumerate(lines):
-        if _starts_history(lines, index):
-            break
-        if line.lstrip().startswith(">"):
-            continue
-        kept.append(line)
-    while kept and not kept[-1].strip():
-        kept.pop()
-    while kept and not kept[0].strip():
-        kept.pop(0)
-    result = "\n".join(kept)
-    return result if result.strip() else text
+class _Kind(enum.Enum):
+    TEXT = "text"
+    RULE = "rule"  # an HTML <hr> or bordered separator
+    SEPARATOR = "separator"  # an HTML container that holds only history (Outlook's reply block)
 
 
-def _starts_history(lines: list[str], index: int) -> bool:
-    line = lines[index]
-    if line in ("-- ", "--") or line.rstrip("\r") == "-- ":
-        return True
-    if len(line) > _LINE_LIMIT:
+@attrs.frozen
+class _Line:
+    shown: str  # the line as the new content shows it
+    body: str  # the line without quote markers, cleaned for matching
+    depth: int = 0
+    kind: _Kind = _Kind.TEXT
+    cited: bool = False  # inside HTML marked as a citation (blockquote type="cite")
+
+    @property
+    def blank(self) -> bool:
+        return self.kind is _Kind.TEXT and not self.body
+
+
+class _Strength(enum.Enum):
+    WEAK = "weak"  # a header only when quoted lines follow it
+    STRONG = "strong"  # dated or addressed: starts the history even without quote markers
+
+
+def new_content(text: str, html: str | None = None) -> str:
+    """Return ``text`` without quoted history, forwarded content kept; the full text if nothing is left.
+
+    ``html`` is the message's HTML body. When ``text`` was derived from it (an
+    HTML-only message), quotes are found by the HTML's structure (blockquote,
+    Gmail's, Outlook's, Thunderbird's and Apple Mail's containers) before it is
+    reduced to text.
+    """
+    if html is not None and html.strip() and (not text.strip() or text == html_to_text(html)):
+        lines = _html_lines(html)
+        from_html = _strip(lines)
+        if from_html is None:
+            from_html = _render(lines, [True] * len(lines), {})
+        if from_html.strip():
+            return from_html
+    result = _strip([_text_line(line) for line in text.splitlines()])
+    return result if result is not None and result.strip() else text
+
+
+def _clean(value: str) -> str:
+    return " ".join(value.translate(_INVISIBLE).split())
+
+
+def _text_line(raw: str) -> _Line:
+    marks = _QUOTE_MARKS.match(raw)
+    if marks is None:
+        return _Line(raw, _clean(raw))
+    return _Line(raw, _clean(raw[marks.end() :]), marks.group(1).count(">"))
+
+
+# --- recognising one line or a few joined lines -------------------------------------------
+
+
+def _decorated(value: str) -> bool:
+    head = len(value) - len(value.lstrip(_LEAD))
+    tail = len(value) - len(value.rstrip(_TRAIL))
+    edges = value[:head] + value[len(value) - tail :]
+    return sum(char in _RULE_CHARS for char in edges) >= 2
+
+
+def _ending_verb(low: str) -> str | None:
+    cut = max(low.rfind(" "), low.rfind(">"), low.rfind(")"), low.rfind('"'))
+    last = low[cut + 1 :]
+    for verb in sorted(_LEX.verbs_by_last_word.get(last, ()), key=len, reverse=True):
+        start = len(low) - len(verb)
+        if low.endswith(verb) and (start == 0 or not low[start - 1].isalnum()):
+            return verb
+    for verb in _LEX.joined_verbs:
+        if low.endswith(verb):
+            return verb
+    return None
+
+
+def _opener_words(words: Sequence[str]) -> int:
+    for size in range(min(_LEX.longest_opener, len(words) - 1), 0, -1):
+        if " ".join(words[:size]).rstrip(",") in _LEX.openers:
+            return size
+    return 0
+
+
+def _date_first(words: Sequence[str]) -> bool:
+    return any(any(char.isdigit() for char in word) for word in words[:3])
+
+
+def _dated(value: str) -> bool:
+    return bool(_YEAR.search(value) or _NUMERIC_DATE.search(value) or _TIME.search(value))
+
+
+def _reply_header(value: str) -> _Strength | None:
+    """Return how strongly ``value`` (a cleaned line, or lines joined) reads as a reply header."""
+    if not value or len(value) > _LINE_LIMIT:
+        return None
+    core = value.lstrip(_LEAD).rstrip(_TRAIL)
+    if not core:
+        return None
+    decorated = _decorated(value)
+    terminated = core.endswith((":", "："))
+    body = core.rstrip(":：").rstrip()
+    low = body.lower()
+    words = low.split()
+    if not words:
+        return None
+    opener = _opener_words(words)
+    date_first = not opener and _date_first(words)
+    addressed = _ADDRESS.search(body) is not None
+    dated = _dated(body)
+    verb = _ending_verb(low)
+    if verb is not None:
+        orders = _LEX.orders_by_verb.get(verb, frozenset())
+        if not (terminated or decorated or (dated and addressed)):
+            return None
+        shaped = (opener and orders & _OPENER_VERB_ORDERS) or (
+            date_first
+            and orders & {HeaderOrder.DATE_NAME_VERB, HeaderOrder.DATE_VERB_NAME, HeaderOrder.OPENER_DATE_NAME_VERB}
+        )
+        if shaped and (dated or addressed):
+            return _Strength.STRONG
+        if shaped and decorated:
+            return _Strength.WEAK
+        if HeaderOrder.NAME_VERB in orders and (addressed or decorated):
+            return _Strength.STRONG if addressed and dated else _Strength.WEAK
+        return None
+    if terminated and (opener or date_first) and (dated or addressed):
+        for index, word in enumerate(words[1:], start=1):
+            if word in _LEX.verbs_before_name and len(" ".join(words[index:])) <= _CONTINUATION_LIMIT:
+                verb_orders = _LEX.orders_by_verb.get(word, frozenset())
+                wanted = (
+                    HeaderOrder.OPENER_DATE_VERB_NAME if opener else HeaderOrder.DATE_VERB_NAME
+                )
+                if wanted in verb_orders:
+                    return _Strength.STRONG
+    if date_first and addressed and (_YEAR.search(body) or _NUMERIC_DATE.search(body)):
+        if terminated and body.endswith((">", ")")):
+            return _Strength.STRONG
+        if body.endswith((">", ")")):
+            return _Strength.WEAK
+    return None
+
+
+def _phrase(value: str) -> tuple[str, bool]:
+    """Return a separator candidate without decoration or closing colon, and whether it was decorated."""
+    decorated = _decorated(value)
+    core = value.strip(_LEAD).rstrip(":：").strip(_LEAD).lower()
+    return core, decorated
+
+
+def _original_message(line: _Line) -> bool:
+    if line.kind is not _Kind.TEXT or len(line.body) > _CONTINUATION_LIMIT:
         return False
-    if _ON_WROTE.match(line) or _ORIGINAL.match(line) or _RULE.match(line):
-        return True
-    if _STARTS_WITH_OPENER.match(line) and index + 1 < len(lines):
-        following = lines[index + 1]
-        if len(following) <= _LINE_LIMIT and _ENDS_WITH_VERB.search(following):
-            return True
-    return _outlook_block(lines, index)
+    core, decorated = _phrase(line.body)
+    return decorated and core in _LEX.original_message
 
 
-def _outlook_block(lines: list[str], index: int) -> bool:
-    """Return whether a From: line starts a block of at least three header fields."""
-    first = _FIELD.match(lines[index])
-    if first is None or first.group(1).lower() not in _FROM_FIELDS:
+def _forward_marker(line: _Line) -> bool:
+    if line.kind is not _Kind.TEXT or len(line.body) > _CONTINUATION_LIMIT:
         return False
-    names = {first.group(1).lower()}
-    for line in lines[index + 1 : index + 6]:
-        if len(line) > _LINE_LIMIT:
+    core, decorated = _phrase(line.body)
+    if core in _LEX.forwarded:
+        return decorated or line.body.endswith((":", "："))
+    return False
+
+
+def _rule(line: _Line) -> bool:
+    if line.kind is _Kind.RULE:
+        return True
+    body = line.body.replace(" ", "")
+    return len(body) >= 5 and all(char in _RULE_CHARS for char in body)
+
+
+def _short_rule(line: _Line) -> bool:
+    body = line.body.replace(" ", "")
+    return len(body) >= 2 and all(char in _RULE_CHARS for char in body)
+
+
+def _field(line: _Line) -> tuple[FieldRole, str] | None:
+    body = line.body.lstrip("*").lstrip()
+    colon = -1
+    for index, char in enumerate(body[: _LEX.longest_label + 6]):
+        if char in ":：":
+            colon = index
             break
-        field = _FIELD.match(line)
+    if colon <= 0:
+        return None
+    label = " ".join(body[:colon].replace("*", " ").split()).lower()
+    role = _LEX.labels.get(label)
+    if role is None:
+        return None
+    return role, body[colon + 1 :].strip(" *")
+
+
+def _header_block(lines: Sequence[_Line], start: int, *, relaxed: bool) -> bool:
+    """Return whether an Outlook-style header block (From/Sent/To/Subject) starts at ``start``."""
+    first = _field(lines[start])
+    if first is None or (not relaxed and first[0] not in (FieldRole.FROM, FieldRole.DATE)):
+        return False
+    roles: set[FieldRole] = set()
+    people_addressed = dated = False
+    previous: str | None = None
+    for line in lines[start : start + _BLOCK_LIMIT]:
+        if line.depth != lines[start].depth or line.kind is not _Kind.TEXT:
+            break
+        field = _field(line)
         if field is None:
-            if line.strip():
+            wrapped = previous is not None and line.body and len(line.body) <= 80
+            if not wrapped or not _unfinished(previous or "", line.body):
                 break
+            value = line.body
+            role = next(iter(roles)) if len(roles) == 1 else None
+            previous = None
+        else:
+            role, value = field
+            roles.add(role)
+            previous = value
+        if role in (FieldRole.FROM, FieldRole.TO, FieldRole.CC) or field is None:
+            people_addressed = people_addressed or "@" in value or "mailto" in value.lower()
+        if role is FieldRole.DATE:
+            dated = dated or _dated(value)
+    if FieldRole.FROM not in roles and FieldRole.DATE not in roles:
+        return False
+    if relaxed:
+        return len(roles) >= 2
+    return people_addressed and (len(roles) >= 3 or (len(roles) >= 2 and dated))
+
+
+def _unfinished(value: str, following: str) -> bool:
+    """Return whether a header value goes on over the next line ("[mailto:" / "bob@x.com]")."""
+    opened = value.count("<") > value.count(">") or value.count("[") > value.count("]")
+    return opened or following.startswith(("<", "[", ">", "]")) or "@" in following
+
+
+def _header_at(lines: Sequence[_Line], start: int) -> tuple[_Strength, int] | None:
+    """Return the strength and last line of a reply header starting at ``start``."""
+    line = lines[start]
+    if line.kind is not _Kind.TEXT or not line.body:
+        return None
+    strength = _reply_header(line.body)
+    if strength is not None:
+        return strength, start
+    words = line.body.lower().split()
+    if len(line.body) > 200 or not any(char.isdigit() for char in line.body):
+        return None
+    if not (_opener_words(words) or _date_first(words)):
+        return None
+    joined = line.body
+    for index in range(start + 1, min(start + HEADER_LINE_SPLITS, len(lines))):
+        following = lines[index]
+        if following.kind is not _Kind.TEXT:
+            return None
+        piece = following.body
+        if following.depth != line.depth:
+            # "<bob@example.com\n>:" puts the end of the header behind a quote marker
+            piece = _clean(following.shown)
+            if len(piece) > 20 or not piece.endswith((":", "：")):
+                return None
+        if not piece or len(piece) > _CONTINUATION_LIMIT:
+            return None
+        if _opener_words(piece.lower().split()) and any(char.isdigit() for char in piece):
+            return None  # the next line starts a header of its own
+        joined = f"{joined} {piece}"
+        strength = _reply_header(joined)
+        if strength is not None:
+            return strength, index
+    return None
+
+
+def _header_in_line(lines: Sequence[_Line], index: int) -> tuple[str, _Strength] | None:
+    """Return the reply text before a header that shares its line ("reply--- On … wrote:")."""
+    line = lines[index]
+    if line.depth or len(line.body) > _LINE_LIMIT or not line.body.endswith(_POSSIBLE_ENDINGS):
+        return None
+    starts = [match.start() for match in _DASHES.finditer(line.shown)]
+    starts += [
+        match.start()
+        for match in _WORD.finditer(line.shown)
+        if match.group().lower() in _LEX.openers
+    ]
+    for start in sorted(start for start in starts if start > 0)[:3]:
+        strength = _reply_header(_clean(line.shown[start:]))
+        if strength is not None:
+            before = line.shown[:start].rstrip().rstrip("-").rstrip()
+            words = before.lower().split()
+            if words and not (_opener_words([*words, ""]) or _date_first(words)):
+                return before, strength
+    return None
+
+
+def _quotes_follow(lines: Sequence[_Line], after: int) -> int | None:
+    """Return the index of the quoted block after blank lines following ``after``, if any."""
+    index = after + 1
+    while index < len(lines) and lines[index].blank:
+        index += 1
+    if index < len(lines) and lines[index].depth > 0:
+        return index
+    return None
+
+
+def _history_from(lines: Sequence[_Line], index: int) -> bool:
+    """Return whether the history runs from ``index`` to the end: a separator, or a rule above history."""
+    line = lines[index]
+    if line.kind is _Kind.SEPARATOR or _original_message(line) or _header_block(
+        lines, index, relaxed=False
+    ):
+        return True
+    if not _rule(line):
+        return _short_rule(line) and index + 1 < len(lines) and _list_footer(lines[index + 1])
+    following = index + 1
+    skipped = 0
+    while following < len(lines) and lines[following].blank and skipped < 2:
+        following += 1
+        skipped += 1
+    if following >= len(lines) or lines[following].depth != line.depth:
+        return False
+    after = lines[following]
+    if _forward_marker(after):
+        return False
+    if _original_message(after) or _header_block(lines, following, relaxed=True):
+        return True
+    if _header_at(lines, following) is not None:
+        return True
+    return _list_footer(after)
+
+
+def _list_footer(line: _Line) -> bool:
+    low = line.body.lower()
+    return any(low.endswith(footer) for footer in _LEX.list_footers)
+
+
+def _block_end(lines: Sequence[_Line], start: int) -> int:
+    """Return the end of the quoted block at ``start``, with lines wrapped out of it."""
+    index = start
+    while index < len(lines):
+        line = lines[index]
+        if line.depth > 0:
+            index += 1
             continue
-        names.add(field.group(1).lower())
-    return len(names) >= 3
+        if (
+            line.body
+            and index + 1 < len(lines)
+            and lines[index + 1].depth > 0
+            and _wrapped(lines[index - 1], line)
+        ):
+            index += 1
+            continue
+        break
+    return index
+
+
+def _wrapped(quoted: _Line, line: _Line) -> bool:
+    """Return whether ``line`` is the tail of the quoted line above it, broken by a client."""
+    if line.shown.rstrip().endswith(">"):
+        return True
+    return len(quoted.body) >= 40 and line.body[:1].islower()
+
+
+def _shows_quote(lines: Sequence[_Line], start: int, end: int) -> bool:
+    """Return whether a block of ``>`` lines holds proof that it quotes: a header or separator."""
+    for index in range(start, end):
+        line = lines[index]
+        if line.cited:
+            return True
+        if line.depth == 0:
+            continue
+        if _original_message(line) or _forward_marker(line):
+            return True
+        header = _header_at(lines, index)
+        if header is not None and header[0] is _Strength.STRONG:
+            return True
+        if _header_block(lines, index, relaxed=False):
+            return True
+    return False
+
+
+# --- the walk over the lines --------------------------------------------------------------
+
+
+def _strip(lines: list[_Line]) -> str | None:
+    """Return the lines shown as new content, or ``None`` when nothing is hidden."""
+    keep = [True] * len(lines)
+    replaced: dict[int, str] = {}
+    quoting = False  # an earlier block was shown to be quoted: later blocks are quotes too
+    forward_from = len(lines)
+    index = 0
+    while index < len(lines):
+        line = lines[index]
+        if line.depth == 0:
+            if _forward_marker(line):
+                forward_from = index
+                break
+            if _history_from(lines, index):
+                _drop(keep, index, len(lines))
+                break
+            header = _header_at(lines, index)
+            shared = _header_in_line(lines, index)
+            if shared is not None:
+                header = (shared[1], index)
+            if header is not None:
+                strength, last = header
+                block = _quotes_follow(lines, last)
+                if block is not None:
+                    _drop(keep, index, block)
+                    if shared is not None:
+                        keep[index] = True
+                        replaced[index] = shared[0]
+                    end = _block_end(lines, block)
+                    _drop(keep, block, end)
+                    quoting = True
+                    index = end
+                    continue
+                if strength is _Strength.STRONG and shared is None:
+                    _drop(keep, index, len(lines))
+                    break
+            index += 1
+            continue
+        end = _block_end(lines, index)
+        if quoting or _shows_quote(lines, index, end):
+            _drop(keep, index, end)
+            quoting = True
+        index = end
+    _hide_signatures(lines, keep, forward_from)
+    if all(keep) and not replaced:
+        return None
+    return _render(lines, keep, replaced)
+
+
+def _drop(keep: list[bool], start: int, end: int) -> None:
+    for index in range(start, end):
+        keep[index] = False
+
+
+def _segment_ends(keep: Sequence[bool], limit: int) -> Iterator[int]:
+    """Yield the index after each run of kept lines that ends at removed lines or the end."""
+    for index in range(1, limit + 1):
+        if keep[index - 1] and (index == len(keep) or not keep[index]):
+            yield index
+
+
+def _hide_signatures(lines: Sequence[_Line], keep: list[bool], limit: int) -> None:
+    for end in list(_segment_ends(keep, limit)):
+        last = end - 1
+        while last >= 0 and keep[last] and lines[last].blank:
+            last -= 1
+        if last < 0 or not keep[last]:
+            continue
+        _hide_delimited_signature(lines, keep, last)
+        while last >= 0 and (not keep[last] or lines[last].blank):
+            last -= 1
+        if last >= 0 and _client_line(lines[last].body) and _has_text_before(lines, keep, last):
+            keep[last] = False
+
+
+def _hide_delimited_signature(lines: Sequence[_Line], keep: list[bool], last: int) -> None:
+    counted = 0
+    index = last
+    while index >= 0 and keep[index]:
+        line = lines[index]
+        stripped = line.shown.rstrip("\r\n")
+        if line.depth == 0 and stripped in ("-- ", "--"):
+            allowed = _SIGNATURE_LINES if stripped == "-- " else _BARE_SIGNATURE_LINES
+            if 0 < counted <= allowed and _has_text_before(lines, keep, index):
+                _drop(keep, index, last + 1)
+            return
+        if not line.blank:
+            counted += 1
+            if counted > _SIGNATURE_LINES or len(line.body) > _SIGNATURE_WIDTH:
+                return
+        index -= 1
+
+
+def _has_text_before(lines: Sequence[_Line], keep: Sequence[bool], index: int) -> bool:
+    return any(keep[before] and not lines[before].blank for before in range(index))
+
+
+def _client_line(body: str) -> bool:
+    """Return whether ``body`` is a line a mail client adds ("Sent from my iPhone")."""
+    for cut in ("<http", " http", "<mailto"):
+        position = body.find(cut)
+        if position > 0:
+            body = body[:position]
+    body = body.strip().rstrip(".")
+    if not body or len(body) > 80 or len(body.split()) > _CLIENT_LINE_WORDS:
+        return False
+    low = body.lower()
+    for phrase in _LEX.client_signatures:
+        if low == phrase or low.startswith(phrase + " ") or low.startswith(phrase):
+            return low != phrase
+    for phrase in _LEX.client_signature_brands:
+        if low.startswith(phrase + " "):
+            rest = body[len(phrase) + 1 :].lstrip()
+            return bool(rest) and (rest[0].isupper() or rest[0].isdigit())
+    return any(low.endswith(ending) and low != ending for ending in _LEX.client_signature_endings)
+
+
+def _render(lines: Sequence[_Line], keep: Sequence[bool], replaced: dict[int, str]) -> str:
+    shown: list[str] = []
+    gap = False
+    for index, line in enumerate(lines):
+        if not keep[index]:
+            gap = True
+            continue
+        if line.kind is not _Kind.TEXT:
+            continue
+        value = replaced.get(index, line.shown)
+        if not value.strip():
+            if shown and shown[-1].strip():
+                shown.append("")
+            continue
+        if gap and shown and shown[-1].strip():
+            shown.append("")
+        gap = False
+        shown.append(value.rstrip("\r"))
+    while shown and not shown[-1].strip():
+        shown.pop()
+    return "\n".join(shown)
+
+
+# --- HTML -----------------------------------------------------------------------------------
+
+_TAG: Final = re.compile(r"<(/?)([a-zA-Z][\w:-]{0,40})([^<>]{0,4000})>")
+_ATTRIBUTE: Final = re.compile(r"""([\w:-]{1,40})\s*=\s*("[^"]*"|'[^']*'|[^\s"'>]+)""")
+_BLOCKS: Final = frozenset(
+    "address article aside br center dd div dl dt footer h1 h2 h3 h4 h5 h6 header li ol p pre"
+    " section table tbody td th thead tr ul".split()
+)
+_HIDDEN: Final = frozenset({"head", "title", "script", "style", "template", "xml"})
+_RAW_TEXT: Final = frozenset({"script", "style"})
+_VOID: Final = frozenset("area base br col embed hr img input link meta source wbr".split())
+_QUOTE_CLASSES: Final = frozenset({"yahoo_quoted", "protonmail_quote"})
+_QUOTE_IDS: Final = frozenset({"appleoriginalcontents"})
+_SEPARATOR_IDS: Final = frozenset({"divrplyfwdmsg"})
+_STACK_LIMIT: Final = 2000
+
+
+class _HtmlLines:
+    """Lines of an HTML body with the quote depth of each; blockquote nesting counts as ``>``."""
+
+    def __init__(self) -> None:
+        self.lines: list[_Line] = []
+        self.pieces: list[str] = []
+        self.stack: list[tuple[str, bool, bool]] = []  # (tag, quotes, cites)
+        self.depth = 0
+        self.cited = 0
+        self.hidden = 0
+        self.pre = 0
+        self.counters: list[int] = []
+
+    def flush(self, *, force: bool = False) -> None:
+        value = "".join(self.pieces)
+        self.pieces = []
+        if self.pre:
+            rows = value.split("\n")
+        else:
+            rows = [" ".join(value.split(" ")).strip(" ")]
+        for row in rows:
+            if row.strip() or force or self.pre:
+                self.add(_Line(row.rstrip(), _clean(row), self.depth, cited=self.cited > 0))
+
+    def add(self, line: _Line) -> None:
+        self.lines.append(line)
+
+    def text(self, value: str) -> None:
+        if self.hidden or not value:
+            return
+        value = html_module.unescape(value)
+        if not self.pre:
+            value = re.sub(r"[ \t\r\n\f]+", " ", value)
+        self.pieces.append(value)
+
+    def start(self, tag: str, attributes: str) -> None:
+        if tag in _HIDDEN:
+            if tag not in _RAW_TEXT:
+                self.hidden += 1
+                self.stack.append((tag, False, False))
+            return
+        found = {name.lower(): value.strip("\"'") for name, value in _ATTRIBUTE.findall(attributes)}
+        classes = set(found.get("class", "").lower().split())
+        element_id = found.get("id", "").lower()
+        style = found.get("style", "").lower().replace(" ", "")
+        if tag in _BLOCKS or tag in ("blockquote", "hr"):
+            self.flush(force=tag == "br")
+        if tag == "hr" or ("border-top" in style and "solid" in style and tag in ("div", "p")):
+            self.add(_Line("", "", self.depth, _Kind.RULE))
+        if element_id in _SEPARATOR_IDS:
+            self.add(_Line("", "", self.depth, _Kind.SEPARATOR))
+        if tag in _VOID:
+            return
+        quotes = tag == "blockquote" or bool(classes & _QUOTE_CLASSES) or element_id in _QUOTE_IDS
+        cites = tag == "blockquote" and found.get("type", "").lower() == "cite"
+        if len(self.stack) < _STACK_LIMIT:
+            self.stack.append((tag, quotes, cites))
+            self.depth += quotes
+            self.cited += cites
+            if tag == "pre":
+                self.pre += 1
+            if tag in ("ol", "ul"):
+                self.counters.append(0 if tag == "ol" else -1)
+        if tag == "li":
+            number = self.counters[-1] if self.counters else -1
+            if number >= 0:
+                self.counters[-1] = number + 1
+                self.pieces.append(f"{number + 1}. ")
+            else:
+                self.pieces.append("- ")
+
+    def end(self, tag: str) -> None:
+        if tag in _RAW_TEXT:
+            return
+        if tag in _BLOCKS or tag == "blockquote":
+            self.flush()
+        if not any(open_tag == tag for open_tag, _, _ in self.stack[-50:]):
+            return
+        while self.stack:
+            open_tag, quotes, cites = self.stack.pop()
+            self.depth -= quotes
+            self.cited -= cites
+            if open_tag in _HIDDEN:
+                self.hidden -= 1
+            if open_tag == "pre":
+                self.pre -= 1
+            if open_tag in ("ol", "ul") and self.counters:
+                self.counters.pop()
+            if open_tag == tag:
+                break
+
+
+def _html_lines(html: str) -> list[_Line]:
+    walker = _HtmlLines()
+    position = 0
+    length = len(html)
+    while position < length:
+        opening = html.find("<", position)
+        if opening < 0:
+            walker.text(html[position:])
+            break
+        walker.text(html[position:opening])
+        if html.startswith("<!--", opening):
+            closing = html.find("-->", opening + 4)
+            position = length if closing < 0 else closing + 3
+            continue
+        tag = _TAG.match(html, opening)
+        if tag is None:
+            if html.startswith(("<!", "<?"), opening):
+                closing = html.find(">", opening, opening + 4000)
+                if closing > 0:
+                    position = closing + 1
+                    continue
+            walker.text("<")
+            position = opening + 1
+            continue
+        name = tag.group(2).lower()
+        position = tag.end()
+        if tag.group(1):
+            walker.end(name)
+            continue
+        walker.start(name, tag.group(3))
+        if name in _RAW_TEXT:
+            closing = _find_closing(html, name, position)
+            position = length if closing < 0 else closing
+    walker.flush()
+    return walker.lines
+
+
+def _find_closing(html: str, name: str, start: int) -> int:
+    """Return where ``</name`` starts after ``start`` in any case, or -1."""
+    pattern = re.compile(rf"</{name}", re.IGNORECASE)
+    found = pattern.search(html, start)
+    return -1 if found is None else found.start()
