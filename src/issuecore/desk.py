@@ -347,7 +347,7 @@ class HelpDesk:
             kind=kind,
             author=message.from_address or decision.sender or "unknown",
             text=message.text,
-            new_text=new_content(message.text),
+            new_text=new_content(message.text, html=message.html),
             html=message.html,
             subject=message.subject,
             message_id=message.message_id,
