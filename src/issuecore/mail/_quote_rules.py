@@ -7,6 +7,8 @@ collapsed), never as a pattern, so matching stays linear.
 A reply header takes one of the :class:`HeaderOrder` shapes; each row says which
 of them its clients write, so the orders a language uses are data too.
 """
+# The words of other scripts are the data here, not look-alikes of Latin letters.
+# ruff: noqa: RUF001
 
 from __future__ import annotations
 
@@ -97,8 +99,18 @@ LANGUAGES: Final[tuple[Language, ...]] = (
         verbs_before_name=("schrieb",),
         orders=frozenset({_O.OPENER_DATE_VERB_NAME, _O.OPENER_DATE_NAME_VERB, _O.NAME_VERB}),
         original_message=("ursprüngliche nachricht", "original nachricht", "originalnachricht"),
-        forwarded=("weitergeleitete nachricht", "weitergeleitete e-mail", "anfang der weitergeleiteten nachricht"),
-        labels={_F: ("von",), _D: ("gesendet", "datum"), _T: ("an",), _C: ("cc", "kopie"), _S: ("betreff",)},
+        forwarded=(
+            "weitergeleitete nachricht",
+            "weitergeleitete e-mail",
+            "anfang der weitergeleiteten nachricht",
+        ),
+        labels={
+            _F: ("von",),
+            _D: ("gesendet", "datum"),
+            _T: ("an",),
+            _C: ("cc", "kopie"),
+            _S: ("betreff",),
+        },
         client_signatures=("von meinem", "gesendet von", "gesendet mit"),
         client_signature_endings=("gesendet",),
     ),
@@ -172,7 +184,11 @@ LANGUAGES: Final[tuple[Language, ...]] = (
         openers=("em", "no dia", "a"),
         verbs=("escreveu",),
         original_message=("mensagem original",),
-        forwarded=("mensagem encaminhada", "mensagem reencaminhada", "início da mensagem reencaminhada"),
+        forwarded=(
+            "mensagem encaminhada",
+            "mensagem reencaminhada",
+            "início da mensagem reencaminhada",
+        ),
         labels={
             _F: ("de",),
             _D: ("enviada em", "enviado", "enviado em", "data"),
@@ -216,7 +232,13 @@ LANGUAGES: Final[tuple[Language, ...]] = (
         orders=frozenset({_O.OPENER_DATE_VERB_NAME, _O.OPENER_DATE_NAME_VERB, _O.DATE_VERB_NAME}),
         original_message=("opprinnelig melding", "original melding"),
         forwarded=("videresendt melding", "videresendt e-post", "start på videresendt melding"),
-        labels={_F: ("fra",), _D: ("sendt", "dato"), _T: ("til",), _C: ("kopi", "cc"), _S: ("emne",)},
+        labels={
+            _F: ("fra",),
+            _D: ("sendt", "dato"),
+            _T: ("til",),
+            _C: ("kopi", "cc"),
+            _S: ("emne",),
+        },
         client_signatures=("sendt fra min",),
     ),
     Language(

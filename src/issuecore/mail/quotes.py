@@ -36,7 +36,13 @@ from typing import Final
 
 import attrs
 
-from issuecore.mail._quote_rules import DECORATION, HEADER_LINE_SPLITS, FieldRole, HeaderOrder, lexicon
+from issuecore.mail._quote_rules import (
+    DECORATION,
+    HEADER_LINE_SPLITS,
+    FieldRole,
+    HeaderOrder,
+    lexicon,
+)
 from issuecore.mail.parse import html_to_text
 
 __all__ = ["new_content"]
@@ -57,7 +63,7 @@ _NUMERIC_DATE: Final = re.compile(r"\d{1,4}[./-]\d{1,2}[./-]\d{1,4}")
 _ADDRESS: Final = re.compile(r"[\w.+-]@[\w-]")
 _WORD: Final = re.compile(r"\S+")
 _DASHES: Final = re.compile(r"-{2,}")
-_RULE_CHARS: Final = frozenset("-_=*~—–")
+_RULE_CHARS: Final = frozenset("-_=*~\u2014\u2013")
 _LEAD: Final = DECORATION
 _TRAIL: Final = DECORATION
 _INVISIBLE: Final = dict.fromkeys(
@@ -66,7 +72,10 @@ _INVISIBLE: Final = dict.fromkeys(
 _OPENER_VERB_ORDERS: Final = frozenset(
     {HeaderOrder.OPENER_DATE_NAME_VERB, HeaderOrder.OPENER_DATE_VERB_NAME}
 )
-_POSSIBLE_ENDINGS: Final = (":", "：", ">", ")")
+_DATE_VERB_ORDERS: Final = frozenset(
+    {HeaderOrder.DATE_NAME_VERB, HeaderOrder.DATE_VERB_NAME, HeaderOrder.OPENER_DATE_NAME_VERB}
+)
+_POSSIBLE_ENDINGS: Final = (":", "\uff1a", ">", ")")
 
 
 class _Kind(enum.Enum):
@@ -94,14 +103,14 @@ class _Strength(enum.Enum):
 
 
 def new_content(text: str, html: str | None = None) -> str:
-    """Return ``text`` without quoted history, forwarded content kept; the full text if nothing is left.
+    """Return ``text`` without quoted history; the full text if nothing is left.
 
     ``html`` is the message's HTML body. When ``text`` was derived from it (an
     HTML-only message), quotes are found by the HTML's structure (blockquote,
     Gmail's, Outlook's, Thunderbird's and Apple Mail's containers) before it is
     reduced to text.
     """
-    if html is not None and html.strip() and (not text.strip() or text == html_to_text(html)):
+    if html and html.strip() and (not text.strip() or text == html_to_text(html)):
         lines = _html_lines(html)
         from_html = _strip(lines)
         if from_html is None:
@@ -169,8 +178,8 @@ def _reply_header(value: str) -> _Strength | None:
     if not core:
         return None
     decorated = _decorated(value)
-    terminated = core.endswith((":", "："))
-    body = core.rstrip(":：").rstrip()
+    terminated = core.endswith((":", "\uff1a"))
+    body = core.rstrip(":\uff1a").rstrip()
     low = body.lower()
     words = low.split()
     if not words:
@@ -186,7 +195,12 @@ def _reply_header(value: str) -> _Strength | None:
             return None
         shaped = (opener and orders & _OPENER_VERB_ORDERS) or (
             date_first
-            and orders & {HeaderOrder.DATE_NAME_VERB, HeaderOrder.DATE_VERB_NAME, HeaderOrder.OPENER_DATE_NAME_VERB}
+            and orders
+            & {
+                HeaderOrder.DATE_NAME_VERB,
+                HeaderOrder.DATE_VERB_NAME,
+                HeaderOrder.OPENER_DATE_NAME_VERB,
+            }
         )
         if shaped and (dated or addressed):
             return _Strength.STRONG
@@ -197,11 +211,12 @@ def _reply_header(value: str) -> _Strength | None:
         return None
     if terminated and (opener or date_first) and (dated or addressed):
         for index, word in enumerate(words[1:], start=1):
-            if word in _LEX.verbs_before_name and len(" ".join(words[index:])) <= _CONTINUATION_LIMIT:
+            if (
+                word in _LEX.verbs_before_name
+                and len(" ".join(words[index:])) <= _CONTINUATION_LIMIT
+            ):
                 verb_orders = _LEX.orders_by_verb.get(word, frozenset())
-                wanted = (
-                    HeaderOrder.OPENER_DATE_VERB_NAME if opener else HeaderOrder.DATE_VERB_NAME
-                )
+                wanted = HeaderOrder.OPENER_DATE_VERB_NAME if opener else HeaderOrder.DATE_VERB_NAME
                 if wanted in verb_orders:
                     return _Strength.STRONG
     if date_first and addressed and (_YEAR.search(body) or _NUMERIC_DATE.search(body)):
@@ -213,9 +228,9 @@ def _reply_header(value: str) -> _Strength | None:
 
 
 def _phrase(value: str) -> tuple[str, bool]:
-    """Return a separator candidate without decoration or closing colon, and whether it was decorated."""
+    """Return a separator line without decoration or colon, and whether it was decorated."""
     decorated = _decorated(value)
-    core = value.strip(_LEAD).rstrip(":：").strip(_LEAD).lower()
+    core = value.strip(_LEAD).rstrip(":\uff1a").strip(_LEAD).lower()
     return core, decorated
 
 
@@ -231,7 +246,7 @@ def _forward_marker(line: _Line) -> bool:
         return False
     core, decorated = _phrase(line.body)
     if core in _LEX.forwarded:
-        return decorated or line.body.endswith((":", "："))
+        return decorated or line.body.endswith((":", "\uff1a"))
     return False
 
 
@@ -251,7 +266,7 @@ def _field(line: _Line) -> tuple[FieldRole, str] | None:
     body = line.body.lstrip("*").lstrip()
     colon = -1
     for index, char in enumerate(body[: _LEX.longest_label + 6]):
-        if char in ":：":
+        if char in ":\uff1a":
             colon = index
             break
     if colon <= 0:
@@ -314,7 +329,7 @@ def _header_at(lines: Sequence[_Line], start: int) -> tuple[_Strength, int] | No
     words = line.body.lower().split()
     if len(line.body) > 200 or not any(char.isdigit() for char in line.body):
         return None
-    if not (_opener_words(words) or _date_first(words)):
+    if not (_opener_words(words) or _date_first(words)) or _field(line) is not None:
         return None
     joined = line.body
     for index in range(start + 1, min(start + HEADER_LINE_SPLITS, len(lines))):
@@ -325,12 +340,15 @@ def _header_at(lines: Sequence[_Line], start: int) -> tuple[_Strength, int] | No
         if following.depth != line.depth:
             # "<bob@example.com\n>:" puts the end of the header behind a quote marker
             piece = _clean(following.shown)
-            if len(piece) > 20 or not piece.endswith((":", "：")):
+            if len(piece) > 20 or not piece.endswith((":", "\uff1a")):
                 return None
         if not piece or len(piece) > _CONTINUATION_LIMIT:
             return None
-        if _opener_words(piece.lower().split()) and any(char.isdigit() for char in piece):
-            return None  # the next line starts a header of its own
+        if (
+            _opener_words(piece.lower().split())
+            and _ending_verb(piece.rstrip(":\uff1a ").lower()) != piece.rstrip(":\uff1a ").lower()
+        ):
+            return None  # the next line starts a sentence or a header of its own
         joined = f"{joined} {piece}"
         strength = _reply_header(joined)
         if strength is not None:
@@ -370,10 +388,12 @@ def _quotes_follow(lines: Sequence[_Line], after: int) -> int | None:
 
 
 def _history_from(lines: Sequence[_Line], index: int) -> bool:
-    """Return whether the history runs from ``index`` to the end: a separator, or a rule above history."""
+    """Return whether history runs from ``index`` to the end: a separator, or a rule above one."""
     line = lines[index]
-    if line.kind is _Kind.SEPARATOR or _original_message(line) or _header_block(
-        lines, index, relaxed=False
+    if (
+        line.kind is _Kind.SEPARATOR
+        or _original_message(line)
+        or _header_block(lines, index, relaxed=False)
     ):
         return True
     if not _rule(line):
@@ -556,7 +576,7 @@ def _client_line(body: str) -> bool:
         return False
     low = body.lower()
     for phrase in _LEX.client_signatures:
-        if low == phrase or low.startswith(phrase + " ") or low.startswith(phrase):
+        if low.startswith(phrase):
             return low != phrase
     for phrase in _LEX.client_signature_brands:
         if low.startswith(phrase + " "):
@@ -593,12 +613,43 @@ def _render(lines: Sequence[_Line], keep: Sequence[bool], replaced: dict[int, st
 _TAG: Final = re.compile(r"<(/?)([a-zA-Z][\w:-]{0,40})([^<>]{0,4000})>")
 _ATTRIBUTE: Final = re.compile(r"""([\w:-]{1,40})\s*=\s*("[^"]*"|'[^']*'|[^\s"'>]+)""")
 _BLOCKS: Final = frozenset(
-    "address article aside br center dd div dl dt footer h1 h2 h3 h4 h5 h6 header li ol p pre"
-    " section table tbody td th thead tr ul".split()
+    [
+        "address",
+        "article",
+        "aside",
+        "br",
+        "center",
+        "dd",
+        "div",
+        "dl",
+        "dt",
+        "footer",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "header",
+        "li",
+        "ol",
+        "p",
+        "pre",
+        "section",
+        "table",
+        "tbody",
+        "td",
+        "th",
+        "thead",
+        "tr",
+        "ul",
+    ]
 )
 _HIDDEN: Final = frozenset({"head", "title", "script", "style", "template", "xml"})
 _RAW_TEXT: Final = frozenset({"script", "style"})
-_VOID: Final = frozenset("area base br col embed hr img input link meta source wbr".split())
+_VOID: Final = frozenset(
+    ["area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "wbr"]
+)
 _QUOTE_CLASSES: Final = frozenset({"yahoo_quoted", "protonmail_quote"})
 _QUOTE_IDS: Final = frozenset({"appleoriginalcontents"})
 _SEPARATOR_IDS: Final = frozenset({"divrplyfwdmsg"})
@@ -621,10 +672,7 @@ class _HtmlLines:
     def flush(self, *, force: bool = False) -> None:
         value = "".join(self.pieces)
         self.pieces = []
-        if self.pre:
-            rows = value.split("\n")
-        else:
-            rows = [" ".join(value.split(" ")).strip(" ")]
+        rows = value.split("\n") if self.pre else [" ".join(value.split(" ")).strip(" ")]
         for row in rows:
             if row.strip() or force or self.pre:
                 self.add(_Line(row.rstrip(), _clean(row), self.depth, cited=self.cited > 0))
