@@ -530,20 +530,24 @@ def _segment_ends(keep: Sequence[bool], limit: int) -> Iterator[int]:
 
 
 def _hide_signatures(lines: Sequence[_Line], keep: list[bool], limit: int) -> None:
+    # A signature is hidden only below kept text, so the first kept text line never changes.
+    first = next((i for i, line in enumerate(lines) if keep[i] and not line.blank), len(lines))
     for end in list(_segment_ends(keep, limit)):
         last = end - 1
         while last >= 0 and keep[last] and lines[last].blank:
             last -= 1
         if last < 0 or not keep[last]:
             continue
-        _hide_delimited_signature(lines, keep, last)
+        _hide_delimited_signature(lines, keep, last, first)
         while last >= 0 and (not keep[last] or lines[last].blank):
             last -= 1
-        if last >= 0 and _client_line(lines[last].body) and _has_text_before(lines, keep, last):
+        if last > first and _client_line(lines[last].body):
             keep[last] = False
 
 
-def _hide_delimited_signature(lines: Sequence[_Line], keep: list[bool], last: int) -> None:
+def _hide_delimited_signature(
+    lines: Sequence[_Line], keep: list[bool], last: int, first: int
+) -> None:
     counted = 0
     index = last
     while index >= 0 and keep[index]:
@@ -551,7 +555,7 @@ def _hide_delimited_signature(lines: Sequence[_Line], keep: list[bool], last: in
         stripped = line.shown.rstrip("\r\n")
         if line.depth == 0 and stripped in ("-- ", "--"):
             allowed = _SIGNATURE_LINES if stripped == "-- " else _BARE_SIGNATURE_LINES
-            if 0 < counted <= allowed and _has_text_before(lines, keep, index):
+            if 0 < counted <= allowed and first < index:
                 _drop(keep, index, last + 1)
             return
         if not line.blank:
@@ -559,10 +563,6 @@ def _hide_delimited_signature(lines: Sequence[_Line], keep: list[bool], last: in
             if counted > _SIGNATURE_LINES or len(line.body) > _SIGNATURE_WIDTH:
                 return
         index -= 1
-
-
-def _has_text_before(lines: Sequence[_Line], keep: Sequence[bool], index: int) -> bool:
-    return any(keep[before] and not lines[before].blank for before in range(index))
 
 
 def _client_line(body: str) -> bool:
