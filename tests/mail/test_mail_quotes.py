@@ -232,11 +232,22 @@ def test_a_signature_of_fifteen_lines_is_hidden_and_of_sixteen_kept() -> None:
     assert new_content(f"{REPLY}\n-- \n{sixteen}") == f"{REPLY}\n-- \n{sixteen}"
 
 
-def test_a_bare_double_dash_hides_four_lines_and_keeps_five() -> None:
-    four = "Alice\nACME\n+1 555\nacme.example"
-    assert new_content(f"{REPLY}\n--\n{four}") == REPLY
-    five = f"{four}\nand more"
-    assert new_content(f"{REPLY}\n--\n{five}") == f"{REPLY}\n--\n{five}"
+def test_a_bare_double_dash_hides_two_lines_and_keeps_three() -> None:
+    two = "Alice\nACME Corp"
+    assert new_content(f"{REPLY}\n--\n{two}") == REPLY
+    three = f"{two}\n+1 555 0123"
+    assert new_content(f"{REPLY}\n--\n{three}") == f"{REPLY}\n--\n{three}"
+
+
+def test_a_bare_double_dash_hides_sixty_characters_and_keeps_sixty_one() -> None:
+    assert new_content(f"{REPLY}\n--\n{'a' * 60}") == REPLY
+    text = f"{REPLY}\n--\n{'a' * 61}"
+    assert new_content(text) == text
+
+
+def test_a_bare_double_dash_above_more_steps_is_prose() -> None:
+    text = "Step one\n--\nStep two is to open the lid and take out the cartridge, then wait.\nDone"
+    assert new_content(text) == text
 
 
 def test_a_double_dash_before_prose_hides_nothing() -> None:
@@ -447,9 +458,9 @@ def closing_signature(lines: list[str]) -> set[int]:
     for index in range(len(lines) - 1, -1, -1):
         if lines[index] in ("-- ", "--"):
             after = [line for line in lines[index + 1 :] if line.strip()]
-            limit = 15 if lines[index] == "-- " else 4
+            limit, width = (15, 100) if lines[index] == "-- " else (2, 60)
             words_before = any(line.strip() for line in lines[:index])
-            if after and len(after) <= limit and all(len(line) <= 100 for line in after):
+            if after and len(after) <= limit and all(len(line) <= width for line in after):
                 return set(range(index, len(lines))) if words_before else set()
             return set()
     return set()

@@ -17,7 +17,7 @@ is shown to be quoted:
 
 Text after a quoted block is kept, so bottom-posted and interleaved replies
 keep every answer. A forwarded message is content and is kept. A closing
-signature after a ``-- `` line and a client line such as "Sent from my
+signature after a "-- " line and a client line such as "Sent from my
 iPhone" are hidden (see the threading guide for these decisions). When in
 doubt, a line is kept. The words matched come from
 :mod:`issuecore.mail._quote_rules`, a table keyed by language.
@@ -52,8 +52,9 @@ _LINE_LIMIT: Final = 400  # longer lines are never headers, so matching stays li
 _CONTINUATION_LIMIT: Final = 120  # a line a header is wrapped onto is short
 _BLOCK_LIMIT: Final = 12  # an Outlook-style header block has at most this many lines
 _SIGNATURE_LINES: Final = 15  # lines a "-- " signature may have
-_BARE_SIGNATURE_LINES: Final = 4  # lines a signature after a bare "--" may have
+_BARE_SIGNATURE_LINES: Final = 2  # lines a signature after a bare "--" may have
 _SIGNATURE_WIDTH: Final = 100
+_BARE_SIGNATURE_WIDTH: Final = 60
 _CLIENT_LINE_WORDS: Final = 8
 
 _QUOTE_MARKS: Final = re.compile(r"[ \t]{0,3}((?:>[ \t]?)+)")
@@ -548,18 +549,20 @@ def _hide_signatures(lines: Sequence[_Line], keep: list[bool], limit: int) -> No
 def _hide_delimited_signature(
     lines: Sequence[_Line], keep: list[bool], last: int, first: int
 ) -> None:
-    counted = 0
+    counted = widest = 0
     index = last
     while index >= 0 and keep[index]:
         line = lines[index]
         stripped = line.shown.rstrip("\r\n")
         if line.depth == 0 and stripped in ("-- ", "--"):
             allowed = _SIGNATURE_LINES if stripped == "-- " else _BARE_SIGNATURE_LINES
-            if 0 < counted <= allowed and first < index:
+            width = _SIGNATURE_WIDTH if stripped == "-- " else _BARE_SIGNATURE_WIDTH
+            if 0 < counted <= allowed and widest <= width and first < index:
                 _drop(keep, index, last + 1)
             return
         if not line.blank:
             counted += 1
+            widest = max(widest, len(line.body))
             if counted > _SIGNATURE_LINES or len(line.body) > _SIGNATURE_WIDTH:
                 return
         index -= 1
