@@ -95,7 +95,7 @@ class _Line:
 
     @property
     def blank(self) -> bool:
-        return self.kind is _Kind.TEXT and not self.body
+        return self.kind is _Kind.TEXT and not self.shown.strip()
 
 
 class _Strength(enum.Enum):
