@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from issuecore.mail import new_content
+from issuecore.mail import html_to_text, new_content
 from issuecore.mail._quote_rules import LANGUAGES, FieldRole
 
 REPLY = "Thanks, that worked."
@@ -321,7 +321,14 @@ def test_a_message_that_is_only_quoted_keeps_its_full_text() -> None:
 
 
 def _html(body: str) -> str:
-    return new_content("", html=body)
+    """Return the new content of an HTML-only message, as the desk asks for it."""
+    return new_content(html_to_text(body), html=body)
+
+
+def test_an_html_body_alone_gives_its_new_content() -> None:
+    html = "<p>Thanks, that worked.</p><blockquote type='cite'>Old</blockquote>"
+    assert new_content("", html=html) == REPLY
+    assert new_content("", html="<p>Only <b>this</b></p>") == "Only this"
 
 
 def test_html_blockquote_after_a_header_is_removed() -> None:
@@ -334,9 +341,9 @@ def test_html_blockquote_after_a_header_is_removed() -> None:
 
 
 def test_html_blockquote_without_a_header_is_kept_without_markers() -> None:
-    assert _html("<div>Look:</div><blockquote>an indented note</blockquote>") == (
-        "Look:\nan indented note"
-    )
+    html = "<div>Look:</div><blockquote>an indented note</blockquote><p>Bye</p>"
+    assert new_content("", html=html) == "Look:\nan indented note\nBye"
+    assert "".join(_html(html).split()) == "Look:anindentednoteBye"
 
 
 def test_html_cited_blockquote_is_removed_even_without_a_header() -> None:
@@ -380,7 +387,7 @@ def test_html_forwarded_message_is_kept() -> None:
 
 def test_html_lists_and_paragraphs_stay_readable() -> None:
     html = "<p>Steps:</p><ol><li>Open</li><li>Close</li></ol><ul><li>note</li></ul>"
-    assert _html(html) == "Steps:\n1. Open\n2. Close\n- note"
+    assert new_content("", html=html) == "Steps:\n1. Open\n2. Close\n- note"
 
 
 def test_html_is_not_used_when_the_text_comes_from_a_plain_part() -> None:
@@ -391,7 +398,7 @@ def test_html_is_not_used_when_the_text_comes_from_a_plain_part() -> None:
 
 def test_html_scripts_styles_and_comments_are_not_text() -> None:
     html = "<style>p{}</style><script>x<y</script><!-- note --><p>Hello</p><p>&lt;b&gt;</p>"
-    assert _html(html) == "Hello\n<b>"
+    assert new_content("", html=html) == "Hello\n<b>"
 
 
 # --- properties -----------------------------------------------------------------------------

@@ -37,7 +37,7 @@ class HeaderOrder(enum.Enum):
     OPENER_DATE_VERB_NAME = "Am DATE schrieb NAME:"
     DATE_NAME_VERB = "DATE, NAME írta:"
     DATE_VERB_NAME = "DATE skrev NAME:"
-    DATE_NAME = "DATE, NAME <ADDRESS>:"
+    DATE_NAME = "DATE, NAME <ADDRESS>:"  # has no words, so every language has it
     NAME_VERB = "NAME <ADDRESS> wrote:"
 
 
@@ -60,7 +60,7 @@ class Language:
     verbs: tuple[str, ...] = ()
     verbs_before_name: tuple[str, ...] = ()
     orders: frozenset[HeaderOrder] = frozenset(
-        {HeaderOrder.OPENER_DATE_NAME_VERB, HeaderOrder.DATE_NAME, HeaderOrder.NAME_VERB}
+        {HeaderOrder.OPENER_DATE_NAME_VERB, HeaderOrder.NAME_VERB}
     )
     original_message: tuple[str, ...] = ()
     forwarded: tuple[str, ...] = ()
@@ -260,7 +260,7 @@ LANGUAGES: Final[tuple[Language, ...]] = (
     ),
     Language(
         code="fi",
-        orders=frozenset({_O.DATE_NAME_VERB, _O.DATE_NAME, _O.NAME_VERB}),
+        orders=frozenset({_O.DATE_NAME_VERB, _O.NAME_VERB}),
         verbs=("kirjoitti",),
         original_message=("alkuperäinen viesti",),
         forwarded=("välitetty viesti", "välitetty sähköposti"),
@@ -276,7 +276,7 @@ LANGUAGES: Final[tuple[Language, ...]] = (
     ),
     Language(
         code="hu",
-        orders=frozenset({_O.DATE_NAME_VERB, _O.DATE_NAME, _O.NAME_VERB}),
+        orders=frozenset({_O.DATE_NAME_VERB, _O.NAME_VERB}),
         verbs=("írta", "írt"),
         original_message=("eredeti üzenet",),
         forwarded=("továbbított üzenet",),
@@ -293,7 +293,7 @@ LANGUAGES: Final[tuple[Language, ...]] = (
         code="ru",
         openers=("в",),
         verbs=("написал", "написала", "написал(а)", "пишет", "писал", "писал(а)"),
-        orders=frozenset({_O.DATE_NAME_VERB, _O.DATE_NAME, _O.NAME_VERB, _O.OPENER_DATE_NAME_VERB}),
+        orders=frozenset({_O.DATE_NAME_VERB, _O.NAME_VERB, _O.OPENER_DATE_NAME_VERB}),
         original_message=("исходное сообщение", "оригинальное сообщение"),
         forwarded=("пересылаемое сообщение", "пересланное сообщение", "перенаправленное сообщение"),
         labels={
@@ -308,7 +308,7 @@ LANGUAGES: Final[tuple[Language, ...]] = (
     Language(
         code="uk",
         verbs=("написав", "написала", "написав(ла)", "пише"),
-        orders=frozenset({_O.DATE_NAME_VERB, _O.DATE_NAME, _O.NAME_VERB}),
+        orders=frozenset({_O.DATE_NAME_VERB, _O.NAME_VERB}),
         original_message=("оригінальне повідомлення", "початкове повідомлення"),
         forwarded=("переслане повідомлення", "пересланий лист"),
         labels={
@@ -324,7 +324,7 @@ LANGUAGES: Final[tuple[Language, ...]] = (
         code="cs",
         openers=("dne",),
         verbs=("napsal", "napsala", "napsal(a)"),
-        orders=frozenset({_O.OPENER_DATE_NAME_VERB, _O.DATE_NAME_VERB, _O.DATE_NAME}),
+        orders=frozenset({_O.OPENER_DATE_NAME_VERB, _O.DATE_NAME_VERB}),
         original_message=("původní zpráva", "původní e-mail"),
         forwarded=("přeposlaná zpráva",),
         labels={
@@ -362,7 +362,7 @@ LANGUAGES: Final[tuple[Language, ...]] = (
     Language(
         code="tr",
         verbs=("yazdı", "şunu yazdı"),
-        orders=frozenset({_O.DATE_NAME_VERB, _O.DATE_NAME, _O.NAME_VERB}),
+        orders=frozenset({_O.DATE_NAME_VERB, _O.NAME_VERB}),
         original_message=("özgün ileti", "orijinal mesaj"),
         forwarded=("iletilmiş ileti", "iletilen mesaj"),
         labels={_F: ("kimden",), _D: ("gönderildi", "tarih"), _T: ("kime",), _S: ("konu",)},
@@ -387,7 +387,7 @@ LANGUAGES: Final[tuple[Language, ...]] = (
     Language(
         code="zh",
         verbs=("写道", "寫道", "写了", "寫了"),
-        orders=frozenset({_O.NAME_VERB, _O.DATE_NAME_VERB, _O.DATE_NAME}),
+        orders=frozenset({_O.NAME_VERB, _O.DATE_NAME_VERB}),
         original_message=("原始邮件", "原始郵件", "原邮件"),
         forwarded=("转发的邮件", "轉寄的郵件", "转发邮件"),
         labels={
@@ -402,7 +402,7 @@ LANGUAGES: Final[tuple[Language, ...]] = (
     Language(
         code="ja",
         verbs=("のメッセージ", "書きました", "は書きました", "さんは書きました"),
-        orders=frozenset({_O.DATE_NAME, _O.DATE_NAME_VERB, _O.NAME_VERB}),
+        orders=frozenset({_O.DATE_NAME_VERB, _O.NAME_VERB}),
         original_message=("元のメッセージ", "オリジナル メッセージ"),
         forwarded=("転送されたメッセージ", "転送メッセージ"),
         labels={
@@ -417,7 +417,7 @@ LANGUAGES: Final[tuple[Language, ...]] = (
     Language(
         code="ko",
         verbs=("작성", "님이 작성", "작성했습니다"),
-        orders=frozenset({_O.DATE_NAME_VERB, _O.DATE_NAME, _O.NAME_VERB}),
+        orders=frozenset({_O.DATE_NAME_VERB, _O.NAME_VERB}),
         original_message=("원본 메시지", "원래 메시지"),
         forwarded=("전달된 메시지", "전달 메시지"),
         labels={

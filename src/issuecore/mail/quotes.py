@@ -114,8 +114,8 @@ def new_content(text: str, html: str | None = None) -> str:
     if html and html.strip() and (not text.strip() or text == html_to_text(html)):
         lines = _html_lines(html)
         from_html = _strip(lines)
-        if from_html is None:
-            from_html = _render(lines, [True] * len(lines), {})
+        if from_html is None:  # nothing quoted: the text itself
+            from_html = text if text.strip() else _render(lines, [True] * len(lines), {})
         if from_html.strip():
             return from_html
     result = _strip([_text_line(line) for line in text.splitlines()])
