@@ -456,7 +456,7 @@ def _shows_quote(lines: Sequence[_Line], start: int, end: int) -> bool:
             return True
         if line.depth == 0:
             continue
-        if _original_message(line) or _forward_marker(line):
+        if _original_message(line):
             return True
         header = _header_at(lines, index)
         if header is not None and header[0] is _Strength.STRONG:
@@ -508,6 +508,10 @@ def _strip(lines: list[_Line]) -> str | None:
             index += 1
             continue
         end = _block_end(lines, index)
+        opening = next((i for i in range(index, end) if not lines[i].blank and lines[i].body), end)
+        if not quoting and opening < end and _forward_marker(lines[opening]):
+            forward_from = index  # a forward the client indented, as Apple Mail does: content
+            break
         if quoting or _shows_quote(lines, index, end):
             _drop(keep, index, end)
             quoting = True
