@@ -451,6 +451,8 @@ HEADERS = st.sampled_from(
         "W dniu 25.11.2026 o 16:02, Helpdesk <support@helpdesk.example> pisze:",
         '25.11.2026, 16:02, "Helpdesk" <support@helpdesk.example>:',
         "On Wed, Nov 25, 2026 at 4:02 PM Helpdesk\n<support@helpdesk.example>\nwrote:",
+        "Helpdesk <support@helpdesk.example> wrote:",
+        "---- Helpdesk wrote ----",
     ]
 )
 quoted_lines = st.lists(PROSE.map(lambda line: f"> {line}"), min_size=1, max_size=5)
