@@ -142,6 +142,13 @@ def test_a_date_first_header_needs_a_year_or_a_numeric_date() -> None:
     assert new_content(undated) == undated
 
 
+def test_a_verb_is_read_only_in_the_orders_its_language_writes() -> None:
+    hungarian = f"{REPLY}\n\n2026.11.25. 16:02 keltezéssel, Bob írta:\n\nOld text."
+    assert new_content(hungarian) == REPLY
+    english = f"{REPLY}\n\n2026.11.25. 16:02 the printer wrote:\n\nA log line."
+    assert new_content(english) == english
+
+
 def test_quote_lines_without_any_header_are_kept() -> None:
     text = "> Did you restart it?\nYes, twice.\n> Which model?\nThe X100."
     assert new_content(text) == text

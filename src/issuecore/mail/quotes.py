@@ -73,9 +73,7 @@ _INVISIBLE: Final = dict.fromkeys(
 _OPENER_VERB_ORDERS: Final = frozenset(
     {HeaderOrder.OPENER_DATE_NAME_VERB, HeaderOrder.OPENER_DATE_VERB_NAME}
 )
-_DATE_VERB_ORDERS: Final = frozenset(
-    {HeaderOrder.DATE_NAME_VERB, HeaderOrder.DATE_VERB_NAME, HeaderOrder.OPENER_DATE_NAME_VERB}
-)
+_DATE_VERB_ORDERS: Final = frozenset({HeaderOrder.DATE_NAME_VERB, HeaderOrder.DATE_VERB_NAME})
 _POSSIBLE_ENDINGS: Final = (":", "\uff1a", ">", ")")
 
 
@@ -195,13 +193,7 @@ def _reply_header(value: str) -> _Strength | None:
         if not (terminated or decorated or (dated and addressed)):
             return None
         shaped = (opener and orders & _OPENER_VERB_ORDERS) or (
-            date_first
-            and orders
-            & {
-                HeaderOrder.DATE_NAME_VERB,
-                HeaderOrder.DATE_VERB_NAME,
-                HeaderOrder.OPENER_DATE_NAME_VERB,
-            }
+            date_first and orders & _DATE_VERB_ORDERS
         )
         if shaped and (dated or addressed):
             return _Strength.STRONG
