@@ -129,6 +129,5 @@ def test_huge_hostile_subjects_take_linear_time(unit: str) -> None:
     tenth = unit * (100_000 // len(unit))
     for function in (DEFAULT_TOKENS.numbers, strip_prefixes, clean_subject):
         big_time, tenth_time = _seconds(function, huge), _seconds(function, tenth)
-        assert big_time < 1.0
         # ten times the input: linear work costs about 10 times, quadratic work 100 times
         assert big_time < 35 * max(tenth_time, 1e-4)
