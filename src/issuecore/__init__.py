@@ -21,11 +21,13 @@ from issuecore.errors import (
     NaiveDatetimeError,
     NegativeDurationError,
     SchemaVersionError,
+    StoreUnavailableError,
     UnknownCountryError,
     UnknownPriorityError,
     UnknownTimezoneError,
     UnknownWeekdayError,
     UnreachableDeadlineError,
+    UnstorableValueError,
     WorkflowError,
 )
 from issuecore.mail.settings import (
@@ -90,6 +92,7 @@ __all__ = [
     "SlaTarget",
     "Status",
     "StatusSpec",
+    "StoreUnavailableError",
     "StrangerPolicy",
     "ThreadEntry",
     "TickReport",
@@ -99,6 +102,7 @@ __all__ = [
     "UnknownTimezoneError",
     "UnknownWeekdayError",
     "UnreachableDeadlineError",
+    "UnstorableValueError",
     "Workflow",
     "WorkflowError",
 ]

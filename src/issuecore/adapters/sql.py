@@ -41,6 +41,7 @@ from issuecore._codec import (
     to_micros,
 )
 from issuecore._instants import require_aware
+from issuecore._text import refuse_unstorable, refuse_unstorable_document
 from issuecore.errors import (
     ConcurrencyConflictError,
     DuplicateMessageError,
@@ -171,6 +172,8 @@ class _Schema:
             sa.Column("outcome", sa.String(64), nullable=False),
             sa.Column("reason", _TEXT, nullable=False),
             sa.Column("at", sa.BigInteger),
+            # Added by migration 3: what the recorded message held.
+            sa.Column("fingerprint", sa.String(64)),
         )
         kept_messages = table(
             "kept_messages",
@@ -223,9 +226,16 @@ class _Schema:
 
 
 def _create_version_1(connection: sa.Connection, schema: _Schema) -> None:
-    later = {schema.kept_messages}
+    later = {schema.kept_messages, schema.message_ids}
     tables = [table for table in schema.data_tables() if table not in later]
     schema.metadata.create_all(connection, tables=tables, checkfirst=False)
+    _without_columns(schema.message_ids, "fingerprint").create(connection, checkfirst=False)
+
+
+def _without_columns(table: sa.Table, *names: str) -> sa.Table:
+    # The shape a table had before later migrations added ``names``.
+    columns = [column._copy() for column in table.columns if column.name not in names]
+    return sa.Table(table.name, sa.MetaData(), *columns, **table.kwargs)
 
 
 def _create_version_2(connection: sa.Connection, schema: _Schema) -> None:
@@ -233,9 +243,16 @@ def _create_version_2(connection: sa.Connection, schema: _Schema) -> None:
     schema.metadata.create_all(connection, tables=[schema.kept_messages], checkfirst=False)
 
 
+def _create_version_3(connection: sa.Connection, schema: _Schema) -> None:
+    # What each recorded message held, to tell a re-delivery from a reused Message-ID.
+    table = connection.dialect.identifier_preparer.format_table(schema.message_ids)
+    connection.execute(sa.text(f"ALTER TABLE {table} ADD COLUMN fingerprint VARCHAR(64)"))
+
+
 MIGRATIONS: Final[Sequence[Callable[[sa.Connection, _Schema], None]]] = (
     _create_version_1,
     _create_version_2,
+    _create_version_3,
 )
 """The schema changes in order; entry ``i`` takes the database from version ``i`` to ``i + 1``.
 
@@ -398,6 +415,7 @@ class SqlUnitOfWork:
 
     def get_issue(self, number: str, *, for_update: bool = False) -> Issue:
         """Return the stored issue ``number``; ``for_update`` locks its row."""
+        refuse_unstorable("number", number)
         issues = self._schema.issues
         query = sa.select(issues.c.document, issues.c.version).where(issues.c.number == number)
         if for_update:
@@ -408,13 +426,20 @@ class SqlUnitOfWork:
         return issue_from_document(row.document, version=row.version)
 
     def _issue_columns(self, issue: Issue, wake_at: datetime | None) -> dict[str, Any]:
+        refuse_unstorable("number", issue.number)
+        refuse_unstorable("status", issue.status)
+        refuse_unstorable("raised_by", issue.raised_by)
+        for assignee in issue.assignees:
+            refuse_unstorable("assignee", assignee)
+        document = issue_document(issue)
+        refuse_unstorable_document("issue", document)
         return {
             "status": str(issue.status),
             "raised_by": issue.raised_by.casefold(),
             "wake_at": None if wake_at is None else to_micros("wake_at", wake_at),
             "created_at": to_micros("created_at", issue.created_at),
             "updated_at": to_micros("updated_at", issue.updated_at),
-            "document": issue_document(issue),
+            "document": document,
         }
 
     def _set_assignees(self, db: sa.Connection, issue: Issue) -> None:
@@ -503,6 +528,8 @@ class SqlUnitOfWork:
         limit: int | None = None,
     ) -> list[Issue]:
         """Return the issues matching every filter given, oldest first."""
+        for name, value in (("status", status), ("assignee", assignee), ("raised_by", raised_by)):
+            refuse_unstorable(name, value, required=False)
         issues, assignees = self._schema.issues, self._schema.issue_assignees
         query = sa.select(issues.c.document, issues.c.version).order_by(
             issues.c.created_at, issues.c.number
@@ -525,6 +552,7 @@ class SqlUnitOfWork:
         ]
 
     def _require_issue(self, number: str) -> None:
+        refuse_unstorable("number", number)
         issues = self._schema.issues
         found = self._db().execute(sa.select(issues.c.number).where(issues.c.number == number))
         if found.first() is None:
@@ -534,7 +562,11 @@ class SqlUnitOfWork:
         """Add ``entry`` with its attachments to the end of the thread of issue ``number``."""
         db = self._db(writes=True)
         self._require_issue(number)
+        refuse_unstorable("message_id", entry.message_id, required=False)
         document, files = entry_document(entry)
+        refuse_unstorable_document("thread entry", document)
+        for described, _ in files:
+            refuse_unstorable_document("attachment", described)
         inserted = db.execute(
             self._schema.thread_entries.insert().values(
                 number=number,
@@ -589,9 +621,15 @@ class SqlUnitOfWork:
         outcome: str,
         reason: str,
         at: datetime | None = None,
+        fingerprint: str | None = None,
     ) -> None:
         """Record what became of ``message_id``."""
         db = self._db(writes=True)
+        refuse_unstorable("message_id", message_id)
+        refuse_unstorable("number", number, required=False)
+        refuse_unstorable("outcome", outcome)
+        refuse_unstorable("reason", reason)
+        refuse_unstorable("fingerprint", fingerprint, required=False)
         row = {
             "digest": _digest(message_id),
             "message_id": message_id,
@@ -599,6 +637,7 @@ class SqlUnitOfWork:
             "outcome": outcome,
             "reason": reason,
             "at": None if at is None else to_micros("at", at),
+            "fingerprint": fingerprint,
         }
         try:
             with db.begin_nested():
@@ -610,6 +649,7 @@ class SqlUnitOfWork:
         """Keep the raw bytes of a message that went to no issue."""
         kept = self._schema.kept_messages
         db = self._db(writes=True)
+        refuse_unstorable("message_id", message_id)
         digest = _digest(message_id)
         if db.execute(sa.select(kept.c.digest).where(kept.c.digest == digest)).first():
             return
@@ -617,6 +657,7 @@ class SqlUnitOfWork:
 
     def kept_message(self, message_id: str) -> bytes | None:
         """Return the raw bytes kept for ``message_id``, or ``None``."""
+        refuse_unstorable("message_id", message_id)
         kept = self._schema.kept_messages
         row = (
             self._db()
@@ -627,6 +668,7 @@ class SqlUnitOfWork:
 
     def lookup_message(self, message_id: str) -> MessageRecord | None:
         """Return the record of ``message_id``, if any."""
+        refuse_unstorable("message_id", message_id)
         messages = self._schema.message_ids
         row = (
             self._db()
@@ -641,11 +683,16 @@ class SqlUnitOfWork:
             outcome=row.outcome,
             reason=row.reason,
             at=None if row.at is None else from_micros(row.at),
+            fingerprint=row.fingerprint,
         )
 
     def enqueue(self, item: OutboxItem) -> OutboxItem:
         """Add ``item`` to the outbox and return it with its id."""
-        inserted = self._db(writes=True).execute(
+        db = self._db(writes=True)
+        refuse_unstorable("number", item.number, required=False)
+        refuse_unstorable("message_id", item.message_id)
+        refuse_unstorable("last_error", item.last_error, required=False)
+        inserted = db.execute(
             self._schema.outbox.insert().values(
                 number=item.number,
                 message_id=item.message_id,
@@ -710,6 +757,7 @@ class SqlUnitOfWork:
 
     def mark_failed(self, item_id: int, error: str, retry_at: datetime | None) -> None:
         """Record a failed attempt of item ``item_id``; retry at ``retry_at`` or never."""
+        refuse_unstorable("error", error)
         self._change_outbox(
             item_id,
             {"next_attempt_at": _optional_micros("retry_at", retry_at), "last_error": error},
@@ -717,6 +765,7 @@ class SqlUnitOfWork:
 
     def count_auto_replies(self, address: str, since: datetime) -> int:
         """Return how many automatic replies went to ``address`` at or after ``since``."""
+        refuse_unstorable("address", address)
         replies = self._schema.auto_replies
         query = sa.select(sa.func.count()).where(
             replies.c.address == address.casefold(), replies.c.at >= to_micros("since", since)
@@ -725,7 +774,9 @@ class SqlUnitOfWork:
 
     def record_auto_reply(self, address: str, at: datetime) -> None:
         """Count an automatic reply to ``address`` at ``at``."""
-        self._db(writes=True).execute(
+        db = self._db(writes=True)
+        refuse_unstorable("address", address)
+        db.execute(
             self._schema.auto_replies.insert().values(
                 address=address.casefold(), at=to_micros("at", at)
             )
