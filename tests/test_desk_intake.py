@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -63,8 +63,37 @@ def open_store(kind: str, tmp_path: Path) -> Iterator[Store]:
         server.close()
 
 
+@pytest.fixture(scope="module")
+def server_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str], Store]]:
+    """Open each database server's store once per module, when a test first asks for it."""
+    with ExitStack() as stack:
+        opened: dict[str, Store] = {}
+
+        def get(kind: str) -> Store:
+            if kind not in opened:
+                folder = tmp_path_factory.mktemp(kind)
+                opened[kind] = stack.enter_context(open_store(kind, folder))
+            return opened[kind]
+
+        yield get
+
+
+def emptied(store: SqlStore) -> SqlStore:
+    with store.engine.begin() as connection:
+        for table in reversed(store._schema.data_tables()):
+            connection.execute(table.delete())
+    return store
+
+
 @pytest.fixture(params=STORE_KINDS)
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+def store(
+    request: pytest.FixtureRequest, tmp_path: Path, server_store: Callable[[str], Store]
+) -> Iterator[Store]:
+    if request.param in _SERVERS:
+        server = server_store(request.param)
+        assert isinstance(server, SqlStore)
+        yield emptied(server)
+        return
     with open_store(request.param, tmp_path) as opened:
         yield opened
 
