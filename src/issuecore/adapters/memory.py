@@ -5,12 +5,16 @@ commit, so a rollback really discards everything. Units of work run one at a
 time (a lock is held from the start of a transaction to its end), which
 matches the embedded database's single writer. Queries scan, so the memory
 store is for thousands of issues, not millions.
+
+Attachments and kept messages are kept as blobs, like the other stores: in
+the store's own :class:`~issuecore.adapters.blobs.MemoryBlobStore` (rolled
+back with everything else), or in the blob store given.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 
@@ -19,9 +23,11 @@ import attrs
 from issuecore._codec import entry_document, issue_document
 from issuecore._instants import optional_aware, require_aware
 from issuecore._text import refuse_unstorable, refuse_unstorable_document
+from issuecore.adapters.blobs import MemoryBlobStore
 from issuecore.errors import ConcurrencyConflictError, DuplicateMessageError, IssueNotFoundError
+from issuecore.mail.addresses import address_key
 from issuecore.model import Issue, ThreadEntry
-from issuecore.ports import MessageRecord, OutboxItem
+from issuecore.ports import BlobStore, MessageRecord, OutboxItem
 
 __all__ = ["InMemoryStore"]
 
@@ -29,9 +35,11 @@ __all__ = ["InMemoryStore"]
 @attrs.define
 class _Tables:
     issues: dict[str, tuple[Issue, datetime | None]] = attrs.Factory(dict)
-    threads: dict[str, tuple[ThreadEntry, ...]] = attrs.Factory(dict)
+    # Entries without their attachments' bytes, beside the digests of those bytes.
+    threads: dict[str, tuple[tuple[ThreadEntry, tuple[str, ...]], ...]] = attrs.Factory(dict)
     messages: dict[str, MessageRecord] = attrs.Factory(dict)
-    kept: dict[str, bytes] = attrs.Factory(dict)
+    kept: dict[str, str] = attrs.Factory(dict)
+    blobs: dict[str, bytes] = attrs.Factory(dict)
     outbox: dict[int, OutboxItem] = attrs.Factory(dict)
     last_outbox_id: int = 0
     sequences: dict[int, int] = attrs.Factory(dict)
@@ -44,6 +52,7 @@ class _Tables:
             threads=dict(self.threads),
             messages=dict(self.messages),
             kept=dict(self.kept),
+            blobs=dict(self.blobs),
             outbox=dict(self.outbox),
             last_outbox_id=self.last_outbox_id,
             sequences=dict(self.sequences),
@@ -54,7 +63,8 @@ class _Tables:
 class InMemoryStore:
     """Issues, threads, the Message-ID index and the outbox, kept in this process's memory."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, blobs: BlobStore | None = None) -> None:
+        self.blobs = blobs
         self._tables = _Tables()
         self._lock = threading.Lock()
         self._owner: int | None = None
@@ -72,7 +82,7 @@ class InMemoryStore:
             try:
                 # A read-only unit of work cannot write, so it needs no copy.
                 tables = self._tables if read_only else self._tables.copy()
-                work = InMemoryUnitOfWork(tables, read_only=read_only)
+                work = InMemoryUnitOfWork(tables, read_only=read_only, blobs=self.blobs)
                 try:
                     yield work
                 finally:
@@ -86,11 +96,18 @@ class InMemoryStore:
 class InMemoryUnitOfWork:
     """One transaction of an :class:`InMemoryStore`; see :class:`issuecore.ports.UnitOfWork`."""
 
-    def __init__(self, tables: _Tables, *, read_only: bool) -> None:
+    def __init__(self, tables: _Tables, *, read_only: bool, blobs: BlobStore | None = None) -> None:
         self.tables = tables
         self.committed = False
         self._read_only = read_only
         self._finished = False
+        self._blobs = blobs
+
+    @property
+    def blobs(self) -> BlobStore:
+        """Return where this unit of work keeps content: the store's own blobs, unless told."""
+        tables = self._usable()
+        return self._blobs if self._blobs is not None else _ReadOnlyAware(tables, self._read_only)
 
     def finish(self) -> None:
         """End the unit of work; later calls raise."""
@@ -166,13 +183,13 @@ class InMemoryUnitOfWork:
         """Return the issues matching every filter given, oldest first."""
         for name, value in (("status", status), ("assignee", assignee), ("raised_by", raised_by)):
             refuse_unstorable(name, value, required=False)
-        wanted_raiser = None if raised_by is None else raised_by.casefold()
+        wanted_raiser = None if raised_by is None else address_key(raised_by)
         found = [
             issue
             for issue, _ in self._usable().issues.values()
             if (status is None or issue.status == status)
             and (assignee is None or assignee in issue.assignees)
-            and (wanted_raiser is None or issue.raised_by.casefold() == wanted_raiser)
+            and (wanted_raiser is None or address_key(issue.raised_by) == wanted_raiser)
         ]
         found.sort(key=lambda issue: (issue.created_at, issue.number))
         return found if limit is None else found[:limit]
@@ -184,7 +201,13 @@ class InMemoryUnitOfWork:
         _refuse_unstorable_entry(entry)
         if number not in tables.issues:
             raise IssueNotFoundError.for_number(number)
-        tables.threads[number] = (*tables.threads.get(number, ()), entry)
+        blobs = self.blobs
+        digests = tuple(blobs.put(attachment.data) for attachment in entry.attachments)
+        bare = attrs.evolve(
+            entry,
+            attachments=tuple(attrs.evolve(file, data=b"") for file in entry.attachments),
+        )
+        tables.threads[number] = (*tables.threads.get(number, ()), (bare, digests))
 
     def thread(self, number: str) -> list[ThreadEntry]:
         """Return the thread of issue ``number`` in order."""
@@ -192,7 +215,17 @@ class InMemoryUnitOfWork:
         refuse_unstorable("number", number)
         if number not in tables.issues:
             raise IssueNotFoundError.for_number(number)
-        return list(tables.threads.get(number, ()))
+        blobs = self.blobs
+        return [
+            attrs.evolve(
+                entry,
+                attachments=tuple(
+                    attrs.evolve(file, data=blobs.get(digest))
+                    for file, digest in zip(entry.attachments, digests, strict=True)
+                ),
+            )
+            for entry, digests in tables.threads.get(number, ())
+        ]
 
     def record_message(
         self,
@@ -230,16 +263,27 @@ class InMemoryUnitOfWork:
         return tables.messages.get(message_id)
 
     def keep_message(self, message_id: str, raw: bytes) -> None:
-        """Keep the raw bytes of a message that went to no issue."""
+        """Keep the raw bytes of a message that went to no issue, as a blob."""
         tables = self._usable(writes=True)
         refuse_unstorable("message_id", message_id)
-        tables.kept.setdefault(message_id, bytes(raw))
+        if message_id not in tables.kept:
+            tables.kept[message_id] = self.blobs.put(raw)
 
     def kept_message(self, message_id: str) -> bytes | None:
         """Return the raw bytes kept for ``message_id``, or ``None``."""
         tables = self._usable()
         refuse_unstorable("message_id", message_id)
-        return tables.kept.get(message_id)
+        digest = tables.kept.get(message_id)
+        return None if digest is None else self.blobs.get(digest)
+
+    def referenced_blobs(self) -> set[str]:
+        """Return the digest of every blob an attachment or a kept message references."""
+        tables = self._usable()
+        found = set(tables.kept.values())
+        for entries in tables.threads.values():
+            for _, digests in entries:
+                found.update(digests)
+        return found
 
     def enqueue(self, item: OutboxItem) -> OutboxItem:
         """Add ``item`` to the outbox and return it with its id."""
@@ -292,7 +336,7 @@ class InMemoryUnitOfWork:
         """Return how many automatic replies went to ``address`` at or after ``since``."""
         require_aware("since", since)
         refuse_unstorable("address", address)
-        sent = self._usable().auto_replies.get(address.casefold(), ())
+        sent = self._usable().auto_replies.get(address_key(address), ())
         return sum(1 for at in sent if at >= since)
 
     def record_auto_reply(self, address: str, at: datetime) -> None:
@@ -300,7 +344,7 @@ class InMemoryUnitOfWork:
         tables = self._usable(writes=True)
         require_aware("at", at)
         refuse_unstorable("address", address)
-        key = address.casefold()
+        key = address_key(address)
         tables.auto_replies[key] = (*tables.auto_replies.get(key, ()), at)
 
     def commit(self) -> None:
@@ -326,3 +370,17 @@ def _refuse_unstorable_entry(entry: ThreadEntry) -> None:
     refuse_unstorable_document("thread entry", document)
     for described, _ in files:
         refuse_unstorable_document("attachment", described)
+
+
+class _ReadOnlyAware(MemoryBlobStore):
+    """The store's own blobs, refusing writes in a read-only unit of work as the databases do."""
+
+    def __init__(self, tables: _Tables, read_only: bool) -> None:
+        super().__init__(tables.blobs)
+        self._read_only = read_only
+
+    def put(self, content: bytes | Iterable[bytes]) -> str:
+        """Keep ``content`` and return its digest; refused in a read-only unit of work."""
+        if self._read_only:
+            raise RuntimeError("this transaction was opened read_only; it cannot write")
+        return super().put(content)
