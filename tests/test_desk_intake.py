@@ -450,6 +450,16 @@ def test_anything_not_bytes_is_quarantined_with_the_reason(store: Store, given: 
     assert desk.kept_message(outcome.message_id) is not None
 
 
+def test_an_object_whose_repr_fails_is_still_quarantined(store: Store) -> None:
+    class Unprintable:
+        def __repr__(self) -> str:
+            raise RuntimeError("no repr")
+
+    outcome = make_desk(store).receive(Unprintable())  # type: ignore[arg-type]
+
+    assert outcome.kind == "quarantined"
+
+
 # --- the last resort -------------------------------------------------------------------------
 
 

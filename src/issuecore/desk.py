@@ -315,6 +315,8 @@ class HelpDesk:
         it as quarantined with the error. Only when even that fails (the store
         is unavailable) :class:`~issuecore.errors.StoreUnavailableError` is
         raised: nothing was recorded, so the message must not be acknowledged.
+        Errors of your own task board, notifier or event sink after the commit
+        reach you as they are.
         """
         data = _raw_bytes(raw)
         message_id = synthetic_message_id(data)
@@ -1084,7 +1086,10 @@ def _raw_bytes(raw: object) -> bytes:
                 return repr(raw).encode("utf-8", "backslashreplace")
     if isinstance(raw, str):
         return raw.encode("utf-8", "surrogatepass")
-    return repr(raw).encode("utf-8", "backslashreplace")
+    try:
+        return repr(raw).encode("utf-8", "backslashreplace")
+    except Exception:  # an object whose repr fails is still recorded
+        return f"<unrepresentable {type(raw).__name__}>".encode("utf-8", "backslashreplace")
 
 
 def _cleaned(parsed: InboundMessage | Quarantined) -> InboundMessage | Quarantined:
