@@ -147,6 +147,11 @@ class Mailbox:
         self.add(expected, issue, message, envelope=address or "MAILER-DAEMON")
         return message
 
+    def redeliver(self, expected: str, issue: int | None, message: EmailMessage) -> None:
+        self.clock += 1
+        address = message["From"].addresses[0].addr_spec
+        self.add(expected, issue, message, envelope=address)
+
     def add(
         self, expected: str, issue: int | None, message: EmailMessage, *, envelope: str
     ) -> None:
@@ -172,7 +177,8 @@ class Mailbox:
 def _fix_boundaries(message: EmailMessage, index: int) -> None:
     # The email package draws random boundaries; fixed ones keep the file deterministic.
     for number, part in enumerate(message.walk()):
-        if part.is_multipart() and not (part.get_boundary() or "").startswith("4F1A2"):
+        boundary = part.get_boundary() or ""
+        if part.is_multipart() and not boundary.startswith(("4F1A2", "==bw-")):
             part.set_boundary(f"==bw-{index:02d}-{number}==")
 
 
@@ -272,7 +278,7 @@ def build(year: int) -> Mailbox:
         body="Here is the bank reference of the second charge: RF18 5390 0754 7034.\nBruno\n",
     )
     fatima_1 = "<warranty.22871@studio-nord.example>"
-    m(
+    fatima_warranty = m(
         "created",
         6,
         sender="Fatima Nouri <fatima@studio-nord.example>",
@@ -380,18 +386,8 @@ def build(year: int) -> Mailbox:
             "to our new account DE89 3704 0044 0532 0130 00 instead.\n"
         ),
     )
-    m(
-        "duplicate",
-        6,
-        sender="Fatima Nouri <fatima@studio-nord.example>",
-        subject="Warranty claim for serial BW-PRO-22871",
-        message_id=fatima_1,
-        body=(
-            "Hello,\n\nthe pump of our machine stopped working after 14 months. It is\n"
-            "still under the 24-month warranty; the receipt is attached.\n\nFatima Nouri\n"
-        ),
-        attachments=[("receipt-2025-01-14.pdf", "application/pdf", PDF)],
-    )
+    # The same message delivered a second time: the very same bytes.
+    box.redeliver("duplicate", 6, fatima_warranty)
     m(
         "quarantined",
         None,

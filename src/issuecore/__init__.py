@@ -22,11 +22,13 @@ from issuecore.errors import (
     NaiveDatetimeError,
     NegativeDurationError,
     SchemaVersionError,
+    StoreUnavailableError,
     UnknownCountryError,
     UnknownPriorityError,
     UnknownTimezoneError,
     UnknownWeekdayError,
     UnreachableDeadlineError,
+    UnstorableValueError,
     WorkflowError,
 )
 from issuecore.mail.settings import (
@@ -92,6 +94,7 @@ __all__ = [
     "SlaTarget",
     "Status",
     "StatusSpec",
+    "StoreUnavailableError",
     "StrangerPolicy",
     "ThreadEntry",
     "TickReport",
@@ -101,6 +104,7 @@ __all__ = [
     "UnknownTimezoneError",
     "UnknownWeekdayError",
     "UnreachableDeadlineError",
+    "UnstorableValueError",
     "Workflow",
     "WorkflowError",
 ]

@@ -4,7 +4,9 @@ Run ``issuecore --help`` for the commands. Exit codes: 0 when the command did
 what it was asked; 1 when an operation was refused (an unknown issue, a
 transition the workflow does not allow, a priority without a target); 2 for
 a usage or configuration error; 3 when ``ingest --strict`` or ``fetch
---strict`` quarantined messages.
+--strict`` quarantined messages; 4 when ``ingest`` or ``fetch`` could not
+record some messages at all (the store was unavailable): they are named,
+left unacknowledged, and every other message was still read.
 
 ``ISSUECORE_NOW`` (an ISO 8601 instant with an offset, e.g.
 ``2026-03-02T09:00:00+01:00``) makes the command act at that instant instead
@@ -32,18 +34,26 @@ from issuecore.config import (
     format_duration,
     load_config,
 )
-from issuecore.desk import HelpDesk, IntakeReport, ReceiveOutcome
+from issuecore.desk import HelpDesk, IntakeFailure, IntakeReport, ReceiveOutcome
 from issuecore.errors import ConfigError, IssueCoreError
 from issuecore.model import EntryKind, Issue
 from issuecore.ports import Clock, InboundMessage, Mailer, MailSource, Store
 from issuecore.sla.clock import RESOLUTION, RESPONSE, SlaClock
 
-__all__ = ["EXIT_OK", "EXIT_QUARANTINED", "EXIT_REFUSED", "EXIT_USAGE", "main"]
+__all__ = [
+    "EXIT_NOT_RECORDED",
+    "EXIT_OK",
+    "EXIT_QUARANTINED",
+    "EXIT_REFUSED",
+    "EXIT_USAGE",
+    "main",
+]
 
 EXIT_OK: Final = 0
 EXIT_REFUSED: Final = 1
 EXIT_USAGE: Final = 2
 EXIT_QUARANTINED: Final = 3
+EXIT_NOT_RECORDED: Final = 4
 NOW_VARIABLE: Final = "ISSUECORE_NOW"
 _KINDS: Final = ("created", "appended", "duplicate", "loop", "ignored", "quarantined")
 _PROGRESS_AFTER: Final = 0.5  # seconds before a progress bar appears
@@ -544,6 +554,7 @@ def _ingest(run: _Run) -> int:
     sources = [(path, *_source_for(Path(path))) for path in run.args.paths]
     desk = run.desk
     outcomes: list[ReceiveOutcome] = []
+    failures: list[IntakeFailure] = []
     for name, source, size in sources:
         progress = _Progress(sys.stderr, total_bytes=size, label=name)
         try:
@@ -551,7 +562,9 @@ def _ingest(run: _Run) -> int:
         finally:
             progress.finish()
         outcomes.extend(report.outcomes)
-    return _intake_summary(run, IntakeReport(outcomes=tuple(outcomes)), ", ".join(run.args.paths))
+        failures.extend(report.failures)
+    everything = IntakeReport(outcomes=tuple(outcomes), failures=tuple(failures))
+    return _intake_summary(run, everything, ", ".join(run.args.paths))
 
 
 def _fetch(run: _Run) -> int:
@@ -602,6 +615,16 @@ def _intake_summary(run: _Run, report: IntakeReport, name: str) -> int:
     quarantined = [o for o in report.outcomes if o.kind == "quarantined"]
     for outcome in quarantined:
         run.print(f"quarantined {outcome.message_id}: {outcome.reason}")
+    for failure in report.failures:
+        print(f"issuecore: not recorded {failure.message_id}: {failure.error}", file=sys.stderr)
+    if report.failures:
+        count = len(report.failures)
+        print(
+            f"issuecore: error: {count} message{'' if count == 1 else 's'} could not be "
+            "recorded and stay unacknowledged at the source; run again when the store is back",
+            file=sys.stderr,
+        )
+        return EXIT_NOT_RECORDED
     if quarantined and run.args.strict:
         return EXIT_QUARANTINED
     return EXIT_OK

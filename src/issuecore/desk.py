@@ -20,18 +20,33 @@ from typing import TypeVar
 import attrs
 
 from issuecore._instants import require_aware
+from issuecore._text import clean_identifier, clean_optional, clean_text
 from issuecore.adapters.clock import SystemClock
 from issuecore.adapters.recording import RecordingEventSink, RecordingNotifier, RecordingTaskBoard
-from issuecore.errors import ConcurrencyConflictError, DuplicateMessageError, IssueNotFoundError
+from issuecore.errors import (
+    ConcurrencyConflictError,
+    DuplicateMessageError,
+    IssueNotFoundError,
+    StoreUnavailableError,
+)
 from issuecore.mail.addresses import address_key
 from issuecore.mail.compose import compose_agent_reply, compose_auto_reply, reserve_auto_reply
-from issuecore.mail.matching import Decision, DecisionKind, PriorMessage, decide
-from issuecore.mail.parse import InboundMessage, Quarantined, parse_message
+from issuecore.mail.matching import (
+    Decision,
+    DecisionKind,
+    PriorMessage,
+    Signal,
+    decide,
+    message_fingerprint,
+    reused_message_id,
+)
+from issuecore.mail.parse import InboundMessage, Quarantined, parse_message, synthetic_message_id
 from issuecore.mail.quotes import new_content
 from issuecore.mail.settings import MailSettings
 from issuecore.model import (
     Action,
     Actor,
+    Attachment,
     EntryKind,
     Event,
     Issue,
@@ -69,7 +84,14 @@ from issuecore.workflow import (
     unassign,
 )
 
-__all__ = ["DeskSettings", "HelpDesk", "IntakeReport", "ReceiveOutcome", "TickReport"]
+__all__ = [
+    "DeskSettings",
+    "HelpDesk",
+    "IntakeFailure",
+    "IntakeReport",
+    "ReceiveOutcome",
+    "TickReport",
+]
 
 _T = TypeVar("_T")
 
@@ -150,10 +172,24 @@ class TickReport:
 
 
 @attrs.frozen(kw_only=True)
+class IntakeFailure:
+    """A message :meth:`HelpDesk.ingest` could not record at all; it was left unacknowledged."""
+
+    message_id: str
+    error: str
+
+
+@attrs.frozen(kw_only=True)
 class IntakeReport:
-    """What :meth:`HelpDesk.ingest` did with a mail source: one outcome per message."""
+    """What :meth:`HelpDesk.ingest` did with a mail source.
+
+    ``outcomes`` has one outcome per recorded (and acknowledged) message;
+    ``failures`` lists the messages that could not be recorded at all (the
+    store was unavailable); the source offers those again.
+    """
 
     outcomes: tuple[ReceiveOutcome, ...] = ()
+    failures: tuple[IntakeFailure, ...] = ()
 
     def counts(self) -> dict[str, int]:
         """Return how many messages ended as each kind, every kind listed."""
@@ -188,6 +224,7 @@ class _Lookup:
             outcome=record.outcome,
             issue_number=record.number,
             unverified=record.outcome == "unverified",
+            fingerprint=record.fingerprint,
         )
 
     def issue(self, number: str) -> Issue | None:
@@ -272,25 +309,57 @@ class HelpDesk:
     def receive(self, raw: bytes | email.message.Message) -> ReceiveOutcome:
         """Take one inbound message: thread it, open an issue, or record why not.
 
-        Never raises for bad mail: what cannot be read is recorded as
-        quarantined with the reason, and its bytes are kept.
+        Never raises for any input. What cannot be read is recorded as
+        quarantined with the reason, and its bytes are kept; if handling the
+        message fails for any other reason, a last-resort transaction records
+        it as quarantined with the error. Only when even that fails (the store
+        is unavailable) :class:`~issuecore.errors.StoreUnavailableError` is
+        raised: nothing was recorded, so the message must not be acknowledged.
+        Errors of your own task board, notifier or event sink after the commit
+        reach you as they are.
         """
-        parsed = parse_message(raw)
-        data = raw.as_bytes() if isinstance(raw, email.message.Message) else bytes(raw)
-        return self._run(lambda work, now, after: self._receive(work, now, after, parsed, data))
+        data = _raw_bytes(raw)
+        message_id = synthetic_message_id(data)
+        fingerprint = None
+        try:
+            fingerprint = message_fingerprint(data)
+            parsed = _cleaned(parse_message(raw))
+            message_id = parsed.message_id
+            result, after = self._attempt(
+                lambda work, now, after: self._receive(work, now, after, parsed, data, fingerprint)
+            )
+        except Exception as error:  # the last resort: record it rather than stop intake
+            return self._quarantine_failed(data, message_id, fingerprint, error)
+        self._dispatch(after)
+        return result
 
     def kept_message(self, message_id: str) -> bytes | None:
-        """Return the raw bytes of a quarantined or ignored message, or ``None``."""
+        """Return the raw bytes kept of a message that went to no issue or lost parts, or ``None``.
+
+        Bytes are kept for quarantined and ignored messages, for messages a
+        limit cut (see the intake note on their thread), and for messages
+        whose intake failed.
+        """
         with self.store.transaction(read_only=True) as work:
-            return work.kept_message(message_id)
+            return work.kept_message(clean_identifier(message_id))
 
     def ingest(self, source: MailSource) -> IntakeReport:
-        """Receive every message of ``source``, acknowledging each only after it is committed."""
+        """Receive every message of ``source``, acknowledging each only after it is recorded.
+
+        A message the store could not record at all is left unacknowledged
+        and listed in :attr:`IntakeReport.failures`; the rest are still read.
+        """
         outcomes = []
+        failures = []
         for message in source.messages():
-            outcomes.append(self.receive(message.raw))
+            try:
+                outcome = self.receive(message.raw)
+            except StoreUnavailableError as error:
+                failures.append(IntakeFailure(message_id=error.message_id, error=str(error)))
+                continue
+            outcomes.append(outcome)
             message.ack()
-        return IntakeReport(outcomes=tuple(outcomes))
+        return IntakeReport(outcomes=tuple(outcomes), failures=tuple(failures))
 
     def _receive(
         self,
@@ -299,6 +368,7 @@ class HelpDesk:
         after: _AfterCommit,
         parsed: InboundMessage | Quarantined,
         raw: bytes,
+        fingerprint: str,
     ) -> ReceiveOutcome:
         decision = decide(
             parsed,
@@ -306,8 +376,9 @@ class HelpDesk:
             settings=self.mail,
             now=now,
             is_closed=self.workflow.is_closed,
+            fingerprint=fingerprint,
         )
-        message_id = parsed.message_id
+        message_id = decision.record_as or parsed.message_id
         if decision.kind is DecisionKind.DUPLICATE:
             previous = work.lookup_message(message_id)
             number = previous.number if previous else None
@@ -319,6 +390,7 @@ class HelpDesk:
                 )
                 return self._outcome("loop", loop, message_id, number=number)
             return self._outcome("duplicate", decision, message_id, number=number)
+        parsed = attrs.evolve(parsed, message_id=message_id)
         if isinstance(parsed, Quarantined) or decision.kind in (
             DecisionKind.LOOP,
             DecisionKind.IGNORE,
@@ -329,15 +401,113 @@ class HelpDesk:
                 DecisionKind.IGNORE: "ignored",
             }.get(decision.kind, "quarantined")
             work.record_message(
-                message_id, number=None, outcome=kind, reason=decision.reason, at=now
+                message_id,
+                number=None,
+                outcome=kind,
+                reason=decision.reason,
+                at=now,
+                fingerprint=fingerprint,
             )
             if kind != "loop":
                 # On no issue's thread: keep the bytes so an operator can look again.
                 work.keep_message(message_id, raw)
             return self._outcome(kind, decision, message_id)
+        if parsed.omissions:
+            decision = attrs.evolve(
+                decision,
+                reason=f"{decision.reason}; left out: {'; '.join(parsed.omissions)}",
+            )
         if decision.kind is DecisionKind.CREATE:
-            return self._create_from_mail(work, now, after, parsed, decision)
-        return self._append_mail(work, now, after, parsed, decision)
+            outcome = self._create_from_mail(work, now, after, parsed, decision, fingerprint)
+        else:
+            outcome = self._append_mail(work, now, after, parsed, decision, fingerprint)
+        assert outcome.issue_number is not None
+        self._note_intake(work, now, outcome.issue_number, parsed, decision, raw)
+        return outcome
+
+    def _note_intake(
+        self,
+        work: UnitOfWork,
+        now: datetime,
+        number: str,
+        message: InboundMessage,
+        decision: Decision,
+        raw: bytes,
+    ) -> None:
+        # Nothing is lost silently: what intake changed or left out is said on the thread.
+        lines = []
+        if decision.reused_message_id is not None:
+            lines.append(
+                f"The Message-ID {decision.reused_message_id} of this message was already "
+                f"recorded for a different message; it is kept as {message.message_id}."
+            )
+        if message.omissions:
+            lines.append("Parts of this message were left out when it was read:")
+            lines.extend(f"- {omission}" for omission in message.omissions)
+            lines.append(f"Its raw bytes are kept: HelpDesk.kept_message({message.message_id!r}).")
+            work.keep_message(message.message_id, raw)
+        if lines:
+            note = ThreadEntry(
+                kind=EntryKind.SYSTEM,
+                author="issuecore",
+                text=clean_text("\n".join([f"Intake note on {message.message_id}:", *lines])),
+                at=now,
+            )
+            work.append_entry(number, note)
+
+    def _quarantine_failed(
+        self, raw: bytes, message_id: str, fingerprint: str | None, error: Exception
+    ) -> ReceiveOutcome:
+        message_id = clean_identifier(message_id)
+        reason = clean_text(f"intake failed: {type(error).__name__}: {error}")[:500]
+        try:
+            now: datetime | None = require_aware("clock.now()", self.clock.now())
+        except Exception:  # a clock that fails must not stop the message being recorded
+            now = None
+        try:
+            with self.store.transaction() as work:
+                prior = work.lookup_message(message_id)
+                if (
+                    prior is not None
+                    and fingerprint is not None
+                    and prior.fingerprint not in (None, fingerprint)
+                ):
+                    message_id = reused_message_id(message_id, fingerprint)
+                    prior = work.lookup_message(message_id)
+                if prior is None:
+                    work.record_message(
+                        message_id,
+                        number=None,
+                        outcome="quarantined",
+                        reason=reason,
+                        at=now,
+                        fingerprint=fingerprint,
+                    )
+                    work.keep_message(message_id, raw)
+                    work.commit()
+        except Exception as failure:
+            raise StoreUnavailableError.could_not_record(
+                message_id, cause=error, quarantine_error=failure
+            ) from error
+        if prior is not None:
+            return ReceiveOutcome(
+                kind="duplicate",
+                issue_number=prior.number,
+                created=False,
+                auto_reply=False,
+                reason=f"Message-ID {message_id} was already recorded as {prior.outcome}",
+                signal=str(Signal.MESSAGE_ID),
+                message_id=message_id,
+            )
+        return ReceiveOutcome(
+            kind="quarantined",
+            issue_number=None,
+            created=False,
+            auto_reply=False,
+            reason=reason,
+            signal="intake_error",
+            message_id=message_id,
+        )
 
     def _entry_for(self, message: InboundMessage, decision: Decision, at: datetime) -> ThreadEntry:
         kind = EntryKind.AUTOMATED_MESSAGE if decision.automated else EntryKind.CUSTOMER_MESSAGE
@@ -363,6 +533,7 @@ class HelpDesk:
         after: _AfterCommit,
         message: InboundMessage,
         decision: Decision,
+        fingerprint: str,
     ) -> ReceiveOutcome:
         sender = decision.sender or message.from_address or "unknown"
         subject = decision.subject if decision.subject is not None else message.subject
@@ -406,6 +577,7 @@ class HelpDesk:
             outcome="created",
             reason=decision.reason,
             at=now,
+            fingerprint=fingerprint,
         )
         return self._outcome(
             "created", decision, message.message_id, number=issue.number, auto_reply=auto_reply
@@ -418,6 +590,7 @@ class HelpDesk:
         after: _AfterCommit,
         message: InboundMessage,
         decision: Decision,
+        fingerprint: str,
     ) -> ReceiveOutcome:
         assert decision.issue_number is not None
         issue = work.get_issue(decision.issue_number, for_update=True)
@@ -443,7 +616,12 @@ class HelpDesk:
         work.append_entry(issue.number, self._entry_for(message, decision, now))
         outcome = "unverified" if decision.unverified else "appended"
         work.record_message(
-            message.message_id, number=issue.number, outcome=outcome, reason=decision.reason, at=now
+            message.message_id,
+            number=issue.number,
+            outcome=outcome,
+            reason=decision.reason,
+            at=now,
+            fingerprint=fingerprint,
         )
         return self._outcome("appended", decision, message.message_id, number=issue.number)
 
@@ -819,6 +997,13 @@ class HelpDesk:
         after.outbox.append(item)
 
     def _run(self, operation: Callable[[UnitOfWork, datetime, _AfterCommit], _T]) -> _T:
+        result, after = self._attempt(operation)
+        self._dispatch(after)
+        return result
+
+    def _attempt(
+        self, operation: Callable[[UnitOfWork, datetime, _AfterCommit], _T]
+    ) -> tuple[_T, _AfterCommit]:
         attempts = max(1, self.settings.max_attempts)
         for attempt in range(1, attempts + 1):
             after = _AfterCommit()
@@ -833,8 +1018,7 @@ class HelpDesk:
                 if attempt == attempts:
                     raise
                 continue
-            self._dispatch(after)
-            return result
+            return result, after
         raise AssertionError("unreachable: the loop returns or raises")
 
     def _dispatch(self, after: _AfterCommit) -> None:
@@ -886,3 +1070,69 @@ def _received(
 def _stable_unique(message_id: str) -> str:
     # The automatic reply to one message gets the same Message-ID on every attempt.
     return hashlib.sha256(message_id.encode("utf-8", "surrogatepass")).hexdigest()[:24]
+
+
+def _raw_bytes(raw: object) -> bytes:
+    """Return the bytes to keep of ``raw``, whatever an untyped caller passed."""
+    if isinstance(raw, bytes | bytearray | memoryview):
+        return bytes(raw)
+    if isinstance(raw, email.message.Message):
+        try:
+            return raw.as_bytes()
+        except Exception:
+            try:
+                return str(raw).encode("utf-8", "surrogateescape")
+            except Exception:
+                return repr(raw).encode("utf-8", "backslashreplace")
+    if isinstance(raw, str):
+        return raw.encode("utf-8", "surrogatepass")
+    try:
+        return repr(raw).encode("utf-8", "backslashreplace")
+    except Exception:  # an object whose repr fails is still recorded
+        return f"<unrepresentable {type(raw).__name__}>".encode("utf-8", "backslashreplace")
+
+
+def _cleaned(parsed: InboundMessage | Quarantined) -> InboundMessage | Quarantined:
+    """Return ``parsed`` with every text valid Unicode without NUL, as every store needs."""
+    if isinstance(parsed, Quarantined):
+        return attrs.evolve(
+            parsed,
+            reason=clean_text(parsed.reason),
+            message_id=clean_identifier(parsed.message_id),
+        )
+    return attrs.evolve(
+        parsed,
+        message_id=clean_identifier(parsed.message_id),
+        in_reply_to=None if parsed.in_reply_to is None else clean_identifier(parsed.in_reply_to),
+        references=tuple(clean_identifier(reference) for reference in parsed.references),
+        returned_message_id=(
+            None
+            if parsed.returned_message_id is None
+            else clean_identifier(parsed.returned_message_id)
+        ),
+        from_address=clean_optional(parsed.from_address),
+        from_name=clean_text(parsed.from_name),
+        reply_to=tuple(clean_text(address) for address in parsed.reply_to),
+        to=tuple(clean_text(address) for address in parsed.to),
+        cc=tuple(clean_text(address) for address in parsed.cc),
+        subject=clean_text(parsed.subject),
+        text=clean_text(parsed.text),
+        html=clean_optional(parsed.html),
+        attachments=tuple(_cleaned_attachment(attachment) for attachment in parsed.attachments),
+        headers=tuple((clean_text(name), clean_text(value)) for name, value in parsed.headers),
+        content_type=clean_text(parsed.content_type),
+        report_type=clean_optional(parsed.report_type),
+        defects=tuple(clean_text(defect) for defect in parsed.defects),
+        omissions=tuple(clean_text(omission) for omission in parsed.omissions),
+    )
+
+
+def _cleaned_attachment(attachment: Attachment) -> Attachment:
+    return attrs.evolve(
+        attachment,
+        filename=clean_text(attachment.filename),
+        content_type=clean_text(attachment.content_type),
+        content_id=(
+            None if attachment.content_id is None else clean_identifier(attachment.content_id)
+        ),
+    )

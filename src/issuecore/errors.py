@@ -31,11 +31,13 @@ __all__ = [
     "NaiveDatetimeError",
     "NegativeDurationError",
     "SchemaVersionError",
+    "StoreUnavailableError",
     "UnknownCountryError",
     "UnknownPriorityError",
     "UnknownTimezoneError",
     "UnknownWeekdayError",
     "UnreachableDeadlineError",
+    "UnstorableValueError",
     "WorkflowError",
 ]
 
@@ -173,6 +175,74 @@ class DuplicateMessageError(IssueCoreError, ValueError):
             f"message {message_id!r} is already recorded; look it up instead of recording it again",
             message_id=message_id,
         )
+
+
+class UnstorableValueError(IssueCoreError, ValueError):
+    """A store was given a value no store can keep: text with a lone surrogate or NUL, or none.
+
+    Carries ``field``, the name of the value refused. The desk cleans what it
+    takes from mail, so this means a caller passed such a value directly.
+    """
+
+    def __init__(self, message: str, *, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+    @classmethod
+    def for_text(cls, field: str, value: str, position: int) -> Self:
+        """Build the error for ``value`` of ``field`` with a bad character at ``position``."""
+        bad = ascii(value[position])
+        start = max(0, position - 20)
+        return cls(
+            f"{field} cannot be stored: character {position} is {bad} "
+            f"(near {value[start : position + 20]!a}); stores keep valid Unicode without "
+            "lone surrogates, and NUL only inside documents; clean the text first",
+            field=field,
+        )
+
+    @classmethod
+    def missing(cls, field: str) -> Self:
+        """Build the error for ``field`` given as ``None`` where a value is required."""
+        return cls(f"{field} cannot be stored: it is None, and a value is required", field=field)
+
+    @classmethod
+    def not_text(cls, field: str, value: object) -> Self:
+        """Build the error for ``field`` given as something other than text."""
+        return cls(
+            f"{field} cannot be stored: expected text, got {type(value).__name__}", field=field
+        )
+
+
+class StoreUnavailableError(IssueCoreError, OSError):
+    """Intake could not record a message at all, not even as quarantined; nothing was lost.
+
+    :meth:`~issuecore.desk.HelpDesk.receive` raises it only when both the normal
+    path and the last-resort quarantine failed (the store is down or refuses
+    every write). The message was not acknowledged, so its source offers it
+    again. Carries ``message_id`` and ``cause`` (the first failure).
+    """
+
+    def __init__(self, message: str, *, message_id: str, cause: BaseException) -> None:
+        super().__init__(message)
+        self.message_id = message_id
+        self.cause = cause
+
+    @classmethod
+    def could_not_record(
+        cls, message_id: str, *, cause: BaseException, quarantine_error: BaseException
+    ) -> Self:
+        """Build the error for ``message_id`` that neither intake nor quarantine could record."""
+        return cls(
+            f"message {message_id} could not be recorded: intake failed with "
+            f"{_described(cause)}, and recording it as quarantined failed with "
+            f"{_described(quarantine_error)}; it was not acknowledged and will be read again",
+            message_id=message_id,
+            cause=cause,
+        )
+
+
+def _described(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}"[:300]
 
 
 class SchemaVersionError(IssueCoreError, RuntimeError):

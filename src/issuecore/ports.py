@@ -52,13 +52,19 @@ _STORED = email.policy.default.clone(max_line_length=998)
 
 @attrs.frozen(kw_only=True)
 class MessageRecord:
-    """What became of one inbound Message-ID: the issue it went to, the outcome and why."""
+    """What became of one inbound Message-ID: the issue it went to, the outcome and why.
+
+    ``fingerprint`` identifies the content recorded under the Message-ID (see
+    :func:`issuecore.mail.matching.message_fingerprint`); ``None`` for records
+    written before fingerprints were kept, and for messages the desk sent.
+    """
 
     message_id: str
     number: str | None
     outcome: str
     reason: str
     at: datetime | None = attrs.field(default=None, validator=optional_aware_field)
+    fingerprint: str | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -104,7 +110,14 @@ class OutboxItem:
 
 
 class UnitOfWork(Protocol):
-    """One transaction against a :class:`Store`; nothing is kept unless :meth:`commit` is called."""
+    """One transaction against a :class:`Store`; nothing is kept unless :meth:`commit` is called.
+
+    Every text given to a unit of work must be valid Unicode (no lone
+    surrogate), and text kept in a column of its own (numbers, statuses,
+    addresses, Message-IDs, outcomes, reasons, errors) must hold no NUL; a
+    required value must not be ``None``. Anything else is refused with
+    ``UnstorableValueError`` before it reaches the database, by every store.
+    """
 
     def get_issue(self, number: str, *, for_update: bool = False) -> Issue:
         """Return the stored issue ``number``; raise ``IssueNotFoundError`` if there is none.
@@ -173,6 +186,7 @@ class UnitOfWork(Protocol):
         outcome: str,
         reason: str,
         at: datetime | None = None,
+        fingerprint: str | None = None,
     ) -> None:
         """Record what became of ``message_id``; raise ``DuplicateMessageError`` if recorded."""
         ...

@@ -84,6 +84,85 @@ def test_a_version_1_server_database_is_upgraded_and_keeps_its_issues() -> None:
         engine.dispose()
 
 
+def test_a_sqlite_file_from_before_fingerprints_gains_them_and_keeps_its_records(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "v2.db"
+    connection = sqlite3.connect(path)
+    connection.execute(
+        "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
+    )
+    for version, statements in enumerate(sqlite_adapter.MIGRATIONS[:2], start=1):
+        for statement in statements:
+            assert isinstance(statement, str)
+            connection.execute(statement)
+        connection.execute("INSERT INTO schema_version VALUES (?, 'old')", (version,))
+    connection.execute(
+        "INSERT INTO message_ids (message_id, number, outcome, reason, at) "
+        "VALUES ('<old@x.test>', NULL, 'ignored', 'before fingerprints', NULL)"
+    )
+    connection.commit()
+    connection.close()
+    with SQLiteStore(path) as store:
+        with store.transaction() as work:
+            old = work.lookup_message("<old@x.test>")
+            work.record_message(
+                "<new@x.test>", number=None, outcome="x", reason="y", fingerprint="f" * 64
+            )
+            work.commit()
+        with store.transaction(read_only=True) as work:
+            new = work.lookup_message("<new@x.test>")
+    assert old is not None
+    assert (old.outcome, old.reason, old.fingerprint) == ("ignored", "before fingerprints", None)
+    assert new is not None
+    assert new.fingerprint == "f" * 64
+
+
+def test_a_server_database_from_before_fingerprints_gains_them_and_keeps_its_records() -> None:
+    url = os.environ.get("ISSUECORE_TEST_POSTGRES_URL")
+    if not url:
+        pytest.skip("ISSUECORE_TEST_POSTGRES_URL is not set; no PostgreSQL server to test against")
+    prefix = f"m{uuid.uuid4().hex[:10]}_"
+    engine = sa.create_engine(url)
+    schema = sql_adapter._Schema.define(prefix)
+    try:
+        with engine.begin() as connection:
+            schema.schema_version.create(connection)
+            for version, migration in enumerate(sql_adapter.MIGRATIONS[:2], start=1):
+                migration(connection, schema)
+                connection.execute(
+                    schema.schema_version.insert().values(version=version, applied_at="old")
+                )
+            columns = {
+                c["name"] for c in sa.inspect(connection).get_columns(f"{prefix}message_ids")
+            }
+            assert "fingerprint" not in columns
+            connection.execute(
+                sa.text(
+                    f"INSERT INTO {prefix}message_ids (digest, message_id, outcome, reason) "
+                    "VALUES (:digest, '<old@x.test>', 'ignored', 'before fingerprints')"
+                ),
+                {"digest": sql_adapter._digest("<old@x.test>")},
+            )
+        with SqlStore(url, table_prefix=prefix) as store:
+            assert store.schema_version == len(sql_adapter.MIGRATIONS)
+            with store.transaction() as work:
+                old = work.lookup_message("<old@x.test>")
+                work.record_message(
+                    "<new@x.test>", number=None, outcome="x", reason="y", fingerprint="f" * 64
+                )
+                work.commit()
+            with store.transaction(read_only=True) as work:
+                new = work.lookup_message("<new@x.test>")
+            store.drop_tables()
+        assert old is not None
+        assert (old.outcome, old.fingerprint) == ("ignored", None)
+        assert new is not None
+        assert new.fingerprint == "f" * 64
+    finally:
+        engine.dispose()
+
+
 # Version 3 moves the bytes of attachments and kept messages into blobs.
 
 _LARGE = bytes(range(256)) * (14 * 1024) + b"tail"  # 3.5 MiB and four bytes: four chunks

@@ -209,3 +209,87 @@ def test_the_generator_writes_tokens_for_another_year_on_request(tmp_path: Path,
 
     assert f"[#ISS-{year}-00002]" in output.read_text(encoding="utf-8", errors="replace")
     assert summary(done.stdout) == {**DESIGNED, "total": 50}
+
+
+# The message that stopped `issuecore ingest` for good: a raw byte in its Message-ID.
+POISON = b"From: a@c.example\nTo: support@localhost\nSubject: s\nMessage-ID: <\xff@c>\n\nx\n"
+
+
+def test_ingest_reads_every_message_behind_a_poison_message_in_a_maildir(
+    tmp_path: Path,
+) -> None:
+    maildir = tmp_path / "Maildir"
+    for sub in ("new", "cur", "tmp"):
+        (maildir / sub).mkdir(parents=True)
+    (maildir / "new" / "1700000000.M0P1.host").write_bytes(POISON)
+    (maildir / "new" / "1700000001.M1P1.host").write_bytes(b"")
+    for number in (1, 2, 3):
+        write_eml(maildir / "new" / f"170000001{number}.M{number}P1.host", number)
+
+    done = issuecore(tmp_path, "ingest", "--verbose", "Maildir")
+
+    assert done.returncode == 0, done.stderr
+    counts = summary(done.stdout)
+    assert (counts["created"], counts["quarantined"], counts["total"]) == (4, 1, 5)
+    assert "<%FF@c>" in done.stdout
+    assert list((maildir / "new").iterdir()) == []
+    again = issuecore(tmp_path, "ingest", "Maildir")
+    assert summary(again.stdout)["total"] == 0
+
+
+def test_ingest_reads_every_message_behind_a_poison_message_in_an_mbox(tmp_path: Path) -> None:
+    mbox = tmp_path / "inbox.mbox"
+    others = [
+        f"From: C{n} <c{n}@example.org>\nTo: support@localhost\nSubject: Q{n}\n"
+        f"Message-ID: <q{n}@example.org>\n\nHello {n}\n".encode()
+        for n in (1, 2)
+    ]
+    mbox.write_bytes(
+        b"".join(
+            b"From sender@example.org Mon Mar  2 09:00:00 2026\n" + m + b"\n"
+            for m in [POISON, *others]
+        )
+    )
+
+    done = issuecore(tmp_path, "ingest", "inbox.mbox")
+
+    assert done.returncode == 0, done.stderr
+    assert summary(done.stdout)["created"] == 3
+
+
+def test_ingest_names_a_message_it_could_not_record_exits_4_and_reads_the_rest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from issuecore.cli import EXIT_NOT_RECORDED, main
+    from issuecore.desk import HelpDesk
+    from issuecore.errors import StoreUnavailableError
+
+    maildir = tmp_path / "Maildir"
+    for sub in ("new", "cur", "tmp"):
+        (maildir / sub).mkdir(parents=True)
+    for number in (1, 2, 3):
+        write_eml(maildir / "new" / f"170000000{number}.M{number}P1.host", number)
+    receive = HelpDesk.receive
+
+    def store_down_for_the_second(desk: HelpDesk, raw: bytes) -> object:
+        if b"<q2@example.org>" in raw:
+            raise StoreUnavailableError.could_not_record(
+                "<q2@example.org>",
+                cause=ConnectionError("server gone"),
+                quarantine_error=ConnectionError("server gone"),
+            )
+        return receive(desk, raw)
+
+    monkeypatch.setattr(HelpDesk, "receive", store_down_for_the_second)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ISSUECORE_NOW", "2026-03-02T09:00:00+00:00")
+
+    code = main(["ingest", "Maildir"])
+
+    out, err = capsys.readouterr()
+    assert code == EXIT_NOT_RECORDED == 4
+    assert "not recorded <q2@example.org>" in err
+    assert "1 message could not be recorded" in err
+    assert summary(out)["created"] == 2
+    left = list((maildir / "new").iterdir())
+    assert [path.name for path in left] == ["1700000002.M2P1.host"]

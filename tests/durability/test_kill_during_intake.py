@@ -23,6 +23,12 @@ def write_inbox(folder: Path) -> list[str]:
     folder.mkdir()
     ids = []
     for index in range(24):
+        if index % 8 == 7:
+            # The previous message delivered a second time: the same bytes.
+            again = (folder / f"{index - 1:03d}.eml").read_bytes()
+            (folder / f"{index:03d}.eml").write_bytes(again)
+            ids.append(ids[-1])
+            continue
         message = EmailMessage()
         message["To"] = "support@example.com"
         if index % 4 == 3:
@@ -33,8 +39,6 @@ def write_inbox(folder: Path) -> list[str]:
             message["Subject"] = f"Request {index}"
             message["From"] = CUSTOMERS[index % 3]
         message_id = f"<msg{index}@customer.test>"
-        if index % 8 == 7:
-            message_id = f"<msg{index - 1}@customer.test>"  # a duplicate delivery
         message["Message-ID"] = message_id
         message.set_content(f"Body of message {index}")
         (folder / f"{index:03d}.eml").write_bytes(message.as_bytes())

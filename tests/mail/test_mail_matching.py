@@ -21,6 +21,7 @@ from issuecore.mail import (
     make_message_id,
     parse_message,
 )
+from issuecore.mail.matching import PriorMessage, reused_message_id
 from issuecore.model import Status
 from strategies import hostile_text
 
@@ -59,6 +60,77 @@ def test_duplicate_wins_over_every_other_signal(lookup: FakeLookup) -> None:
     assert decision.kind is DecisionKind.DUPLICATE
     assert decision.previous_outcome == "ignored"
     assert decision.issue_number is None
+
+
+def test_an_unreadable_message_seen_before_is_a_duplicate_not_quarantined_again(
+    lookup: FakeLookup,
+) -> None:
+    unreadable = parse_message(b"")
+    assert isinstance(unreadable, Quarantined)
+    lookup.add_message(unreadable.message_id, "quarantined", None)
+    decision = _decide(unreadable, lookup)
+    assert decision.kind is DecisionKind.DUPLICATE
+    assert decision.previous_outcome == "quarantined"
+
+
+def test_an_unreadable_message_seen_for_the_first_time_is_quarantined(
+    lookup: FakeLookup,
+) -> None:
+    unreadable = parse_message(b"")
+    assert isinstance(unreadable, Quarantined)
+    decision = _decide(unreadable, lookup)
+    assert decision.kind is DecisionKind.QUARANTINE
+    assert decision.record_as == unreadable.message_id
+
+
+def _fingerprinted(lookup: FakeLookup, fingerprint: str | None) -> None:
+    lookup.messages["<m1@example.com>"] = PriorMessage(
+        message_id="<m1@example.com>", outcome="created", fingerprint=fingerprint
+    )
+
+
+def test_the_same_fingerprint_under_a_recorded_message_id_is_a_duplicate(
+    lookup: FakeLookup,
+) -> None:
+    _fingerprinted(lookup, "a" * 64)
+    decision = decide(
+        _message(), lookup=lookup, settings=settings(), now=NOW,
+        is_closed=WORKFLOW.is_closed, fingerprint="a" * 64,
+    )  # fmt: skip
+    assert decision.kind is DecisionKind.DUPLICATE
+
+
+@pytest.mark.parametrize(("recorded", "given"), [(None, "b" * 64), ("a" * 64, None)])
+def test_without_both_fingerprints_a_recorded_message_id_is_a_duplicate(
+    lookup: FakeLookup, recorded: str | None, given: str | None
+) -> None:
+    _fingerprinted(lookup, recorded)
+    decision = decide(
+        _message(), lookup=lookup, settings=settings(), now=NOW,
+        is_closed=WORKFLOW.is_closed, fingerprint=given,
+    )  # fmt: skip
+    assert decision.kind is DecisionKind.DUPLICATE
+
+
+def test_another_fingerprint_under_a_recorded_message_id_is_decided_under_a_derived_id(
+    lookup: FakeLookup,
+) -> None:
+    _fingerprinted(lookup, "a" * 64)
+    decision = decide(
+        _message(), lookup=lookup, settings=settings(), now=NOW,
+        is_closed=WORKFLOW.is_closed, fingerprint="b" * 64,
+    )  # fmt: skip
+    derived = reused_message_id("<m1@example.com>", "b" * 64)
+    assert decision.kind is DecisionKind.CREATE
+    assert decision.record_as == derived
+    assert decision.reused_message_id == "<m1@example.com>"
+    lookup.add_message(derived, "created", "ISS-2026-00099")
+    again = decide(
+        _message(), lookup=lookup, settings=settings(), now=NOW,
+        is_closed=WORKFLOW.is_closed, fingerprint="b" * 64,
+    )  # fmt: skip
+    assert again.kind is DecisionKind.DUPLICATE
+    assert again.issue_number == "ISS-2026-00099"
 
 
 def test_in_reply_to_wins_over_references_and_token(lookup: FakeLookup) -> None:

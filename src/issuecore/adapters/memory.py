@@ -20,7 +20,9 @@ from datetime import datetime
 
 import attrs
 
+from issuecore._codec import entry_document, issue_document
 from issuecore._instants import optional_aware, require_aware
+from issuecore._text import refuse_unstorable, refuse_unstorable_document
 from issuecore.adapters.blobs import MemoryBlobStore
 from issuecore.errors import ConcurrencyConflictError, DuplicateMessageError, IssueNotFoundError
 from issuecore.mail.addresses import address_key
@@ -120,6 +122,7 @@ class InMemoryUnitOfWork:
 
     def get_issue(self, number: str, *, for_update: bool = False) -> Issue:
         """Return the stored issue ``number``."""
+        refuse_unstorable("number", number)
         stored = self._usable().issues.get(number)
         if stored is None:
             raise IssueNotFoundError.for_number(number)
@@ -129,6 +132,7 @@ class InMemoryUnitOfWork:
         """Store a new issue and return it with version 1."""
         tables = self._usable(writes=True)
         optional_aware("wake_at", wake_at)
+        _refuse_unstorable_issue(issue)
         if issue.number in tables.issues:
             raise ConcurrencyConflictError.already_exists(issue.number)
         stored = attrs.evolve(issue, version=1)
@@ -139,6 +143,7 @@ class InMemoryUnitOfWork:
         """Store ``issue`` if the stored version is ``issue.version``; return the next version."""
         tables = self._usable(writes=True)
         optional_aware("wake_at", wake_at)
+        _refuse_unstorable_issue(issue)
         current = tables.issues.get(issue.number)
         if current is None:
             raise IssueNotFoundError.for_number(issue.number)
@@ -176,6 +181,8 @@ class InMemoryUnitOfWork:
         limit: int | None = None,
     ) -> list[Issue]:
         """Return the issues matching every filter given, oldest first."""
+        for name, value in (("status", status), ("assignee", assignee), ("raised_by", raised_by)):
+            refuse_unstorable(name, value, required=False)
         wanted_raiser = None if raised_by is None else address_key(raised_by)
         found = [
             issue
@@ -190,6 +197,8 @@ class InMemoryUnitOfWork:
     def append_entry(self, number: str, entry: ThreadEntry) -> None:
         """Add ``entry`` to the end of the thread of issue ``number``."""
         tables = self._usable(writes=True)
+        refuse_unstorable("number", number)
+        _refuse_unstorable_entry(entry)
         if number not in tables.issues:
             raise IssueNotFoundError.for_number(number)
         blobs = self.blobs
@@ -203,6 +212,7 @@ class InMemoryUnitOfWork:
     def thread(self, number: str) -> list[ThreadEntry]:
         """Return the thread of issue ``number`` in order."""
         tables = self._usable()
+        refuse_unstorable("number", number)
         if number not in tables.issues:
             raise IssueNotFoundError.for_number(number)
         blobs = self.blobs
@@ -225,11 +235,22 @@ class InMemoryUnitOfWork:
         outcome: str,
         reason: str,
         at: datetime | None = None,
+        fingerprint: str | None = None,
     ) -> None:
         """Record what became of ``message_id``."""
         tables = self._usable(writes=True)
+        refuse_unstorable("message_id", message_id)
+        refuse_unstorable("number", number, required=False)
+        refuse_unstorable("outcome", outcome)
+        refuse_unstorable("reason", reason)
+        refuse_unstorable("fingerprint", fingerprint, required=False)
         record = MessageRecord(
-            message_id=message_id, number=number, outcome=outcome, reason=reason, at=at
+            message_id=message_id,
+            number=number,
+            outcome=outcome,
+            reason=reason,
+            at=at,
+            fingerprint=fingerprint,
         )
         if message_id in tables.messages:
             raise DuplicateMessageError.for_message_id(message_id)
@@ -237,17 +258,22 @@ class InMemoryUnitOfWork:
 
     def lookup_message(self, message_id: str) -> MessageRecord | None:
         """Return the record of ``message_id``, if any."""
-        return self._usable().messages.get(message_id)
+        tables = self._usable()
+        refuse_unstorable("message_id", message_id)
+        return tables.messages.get(message_id)
 
     def keep_message(self, message_id: str, raw: bytes) -> None:
         """Keep the raw bytes of a message that went to no issue, as a blob."""
         tables = self._usable(writes=True)
+        refuse_unstorable("message_id", message_id)
         if message_id not in tables.kept:
             tables.kept[message_id] = self.blobs.put(raw)
 
     def kept_message(self, message_id: str) -> bytes | None:
         """Return the raw bytes kept for ``message_id``, or ``None``."""
-        digest = self._usable().kept.get(message_id)
+        tables = self._usable()
+        refuse_unstorable("message_id", message_id)
+        digest = tables.kept.get(message_id)
         return None if digest is None else self.blobs.get(digest)
 
     def referenced_blobs(self) -> set[str]:
@@ -262,6 +288,9 @@ class InMemoryUnitOfWork:
     def enqueue(self, item: OutboxItem) -> OutboxItem:
         """Add ``item`` to the outbox and return it with its id."""
         tables = self._usable(writes=True)
+        refuse_unstorable("number", item.number, required=False)
+        refuse_unstorable("message_id", item.message_id)
+        refuse_unstorable("last_error", item.last_error, required=False)
         tables.last_outbox_id += 1
         stored = attrs.evolve(item, id=tables.last_outbox_id)
         tables.outbox[tables.last_outbox_id] = stored
@@ -297,6 +326,7 @@ class InMemoryUnitOfWork:
         """Record a failed attempt of item ``item_id``; retry at ``retry_at`` or never."""
         tables = self._usable(writes=True)
         optional_aware("retry_at", retry_at)
+        refuse_unstorable("error", error)
         item = self._outbox_item(tables, item_id)
         tables.outbox[item_id] = attrs.evolve(
             item, attempts=item.attempts + 1, next_attempt_at=retry_at, last_error=error
@@ -305,6 +335,7 @@ class InMemoryUnitOfWork:
     def count_auto_replies(self, address: str, since: datetime) -> int:
         """Return how many automatic replies went to ``address`` at or after ``since``."""
         require_aware("since", since)
+        refuse_unstorable("address", address)
         sent = self._usable().auto_replies.get(address_key(address), ())
         return sum(1 for at in sent if at >= since)
 
@@ -312,6 +343,7 @@ class InMemoryUnitOfWork:
         """Count an automatic reply to ``address`` at ``at``."""
         tables = self._usable(writes=True)
         require_aware("at", at)
+        refuse_unstorable("address", address)
         key = address_key(address)
         tables.auto_replies[key] = (*tables.auto_replies.get(key, ()), at)
 
@@ -320,6 +352,24 @@ class InMemoryUnitOfWork:
         self._usable()
         self.committed = True
         self._finished = True
+
+
+def _refuse_unstorable_issue(issue: Issue) -> None:
+    # The same checks as the database stores make on their columns and documents.
+    refuse_unstorable("number", issue.number)
+    refuse_unstorable("status", issue.status)
+    refuse_unstorable("raised_by", issue.raised_by)
+    for assignee in issue.assignees:
+        refuse_unstorable("assignee", assignee)
+    refuse_unstorable_document("issue", issue_document(issue))
+
+
+def _refuse_unstorable_entry(entry: ThreadEntry) -> None:
+    refuse_unstorable("message_id", entry.message_id, required=False)
+    document, files = entry_document(entry)
+    refuse_unstorable_document("thread entry", document)
+    for described, _ in files:
+        refuse_unstorable_document("attachment", described)
 
 
 class _ReadOnlyAware(MemoryBlobStore):

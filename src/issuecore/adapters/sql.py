@@ -47,6 +47,7 @@ from issuecore._codec import (
     to_micros,
 )
 from issuecore._instants import require_aware
+from issuecore._text import refuse_unstorable, refuse_unstorable_document
 from issuecore.adapters.blobs import (
     DOCUMENT_BLOB,
     BlobContent,
@@ -191,6 +192,8 @@ class _Schema:
             sa.Column("outcome", sa.String(64), nullable=False),
             sa.Column("reason", _TEXT, nullable=False),
             sa.Column("at", sa.BigInteger),
+            # Added by migration 3: what the recorded message held.
+            sa.Column("fingerprint", sa.String(64)),
         )
         kept_messages = table(
             "kept_messages",
@@ -290,11 +293,24 @@ def _bytes_tables(schema: _Schema) -> tuple[sa.Table, sa.Table]:
 
 
 def _create_version_1(connection: sa.Connection, schema: _Schema) -> None:
-    later = {schema.kept_messages, schema.attachments, schema.blobs, schema.blob_chunks}
+    later = {
+        schema.kept_messages,
+        schema.attachments,
+        schema.blobs,
+        schema.blob_chunks,
+        schema.message_ids,
+    }
     tables = [table for table in schema.data_tables() if table not in later]
     schema.metadata.create_all(connection, tables=tables, checkfirst=False)
     attachments, _ = _bytes_tables(schema)
     attachments.create(connection, checkfirst=False)
+    _without_columns(schema.message_ids, "fingerprint").create(connection, checkfirst=False)
+
+
+def _without_columns(table: sa.Table, *names: str) -> sa.Table:
+    # The shape a table had before later migrations added ``names``.
+    columns = [column._copy() for column in table.columns if column.name not in names]
+    return sa.Table(table.name, sa.MetaData(), *columns, **table.kwargs)
 
 
 def _create_version_2(connection: sa.Connection, schema: _Schema) -> None:
@@ -394,10 +410,21 @@ def _claim_blob(connection: sa.Connection, blobs: sa.Table, digest: str, size: i
     return inserted.rowcount == 1
 
 
+def _add_message_fingerprints(connection: sa.Connection, schema: _Schema) -> None:
+    # What each recorded message held, to tell a re-delivery from a reused Message-ID.
+    # MariaDB commits an ALTER TABLE on its own: after an interruption it is done already.
+    columns = sa.inspect(connection).get_columns(schema.message_ids.name)
+    if "fingerprint" in {column["name"] for column in columns}:
+        return
+    table = connection.dialect.identifier_preparer.format_table(schema.message_ids)
+    connection.execute(sa.text(f"ALTER TABLE {table} ADD COLUMN fingerprint VARCHAR(64)"))
+
+
 MIGRATIONS: Final[Sequence[Callable[[sa.Connection, _Schema], None]]] = (
     _create_version_1,
     _create_version_2,
     _move_content_into_blobs,
+    _add_message_fingerprints,
 )
 """The schema changes in order; entry ``i`` takes the database from version ``i`` to ``i + 1``.
 
@@ -577,6 +604,7 @@ class SqlUnitOfWork:
 
     def get_issue(self, number: str, *, for_update: bool = False) -> Issue:
         """Return the stored issue ``number``; ``for_update`` locks its row."""
+        refuse_unstorable("number", number)
         issues = self._schema.issues
         query = sa.select(issues.c.document, issues.c.version).where(issues.c.number == number)
         if for_update:
@@ -587,13 +615,20 @@ class SqlUnitOfWork:
         return issue_from_document(row.document, version=row.version)
 
     def _issue_columns(self, issue: Issue, wake_at: datetime | None) -> dict[str, Any]:
+        refuse_unstorable("number", issue.number)
+        refuse_unstorable("status", issue.status)
+        refuse_unstorable("raised_by", issue.raised_by)
+        for assignee in issue.assignees:
+            refuse_unstorable("assignee", assignee)
+        document = issue_document(issue)
+        refuse_unstorable_document("issue", document)
         return {
             "status": str(issue.status),
             "raised_by": address_key(issue.raised_by),
             "wake_at": None if wake_at is None else to_micros("wake_at", wake_at),
             "created_at": to_micros("created_at", issue.created_at),
             "updated_at": to_micros("updated_at", issue.updated_at),
-            "document": issue_document(issue),
+            "document": document,
         }
 
     def _set_assignees(self, db: sa.Connection, issue: Issue) -> None:
@@ -682,6 +717,8 @@ class SqlUnitOfWork:
         limit: int | None = None,
     ) -> list[Issue]:
         """Return the issues matching every filter given, oldest first."""
+        for name, value in (("status", status), ("assignee", assignee), ("raised_by", raised_by)):
+            refuse_unstorable(name, value, required=False)
         issues, assignees = self._schema.issues, self._schema.issue_assignees
         query = sa.select(issues.c.document, issues.c.version).order_by(
             issues.c.created_at, issues.c.number
@@ -704,6 +741,7 @@ class SqlUnitOfWork:
         ]
 
     def _require_issue(self, number: str) -> None:
+        refuse_unstorable("number", number)
         issues = self._schema.issues
         found = self._db().execute(sa.select(issues.c.number).where(issues.c.number == number))
         if found.first() is None:
@@ -713,7 +751,11 @@ class SqlUnitOfWork:
         """Add ``entry`` with its attachments to the end of the thread of issue ``number``."""
         db = self._db(writes=True)
         self._require_issue(number)
+        refuse_unstorable("message_id", entry.message_id, required=False)
         document, files = entry_document(entry)
+        refuse_unstorable_document("thread entry", document)
+        for described, _ in files:
+            refuse_unstorable_document("attachment", described)
         blobs = self.blobs
         inserted = db.execute(
             self._schema.thread_entries.insert().values(
@@ -768,9 +810,15 @@ class SqlUnitOfWork:
         outcome: str,
         reason: str,
         at: datetime | None = None,
+        fingerprint: str | None = None,
     ) -> None:
         """Record what became of ``message_id``."""
         db = self._db(writes=True)
+        refuse_unstorable("message_id", message_id)
+        refuse_unstorable("number", number, required=False)
+        refuse_unstorable("outcome", outcome)
+        refuse_unstorable("reason", reason)
+        refuse_unstorable("fingerprint", fingerprint, required=False)
         row = {
             "digest": _digest(message_id),
             "message_id": message_id,
@@ -778,6 +826,7 @@ class SqlUnitOfWork:
             "outcome": outcome,
             "reason": reason,
             "at": None if at is None else to_micros("at", at),
+            "fingerprint": fingerprint,
         }
         try:
             with db.begin_nested():
@@ -789,6 +838,7 @@ class SqlUnitOfWork:
         """Keep the raw bytes of a message that went to no issue, as a blob."""
         kept = self._schema.kept_messages
         db = self._db(writes=True)
+        refuse_unstorable("message_id", message_id)
         digest = _digest(message_id)
         if db.execute(sa.select(kept.c.digest).where(kept.c.digest == digest)).first():
             return
@@ -797,6 +847,7 @@ class SqlUnitOfWork:
 
     def kept_message(self, message_id: str) -> bytes | None:
         """Return the raw bytes kept for ``message_id``, or ``None``."""
+        refuse_unstorable("message_id", message_id)
         kept = self._schema.kept_messages
         row = (
             self._db()
@@ -818,6 +869,7 @@ class SqlUnitOfWork:
 
     def lookup_message(self, message_id: str) -> MessageRecord | None:
         """Return the record of ``message_id``, if any."""
+        refuse_unstorable("message_id", message_id)
         messages = self._schema.message_ids
         row = (
             self._db()
@@ -832,11 +884,16 @@ class SqlUnitOfWork:
             outcome=row.outcome,
             reason=row.reason,
             at=None if row.at is None else from_micros(row.at),
+            fingerprint=row.fingerprint,
         )
 
     def enqueue(self, item: OutboxItem) -> OutboxItem:
         """Add ``item`` to the outbox and return it with its id."""
-        inserted = self._db(writes=True).execute(
+        db = self._db(writes=True)
+        refuse_unstorable("number", item.number, required=False)
+        refuse_unstorable("message_id", item.message_id)
+        refuse_unstorable("last_error", item.last_error, required=False)
+        inserted = db.execute(
             self._schema.outbox.insert().values(
                 number=item.number,
                 message_id=item.message_id,
@@ -901,6 +958,7 @@ class SqlUnitOfWork:
 
     def mark_failed(self, item_id: int, error: str, retry_at: datetime | None) -> None:
         """Record a failed attempt of item ``item_id``; retry at ``retry_at`` or never."""
+        refuse_unstorable("error", error)
         self._change_outbox(
             item_id,
             {"next_attempt_at": _optional_micros("retry_at", retry_at), "last_error": error},
@@ -908,6 +966,7 @@ class SqlUnitOfWork:
 
     def count_auto_replies(self, address: str, since: datetime) -> int:
         """Return how many automatic replies went to ``address`` at or after ``since``."""
+        refuse_unstorable("address", address)
         replies = self._schema.auto_replies
         query = sa.select(sa.func.count()).where(
             replies.c.address == address_key(address), replies.c.at >= to_micros("since", since)
@@ -916,7 +975,9 @@ class SqlUnitOfWork:
 
     def record_auto_reply(self, address: str, at: datetime) -> None:
         """Count an automatic reply to ``address`` at ``at``."""
-        self._db(writes=True).execute(
+        db = self._db(writes=True)
+        refuse_unstorable("address", address)
+        db.execute(
             self._schema.auto_replies.insert().values(
                 address=address_key(address), at=to_micros("at", at)
             )

@@ -39,6 +39,7 @@ from issuecore._codec import (
     to_micros,
 )
 from issuecore._instants import require_aware
+from issuecore._text import refuse_unstorable, refuse_unstorable_document
 from issuecore.adapters.blobs import (
     DOCUMENT_BLOB,
     BlobContent,
@@ -202,6 +203,8 @@ MIGRATIONS: Final[Sequence[Migration]] = (
         )""",
         _move_content_into_blobs,
     ),
+    # 4: what each recorded message held, to tell a re-delivery from a reused Message-ID.
+    ("ALTER TABLE message_ids ADD COLUMN fingerprint TEXT",),
 )
 """The schema changes in order; entry ``i`` takes the file from version ``i`` to ``i + 1``."""
 
@@ -393,12 +396,14 @@ class SQLiteUnitOfWork:
 
     def get_issue(self, number: str, *, for_update: bool = False) -> Issue:
         """Return the stored issue ``number`` (the write transaction already excludes writers)."""
+        refuse_unstorable("number", number)
         rows = self._query("SELECT document, version FROM issues WHERE number = ?", (number,))
         if not rows:
             raise IssueNotFoundError.for_number(number)
         return issue_from_document(rows[0][0], version=rows[0][1])
 
     def _issue_columns(self, issue: Issue, wake_at: datetime | None) -> dict[str, Any]:
+        _refuse_unstorable_issue(issue)
         return {
             "number": issue.number,
             "status": str(issue.status),
@@ -406,7 +411,7 @@ class SQLiteUnitOfWork:
             "wake_at": None if wake_at is None else to_micros("wake_at", wake_at),
             "created_at": to_micros("created_at", issue.created_at),
             "updated_at": to_micros("updated_at", issue.updated_at),
-            "document": issue_document(issue),
+            "document": _storable_document(issue_document(issue)),
         }
 
     def _set_assignees(self, db: sqlite3.Connection, issue: Issue) -> None:
@@ -483,6 +488,8 @@ class SQLiteUnitOfWork:
         limit: int | None = None,
     ) -> list[Issue]:
         """Return the issues matching every filter given, oldest first."""
+        for name, value in (("status", status), ("assignee", assignee), ("raised_by", raised_by)):
+            refuse_unstorable(name, value, required=False)
         conditions = []
         parameters: list[Any] = []
         if status is not None:
@@ -505,6 +512,7 @@ class SQLiteUnitOfWork:
         return [issue_from_document(document, version=version) for document, version in rows]
 
     def _require_issue(self, number: str) -> None:
+        refuse_unstorable("number", number)
         if not self._query("SELECT 1 FROM issues WHERE number = ?", (number,)):
             raise IssueNotFoundError.for_number(number)
 
@@ -512,7 +520,11 @@ class SQLiteUnitOfWork:
         """Add ``entry`` with its attachments to the end of the thread of issue ``number``."""
         db = self._db(writes=True)
         self._require_issue(number)
+        refuse_unstorable("message_id", entry.message_id, required=False)
         document, attachments = entry_document(entry)
+        refuse_unstorable_document("thread entry", document)
+        for described, _ in attachments:
+            refuse_unstorable_document("attachment", described)
         blobs = self.blobs
         cursor = db.execute(
             "INSERT INTO thread_entries (number, at, kind, message_id, document) "
@@ -560,12 +572,26 @@ class SQLiteUnitOfWork:
         outcome: str,
         reason: str,
         at: datetime | None = None,
+        fingerprint: str | None = None,
     ) -> None:
         """Record what became of ``message_id``."""
-        inserted = self._db(writes=True).execute(
-            "INSERT INTO message_ids (message_id, number, outcome, reason, at) "
-            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (message_id) DO NOTHING",
-            (message_id, number, outcome, reason, None if at is None else to_micros("at", at)),
+        db = self._db(writes=True)
+        refuse_unstorable("message_id", message_id)
+        refuse_unstorable("number", number, required=False)
+        refuse_unstorable("outcome", outcome)
+        refuse_unstorable("reason", reason)
+        refuse_unstorable("fingerprint", fingerprint, required=False)
+        inserted = db.execute(
+            "INSERT INTO message_ids (message_id, number, outcome, reason, at, fingerprint) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (message_id) DO NOTHING",
+            (
+                message_id,
+                number,
+                outcome,
+                reason,
+                None if at is None else to_micros("at", at),
+                fingerprint,
+            ),
         )
         if inserted.rowcount != 1:
             raise DuplicateMessageError.for_message_id(message_id)
@@ -573,6 +599,7 @@ class SQLiteUnitOfWork:
     def keep_message(self, message_id: str, raw: bytes) -> None:
         """Keep the raw bytes of a message that went to no issue, as a blob."""
         db = self._db(writes=True)
+        refuse_unstorable("message_id", message_id)
         if self._query("SELECT 1 FROM kept_messages WHERE message_id = ?", (message_id,)):
             return
         db.execute(
@@ -582,6 +609,7 @@ class SQLiteUnitOfWork:
 
     def kept_message(self, message_id: str) -> bytes | None:
         """Return the raw bytes kept for ``message_id``, or ``None``."""
+        refuse_unstorable("message_id", message_id)
         rows = self._query("SELECT content FROM kept_messages WHERE message_id = ?", (message_id,))
         return self.blobs.get(rows[0][0]) if rows else None
 
@@ -599,24 +627,30 @@ class SQLiteUnitOfWork:
 
     def lookup_message(self, message_id: str) -> MessageRecord | None:
         """Return the record of ``message_id``, if any."""
+        refuse_unstorable("message_id", message_id)
         rows = self._query(
-            "SELECT number, outcome, reason, at FROM message_ids WHERE message_id = ?",
+            "SELECT number, outcome, reason, at, fingerprint FROM message_ids WHERE message_id = ?",
             (message_id,),
         )
         if not rows:
             return None
-        number, outcome, reason, at = rows[0]
+        number, outcome, reason, at, fingerprint = rows[0]
         return MessageRecord(
             message_id=message_id,
             number=number,
             outcome=outcome,
             reason=reason,
             at=None if at is None else from_micros(at),
+            fingerprint=fingerprint,
         )
 
     def enqueue(self, item: OutboxItem) -> OutboxItem:
         """Add ``item`` to the outbox and return it with its id."""
-        cursor = self._db(writes=True).execute(
+        db = self._db(writes=True)
+        refuse_unstorable("number", item.number, required=False)
+        refuse_unstorable("message_id", item.message_id)
+        refuse_unstorable("last_error", item.last_error, required=False)
+        cursor = db.execute(
             "INSERT INTO outbox (number, message_id, message, created_at, attempts, "
             "next_attempt_at, sent_at, last_error) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (
@@ -652,6 +686,7 @@ class SQLiteUnitOfWork:
 
     def mark_failed(self, item_id: int, error: str, retry_at: datetime | None) -> None:
         """Record a failed attempt of item ``item_id``; retry at ``retry_at`` or never."""
+        refuse_unstorable("error", error)
         self._change_outbox(
             item_id,
             "attempts = attempts + 1, next_attempt_at = ?, last_error = ?",
@@ -667,6 +702,7 @@ class SQLiteUnitOfWork:
 
     def count_auto_replies(self, address: str, since: datetime) -> int:
         """Return how many automatic replies went to ``address`` at or after ``since``."""
+        refuse_unstorable("address", address)
         rows = self._query(
             "SELECT count(*) FROM auto_replies WHERE address = ? AND at >= ?",
             (address_key(address), to_micros("since", since)),
@@ -675,7 +711,9 @@ class SQLiteUnitOfWork:
 
     def record_auto_reply(self, address: str, at: datetime) -> None:
         """Count an automatic reply to ``address`` at ``at``."""
-        self._db(writes=True).execute(
+        db = self._db(writes=True)
+        refuse_unstorable("address", address)
+        db.execute(
             "INSERT INTO auto_replies (address, at) VALUES (?, ?)",
             (address_key(address), to_micros("at", at)),
         )
@@ -685,6 +723,19 @@ class SQLiteUnitOfWork:
         db = self._db()
         db.execute("COMMIT")
         self._connection = None
+
+
+def _storable_document(document: str) -> str:
+    refuse_unstorable_document("issue", document)
+    return document
+
+
+def _refuse_unstorable_issue(issue: Issue) -> None:
+    refuse_unstorable("number", issue.number)
+    refuse_unstorable("status", issue.status)
+    refuse_unstorable("raised_by", issue.raised_by)
+    for assignee in issue.assignees:
+        refuse_unstorable("assignee", assignee)
 
 
 def _optional_micros(name: str, value: datetime | None) -> int | None:

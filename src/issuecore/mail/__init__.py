@@ -28,6 +28,8 @@ from issuecore.mail.matching import (
     PriorMessage,
     Signal,
     decide,
+    message_fingerprint,
+    reused_message_id,
 )
 from issuecore.mail.parse import (
     InboundMessage,
@@ -76,6 +78,7 @@ __all__ = [
     "html_to_text",
     "is_robot_address",
     "make_message_id",
+    "message_fingerprint",
     "new_content",
     "normalize_address",
     "outbound_address",
@@ -83,6 +86,7 @@ __all__ = [
     "reference_chain",
     "reply_subject",
     "reserve_auto_reply",
+    "reused_message_id",
     "safe_filename",
     "safe_header_text",
     "same_address",

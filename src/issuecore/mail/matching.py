@@ -5,14 +5,22 @@ hit wins: duplicate, our own mail coming back, headers (In-Reply-To, then
 References newest first), the subject token with the participant check, and
 otherwise a new issue. It reads what it needs through :class:`MailLookup`
 and returns a :class:`Decision`; it records nothing and sends nothing.
+
+The duplicate check comes before everything else, unreadable messages
+included: a message is a duplicate when its Message-ID was recorded before
+and its :func:`message_fingerprint` is the one recorded then (or either is
+unknown). A different message reusing a recorded Message-ID is not dropped:
+it is decided under :func:`reused_message_id` instead.
 """
 
 from __future__ import annotations
 
 import enum
+import hashlib
+import re
 from collections.abc import Callable
 from datetime import datetime
-from typing import Protocol
+from typing import Final, Protocol
 
 import attrs
 
@@ -43,7 +51,13 @@ __all__ = [
     "PriorMessage",
     "Signal",
     "decide",
+    "message_fingerprint",
+    "reused_message_id",
 ]
+
+_HEADER_END: Final = re.compile(rb"\r?\n\r?\n")
+_FOLDED: Final = re.compile(rb"\r?\n(?=[ \t])")
+_SPACE: Final = re.compile(rb"[ \t]+")
 
 
 class DecisionKind(enum.StrEnum):
@@ -87,6 +101,7 @@ class PriorMessage:
     outcome: str
     issue_number: str | None = None
     unverified: bool = False
+    fingerprint: str | None = None
 
 
 class MailLookup(Protocol):
@@ -131,6 +146,10 @@ class Decision:
       recipient and the sender).
     - ``forged_references``: references that claimed to be ours but failed
       the signature check.
+    - ``record_as``: the Message-ID to record the message under: its own, or
+      for a reused Message-ID the one :func:`reused_message_id` derives.
+    - ``reused_message_id``: the Message-ID the message reused, when an
+      earlier, different message was recorded under it.
     """
 
     kind: DecisionKind
@@ -152,6 +171,43 @@ class Decision:
     auto_reply_to: str | None = None
     previous_outcome: str | None = None
     forged_references: tuple[str, ...] = ()
+    record_as: str | None = None
+    reused_message_id: str | None = None
+
+
+def message_fingerprint(raw: bytes) -> str:
+    """Return what identifies a message's content: SHA-256 of its From, Date and body.
+
+    The From and Date header fields are taken as written (unfolded, runs of
+    blanks made one space, ends trimmed; the first of each); the body is every
+    byte after the first empty line, with CRLF read as LF and trailing
+    whitespace dropped. Headers added on the way (``Received``,
+    ``Delivered-To``...) do not count, so a re-delivery has the fingerprint of
+    the first delivery.
+    """
+    data = bytes(raw)
+    end = _HEADER_END.search(data)
+    head, body = (data[: end.start()], data[end.end() :]) if end else (data, b"")
+    lines = _FOLDED.sub(b"", head).splitlines()
+    found: dict[bytes, bytes] = {}
+    for line in lines:
+        name, colon, value = line.partition(b":")
+        key = name.strip().lower()
+        if colon and key in (b"from", b"date") and key not in found:
+            found[key] = _SPACE.sub(b" ", value).strip()
+    digest = hashlib.sha256()
+    for part in (found.get(b"from", b""), found.get(b"date", b"")):
+        digest.update(len(part).to_bytes(8, "big") + part)
+    digest.update(body.replace(b"\r\n", b"\n").rstrip())
+    return digest.hexdigest()
+
+
+def reused_message_id(message_id: str, fingerprint: str) -> str:
+    """Return the Message-ID a message is kept under when its own was used by another message."""
+    digest = hashlib.sha256(
+        message_id.encode("utf-8", "surrogatepass") + b"\0" + fingerprint.encode("ascii")
+    ).hexdigest()
+    return f"<{digest[:40]}@reused.issuecore.invalid>"
 
 
 def decide(
@@ -161,14 +217,52 @@ def decide(
     settings: MailSettings,
     now: datetime,
     is_closed: Callable[[str], bool],
+    fingerprint: str | None = None,
 ) -> Decision:
-    """Return what ``message`` is and where it goes, by the rules of mail.md in order."""
+    """Return what ``message`` is and where it goes, by the rules of mail.md in order.
+
+    ``fingerprint`` is :func:`message_fingerprint` of the raw bytes; without it
+    any message under a recorded Message-ID is a duplicate.
+    """
     require_aware("now", now)
+    original = message.message_id
+    prior = lookup.prior_message(original)
+    reused = None
+    if prior is not None:
+        if fingerprint is None or prior.fingerprint in (None, fingerprint):
+            return _duplicate(prior, message)
+        derived = reused_message_id(original, fingerprint)
+        again = lookup.prior_message(derived)
+        if again is not None:
+            return _duplicate(again, message)
+        message = attrs.evolve(message, message_id=derived)
+        reused = original
     if isinstance(message, Quarantined):
-        return Decision(
+        decision = Decision(
             kind=DecisionKind.QUARANTINE, signal=Signal.UNREADABLE, reason=message.reason
         )
-    return _Matcher(message, lookup, settings, now, is_closed).decide()
+    else:
+        decision = _Matcher(message, lookup, settings, now, is_closed).decide()
+    if reused is not None:
+        note = (
+            f"; its Message-ID {reused} was already recorded for a different message, "
+            f"so it is kept as {message.message_id}"
+        )
+        decision = attrs.evolve(decision, reason=decision.reason + note, reused_message_id=reused)
+    return attrs.evolve(decision, record_as=message.message_id)
+
+
+def _duplicate(prior: PriorMessage, message: InboundMessage | Quarantined) -> Decision:
+    sender = None if isinstance(message, Quarantined) else message.from_address
+    return Decision(
+        kind=DecisionKind.DUPLICATE,
+        signal=Signal.MESSAGE_ID,
+        reason=f"Message-ID {prior.message_id} was already recorded as {prior.outcome}",
+        issue_number=prior.issue_number,
+        sender=sender,
+        previous_outcome=prior.outcome,
+        record_as=prior.message_id,
+    )
 
 
 @attrs.define
@@ -187,16 +281,8 @@ class _Matcher:
         )
 
     def decide(self) -> Decision:
+        # The duplicate check has been made by decide() before the matcher runs.
         message = self.message
-        prior = self.lookup.prior_message(message.message_id)
-        if prior is not None:
-            return self._decision(
-                DecisionKind.DUPLICATE,
-                Signal.MESSAGE_ID,
-                f"Message-ID {message.message_id} was already recorded as {prior.outcome}",
-                issue_number=prior.issue_number,
-                previous_outcome=prior.outcome,
-            )
         if loop := self._loop():
             return loop
         if message.from_address is None:

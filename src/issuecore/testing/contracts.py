@@ -39,6 +39,7 @@ from issuecore.errors import (
     DuplicateMessageError,
     IssueNotFoundError,
     NaiveDatetimeError,
+    UnstorableValueError,
 )
 from issuecore.mail.parse import DEFAULT_MAX_BYTES
 from issuecore.model import (
@@ -728,6 +729,167 @@ class StoreContract:
             record = work.lookup_message(long_id)
         assert record is not None
         assert record.message_id == long_id
+
+    def test_a_fingerprint_is_recorded_and_found(self, store: Store) -> None:
+        with store.transaction() as work:
+            work.record_message(
+                "<fp@example.com>", number=None, outcome="x", reason="y", fingerprint="f" * 64
+            )
+            work.record_message("<no-fp@example.com>", number=None, outcome="x", reason="y")
+            work.commit()
+        with store.transaction(read_only=True) as work:
+            with_fingerprint = work.lookup_message("<fp@example.com>")
+            without = work.lookup_message("<no-fp@example.com>")
+        assert with_fingerprint is not None
+        assert without is not None
+        assert (with_fingerprint.fingerprint, without.fingerprint) == ("f" * 64, None)
+
+    # text no store can keep: every store refuses the same, with one error
+
+    @pytest.mark.parametrize(
+        "message_id",
+        [f"<{chr(0xDCFF)}@example.com>", f"<{chr(0xD800)}@example.com>", "<a\x00b@x>", None],
+        ids=["escaped-byte", "lone-high-surrogate", "nul", "none"],
+    )
+    def test_an_unstorable_message_id_is_refused_everywhere_it_is_given(
+        self, store: Store, message_id: Any
+    ) -> None:
+        with store.transaction() as work:
+            with pytest.raises(UnstorableValueError) as raised:
+                work.record_message(message_id, number=None, outcome="x", reason="y")
+            assert raised.value.field == "message_id"
+            with pytest.raises(UnstorableValueError):
+                work.lookup_message(message_id)
+            with pytest.raises(UnstorableValueError):
+                work.keep_message(message_id, b"raw")
+            with pytest.raises(UnstorableValueError):
+                work.kept_message(message_id)
+            # The refusal leaves the unit of work usable.
+            work.record_message("<fine@example.com>", number=None, outcome="x", reason="y")
+            work.commit()
+        with store.transaction(read_only=True) as work:
+            assert work.lookup_message("<fine@example.com>") is not None
+
+    @pytest.mark.parametrize(
+        ("field", "value"),
+        [
+            ("number", "ISS-\x00"),
+            ("outcome", "created\udcff"),
+            ("reason", "because \x00"),
+            ("reason", "because \udcff"),
+            ("outcome", None),
+            ("fingerprint", "\x00" * 64),
+        ],
+    )
+    def test_an_unstorable_value_of_a_message_record_is_refused(
+        self, store: Store, field: str, value: Any
+    ) -> None:
+        values: dict[str, Any] = {"number": None, "outcome": "x", "reason": "y"}
+        values[field] = value
+        with store.transaction() as work, pytest.raises(UnstorableValueError) as raised:
+            work.record_message("<r@example.com>", **values)
+        assert raised.value.field == field
+
+    @pytest.mark.parametrize(
+        "change",
+        [
+            {"subject": "broken \udcff subject"},
+            {"raised_by": "ana\udcff@example.com"},
+            {"raised_by": "ana\x00@example.com"},
+            {"assignees": ("bob\x00",)},
+            {"participants": ("dan\ud800@example.com",)},
+            {"priority": "High\udcff"},
+        ],
+        ids=["subject", "raiser-surrogate", "raiser-nul", "assignee-nul", "participant", "prio"],
+    )
+    def test_an_issue_with_unstorable_text_is_refused_on_insert_and_update(
+        self, store: Store, change: dict[str, Any]
+    ) -> None:
+        issue = simple_issue(_number())
+        self.insert(store, issue)
+        broken = attrs.evolve(issue, **change)
+        with store.transaction() as work:
+            with pytest.raises(UnstorableValueError):
+                work.insert_issue(attrs.evolve(broken, number=_number()), wake_at=None)
+            with pytest.raises(UnstorableValueError):
+                work.update_issue(attrs.evolve(broken, version=1), wake_at=None)
+        assert self.get(store, issue.number) == attrs.evolve(issue, version=1)
+
+    @pytest.mark.parametrize(
+        "change",
+        [
+            {"text": "a \udcff b"},
+            {"author": "\udcff"},
+            {"subject": "\ud83d"},
+            {"html": "<p>\udcff</p>"},
+            {"new_text": "\udfff"},
+            {"message_id": "<\udcff@example.com>"},
+            {"message_id": "<a\x00@example.com>"},
+        ],
+        ids=["text", "author", "subject", "html", "new-text", "message-id", "message-id-nul"],
+    )
+    def test_an_entry_with_unstorable_text_is_refused(
+        self, store: Store, change: dict[str, Any]
+    ) -> None:
+        issue = simple_issue(_number())
+        self.insert(store, issue)
+        with store.transaction() as work:
+            with pytest.raises(UnstorableValueError):
+                work.append_entry(issue.number, attrs.evolve(populated_entry(), **change))
+            work.commit()
+        with store.transaction(read_only=True) as work:
+            assert work.thread(issue.number) == []
+
+    @pytest.mark.parametrize(
+        "change",
+        [{"filename": "scan\udcff.pdf"}, {"content_type": "\udcffx/y"}, {"content_id": "<\ud800>"}],
+        ids=["filename", "content-type", "content-id"],
+    )
+    def test_an_attachment_with_unstorable_text_is_refused(
+        self, store: Store, change: dict[str, Any]
+    ) -> None:
+        issue = simple_issue(_number())
+        self.insert(store, issue)
+        entry = populated_entry()
+        broken = attrs.evolve(entry.attachments[0], **change)
+        with store.transaction() as work, pytest.raises(UnstorableValueError):
+            work.append_entry(issue.number, attrs.evolve(entry, attachments=(broken,)))
+
+    def test_nul_inside_issue_and_entry_text_is_kept_exactly(self, store: Store) -> None:
+        issue = attrs.evolve(simple_issue(_number()), subject="before\x00after")
+        entry = attrs.evolve(populated_entry(), text="a\x00b", html="<p>\x00</p>")
+        self.insert(store, issue)
+        with store.transaction() as work:
+            work.append_entry(issue.number, entry)
+            work.commit()
+        assert self.get(store, issue.number).subject == "before\x00after"
+        with store.transaction(read_only=True) as work:
+            assert work.thread(issue.number) == [entry]
+
+    def test_unstorable_lookups_are_refused(self, store: Store) -> None:
+        with store.transaction(read_only=True) as work:
+            with pytest.raises(UnstorableValueError):
+                work.get_issue("ISS-\udcff")
+            with pytest.raises(UnstorableValueError):
+                work.thread("ISS-\x00")
+            with pytest.raises(UnstorableValueError):
+                work.find_issues(raised_by="ana\udcff@example.com")
+            with pytest.raises(UnstorableValueError):
+                work.count_auto_replies("ana\x00@example.com", T0)
+
+    def test_unstorable_outbox_and_auto_reply_text_is_refused(self, store: Store) -> None:
+        item = _outbox_item(None, T0)
+        with store.transaction() as work:
+            with pytest.raises(UnstorableValueError):
+                work.enqueue(attrs.evolve(item, message_id="<\udcff@example.com>"))
+            with pytest.raises(UnstorableValueError):
+                work.enqueue(attrs.evolve(item, last_error="refused \x00"))
+            stored = work.enqueue(item)
+            assert stored.id is not None
+            with pytest.raises(UnstorableValueError):
+                work.mark_failed(stored.id, "error \udcff", None)
+            with pytest.raises(UnstorableValueError):
+                work.record_auto_reply("ana\udcff@example.com", T0)
 
     # the outbox
 
