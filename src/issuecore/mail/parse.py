@@ -104,7 +104,7 @@ _PARAMETER: Final = re.compile(
 _NOT_BASE64: Final = re.compile(rb"[^A-Za-z0-9+/]")
 _BLANK_LINE: Final = re.compile(rb"(?:\r\n|\n|\r(?!\n))(?:\r\n|\n|\r(?!\n))")
 _PERCENT_BYTE: Final = re.compile(rb"%([0-9A-Fa-f]{2})")
-_FILE_NAME_CHARS: Final = re.compile(r"[\w.+-]{1,80}\.[A-Za-z0-9]{1,8}")
+_FILE_NAME_CHARS: Final = re.compile(r"[\w.+-]{1,80}\.[A-Za-z][A-Za-z0-9]{0,7}")
 _WINDOWS_RESERVED: Final = frozenset(
     {"con", "prn", "aux", "nul"} | {f"com{i}" for i in range(10)} | {f"lpt{i}" for i in range(10)}
 )
@@ -726,7 +726,7 @@ class _Body:
             return
         inner = _attached_message(part)
         if inner is not None:
-            self.returned_message_id = _first_message_id(_unfold(inner.get("message-id", "")))
+            self.returned_message_id = _first_message_id(_raw_header(inner, "message-id"))
 
 
 def _alternative(children: list[_Content]) -> _Content:
@@ -777,31 +777,45 @@ def _attached_message(part: email.message.Message) -> email.message.Message | No
     return None
 
 
+def _raw_header(part: email.message.Message, name: str) -> str:
+    """Return the first raw, unfolded value of header ``name`` (raw 8-bit bytes still escaped)."""
+    for key, value in part.raw_items():
+        if key.lower() == name:
+            return _unfold(value)
+    return ""
+
+
 def _unnamed(
     part: email.message.Message, content_type: str, content_id: str | None, likely: Sequence[str]
 ) -> str:
-    """Return a name for a part that has none: its description, subject, Content-ID or type."""
+    """Return a name for a part that has none, from what the part says about itself.
+
+    An attached message is named by its subject, any part by its
+    Content-Description, an inline part by a Content-ID that is a file name
+    (``<image001.png@01D2...>``); otherwise by its type: ``image.png``,
+    ``attachment.pdf``, ``delivery-status.txt``.
+    """
     extension = _extension(content_type)
-    description = safe_header_text(
-        decode_encoded_words(_unfold(part.get("content-description", "") or ""), likely),
-        limit=200,
-    )
-    if description and len(description) <= 80:
-        return description if description.lower().endswith(extension) else description + extension
     if content_type in ("message/rfc822", "message/global"):
         inner = _attached_message(part)
-        subject = _unfold(inner.get("subject", "")) if inner is not None else ""
+        subject = _raw_header(inner, "subject") if inner is not None else ""
         subject = safe_header_text(decode_encoded_words(subject, likely), limit=100)
         if subject:
             return subject + extension
+    description = _raw_header(part, "content-description")
+    if description:
+        description = decode_encoded_words(description, likely).replace("/", "-")
+        description = safe_header_text(description.replace("\\", "-"), limit=200)
+    if description and len(description) <= 80:
+        return description if description.lower().endswith(extension) else description + extension
     if content_id:
         local = content_id.strip().strip("<>").split("@", 1)[0]
         if _FILE_NAME_CHARS.fullmatch(local):
             return local
-        if local and len(local) <= 80 and re.fullmatch(r"[\w.+-]+", local):
-            return local + extension
-    stem = content_type.split("/", 1)[1] if content_type.startswith("message/") else "attachment"
-    return stem + extension
+    kind, _, subtype = content_type.partition("/")
+    if kind == "message":
+        return subtype + extension
+    return (kind if kind in ("image", "audio", "video") else "attachment") + extension
 
 
 def _extension(content_type: str) -> str:
