@@ -238,9 +238,11 @@ def parse_message(
             data=data,
         )
     try:
+        readable = data
         if message is None:
-            message = _PARSER.parsebytes(_repaired(data, repairs))
-        return _read(message, data, repairs)
+            readable = _repaired(data, repairs)
+            message = _PARSER.parsebytes(readable)
+        return _read(message, data, readable, repairs)
     except RecursionError:
         reason = "message nests too deeply to read"
     except Exception as error:  # never let one bad message stop intake
@@ -266,6 +268,9 @@ def _repaired(data: bytes, repairs: list[str]) -> bytes:
     header, dropped; ``Name : value`` loses the space before the colon. A
     line followed by no header line starts the body, as the parser reads it.
     """
+    if data[:1] in (b"\r", b"\n"):
+        data = data.lstrip(b"\r\n")
+        repairs.append("blank lines before the first header dropped")
     good = _GOOD_HEADER_BLOCK.match(data)
     end = good.end() if good else 0
     if data[end : end + 1] in (b"\r", b"\n", b""):
@@ -336,8 +341,9 @@ class _LazyLikely(Sequence[str]):
 
 
 def _read(
-    message: email.message.Message, data: bytes, repairs: list[str]
+    message: email.message.Message, data: bytes, readable: bytes, repairs: list[str]
 ) -> InboundMessage | Quarantined:
+    """Return what intake keeps of ``message``, parsed from ``readable`` (``data`` repaired)."""
     likely = _LazyLikely(_Charsets(data))
     raw_headers = [(name.lower(), _unfold(value)) for name, value in message.raw_items()]
     if not raw_headers:
@@ -379,7 +385,7 @@ def _read(
         omissions.append(f"the Subject of {len(subject):,} characters was cut to {_MAX_SUBJECT:,}")
 
     top = _PartHeaders(message, likely, raw_first)
-    body = _Body(likely, message, data)
+    body = _Body(likely, message, readable)
     content = body.collect(message, path=(), headers=top)
     defects.extend(body.defects)
     omissions.extend(body.omissions())
