@@ -475,18 +475,22 @@ class _AddressReader:
 
     def mailboxes(self, value: str, header: str) -> list[tuple[str, str]]:
         """Return the readable mailboxes of one header value, noting unreadable pieces."""
+        return self.pieces(value, header)[0]
+
+    def pieces(self, value: str, header: str) -> tuple[list[tuple[str, str]], int]:
+        """Return the readable mailboxes of a header value and how many pieces it has."""
         if not value.strip():
-            return []
+            return [], 0
         if value.isascii():
             if bare := _BARE_MAILBOX.fullmatch(value):
                 address = normalize_address(bare.group(1) or bare.group(2))
                 if address is not None:
-                    return [("", address)]
+                    return [("", address)], 1
             elif named := _NAMED_MAILBOX.fullmatch(value):
                 address = normalize_address(named.group(3))
                 if address is not None:
                     name = (named.group(1) or named.group(2) or "").strip()
-                    return [(self._name(name) if name else "", address)]
+                    return [(self._name(name) if name else "", address)], 1
         if len(value) > _MAX_ADDRESS_HEADER:
             self._omissions.append(
                 f"{header} of {len(value):,} characters was read only to {_MAX_ADDRESS_HEADER:,}"
@@ -495,26 +499,22 @@ class _AddressReader:
         found, unreadable = read_mailboxes(value, self._name)
         if unreadable:
             self._defects.append(f"{unreadable} unreadable mailbox(es) in {header}: {value[:80]!r}")
-        return found
-
-    def pieces(self, value: str) -> int:
-        """Return how many mailboxes (readable or not) a header value names."""
-        found, unreadable = read_mailboxes(value[:_MAX_ADDRESS_HEADER], lambda name: name)
-        return len(found) + unreadable
+        return found, len(found) + unreadable
 
     def sender(self, froms: list[str], senders: list[str]) -> tuple[str, str | None]:
-        """Return the one mailbox that wrote the message, by the From rule, or no address."""
+        """Return the one mailbox that wrote the message, by the From rule, or no address.
+
+        Several From headers count when they all name one mailbox (headers
+        naming none are passed over); a From with several mailboxes counts
+        through a Sender among them; no readable From falls back to Sender.
+        """
         named = [value for value in froms if value.strip()]
         readable: list[tuple[str, str]] = []
         several = False
         for value in named:
-            mailboxes = self.mailboxes(value, "From")
+            mailboxes, pieces = self.pieces(value, "From")
             readable.extend(mailboxes)
-            several = (
-                several
-                or len(mailboxes) > 1
-                or (len(mailboxes) == 1 and self._has_other_pieces(value))
-            )
+            several = several or (bool(mailboxes) and pieces > 1)
         distinct = {address_key(address): (name, address) for name, address in readable}
         if len(named) > 1:
             self._defects.append(f"{len(named)} From headers")
@@ -537,19 +537,12 @@ class _AddressReader:
         )
         return "", None
 
-    def _has_other_pieces(self, value: str) -> bool:
-        if value.isascii() and (_BARE_MAILBOX.fullmatch(value) or _NAMED_MAILBOX.fullmatch(value)):
-            return False
-        return self.pieces(value) > 1
-
     def _one_sender(self, senders: list[str]) -> tuple[str, str] | None:
         named = [value for value in senders if value.strip()]
         if len(named) != 1:
             return None
-        mailboxes = self.mailboxes(named[0], "Sender")
-        if len(mailboxes) != 1 or self._has_other_pieces(named[0]):
-            return None
-        return mailboxes[0]
+        mailboxes, pieces = self.pieces(named[0], "Sender")
+        return mailboxes[0] if len(mailboxes) == 1 and pieces == 1 else None
 
     def addresses(self, value: str, header: str) -> tuple[str, ...]:
         """Return the addresses of one header value, in order, without repeats."""
@@ -1017,22 +1010,35 @@ def _split_head(raw: bytes) -> bytes | None:
 
 
 def _segments(body: bytes, boundary: str) -> list[bytes]:
-    delimiter = re.compile(
-        rb"(?:\A|\r\n|\r|\n)--"
-        + re.escape(boundary.encode("utf-8", "surrogateescape"))
-        + rb"(--)?[ \t]*(\r\n|\r|\n|\Z)"
-    )
+    """Return the raw parts between the delimiter lines of ``boundary``, as the parser cuts them."""
+    marker = b"--" + boundary.encode("utf-8", "surrogateescape")
     segments: list[bytes] = []
     start: int | None = None
-    for found in delimiter.finditer(body):
+    position = 0
+    while (found := body.find(marker, position)) >= 0:
+        position = found + 1
+        if found and body[found - 1] not in (0x0A, 0x0D):
+            continue  # a delimiter begins a line
+        after = found + len(marker)
+        closing = body.startswith(b"--", after)
+        line_end = _line_end(body, after + 2 if closing else after)
+        if body[after + 2 if closing else after : line_end].strip(b" \t"):
+            continue  # only white space may follow it on its line
+        begin = found - 2 if body[found - 2 : found] == b"\r\n" else max(found - 1, 0)
         if start is not None:
-            segments.append(body[start : found.start()])
-        if found.group(1):
+            segments.append(body[start:begin])
+        if closing:
             return segments
-        start = found.end()
+        start = line_end + (2 if body.startswith(b"\r\n", line_end) else 1)
+        position = start
     if start is not None:
         segments.append(body[start:])
     return segments
+
+
+def _line_end(data: bytes, start: int) -> int:
+    ends = [index for index in (data.find(b"\n", start), data.find(b"\r", start)) if index >= 0]
+    return min(ends) if ends else len(data)
 
 
 def safe_filename(name: str, *, content_type: str = "application/octet-stream") -> str:
