@@ -353,14 +353,22 @@ def _read(
             size=len(data),
             data=data,
         )
-    headers = tuple((_clean_name(name), _header_text(value, likely)) for name, value in raw_headers)
     defects = [*repairs, *(_describe_defect(defect) for defect in message.defects)]
     omissions: list[str] = []
     raw_first: dict[str, str] = {}
     first: dict[str, str] = {}
-    for (name, raw_value), (_, value) in zip(raw_headers, headers, strict=True):
-        raw_first.setdefault(name, raw_value)
-        first.setdefault(name, value)
+    cleaned: list[tuple[str, str]] = []
+    for name, raw_value in raw_headers:
+        value = raw_value
+        if not value.isascii() or "\x00" in value:
+            value = _clean_text(undo_surrogates(value, likely))
+        if not name.isascii() or not name.isprintable():
+            name = escape_identifier(name)
+        cleaned.append((name, value))
+        if name not in first:
+            raw_first[name] = raw_value
+            first[name] = value
+    headers = tuple(cleaned)
 
     own_id = _first_message_id(raw_first.get("message-id", ""))
     synthetic = own_id is None
@@ -430,17 +438,6 @@ def _describe_defect(defect: object) -> str:
 def _unfold(value: object) -> str:
     text = value if isinstance(value, str) else str(value)
     return _FOLD.sub("", text) if "\n" in text or "\r" in text else text
-
-
-def _clean_name(name: str) -> str:
-    return name if name.isascii() and name.isprintable() else escape_identifier(name)
-
-
-def _header_text(value: str, likely: Sequence[str]) -> str:
-    """Return an unfolded raw header value as valid Unicode: raw 8-bit bytes read by the policy."""
-    if value.isascii():
-        return value.replace("\x00", "") if "\x00" in value else value
-    return _clean_text(undo_surrogates(value, likely))
 
 
 def _clean_text(text: str) -> str:
