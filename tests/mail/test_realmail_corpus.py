@@ -19,6 +19,7 @@ import hashlib
 import json
 import os
 import re
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,10 +27,14 @@ from typing import Any
 
 import attrs
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from issuecore.adapters.sql import SqlStore
 from issuecore.adapters.sqlite import SQLiteStore
 from issuecore.desk import DeskSettings, HelpDesk
 from issuecore.mail import InboundMessage, MailSettings, html_to_text, parse_message
+from issuecore.ports import Store
 from issuecore.testing import FakeClock, RecordingMailer
 
 
@@ -52,7 +57,7 @@ PRESENT = sorted(
 )
 ABSENT = sorted(set(EXPECTATIONS) - set(PRESENT))
 
-pytestmark = pytest.mark.skipif(
+needs_corpus = pytest.mark.skipif(
     CORPUS is None,
     reason="the real-world mail corpus is not here: set ISSUECORE_REALMAIL to the realmail folder"
     " or put it at ../shared/realmail next to the repository",
@@ -231,6 +236,7 @@ def _agreement() -> Iterator[tuple[str, dict[str, bool]]]:
             yield name, dict.fromkeys(FIELDS, False)
 
 
+@needs_corpus
 def test_corpus_agreement_meets_the_floor_and_body_agreement_is_at_least_95_percent() -> None:
     results = dict(_agreement())
     total = len(results)
@@ -257,6 +263,7 @@ def test_corpus_agreement_meets_the_floor_and_body_agreement_is_at_least_95_perc
         assert raw[field] >= floor, (field, raw[field], floor)
 
 
+@needs_corpus
 @pytest.mark.parametrize(
     ("name", "field"),
     [key for key in DELIBERATE if key[0] in PRESENT],
@@ -276,7 +283,7 @@ def test_documented_difference_reads_as_recorded(name: str, field: str) -> None:
         assert deliberate.reads in [item.filename for item in message.attachments]
 
 
-def _desk(path: Path) -> HelpDesk:
+def _desk(path: Path, store: Store | None = None) -> HelpDesk:
     settings = DeskSettings(
         support_address="support@helpdesk.example",
         mail=MailSettings(
@@ -286,13 +293,14 @@ def _desk(path: Path) -> HelpDesk:
         ),
     )
     return HelpDesk(
-        store=SQLiteStore(path / "desk.db"),
+        store=store if store is not None else SQLiteStore(path / "desk.db"),
         mailer=RecordingMailer(),
         clock=FakeClock(datetime(2026, 11, 26, 9, 0, tzinfo=UTC)),
         settings=settings,
     )
 
 
+@needs_corpus
 @pytest.mark.parametrize("name", PRESENT)
 def test_desk_keeps_the_corpus_message_as_read(name: str, tmp_path: Path) -> None:
     assert CORPUS is not None
@@ -314,3 +322,81 @@ def test_desk_keeps_the_corpus_message_as_read(name: str, tmp_path: Path) -> Non
     ]
     if message.from_address is not None:
         assert entry.author == message.from_address
+
+
+HOSTILE = (
+    b"From: Zo\xeb <zoe@example.com>\r\nTo: support@helpdesk.example\r\n"
+    b"Subject: caf\xe9 \x00 =?utf-7?Q?+2D3cAA-?=\r\nMessage-ID: <id\xe9\x00@example.com>\r\n"
+    b"In-Reply-To: <r\xff@example.com>\r\nReferences: <a\xfe@x> <b\x81@x>\r\n"
+    b"Content-Type: multipart/mixed; boundary=b\r\n\r\n"
+    b"--b\r\nContent-Type: text/plain; charset=utf-7\r\n\r\n+2D3cAA- +ADw-b+AD4-\r\n"
+    b"--b\r\nContent-Type: text/plain; charset=unicode_escape\r\n\r\n\\ud800 x\x00\r\n"
+    b'--b\r\nContent-Type: image/png; name="p\xe9.png"; x\xff=\xfe\r\n'
+    b"Content-ID: <c\xe9@x>\r\n\r\npng\r\n--b--\r\n"
+)
+
+
+def _sql_urls() -> list[object]:
+    return [
+        pytest.param(
+            os.environ.get(variable),
+            id=server,
+            marks=pytest.mark.skipif(
+                not os.environ.get(variable), reason=f"{variable} is not set; no {server} server"
+            ),
+        )
+        for server, variable in (
+            ("postgresql", "ISSUECORE_TEST_POSTGRES_URL"),
+            ("mariadb", "ISSUECORE_TEST_MARIADB_URL"),
+        )
+    ]
+
+
+def _assert_recorded_as_read(desk: HelpDesk) -> None:
+    message = parse_message(HOSTILE)
+    assert isinstance(message, InboundMessage)
+    outcome = desk.receive(HOSTILE)
+    assert outcome.kind == "created", outcome
+    assert outcome.issue_number is not None
+    (entry,) = [e for e in desk.thread(outcome.issue_number) if e.message_id == message.message_id]
+    assert entry.message_id == "<id%E9%00@example.com>"
+    assert (entry.text, entry.subject) == (message.text, message.subject)
+    assert entry.text == "+2D3cAA- +ADw-b+AD4-\n\\ud800 x"
+    assert [(a.filename, a.content_id) for a in entry.attachments] == [("pé.png", "<c%E9@x>")]
+    assert desk.receive(HOSTILE).kind == "duplicate"
+
+
+def test_desk_records_hostile_bytes_on_sqlite(tmp_path: Path) -> None:
+    _assert_recorded_as_read(_desk(tmp_path))
+
+
+@pytest.mark.parametrize("url", _sql_urls())
+def test_desk_records_hostile_bytes_on_sql_servers(url: str, tmp_path: Path) -> None:
+    store = SqlStore(url, table_prefix=f"r{uuid.uuid4().hex[:10]}_")
+    try:
+        _assert_recorded_as_read(_desk(tmp_path, store))
+    finally:
+        store.drop_tables()
+        store.close()
+
+
+@needs_corpus
+@given(
+    st.sampled_from(PRESENT or [""]),
+    st.lists(st.tuples(st.integers(0, 200_000), st.binary(min_size=1, max_size=8)), max_size=8),
+)
+def test_mutated_corpus_messages_never_raise_and_give_valid_unicode(
+    name: str, mutations: list[tuple[int, bytes]]
+) -> None:
+    assert CORPUS is not None
+    raw = bytearray((CORPUS / EXPECTATIONS[name]["box"]).read_bytes())
+    for position, junk in mutations:
+        at = position % (len(raw) + 1)
+        raw[at : at + len(junk)] = junk
+    result = parse_message(bytes(raw))
+    if isinstance(result, InboundMessage):
+        for text in (result.text, result.html or "", result.subject, result.message_id,
+                     *result.references, *(value for _, value in result.headers),
+                     *(a.filename for a in result.attachments)):  # fmt: skip
+            text.encode("utf-8")  # raises on a lone surrogate
+            assert "\x00" not in text

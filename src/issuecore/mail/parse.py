@@ -144,12 +144,16 @@ def clear_header_cache() -> None:
 class InboundMessage:
     """What intake keeps of one inbound email.
 
-    Addresses are normalised (domain lower-cased); ``subject`` is decoded and
-    unfolded; ``text`` is the plain body (derived from the HTML when there is
-    no plain part); ``headers`` holds every header as ``(lower-case name,
-    unfolded raw value)``. ``omissions`` says, one line each, what a limit
-    (size, depth, part count) left out of the message as read; the raw bytes
-    of such a message are kept.
+    Addresses are normalised (domain lower-cased); ``from_address`` is the
+    one mailbox mail servers and DMARC see in ``From`` (``None`` when the
+    message names no single sender; ``defects`` says why); ``subject`` is
+    decoded and unfolded; ``text`` is the plain body (derived from the HTML
+    where the plain alternative is missing or blank) with ``\n`` line ends;
+    ``headers`` holds every header as ``(lower-case name, unfolded raw
+    value)`` with raw 8-bit bytes decoded. Every string is valid Unicode
+    without NUL. ``omissions`` says, one line each, what a limit (part
+    count, nesting depth, References, Subject length) left out of the
+    message as read; the raw bytes of such a message are kept.
     """
 
     message_id: str
