@@ -362,6 +362,7 @@ def _read(
     raw_first: dict[str, str] = {}
     first: dict[str, str] = {}
     cleaned: list[tuple[str, str]] = []
+    addressed: dict[str, list[str]] = {"from": [], "sender": [], "to": [], "cc": []}
     for name, raw_value in raw_headers:
         value = raw_value
         if not value.isascii() or "\x00" in value:
@@ -369,6 +370,8 @@ def _read(
         if not name.isascii() or not name.isprintable():
             name = escape_identifier(name)
         cleaned.append((name, value))
+        if name in addressed:
+            addressed[name].append(value)
         if name not in first:
             raw_first[name] = raw_value
             first[name] = value
@@ -381,10 +384,7 @@ def _read(
         defects.append("no usable Message-ID; a synthetic one was derived from the bytes")
 
     reader = _AddressReader(likely, defects, omissions)
-    from_name, from_address = reader.sender(
-        [value for name, value in headers if name == "from"],
-        [value for name, value in headers if name == "sender"],
-    )
+    from_name, from_address = reader.sender(addressed["from"], addressed["sender"])
 
     references = _MSG_ID.findall(raw_first.get("references", ""))
     if len(references) > _MAX_REFERENCES:
@@ -392,7 +392,9 @@ def _read(
             f"References named {len(references):,} message ids; the last {_MAX_REFERENCES:,}"
             " were kept"
         )
-    subject = decode_encoded_words(raw_first.get("subject", ""), likely)
+    subject = raw_first.get("subject", "")
+    if not subject.isascii() or "=?" in subject:
+        subject = decode_encoded_words(subject, likely)
     if len(subject) > _MAX_SUBJECT:
         omissions.append(f"the Subject of {len(subject):,} characters was cut to {_MAX_SUBJECT:,}")
 
@@ -416,8 +418,8 @@ def _read(
         from_address=from_address,
         from_name=from_name,
         reply_to=reader.addresses(first.get("reply-to", ""), "Reply-To"),
-        to=reader.addresses_of(headers, "to"),
-        cc=reader.addresses_of(headers, "cc"),
+        to=reader.addresses_of(addressed["to"], "To"),
+        cc=reader.addresses_of(addressed["cc"], "Cc"),
         date=_date(first.get("date"), defects),
         subject=safe_header_text(subject, limit=_MAX_SUBJECT),
         text=text,
@@ -472,7 +474,9 @@ class _AddressReader:
         self._omissions = omissions
 
     def _name(self, name: str) -> str:
-        return safe_header_text(decode_encoded_words(name, self._likely), limit=200)
+        if not name.isascii() or "=?" in name:
+            name = decode_encoded_words(name, self._likely)
+        return safe_header_text(name, limit=200)
 
     def mailboxes(self, value: str, header: str) -> list[tuple[str, str]]:
         """Return the readable mailboxes of one header value, noting unreadable pieces."""
@@ -509,6 +513,10 @@ class _AddressReader:
         naming none are passed over); a From with several mailboxes counts
         through a Sender among them; no readable From falls back to Sender.
         """
+        if len(froms) == 1:  # the common case, decided without collecting
+            mailboxes, pieces = self.pieces(froms[0], "From")
+            if pieces == 1 and len(mailboxes) == 1:
+                return mailboxes[0]
         named = [value for value in froms if value.strip()]
         readable: list[tuple[str, str]] = []
         several = False
@@ -549,12 +557,13 @@ class _AddressReader:
         """Return the addresses of one header value, in order, without repeats."""
         return tuple(dict.fromkeys(address for _, address in self.mailboxes(value, header)))
 
-    def addresses_of(self, headers: tuple[tuple[str, str], ...], name: str) -> tuple[str, ...]:
-        """Return the addresses of every header ``name``, in order, without repeats."""
+    def addresses_of(self, values: list[str], header: str) -> tuple[str, ...]:
+        """Return the addresses of every value of one header, in order, without repeats."""
+        if len(values) == 1:
+            return self.addresses(values[0], header)
         found: dict[str, None] = {}
-        for key, value in headers:
-            if key == name:
-                found.update(dict.fromkeys(self.addresses(value, name.title())))
+        for value in values:
+            found.update(dict.fromkeys(self.addresses(value, header)))
         return tuple(found)
 
 
@@ -605,6 +614,8 @@ class _Content:
 
     def render(self) -> tuple[str, str | None]:
         """Return the text and, when any part is HTML, the HTML of the body."""
+        if len(self.text) == 1 and not self.text[0][0] and self.html == self.text:
+            return _normalise_text(self.text[0][1]), None  # one plain part: the common case
         text = "\n".join(html_to_text(piece) if is_html else piece for is_html, piece in self.text)
         html = None
         if any(is_html for is_html, _ in self.html):
