@@ -548,6 +548,19 @@ def test_header_line_without_colon_in_the_middle_is_joined_to_the_header_before(
     assert any("continuation" in defect for defect in message.defects)
 
 
+def test_bare_cr_and_8bit_junk_lines_in_the_header_block_keep_the_headers_after_them() -> None:
+    message = _read(
+        b"From: a@example.com\r\nSubject: one\rtwo\r\nTo: b@example.com\r\n\xff\xfejunk\r\n"
+        b"Cc: c@example.com\r\n\r\nbody\r\n"
+    )
+    assert (message.subject, message.to, message.cc, message.text) == (
+        "one two",
+        ("b@example.com",),
+        ("c@example.com",),
+        "body\n",
+    )
+
+
 def test_junk_before_the_first_header_is_dropped() -> None:
     message = _read(
         b"---- Original email message ----\r\nFrom: a@example.com\r\nSubject: s\r\n\r\nb\r\n"

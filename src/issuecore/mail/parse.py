@@ -1002,7 +1002,7 @@ def _raw_body(root: email.message.Message, data: bytes, path: tuple[int, ...]) -
     body = _split_head(data)
     part = root
     for index in path:
-        boundary = part.get_boundary()
+        boundary = _PartHeaders(part, ()).param("content-type", "boundary")
         if not boundary or body is None:
             return None
         segments = _segments(body, boundary)
