@@ -55,6 +55,7 @@ def _pieces(value: str) -> list[list[_Token]]:
     length = len(value)
     index = 0
     space = False
+    angle = False  # the piece has an angle-bracketed address: a ':' after it is no group
     while index < length:
         char = value[index]
         if char in " \t\r\n":
@@ -71,6 +72,7 @@ def _pieces(value: str) -> list[list[_Token]]:
             close = value.find(">", index + 1)
             end = length if close < 0 else close + 1
             tokens.append(("angle", value[index + 1 : close if close >= 0 else length], space))
+            angle = True
         elif char == "[":
             close = value.find("]", index + 1)
             end = length if close < 0 else close + 1
@@ -81,8 +83,9 @@ def _pieces(value: str) -> list[list[_Token]]:
         elif char in ",;":
             pieces.append(tokens)
             tokens = []
+            angle = False
             end = index + 1
-        elif char == ":" and not any(kind == "angle" for kind, _, _ in tokens):
+        elif char == ":" and not angle:
             tokens = []  # a group's name; its members follow
             end = index + 1
         else:
