@@ -119,6 +119,11 @@ DELIBERATE: dict[tuple[str, str], Deliberate] = {
         reads="Je vous contacte suite à ma commande du 14 août 2018 référencée ci-dessus."
         " Je vous remercie d\u2019avance.",
     ),
+    ("mail062", "attachments"): Deliberate(
+        reason="a base64 body one letter longer than whole groups (no padding completes it) is"
+        " kept as sent, as the standard library reads it; Zammad drops the letter",
+        reads="/9j/4AAQSkZJABC123456",
+    ),
     ("mail014", "attachment names"): Deliberate(
         reason="a ':' in a file name becomes '_' (it is a drive or stream separator on Windows)",
         reads="Call_ HW-Anforderung; Best-nr.47524152.eml",
@@ -279,6 +284,9 @@ def test_documented_difference_reads_as_recorded(name: str, field: str) -> None:
         assert deliberate.reads is not None
         expected = EXPECTATIONS[name]["expected"]
         assert any(_words(deliberate.reads) in _words(text) for text in _texts(expected, message))
+    elif field == "attachments":
+        assert deliberate.reads is not None
+        assert deliberate.reads.encode() in [item.data for item in message.attachments]
     else:
         assert deliberate.reads in [item.filename for item in message.attachments]
 

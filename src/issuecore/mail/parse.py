@@ -30,7 +30,7 @@ import re
 import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta, timezone
-from email.parser import BytesParser
+from email.parser import BytesFeedParser, BytesParser
 from email.utils import parsedate_to_datetime
 from types import MappingProxyType
 from typing import Final
@@ -101,7 +101,6 @@ _DECLARED_CHARSET: Final = re.compile(
 _PARAMETER: Final = re.compile(
     r';\s*([^\s=;*"]+)(?:\*(\d{1,3}))?(\*)?\s*=\s*("(?:[^"\\]|\\.)*"?|[^;]*)', re.DOTALL
 )
-_NOT_BASE64: Final = re.compile(rb"[^A-Za-z0-9+/]")
 _BLANK_LINE: Final = re.compile(rb"(?:\r\n|\n|\r(?!\n))(?:\r\n|\n|\r(?!\n))")
 _PERCENT_BYTE: Final = re.compile(rb"%([0-9A-Fa-f]{2})")
 _FILE_NAME_CHARS: Final = re.compile(r"[\w.+-]{1,80}\.[A-Za-z][A-Za-z0-9]{0,7}")
@@ -133,6 +132,7 @@ _BUILT_IN_TYPES: Final = mimetypes.MimeTypes(filenames=())
 _HEADER_FACTORY: Final = MimeHeaderFactory()
 _POLICY: Final = email.policy.default.clone(header_factory=_HEADER_FACTORY)
 _PARSER: Final = BytesParser(policy=_POLICY)
+_FEED: Final = 64 * 1024
 
 
 def clear_header_cache() -> None:
@@ -245,13 +245,22 @@ def parse_message(
         readable = data
         if message is None:
             readable = _repaired(data, repairs)
-            message = _PARSER.parsebytes(readable)
+            message = _parse_bytes(readable)
         return _read(message, data, readable, repairs)
     except RecursionError:
         reason = "message nests too deeply to read"
     except Exception as error:  # never let one bad message stop intake
         reason = f"unreadable message: {type(error).__name__}: {error}"[:500]
     return Quarantined(reason=reason, message_id=synthetic_message_id(data), size=size, data=data)
+
+
+def _parse_bytes(data: bytes) -> email.message.Message:
+    # Fed in pieces: ``BytesParser.parsebytes`` holds the whole message as text, and
+    # again as a buffer of four bytes a character, near eight times its size at peak.
+    parser = BytesFeedParser(policy=_POLICY)
+    for start in range(0, len(data), _FEED):
+        parser.feed(data[start : start + _FEED])
+    return parser.close()
 
 
 def _message_bytes(message: email.message.Message) -> bytes:
@@ -279,12 +288,14 @@ def _repaired(data: bytes, repairs: list[str]) -> bytes:
     end = good.end() if good else 0
     if data[end : end + 1] in (b"\r", b"\n", b""):
         return data  # the header block ends in a blank line (or the message ends): nothing to do
-    pieces = _LINE_ENDING.split(data)
+    blank = _BLANK_LINE.search(data)
+    head_end = blank.start() if blank else len(data)
+    pieces = _LINE_ENDING.split(data[:head_end])  # only the header block is split and rebuilt
     lines = [
         (pieces[index], pieces[index + 1] if index + 1 < len(pieces) else b"")
         for index in range(0, len(pieces), 2)
     ]
-    block_end = next((index for index, (line, _) in enumerate(lines) if not line), len(lines))
+    block_end = len(lines)
     last_header = max(
         (index for index in range(block_end) if _LOOKS_LIKE_HEADER.match(lines[index][0])),
         default=-1,
@@ -310,7 +321,7 @@ def _repaired(data: bytes, repairs: list[str]) -> bytes:
         repairs.append(f"{joined} header line(s) without a colon read as continuation lines")
     if dropped:
         repairs.append(f"{dropped} line(s) before the first header dropped")
-    return b"".join(out)
+    return b"".join(out) + data[head_end:]
 
 
 class _Charsets:
@@ -708,7 +719,7 @@ class _Body:
         filename = headers.filename
         is_text = content_type in ("text/plain", "text/html")
         if is_text and headers.disposition != "attachment" and filename is None and not attached:
-            text = decode_body(_payload_bytes(part, headers, self.defects), headers.charset)
+            text = decode_body(_payload_bytes(part, self.defects), headers.charset)
             piece = (content_type == "text/html", text)
             return _Content(text=[piece], html=[piece])
         if content_type in ("message/rfc822", "message/global", "text/rfc822-headers"):
@@ -718,7 +729,7 @@ class _Body:
         if content_type.startswith("message/") or part.is_multipart():
             data = _raw_body(self._root, self._data, path)
         if data is None:
-            data = _payload_bytes(part, headers, self.defects)
+            data = _payload_bytes(part, self.defects)
         self.attachments.append(
             Attachment(
                 filename=safe_filename(
@@ -957,13 +968,12 @@ def _rfc2231(pieces: dict[int, tuple[bool, str]], likely: Sequence[str]) -> str 
     return safe_header_text(text, limit=1000) or None
 
 
-def _payload_bytes(part: email.message.Message, headers: _PartHeaders, defects: list[str]) -> bytes:
+def _payload_bytes(part: email.message.Message, defects: list[str]) -> bytes:
     try:
         if part.is_multipart():
             return b"".join(_message_bytes(inner) for inner in _children(part))
-        encoding = headers.raw.get("content-transfer-encoding", "").strip().lower()
-        if encoding == "base64":
-            return _base64(part.get_payload(decode=False), defects)
+        if (decoded := _base64_payload(part)) is not None:
+            return decoded
         payload = part.get_payload(decode=True)
     except Exception as error:
         defects.append(f"unreadable part payload: {type(error).__name__}")
@@ -971,25 +981,22 @@ def _payload_bytes(part: email.message.Message, headers: _PartHeaders, defects: 
     return payload if isinstance(payload, bytes) else b""
 
 
-def _base64(payload: object, defects: list[str]) -> bytes:
-    """Return base64 text decoded; broken padding or a stray character loses only itself."""
+def _base64_payload(part: email.message.Message) -> bytes | None:
+    """Return a well-formed base64 body decoded straight from its text, else ``None``.
+
+    ``get_payload(decode=True)`` copies the text to bytes, splits it into lines
+    and joins them before decoding: several times the part's size. A body the
+    fast path cannot read (bad padding, stray bytes) takes that path instead.
+    """
+    if str(part.get("content-transfer-encoding", "")).lower() != "base64":
+        return None
+    payload = part.get_payload()
     if not isinstance(payload, str):
-        return b""
-    encoded = payload.encode("ascii", "ignore")
+        return None
     try:
-        return binascii.a2b_base64(encoded)
+        return binascii.a2b_base64(payload)
     except (binascii.Error, ValueError):
-        pass
-    letters = _NOT_BASE64.sub(b"", encoded)
-    whole = len(letters) - len(letters) % 4
-    tail = letters[whole:]
-    if len(tail) == 1:
-        tail = b""  # one letter holds no whole byte
-    defects.append("base64 body with broken padding; read as far as it goes")
-    try:
-        return binascii.a2b_base64(letters[:whole] + tail + b"=" * (-len(tail) % 4))
-    except (binascii.Error, ValueError):
-        return binascii.a2b_base64(letters[:whole]) if whole else b""
+        return None
 
 
 def _raw_body(root: email.message.Message, data: bytes, path: tuple[int, ...]) -> bytes | None:
