@@ -148,7 +148,7 @@ class InboundMessage:
     one mailbox mail servers and DMARC see in ``From`` (``None`` when the
     message names no single sender; ``defects`` says why); ``subject`` is
     decoded and unfolded; ``text`` is the plain body (derived from the HTML
-    where the plain alternative is missing or blank) with ``\n`` line ends;
+    where the plain alternative is missing or blank) with line-feed line ends;
     ``headers`` holds every header as ``(lower-case name, unfolded raw
     value)`` with raw 8-bit bytes decoded. Every string is valid Unicode
     without NUL. ``omissions`` says, one line each, what a limit (part
