@@ -231,7 +231,7 @@ def test_different_undecodable_message_ids_stay_different_messages(store: Store)
     assert percent.message_id == "<%25%FF@c.example>"
 
 
-def test_undecodable_text_reads_as_utf8_where_it_is_and_as_replacement_where_not(
+def test_a_stray_byte_in_utf8_text_reads_as_windows_1252_and_the_rest_as_utf8(
     store: Store,
 ) -> None:
     desk = make_desk(store)
@@ -240,7 +240,7 @@ def test_undecodable_text_reads_as_utf8_where_it_is_and_as_replacement_where_not
 
     assert outcome.issue_number is not None
     (entry,) = desk.thread(outcome.issue_number)
-    assert entry.subject == "caf\u00e9 \ufffd"
+    assert entry.subject == "caf\u00e9 \u00ff"
 
 
 # --- finding 2: duplicates first --------------------------------------------------------------
@@ -409,15 +409,10 @@ def _many_attachments(count: int) -> bytes:
     return head + part * count + b"--b--\n"
 
 
-@pytest.mark.xfail(
-    reason="needs the parser to fill InboundMessage.omissions (issue 9, mail/parse.py); "
-    "remove this marker when that change is merged",
-    strict=True,
-)
 @pytest.mark.parametrize(
     ("raw", "message_id"),
-    [(_nested(60), "<deep@c>"), (_many_attachments(2500), "<many@c>")],
-    ids=["nested-60-levels", "2500-attachments"],
+    [(_nested(120), "<deep@c>"), (_many_attachments(2500), "<many@c>")],
+    ids=["nested-120-levels", "2500-attachments"],
 )
 def test_a_message_cut_by_a_limit_is_noted_on_its_thread_end_to_end(
     tmp_path: Path, raw: bytes, message_id: str
@@ -430,6 +425,16 @@ def test_a_message_cut_by_a_limit_is_noted_on_its_thread_end_to_end(
         assert len(notes) == 1
         assert "left out" in notes[0].text
         assert desk.kept_message(message_id) == raw
+
+
+def test_a_message_nested_60_levels_is_read_whole_with_no_note(tmp_path: Path) -> None:
+    with open_store("sqlite", tmp_path) as store:
+        desk = make_desk(store)
+        outcome = desk.receive(_nested(60))
+        assert outcome.issue_number is not None
+        thread = desk.thread(outcome.issue_number)
+        assert [e.kind for e in thread] == [EntryKind.CUSTOMER_MESSAGE]
+        assert "innermost" in thread[0].text
 
 
 # --- anything at all, from an untyped caller ----------------------------------------------

@@ -75,8 +75,8 @@ def _message(row: dict[str, str]) -> bytes:
     data = (CORPUS / row["input_file"]).read_bytes()  # type: ignore[operator]
     envelope = f"From: customer@example.com\r\nMessage-ID: <{row['id']}@corpus.example>\r\n"
     if row["kind"] == "eml":
-        # the first From and Message-ID count: every reply comes from a customer, once
-        return envelope.encode("ascii") + data
+        # every reply comes from a customer, once: its own From and Message-ID are replaced
+        return envelope.encode("ascii") + _without_headers(data, (b"from", b"message-id"))
     subtype = "html" if row["kind"] == "html" else "plain"
     body = base64.encodebytes(data).decode("ascii")
     return (
@@ -86,13 +86,32 @@ def _message(row: dict[str, str]) -> bytes:
     ).encode("ascii")
 
 
+def _without_headers(data: bytes, names: tuple[bytes, ...]) -> bytes:
+    """Return ``data`` with the header fields ``names`` (and their folded lines) removed."""
+    head, blank, body = (
+        data.partition(b"\n\n") if b"\r\n\r\n" not in data else (data.partition(b"\r\n\r\n"))
+    )
+    kept: list[bytes] = []
+    dropping = False
+    for line in head.splitlines(keepends=True):
+        if line[:1] in (b" ", b"\t"):
+            if not dropping:
+                kept.append(line)
+            continue
+        dropping = line.split(b":", 1)[0].strip().lower() in names
+        if not dropping:
+            kept.append(line)
+    return b"".join(kept) + blank + body
+
+
 def _direct(row: dict[str, str]) -> str:
     data = (CORPUS / row["input_file"]).read_bytes()  # type: ignore[operator]
     if row["kind"] == "eml":
         message = parse_message(data)
         assert isinstance(message, InboundMessage)
         return new_content(message.text, html=message.html)
-    text = data.decode("utf-8")
+    # line endings as the parser gives them to the desk
+    text = data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
     if row["kind"] == "html":
         return new_content(html_to_text(text), html=text)
     return new_content(text)

@@ -7,7 +7,14 @@ parser found are listed; a message that cannot be read at all becomes a
 Parsing uses :data:`email.policy.default` with a faster header factory
 (:mod:`issuecore.mail._headers`: same header objects, built more cheaply),
 and the address, date and ID headers are decoded once from their raw
-values, so each message is parsed once and each header read once.
+values, so each message is parsed once and each header read once. What the
+standard parser gives up on is repaired first (a header line without a
+colon in the middle of the header block, a space before a colon, junk
+before the first header). Text is decoded by the character-set policy of
+:mod:`issuecore.mail._charsets`, HTML reduced to text by
+:mod:`issuecore.mail._html`, address headers read by
+:mod:`issuecore.mail._mailboxes`. Every string returned is valid Unicode
+without NUL characters.
 """
 
 from __future__ import annotations
@@ -17,21 +24,29 @@ import email.message
 import email.policy
 import functools
 import hashlib
+import html as html_escape
+import mimetypes
 import re
 import unicodedata
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta, timezone
-from email.header import decode_header
-from email.parser import BytesFeedParser, HeaderParser
-from email.utils import getaddresses, parsedate_to_datetime
-from html.parser import HTMLParser
+from email.parser import BytesFeedParser, BytesParser
+from email.utils import parsedate_to_datetime
 from types import MappingProxyType
 from typing import Final
 
 import attrs
 
+from issuecore.mail._charsets import (
+    decode_body,
+    decode_encoded_words,
+    escape_identifier,
+    undo_surrogates,
+)
 from issuecore.mail._headers import MimeHeaderFactory, plain_parameters
-from issuecore.mail.addresses import normalize_address, safe_header_text
+from issuecore.mail._html import html_to_text
+from issuecore.mail._mailboxes import read_mailboxes
+from issuecore.mail.addresses import address_key, normalize_address, safe_header_text
 from issuecore.model import Attachment
 
 __all__ = [
@@ -45,13 +60,15 @@ __all__ = [
 ]
 
 DEFAULT_MAX_BYTES: Final = 50 * 1024 * 1024
-_MAX_DEPTH: Final = 40
+_MAX_DEPTH: Final = 100
 _MAX_PARTS: Final = 2_000
 _MAX_REFERENCES: Final = 200
 _MAX_ADDRESS_HEADER: Final = 64 * 1024
+_MAX_SUBJECT: Final = 10_000
 _MAX_FILENAME: Final = 150
 _MSG_ID: Final = re.compile(r"<[^<>\s]{1,990}>")
 _FOLD: Final = re.compile(r"\r?\n|\r")
+_NEWLINES: Final = re.compile(r"\r\n?")
 # "Thu, 26 Nov 2026 09:14:01 +0000", the form nearly every client writes; others go to email.utils
 _COMMON_DATE: Final = re.compile(
     r"\s*(?:[A-Za-z]{3},\s*)?(\d{1,2})\s+([A-Za-z]{3})\s+(\d{4})\s+(\d{2}):(\d{2})(?::(\d{2}))?"
@@ -63,13 +80,30 @@ _MONTHS: Final = {
         ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1
     )
 }
-_ESCAPED_BYTES: Final = re.compile("[\udc80-\udcff]")
-# One mailbox without comments, quoted pairs or groups: ``a@b``, ``Name <a@b>``, ``"Name" <a@b>``;
-# anything else goes to the full parser.
-_BARE_MAILBOX: Final = re.compile(r'\s*<?([^<>\s"(),;:\\]+)>?\s*')
+# One mailbox without comments, quoted pairs or groups: ``a@b``, ``<a@b>``, ``Name <a@b>``,
+# ``"Name" <a@b>``; anything else goes to the full reader.
+_BARE_MAILBOX: Final = re.compile(r'\s*(?:<([^<>\s"(),;:\\]+)>|([^<>\s"(),;:\\]+))\s*')
 _NAMED_MAILBOX: Final = re.compile(
     r'\s*(?:"([^"\\\r\n]{0,200})"|([^"<>(),;:@\\\r\n]{0,200}?))\s*<([^<>\s"(),;:\\]+)>\s*'
 )
+_CONTENT_TYPE: Final = re.compile(r"[!#$%&'*+.^_`|~0-9a-z-]+/[!#$%&'*+.^_`|~0-9a-z-]+")
+# Lines of a header block the standard parser reads as header lines (its own test, plus CR/LF).
+_GOOD_HEADER_BLOCK: Final = re.compile(
+    rb"(?:From [^\r\n]*(?:\r\n|\r|\n))?(?:(?:[ \t]|[!-9;-~]*:)[^\r\n]*(?:\r\n|\r|\n))*"
+)
+_LINE_ENDING: Final = re.compile(rb"(\r\n|\r|\n)")
+_SPACE_BEFORE_COLON: Final = re.compile(rb"([!-9;-~]+)[ \t]+:")
+_LOOKS_LIKE_HEADER: Final = re.compile(rb"[!-9;-~]+[ \t]*:")
+_DECLARED_CHARSET: Final = re.compile(
+    rb"charset\s*=\s*[\"']?([A-Za-z0-9_.:+-]{1,40})|=\?([A-Za-z0-9_.:+-]{1,40})(?:\*[^?]*)?\?[bBqQ]\?",
+    re.IGNORECASE,
+)
+_PARAMETER: Final = re.compile(
+    r';\s*([^\s=;*"]+)(?:\*(\d{1,3}))?(\*)?\s*=\s*("(?:[^"\\]|\\.)*"?|[^;]*)', re.DOTALL
+)
+_BLANK_LINE: Final = re.compile(rb"(?:\r\n|\n|\r(?!\n))(?:\r\n|\n|\r(?!\n))")
+_PERCENT_BYTE: Final = re.compile(rb"%([0-9A-Fa-f]{2})")
+_FILE_NAME_CHARS: Final = re.compile(r"[\w.+-]{1,80}\.[A-Za-z][A-Za-z0-9]{0,7}")
 _WINDOWS_RESERVED: Final = frozenset(
     {"con", "prn", "aux", "nul"} | {f"com{i}" for i in range(10)} | {f"lpt{i}" for i in range(10)}
 )
@@ -79,17 +113,25 @@ _EXTENSIONS: Final = {
     "text/calendar": ".ics",
     "image/png": ".png",
     "image/jpeg": ".jpg",
+    "image/jpg": ".jpg",
     "image/gif": ".gif",
     "application/pdf": ".pdf",
     "message/rfc822": ".eml",
+    "message/global": ".eml",
     "message/delivery-status": ".txt",
+    "message/global-delivery-status": ".txt",
     "message/disposition-notification": ".txt",
     "text/rfc822-headers": ".txt",
+    "application/pgp-signature": ".asc",
+    "application/pgp-encrypted": ".asc",
+    "application/pkcs7-signature": ".p7s",
+    "application/octet-stream": ".bin",
 }
-
-
+# The standard library's own table only: the answer must not depend on the machine's mime.types.
+_BUILT_IN_TYPES: Final = mimetypes.MimeTypes(filenames=())
 _HEADER_FACTORY: Final = MimeHeaderFactory()
 _POLICY: Final = email.policy.default.clone(header_factory=_HEADER_FACTORY)
+_PARSER: Final = BytesParser(policy=_POLICY)
 _FEED: Final = 64 * 1024
 
 
@@ -102,12 +144,16 @@ def clear_header_cache() -> None:
 class InboundMessage:
     """What intake keeps of one inbound email.
 
-    Addresses are normalised (domain lower-cased); ``subject`` is decoded and
-    unfolded; ``text`` is the plain body (derived from the HTML when there is
-    no plain part); ``headers`` holds every header as ``(lower-case name,
-    unfolded raw value)``. ``omissions`` says, one line each, what a limit
-    (size, depth, part count) left out of the message as read; the raw bytes
-    of such a message are kept.
+    Addresses are normalised (domain lower-cased); ``from_address`` is the
+    one mailbox mail servers and DMARC see in ``From`` (``None`` when the
+    message names no single sender; ``defects`` says why); ``subject`` is
+    decoded and unfolded; ``text`` is the plain body (derived from the HTML
+    where the plain alternative is missing or blank) with line-feed line ends;
+    ``headers`` holds every header as ``(lower-case name, unfolded raw
+    value)`` with raw 8-bit bytes decoded. Every string is valid Unicode
+    without NUL. ``omissions`` says, one line each, what a limit (part
+    count, nesting depth, References, Subject length) left out of the
+    message as read; the raw bytes of such a message are kept.
     """
 
     message_id: str
@@ -171,6 +217,7 @@ def parse_message(
 ) -> InboundMessage | Quarantined:
     """Return the message read from ``raw``, or :class:`Quarantined` with the reason."""
     given: object = raw  # callers without type checking may pass anything
+    repairs: list[str] = []
     if isinstance(given, email.message.Message):
         data = _message_bytes(given)
         message: email.message.Message | None = given
@@ -195,9 +242,11 @@ def parse_message(
             data=data,
         )
     try:
+        readable = data
         if message is None:
-            message = _parse_bytes(data)
-        return _read(message, data)
+            readable = _repaired(data, repairs)
+            message = _parse_bytes(readable)
+        return _read(message, data, readable, repairs)
     except RecursionError:
         reason = "message nests too deeply to read"
     except Exception as error:  # never let one bad message stop intake
@@ -224,40 +273,148 @@ def _message_bytes(message: email.message.Message) -> bytes:
             return repr(message).encode("utf-8", "replace")
 
 
-def _read(message: email.message.Message, data: bytes) -> InboundMessage | Quarantined:
-    headers = tuple((name.lower(), _unfold(value)) for name, value in message.raw_items())
-    if not headers:
+def _repaired(data: bytes, repairs: list[str]) -> bytes:
+    """Return ``data`` with a header block the standard parser can read; say what was changed.
+
+    A line in the header block that is no header line is joined to the header
+    before it (a header wrapped without indentation) or, before the first
+    header, dropped; ``Name : value`` loses the space before the colon. A
+    line followed by no header line starts the body, as the parser reads it.
+    """
+    if data[:1] in (b"\r", b"\n"):
+        data = data.lstrip(b"\r\n")
+        repairs.append("blank lines before the first header dropped")
+    good = _GOOD_HEADER_BLOCK.match(data)
+    end = good.end() if good else 0
+    if data[end : end + 1] in (b"\r", b"\n", b""):
+        return data  # the header block ends in a blank line (or the message ends): nothing to do
+    blank = _BLANK_LINE.search(data)
+    head_end = blank.start() if blank else len(data)
+    pieces = _LINE_ENDING.split(data[:head_end])  # only the header block is split and rebuilt
+    lines = [
+        (pieces[index], pieces[index + 1] if index + 1 < len(pieces) else b"")
+        for index in range(0, len(pieces), 2)
+    ]
+    block_end = len(lines)
+    last_header = max(
+        (index for index in range(block_end) if _LOOKS_LIKE_HEADER.match(lines[index][0])),
+        default=-1,
+    )
+    out: list[bytes] = []
+    seen_header = False
+    joined = dropped = 0
+    for index, (line, ending) in enumerate(lines):
+        if index < block_end and index <= last_header:
+            if _LOOKS_LIKE_HEADER.match(line):
+                line = _SPACE_BEFORE_COLON.sub(rb"\1:", line, count=1)
+                seen_header = True
+            elif line[:1] in (b" ", b"\t") or (index == 0 and line.startswith(b"From ")):
+                pass
+            elif seen_header:
+                line = b" " + line
+                joined += 1
+            else:
+                dropped += 1
+                continue
+        out.append(line + ending)
+    if joined:
+        repairs.append(f"{joined} header line(s) without a colon read as continuation lines")
+    if dropped:
+        repairs.append(f"{dropped} line(s) before the first header dropped")
+    return b"".join(out) + data[head_end:]
+
+
+class _Charsets:
+    """The character sets a message declares anywhere: the likely reading of its raw 8-bit bytes."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+
+    @functools.cached_property
+    def likely(self) -> tuple[str, ...]:
+        found: dict[str, None] = {}
+        for declared, in_word in _DECLARED_CHARSET.findall(self._data):
+            label = (declared or in_word).decode("ascii").lower()
+            found.setdefault(label, None)
+        return tuple(found)
+
+
+class _LazyLikely(Sequence[str]):
+    """The likely charsets, found only when a raw 8-bit byte needs them."""
+
+    def __init__(self, charsets: _Charsets) -> None:
+        self._charsets = charsets
+
+    def __len__(self) -> int:
+        return len(self._charsets.likely)
+
+    def __getitem__(self, index: int) -> str:  # type: ignore[override]
+        return self._charsets.likely[index]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._charsets.likely)
+
+
+def _read(
+    message: email.message.Message, data: bytes, readable: bytes, repairs: list[str]
+) -> InboundMessage | Quarantined:
+    """Return what intake keeps of ``message``, parsed from ``readable`` (``data`` repaired)."""
+    likely = _LazyLikely(_Charsets(data))
+    raw_headers = [(name.lower(), _unfold(value)) for name, value in message.raw_items()]
+    if not raw_headers:
         return Quarantined(
             reason="no header fields: this is not an email message",
             message_id=synthetic_message_id(data),
             size=len(data),
             data=data,
         )
-    defects = [_describe_defect(defect) for defect in message.defects]
+    defects = [*repairs, *(_describe_defect(defect) for defect in message.defects)]
+    omissions: list[str] = []
+    raw_first: dict[str, str] = {}
     first: dict[str, str] = {}
-    for name, value in headers:
-        first.setdefault(name, value)
+    cleaned: list[tuple[str, str]] = []
+    addressed: dict[str, list[str]] = {"from": [], "sender": [], "to": [], "cc": []}
+    for name, raw_value in raw_headers:
+        value = raw_value
+        if not value.isascii() or "\x00" in value:
+            value = _clean_text(undo_surrogates(value, likely))
+        if not name.isascii() or not name.isprintable():
+            name = escape_identifier(name)
+        cleaned.append((name, value))
+        if name in addressed:
+            addressed[name].append(value)
+        if name not in first:
+            raw_first[name] = raw_value
+            first[name] = value
+    headers = tuple(cleaned)
 
-    own_id = _first_message_id(first.get("message-id", ""))
+    own_id = _first_message_id(raw_first.get("message-id", ""))
     synthetic = own_id is None
     if own_id is None:
         own_id = synthetic_message_id(data)
         defects.append("no usable Message-ID; a synthetic one was derived from the bytes")
 
-    from_name, from_address = _first_mailbox(first.get("from", ""))
-    if from_address is None:
-        sender_name, from_address = _first_mailbox(first.get("sender", ""))
-        from_name = from_name or sender_name
-    if from_address is None:
-        defects.append("no readable From address")
+    reader = _AddressReader(likely, defects, omissions)
+    from_name, from_address = reader.sender(addressed["from"], addressed["sender"])
 
-    top = _PartHeaders(message, first)
-    body = _Body()
-    body.collect(message, depth=0, headers=top)
+    references = _MSG_ID.findall(raw_first.get("references", ""))
+    if len(references) > _MAX_REFERENCES:
+        omissions.append(
+            f"References named {len(references):,} message ids; the last {_MAX_REFERENCES:,}"
+            " were kept"
+        )
+    subject = raw_first.get("subject", "")
+    if not subject.isascii() or "=?" in subject:
+        subject = decode_encoded_words(subject, likely)
+    if len(subject) > _MAX_SUBJECT:
+        omissions.append(f"the Subject of {len(subject):,} characters was cut to {_MAX_SUBJECT:,}")
+
+    top = _PartHeaders(message, likely, raw_first)
+    body = _Body(likely, message, readable)
+    content = body.collect(message, path=(), headers=top)
     defects.extend(body.defects)
-    plain = "\n".join(body.plain)
-    html = "\n".join(body.html) if body.html else None
-    text = plain if body.plain else html_to_text(html or "")
+    omissions.extend(body.omissions())
+    text, html = content.render()
 
     content_type = top.content_type
     report_type = None
@@ -267,23 +424,24 @@ def _read(message: email.message.Message, data: bytes) -> InboundMessage | Quara
     return InboundMessage(
         message_id=own_id,
         synthetic_message_id=synthetic,
-        in_reply_to=_first_message_id(first.get("in-reply-to", "")),
-        references=tuple(_MSG_ID.findall(first.get("references", "")))[-_MAX_REFERENCES:],
+        in_reply_to=_first_message_id(raw_first.get("in-reply-to", "")),
+        references=tuple(escape_identifier(ref) for ref in references[-_MAX_REFERENCES:]),
         from_address=from_address,
         from_name=from_name,
-        reply_to=_addresses(first.get("reply-to", "")),
-        to=_addresses_of(headers, "to"),
-        cc=_addresses_of(headers, "cc"),
+        reply_to=reader.addresses(first.get("reply-to", ""), "Reply-To"),
+        to=reader.addresses_of(addressed["to"], "To"),
+        cc=reader.addresses_of(addressed["cc"], "Cc"),
         date=_date(first.get("date"), defects),
-        subject=safe_header_text(_decode(first.get("subject", "")), limit=10_000),
+        subject=safe_header_text(subject, limit=_MAX_SUBJECT),
         text=text,
         html=html,
-        attachments=tuple(body.attachments),
+        attachments=_unique_names(body.attachments),
         headers=headers,
         content_type=content_type,
         report_type=report_type,
         returned_message_id=body.returned_message_id,
-        defects=tuple(defects),
+        defects=tuple(_clean_text(defect) for defect in defects),
+        omissions=tuple(omissions),
         size=len(data),
     )
 
@@ -299,86 +457,125 @@ def _unfold(value: object) -> str:
     return _FOLD.sub("", text) if "\n" in text or "\r" in text else text
 
 
-def _undo_surrogates(text: str) -> str:
-    """Return ``text`` with bytes the parser could not decode read as UTF-8."""
-    if text.isascii() or _ESCAPED_BYTES.search(text) is None:
-        return text
-    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-
-
-def _decode(value: str) -> str:
-    """Return a header value with RFC 2047 encoded words decoded."""
-    if value.isascii() and "=?" not in value:
-        return value
-    value = _undo_surrogates(value)
-    if "=?" not in value:
-        return value
-    try:
-        parts = decode_header(value)
-    except Exception:
-        return value
-    decoded: list[str] = []
-    for chunk, charset in parts:
-        if isinstance(chunk, str):
-            decoded.append(chunk)
-            continue
-        try:
-            decoded.append(chunk.decode(charset or "ascii", "replace"))
-        except LookupError:
-            decoded.append(chunk.decode("utf-8", "replace"))
-    return "".join(decoded)
+def _clean_text(text: str) -> str:
+    """Return ``text`` without NUL characters or lone surrogates."""
+    if "\x00" in text:
+        text = text.replace("\x00", "")
+    if not text.isascii():
+        text = text.encode("utf-8", "replace").decode("utf-8")
+    return text
 
 
 def _first_message_id(value: str) -> str | None:
     match = _MSG_ID.search(value)
     if match:
-        return match.group(0)
+        return escape_identifier(match.group(0))
     bare = value.strip()
     if bare and len(bare) <= 990 and not any(char.isspace() or char in "<>" for char in bare):
-        return f"<{bare}>"
+        return escape_identifier(f"<{bare}>")
     return None
 
 
-def _mailboxes(value: str) -> list[tuple[str, str]]:
-    if not value.strip():
-        return []
-    if value.isascii():
-        if bare := _BARE_MAILBOX.fullmatch(value):
-            address = normalize_address(bare.group(1))
-            if address is not None:
-                return [("", address)]
-        elif named := _NAMED_MAILBOX.fullmatch(value):
-            address = normalize_address(named.group(3))
-            if address is not None:
-                name = (named.group(1) or named.group(2) or "").strip()
-                return [(safe_header_text(_decode(name), limit=200) if name else "", address)]
-    try:
-        pairs = getaddresses([_undo_surrogates(value[:_MAX_ADDRESS_HEADER])])
-    except Exception:
-        return []
-    found: list[tuple[str, str]] = []
-    for name, address in pairs:
-        normalised = normalize_address(address)
-        if normalised is not None:
-            found.append((safe_header_text(_decode(name), limit=200), normalised))
-    return found
+class _AddressReader:
+    """Reads the address headers of one message, noting defects and cut values."""
 
+    def __init__(self, likely: Sequence[str], defects: list[str], omissions: list[str]) -> None:
+        self._likely = likely
+        self._defects = defects
+        self._omissions = omissions
 
-def _first_mailbox(value: str) -> tuple[str, str | None]:
-    mailboxes = _mailboxes(value)
-    return mailboxes[0] if mailboxes else ("", None)
+    def _name(self, name: str) -> str:
+        if not name.isascii() or "=?" in name:
+            name = decode_encoded_words(name, self._likely)
+        return safe_header_text(name, limit=200)
 
+    def mailboxes(self, value: str, header: str) -> list[tuple[str, str]]:
+        """Return the readable mailboxes of one header value, noting unreadable pieces."""
+        return self.pieces(value, header)[0]
 
-def _addresses(value: str) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(address for _, address in _mailboxes(value)))
+    def pieces(self, value: str, header: str) -> tuple[list[tuple[str, str]], int]:
+        """Return the readable mailboxes of a header value and how many pieces it has."""
+        if not value.strip():
+            return [], 0
+        if value.isascii():
+            if bare := _BARE_MAILBOX.fullmatch(value):
+                address = normalize_address(bare.group(1) or bare.group(2))
+                if address is not None:
+                    return [("", address)], 1
+            elif named := _NAMED_MAILBOX.fullmatch(value):
+                address = normalize_address(named.group(3))
+                if address is not None:
+                    name = (named.group(1) or named.group(2) or "").strip()
+                    return [(self._name(name) if name else "", address)], 1
+        if len(value) > _MAX_ADDRESS_HEADER:
+            self._omissions.append(
+                f"{header} of {len(value):,} characters was read only to {_MAX_ADDRESS_HEADER:,}"
+            )
+            value = value[:_MAX_ADDRESS_HEADER]
+        found, unreadable = read_mailboxes(value, self._name)
+        if unreadable:
+            self._defects.append(f"{unreadable} unreadable mailbox(es) in {header}: {value[:80]!r}")
+        return found, len(found) + unreadable
 
+    def sender(self, froms: list[str], senders: list[str]) -> tuple[str, str | None]:
+        """Return the one mailbox that wrote the message, by the From rule, or no address.
 
-def _addresses_of(headers: tuple[tuple[str, str], ...], name: str) -> tuple[str, ...]:
-    found: dict[str, None] = {}
-    for key, value in headers:
-        if key == name:
-            found.update(dict.fromkeys(_addresses(value)))
-    return tuple(found)
+        Several From headers count when they all name one mailbox (headers
+        naming none are passed over); a From with several mailboxes counts
+        through a Sender among them; no readable From falls back to Sender.
+        """
+        if len(froms) == 1:  # the common case, decided without collecting
+            mailboxes, pieces = self.pieces(froms[0], "From")
+            if pieces == 1 and len(mailboxes) == 1:
+                return mailboxes[0]
+        named = [value for value in froms if value.strip()]
+        readable: list[tuple[str, str]] = []
+        several = False
+        for value in named:
+            mailboxes, pieces = self.pieces(value, "From")
+            readable.extend(mailboxes)
+            several = several or (bool(mailboxes) and pieces > 1)
+        distinct = {address_key(address): (name, address) for name, address in readable}
+        if len(named) > 1:
+            self._defects.append(f"{len(named)} From headers")
+        if len(distinct) == 1 and not several:
+            return next(iter(distinct.values()))
+        sender = self._one_sender(senders)
+        if not distinct:
+            if sender is not None:
+                self._defects.append("no readable From address; the Sender is the sender")
+                return sender
+            self._defects.append("no readable From address")
+            return "", None
+        if sender is not None and address_key(sender[1]) in distinct:
+            self._defects.append(
+                "From names several mailboxes; the Sender among them is the sender"
+            )
+            return sender
+        self._defects.append(
+            "From names several mailboxes and no Sender among them: the message has no sender"
+        )
+        return "", None
+
+    def _one_sender(self, senders: list[str]) -> tuple[str, str] | None:
+        named = [value for value in senders if value.strip()]
+        if len(named) != 1:
+            return None
+        mailboxes, pieces = self.pieces(named[0], "Sender")
+        return mailboxes[0] if len(mailboxes) == 1 and pieces == 1 else None
+
+    def addresses(self, value: str, header: str) -> tuple[str, ...]:
+        """Return the addresses of one header value, in order, without repeats."""
+        return tuple(dict.fromkeys(address for _, address in self.mailboxes(value, header)))
+
+    def addresses_of(self, values: list[str], header: str) -> tuple[str, ...]:
+        """Return the addresses of every value of one header, in order, without repeats."""
+        if len(values) == 1:
+            return self.addresses(values[0], header)
+        found: dict[str, None] = {}
+        for value in values:
+            found.update(dict.fromkeys(self.addresses(value, header)))
+        return tuple(found)
 
 
 def _date(value: str | None, defects: list[str]) -> datetime | None:
@@ -402,76 +599,183 @@ def _date(value: str | None, defects: list[str]) -> datetime | None:
             except ValueError:
                 pass  # the full parser below decides what to make of it
     try:
-        parsed = parsedate_to_datetime(_undo_surrogates(value))
+        parsed = parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError, OverflowError):
         defects.append(f"unreadable Date: {value[:80]!r}")
         return None
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
+@attrs.define
+class _Content:
+    """The body of a part: pieces ``(is_html, text)`` for the text view and for the HTML view."""
+
+    text: list[tuple[bool, str]] = attrs.Factory(list)
+    html: list[tuple[bool, str]] = attrs.Factory(list)
+
+    def extend(self, other: _Content) -> None:
+        self.text.extend(other.text)
+        self.html.extend(other.html)
+
+    def has_text(self) -> bool:
+        """Return whether the text view shows anything but white space."""
+        return any(
+            (html_to_text(piece) if is_html else piece).strip() for is_html, piece in self.text
+        )
+
+    def render(self) -> tuple[str, str | None]:
+        """Return the text and, when any part is HTML, the HTML of the body."""
+        if len(self.text) == 1 and not self.text[0][0] and self.html == self.text:
+            return _normalise_text(self.text[0][1]), None  # one plain part: the common case
+        text = "\n".join(html_to_text(piece) if is_html else piece for is_html, piece in self.text)
+        html = None
+        if any(is_html for is_html, _ in self.html):
+            html = "".join(
+                piece if is_html else _plain_to_html(piece) for is_html, piece in self.html
+            )
+        return _normalise_text(text), (_normalise_text(html) if html is not None else None)
+
+
+def _plain_to_html(text: str) -> str:
+    escaped = html_escape.escape(text.strip("\r\n"), quote=False)
+    return f'<div style="white-space: pre-wrap">{escaped}</div>'
+
+
+def _normalise_text(text: str) -> str:
+    """Return ``text`` with ``\\n`` line endings, no NUL and no lone surrogate."""
+    if "\r" in text:
+        text = _NEWLINES.sub("\n", text)
+    return _clean_text(text)
+
+
 class _Body:
     """Collects the text, HTML and attachments of a message without entering attached mail."""
 
-    def __init__(self) -> None:
-        self.plain: list[str] = []
-        self.html: list[str] = []
+    def __init__(self, likely: Sequence[str], root: email.message.Message, data: bytes) -> None:
+        self.likely = likely
+        self._root = root
+        self._data = data
         self.attachments: list[Attachment] = []
         self.defects: list[str] = []
         self.returned_message_id: str | None = None
         self._parts = 0
+        self._left_out = 0
+        self._too_deep = 0
+
+    def omissions(self) -> list[str]:
+        """Return one line for each kind of content a limit left out."""
+        lines = []
+        if self._left_out:
+            total = _MAX_PARTS + self._left_out
+            lines.append(
+                f"{total:,} MIME parts; the first {_MAX_PARTS:,} were read, {self._left_out:,}"
+                f" left out by the part limit of {_MAX_PARTS:,}"
+            )
+        if self._too_deep:
+            lines.append(
+                f"{self._too_deep:,} MIME part(s) nested deeper than {_MAX_DEPTH} levels left out"
+            )
+        return lines
 
     def collect(
-        self, part: email.message.Message, *, depth: int, headers: _PartHeaders | None = None
-    ) -> None:
-        self._parts += 1
-        if self._parts > _MAX_PARTS:
-            if self._parts == _MAX_PARTS + 1:
-                self.defects.append(f"more than {_MAX_PARTS} parts; the rest were not read")
-            return
+        self,
+        part: email.message.Message,
+        *,
+        path: tuple[int, ...],
+        headers: _PartHeaders | None = None,
+        attached: bool = False,
+    ) -> _Content:
+        """Return the body of ``part``, adding its attachments; limits are counted, not raised.
+
+        ``path`` is the position of the part in the tree; ``attached`` says the
+        part is a resource of a ``multipart/related`` body, kept as an attachment.
+        """
+        depth = len(path)
+        if self._parts >= _MAX_PARTS:
+            self._left_out += _count_parts(part)
+            return _Content()
         if depth > _MAX_DEPTH:
-            self.defects.append(f"parts nested deeper than {_MAX_DEPTH} were not read")
-            return
+            self._too_deep += _count_parts(part)
+            return _Content()
+        self._parts += 1
         if depth:
             self.defects.extend(_describe_defect(defect) for defect in part.defects)
-        headers = headers or _PartHeaders(part)
+        headers = headers or _PartHeaders(part, self.likely)
         content_type = headers.content_type
         if part.is_multipart() and content_type.startswith("multipart/"):
-            for child in _children(part):
-                self.collect(child, depth=depth + 1)
-            return
+            related = content_type == "multipart/related"
+            children = [
+                self.collect(
+                    child, path=(*path, index), attached=attached or (related and index > 0)
+                )
+                for index, child in enumerate(_children(part))
+            ]
+            if content_type == "multipart/alternative":
+                return _alternative(children)
+            content = _Content()
+            for child in children:
+                content.extend(child)
+            return content
         filename = headers.filename
         is_text = content_type in ("text/plain", "text/html")
-        if is_text and headers.disposition != "attachment" and filename is None:
-            text = _text_of(part, headers.charset, self.defects)
-            (self.plain if content_type == "text/plain" else self.html).append(text)
-            return
-        if content_type in ("message/rfc822", "text/rfc822-headers"):
-            self._note_returned_id(part, headers.charset)
+        if is_text and headers.disposition != "attachment" and filename is None and not attached:
+            text = decode_body(_payload_bytes(part, self.defects), headers.charset)
+            piece = (content_type == "text/html", text)
+            return _Content(text=[piece], html=[piece])
+        if content_type in ("message/rfc822", "message/global", "text/rfc822-headers"):
+            self._note_returned_id(part)
         content_id = headers.raw.get("content-id")
+        data = None
+        if content_type.startswith("message/") or part.is_multipart():
+            data = _raw_body(self._root, self._data, path)
+        if data is None:
+            data = _payload_bytes(part, self.defects)
         self.attachments.append(
             Attachment(
-                filename=safe_filename(filename or "", content_type=content_type),
+                filename=safe_filename(
+                    filename or _unnamed(part, content_type, content_id, self.likely),
+                    content_type=content_type,
+                ),
                 content_type=content_type,
-                data=_payload_bytes(part, self.defects),
+                data=data,
                 content_id=_first_message_id(content_id) if content_id else None,
             )
         )
+        return _Content()
 
-    def _note_returned_id(self, part: email.message.Message, charset: str | None) -> None:
+    def _note_returned_id(self, part: email.message.Message) -> None:
         if self.returned_message_id is not None:
             return
-        try:
-            if part.is_multipart():
-                inner = part.get_payload(0)
-                value = (
-                    inner.get("message-id", "") if isinstance(inner, email.message.Message) else ""
-                )
-            else:
-                text = _text_of(part, charset, self.defects)
-                value = HeaderParser().parsestr(text, headersonly=True).get("message-id", "")
-        except Exception:
-            return
-        self.returned_message_id = _first_message_id(_unfold(value))
+        inner = _attached_message(part)
+        if inner is not None:
+            self.returned_message_id = _first_message_id(_raw_header(inner, "message-id"))
+
+
+def _alternative(children: list[_Content]) -> _Content:
+    """Return the alternative shown: plain text if it says anything, else the richest that does."""
+    readable = [child for child in children if child.text]
+    plain = [child for child in readable if all(not is_html for is_html, _ in child.text)]
+    chosen = next((child for child in plain if child.has_text()), None)
+    if chosen is None:
+        chosen = next((child for child in reversed(readable) if child.has_text()), None)
+    if chosen is None:
+        chosen = readable[0] if readable else _Content()
+    with_html = next(
+        (child for child in reversed(readable) if any(is_html for is_html, _ in child.html)),
+        chosen,
+    )
+    return _Content(text=list(chosen.text), html=list(with_html.html))
+
+
+def _count_parts(part: email.message.Message) -> int:
+    count = 0
+    stack = [part]
+    while stack:
+        current = stack.pop()
+        count += 1
+        if current.is_multipart():
+            stack.extend(_children(current))
+    return count
 
 
 def _children(part: email.message.Message) -> Iterator[email.message.Message]:
@@ -482,17 +786,106 @@ def _children(part: email.message.Message) -> Iterator[email.message.Message]:
                 yield child
 
 
+def _attached_message(part: email.message.Message) -> email.message.Message | None:
+    try:
+        if part.is_multipart():
+            inner = part.get_payload(0)
+            return inner if isinstance(inner, email.message.Message) else None
+        payload = part.get_payload(decode=True)
+        if isinstance(payload, bytes) and payload.strip():
+            return _PARSER.parsebytes(payload, headersonly=True)
+    except Exception:
+        return None
+    return None
+
+
+def _raw_header(part: email.message.Message, name: str) -> str:
+    """Return the first raw, unfolded value of header ``name`` (raw 8-bit bytes still escaped)."""
+    for key, value in part.raw_items():
+        if key.lower() == name:
+            return _unfold(value)
+    return ""
+
+
+def _unnamed(
+    part: email.message.Message, content_type: str, content_id: str | None, likely: Sequence[str]
+) -> str:
+    """Return a name for a part that has none, from what the part says about itself.
+
+    An attached message is named by its subject, any part by its
+    Content-Description, an inline part by a Content-ID that is a file name
+    (``<image001.png@01D2...>``); otherwise by its type: ``image.png``,
+    ``attachment.pdf``, ``delivery-status.txt``.
+    """
+    extension = _extension(content_type)
+    if content_type in ("message/rfc822", "message/global"):
+        inner = _attached_message(part)
+        subject = _raw_header(inner, "subject") if inner is not None else ""
+        subject = safe_header_text(decode_encoded_words(subject, likely), limit=100)
+        if subject:
+            return subject + extension
+    description = _raw_header(part, "content-description")
+    if description:
+        description = decode_encoded_words(description, likely).replace("/", "-")
+        description = safe_header_text(description.replace("\\", "-"), limit=200)
+    if description and len(description) <= 80:
+        return description if description.lower().endswith(extension) else description + extension
+    if content_id:
+        local = content_id.strip().strip("<>").split("@", 1)[0]
+        if _FILE_NAME_CHARS.fullmatch(local):
+            return local
+    kind, _, subtype = content_type.partition("/")
+    if kind == "message":
+        return subtype + extension
+    return (kind if kind in ("image", "audio", "video") else "attachment") + extension
+
+
+def _extension(content_type: str) -> str:
+    known = _EXTENSIONS.get(content_type)
+    if known is not None:
+        return known
+    guessed = _BUILT_IN_TYPES.guess_extension(content_type, strict=False)
+    return guessed or ".bin"
+
+
+def _unique_names(attachments: list[Attachment]) -> tuple[Attachment, ...]:
+    """Return the attachments with equal names (any case) told apart: ``a.pdf``, ``a-2.pdf``."""
+    taken: set[str] = set()
+    unique: list[Attachment] = []
+    for attachment in attachments:
+        name = attachment.filename
+        if name.casefold() in taken:
+            stem, dot, extension = name.rpartition(".")
+            if not dot or not stem:
+                stem, extension = name, ""
+            suffix = f".{extension}" if extension else ""
+            number = 2
+            while f"{stem}-{number}{suffix}".casefold() in taken:
+                number += 1
+            name = f"{stem}-{number}{suffix}"
+            attachment = attrs.evolve(attachment, filename=name)
+        taken.add(name.casefold())
+        unique.append(attachment)
+    return tuple(unique)
+
+
 class _PartHeaders:
     """The MIME headers of one part, read in one pass over its raw headers."""
 
-    __slots__ = ("_default_type", "raw")
+    __slots__ = ("_default_type", "_likely", "raw")
 
-    def __init__(self, part: email.message.Message, raw: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        part: email.message.Message,
+        likely: Sequence[str],
+        raw: dict[str, str] | None = None,
+    ) -> None:
         if raw is None:
             raw = {}
             for name, value in part.raw_items():
                 raw.setdefault(name.lower(), _unfold(value))
         self.raw = raw
+        self._likely = likely
         self._default_type = part.get_default_type()
 
     @property
@@ -501,7 +894,7 @@ class _PartHeaders:
         if value is None:
             return self._default_type
         kind = value.split(";", 1)[0].strip().lower()
-        return kind if kind.count("/") == 1 else "text/plain"
+        return kind if _CONTENT_TYPE.fullmatch(kind) else "text/plain"
 
     @property
     def disposition(self) -> str:
@@ -514,29 +907,71 @@ class _PartHeaders:
     @property
     def filename(self) -> str | None:
         name = self.param("content-disposition", "filename") or self.param("content-type", "name")
-        return _decode(name) if name else None
+        return name or None
 
     def param(self, header: str, name: str) -> str | None:
+        """Return parameter ``name`` of ``header``, decoded by the charset policy."""
         value = self.raw.get(header)
         if not value or name not in value.lower():
             return None
         if plain := plain_parameters(value):
             return plain[1].get(name)
-        try:
-            params = _HEADER_FACTORY(header, value).params  # type: ignore[attr-defined]
-        except Exception:
-            return None
-        found = params.get(name)
-        return str(found).strip() if found else None
+        return _parameter(value, name, self._likely)
+
+
+def _parameter(value: str, name: str, likely: Sequence[str]) -> str | None:
+    """Return parameter ``name`` of a MIME header: RFC 2231 pieces joined, encoded words decoded."""
+    simple: str | None = None
+    pieces: dict[int, tuple[bool, str]] = {}
+    for found in _PARAMETER.finditer(value):
+        key, number, extended, raw = found.groups()
+        if key.lower() != name:
+            continue
+        raw = raw.strip()
+        if raw.startswith('"'):
+            raw = re.sub(
+                r"\\(.)", r"\1", raw[1:-1] if raw.endswith('"') and len(raw) > 1 else raw[1:]
+            )
+        if number is None and not extended:
+            if simple is None:
+                simple = raw
+        else:
+            pieces.setdefault(int(number or 0), (bool(extended), raw))
+    if pieces:
+        return _rfc2231(pieces, likely)
+    if simple is None:
+        return None
+    return safe_header_text(decode_encoded_words(simple, likely), limit=1000) or None
+
+
+def _rfc2231(pieces: dict[int, tuple[bool, str]], likely: Sequence[str]) -> str | None:
+    charset: str | None = None
+    data = bytearray()
+    for index, (number, (extended, raw)) in enumerate(sorted(pieces.items())):
+        if index != number:
+            break  # a gap in the numbering: what follows it cannot be placed
+        encoded = raw.encode("utf-8", "surrogateescape")
+        if extended and index == 0:
+            label, quote, rest = encoded.partition(b"'")
+            if quote:
+                charset = label.decode("ascii", "replace")
+                encoded = rest.partition(b"'")[2]
+        data += (
+            _PERCENT_BYTE.sub(lambda hexa: bytes([int(hexa.group(1), 16)]), encoded)
+            if (extended)
+            else encoded
+        )
+    if charset is None:
+        text = undo_surrogates(bytes(data).decode("utf-8", "surrogateescape"), likely)
+    else:
+        text = decode_body(bytes(data), charset)
+    return safe_header_text(text, limit=1000) or None
 
 
 def _payload_bytes(part: email.message.Message, defects: list[str]) -> bytes:
     try:
         if part.is_multipart():
-            inner = part.get_payload(0)
-            if isinstance(inner, email.message.Message):
-                return _message_bytes(inner)
-            return b""
+            return b"".join(_message_bytes(inner) for inner in _children(part))
         if (decoded := _base64_payload(part)) is not None:
             return decoded
         payload = part.get_payload(decode=True)
@@ -564,14 +999,65 @@ def _base64_payload(part: email.message.Message) -> bytes | None:
         return None
 
 
-def _text_of(part: email.message.Message, charset: str | None, defects: list[str]) -> str:
-    data = _payload_bytes(part, defects)
-    charset = (charset or "utf-8").lower()
-    try:
-        return data.decode(charset, "replace")
-    except (LookupError, ValueError):
-        defects.append(f"unknown charset {charset!r}; read as UTF-8")
-        return data.decode("utf-8", "replace")
+def _raw_body(root: email.message.Message, data: bytes, path: tuple[int, ...]) -> bytes | None:
+    """Return the body of the part at ``path`` exactly as it is in ``data``, or ``None``.
+
+    Attached messages and reports are kept byte for byte. The raw text is cut
+    along the boundaries the parsed tree names; where the two disagree (a
+    broken message), the caller falls back to the parsed payload.
+    """
+    body = _split_head(data)
+    part = root
+    for index in path:
+        boundary = _PartHeaders(part, ()).param("content-type", "boundary")
+        if not boundary or body is None:
+            return None
+        segments = _segments(body, boundary)
+        children = list(_children(part))
+        if len(segments) != len(children):
+            return None
+        part = children[index]
+        body = _split_head(segments[index])
+    return body
+
+
+def _split_head(raw: bytes) -> bytes | None:
+    if raw[:1] in (b"\r", b"\n"):
+        return raw[2:] if raw.startswith(b"\r\n") else raw[1:]
+    blank = _BLANK_LINE.search(raw)
+    return raw[blank.end() :] if blank else None
+
+
+def _segments(body: bytes, boundary: str) -> list[bytes]:
+    """Return the raw parts between the delimiter lines of ``boundary``, as the parser cuts them."""
+    marker = b"--" + boundary.encode("utf-8", "surrogateescape")
+    segments: list[bytes] = []
+    start: int | None = None
+    position = 0
+    while (found := body.find(marker, position)) >= 0:
+        position = found + 1
+        if found and body[found - 1] not in (0x0A, 0x0D):
+            continue  # a delimiter begins a line
+        after = found + len(marker)
+        closing = body.startswith(b"--", after)
+        line_end = _line_end(body, after + 2 if closing else after)
+        if body[after + 2 if closing else after : line_end].strip(b" \t"):
+            continue  # only white space may follow it on its line
+        begin = found - 2 if body[found - 2 : found] == b"\r\n" else max(found - 1, 0)
+        if start is not None:
+            segments.append(body[start:begin])
+        if closing:
+            return segments
+        start = line_end + (2 if body.startswith(b"\r\n", line_end) else 1)
+        position = start
+    if start is not None:
+        segments.append(body[start:])
+    return segments
+
+
+def _line_end(data: bytes, start: int) -> int:
+    ends = [index for index in (data.find(b"\n", start), data.find(b"\r", start)) if index >= 0]
+    return min(ends) if ends else len(data)
 
 
 def safe_filename(name: str, *, content_type: str = "application/octet-stream") -> str:
@@ -594,45 +1080,3 @@ def safe_filename(name: str, *, content_type: str = "application/octet-stream") 
         keep = f".{extension}" if dot and 0 < len(extension) <= 16 else ""
         base = base[: _MAX_FILENAME - len(keep)].rstrip(" .") + keep
     return base
-
-
-class _TextFromHtml(HTMLParser):
-    _BLOCKS: Final = frozenset(
-        {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre"}
-    )
-    _HIDDEN: Final = frozenset({"script", "style", "head", "title"})
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.pieces: list[str] = []
-        self._hidden = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in self._HIDDEN:
-            self._hidden += 1
-        elif tag in self._BLOCKS:
-            self.pieces.append("\n")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in self._HIDDEN:
-            self._hidden = max(0, self._hidden - 1)
-        elif tag in self._BLOCKS:
-            self.pieces.append("\n")
-
-    def handle_data(self, data: str) -> None:
-        if not self._hidden:
-            self.pieces.append(data)
-
-
-def html_to_text(html: str) -> str:
-    """Return readable plain text from an HTML body (no scripts, styles or tags)."""
-    if not html:
-        return ""
-    parser = _TextFromHtml()
-    try:
-        parser.feed(html)
-        parser.close()
-    except Exception:
-        return re.sub(r"<[^<>]{0,2000}>", " ", html)
-    lines = (" ".join(line.split()) for line in "".join(parser.pieces).splitlines())
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
