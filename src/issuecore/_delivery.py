@@ -179,15 +179,25 @@ class Deliverer:
         store: Store,
         clock: Clock,
         policy: DeliveryPolicy,
-        mailer: Mailer,
-        tasks: TaskBoard,
-        notifier: Notifier,
-        events: EventSink,
+        ports: Callable[[], tuple[Mailer, TaskBoard, Notifier, EventSink]],
     ) -> None:
         self.store = store
         self.clock = clock
         self.policy = policy
         self.owner = new_owner()
+        self._ports = ports
+        self._bound: tuple[object, ...] = ()
+        self._bind()
+
+    def _bind(self) -> None:
+        # The desk's ports may be replaced after it was built; look each one up once.
+        ports = self._ports()
+        if len(self._bound) == len(ports) and all(
+            a is b for a, b in zip(self._bound, ports, strict=True)
+        ):
+            return
+        mailer, tasks, notifier, events = ports
+        self._bound = ports
         self._mailer = mailer
         self._open_todo = _Port(tasks.open_todo)
         self._close_todos = _Port(tasks.close_todos)
@@ -267,6 +277,7 @@ class Deliverer:
         return True
 
     def _hand_over(self, item: OutboxItem) -> None:
+        self._bind()
         if item.kind is EffectKind.MAIL:
             self._mailer.send(item.email())
             return

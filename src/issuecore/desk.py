@@ -272,10 +272,7 @@ class HelpDesk:
                 lease=settings.delivery_lease,
                 keep_delivered=settings.keep_delivered,
             ),
-            mailer=mailer,
-            tasks=self.tasks,
-            notifier=self.notifier,
-            events=self.events,
+            ports=lambda: (self.mailer, self.tasks, self.notifier, self.events),
         )
         self._by_name = {agreement.name: agreement for agreement in self.agreements}
 

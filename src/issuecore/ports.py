@@ -192,6 +192,10 @@ class Outbox(Protocol):
         """Return the row ``item_id``, or ``None``."""
         ...
 
+    def pending(self, *, limit: int) -> list[OutboxItem]:
+        """Return up to ``limit`` rows not yet delivered nor given up, the earliest due first."""
+        ...
+
     def dead_letters(self, *, limit: int) -> list[OutboxItem]:
         """Return up to ``limit`` dead letters, the earliest given up first."""
         ...

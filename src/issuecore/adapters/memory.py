@@ -320,6 +320,12 @@ class InMemoryOutbox:
         """Return the row ``item_id``, or ``None``."""
         return self._rows().get(item_id)
 
+    def pending(self, *, limit: int) -> list[OutboxItem]:
+        """Return up to ``limit`` rows not yet delivered nor given up, the earliest due first."""
+        waiting = [item for item in self._rows().values() if item.next_attempt_at is not None]
+        waiting.sort(key=lambda item: item.next_attempt_at or item.created_at)
+        return waiting[:limit]
+
     def dead_letters(self, *, limit: int) -> list[OutboxItem]:
         """Return up to ``limit`` dead letters, the earliest given up first."""
         dead = [item for item in self._rows().values() if item.dead_at is not None]

@@ -883,6 +883,15 @@ class SqlOutbox:
         found = self._select(self._effects.c.id == item_id, order=())
         return found[0] if found else None
 
+    def pending(self, *, limit: int) -> list[OutboxItem]:
+        """Return up to ``limit`` rows not yet delivered nor given up, the earliest due first."""
+        effects = self._effects
+        return self._select(
+            effects.c.next_attempt_at.is_not(None),
+            order=(effects.c.next_attempt_at, effects.c.seq),
+            limit=limit,
+        )
+
     def dead_letters(self, *, limit: int) -> list[OutboxItem]:
         """Return up to ``limit`` dead letters, the earliest given up first."""
         effects = self._effects

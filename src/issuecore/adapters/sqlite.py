@@ -657,6 +657,12 @@ class SQLiteOutbox:
         found = self._select("WHERE id = ?", (item_id,))
         return found[0] if found else None
 
+    def pending(self, *, limit: int) -> list[OutboxItem]:
+        """Return up to ``limit`` rows not yet delivered nor given up, the earliest due first."""
+        return self._select(
+            "WHERE next_attempt_at IS NOT NULL ORDER BY next_attempt_at, seq LIMIT ?", (limit,)
+        )
+
     def dead_letters(self, *, limit: int) -> list[OutboxItem]:
         """Return up to ``limit`` dead letters, the earliest given up first."""
         return self._select("WHERE dead_at IS NOT NULL ORDER BY dead_at, seq LIMIT ?", (limit,))

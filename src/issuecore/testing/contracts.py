@@ -656,6 +656,9 @@ class StoreContract:
         early = _outbox_item(None, T0, subject="early")
         self.add(store, late, early)
         assert self.claim(store, T0 - timedelta(seconds=1)) == []
+        with store.transaction(read_only=True) as work:
+            assert work.outbox.pending(limit=10) == [early, late]
+            assert work.outbox.pending(limit=1) == [early]
         (first,) = self.claim(store, T0)
         assert first == attrs.evolve(
             early, claimed_by="one", lease_until=T0 + timedelta(minutes=5), attempts=1
@@ -721,6 +724,8 @@ class StoreContract:
             stored = work.outbox.get(item.id)
         assert stored is not None
         assert (stored.state, stored.done_at, stored.claimed_by) == ("done", done_at, None)
+        with store.transaction(read_only=True) as work:
+            assert work.outbox.pending(limit=10) == []
         assert self.claim(store, T0 + timedelta(days=365)) == []
 
     def test_a_failed_item_is_retried_later_with_the_error_kept(self, store: Store) -> None:
