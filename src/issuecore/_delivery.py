@@ -15,11 +15,13 @@ argument ``effect_id`` when their method takes one (looked up once, when
 the deliverer is built), so they can drop repeats.
 
 A test-only hook: the environment variable ``ISSUECORE_CRASH_AT`` set to
-``POINT`` or ``POINT:N`` makes the process kill itself with SIGKILL the
-N-th time (the first when omitted) it passes ``POINT`` of a delivery:
-``before-claim``, ``after-claim``, ``after-accept`` (the port returned) or
-``after-done`` (the row is marked done). Tests use it to show which crash
-windows repeat an effect; it does nothing when the variable is unset.
+``POINT``, ``POINT:N`` or ``POINT:N:KIND`` makes the process kill itself
+with SIGKILL the N-th time (the first when omitted) it passes ``POINT`` of
+a delivery of an effect of ``KIND`` (any when omitted; ``mail``, ``event``
+...): ``before-claim``, ``after-claim`` (a batch holding that kind),
+``after-accept`` (the port returned) or ``after-done`` (the row is marked
+done). Tests use it to show which crash windows repeat an effect; it does
+nothing when the variable is unset.
 """
 
 from __future__ import annotations
@@ -70,12 +72,16 @@ class _CrashPoint:
     """The test-only kill switch read from ``ISSUECORE_CRASH_AT`` (see the module docstring)."""
 
     def __init__(self, spec: str | None) -> None:
-        point, _, count = (spec or "").partition(":")
+        point, _, rest = (spec or "").partition(":")
+        count, _, kind = rest.partition(":")
         self.point = point or None
         self.remaining = int(count) if count else 1
+        self.kind = kind or None
 
-    def passing(self, point: str) -> None:
+    def passing(self, point: str, kinds: Iterable[str] = ()) -> None:
         if point != self.point:
+            return
+        if self.kind is not None and point != "before-claim" and self.kind not in kinds:
             return
         self.remaining -= 1
         if self.remaining == 0:
@@ -210,7 +216,7 @@ class Deliverer:
 
     def deliver(self, items: Sequence[OutboxItem]) -> tuple[int, int]:
         """Deliver rows this deliverer holds, in order; return (delivered, failed)."""
-        _crash.passing("after-claim")
+        _crash.passing("after-claim", {str(item.kind) for item in items})
         delivered = failed = 0
         for item in items:
             if self._deliver_one(item):
@@ -271,9 +277,9 @@ class Deliverer:
             )
             self._fail(item, f"{type(error).__name__}: {error}"[:500])
             return False
-        _crash.passing("after-accept")
+        _crash.passing("after-accept", (item.kind,))
         self._mark(lambda work: work.outbox.complete(item.id, at=self.clock.now()))
-        _crash.passing("after-done")
+        _crash.passing("after-done", (item.kind,))
         return True
 
     def _hand_over(self, item: OutboxItem) -> None:
