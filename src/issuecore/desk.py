@@ -2,8 +2,9 @@
 
 Each call is one unit of work. It reads the clock once, loads what it needs,
 applies the pure domain rules at that instant, saves the issue, thread entry,
-Message-ID record and outbox rows together, commits, and only then sends mail
-and publishes events. A stale write (another process changed the issue
+Message-ID record and one outbox row per effect (mail, events, to-dos,
+notices) together, commits, and only then delivers the effects from those
+rows (see :mod:`issuecore._delivery`). A stale write (another process changed the issue
 first) is refused by the store and the whole operation is retried against
 fresh state, a bounded number of times.
 """
