@@ -20,6 +20,7 @@ SCRIPTS = [
     ("mail intake (benchmarks/mail.py)", "mail.py"),
     ("intake into storage (benchmarks/ingest.py)", "ingest.py"),
     ("the sweep (benchmarks/sweep.py)", "sweep.py"),
+    ("peak memory of intake (benchmarks/memory.py)", "memory.py"),
     ("outbox delivery by worker processes (benchmarks/delivery.py)", "delivery.py"),
 ]
 

@@ -6,6 +6,7 @@ The public names live here; everything else is reached through its module.
 from issuecore.desk import DeskSettings, HelpDesk, ReceiveOutcome, TickReport
 from issuecore.errors import (
     AgreementError,
+    BlobNotFoundError,
     CalendarNeverOpensError,
     ConcurrencyConflictError,
     DuplicateMessageError,
@@ -59,6 +60,7 @@ __all__ = [
     "AtRisk",
     "Attachment",
     "AutomatedPolicy",
+    "BlobNotFoundError",
     "BusinessCalendar",
     "CalendarNeverOpensError",
     "Change",

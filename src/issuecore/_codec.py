@@ -423,11 +423,12 @@ def entry_document(entry: ThreadEntry) -> tuple[str, list[tuple[str, bytes]]]:
     Each attachment comes as its JSON document without the bytes, and the bytes,
     so adapters can keep the bytes in a binary column of their own.
     """
-    data = encode(entry, ThreadEntry)
+    data = encode(attrs.evolve(entry, attachments=()), ThreadEntry)
     data.pop("attachments", None)
     attachments = []
     for attachment in entry.attachments:
-        described = encode(attachment, Attachment)
+        # Encoded without its bytes: they would only be turned into base64 and dropped.
+        described = encode(attrs.evolve(attachment, data=b""), Attachment)
         described.pop("data", None)
         attachments.append(
             (json.dumps(described, separators=(",", ":"), ensure_ascii=False), attachment.data)

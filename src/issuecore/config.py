@@ -685,6 +685,7 @@ _MAIL_KEYS: Final = {
     "auto_reply_limit": "int",
     "auto_reply_window": "duration",
     "auto_reply_template": "str",
+    "max_new_participants": "int",
     "token_format": "str",
     "loop_header": "str",
     "message_id_domain": "str",
@@ -745,8 +746,9 @@ signing_key = "{signing_key}"
 # reopen_within = "14d"
 # automated_policy = "ignore"        # "ignore" or "create"
 # auto_reply = true
-# auto_reply_limit = 10              # automatic replies per sender ...
+# auto_reply_limit = 10              # automatic replies per sender and recipient ...
 # auto_reply_window = "24h"          # ... in this window
+# max_new_participants = 20          # addresses one message may copy in
 # aliases = []                       # other addresses that reach the desk
 
 # Service-level agreements. Without any [[agreements]], one agreement called

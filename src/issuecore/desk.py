@@ -26,6 +26,7 @@ from issuecore._instants import require_aware
 from issuecore.adapters.clock import SystemClock
 from issuecore.adapters.null import NullEventSink, NullNotifier, NullTaskBoard
 from issuecore.errors import ConcurrencyConflictError, DuplicateMessageError, IssueNotFoundError
+from issuecore.mail.addresses import address_key
 from issuecore.mail.compose import compose_agent_reply, compose_auto_reply, reserve_auto_reply
 from issuecore.mail.matching import Decision, DecisionKind, PriorMessage, decide
 from issuecore.mail.parse import InboundMessage, Quarantined, parse_message
@@ -82,8 +83,8 @@ def _numbering(year: int, sequence: int) -> str:
     return format_issue_number(year, sequence)
 
 
-def _casefolded(values: Iterable[str]) -> frozenset[str]:
-    return frozenset(value.casefold() for value in values)
+def _address_keys(values: Iterable[str]) -> frozenset[str]:
+    return frozenset(address_key(value) for value in values)
 
 
 @attrs.frozen
@@ -114,7 +115,7 @@ class DeskSettings:
 
     support_address: str
     auto_close_after: timedelta | None = attrs.field(default=DEFAULT_AUTO_CLOSE_AFTER, kw_only=True)
-    agents: frozenset[str] = attrs.field(default=frozenset(), converter=_casefolded, kw_only=True)
+    agents: frozenset[str] = attrs.field(default=frozenset(), converter=_address_keys, kw_only=True)
     mail: MailSettings | None = attrs.field(default=None, kw_only=True)
     workflow: Workflow = attrs.field(default=DEFAULT_WORKFLOW, kw_only=True)
     numbering: Callable[[int, int], str] = attrs.field(default=_numbering, kw_only=True)
@@ -223,7 +224,7 @@ class _Lookup:
             return None
 
     def is_agent(self, address: str) -> bool:
-        return address.casefold() in self._agents
+        return address_key(address) in self._agents
 
 
 class _Counter:
@@ -420,7 +421,9 @@ class HelpDesk:
             decision.auto_reply
             and self.mail.auto_reply
             and recipient
-            and reserve_auto_reply(_Counter(work), recipient, now=now, settings=self.mail)
+            and reserve_auto_reply(
+                _Counter(work), recipient, now=now, settings=self.mail, sender=sender
+            )
         ):
             reply = compose_auto_reply(
                 message,

@@ -14,6 +14,7 @@ from typing import Self
 
 __all__ = [
     "AgreementError",
+    "BlobNotFoundError",
     "CalendarNeverOpensError",
     "ConcurrencyConflictError",
     "ConfigError",
@@ -106,6 +107,15 @@ class IssueNotFoundError(IssueCoreError, LookupError):
     def for_number(cls, number: str) -> Self:
         """Build the error for the missing issue ``number``."""
         return cls(f"no issue numbered {number!r}")
+
+
+class BlobNotFoundError(IssueCoreError, LookupError):
+    """No content is kept under the digest asked for."""
+
+    @classmethod
+    def for_digest(cls, digest: str) -> Self:
+        """Build the error for the missing content ``digest``."""
+        return cls(f"no content is kept under the digest {digest!r}")
 
 
 class ConcurrencyConflictError(IssueCoreError, RuntimeError):

@@ -198,9 +198,13 @@ class Issue:
 
     def is_participant(self, address: str) -> bool:
         """Return whether ``address`` raised the issue or was added as a participant."""
-        wanted = address.casefold()
-        return wanted == self.raised_by.casefold() or any(
-            wanted == known.casefold() for known in self.participants
+        # Imported here: issuecore.mail imports this module, so a module-level
+        # import would be circular. Address identity has one home.
+        from issuecore.mail.addresses import address_key
+
+        wanted = address_key(address)
+        return wanted == address_key(self.raised_by) or any(
+            wanted == address_key(known) for known in self.participants
         )
 
 

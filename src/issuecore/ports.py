@@ -19,7 +19,7 @@ from __future__ import annotations
 import email.policy
 import enum
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager
 from datetime import datetime
 from email.message import EmailMessage
@@ -32,6 +32,7 @@ from issuecore._instants import aware_field, optional_aware_field
 from issuecore.model import Event, Issue, ThreadEntry
 
 __all__ = [
+    "BlobStore",
     "Clock",
     "EffectKind",
     "EventSink",
@@ -260,7 +261,9 @@ class UnitOfWork(Protocol):
     ) -> list[Issue]:
         """Return the issues matching every filter given, oldest first.
 
-        ``raised_by`` matches regardless of case; the other filters exactly.
+        ``raised_by`` matches by address identity
+        (:func:`~issuecore.mail.addresses.address_key`: ASCII case and IDNA
+        domain forms aside, exactly); the other filters exactly.
         """
         ...
 
@@ -300,11 +303,11 @@ class UnitOfWork(Protocol):
         ...
 
     def count_auto_replies(self, address: str, since: datetime) -> int:
-        """Return how many automatic replies went to ``address`` at or after ``since``."""
+        """Return how many automatic replies were counted against ``address`` since ``since``."""
         ...
 
     def record_auto_reply(self, address: str, at: datetime) -> None:
-        """Count an automatic reply to ``address`` at ``at``; addresses ignore case."""
+        """Count an automatic reply against ``address`` at ``at``, keyed by its address key."""
         ...
 
     @property
@@ -326,6 +329,34 @@ class Store(Protocol):
         ``read_only`` promises that nothing will be written, which lets the
         embedded database run it beside a writer.
         """
+        ...
+
+
+class BlobStore(Protocol):
+    """Content-addressed bytes: each content is kept once, under the SHA-256 of its bytes.
+
+    A digest is the lower-case hexadecimal SHA-256 of the content (64
+    characters). Stores keep attachments and kept messages here and reference
+    them by digest; see ``storage.md`` for where the bytes of each adapter live.
+    """
+
+    def put(self, content: bytes | Iterable[bytes]) -> str:
+        """Keep ``content`` (bytes, or an iterable of byte chunks) and return its digest.
+
+        Keeping content that is already kept stores nothing more.
+        """
+        ...
+
+    def get(self, digest: str) -> bytes:
+        """Return the content kept under ``digest``; raise ``BlobNotFoundError`` if none is."""
+        ...
+
+    def chunks(self, digest: str) -> Iterator[bytes]:
+        """Yield the content kept under ``digest`` in pieces; raise ``BlobNotFoundError`` first."""
+        ...
+
+    def has(self, digest: str) -> bool:
+        """Return whether content is kept under ``digest``."""
         ...
 
 

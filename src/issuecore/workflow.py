@@ -17,6 +17,7 @@ import attrs
 
 from issuecore._instants import require_aware
 from issuecore.errors import InvalidTransitionError, WorkflowError
+from issuecore.mail.addresses import unique_addresses
 from issuecore.model import (
     Action,
     Actor,
@@ -475,7 +476,7 @@ def open_issue(
         to_status=initial,
         reason=follows_up and f"follows up {follows_up}",
     )
-    others = tuple(dict.fromkeys(p for p in participants if p.casefold() != raised_by.casefold()))
+    others = unique_addresses(participants, exclude=(raised_by,))
     issue = Issue(
         number=number,
         subject=subject,

@@ -21,7 +21,7 @@ from issuecore.adapters.sqlite import SQLiteStore
 from issuecore.ports import Store
 
 AT = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-VERSION = 2  # the last schema with the mail-only outbox
+VERSION = 3  # the last schema with the mail-only outbox
 
 
 def message(index: int) -> bytes:
@@ -72,7 +72,10 @@ def test_a_version_2_sqlite_outbox_moves_into_the_effects_table(tmp_path: Path) 
     )
     for version in range(VERSION):
         for statement in sqlite_adapter.MIGRATIONS[version]:
-            connection.execute(statement)
+            if isinstance(statement, str):
+                connection.execute(statement)
+            else:
+                statement(connection)
         connection.execute("INSERT INTO schema_version VALUES (?, 'old')", (version + 1,))
     connection.executemany(
         "INSERT INTO outbox (number, message_id, message, created_at, attempts, "

@@ -8,6 +8,7 @@ from pathlib import Path
 import attrs
 
 from issuecore.mail import MailSettings, PriorMessage
+from issuecore.mail.addresses import address_key
 from issuecore.model import Issue, Status
 from issuecore.workflow import Workflow
 
@@ -62,7 +63,7 @@ class FakeLookup:
         return self.issues.get(number)
 
     def is_agent(self, address: str) -> bool:
-        return address.casefold() in self.agents
+        return address_key(address) in self.agents
 
     def add_issue(self, value: Issue) -> None:
         self.issues[value.number] = value

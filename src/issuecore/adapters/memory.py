@@ -5,21 +5,27 @@ commit, so a rollback really discards everything. Units of work run one at a
 time (a lock is held from the start of a transaction to its end), which
 matches the embedded database's single writer. Queries scan, so the memory
 store is for thousands of issues, not millions.
+
+Attachments and kept messages are kept as blobs, like the other stores: in
+the store's own :class:`~issuecore.adapters.blobs.MemoryBlobStore` (rolled
+back with everything else), or in the blob store given.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 
 import attrs
 
 from issuecore._instants import optional_aware, require_aware
+from issuecore.adapters.blobs import MemoryBlobStore
 from issuecore.errors import ConcurrencyConflictError, DuplicateMessageError, IssueNotFoundError
+from issuecore.mail.addresses import address_key
 from issuecore.model import Issue, ThreadEntry
-from issuecore.ports import MessageRecord, OutboxItem
+from issuecore.ports import BlobStore, MessageRecord, OutboxItem
 
 __all__ = ["InMemoryOutbox", "InMemoryStore"]
 
@@ -27,9 +33,11 @@ __all__ = ["InMemoryOutbox", "InMemoryStore"]
 @attrs.define
 class _Tables:
     issues: dict[str, tuple[Issue, datetime | None]] = attrs.Factory(dict)
-    threads: dict[str, tuple[ThreadEntry, ...]] = attrs.Factory(dict)
+    # Entries without their attachments' bytes, beside the digests of those bytes.
+    threads: dict[str, tuple[tuple[ThreadEntry, tuple[str, ...]], ...]] = attrs.Factory(dict)
     messages: dict[str, MessageRecord] = attrs.Factory(dict)
-    kept: dict[str, bytes] = attrs.Factory(dict)
+    kept: dict[str, str] = attrs.Factory(dict)
+    blobs: dict[str, bytes] = attrs.Factory(dict)
     outbox: dict[str, OutboxItem] = attrs.Factory(dict)
     sequences: dict[int, int] = attrs.Factory(dict)
     auto_replies: dict[str, tuple[datetime, ...]] = attrs.Factory(dict)
@@ -41,6 +49,7 @@ class _Tables:
             threads=dict(self.threads),
             messages=dict(self.messages),
             kept=dict(self.kept),
+            blobs=dict(self.blobs),
             outbox=dict(self.outbox),
             sequences=dict(self.sequences),
             auto_replies=dict(self.auto_replies),
@@ -50,7 +59,8 @@ class _Tables:
 class InMemoryStore:
     """Issues, threads, the Message-ID index and the outbox, kept in this process's memory."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, blobs: BlobStore | None = None) -> None:
+        self.blobs = blobs
         self._tables = _Tables()
         self._lock = threading.Lock()
         self._owner: int | None = None
@@ -68,7 +78,7 @@ class InMemoryStore:
             try:
                 # A read-only unit of work cannot write, so it needs no copy.
                 tables = self._tables if read_only else self._tables.copy()
-                work = InMemoryUnitOfWork(tables, read_only=read_only)
+                work = InMemoryUnitOfWork(tables, read_only=read_only, blobs=self.blobs)
                 try:
                     yield work
                 finally:
@@ -82,11 +92,18 @@ class InMemoryStore:
 class InMemoryUnitOfWork:
     """One transaction of an :class:`InMemoryStore`; see :class:`issuecore.ports.UnitOfWork`."""
 
-    def __init__(self, tables: _Tables, *, read_only: bool) -> None:
+    def __init__(self, tables: _Tables, *, read_only: bool, blobs: BlobStore | None = None) -> None:
         self.tables = tables
         self.committed = False
         self._read_only = read_only
         self._finished = False
+        self._blobs = blobs
+
+    @property
+    def blobs(self) -> BlobStore:
+        """Return where this unit of work keeps content: the store's own blobs, unless told."""
+        tables = self._usable()
+        return self._blobs if self._blobs is not None else _ReadOnlyAware(tables, self._read_only)
 
     def finish(self) -> None:
         """End the unit of work; later calls raise."""
@@ -157,13 +174,13 @@ class InMemoryUnitOfWork:
         limit: int | None = None,
     ) -> list[Issue]:
         """Return the issues matching every filter given, oldest first."""
-        wanted_raiser = None if raised_by is None else raised_by.casefold()
+        wanted_raiser = None if raised_by is None else address_key(raised_by)
         found = [
             issue
             for issue, _ in self._usable().issues.values()
             if (status is None or issue.status == status)
             and (assignee is None or assignee in issue.assignees)
-            and (wanted_raiser is None or issue.raised_by.casefold() == wanted_raiser)
+            and (wanted_raiser is None or address_key(issue.raised_by) == wanted_raiser)
         ]
         found.sort(key=lambda issue: (issue.created_at, issue.number))
         return found if limit is None else found[:limit]
@@ -173,14 +190,30 @@ class InMemoryUnitOfWork:
         tables = self._usable(writes=True)
         if number not in tables.issues:
             raise IssueNotFoundError.for_number(number)
-        tables.threads[number] = (*tables.threads.get(number, ()), entry)
+        blobs = self.blobs
+        digests = tuple(blobs.put(attachment.data) for attachment in entry.attachments)
+        bare = attrs.evolve(
+            entry,
+            attachments=tuple(attrs.evolve(file, data=b"") for file in entry.attachments),
+        )
+        tables.threads[number] = (*tables.threads.get(number, ()), (bare, digests))
 
     def thread(self, number: str) -> list[ThreadEntry]:
         """Return the thread of issue ``number`` in order."""
         tables = self._usable()
         if number not in tables.issues:
             raise IssueNotFoundError.for_number(number)
-        return list(tables.threads.get(number, ()))
+        blobs = self.blobs
+        return [
+            attrs.evolve(
+                entry,
+                attachments=tuple(
+                    attrs.evolve(file, data=blobs.get(digest))
+                    for file, digest in zip(entry.attachments, digests, strict=True)
+                ),
+            )
+            for entry, digests in tables.threads.get(number, ())
+        ]
 
     def record_message(
         self,
@@ -205,12 +238,24 @@ class InMemoryUnitOfWork:
         return self._usable().messages.get(message_id)
 
     def keep_message(self, message_id: str, raw: bytes) -> None:
-        """Keep the raw bytes of a message that went to no issue."""
-        self._usable(writes=True).kept.setdefault(message_id, bytes(raw))
+        """Keep the raw bytes of a message that went to no issue, as a blob."""
+        tables = self._usable(writes=True)
+        if message_id not in tables.kept:
+            tables.kept[message_id] = self.blobs.put(raw)
 
     def kept_message(self, message_id: str) -> bytes | None:
         """Return the raw bytes kept for ``message_id``, or ``None``."""
-        return self._usable().kept.get(message_id)
+        digest = self._usable().kept.get(message_id)
+        return None if digest is None else self.blobs.get(digest)
+
+    def referenced_blobs(self) -> set[str]:
+        """Return the digest of every blob an attachment or a kept message references."""
+        tables = self._usable()
+        found = set(tables.kept.values())
+        for entries in tables.threads.values():
+            for _, digests in entries:
+                found.update(digests)
+        return found
 
     @property
     def outbox(self) -> InMemoryOutbox:
@@ -221,14 +266,14 @@ class InMemoryUnitOfWork:
     def count_auto_replies(self, address: str, since: datetime) -> int:
         """Return how many automatic replies went to ``address`` at or after ``since``."""
         require_aware("since", since)
-        sent = self._usable().auto_replies.get(address.casefold(), ())
+        sent = self._usable().auto_replies.get(address_key(address), ())
         return sum(1 for at in sent if at >= since)
 
     def record_auto_reply(self, address: str, at: datetime) -> None:
         """Count an automatic reply to ``address`` at ``at``."""
         tables = self._usable(writes=True)
         require_aware("at", at)
-        key = address.casefold()
+        key = address_key(address)
         tables.auto_replies[key] = (*tables.auto_replies.get(key, ()), at)
 
     def commit(self) -> None:
@@ -236,6 +281,20 @@ class InMemoryUnitOfWork:
         self._usable()
         self.committed = True
         self._finished = True
+
+
+class _ReadOnlyAware(MemoryBlobStore):
+    """The store's own blobs, refusing writes in a read-only unit of work as the databases do."""
+
+    def __init__(self, tables: _Tables, read_only: bool) -> None:
+        super().__init__(tables.blobs)
+        self._read_only = read_only
+
+    def put(self, content: bytes | Iterable[bytes]) -> str:
+        """Keep ``content`` and return its digest; refused in a read-only unit of work."""
+        if self._read_only:
+            raise RuntimeError("this transaction was opened read_only; it cannot write")
+        return super().put(content)
 
 
 class InMemoryOutbox:

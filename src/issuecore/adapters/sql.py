@@ -17,12 +17,18 @@ The schema is versioned like :mod:`issuecore.adapters.sqlite`: a
 ``schema_version`` table and an ordered list of migrations applied at open
 under a database lock (``pg_advisory_xact_lock`` / ``GET_LOCK``), so
 processes opening at once apply each migration exactly once.
+
+Attachments and kept messages live in blobs (:mod:`issuecore.adapters.blobs`):
+by default in the ``blobs`` and ``blob_chunks`` tables, in rows of at most
+1 MiB written in the same transaction as the rows that reference them, so
+every statement stays far below MariaDB's default ``max_allowed_packet``
+(16 MiB).
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from types import TracebackType
@@ -41,22 +47,34 @@ from issuecore._codec import (
     to_micros,
 )
 from issuecore._instants import require_aware
+from issuecore.adapters.blobs import (
+    DOCUMENT_BLOB,
+    BlobContent,
+    FallbackBlobStore,
+    check_digest,
+    joined,
+    load_document,
+    store_document,
+)
 from issuecore.errors import (
+    BlobNotFoundError,
     ConcurrencyConflictError,
     DuplicateMessageError,
     IssueNotFoundError,
     SchemaVersionError,
 )
+from issuecore.mail.addresses import address_key
 from issuecore.model import Issue, ThreadEntry
-from issuecore.ports import MessageRecord, OutboxItem
+from issuecore.ports import BlobStore, MessageRecord, OutboxItem
 
-__all__ = ["SqlStore"]
+__all__ = ["SqlBlobStore", "SqlStore"]
 
 _MYSQL: Final = ("mysql", "mariadb")
 _TEXT: Final = sa.Text().with_variant(mysql.LONGTEXT(), *_MYSQL)
 _BLOB: Final = sa.LargeBinary().with_variant(mysql.LONGBLOB(), *_MYSQL)
 _NUMBER: Final = 64
 _ADDRESS: Final = 320
+_DIGEST: Final = 64
 
 
 @attrs.frozen
@@ -75,6 +93,8 @@ class _Schema:
     kept_messages: sa.Table
     effects: sa.Table
     auto_replies: sa.Table
+    blobs: sa.Table
+    blob_chunks: sa.Table
 
     @classmethod
     def define(cls, prefix: str) -> _Schema:
@@ -161,7 +181,7 @@ class _Schema:
             ),
             sa.Column("position", sa.Integer, primary_key=True, autoincrement=False),
             sa.Column("document", _TEXT, nullable=False),
-            sa.Column("data", _BLOB, nullable=False),
+            sa.Column("content", sa.String(_DIGEST), nullable=False),
         )
         message_ids = table(
             "message_ids",
@@ -177,7 +197,20 @@ class _Schema:
             "kept_messages",
             sa.Column("digest", sa.String(64), primary_key=True),
             sa.Column("message_id", _TEXT, nullable=False),
-            sa.Column("raw", _BLOB, nullable=False),
+            sa.Column("content", sa.String(_DIGEST), nullable=False),
+        )
+        blobs = table(
+            "blobs",
+            sa.Column("digest", sa.String(_DIGEST), primary_key=True),
+            sa.Column("size", sa.BigInteger, nullable=False),
+        )
+        blob_chunks = table(
+            "blob_chunks",
+            sa.Column(
+                "digest", sa.String(_DIGEST), sa.ForeignKey(blobs.c.digest), primary_key=True
+            ),
+            sa.Column("seq", sa.Integer, primary_key=True, autoincrement=False),
+            sa.Column("data", _BLOB, nullable=False),
         )
         effects = table(
             "effects",
@@ -229,6 +262,8 @@ class _Schema:
             kept_messages=kept_messages,
             effects=effects,
             auto_replies=auto_replies,
+            blobs=blobs,
+            blob_chunks=blob_chunks,
         )
 
     def data_tables(self) -> list[sa.Table]:
@@ -237,7 +272,7 @@ class _Schema:
 
 
 def _outbox_version_1(prefix: str) -> sa.Table:
-    """Return the mail outbox of versions 1 and 2, which version 3 replaced by ``effects``."""
+    """Return the mail outbox of versions 1 to 3, which version 4 replaced by ``effects``."""
     metadata = sa.MetaData()
     outbox = sa.Table(
         f"{prefix}outbox",
@@ -264,19 +299,151 @@ def _outbox_version_1(prefix: str) -> sa.Table:
     return outbox
 
 
+def _bytes_tables(schema: _Schema) -> tuple[sa.Table, sa.Table]:
+    """Return ``attachments`` and ``kept_messages`` as versions 1 and 2 made them, with bytes."""
+    metadata = sa.MetaData()
+    schema.issues.to_metadata(metadata)
+    entries = schema.thread_entries.to_metadata(metadata)
+    options = schema.attachments.dialect_kwargs
+    attachments = sa.Table(
+        schema.attachments.name,
+        metadata,
+        sa.Column(
+            "entry_id",
+            sa.BigInteger,
+            sa.ForeignKey(entries.c.id, ondelete="CASCADE"),
+            primary_key=True,
+            autoincrement=False,
+        ),
+        sa.Column("position", sa.Integer, primary_key=True, autoincrement=False),
+        sa.Column("document", _TEXT, nullable=False),
+        sa.Column("data", _BLOB, nullable=False),
+        **options,
+    )
+    kept_messages = sa.Table(
+        schema.kept_messages.name,
+        metadata,
+        sa.Column("digest", sa.String(64), primary_key=True),
+        sa.Column("message_id", _TEXT, nullable=False),
+        sa.Column("raw", _BLOB, nullable=False),
+        **options,
+    )
+    return attachments, kept_messages
+
+
 def _create_version_1(connection: sa.Connection, schema: _Schema) -> None:
-    later = {schema.kept_messages, schema.effects}
+    later = {
+        schema.kept_messages,
+        schema.attachments,
+        schema.blobs,
+        schema.blob_chunks,
+        schema.effects,
+    }
     tables = [table for table in schema.data_tables() if table not in later]
     schema.metadata.create_all(connection, tables=tables, checkfirst=False)
+    attachments, _ = _bytes_tables(schema)
+    attachments.create(connection, checkfirst=False)
     _outbox_version_1(schema.prefix).create(connection, checkfirst=False)
 
 
 def _create_version_2(connection: sa.Connection, schema: _Schema) -> None:
     # The raw bytes of messages that went to no issue, so nothing is lost.
-    schema.metadata.create_all(connection, tables=[schema.kept_messages], checkfirst=False)
+    _, kept_messages = _bytes_tables(schema)
+    kept_messages.create(connection, checkfirst=False)
 
 
-def _create_version_3(connection: sa.Connection, schema: _Schema) -> None:
+def _move_content_into_blobs(connection: sa.Connection, schema: _Schema) -> None:
+    # Attachments and kept messages reference blobs by digest instead of holding bytes.
+    # MariaDB commits each ALTER TABLE on its own, so every step can run again
+    # after an interruption: it skips what is done and moves what is left.
+    schema.metadata.create_all(
+        connection, tables=[schema.blobs, schema.blob_chunks], checkfirst=True
+    )
+    moves = (
+        (schema.attachments.name, "data", ("entry_id", "position")),
+        (schema.kept_messages.name, "raw", ("digest",)),
+    )
+    quote = connection.dialect.identifier_preparer.quote
+    for table_name, data, key in moves:
+        name = quote(table_name)
+        columns = {column["name"] for column in sa.inspect(connection).get_columns(table_name)}
+        if "content" not in columns:
+            connection.execute(sa.text(f"ALTER TABLE {name} ADD COLUMN content VARCHAR(64) NULL"))
+        if data in columns:
+            table = sa.table(
+                table_name,
+                *(sa.column(column) for column in key),
+                sa.column(data, sa.LargeBinary()),
+                sa.column("content", sa.String(_DIGEST)),
+            )
+            _move_bytes(connection, schema, table, data, key)
+            connection.execute(sa.text(f"ALTER TABLE {name} DROP COLUMN {quote(data)}"))
+        if connection.dialect.name == "postgresql":
+            connection.execute(sa.text(f"ALTER TABLE {name} ALTER COLUMN content SET NOT NULL"))
+        else:
+            connection.execute(sa.text(f"ALTER TABLE {name} MODIFY content VARCHAR(64) NOT NULL"))
+
+
+def _move_bytes(
+    connection: sa.Connection,
+    schema: _Schema,
+    table: sa.TableClause,
+    data_name: str,
+    key: tuple[str, ...],
+) -> None:
+    # The bytes are hashed and cut into chunks by the server: no row crosses the wire whole.
+    content, data = table.c.content, table.c[data_name]
+    if connection.dialect.name == "postgresql":
+        hashed = sa.func.encode(sa.func.sha256(data), "hex")
+    else:
+        hashed = sa.func.sha2(data, 256)
+    keys = [table.c[name] for name in key]
+    pending = connection.execute(
+        sa.select(*keys, hashed, sa.func.length(data))
+        .select_from(table)
+        .where(content.is_(None))
+        .order_by(*keys)
+    ).all()
+    chunk = 1024 * 1024
+    for row in pending:
+        where = [column == value for column, value in zip(keys, row[: len(key)], strict=True)]
+        digest, size = str(row[-2]).lower(), int(row[-1])
+        claimed = _claim_blob(connection, schema.blobs, digest, size)
+        if claimed:
+            for seq, start in enumerate(range(0, size, chunk)):
+                piece = sa.func.substring(data, start + 1, chunk)
+                connection.execute(
+                    schema.blob_chunks.insert().from_select(
+                        ["digest", "seq", "data"],
+                        sa.select(
+                            sa.literal(digest, sa.String(_DIGEST)),
+                            sa.literal(seq, sa.Integer),
+                            piece,
+                        )
+                        .select_from(table)
+                        .where(*where),
+                    )
+                )
+        connection.execute(sa.update(table).where(*where).values(content=digest))
+
+
+def _claim_blob(connection: sa.Connection, blobs: sa.Table, digest: str, size: int) -> bool:
+    """Insert the ``blobs`` row of ``digest`` unless there is one; return whether it was new."""
+    if connection.dialect.name == "postgresql":
+        claimed = connection.execute(
+            postgresql.insert(blobs)
+            .values(digest=digest, size=size)
+            .on_conflict_do_nothing(index_elements=[blobs.c.digest])
+            .returning(blobs.c.digest)
+        ).first()
+        return claimed is not None
+    inserted = connection.execute(
+        sa.insert(blobs).prefix_with("IGNORE").values(digest=digest, size=size)
+    )
+    return inserted.rowcount == 1
+
+
+def _create_version_4(connection: sa.Connection, schema: _Schema) -> None:
     # One outbox for every effect, claimed with a lease; the old outbox's mail moves over.
     schema.metadata.create_all(connection, tables=[schema.effects], checkfirst=False)
     outbox = _outbox_version_1(schema.prefix)
@@ -313,7 +480,8 @@ def _create_version_3(connection: sa.Connection, schema: _Schema) -> None:
 MIGRATIONS: Final[Sequence[Callable[[sa.Connection, _Schema], None]]] = (
     _create_version_1,
     _create_version_2,
-    _create_version_3,
+    _move_content_into_blobs,
+    _create_version_4,
 )
 """The schema changes in order; entry ``i`` takes the database from version ``i`` to ``i + 1``.
 
@@ -338,7 +506,9 @@ class SqlStore:
         *,
         table_prefix: str = "issuecore_",
         engine_options: Mapping[str, Any] | None = None,
+        blobs: BlobStore | None = None,
     ) -> None:
+        self.blobs = blobs
         if isinstance(url, sa.Engine):
             self._engine = url
             self._owns_engine = False
@@ -438,7 +608,9 @@ class SqlStore:
         """Yield a unit of work; it rolls back unless :meth:`SqlUnitOfWork.commit` is called."""
         with self._engine.connect() as connection:
             connection.begin()
-            work = SqlUnitOfWork(connection, self._schema, self._dialect, read_only=read_only)
+            work = SqlUnitOfWork(
+                connection, self._schema, self._dialect, read_only=read_only, blobs=self.blobs
+            )
             try:
                 yield work
             except sa.exc.DBAPIError as error:
@@ -454,12 +626,25 @@ class SqlUnitOfWork:
     """One transaction of a :class:`SqlStore`; see :class:`issuecore.ports.UnitOfWork`."""
 
     def __init__(
-        self, connection: sa.Connection, schema: _Schema, dialect: str, *, read_only: bool
+        self,
+        connection: sa.Connection,
+        schema: _Schema,
+        dialect: str,
+        *,
+        read_only: bool,
+        blobs: BlobStore | None = None,
     ) -> None:
         self._connection: sa.Connection | None = connection
         self._schema = schema
         self._dialect = dialect
         self._read_only = read_only
+        self._blobs = blobs
+
+    @property
+    def blobs(self) -> BlobStore:
+        """Return where this unit of work keeps content: the database's blob tables, unless told."""
+        own = SqlBlobStore(self._db(), self._schema, read_only=self._read_only)
+        return own if self._blobs is None else FallbackBlobStore(self._blobs, own)
 
     def finish(self) -> None:
         """Roll back unless committed, and end the unit of work."""
@@ -488,7 +673,7 @@ class SqlUnitOfWork:
     def _issue_columns(self, issue: Issue, wake_at: datetime | None) -> dict[str, Any]:
         return {
             "status": str(issue.status),
-            "raised_by": issue.raised_by.casefold(),
+            "raised_by": address_key(issue.raised_by),
             "wake_at": None if wake_at is None else to_micros("wake_at", wake_at),
             "created_at": to_micros("created_at", issue.created_at),
             "updated_at": to_micros("updated_at", issue.updated_at),
@@ -588,7 +773,7 @@ class SqlUnitOfWork:
         if status is not None:
             query = query.where(issues.c.status == str(status))
         if raised_by is not None:
-            query = query.where(issues.c.raised_by == raised_by.casefold())
+            query = query.where(issues.c.raised_by == address_key(raised_by))
         if assignee is not None:
             query = query.where(
                 issues.c.number.in_(
@@ -613,29 +798,27 @@ class SqlUnitOfWork:
         db = self._db(writes=True)
         self._require_issue(number)
         document, files = entry_document(entry)
+        blobs = self.blobs
         inserted = db.execute(
             self._schema.thread_entries.insert().values(
                 number=number,
                 at=to_micros("at", entry.at),
                 kind=str(entry.kind),
                 message_id=entry.message_id,
-                document=document,
+                document=store_document(document, blobs),
             )
         )
         if files:
             entry_id = _new_id(inserted)
-            db.execute(
-                self._schema.attachments.insert(),
-                [
-                    {
-                        "entry_id": entry_id,
-                        "position": position,
-                        "document": described,
-                        "data": data,
-                    }
-                    for position, (described, data) in enumerate(files)
-                ],
-            )
+            for position, (described, data) in enumerate(files):
+                db.execute(
+                    self._schema.attachments.insert().values(
+                        entry_id=entry_id,
+                        position=position,
+                        document=described,
+                        content=blobs.put(data),
+                    )
+                )
 
     def thread(self, number: str) -> list[ThreadEntry]:
         """Return the thread of issue ``number`` in order, attachments with their bytes."""
@@ -648,15 +831,17 @@ class SqlUnitOfWork:
             .order_by(entries.c.id)
         ).all()
         files: dict[int, list[tuple[str, bytes]]] = {}
-        for entry_id, described, data in db.execute(
-            sa.select(attachments.c.entry_id, attachments.c.document, attachments.c.data)
+        blobs = self.blobs
+        for entry_id, described, content in db.execute(
+            sa.select(attachments.c.entry_id, attachments.c.document, attachments.c.content)
             .join(entries, entries.c.id == attachments.c.entry_id)
             .where(entries.c.number == number)
             .order_by(attachments.c.entry_id, attachments.c.position)
-        ):
-            files.setdefault(entry_id, []).append((described, data))
+        ).all():
+            files.setdefault(entry_id, []).append((described, blobs.get(content)))
         return [
-            entry_from_document(document, files.get(entry_id, ())) for entry_id, document in rows
+            entry_from_document(load_document(document, blobs), files.get(entry_id, ()))
+            for entry_id, document in rows
         ]
 
     def record_message(
@@ -685,23 +870,35 @@ class SqlUnitOfWork:
             raise DuplicateMessageError.for_message_id(message_id) from None
 
     def keep_message(self, message_id: str, raw: bytes) -> None:
-        """Keep the raw bytes of a message that went to no issue."""
+        """Keep the raw bytes of a message that went to no issue, as a blob."""
         kept = self._schema.kept_messages
         db = self._db(writes=True)
         digest = _digest(message_id)
         if db.execute(sa.select(kept.c.digest).where(kept.c.digest == digest)).first():
             return
-        db.execute(kept.insert().values(digest=digest, message_id=message_id, raw=bytes(raw)))
+        content = self.blobs.put(raw)
+        db.execute(kept.insert().values(digest=digest, message_id=message_id, content=content))
 
     def kept_message(self, message_id: str) -> bytes | None:
         """Return the raw bytes kept for ``message_id``, or ``None``."""
         kept = self._schema.kept_messages
         row = (
             self._db()
-            .execute(sa.select(kept.c.raw).where(kept.c.digest == _digest(message_id)))
+            .execute(sa.select(kept.c.content).where(kept.c.digest == _digest(message_id)))
             .one_or_none()
         )
-        return None if row is None else bytes(row.raw)
+        return None if row is None else self.blobs.get(row.content)
+
+    def referenced_blobs(self) -> set[str]:
+        """Return the digest of every blob an attachment or a kept message references."""
+        attachments, kept = self._schema.attachments, self._schema.kept_messages
+        entries = self._schema.thread_entries
+        prefix = len(DOCUMENT_BLOB)
+        documents = sa.select(sa.func.substr(entries.c.document, prefix + 1, 64)).where(
+            sa.func.substr(entries.c.document, 1, prefix) == DOCUMENT_BLOB
+        )
+        query = sa.union(sa.select(attachments.c.content), sa.select(kept.c.content), documents)
+        return set(self._db().execute(query).scalars())
 
     def lookup_message(self, message_id: str) -> MessageRecord | None:
         """Return the record of ``message_id``, if any."""
@@ -731,7 +928,7 @@ class SqlUnitOfWork:
         """Return how many automatic replies went to ``address`` at or after ``since``."""
         replies = self._schema.auto_replies
         query = sa.select(sa.func.count()).where(
-            replies.c.address == address.casefold(), replies.c.at >= to_micros("since", since)
+            replies.c.address == address_key(address), replies.c.at >= to_micros("since", since)
         )
         return int(self._db().execute(query).scalar_one())
 
@@ -739,7 +936,7 @@ class SqlUnitOfWork:
         """Count an automatic reply to ``address`` at ``at``."""
         self._db(writes=True).execute(
             self._schema.auto_replies.insert().values(
-                address=address.casefold(), at=to_micros("at", at)
+                address=address_key(address), at=to_micros("at", at)
             )
         )
 
@@ -943,6 +1140,72 @@ def _effect(row: sa.Row[Any]) -> OutboxItem:
         dead_at=_optional_instant(row.dead_at),
         last_error=row.last_error,
     )
+
+
+class SqlBlobStore:
+    """Blobs in the ``blobs`` and ``blob_chunks`` tables, in the transaction of ``connection``.
+
+    A blob is one ``blobs`` row (digest, size) and its bytes in ``blob_chunks``
+    rows of at most :data:`~issuecore.adapters.blobs.CHUNK_SIZE` bytes, one
+    statement per row; a rollback takes them back with everything else.
+    """
+
+    def __init__(self, connection: sa.Connection, schema: _Schema, *, read_only: bool) -> None:
+        self._connection = connection
+        self._schema = schema
+        self._read_only = read_only
+
+    def put(self, content: bytes | Iterable[bytes]) -> str:
+        """Keep ``content`` unless it is kept already; return its digest."""
+        if self._read_only:
+            raise RuntimeError("this transaction was opened read_only; it cannot write")
+        with BlobContent(content) as described:
+            # Claiming the digest first waits for a transaction writing the same content.
+            if _claim_blob(self._connection, self._schema.blobs, described.digest, described.size):
+                insert = self._schema.blob_chunks.insert()
+                for seq, piece in enumerate(described.pieces()):
+                    self._connection.execute(
+                        insert.values(digest=described.digest, seq=seq, data=bytes(piece))
+                    )
+            return described.digest
+
+    def _size(self, digest: str) -> int:
+        blobs = self._schema.blobs
+        size = self._connection.execute(
+            sa.select(blobs.c.size).where(blobs.c.digest == check_digest(digest))
+        ).scalar()
+        if size is None:
+            raise BlobNotFoundError.for_digest(digest)
+        return int(size)
+
+    def get(self, digest: str) -> bytes:
+        """Return the content kept under ``digest``."""
+        return joined(self._pieces(digest), self._size(digest))
+
+    def chunks(self, digest: str) -> Iterator[bytes]:
+        """Yield the content kept under ``digest`` one chunk row at a time."""
+        self._size(digest)
+        return self._pieces(digest)
+
+    def _pieces(self, digest: str) -> Iterator[bytes]:
+        chunks = self._schema.blob_chunks
+        sequence = list(
+            self._connection.execute(
+                sa.select(chunks.c.seq).where(chunks.c.digest == digest).order_by(chunks.c.seq)
+            ).scalars()
+        )
+        for seq in sequence:
+            yield self._connection.execute(
+                sa.select(chunks.c.data).where(chunks.c.digest == digest, chunks.c.seq == seq)
+            ).scalar_one()
+
+    def has(self, digest: str) -> bool:
+        """Return whether content is kept under ``digest``."""
+        blobs = self._schema.blobs
+        found = self._connection.execute(
+            sa.select(blobs.c.digest).where(blobs.c.digest == check_digest(digest))
+        ).first()
+        return found is not None
 
 
 # Errors a database raises to end one of several transactions competing for

@@ -10,6 +10,10 @@ The schema is versioned: :data:`MIGRATIONS` is an ordered list, the table
 ``schema_version`` records which ones ran, and opening a store applies the
 missing ones inside one write transaction, so two processes opening a new
 file at once apply each migration exactly once.
+
+Attachments and kept messages live in blobs (:mod:`issuecore.adapters.blobs`):
+by default in the ``blobs`` and ``blob_chunks`` tables of the same file,
+written in the same transaction as the rows that reference them.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from types import TracebackType
@@ -35,18 +39,79 @@ from issuecore._codec import (
     to_micros,
 )
 from issuecore._instants import require_aware
+from issuecore.adapters.blobs import (
+    DOCUMENT_BLOB,
+    BlobContent,
+    FallbackBlobStore,
+    check_digest,
+    joined,
+    load_document,
+    store_document,
+)
 from issuecore.errors import (
+    BlobNotFoundError,
     ConcurrencyConflictError,
     DuplicateMessageError,
     IssueNotFoundError,
     SchemaVersionError,
 )
+from issuecore.mail.addresses import address_key
 from issuecore.model import Issue, ThreadEntry
-from issuecore.ports import MessageRecord, OutboxItem
+from issuecore.ports import BlobStore, MessageRecord, OutboxItem
 
-__all__ = ["MIGRATIONS", "SQLiteStore"]
+__all__ = ["MIGRATIONS", "SQLiteBlobStore", "SQLiteStore"]
 
-MIGRATIONS: Final[Sequence[Sequence[str]]] = (
+
+def _move_content_into_blobs(connection: sqlite3.Connection) -> None:
+    # Attachments and kept messages reference blobs by digest instead of holding bytes.
+    blobs = SQLiteBlobStore(connection)
+    connection.execute(
+        """CREATE TABLE attachments_by_digest (
+            entry_id INTEGER NOT NULL REFERENCES thread_entries (id) ON DELETE CASCADE,
+            position INTEGER NOT NULL,
+            document TEXT NOT NULL,
+            content TEXT NOT NULL,
+            PRIMARY KEY (entry_id, position)
+        )"""
+    )
+    for entry_id, position in connection.execute(
+        "SELECT entry_id, position FROM attachments ORDER BY entry_id, position"
+    ).fetchall():
+        document, data = connection.execute(
+            "SELECT document, data FROM attachments WHERE entry_id = ? AND position = ?",
+            (entry_id, position),
+        ).fetchone()
+        connection.execute(
+            "INSERT INTO attachments_by_digest (entry_id, position, document, content) "
+            "VALUES (?, ?, ?, ?)",
+            (entry_id, position, document, blobs.put(data)),
+        )
+    connection.execute("DROP TABLE attachments")
+    connection.execute("ALTER TABLE attachments_by_digest RENAME TO attachments")
+    connection.execute(
+        """CREATE TABLE kept_messages_by_digest (
+            message_id TEXT PRIMARY KEY,
+            content TEXT NOT NULL
+        )"""
+    )
+    for (message_id,) in connection.execute(
+        "SELECT message_id FROM kept_messages ORDER BY message_id"
+    ).fetchall():
+        (raw,) = connection.execute(
+            "SELECT raw FROM kept_messages WHERE message_id = ?", (message_id,)
+        ).fetchone()
+        connection.execute(
+            "INSERT INTO kept_messages_by_digest (message_id, content) VALUES (?, ?)",
+            (message_id, blobs.put(raw)),
+        )
+    connection.execute("DROP TABLE kept_messages")
+    connection.execute("ALTER TABLE kept_messages_by_digest RENAME TO kept_messages")
+
+
+Migration = Sequence[str | Callable[[sqlite3.Connection], None]]
+"""One schema change: SQL statements, and functions given the connection for data moves."""
+
+MIGRATIONS: Final[Sequence[Migration]] = (
     # 1: issues as JSON documents beside the columns queries need.
     (
         """CREATE TABLE issues (
@@ -123,7 +188,21 @@ MIGRATIONS: Final[Sequence[Sequence[str]]] = (
             raw BLOB NOT NULL
         )""",
     ),
-    # 3: one outbox for every effect (mail, events, to-dos, notices), claimed with a lease;
+    # 3: content in blobs of 1 MiB rows, kept once per digest; the existing bytes move there.
+    (
+        """CREATE TABLE blobs (
+            digest TEXT PRIMARY KEY,
+            size INTEGER NOT NULL
+        ) WITHOUT ROWID""",
+        """CREATE TABLE blob_chunks (
+            digest TEXT NOT NULL REFERENCES blobs (digest),
+            seq INTEGER NOT NULL,
+            data BLOB NOT NULL,
+            PRIMARY KEY (digest, seq)
+        )""",
+        _move_content_into_blobs,
+    ),
+    # 4: one outbox for every effect (mail, events, to-dos, notices), claimed with a lease;
     # the mail of the old outbox moves over, pending rows still pending.
     (
         """CREATE TABLE effects (
@@ -169,12 +248,20 @@ class SQLiteStore:
 
     Opening applies any missing schema migrations. Close the store with
     :meth:`close` (or use it as a context manager) to close its connections.
+    Attachments and kept messages go to ``blobs`` when given (a
+    :class:`~issuecore.adapters.blobs.FileBlobStore`), else to the file's own
+    blob tables.
     """
 
     def __init__(
-        self, path: str | os.PathLike[str], *, busy_timeout: timedelta = timedelta(seconds=30)
+        self,
+        path: str | os.PathLike[str],
+        *,
+        busy_timeout: timedelta = timedelta(seconds=30),
+        blobs: BlobStore | None = None,
     ) -> None:
         self.path = os.fspath(path)
+        self.blobs = blobs
         if self.path == ":memory:" or self.path.startswith("file::memory:"):
             raise ValueError(
                 "SQLiteStore needs a file that every connection shares; "
@@ -278,7 +365,10 @@ class SQLiteStore:
                     raise SchemaVersionError.too_new(found=found, known=known)
                 for version in range(found + 1, known + 1):
                     for statement in MIGRATIONS[version - 1]:
-                        connection.execute(statement)
+                        if isinstance(statement, str):
+                            connection.execute(statement)
+                        else:
+                            statement(connection)
                     connection.execute(
                         "INSERT INTO schema_version (version, applied_at) "
                         "VALUES (?, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))",
@@ -295,7 +385,7 @@ class SQLiteStore:
         """Yield a unit of work; it rolls back unless :meth:`SQLiteUnitOfWork.commit` is called."""
         with self._connection() as connection:
             connection.execute("BEGIN" if read_only else "BEGIN IMMEDIATE")
-            work = SQLiteUnitOfWork(connection, read_only=read_only)
+            work = SQLiteUnitOfWork(connection, read_only=read_only, blobs=self.blobs)
             try:
                 yield work
             finally:
@@ -305,9 +395,18 @@ class SQLiteStore:
 class SQLiteUnitOfWork:
     """One transaction of a :class:`SQLiteStore`; see :class:`issuecore.ports.UnitOfWork`."""
 
-    def __init__(self, connection: sqlite3.Connection, *, read_only: bool) -> None:
+    def __init__(
+        self, connection: sqlite3.Connection, *, read_only: bool, blobs: BlobStore | None = None
+    ) -> None:
         self._connection: sqlite3.Connection | None = connection
         self._read_only = read_only
+        self._blobs = blobs
+
+    @property
+    def blobs(self) -> BlobStore:
+        """Return where this unit of work keeps content: the file's blob tables, unless told."""
+        own = SQLiteBlobStore(self._db(), read_only=self._read_only)
+        return own if self._blobs is None else FallbackBlobStore(self._blobs, own)
 
     def finish(self) -> None:
         """Roll back unless committed, and end the unit of work."""
@@ -336,7 +435,7 @@ class SQLiteUnitOfWork:
         return {
             "number": issue.number,
             "status": str(issue.status),
-            "raised_by": issue.raised_by.casefold(),
+            "raised_by": address_key(issue.raised_by),
             "wake_at": None if wake_at is None else to_micros("wake_at", wake_at),
             "created_at": to_micros("created_at", issue.created_at),
             "updated_at": to_micros("updated_at", issue.updated_at),
@@ -424,7 +523,7 @@ class SQLiteUnitOfWork:
             parameters.append(str(status))
         if raised_by is not None:
             conditions.append("issues.raised_by = ?")
-            parameters.append(raised_by.casefold())
+            parameters.append(address_key(raised_by))
         if assignee is not None:
             conditions.append(
                 "issues.number IN (SELECT number FROM issue_assignees WHERE assignee = ?)"
@@ -447,18 +546,24 @@ class SQLiteUnitOfWork:
         db = self._db(writes=True)
         self._require_issue(number)
         document, attachments = entry_document(entry)
+        blobs = self.blobs
         cursor = db.execute(
             "INSERT INTO thread_entries (number, at, kind, message_id, document) "
             "VALUES (?, ?, ?, ?, ?)",
-            (number, to_micros("at", entry.at), str(entry.kind), entry.message_id, document),
+            (
+                number,
+                to_micros("at", entry.at),
+                str(entry.kind),
+                entry.message_id,
+                store_document(document, blobs),
+            ),
         )
-        db.executemany(
-            "INSERT INTO attachments (entry_id, position, document, data) VALUES (?, ?, ?, ?)",
-            [
-                (cursor.lastrowid, position, described, data)
-                for position, (described, data) in enumerate(attachments)
-            ],
-        )
+        for position, (described, data) in enumerate(attachments):
+            db.execute(
+                "INSERT INTO attachments (entry_id, position, document, content) "
+                "VALUES (?, ?, ?, ?)",
+                (cursor.lastrowid, position, described, blobs.put(data)),
+            )
 
     def thread(self, number: str) -> list[ThreadEntry]:
         """Return the thread of issue ``number`` in order, attachments with their bytes."""
@@ -467,15 +572,17 @@ class SQLiteUnitOfWork:
             "SELECT id, document FROM thread_entries WHERE number = ? ORDER BY id", (number,)
         )
         files: dict[int, list[tuple[str, bytes]]] = {}
-        for entry_id, described, data in self._query(
-            "SELECT attachments.entry_id, attachments.document, attachments.data "
+        blobs = self.blobs
+        for entry_id, described, content in self._query(
+            "SELECT attachments.entry_id, attachments.document, attachments.content "
             "FROM attachments JOIN thread_entries ON thread_entries.id = attachments.entry_id "
             "WHERE thread_entries.number = ? ORDER BY attachments.entry_id, attachments.position",
             (number,),
         ):
-            files.setdefault(entry_id, []).append((described, data))
+            files.setdefault(entry_id, []).append((described, blobs.get(content)))
         return [
-            entry_from_document(document, files.get(entry_id, ())) for entry_id, document in entries
+            entry_from_document(load_document(document, blobs), files.get(entry_id, ()))
+            for entry_id, document in entries
         ]
 
     def record_message(
@@ -497,17 +604,31 @@ class SQLiteUnitOfWork:
             raise DuplicateMessageError.for_message_id(message_id)
 
     def keep_message(self, message_id: str, raw: bytes) -> None:
-        """Keep the raw bytes of a message that went to no issue."""
-        self._db(writes=True).execute(
-            "INSERT INTO kept_messages (message_id, raw) VALUES (?, ?) "
-            "ON CONFLICT (message_id) DO NOTHING",
-            (message_id, bytes(raw)),
+        """Keep the raw bytes of a message that went to no issue, as a blob."""
+        db = self._db(writes=True)
+        if self._query("SELECT 1 FROM kept_messages WHERE message_id = ?", (message_id,)):
+            return
+        db.execute(
+            "INSERT INTO kept_messages (message_id, content) VALUES (?, ?)",
+            (message_id, self.blobs.put(raw)),
         )
 
     def kept_message(self, message_id: str) -> bytes | None:
         """Return the raw bytes kept for ``message_id``, or ``None``."""
-        rows = self._query("SELECT raw FROM kept_messages WHERE message_id = ?", (message_id,))
-        return bytes(rows[0][0]) if rows else None
+        rows = self._query("SELECT content FROM kept_messages WHERE message_id = ?", (message_id,))
+        return self.blobs.get(rows[0][0]) if rows else None
+
+    def referenced_blobs(self) -> set[str]:
+        """Return the digest of every blob an attachment or a kept message references."""
+        return {
+            digest
+            for (digest,) in self._query(
+                "SELECT content FROM attachments UNION SELECT content FROM kept_messages "
+                "UNION SELECT substr(document, ?) FROM thread_entries "
+                "WHERE substr(document, 1, ?) = ?",
+                (len(DOCUMENT_BLOB) + 1, len(DOCUMENT_BLOB), DOCUMENT_BLOB),
+            )
+        }
 
     def lookup_message(self, message_id: str) -> MessageRecord | None:
         """Return the record of ``message_id``, if any."""
@@ -536,7 +657,7 @@ class SQLiteUnitOfWork:
         """Return how many automatic replies went to ``address`` at or after ``since``."""
         rows = self._query(
             "SELECT count(*) FROM auto_replies WHERE address = ? AND at >= ?",
-            (address.casefold(), to_micros("since", since)),
+            (address_key(address), to_micros("since", since)),
         )
         return int(rows[0][0])
 
@@ -544,7 +665,7 @@ class SQLiteUnitOfWork:
         """Count an automatic reply to ``address`` at ``at``."""
         self._db(writes=True).execute(
             "INSERT INTO auto_replies (address, at) VALUES (?, ?)",
-            (address.casefold(), to_micros("at", at)),
+            (address_key(address), to_micros("at", at)),
         )
 
     def commit(self) -> None:
@@ -729,3 +850,73 @@ def _outbox_item(row: Sequence[Any]) -> OutboxItem:
 
 def _optional_instant(value: int | None) -> datetime | None:
     return None if value is None else from_micros(value)
+
+
+class SQLiteBlobStore:
+    """Blobs in the ``blobs`` and ``blob_chunks`` tables, in the transaction of ``connection``.
+
+    A blob is one ``blobs`` row (digest, size) and its bytes in ``blob_chunks``
+    rows of at most :data:`~issuecore.adapters.blobs.CHUNK_SIZE` bytes; a
+    rollback takes them back with everything else.
+    """
+
+    def __init__(self, connection: sqlite3.Connection, *, read_only: bool = False) -> None:
+        self._connection = connection
+        self._read_only = read_only
+
+    def put(self, content: bytes | Iterable[bytes]) -> str:
+        """Keep ``content`` unless it is kept already; return its digest."""
+        if self._read_only:
+            raise RuntimeError("this transaction was opened read_only; it cannot write")
+        with BlobContent(content) as described:
+            inserted = self._connection.execute(
+                "INSERT INTO blobs (digest, size) VALUES (?, ?) ON CONFLICT (digest) DO NOTHING",
+                (described.digest, described.size),
+            )
+            if inserted.rowcount == 1:
+                self._connection.executemany(
+                    "INSERT INTO blob_chunks (digest, seq, data) VALUES (?, ?, ?)",
+                    (
+                        (described.digest, seq, piece)
+                        for seq, piece in enumerate(described.pieces())
+                    ),
+                )
+            return described.digest
+
+    def _size(self, digest: str) -> int:
+        row = self._connection.execute(
+            "SELECT size FROM blobs WHERE digest = ?", (check_digest(digest),)
+        ).fetchone()
+        if row is None:
+            raise BlobNotFoundError.for_digest(digest)
+        return int(row[0])
+
+    def get(self, digest: str) -> bytes:
+        """Return the content kept under ``digest``."""
+        size = self._size(digest)
+        return joined(self._pieces(digest), size)
+
+    def chunks(self, digest: str) -> Iterator[bytes]:
+        """Yield the content kept under ``digest`` one chunk row at a time."""
+        self._size(digest)
+        return self._pieces(digest)
+
+    def _pieces(self, digest: str) -> Iterator[bytes]:
+        sequence = [
+            seq
+            for (seq,) in self._connection.execute(
+                "SELECT seq FROM blob_chunks WHERE digest = ? ORDER BY seq", (digest,)
+            )
+        ]
+        for seq in sequence:
+            (data,) = self._connection.execute(
+                "SELECT data FROM blob_chunks WHERE digest = ? AND seq = ?", (digest, seq)
+            ).fetchone()
+            yield data
+
+    def has(self, digest: str) -> bool:
+        """Return whether content is kept under ``digest``."""
+        row = self._connection.execute(
+            "SELECT 1 FROM blobs WHERE digest = ?", (check_digest(digest),)
+        ).fetchone()
+        return row is not None

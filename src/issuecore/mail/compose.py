@@ -79,14 +79,28 @@ class InMemoryAutoReplyCounter:
 
 
 def reserve_auto_reply(
-    counter: AutoReplyCounter, address: str, *, now: datetime, settings: MailSettings
+    counter: AutoReplyCounter,
+    address: str,
+    *,
+    now: datetime,
+    settings: MailSettings,
+    sender: str | None = None,
 ) -> bool:
-    """Return whether ``address`` may get another automatic reply now, and count it if so."""
+    """Return whether ``address`` may get another automatic reply now, and count it if so.
+
+    With ``sender`` (the ``From`` of the message answered), the reply counts
+    against the sender as well as against ``address``, and is refused when
+    either has reached ``auto_reply_limit`` in ``auto_reply_window``: one
+    sender naming many third parties in ``Reply-To`` gets no more automatic
+    replies sent than one sender writing for themselves.
+    """
     require_aware("now", now)
-    key = address_key(address)
-    if counter.count_since(key, now - settings.auto_reply_window) >= settings.auto_reply_limit:
+    since = now - settings.auto_reply_window
+    keys = tuple(dict.fromkeys(address_key(a) for a in (address, sender) if a is not None))
+    if any(counter.count_since(key, since) >= settings.auto_reply_limit for key in keys):
         return False
-    counter.record(key, now)
+    for key in keys:
+        counter.record(key, now)
     return True
 
 
@@ -128,8 +142,10 @@ def reference_chain(message_ids: Iterable[str], *, limit: int = _MAX_REFERENCES)
 def auto_reply_recipient(message: InboundMessage, settings: MailSettings) -> str | None:
     """Return where an automatic reply to ``message`` goes (Reply-To, else From), or ``None``.
 
-    ``None`` when neither is an address we can send to that is not our own
-    and not a robot (mailer-daemon, postmaster, no-reply).
+    Only the first ``Reply-To`` address is considered, so one message gets
+    at most one automatic reply, to one address. ``None`` when neither is
+    an address we can send to that is not our own and not a robot
+    (mailer-daemon, postmaster, no-reply).
     """
     own = settings.own_addresses
     for candidate in (*message.reply_to[:1], message.from_address):
@@ -153,7 +169,7 @@ def compose_auto_reply(
     (no address, a robot address, our own address).
     """
     require_aware("now", now)
-    if classify_automated(message).automated:
+    if classify_automated(message, own_addresses=settings.own_addresses).automated:
         return None
     recipient = auto_reply_recipient(message, settings)
     if recipient is None:
@@ -199,20 +215,21 @@ def compose_agent_reply(
     """Return an agent's reply: to the raiser, the participants in copy, threaded and signed.
 
     ``in_reply_to`` is the latest inbound Message-ID of the issue and
-    ``references`` the thread's earlier Message-IDs, oldest first.
+    ``references`` the thread's earlier Message-IDs, oldest first. A raiser
+    that is a robot (an order sent from ``noreply@``) gets no copy; the
+    first participant (the person its ``Reply-To`` named) is addressed
+    instead.
     """
     require_aware("now", now)
-    own = settings.own_addresses
-    raiser = outbound_address(issue.raised_by)
-    to = (raiser,) if raiser and address_key(raiser) not in own else ()
-    cc = tuple(
+    recipients = tuple(
         address
         for address in unique_addresses(
-            (a for a in map(outbound_address, issue.participants) if a),
-            exclude=(*own, *(to or ())),
+            (a for a in map(outbound_address, (issue.raised_by, *issue.participants)) if a),
+            exclude=settings.own_addresses,
         )
         if not is_robot_address(address)
     )
+    to, cc = recipients[:1], recipients[1:]
     return _outbound(
         settings=settings,
         number=issue.number,

@@ -17,8 +17,13 @@ from typing import Protocol
 import attrs
 
 from issuecore._instants import require_aware
-from issuecore.mail.addresses import address_key, unique_addresses
-from issuecore.mail.automated import Automation, classify_automated, is_robot_address
+from issuecore.mail.addresses import address_key, same_address, unique_addresses
+from issuecore.mail.automated import (
+    Automation,
+    classify_automated,
+    is_robot_address,
+    reply_to_person,
+)
 from issuecore.mail.compose import auto_reply_recipient
 from issuecore.mail.parse import InboundMessage, Quarantined
 from issuecore.mail.settings import (
@@ -117,9 +122,13 @@ class Decision:
     - ``follows_up``: for ``CREATE``, the closed issue this message follows up.
     - ``subject``: for ``CREATE``, the subject cleaned of prefixes and tokens.
     - ``copied_in``: addresses the raiser (or an agent) copied in, to add as
-      participants.
+      participants: at most ``max_new_participants`` of them. For ``CREATE``
+      from a no-reply sender, the person its ``Reply-To`` names comes first.
+    - ``left_out``: addresses copied in beyond ``max_new_participants``,
+      not added (the reason says how many).
     - ``auto_reply``/``auto_reply_to``: whether an automatic reply is due and
-      to whom (still subject to the per-sender rate limit).
+      to whom (still subject to the rate limit, counted against both the
+      recipient and the sender).
     - ``forged_references``: references that claimed to be ours but failed
       the signature check.
     """
@@ -138,6 +147,7 @@ class Decision:
     follows_up: str | None = None
     subject: str | None = None
     copied_in: tuple[str, ...] = ()
+    left_out: tuple[str, ...] = ()
     auto_reply: bool = False
     auto_reply_to: str | None = None
     previous_outcome: str | None = None
@@ -172,7 +182,9 @@ class _Matcher:
     forged: list[str] = attrs.field(init=False, factory=list)
 
     def __attrs_post_init__(self) -> None:
-        self.automation = classify_automated(self.message)
+        self.automation = classify_automated(
+            self.message, own_addresses=self.settings.own_addresses
+        )
 
     def decide(self) -> Decision:
         message = self.message
@@ -303,23 +315,28 @@ class _Matcher:
 
     def _matched(self, issue: Issue, signal: Signal, why: str) -> Decision:
         automated = self.automation.automated
-        copied = self._copied_in(issue)
+        copied, left_out = self._capped(self._copied_in(issue))
         if not self.is_closed(issue.status):
             return self._decision(
                 DecisionKind.APPEND,
                 signal,
-                why,
+                self._with_left_out(why, left_out),
                 issue_number=issue.number,
                 change_status=not automated,
                 copied_in=copied,
+                left_out=left_out,
             )
         if automated:
             return self._decision(
                 DecisionKind.APPEND,
                 signal,
-                f"{why}; automated mail is added to the closed issue without reopening it",
+                self._with_left_out(
+                    f"{why}; automated mail is added to the closed issue without reopening it",
+                    left_out,
+                ),
                 issue_number=issue.number,
                 copied_in=copied,
+                left_out=left_out,
             )
         policy = self.settings.follow_up_policy
         closed_at = issue.closed_at
@@ -328,11 +345,14 @@ class _Matcher:
             return self._decision(
                 DecisionKind.APPEND,
                 signal,
-                f"{why}; the closed issue is reopened ({policy.value})",
+                self._with_left_out(
+                    f"{why}; the closed issue is reopened ({policy.value})", left_out
+                ),
                 issue_number=issue.number,
                 change_status=True,
                 reopen=True,
                 copied_in=copied,
+                left_out=left_out,
             )
         detail = (
             "follow-ups always start a new issue"
@@ -353,22 +373,31 @@ class _Matcher:
                 + "; ".join(self.automation.signals),
             )
         recipient = None if self.automation.automated else auto_reply_recipient(message, settings)
+        contact = reply_to_person(message, own_addresses=settings.own_addresses)
+        if contact is not None:
+            why = f"{why}; {message.from_address} sends on behalf of {contact} (Reply-To)"
+        copied, left_out = self._capped(
+            unique_addresses((*((contact,) if contact else ()), *self._recipients()))
+        )
         return self._decision(
             DecisionKind.CREATE,
             signal,
-            why,
+            self._with_left_out(why, left_out),
             follows_up=follows_up,
             subject=clean_subject(message.subject, tokens=settings.tokens) or "(no subject)",
-            copied_in=self._recipients(),
+            copied_in=copied,
+            left_out=left_out,
             auto_reply=settings.auto_reply and recipient is not None,
             auto_reply_to=recipient if settings.auto_reply else None,
         )
 
     def _copied_in(self, issue: Issue) -> tuple[str, ...]:
+        # Only the raiser and agents widen an issue; the participant check
+        # that let the message in looked at From alone, never at To or Cc.
         sender = self.message.from_address
         if sender is None:
             return ()
-        if address_key(sender) == address_key(issue.raised_by) or self.lookup.is_agent(sender):
+        if same_address(sender, issue.raised_by) or self.lookup.is_agent(sender):
             return tuple(a for a in self._recipients() if not issue.is_participant(a))
         return ()
 
@@ -379,6 +408,19 @@ class _Matcher:
             address
             for address in unique_addresses((*message.to, *message.cc), exclude=exclude)
             if not is_robot_address(address)
+        )
+
+    def _capped(self, addresses: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        cap = self.settings.max_new_participants
+        return addresses[:cap], addresses[cap:]
+
+    def _with_left_out(self, why: str, left_out: tuple[str, ...]) -> str:
+        if not left_out:
+            return why
+        cap = self.settings.max_new_participants
+        return (
+            f"{why}; {len(left_out)} more copied-in addresses left out "
+            f"(max_new_participants is {cap})"
         )
 
     def _decision(

@@ -12,7 +12,7 @@ from typing import Any, Final
 import attrs
 
 from issuecore.errors import MailSettingsError
-from issuecore.mail.addresses import normalize_address
+from issuecore.mail.addresses import address_key, ascii_domain, normalize_address
 from issuecore.mail.tokens import TokenFormat, token_format
 
 __all__ = [
@@ -198,6 +198,7 @@ class MailSettings:
         default=timedelta(hours=24), validator=_positive_span
     )
     auto_reply_template: str = attrs.field(default=DEFAULT_AUTO_REPLY_TEMPLATE, validator=_template)
+    max_new_participants: int = attrs.field(default=20, validator=_limit)
     loop_header: str = attrs.field(default="X-IssueCore-Loop", validator=_header_name)
     message_id_domain: str | None = attrs.field(default=None, validator=_domain)
 
@@ -208,9 +209,9 @@ class MailSettings:
 
     @functools.cached_property
     def own_addresses(self) -> frozenset[str]:
-        """Return the support address and its aliases, case-folded for comparison."""
+        """Return the support address and its aliases, as :func:`address_key` compares them."""
         return frozenset(
-            address.casefold()
+            address_key(address)
             for address in (self.support_address, *self.aliases)
             if normalize_address(address) is not None
         )
@@ -220,13 +221,9 @@ class MailSettings:
         """Return the domain our Message-IDs end in."""
         if self.message_id_domain is not None:
             return self.message_id_domain.lower()
-        domain = self.support_address.rpartition("@")[2].lower()
-        try:
-            ascii_domain = domain.encode("idna").decode("ascii")
-        except UnicodeError:
-            return "issuecore.invalid"
+        converted = ascii_domain(self.support_address.rpartition("@")[2])
         return (
-            ascii_domain
-            if re.fullmatch(r"[a-z0-9.-]{1,253}", ascii_domain)
+            converted
+            if converted is not None and re.fullmatch(r"[a-z0-9.-]{1,253}", converted)
             else "issuecore.invalid"
         )

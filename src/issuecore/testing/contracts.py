@@ -21,6 +21,7 @@ extra (pytest and Hypothesis).
 
 from __future__ import annotations
 
+import random
 import uuid
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -39,6 +40,7 @@ from issuecore.errors import (
     IssueNotFoundError,
     NaiveDatetimeError,
 )
+from issuecore.mail.parse import DEFAULT_MAX_BYTES
 from issuecore.model import (
     Actor,
     Attachment,
@@ -54,6 +56,8 @@ from issuecore.sla.clock import Period, SlaClock, SlaRole
 __all__ = [
     "StoreContract",
     "StoreStateMachine",
+    "escaped_content",
+    "large_content",
     "populated_entry",
     "populated_issue",
     "simple_issue",
@@ -177,6 +181,30 @@ def populated_entry(at: datetime = T0, *, text: str = "Hello\n> quoted") -> Thre
             Attachment(filename="empty.txt", content_type="text/plain", data=b""),
         ),
         unverified=True,
+    )
+
+
+def large_content(size: int, *, seed: int = 0) -> bytes:
+    """Return ``size`` pseudo-random bytes (every byte value, quotes and NULs included)."""
+    return random.Random(seed).randbytes(size)
+
+
+def escaped_content(size: int) -> bytes:
+    """Return ``size`` bytes a database's text protocol doubles when escaping them.
+
+    NULs, quotes, backslashes and line ends: 8 MiB of them make a statement
+    over 16 MiB, MariaDB's default ``max_allowed_packet``.
+    """
+    pattern = b"\x00'\"\\\n\r\x1a"
+    return (pattern * (size // len(pattern) + 1))[:size]
+
+
+def _with_file(entry: ThreadEntry, data: bytes) -> ThreadEntry:
+    return attrs.evolve(
+        entry,
+        attachments=(
+            Attachment(filename="large.bin", content_type="application/octet-stream", data=data),
+        ),
     )
 
 
@@ -598,6 +626,85 @@ class StoreContract:
         with store.transaction(read_only=True) as work:
             assert work.kept_message("<kept-1@example.com>") == raw
             assert work.kept_message("<never-kept@example.com>") is None
+
+    # large content: MariaDB refuses statements over 16 MiB at its default settings
+
+    def _round_trip_attachment(self, store: Store, data: bytes) -> bytes:
+        issue = simple_issue(_number())
+        self.insert(store, issue)
+        with store.transaction() as work:
+            work.append_entry(issue.number, _with_file(populated_entry(), data))
+            work.commit()
+        with store.transaction(read_only=True) as work:
+            (entry,) = work.thread(issue.number)
+        return entry.attachments[0].data
+
+    def test_an_8_mb_attachment_reads_back_byte_identical(self, store: Store) -> None:
+        data = escaped_content(8 * 1024 * 1024)
+        assert self._round_trip_attachment(store, data) == data
+
+    def test_an_attachment_of_the_desks_size_limit_reads_back_byte_identical(
+        self, store: Store
+    ) -> None:
+        data = large_content(DEFAULT_MAX_BYTES, seed=50)
+        assert self._round_trip_attachment(store, data) == data
+
+    def test_a_70_mb_kept_message_reads_back_byte_identical(self, store: Store) -> None:
+        raw = b"From: big@example.com\r\n\r\n" + large_content(70_000_000, seed=70)
+        with store.transaction() as work:
+            work.keep_message("<big@example.com>", raw)
+            work.commit()
+        with store.transaction(read_only=True) as work:
+            assert work.kept_message("<big@example.com>") == raw
+
+    def test_an_entry_with_a_long_text_reads_back_equal(self, store: Store) -> None:
+        # A pasted log: quotes, backslashes and line ends, escaped again in JSON.
+        text = 'C:\\logs\\app.log: "connection reset"\n' * 250_000
+        entry = attrs.evolve(populated_entry(), text=text, new_text=text[:-1], html=None)
+        issue = simple_issue(_number())
+        self.insert(store, issue)
+        with store.transaction() as work:
+            work.append_entry(issue.number, entry)
+            work.commit()
+        with store.transaction(read_only=True) as work:
+            assert work.thread(issue.number) == [entry]
+
+    def test_identical_attachments_of_several_entries_each_read_back(self, store: Store) -> None:
+        data = large_content(3 * 1024 * 1024 + 5, seed=3)
+        issue = simple_issue(_number())
+        self.insert(store, issue)
+        with store.transaction() as work:
+            work.append_entry(issue.number, _with_file(populated_entry(text="one"), data))
+            work.append_entry(issue.number, _with_file(populated_entry(text="two"), data))
+            work.keep_message("<same-bytes@example.com>", data)
+            work.commit()
+        with store.transaction(read_only=True) as work:
+            thread = work.thread(issue.number)
+            assert work.kept_message("<same-bytes@example.com>") == data
+        assert [entry.attachments[0].data for entry in thread] == [data, data]
+
+    def test_a_rolled_back_attachment_leaves_nothing_to_read(self, store: Store) -> None:
+        data = large_content(2 * 1024 * 1024, seed=2)
+        issue = simple_issue(_number())
+        self.insert(store, issue)
+        with store.transaction() as work:
+            work.append_entry(issue.number, _with_file(populated_entry(), data))
+            work.keep_message("<rolled-back@example.com>", data)
+        with store.transaction(read_only=True) as work:
+            assert work.thread(issue.number) == []
+            assert work.kept_message("<rolled-back@example.com>") is None
+
+    def test_content_that_is_not_bytes_is_refused(self, store: Store) -> None:
+        issue = simple_issue(_number())
+        self.insert(store, issue)
+        text_file = Attachment(filename="a.txt", content_type="text/plain", data="text")  # type: ignore[arg-type]
+        with store.transaction() as work:
+            with pytest.raises(TypeError):
+                work.keep_message("<text@example.com>", "not bytes")  # type: ignore[arg-type]
+            with pytest.raises(TypeError):
+                work.append_entry(
+                    issue.number, attrs.evolve(populated_entry(), attachments=(text_file,))
+                )
 
     def test_recording_a_message_twice_raises_duplicate(self, store: Store) -> None:
         with store.transaction() as work:

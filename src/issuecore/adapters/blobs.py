@@ -1,0 +1,369 @@
+"""Content-addressed bytes (:class:`~issuecore.ports.BlobStore`): in memory and in files.
+
+The stores keep attachments and the raw bytes of kept messages as blobs and
+reference them by digest (the SHA-256 of the content, in lower-case hex), so
+identical content is kept once. By default each store keeps its blobs itself,
+inside its own transactions: :class:`MemoryBlobStore` for the memory store,
+rows of at most :data:`CHUNK_SIZE` bytes in a ``blob_chunks`` table for the
+databases. Give a store a :class:`FileBlobStore` to keep the bytes in files
+instead. The database stores also keep a long thread-entry document as a
+blob (:func:`store_document`), so no row holds more than a chunk.
+
+A :class:`FileBlobStore` writes a blob before the transaction that references
+it commits: to a temporary file, flushed to disk, then renamed into place, so
+a blob file is whole or absent. A transaction that rolls back (or a process
+that dies before its commit) leaves a file nothing references: harmless, and
+removed by :meth:`FileBlobStore.sweep`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import re
+import tempfile
+import time
+from collections.abc import Collection, Iterable, Iterator, MutableMapping
+from datetime import timedelta
+from pathlib import Path
+from typing import IO, Final
+
+from issuecore.errors import BlobNotFoundError
+from issuecore.ports import BlobStore
+
+__all__ = [
+    "CHUNK_SIZE",
+    "DOCUMENT_BLOB",
+    "BlobContent",
+    "FallbackBlobStore",
+    "FileBlobStore",
+    "MemoryBlobStore",
+    "check_digest",
+    "joined",
+    "load_document",
+    "store_document",
+]
+
+CHUNK_SIZE: Final = 1024 * 1024
+"""The size of the pieces blobs are written and read in (a database row holds one piece)."""
+
+_DIGEST: Final = re.compile(r"[0-9a-f]{64}")
+
+
+DOCUMENT_BLOB: Final = "blob:"
+"""How a stored thread-entry document that lives in a blob starts (a JSON one starts ``{``)."""
+
+_INLINE_DOCUMENT: Final = CHUNK_SIZE // 4  # characters: at most 1 MiB in UTF-8
+
+
+def store_document(document: str, blobs: BlobStore) -> str:
+    """Return ``document`` to store in its row, or a reference to the blob it went to if large.
+
+    A long pasted log makes an entry's text, and so its document, as large as
+    the message: no row holds more than a chunk.
+    """
+    if len(document) <= _INLINE_DOCUMENT:
+        return document
+    return DOCUMENT_BLOB + blobs.put(document.encode("utf-8", "surrogatepass"))
+
+
+def load_document(stored: str, blobs: BlobStore) -> str:
+    """Return the document :func:`store_document` kept as ``stored``."""
+    if not stored.startswith(DOCUMENT_BLOB):
+        return stored
+    return blobs.get(stored.removeprefix(DOCUMENT_BLOB)).decode("utf-8", "surrogatepass")
+
+
+def check_digest(digest: str) -> str:
+    """Return ``digest`` if it is a lower-case hexadecimal SHA-256; raise ``ValueError`` if not."""
+    if not isinstance(digest, str) or _DIGEST.fullmatch(digest) is None:
+        raise ValueError(
+            f"a blob digest is the SHA-256 of the content in 64 lower-case hex digits, "
+            f"not {digest!r}"
+        )
+    return digest
+
+
+class BlobContent:
+    """Content about to be kept: its digest, its size and its bytes in pieces.
+
+    Bytes-like content is read where it lies (no copy); an iterable of chunks
+    is spooled to a temporary file while it is hashed, so it is never held in
+    memory whole. Anything else is refused with ``TypeError``.
+    """
+
+    def __init__(self, content: bytes | bytearray | memoryview | Iterable[bytes]) -> None:
+        self._view: memoryview | None = None
+        self._spool: IO[bytes] | None = None
+        if isinstance(content, bytes | bytearray | memoryview):
+            self._view = memoryview(content).cast("B")
+            self.digest = hashlib.sha256(self._view).hexdigest()
+            self.size = self._view.nbytes
+            return
+        given: object = content  # callers without type checking may pass anything
+        if isinstance(given, str) or not isinstance(given, Iterable):
+            raise TypeError(
+                f"blob content must be bytes or an iterable of bytes, not {type(given).__name__}"
+            )
+        hasher = hashlib.sha256()
+        spool = tempfile.SpooledTemporaryFile(max_size=CHUNK_SIZE)  # noqa: SIM115 - closed in close()
+        size = 0
+        try:
+            for chunk in content:
+                if not isinstance(chunk, bytes | bytearray | memoryview):
+                    raise TypeError(
+                        f"blob content chunks must be bytes, not {type(chunk).__name__}"
+                    )
+                hasher.update(chunk)
+                size += spool.write(chunk)
+        except BaseException:
+            spool.close()
+            raise
+        self._spool = spool
+        self.digest = hasher.hexdigest()
+        self.size = size
+
+    def pieces(self, size: int = CHUNK_SIZE) -> Iterator[bytes | memoryview]:
+        """Yield the content in pieces of ``size`` bytes, the last one shorter."""
+        if self._view is not None:
+            for start in range(0, self.size, size):
+                yield self._view[start : start + size]
+            return
+        assert self._spool is not None
+        self._spool.seek(0)
+        while piece := self._spool.read(size):
+            yield piece
+
+    def close(self) -> None:
+        """Let go of the content (remove the spooled file)."""
+        if self._view is not None:
+            self._view.release()
+        if self._spool is not None:
+            self._spool.close()
+
+    def __enter__(self) -> BlobContent:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def joined(pieces: Iterable[bytes | memoryview], size: int) -> bytes:
+    """Return ``pieces`` as one bytes object of ``size`` bytes, without a second whole copy."""
+    buffer = io.BytesIO()
+    # Writing the last byte first sizes the buffer once; getvalue() then hands it over.
+    if size:
+        buffer.seek(size - 1)
+        buffer.write(b"\0")
+        buffer.seek(0)
+    written = 0
+    for piece in pieces:
+        written += buffer.write(piece)
+    if written != size:
+        raise RuntimeError(f"a blob of {size} bytes read back as {written} bytes; it is damaged")
+    return buffer.getvalue()
+
+
+class MemoryBlobStore:
+    """Blobs in a dictionary (the in-memory store keeps its blobs in one per transaction)."""
+
+    def __init__(self, blobs: MutableMapping[str, bytes] | None = None) -> None:
+        self._blobs: MutableMapping[str, bytes] = {} if blobs is None else blobs
+
+    def put(self, content: bytes | Iterable[bytes]) -> str:
+        """Keep ``content`` and return its digest."""
+        with BlobContent(content) as described:
+            if described.digest not in self._blobs:
+                if isinstance(content, bytes):
+                    data = content if type(content) is bytes else bytes(content)
+                else:
+                    data = joined(described.pieces(), described.size)
+                self._blobs[described.digest] = data
+            return described.digest
+
+    def get(self, digest: str) -> bytes:
+        """Return the content kept under ``digest``."""
+        try:
+            return self._blobs[check_digest(digest)]
+        except KeyError:
+            raise BlobNotFoundError.for_digest(digest) from None
+
+    def chunks(self, digest: str) -> Iterator[bytes]:
+        """Yield the content kept under ``digest`` in pieces."""
+        data = self.get(digest)
+        return iter([data[start : start + CHUNK_SIZE] for start in range(0, len(data), CHUNK_SIZE)])
+
+    def has(self, digest: str) -> bool:
+        """Return whether content is kept under ``digest``."""
+        return check_digest(digest) in self._blobs
+
+
+class FileBlobStore:
+    """Blobs as files under ``root``, one file per content, named by its digest.
+
+    ``root/ab/abcd...`` holds the content whose digest starts with ``ab``;
+    ``root/tmp`` holds files being written. A file is written to ``tmp``,
+    flushed to disk, and renamed into place, so it is whole or absent.
+    """
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = Path(root)
+        self._tmp = self.root / "tmp"
+        self._tmp.mkdir(parents=True, exist_ok=True)
+
+    def path(self, digest: str) -> Path:
+        """Return the path of the file that holds (or would hold) ``digest``."""
+        check_digest(digest)
+        return self.root / digest[:2] / digest
+
+    def put(self, content: bytes | Iterable[bytes]) -> str:
+        """Keep ``content`` in a file of its own (unless it is kept already); return its digest."""
+        if isinstance(content, bytes | bytearray | memoryview):
+            with BlobContent(content) as described:
+                if self._refresh(described.digest):
+                    return described.digest
+                return self._write(described.pieces(), expected=described.digest)
+        given: object = content  # callers without type checking may pass anything
+        if isinstance(given, str) or not isinstance(given, Iterable):
+            raise TypeError(
+                f"blob content must be bytes or an iterable of bytes, not {type(given).__name__}"
+            )
+        return self._write(content, expected=None)
+
+    def _refresh(self, digest: str) -> bool:
+        # A kept file is touched so a sweep running now sees it as new and leaves it
+        # to the transaction that is about to reference it.
+        try:
+            os.utime(self.path(digest))
+        except FileNotFoundError:
+            return False
+        return True
+
+    def _write(self, pieces: Iterable[bytes | memoryview], *, expected: str | None) -> str:
+        hasher = hashlib.sha256()
+        descriptor, temporary = tempfile.mkstemp(dir=self._tmp, prefix="blob-")
+        try:
+            with os.fdopen(descriptor, "wb") as file:
+                for piece in pieces:
+                    if not isinstance(piece, bytes | bytearray | memoryview):
+                        raise TypeError(
+                            f"blob content chunks must be bytes, not {type(piece).__name__}"
+                        )
+                    hasher.update(piece)
+                    file.write(piece)
+                file.flush()
+                os.fsync(file.fileno())
+            digest = hasher.hexdigest()
+            if expected is not None and digest != expected:
+                raise RuntimeError("blob content changed while it was being written")
+            if self._refresh(digest):
+                os.unlink(temporary)
+                return digest
+            final = self.path(digest)
+            final.parent.mkdir(exist_ok=True)
+            os.replace(temporary, final)
+            _sync_directory(final.parent)
+            return digest
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+
+    def get(self, digest: str) -> bytes:
+        """Return the content kept under ``digest``."""
+        try:
+            return self.path(digest).read_bytes()
+        except FileNotFoundError:
+            raise BlobNotFoundError.for_digest(digest) from None
+
+    def chunks(self, digest: str) -> Iterator[bytes]:
+        """Yield the content kept under ``digest`` in pieces of :data:`CHUNK_SIZE` bytes."""
+        try:
+            file = self.path(digest).open("rb")
+        except FileNotFoundError:
+            raise BlobNotFoundError.for_digest(digest) from None
+        return _read_pieces(file)
+
+    def has(self, digest: str) -> bool:
+        """Return whether a file holds ``digest``."""
+        return self.path(digest).is_file()
+
+    def sweep(
+        self, in_use: Collection[str], *, older_than: timedelta = timedelta(hours=1)
+    ) -> list[str]:
+        """Remove blob files not in ``in_use``, untouched for ``older_than``; return their digests.
+
+        Leftover temporary files of that age go too. Pass the digests the
+        store references (``store.referenced_blobs()``); the age spares blobs of
+        transactions still running.
+        """
+        cutoff = time.time() - older_than.total_seconds()
+        removed = []
+        for folder in sorted(self.root.iterdir()):
+            if not folder.is_dir():
+                continue
+            for path in sorted(folder.iterdir()):
+                is_blob = folder != self._tmp and _DIGEST.fullmatch(path.name) is not None
+                if (is_blob and path.name in in_use) or (folder != self._tmp and not is_blob):
+                    continue
+                try:
+                    if path.stat().st_mtime >= cutoff:
+                        continue
+                    path.unlink()
+                except FileNotFoundError:
+                    continue
+                if is_blob:
+                    removed.append(path.name)
+        return removed
+
+
+class FallbackBlobStore:
+    """Writes to ``primary``; reads from ``primary``, else from ``fallback``.
+
+    A store given a :class:`FileBlobStore` reads through to its own blob
+    tables, so content kept there before (by an earlier configuration, or
+    moved there by a schema migration) stays readable.
+    """
+
+    def __init__(self, primary: BlobStore, fallback: BlobStore) -> None:
+        self.primary = primary
+        self.fallback = fallback
+
+    def put(self, content: bytes | Iterable[bytes]) -> str:
+        """Keep ``content`` in the primary store and return its digest."""
+        return self.primary.put(content)
+
+    def get(self, digest: str) -> bytes:
+        """Return the content kept under ``digest`` in either store."""
+        try:
+            return self.primary.get(digest)
+        except BlobNotFoundError:
+            return self.fallback.get(digest)
+
+    def chunks(self, digest: str) -> Iterator[bytes]:
+        """Yield the content kept under ``digest`` in either store, in pieces."""
+        try:
+            return self.primary.chunks(digest)
+        except BlobNotFoundError:
+            return self.fallback.chunks(digest)
+
+    def has(self, digest: str) -> bool:
+        """Return whether either store keeps content under ``digest``."""
+        return self.primary.has(digest) or self.fallback.has(digest)
+
+
+def _read_pieces(file: IO[bytes]) -> Iterator[bytes]:
+    with file:
+        while piece := file.read(CHUNK_SIZE):
+            yield piece
+
+
+def _sync_directory(directory: Path) -> None:
+    # The rename reaches the disk only once the directory itself is flushed (POSIX).
+    if os.name != "posix":
+        return
+    descriptor = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)

@@ -1,0 +1,170 @@
+"""Address identity: ASCII case and IDNA domain forms aside, an address is exactly itself."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from issuecore.mail import normalize_address, outbound_address, same_address
+from issuecore.mail.addresses import address_key, ascii_domain, unique_addresses
+from issuecore.mail.settings import MailSettings
+from issuecore.model import Issue
+from strategies import hostile_text
+
+# Letters that case folding or compatibility mapping would take for ASCII ones.
+LOOKALIKE_LETTERS = "ßſ\u212a\u0131\u0130\uff41\uff33\u00df\u1e9e\u01c5\u0345"
+LOCAL_ALPHABET = st.sampled_from(list("aAkKsSiIzZ09.+-_" + LOOKALIKE_LETTERS))
+DOMAIN_ALPHABET = st.sampled_from(list("aAbBsSkKiI0-" + "üÜßſ\u212a\u0131\uff41"))
+
+locals_ = st.text(LOCAL_ALPHABET, min_size=1, max_size=12)
+labels = st.text(DOMAIN_ALPHABET, min_size=1, max_size=10)
+domains = st.lists(labels, min_size=1, max_size=3).map(".".join).map(lambda d: f"{d}.example")
+addresses = st.builds(lambda local, domain: f"{local}@{domain}", locals_, domains)
+
+
+def _ascii_lower(text: str) -> str:
+    return "".join(chr(ord(c) + 32) if "A" <= c <= "Z" else c for c in text)
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        pytest.param("ceo@busineß.example", "ceo@business.example", id="sharp-s-domain"),
+        pytest.param("kaß@example.com", "kass@example.com", id="sharp-s-local"),
+        pytest.param("KAẞ@example.com", "kass@example.com", id="capital-sharp-s-local"),
+        pytest.param("\u017fam@example.com", "sam@example.com", id="long-s-local"),
+        pytest.param("\u212aim@example.com", "kim@example.com", id="kelvin-sign-local"),
+        pytest.param("\u0131van@example.com", "ivan@example.com", id="dotless-i-local"),
+        pytest.param("ivan@\u0131.example", "ivan@i.example", id="dotless-i-domain"),
+        pytest.param("\u0130van@example.com", "ivan@example.com", id="dotted-capital-i-local"),
+        pytest.param("\uff41na@example.com", "ana@example.com", id="fullwidth-local"),
+        pytest.param("ana@b\u00fccher.example", "ana@bucher.example", id="umlaut-domain"),
+    ],
+)
+def test_lookalike_is_not_the_same_address(first: str, second: str) -> None:
+    assert not same_address(first, second)
+    assert address_key(first) != address_key(second)
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        pytest.param("Bob@Example.COM", "bob@example.com", id="ascii-case"),
+        pytest.param("  bob@example.com ", "BOB@EXAMPLE.COM", id="surrounding-space"),
+        pytest.param("ana@bücher.example", "ana@xn--bcher-kva.example", id="idn-forms"),
+        pytest.param("ana@BÜCHER.example", "ana@XN--BCHER-KVA.EXAMPLE", id="idn-forms-upper"),
+        pytest.param("kaß@example.com", "KAß@Example.com", id="ascii-case-beside-sharp-s"),
+    ],
+)
+def test_ascii_case_and_idna_forms_are_the_same_address(first: str, second: str) -> None:
+    assert same_address(first, second)
+
+
+@pytest.mark.parametrize(
+    ("written", "mapped"),
+    [
+        pytest.param("ceo@\uff45xample.com", "ceo@example.com", id="fullwidth"),
+        pytest.param("ceo@\u212aiosk.example", "ceo@kiosk.example", id="kelvin-sign"),
+        pytest.param("ceo@\u017fupport.example", "ceo@support.example", id="long-s"),
+    ],
+)
+def test_domain_letters_uts46_maps_to_ascii_name_the_same_host(written: str, mapped: str) -> None:
+    # UTS #46 maps these to ASCII before DNS is asked, so mail to either reaches one host.
+    assert same_address(written, mapped)
+
+
+def test_key_keeps_a_non_ascii_local_part_exactly() -> None:
+    assert address_key("KAß@BUSINEß.Example") == "kaß@xn--busine-gta.example"
+
+
+def test_something_that_is_no_address_compares_only_with_itself() -> None:
+    assert address_key("Not An Address") == "not an address"
+    assert not same_address("x@xn--zz.example", "x@zz.example")
+    assert same_address("x@XN--ZZ.example", "x@xn--zz.example")
+
+
+def test_domain_idna_refuses_is_no_address() -> None:
+    assert normalize_address("ana@xn--zz.example") is None
+    assert normalize_address("ana@a\u05d0.example") is None  # mixed directions in one label
+    assert normalize_address("ana@\u0640.example") is None  # a joining mark alone
+    assert ascii_domain("xn--zz.example") is None
+
+
+def test_normalized_address_keeps_its_unicode_domain() -> None:
+    assert normalize_address("Ana@Bücher.Example") == "Ana@bücher.example"
+
+
+def test_address_whose_key_is_longer_than_320_characters_is_no_address() -> None:
+    domain = "ü" * 60 + ".example"
+    local = "a" * (320 - len(domain) - 1)
+    assert len(f"{local}@{domain}") == 320
+    assert normalize_address(f"{local}@{domain}") is None
+    assert normalize_address(f"{local}@{'u' * 60}.example") is not None
+
+
+def test_outbound_address_uses_idna2008_not_idna2003() -> None:
+    # The IDNA 2003 codec maps "ß" to "ss" and would send to a different domain.
+    assert outbound_address("ceo@busineß.example") == "ceo@xn--busine-gta.example"
+
+
+def test_unique_addresses_keeps_lookalikes_apart() -> None:
+    kept = unique_addresses(["kass@x.test", "kaß@x.test", "KASS@X.TEST", "\u212aass@x.test"])
+    assert kept == ("kass@x.test", "kaß@x.test", "\u212aass@x.test")
+
+
+def test_participant_check_keeps_lookalikes_apart() -> None:
+    from datetime import UTC, datetime
+
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    issue = Issue(
+        number="ISS-1",
+        subject="s",
+        raised_by="ceo@business.example",
+        status="open",
+        created_at=at,
+        updated_at=at,
+        status_since=at,
+        participants=("kass@example.com",),
+    )
+    assert issue.is_participant("CEO@BUSINESS.example")
+    assert not issue.is_participant("ceo@busineß.example")
+    assert issue.is_participant("Kass@example.com")
+    assert not issue.is_participant("kaß@example.com")
+
+
+def test_own_addresses_do_not_take_in_lookalikes() -> None:
+    settings = MailSettings(support_address="support@help.example", aliases=("sales@help.example",))
+    assert address_key("SUPPORT@Help.Example") in settings.own_addresses
+    assert address_key("\u017fupport@help.example") not in settings.own_addresses
+
+
+@given(st.one_of(addresses, hostile_text, st.text()))
+def test_address_key_is_idempotent(value: str) -> None:
+    assert address_key(address_key(value)) == address_key(value)
+
+
+@given(addresses, addresses)
+def test_same_address_implies_equal_ascii_lowered_local_parts(first: str, second: str) -> None:
+    if same_address(first, second):
+        assert _ascii_lower(first.rpartition("@")[0]) == _ascii_lower(second.rpartition("@")[0])
+
+
+@given(addresses)
+def test_ascii_case_changes_keep_the_address(value: str) -> None:
+    swapped = "".join(c.swapcase() if c.isascii() else c for c in value)
+    assert same_address(value, swapped)
+
+
+@given(addresses, st.data())
+def test_changing_one_non_ascii_local_letter_makes_another_address(
+    value: str, data: st.DataObject
+) -> None:
+    local, _, domain = value.rpartition("@")
+    positions = [i for i, c in enumerate(local) if not c.isascii()]
+    if not positions:
+        return
+    index = data.draw(st.sampled_from(positions))
+    replacement = data.draw(st.sampled_from([c for c in "ksiaSKIA" if c != local[index]]))
+    changed = f"{local[:index]}{replacement}{local[index + 1 :]}@{domain}"
+    assert not same_address(value, changed)
