@@ -21,6 +21,7 @@ SCRIPTS = [
     ("intake into storage (benchmarks/ingest.py)", "ingest.py"),
     ("the sweep (benchmarks/sweep.py)", "sweep.py"),
     ("peak memory of intake (benchmarks/memory.py)", "memory.py"),
+    ("outbox delivery by worker processes (benchmarks/delivery.py)", "delivery.py"),
 ]
 
 

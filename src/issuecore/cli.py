@@ -171,6 +171,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     command("tick", "run the sweep: auto-close, SLA at-risk and breach events, outbox", _tick)
 
+    outbox = command(
+        "outbox", "list the effects waiting for delivery and the dead letters", _outbox
+    )
+    outbox.add_argument("--limit", type=int, default=50)
+
+    retry = command("retry", "deliver a dead letter again (its id from `outbox`)", _retry)
+    retry.add_argument("effect_id", metavar="ID")
+
     sla = command("sla", "draw the SLA timeline of an issue (text, or SVG with --svg)", _sla)
     sla.add_argument("number")
     sla.add_argument("--svg", default=None, metavar="FILE", help="write an SVG picture to FILE")
@@ -913,8 +921,32 @@ def _tick(run: _Run) -> int:
     run.print(f"auto-closed  {len(report.closed)}{closed}")
     run.print(f"at risk      {report.at_risk}")
     run.print(f"breached     {report.breached}")
-    run.print(f"mail sent    {report.sent}")
-    run.print(f"mail failed  {report.failed}")
+    run.print(f"delivered    {report.sent}")
+    run.print(f"failed       {report.failed}")
+    return EXIT_OK
+
+
+def _outbox(run: _Run) -> int:
+    limit = run.args.limit
+    with run.desk.store.transaction(read_only=True) as work:
+        waiting = work.outbox.pending(limit=limit)
+    dead = run.desk.dead_letters(limit=limit)
+    for title, items in (("waiting", waiting), ("dead letters", dead)):
+        run.print(f"{title}: {len(items)}{'+' if len(items) == limit else ''}")
+        for item in items:
+            error = f"  {item.last_error}" if item.last_error else ""
+            run.print(
+                f"  {item.id}  {item.kind}  {item.number or '-'}  attempts {item.attempts}{error}"
+            )
+    return EXIT_OK
+
+
+def _retry(run: _Run) -> int:
+    if not run.desk.retry_dead_letter(run.args.effect_id):
+        raise RefusedError(f"{run.args.effect_id} is not a dead letter (see `issuecore outbox`)")
+    sent, failed = run.desk.flush_outbox()
+    run.print(f"delivered    {sent}")
+    run.print(f"failed       {failed}")
     return EXIT_OK
 
 

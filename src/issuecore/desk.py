@@ -2,8 +2,9 @@
 
 Each call is one unit of work. It reads the clock once, loads what it needs,
 applies the pure domain rules at that instant, saves the issue, thread entry,
-Message-ID record and outbox rows together, commits, and only then sends mail
-and publishes events. A stale write (another process changed the issue
+Message-ID record and one outbox row per effect (mail, events, to-dos,
+notices) together, commits, and only then delivers the effects from those
+rows (see :mod:`issuecore._delivery`). A stale write (another process changed the issue
 first) is refused by the store and the whole operation is retried against
 fresh state, a bounded number of times.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import email.message
 import hashlib
+import logging
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -19,10 +21,11 @@ from typing import TypeVar
 
 import attrs
 
+from issuecore._delivery import Deliverer, DeliveryPolicy, effect_items
 from issuecore._instants import require_aware
 from issuecore._text import clean_identifier, clean_optional, clean_text
 from issuecore.adapters.clock import SystemClock
-from issuecore.adapters.recording import RecordingEventSink, RecordingNotifier, RecordingTaskBoard
+from issuecore.adapters.null import NullEventSink, NullNotifier, NullTaskBoard
 from issuecore.errors import (
     ConcurrencyConflictError,
     DuplicateMessageError,
@@ -95,6 +98,8 @@ __all__ = [
 
 _T = TypeVar("_T")
 
+logger = logging.getLogger(__name__)
+
 
 def _numbering(year: int, sequence: int) -> str:
     return format_issue_number(year, sequence)
@@ -119,8 +124,15 @@ class DeskSettings:
     - ``numbering``: ``(year, sequence) -> number``; ``ISS-{year}-{sequence:05d}`` by default.
     - ``max_attempts``: how often an operation is tried when another writer
       got there first.
-    - ``send_attempts`` and ``retry_after``: how often a failed outbound
-      message is retried, first after ``retry_after``, doubling each time.
+    - ``send_attempts`` and ``retry_after``: how often a failed effect
+      (outbound mail, an event, a to-do, a notice) is tried, the retries
+      first after ``retry_after``, doubling each time; then it is a dead
+      letter (:meth:`HelpDesk.dead_letters`).
+    - ``delivery_lease``: how long a deliverer holds an outbox row it
+      claimed; after that another may take it over (and deliver it again).
+      Keep it well above the time one delivery can take.
+    - ``keep_delivered``: how long delivered outbox rows stay before
+      :meth:`HelpDesk.tick` deletes them (``None`` keeps them for ever).
     """
 
     support_address: str
@@ -132,6 +144,8 @@ class DeskSettings:
     max_attempts: int = attrs.field(default=8, kw_only=True)
     send_attempts: int = attrs.field(default=10, kw_only=True)
     retry_after: timedelta = attrs.field(default=timedelta(minutes=1), kw_only=True)
+    delivery_lease: timedelta = attrs.field(default=timedelta(minutes=10), kw_only=True)
+    keep_delivered: timedelta | None = attrs.field(default=timedelta(days=7), kw_only=True)
 
     def mail_settings(self) -> MailSettings:
         """Return the mail rules, built from ``support_address`` when not given."""
@@ -199,13 +213,26 @@ class IntakeReport:
 
 @attrs.define
 class _AfterCommit:
-    """What an operation leaves to do once its transaction has committed."""
+    """The effects of an operation, written as outbox rows in its transaction before commit."""
 
     events: list[Event] = attrs.Factory(list)
     outbox: list[OutboxItem] = attrs.Factory(list)
     todos_opened: list[tuple[str, str, str]] = attrs.Factory(list)
     todos_closed: list[tuple[str, str | None]] = attrs.Factory(list)
     notices: list[tuple[str, str]] = attrs.Factory(list)
+
+    def items(self, now: datetime, *, owner: str, until: datetime) -> list[OutboxItem]:
+        """Return one row per effect, claimed by ``owner`` until ``until``."""
+        return effect_items(
+            mail=self.outbox,
+            todos_opened=self.todos_opened,
+            todos_closed=self.todos_closed,
+            notices=self.notices,
+            events=self.events,
+            now=now,
+            owner=owner,
+            until=until,
+        )
 
 
 class _Lookup:
@@ -272,9 +299,20 @@ class HelpDesk:
         self.settings = settings
         self.mail = settings.mail_settings()
         self.workflow = settings.workflow
-        self.tasks: TaskBoard = tasks if tasks is not None else RecordingTaskBoard()
-        self.notifier: Notifier = notifier if notifier is not None else RecordingNotifier()
-        self.events: EventSink = events if events is not None else RecordingEventSink()
+        self.tasks: TaskBoard = tasks if tasks is not None else NullTaskBoard()
+        self.notifier: Notifier = notifier if notifier is not None else NullNotifier()
+        self.events: EventSink = events if events is not None else NullEventSink()
+        self._delivery = Deliverer(
+            store=store,
+            clock=self.clock,
+            policy=DeliveryPolicy(
+                attempts=max(1, settings.send_attempts),
+                retry_after=settings.retry_after,
+                lease=settings.delivery_lease,
+                keep_delivered=settings.keep_delivered,
+            ),
+            ports=lambda: (self.mailer, self.tasks, self.notifier, self.events),
+        )
         self._by_name = {agreement.name: agreement for agreement in self.agreements}
 
     # --- reading ------------------------------------------------------------------
@@ -315,8 +353,9 @@ class HelpDesk:
         it as quarantined with the error. Only when even that fails (the store
         is unavailable) :class:`~issuecore.errors.StoreUnavailableError` is
         raised: nothing was recorded, so the message must not be acknowledged.
-        Errors of your own task board, notifier or event sink after the commit
-        reach you as they are.
+        Mail and your own task board, notifier and event sink are served from
+        the outbox after the commit; their failures are retried, never raised
+        here.
         """
         data = _raw_bytes(raw)
         message_id = synthetic_message_id(data)
@@ -325,12 +364,12 @@ class HelpDesk:
             fingerprint = message_fingerprint(data)
             parsed = _cleaned(parse_message(raw))
             message_id = parsed.message_id
-            result, after = self._attempt(
+            result, items = self._attempt(
                 lambda work, now, after: self._receive(work, now, after, parsed, data, fingerprint)
             )
         except Exception as error:  # the last resort: record it rather than stop intake
             return self._quarantine_failed(data, message_id, fingerprint, error)
-        self._dispatch(after)
+        self._dispatch(items)
         return result
 
     def kept_message(self, message_id: str) -> bytes | None:
@@ -873,11 +912,13 @@ class HelpDesk:
     # --- the sweep ----------------------------------------------------------------------
 
     def tick(self) -> TickReport:
-        """Run the sweep: auto-close, SLA at-risk and breach events, outbox retries.
+        """Run the sweep: auto-close, SLA at-risk and breach events, outbox delivery.
 
         Each due issue is claimed and handled in a transaction of its own; on
         servers with ``SKIP LOCKED`` several workers running ``tick`` at once
-        share the due issues instead of repeating each other's work.
+        share the due issues instead of repeating each other's work. Then it
+        delivers the outbox rows that are due and free (:meth:`flush_outbox`)
+        and deletes delivered rows older than ``DeskSettings.keep_delivered``.
         """
         closed: list[str] = []
         at_risk = breached = 0
@@ -892,6 +933,7 @@ class HelpDesk:
             at_risk += sum(isinstance(e, SlaAtRisk) for e in events)
             breached += sum(isinstance(e, SlaBreached) for e in events)
         sent, failed = self.flush_outbox()
+        self._delivery.prune()
         return TickReport(
             closed=tuple(closed), at_risk=at_risk, breached=breached, sent=sent, failed=failed
         )
@@ -930,22 +972,27 @@ class HelpDesk:
         return events
 
     def flush_outbox(self) -> tuple[int, int]:
-        """Try to send every outbound message that is due; return (sent, failed)."""
-        sent = failed = 0
-        while True:
-            now = self.clock.now()
-            with self.store.transaction() as work:
-                items = work.pending_outbox(now, limit=100)
-                work.commit()
-            if not items:
-                return sent, failed
-            for item in items:
-                if self._send(item):
-                    sent += 1
-                else:
-                    failed += 1
-            if failed:
-                return sent, failed
+        """Deliver every outbox row that is due and not held by another deliverer.
+
+        Returns (delivered, failed). Rows are claimed with a lease in a
+        transaction of their own, so any number of processes may call this
+        at once without delivering one row twice. Never raises for a port
+        that fails: the row is retried later, then dead-lettered.
+        """
+        return self._delivery.flush()
+
+    def dead_letters(self, *, limit: int = 100) -> list[OutboxItem]:
+        """Return the effects given up after ``send_attempts``, with their last error."""
+        with self.store.transaction(read_only=True) as work:
+            return work.outbox.dead_letters(limit=limit)
+
+    def retry_dead_letter(self, effect_id: str) -> bool:
+        """Make a dead letter due again at once; return ``False`` if ``effect_id`` is none."""
+        now = require_aware("clock.now()", self.clock.now())
+        with self.store.transaction() as work:
+            revived = work.outbox.revive(effect_id, at=now)
+            work.commit()
+        return revived
 
     # --- plumbing ----------------------------------------------------------------------
 
@@ -990,20 +1037,22 @@ class HelpDesk:
         number: str,
         now: datetime,
     ) -> None:
-        item = work.enqueue(OutboxItem.for_message(message, number=number, created_at=now))
+        item = OutboxItem.for_message(message, number=number, created_at=now)
+        message_id = str(message["Message-ID"])
         work.record_message(
-            item.message_id, number=number, outcome="sent", reason="sent by the desk", at=now
+            message_id, number=number, outcome="sent", reason="sent by the desk", at=now
         )
+        # The row itself is written with the operation's other effects, just before commit.
         after.outbox.append(item)
 
     def _run(self, operation: Callable[[UnitOfWork, datetime, _AfterCommit], _T]) -> _T:
-        result, after = self._attempt(operation)
-        self._dispatch(after)
+        result, items = self._attempt(operation)
+        self._dispatch(items)
         return result
 
     def _attempt(
         self, operation: Callable[[UnitOfWork, datetime, _AfterCommit], _T]
-    ) -> tuple[_T, _AfterCommit]:
+    ) -> tuple[_T, list[OutboxItem]]:
         attempts = max(1, self.settings.max_attempts)
         for attempt in range(1, attempts + 1):
             after = _AfterCommit()
@@ -1011,6 +1060,12 @@ class HelpDesk:
             try:
                 with self.store.transaction() as work:
                     result = operation(work, now, after)
+                    # Every effect is a row of this same transaction, claimed by this desk.
+                    items = after.items(
+                        now, owner=self._delivery.owner, until=self._delivery.lease_until(now)
+                    )
+                    for item in items:
+                        work.outbox.add(item)
                     work.commit()
             except (ConcurrencyConflictError, DuplicateMessageError):
                 # Another process wrote first (the same issue, or the same message);
@@ -1018,38 +1073,16 @@ class HelpDesk:
                 if attempt == attempts:
                     raise
                 continue
-            return result, after
+            return result, items
         raise AssertionError("unreachable: the loop returns or raises")
 
-    def _dispatch(self, after: _AfterCommit) -> None:
-        for item in after.outbox:
-            self._send(item)
-        for number, user, text in after.todos_opened:
-            self.tasks.open_todo(number, user, text)
-        for number, maybe_user in after.todos_closed:
-            self.tasks.close_todos(number, maybe_user)
-        for user, text in after.notices:
-            self.notifier.notify(user, text)
-        for event in after.events:
-            self.events.publish(event)
-
-    def _send(self, item: OutboxItem) -> bool:
-        assert item.id is not None
+    def _dispatch(self, items: Sequence[OutboxItem]) -> None:
+        if not items:
+            return
         try:
-            self.mailer.send(item.email())
-        except Exception as error:  # any transport failure leaves the message for a retry
-            attempts = item.attempts + 1
-            retry_at = None
-            if attempts < self.settings.send_attempts:
-                retry_at = self.clock.now() + self.settings.retry_after * (2 ** (attempts - 1))
-            with self.store.transaction() as work:
-                work.mark_failed(item.id, f"{type(error).__name__}: {error}"[:500], retry_at)
-                work.commit()
-            return False
-        with self.store.transaction() as work:
-            work.mark_sent(item.id, self.clock.now())
-            work.commit()
-        return True
+            self._delivery.deliver(items)
+        except Exception:  # the operation has committed: its effects wait for the lease to end
+            logger.exception("delivering the effects of a committed operation failed")
 
 
 def _received(

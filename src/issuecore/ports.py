@@ -7,7 +7,7 @@ The desk does each operation as one unit of work::
         ...                                   # pure domain rules
         work.update_issue(changed, wake_at=due)
         work.append_entry(number, entry)
-        work.enqueue(item)
+        work.outbox.add(item)                 # every effect, as a row
         work.commit()                         # nothing is kept without this
 
 Leaving the ``with`` block without :meth:`UnitOfWork.commit` rolls everything
@@ -17,6 +17,8 @@ back, also when an exception leaves it.
 from __future__ import annotations
 
 import email.policy
+import enum
+import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager
 from datetime import datetime
@@ -32,16 +34,19 @@ from issuecore.model import Event, Issue, ThreadEntry
 __all__ = [
     "BlobStore",
     "Clock",
+    "EffectKind",
     "EventSink",
     "InboundMessage",
     "MailSource",
     "Mailer",
     "MessageRecord",
     "Notifier",
+    "Outbox",
     "OutboxItem",
     "Store",
     "TaskBoard",
     "UnitOfWork",
+    "new_effect_id",
 ]
 
 
@@ -67,46 +72,151 @@ class MessageRecord:
     fingerprint: str | None = None
 
 
+class EffectKind(enum.StrEnum):
+    """What an outbox row asks to be done once its transaction has committed."""
+
+    MAIL = "mail"
+    EVENT = "event"
+    TODO_OPENED = "todo_opened"
+    TODOS_CLOSED = "todos_closed"
+    NOTICE = "notice"
+
+
 @attrs.frozen(kw_only=True)
 class OutboxItem:
-    """One outbound message waiting to be sent, or sent; ``id`` is given by the store.
+    """One effect of a committed change, stored in the same transaction: mail, event, to-do, notice.
 
-    ``message`` holds the raw bytes of an :class:`email.message.EmailMessage`;
-    :meth:`email` parses them back. A row is pending while ``next_attempt_at``
-    is set; it is cleared when the message is sent or given up.
+    ``id`` is stable: it never changes between attempts, so whoever receives
+    the effect can drop a repeat by it (mail also keeps its ``message_id``).
+    ``payload`` holds the raw bytes of the message for mail, JSON for the
+    other kinds. A row is pending while ``next_attempt_at`` is set; it is
+    cleared when the effect is delivered (``done_at``) or given up as a dead
+    letter (``dead_at``). A deliverer holds a row it claimed until
+    ``lease_until``; after that, any deliverer may claim it again.
+    ``attempts`` counts the claims.
     """
 
+    id: str
+    kind: EffectKind = attrs.field(converter=EffectKind)
     number: str | None
-    message_id: str
-    message: bytes = attrs.field(repr=lambda data: f"<{len(data)} bytes>")
+    payload: bytes = attrs.field(repr=lambda data: f"<{len(data)} bytes>")
+    message_id: str | None = None
     created_at: datetime = attrs.field(validator=aware_field)
     next_attempt_at: datetime | None = attrs.field(validator=optional_aware_field)
     attempts: int = 0
-    sent_at: datetime | None = attrs.field(default=None, validator=optional_aware_field)
+    claimed_by: str | None = None
+    lease_until: datetime | None = attrs.field(default=None, validator=optional_aware_field)
+    done_at: datetime | None = attrs.field(default=None, validator=optional_aware_field)
+    dead_at: datetime | None = attrs.field(default=None, validator=optional_aware_field)
     last_error: str | None = None
-    id: int | None = None
 
     @classmethod
     def for_message(
-        cls, message: EmailMessage, *, number: str | None, created_at: datetime
+        cls,
+        message: EmailMessage,
+        *,
+        number: str | None,
+        created_at: datetime,
+        id: str | None = None,
     ) -> OutboxItem:
         """Return a new pending item for ``message``, due at ``created_at``."""
         message_id = message["Message-ID"]
         if not message_id:
             raise ValueError("an outbound message needs a Message-ID header before it is queued")
         return cls(
+            id=id if id is not None else new_effect_id(),
+            kind=EffectKind.MAIL,
             number=number,
             message_id=str(message_id),
-            message=message.as_bytes(policy=_STORED),
+            payload=message.as_bytes(policy=_STORED),
             created_at=created_at,
             next_attempt_at=created_at,
         )
 
+    @property
+    def state(self) -> str:
+        """Return ``"pending"``, ``"done"`` or ``"dead"``."""
+        if self.done_at is not None:
+            return "done"
+        if self.dead_at is not None:
+            return "dead"
+        return "pending"
+
     def email(self) -> EmailMessage:
-        """Return the message parsed back from its bytes."""
-        parsed = BytesParser(policy=email.policy.default).parsebytes(self.message)
+        """Return the message parsed back from its bytes (mail only)."""
+        if self.kind is not EffectKind.MAIL:
+            raise ValueError(f"outbox item {self.id} is a {self.kind}, not mail")
+        parsed = BytesParser(policy=email.policy.default).parsebytes(self.payload)
         assert isinstance(parsed, EmailMessage)
         return parsed
+
+
+def new_effect_id() -> str:
+    """Return a fresh stable id for an outbox item (a random UUID in hexadecimal)."""
+    return uuid.uuid4().hex
+
+
+class Outbox(Protocol):
+    """The outbox rows of one unit of work: ``work.outbox``.
+
+    Rows are added in the transaction of the change that causes them. A
+    deliverer claims due rows in a transaction of its own and commits the
+    claim before it delivers; servers with row locks skip rows another
+    claiming transaction holds, and every store skips rows whose lease has
+    not run out.
+    """
+
+    def add(self, item: OutboxItem) -> None:
+        """Store ``item``; an ``id`` already stored is left as it is."""
+        ...
+
+    def claim(self, now: datetime, *, owner: str, until: datetime, limit: int) -> list[OutboxItem]:
+        """Claim up to ``limit`` pending rows due at ``now`` whose lease ran out, oldest due first.
+
+        Each claimed row gets ``claimed_by=owner``, ``lease_until=until`` and
+        one more attempt; the rows are returned as they now stand.
+        """
+        ...
+
+    def complete(self, item_id: str, *, at: datetime) -> bool:
+        """Mark ``item_id`` delivered at ``at``; return ``False`` if it was already done.
+
+        Raise ``LookupError`` for an unknown id.
+        """
+        ...
+
+    def fail(
+        self, item_id: str, *, owner: str, error: str, retry_at: datetime | None, at: datetime
+    ) -> bool:
+        """Record a failed delivery by ``owner``: retry at ``retry_at``, or dead-letter it.
+
+        Return ``False`` (and change nothing) when ``owner`` no longer holds
+        the row or it is done. Raise ``LookupError`` for an unknown id.
+        """
+        ...
+
+    def get(self, item_id: str) -> OutboxItem | None:
+        """Return the row ``item_id``, or ``None``."""
+        ...
+
+    def pending(self, *, limit: int) -> list[OutboxItem]:
+        """Return up to ``limit`` rows not yet delivered nor given up, the earliest due first."""
+        ...
+
+    def dead_letters(self, *, limit: int) -> list[OutboxItem]:
+        """Return up to ``limit`` dead letters, the earliest given up first."""
+        ...
+
+    def revive(self, item_id: str, *, at: datetime) -> bool:
+        """Make the dead letter ``item_id`` pending again at ``at`` with no attempts counted.
+
+        Return ``False`` if it is not a dead letter (pending, done or unknown).
+        """
+        ...
+
+    def prune(self, before: datetime, *, limit: int) -> int:
+        """Delete up to ``limit`` rows delivered before ``before``; return how many went."""
+        ...
 
 
 class UnitOfWork(Protocol):
@@ -206,31 +316,17 @@ class UnitOfWork(Protocol):
         """Return the raw bytes kept for ``message_id``, or ``None``."""
         ...
 
-    def enqueue(self, item: OutboxItem) -> OutboxItem:
-        """Add ``item`` to the outbox and return it with its ``id``."""
-        ...
-
-    def pending_outbox(self, now: datetime, *, limit: int) -> list[OutboxItem]:
-        """Return up to ``limit`` items due for an attempt at ``now``, the earliest due first.
-
-        Servers with row locks lock the rows and skip rows other workers hold.
-        """
-        ...
-
-    def mark_sent(self, item_id: int, at: datetime) -> None:
-        """Record that item ``item_id`` was sent at ``at``; it is no longer pending."""
-        ...
-
-    def mark_failed(self, item_id: int, error: str, retry_at: datetime | None) -> None:
-        """Record a failed attempt; retry at ``retry_at``, or never again when it is ``None``."""
-        ...
-
     def count_auto_replies(self, address: str, since: datetime) -> int:
         """Return how many automatic replies were counted against ``address`` since ``since``."""
         ...
 
     def record_auto_reply(self, address: str, at: datetime) -> None:
         """Count an automatic reply against ``address`` at ``at``, keyed by its address key."""
+        ...
+
+    @property
+    def outbox(self) -> Outbox:
+        """Return the outbox of this unit of work: mail, events, to-dos and notices."""
         ...
 
     def commit(self) -> None:
@@ -316,7 +412,15 @@ class Clock(Protocol):
 
 
 class TaskBoard(Protocol):
-    """To-dos for assignees."""
+    """To-dos for assignees.
+
+    The desk delivers each call from a stored outbox row, at least once. A
+    method that also takes a keyword argument ``effect_id`` (or ``**kwargs``)
+    is given the row's stable id, the same on every repeat, so it can drop
+    repeats; this is detected once, when the desk is built. The same holds
+    for :class:`Notifier` and :class:`EventSink`. A method that raises is
+    called again later (see ``DeskSettings.send_attempts``).
+    """
 
     def open_todo(self, number: str, user: str, text: str) -> None:
         """Open a to-do for ``user`` about issue ``number``."""
@@ -328,7 +432,7 @@ class TaskBoard(Protocol):
 
 
 class Notifier(Protocol):
-    """Messages to users of the desk."""
+    """Messages to users of the desk; ``effect_id`` as for :class:`TaskBoard`."""
 
     def notify(self, user: str, text: str) -> None:
         """Tell ``user`` ``text``."""
@@ -336,7 +440,7 @@ class Notifier(Protocol):
 
 
 class EventSink(Protocol):
-    """Receives the domain events of committed changes."""
+    """Receives the domain events of committed changes; ``effect_id`` as for :class:`TaskBoard`."""
 
     def publish(self, event: Event) -> None:
         """Handle ``event``."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 import email.policy
 import mailbox
 import os
+import subprocess
+import sys
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.parser import BytesParser
@@ -304,9 +306,67 @@ def test_outbox_creates_the_maildir_and_writes_into_new(maildir_root: Path) -> N
 
 def test_outbox_names_are_unique_for_many_quick_sends(maildir_root: Path) -> None:
     outbox = MaildirOutbox(maildir_root)
-    for _ in range(50):
-        outbox.send(reply_message())
+    for index in range(50):
+        message = reply_message()
+        message.replace_header("Message-ID", f"<reply{index}@example.com>")
+        outbox.send(message)
     assert len(os.listdir(maildir_root / "new")) == 50
+
+
+def test_outbox_gives_messages_without_a_message_id_a_file_each(maildir_root: Path) -> None:
+    outbox = MaildirOutbox(maildir_root)
+    message = reply_message()
+    del message["Message-ID"]
+    for _ in range(3):
+        outbox.send(message)
+    assert len(os.listdir(maildir_root / "new")) == 3
+
+
+def test_outbox_writes_a_message_sent_again_only_once(maildir_root: Path) -> None:
+    outbox = MaildirOutbox(maildir_root)
+    for _ in range(3):
+        outbox.send(reply_message())
+    assert len(os.listdir(maildir_root / "new")) == 1
+    assert os.listdir(maildir_root / "tmp") == []
+
+
+def test_outbox_finds_a_message_a_reader_moved_to_cur_with_flags(maildir_root: Path) -> None:
+    outbox = MaildirOutbox(maildir_root)
+    outbox.send(reply_message())
+    (name,) = os.listdir(maildir_root / "new")
+    os.rename(maildir_root / "new" / name, maildir_root / "cur" / f"{name}:2,S")
+    outbox.send(reply_message())
+    assert os.listdir(maildir_root / "new") == []
+    assert len(outbox.messages()) == 1
+
+
+def test_outbox_writes_again_a_message_deleted_from_the_maildir(maildir_root: Path) -> None:
+    outbox = MaildirOutbox(maildir_root)
+    outbox.send(reply_message())
+    (name,) = os.listdir(maildir_root / "new")
+    os.unlink(maildir_root / "new" / name)
+    outbox.send(reply_message())
+    assert os.listdir(maildir_root / "new") == [name]
+
+
+def test_outbox_processes_sending_one_message_at_once_leave_one_file(maildir_root: Path) -> None:
+    script = (
+        "import sys\n"
+        "from email.message import EmailMessage\n"
+        "from issuecore.adapters.maildir import MaildirOutbox\n"
+        "outbox = MaildirOutbox(sys.argv[1])\n"
+        "for index in range(200):\n"
+        "    message = EmailMessage()\n"
+        "    message['Message-ID'] = f'<race{index}@example.com>'\n"
+        "    message.set_content('x')\n"
+        "    outbox.send(message)\n"
+    )
+    processes = [
+        subprocess.Popen([sys.executable, "-c", script, str(maildir_root)]) for _ in range(4)
+    ]
+    assert [process.wait(timeout=120) for process in processes] == [0, 0, 0, 0]
+    assert len(os.listdir(maildir_root / "new")) == 200
+    assert os.listdir(maildir_root / "tmp") == []
 
 
 def test_outbox_writes_long_identifiers_unencoded_on_one_line(maildir_root: Path) -> None:
@@ -380,6 +440,7 @@ def test_outbox_messages_come_back_in_the_order_they_were_sent(maildir_root: Pat
     for number in range(40):
         message = reply_message()
         message.replace_header("Subject", f"reply {number}")
+        message.replace_header("Message-ID", f"<reply{number}@example.com>")
         outbox.send(message)
     parser = BytesParser(policy=email.policy.default)
     subjects = [str(parser.parsebytes(raw)["Subject"]) for raw in outbox.messages()]

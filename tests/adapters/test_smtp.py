@@ -5,7 +5,7 @@ from __future__ import annotations
 import email.policy
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.parser import BytesParser
 from pathlib import Path
@@ -236,7 +236,7 @@ def make_desk(store: SQLiteStore, mailer: SmtpMailer, clock: FakeClock) -> HelpD
 
 def pending(store: SQLiteStore, clock: FakeClock) -> list[OutboxItem]:
     with store.transaction(read_only=True) as work:
-        return work.pending_outbox(clock.now() + timedelta(days=1), limit=10)
+        return work.outbox.pending(limit=10)
 
 
 def test_desk_keeps_the_reply_while_the_server_is_down_and_sends_it_later_with_the_same_id(

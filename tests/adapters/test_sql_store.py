@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from issuecore.adapters.sql import MIGRATIONS, SqlStore
 from issuecore.errors import ConcurrencyConflictError, SchemaVersionError
-from issuecore.ports import OutboxItem
+from issuecore.ports import EffectKind, OutboxItem
 from issuecore.testing.contracts import T0, simple_issue
 
 SERVERS = {
@@ -122,25 +122,31 @@ def test_an_issue_locked_for_update_is_skipped_by_the_sweep(url: str, prefix: st
             editor.commit()
 
 
-def test_workers_sending_at_once_get_different_outbox_items(url: str, prefix: str) -> None:
+def test_workers_claiming_at_once_get_different_outbox_items(url: str, prefix: str) -> None:
     with SqlStore(url, table_prefix=prefix) as store:
+        items = [
+            OutboxItem(
+                id=f"effect-{index}",
+                kind=EffectKind.MAIL,
+                number=None,
+                message_id=f"<{index}@example.com>",
+                payload=b"Subject: x\n\nbody\n",
+                created_at=T0,
+                next_attempt_at=T0 + timedelta(seconds=index),
+            )
+            for index in range(4)
+        ]
         with store.transaction() as work:
-            items = [
-                work.enqueue(
-                    OutboxItem(
-                        number=None,
-                        message_id=f"<{index}@example.com>",
-                        message=b"Subject: x\n\nbody\n",
-                        created_at=T0,
-                        next_attempt_at=T0 + timedelta(seconds=index),
-                    )
-                )
-                for index in range(4)
-            ]
+            for item in items:
+                work.outbox.add(item)
             work.commit()
+        later = T0 + timedelta(hours=1)
         with store.transaction() as first, store.transaction() as second:
-            assert first.pending_outbox(T0 + timedelta(hours=1), limit=3) == items[:3]
-            assert second.pending_outbox(T0 + timedelta(hours=1), limit=3) == items[3:]
+            # The first claim is not committed yet: its rows stay locked, and skipped.
+            taken = first.outbox.claim(later, owner="one", until=later, limit=3)
+            rest = second.outbox.claim(later, owner="two", until=later, limit=3)
+        assert [item.id for item in taken] == ["effect-0", "effect-1", "effect-2"]
+        assert [item.id for item in rest] == ["effect-3"]
 
 
 def test_a_database_other_than_postgresql_or_mariadb_is_refused() -> None:

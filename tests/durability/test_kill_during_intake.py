@@ -97,7 +97,9 @@ def test_killed_intake_restarted_records_each_message_once_and_sends_every_auto_
         thread_ids = Counter(
             row[0] for row in connection.execute("SELECT message_id FROM thread_entries") if row[0]
         )
-        outbox_rows = connection.execute("SELECT message_id, sent_at FROM outbox").fetchall()
+        outbox_rows = connection.execute(
+            "SELECT message_id, done_at FROM effects WHERE kind = 'mail'"
+        ).fetchall()
         issues = connection.execute("SELECT number FROM issues ORDER BY number").fetchall()
     finally:
         connection.close()

@@ -26,7 +26,7 @@ def test_long_message_ids_survive_the_outbox_and_the_wire_unencoded() -> None:
         issue, body="Hello", settings=SETTINGS, now=NOW, in_reply_to=parent, references=[parent]
     )
     stored = OutboxItem.for_message(reply, number=issue.number, created_at=NOW)
-    wire = stored.message
+    wire = stored.payload
     assert b"=?utf-8?" not in wire
     again = email.message_from_bytes(wire, policy=email.policy.default)
     assert again["In-Reply-To"] == parent

@@ -14,11 +14,14 @@ is exactly-once.
 - :class:`EmlDirectorySource` reads ``*.eml`` files, optionally moving each
   acknowledged file to a ``processed`` folder.
 - :class:`MaildirOutbox` is a :class:`~issuecore.ports.Mailer` that writes each
-  message into a Maildir atomically.
+  message into a Maildir atomically, once per Message-ID however often it
+  is sent.
 """
 
 from __future__ import annotations
 
+import errno
+import hashlib
 import mailbox
 import os
 import socket
@@ -246,11 +249,20 @@ class EmlDirectorySource:
 class MaildirOutbox:
     """The embedded default :class:`~issuecore.ports.Mailer`: writes each message into a Maildir.
 
-    Each message is written to ``tmp/``, flushed to disk, then renamed into
-    ``new/``, so a reader never sees half a message. Lines end in ``\\n`` as
-    on any local mailbox; headers may reach 998 characters, so long
-    Message-ID, In-Reply-To and References values are written as they are,
-    never RFC 2047-encoded. The Maildir is created on first use.
+    The file's name is derived from the message's Message-ID, so sending one
+    message again writes nothing: a message already in ``new/`` or ``cur/``
+    (where a mail reader moves it, adding flags to the name) counts as
+    delivered, and two processes sending it at once leave one file. Each
+    message is written to ``tmp/``, flushed to disk, then linked into
+    ``new/`` (a link never replaces a file), so a reader never sees half a
+    message. A message without a Message-ID gets a name of its own each
+    time. Lines end in ``\\n`` as on any local mailbox; headers may reach 998
+    characters, so long Message-ID, In-Reply-To and References values are
+    written as they are, never RFC 2047-encoded. The Maildir is created on
+    first use.
+
+    A message deleted from the Maildir is no longer known to have been
+    written, so sending it again writes it again.
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
@@ -262,21 +274,35 @@ class MaildirOutbox:
         return f"MaildirOutbox({str(self.path)!r})"
 
     def send(self, message: EmailMessage) -> None:
-        """Write ``message`` into ``new/``; raise :class:`OSError` if it could not be written."""
+        """Write ``message`` into ``new/`` unless it is there already; raise :class:`OSError`."""
         _ensure_maildir(self.path, create=True)
+        message_id = message["Message-ID"]
+        name = _name_for(str(message_id)) if message_id else self._unique_name()
+        if message_id and self._holds(name):
+            return
         data = wire_bytes(message, linesep="\n")
-        name = self._unique_name()
-        temporary = self.path / "tmp" / name
+        temporary = self.path / "tmp" / f"{name}.{self._unique_name()}"
         descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
             with os.fdopen(descriptor, "wb") as stream:
                 stream.write(data)
                 stream.flush()
+                # A fine-grained time, which :meth:`messages` orders by (names do not tell).
+                written = time.time_ns()
+                os.utime(stream.fileno(), ns=(written, written))
                 os.fsync(stream.fileno())
-            os.rename(temporary, self.path / "new" / name)
-        except BaseException:
+            _publish(temporary, self.path / "new" / name)
+        finally:
             temporary.unlink(missing_ok=True)
-            raise
+        _sync_directory(self.path / "new")
+
+    def _holds(self, name: str) -> bool:
+        if (self.path / "new" / name).exists():
+            return True
+        # A reader moves a message from new/ to cur/, adding ":2,FLAGS" to its name.
+        prefix = name + ":"
+        with os.scandir(self.path / "cur") as entries:
+            return any(entry.name == name or entry.name.startswith(prefix) for entry in entries)
 
     def _unique_name(self) -> str:
         # The Maildir convention: time, then what makes it unique on this host, then the host.
@@ -288,14 +314,43 @@ class MaildirOutbox:
         return f"{seconds}.M{nanoseconds // 1000:06d}P{os.getpid()}Q{counter}.{host}"
 
     def messages(self) -> list[bytes]:
-        """Return the bytes of every message in ``new/`` and ``cur/``, oldest name first."""
+        """Return the bytes of every message in ``new/`` and ``cur/``, the oldest written first."""
         if not self.path.is_dir():
             return []
-        found = [
-            path
-            for folder in ("new", "cur")
-            if (self.path / folder).is_dir()
-            for path in (self.path / folder).iterdir()
-        ]
-        found.sort(key=lambda path: path.name)
-        return [data for data in map(_read_or_none, found) if data is not None]
+        found = []
+        for folder in ("new", "cur"):
+            if not (self.path / folder).is_dir():
+                continue
+            for entry in os.scandir(self.path / folder):
+                try:
+                    found.append((entry.stat().st_mtime_ns, entry.name, Path(entry.path)))
+                except FileNotFoundError:  # moved or deleted meanwhile
+                    continue
+        found.sort()
+        return [data for data in (_read_or_none(path) for *_, path in found) if data is not None]
+
+
+def _name_for(message_id: str) -> str:
+    """Return the Maildir file name of the message with ``message_id``: the same every time."""
+    digest = hashlib.sha256(message_id.strip().encode("utf-8", "surrogatepass")).hexdigest()
+    return f"issuecore-{digest[:40]}"
+
+
+def _publish(temporary: Path, final: Path) -> None:
+    try:
+        os.link(temporary, final)
+    except FileExistsError:  # another process wrote the same message first
+        return
+    except OSError as error:
+        if error.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV):
+            raise
+        # No hard links on this file system: a rename, which may replace the same message.
+        os.rename(temporary, final)
+
+
+def _sync_directory(directory: Path) -> None:
+    descriptor = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)

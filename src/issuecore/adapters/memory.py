@@ -29,7 +29,7 @@ from issuecore.mail.addresses import address_key
 from issuecore.model import Issue, ThreadEntry
 from issuecore.ports import BlobStore, MessageRecord, OutboxItem
 
-__all__ = ["InMemoryStore"]
+__all__ = ["InMemoryOutbox", "InMemoryStore"]
 
 
 @attrs.define
@@ -40,8 +40,7 @@ class _Tables:
     messages: dict[str, MessageRecord] = attrs.Factory(dict)
     kept: dict[str, str] = attrs.Factory(dict)
     blobs: dict[str, bytes] = attrs.Factory(dict)
-    outbox: dict[int, OutboxItem] = attrs.Factory(dict)
-    last_outbox_id: int = 0
+    outbox: dict[str, OutboxItem] = attrs.Factory(dict)
     sequences: dict[int, int] = attrs.Factory(dict)
     auto_replies: dict[str, tuple[datetime, ...]] = attrs.Factory(dict)
 
@@ -54,7 +53,6 @@ class _Tables:
             kept=dict(self.kept),
             blobs=dict(self.blobs),
             outbox=dict(self.outbox),
-            last_outbox_id=self.last_outbox_id,
             sequences=dict(self.sequences),
             auto_replies=dict(self.auto_replies),
         )
@@ -285,52 +283,11 @@ class InMemoryUnitOfWork:
                 found.update(digests)
         return found
 
-    def enqueue(self, item: OutboxItem) -> OutboxItem:
-        """Add ``item`` to the outbox and return it with its id."""
-        tables = self._usable(writes=True)
-        refuse_unstorable("number", item.number, required=False)
-        refuse_unstorable("message_id", item.message_id)
-        refuse_unstorable("last_error", item.last_error, required=False)
-        tables.last_outbox_id += 1
-        stored = attrs.evolve(item, id=tables.last_outbox_id)
-        tables.outbox[tables.last_outbox_id] = stored
-        return stored
-
-    def pending_outbox(self, now: datetime, *, limit: int) -> list[OutboxItem]:
-        """Return up to ``limit`` items due at ``now``, the earliest due first."""
-        require_aware("now", now)
-        due = [
-            item
-            for item in self._usable().outbox.values()
-            if item.next_attempt_at is not None and item.next_attempt_at <= now
-        ]
-        due.sort(key=lambda item: (item.next_attempt_at, item.id))
-        return due[:limit]
-
-    def _outbox_item(self, tables: _Tables, item_id: int) -> OutboxItem:
-        try:
-            return tables.outbox[item_id]
-        except KeyError:
-            raise LookupError(f"no outbox item with id {item_id}") from None
-
-    def mark_sent(self, item_id: int, at: datetime) -> None:
-        """Record that item ``item_id`` was sent at ``at``."""
-        tables = self._usable(writes=True)
-        require_aware("at", at)
-        item = self._outbox_item(tables, item_id)
-        tables.outbox[item_id] = attrs.evolve(
-            item, attempts=item.attempts + 1, sent_at=at, next_attempt_at=None, last_error=None
-        )
-
-    def mark_failed(self, item_id: int, error: str, retry_at: datetime | None) -> None:
-        """Record a failed attempt of item ``item_id``; retry at ``retry_at`` or never."""
-        tables = self._usable(writes=True)
-        optional_aware("retry_at", retry_at)
-        refuse_unstorable("error", error)
-        item = self._outbox_item(tables, item_id)
-        tables.outbox[item_id] = attrs.evolve(
-            item, attempts=item.attempts + 1, next_attempt_at=retry_at, last_error=error
-        )
+    @property
+    def outbox(self) -> InMemoryOutbox:
+        """Return the outbox of this unit of work."""
+        self._usable()
+        return InMemoryOutbox(self)
 
     def count_auto_replies(self, address: str, since: datetime) -> int:
         """Return how many automatic replies went to ``address`` at or after ``since``."""
@@ -384,3 +341,125 @@ class _ReadOnlyAware(MemoryBlobStore):
         if self._read_only:
             raise RuntimeError("this transaction was opened read_only; it cannot write")
         return super().put(content)
+
+
+class InMemoryOutbox:
+    """The outbox rows of an :class:`InMemoryUnitOfWork`; see :class:`issuecore.ports.Outbox`."""
+
+    def __init__(self, work: InMemoryUnitOfWork) -> None:
+        self._work = work
+
+    def _rows(self, *, writes: bool = False) -> dict[str, OutboxItem]:
+        return self._work._usable(writes=writes).outbox
+
+    def _row(self, item_id: str) -> OutboxItem:
+        try:
+            return self._rows()[item_id]
+        except KeyError:
+            raise LookupError(f"no outbox item with id {item_id!r}") from None
+
+    def add(self, item: OutboxItem) -> None:
+        """Store ``item``; an id already stored is left as it is."""
+        refuse_unstorable("id", item.id)
+        refuse_unstorable("number", item.number, required=False)
+        refuse_unstorable("message_id", item.message_id, required=False)
+        refuse_unstorable("last_error", item.last_error, required=False)
+        self._rows(writes=True).setdefault(item.id, item)
+
+    def claim(self, now: datetime, *, owner: str, until: datetime, limit: int) -> list[OutboxItem]:
+        """Claim up to ``limit`` due rows whose lease ran out, the earliest due first."""
+        require_aware("now", now)
+        require_aware("until", until)
+        rows = self._rows(writes=True)
+        due = [
+            item
+            for item in rows.values()
+            if item.next_attempt_at is not None
+            and item.next_attempt_at <= now
+            and (item.lease_until is None or item.lease_until <= now)
+        ]
+        # sorted() is stable, so rows due at one instant keep the order they were added in.
+        due.sort(key=lambda item: item.next_attempt_at or now)
+        claimed = []
+        for item in due[:limit]:
+            taken = attrs.evolve(
+                item, claimed_by=owner, lease_until=until, attempts=item.attempts + 1
+            )
+            rows[item.id] = taken
+            claimed.append(taken)
+        return claimed
+
+    def complete(self, item_id: str, *, at: datetime) -> bool:
+        """Mark ``item_id`` delivered at ``at``; ``False`` if it was already done."""
+        require_aware("at", at)
+        item = self._row(item_id)
+        if item.done_at is not None:
+            return False
+        self._rows(writes=True)[item_id] = attrs.evolve(
+            item,
+            done_at=at,
+            dead_at=None,
+            next_attempt_at=None,
+            claimed_by=None,
+            lease_until=None,
+            last_error=None,
+        )
+        return True
+
+    def fail(
+        self, item_id: str, *, owner: str, error: str, retry_at: datetime | None, at: datetime
+    ) -> bool:
+        """Record a failed delivery by ``owner``; retry at ``retry_at`` or dead-letter it."""
+        refuse_unstorable("error", error)
+        require_aware("at", at)
+        optional_aware("retry_at", retry_at)
+        item = self._row(item_id)
+        if item.done_at is not None or item.claimed_by != owner:
+            return False
+        self._rows(writes=True)[item_id] = attrs.evolve(
+            item,
+            next_attempt_at=retry_at,
+            dead_at=at if retry_at is None else None,
+            claimed_by=None,
+            lease_until=None,
+            last_error=error,
+        )
+        return True
+
+    def get(self, item_id: str) -> OutboxItem | None:
+        """Return the row ``item_id``, or ``None``."""
+        return self._rows().get(item_id)
+
+    def pending(self, *, limit: int) -> list[OutboxItem]:
+        """Return up to ``limit`` rows not yet delivered nor given up, the earliest due first."""
+        waiting = [item for item in self._rows().values() if item.next_attempt_at is not None]
+        waiting.sort(key=lambda item: item.next_attempt_at or item.created_at)
+        return waiting[:limit]
+
+    def dead_letters(self, *, limit: int) -> list[OutboxItem]:
+        """Return up to ``limit`` dead letters, the earliest given up first."""
+        dead = [item for item in self._rows().values() if item.dead_at is not None]
+        dead.sort(key=lambda item: item.dead_at or item.created_at)
+        return dead[:limit]
+
+    def revive(self, item_id: str, *, at: datetime) -> bool:
+        """Make the dead letter ``item_id`` pending again at ``at``."""
+        require_aware("at", at)
+        item = self._rows().get(item_id)
+        if item is None or item.dead_at is None:
+            return False
+        self._rows(writes=True)[item_id] = attrs.evolve(
+            item, dead_at=None, next_attempt_at=at, attempts=0
+        )
+        return True
+
+    def prune(self, before: datetime, *, limit: int) -> int:
+        """Delete up to ``limit`` rows delivered before ``before``."""
+        require_aware("before", before)
+        rows = self._rows(writes=True)
+        old = [
+            item.id for item in rows.values() if item.done_at is not None and item.done_at < before
+        ][:limit]
+        for item_id in old:
+            del rows[item_id]
+        return len(old)

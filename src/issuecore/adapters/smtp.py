@@ -7,6 +7,14 @@ login when a user name is given, send, QUIT. Any failure on the way raises
 step that failed; :class:`~issuecore.desk.HelpDesk` then keeps the message in
 its outbox and :meth:`~issuecore.desk.HelpDesk.tick` retries it later with
 the same Message-ID, so a receiver can de-duplicate.
+
+SMTP delivers at least once. The server owns the message from its ``250``
+reply to the data; the desk then marks the outbox row done in one short
+transaction. A crash between the two (or a lost ``250`` reply: the server
+kept the message but the client saw an error) sends the message again, with
+the same Message-ID. To keep that window short, :meth:`SmtpMailer.send`
+returns as soon as the server accepted the message: it sends ``QUIT``
+without waiting for the answer.
 """
 
 from __future__ import annotations
@@ -98,13 +106,16 @@ class SmtpMailer:
                 client.login(self.username, self._password)
             step = "send"
             refused = client.send_message(wire_message(message, linesep="\r\n"))
-        except MailTransportError:
-            raise
-        except (smtplib.SMTPException, OSError) as error:
-            raise self._error(step, error) from error
-        finally:
+        except BaseException as error:
             if client is not None:
                 _close(client)
+            if isinstance(error, (smtplib.SMTPException, OSError)) and not isinstance(
+                error, MailTransportError
+            ):
+                raise self._error(step, error) from error
+            raise
+        # Accepted: the caller should record that at once, not after a QUIT round trip.
+        _hang_up(client)
         if refused:
             logger.warning(
                 "SMTP server %s:%s accepted %s but refused %s",
@@ -136,6 +147,16 @@ class SmtpMailer:
         return MailTransportError.failed(
             protocol="SMTP", host=self.host, port=self.port, operation=step, cause=cause
         )
+
+
+def _hang_up(client: smtplib.SMTP) -> None:
+    """Say QUIT without waiting for the answer, and close the socket."""
+    try:
+        client.putcmd("quit")
+    except (smtplib.SMTPException, OSError):
+        pass
+    finally:
+        client.close()
 
 
 def _close(client: smtplib.SMTP) -> None:

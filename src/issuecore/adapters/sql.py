@@ -82,6 +82,7 @@ _DIGEST: Final = 64
 class _Schema:
     """The tables of one store, their names prefixed."""
 
+    prefix: str
     metadata: sa.MetaData
     schema_version: sa.Table
     issues: sa.Table
@@ -91,7 +92,7 @@ class _Schema:
     attachments: sa.Table
     message_ids: sa.Table
     kept_messages: sa.Table
-    outbox: sa.Table
+    effects: sa.Table
     auto_replies: sa.Table
     blobs: sa.Table
     blob_chunks: sa.Table
@@ -214,23 +215,35 @@ class _Schema:
             sa.Column("seq", sa.Integer, primary_key=True, autoincrement=False),
             sa.Column("data", _BLOB, nullable=False),
         )
-        outbox = table(
-            "outbox",
-            sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=True),
+        effects = table(
+            "effects",
+            sa.Column("seq", sa.BigInteger, primary_key=True, autoincrement=True),
+            sa.Column("id", sa.String(64), nullable=False, unique=True),
+            sa.Column("kind", sa.String(32), nullable=False),
             sa.Column("number", sa.String(_NUMBER)),
-            sa.Column("message_id", _TEXT, nullable=False),
-            sa.Column("message", _BLOB, nullable=False),
+            sa.Column("message_id", _TEXT),
+            sa.Column("payload", _BLOB, nullable=False),
             sa.Column("created_at", sa.BigInteger, nullable=False),
             sa.Column("attempts", sa.Integer, nullable=False),
             sa.Column("next_attempt_at", sa.BigInteger),
-            sa.Column("sent_at", sa.BigInteger),
+            sa.Column("claimed_by", sa.String(255)),
+            sa.Column("lease_until", sa.BigInteger),
+            sa.Column("done_at", sa.BigInteger),
+            sa.Column("dead_at", sa.BigInteger),
             sa.Column("last_error", _TEXT),
         )
         index(
-            "outbox_pending",
-            outbox.c.next_attempt_at,
-            outbox.c.id,
-            postgresql_where=outbox.c.next_attempt_at.is_not(None),
+            "effects_pending",
+            effects.c.next_attempt_at,
+            effects.c.seq,
+            postgresql_where=effects.c.next_attempt_at.is_not(None),
+        )
+        index("effects_done", effects.c.done_at, postgresql_where=effects.c.done_at.is_not(None))
+        index(
+            "effects_dead",
+            effects.c.dead_at,
+            effects.c.seq,
+            postgresql_where=effects.c.dead_at.is_not(None),
         )
         auto_replies = table(
             "auto_replies",
@@ -240,6 +253,7 @@ class _Schema:
         )
         index("auto_replies_address", auto_replies.c.address, auto_replies.c.at)
         return cls(
+            prefix=prefix,
             metadata=metadata,
             schema_version=schema_version,
             issues=issues,
@@ -249,7 +263,7 @@ class _Schema:
             attachments=attachments,
             message_ids=message_ids,
             kept_messages=kept_messages,
-            outbox=outbox,
+            effects=effects,
             auto_replies=auto_replies,
             blobs=blobs,
             blob_chunks=blob_chunks,
@@ -258,6 +272,34 @@ class _Schema:
     def data_tables(self) -> list[sa.Table]:
         """Return every table but ``schema_version``, in dependency order."""
         return [table for table in self.metadata.sorted_tables if table is not self.schema_version]
+
+
+def _outbox_version_1(prefix: str) -> sa.Table:
+    """Return the mail outbox of versions 1 to 3, which version 4 replaced by ``effects``."""
+    metadata = sa.MetaData()
+    outbox = sa.Table(
+        f"{prefix}outbox",
+        metadata,
+        sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=True),
+        sa.Column("number", sa.String(_NUMBER)),
+        sa.Column("message_id", _TEXT, nullable=False),
+        sa.Column("message", _BLOB, nullable=False),
+        sa.Column("created_at", sa.BigInteger, nullable=False),
+        sa.Column("attempts", sa.Integer, nullable=False),
+        sa.Column("next_attempt_at", sa.BigInteger),
+        sa.Column("sent_at", sa.BigInteger),
+        sa.Column("last_error", _TEXT),
+        mysql_engine="InnoDB",
+        mysql_charset="utf8mb4",
+        mysql_collate="utf8mb4_bin",
+    )
+    sa.Index(
+        f"{prefix}outbox_pending",
+        outbox.c.next_attempt_at,
+        outbox.c.id,
+        postgresql_where=outbox.c.next_attempt_at.is_not(None),
+    )
+    return outbox
 
 
 def _bytes_tables(schema: _Schema) -> tuple[sa.Table, sa.Table]:
@@ -299,12 +341,14 @@ def _create_version_1(connection: sa.Connection, schema: _Schema) -> None:
         schema.blobs,
         schema.blob_chunks,
         schema.message_ids,
+        schema.effects,
     }
     tables = [table for table in schema.data_tables() if table not in later]
     schema.metadata.create_all(connection, tables=tables, checkfirst=False)
     attachments, _ = _bytes_tables(schema)
     attachments.create(connection, checkfirst=False)
     _without_columns(schema.message_ids, "fingerprint").create(connection, checkfirst=False)
+    _outbox_version_1(schema.prefix).create(connection, checkfirst=False)
 
 
 def _without_columns(table: sa.Table, *names: str) -> sa.Table:
@@ -420,11 +464,46 @@ def _add_message_fingerprints(connection: sa.Connection, schema: _Schema) -> Non
     connection.execute(sa.text(f"ALTER TABLE {table} ADD COLUMN fingerprint VARCHAR(64)"))
 
 
+def _create_version_5(connection: sa.Connection, schema: _Schema) -> None:
+    # One outbox for every effect, claimed with a lease; the old outbox's mail moves over.
+    schema.metadata.create_all(connection, tables=[schema.effects], checkfirst=False)
+    outbox = _outbox_version_1(schema.prefix)
+    rows = connection.execute(sa.select(outbox).order_by(outbox.c.id)).all()
+    if rows:
+        connection.execute(
+            schema.effects.insert(),
+            [
+                {
+                    "id": f"outbox-{row.id}",
+                    "kind": "mail",
+                    "number": row.number,
+                    "message_id": row.message_id,
+                    "payload": row.message,
+                    "created_at": row.created_at,
+                    "attempts": row.attempts,
+                    "next_attempt_at": row.next_attempt_at,
+                    "claimed_by": None,
+                    "lease_until": None,
+                    "done_at": row.sent_at,
+                    "dead_at": (
+                        row.created_at
+                        if row.next_attempt_at is None and row.sent_at is None
+                        else None
+                    ),
+                    "last_error": row.last_error,
+                }
+                for row in rows
+            ],
+        )
+    outbox.drop(connection)
+
+
 MIGRATIONS: Final[Sequence[Callable[[sa.Connection, _Schema], None]]] = (
     _create_version_1,
     _create_version_2,
     _move_content_into_blobs,
     _add_message_fingerprints,
+    _create_version_5,
 )
 """The schema changes in order; entry ``i`` takes the database from version ``i`` to ``i + 1``.
 
@@ -887,82 +966,11 @@ class SqlUnitOfWork:
             fingerprint=row.fingerprint,
         )
 
-    def enqueue(self, item: OutboxItem) -> OutboxItem:
-        """Add ``item`` to the outbox and return it with its id."""
-        db = self._db(writes=True)
-        refuse_unstorable("number", item.number, required=False)
-        refuse_unstorable("message_id", item.message_id)
-        refuse_unstorable("last_error", item.last_error, required=False)
-        inserted = db.execute(
-            self._schema.outbox.insert().values(
-                number=item.number,
-                message_id=item.message_id,
-                message=item.message,
-                created_at=to_micros("created_at", item.created_at),
-                attempts=item.attempts,
-                next_attempt_at=_optional_micros("next_attempt_at", item.next_attempt_at),
-                sent_at=_optional_micros("sent_at", item.sent_at),
-                last_error=item.last_error,
-            )
-        )
-        return attrs.evolve(item, id=_new_id(inserted))
-
-    def pending_outbox(self, now: datetime, *, limit: int) -> list[OutboxItem]:
-        """Return up to ``limit`` items due at ``now``, the earliest due first.
-
-        The rows are locked until the transaction ends; rows other workers
-        hold are skipped.
-        """
-        outbox = self._schema.outbox
-        query = (
-            sa.select(outbox)
-            .where(
-                outbox.c.next_attempt_at.is_not(None),
-                outbox.c.next_attempt_at <= to_micros("now", now),
-            )
-            .order_by(outbox.c.next_attempt_at, outbox.c.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-        return [
-            OutboxItem(
-                id=row.id,
-                number=row.number,
-                message_id=row.message_id,
-                message=bytes(row.message),
-                created_at=from_micros(row.created_at),
-                attempts=row.attempts,
-                next_attempt_at=_optional_instant(row.next_attempt_at),
-                sent_at=_optional_instant(row.sent_at),
-                last_error=row.last_error,
-            )
-            for row in self._db().execute(query)
-        ]
-
-    def _change_outbox(self, item_id: int, values: dict[str, Any]) -> None:
-        outbox = self._schema.outbox
-        changed = self._db(writes=True).execute(
-            outbox.update()
-            .where(outbox.c.id == item_id)
-            .values(attempts=outbox.c.attempts + 1, **values)
-        )
-        if changed.rowcount != 1:
-            raise LookupError(f"no outbox item with id {item_id}")
-
-    def mark_sent(self, item_id: int, at: datetime) -> None:
-        """Record that item ``item_id`` was sent at ``at``."""
-        self._change_outbox(
-            item_id,
-            {"sent_at": to_micros("at", at), "next_attempt_at": None, "last_error": None},
-        )
-
-    def mark_failed(self, item_id: int, error: str, retry_at: datetime | None) -> None:
-        """Record a failed attempt of item ``item_id``; retry at ``retry_at`` or never."""
-        refuse_unstorable("error", error)
-        self._change_outbox(
-            item_id,
-            {"next_attempt_at": _optional_micros("retry_at", retry_at), "last_error": error},
-        )
+    @property
+    def outbox(self) -> SqlOutbox:
+        """Return the outbox of this unit of work."""
+        self._db()
+        return SqlOutbox(self._db, self._schema.effects)
 
     def count_auto_replies(self, address: str, since: datetime) -> int:
         """Return how many automatic replies went to ``address`` at or after ``since``."""
@@ -987,6 +995,207 @@ class SqlUnitOfWork:
         """Keep everything this unit of work did, and end it."""
         self._db().commit()
         self._connection = None
+
+
+class SqlOutbox:
+    """The outbox rows of a :class:`SqlUnitOfWork`; see :class:`issuecore.ports.Outbox`.
+
+    A claim selects due rows ``FOR UPDATE SKIP LOCKED``, so workers claiming
+    at once divide the rows between them instead of queueing, then marks
+    them claimed in the same transaction.
+    """
+
+    def __init__(self, db: Callable[..., sa.Connection], effects: sa.Table) -> None:
+        self._db = db
+        self._effects = effects
+
+    def _columns(self) -> list[sa.Column[Any]]:
+        return [column for column in self._effects.c if column.name != "seq"]
+
+    def _exists(self, item_id: str) -> None:
+        effects = self._effects
+        found = self._db().execute(sa.select(effects.c.seq).where(effects.c.id == item_id))
+        if found.first() is None:
+            raise LookupError(f"no outbox item with id {item_id!r}")
+
+    def add(self, item: OutboxItem) -> None:
+        """Store ``item``; an id already stored is left as it is."""
+        refuse_unstorable("id", item.id)
+        refuse_unstorable("number", item.number, required=False)
+        refuse_unstorable("message_id", item.message_id, required=False)
+        refuse_unstorable("last_error", item.last_error, required=False)
+        effects = self._effects
+        db = self._db(writes=True)
+        if db.execute(sa.select(effects.c.seq).where(effects.c.id == item.id)).first():
+            return
+        db.execute(
+            effects.insert().values(
+                id=item.id,
+                kind=str(item.kind),
+                number=item.number,
+                message_id=item.message_id,
+                payload=item.payload,
+                created_at=to_micros("created_at", item.created_at),
+                attempts=item.attempts,
+                next_attempt_at=_optional_micros("next_attempt_at", item.next_attempt_at),
+                claimed_by=item.claimed_by,
+                lease_until=_optional_micros("lease_until", item.lease_until),
+                done_at=_optional_micros("done_at", item.done_at),
+                dead_at=_optional_micros("dead_at", item.dead_at),
+                last_error=item.last_error,
+            )
+        )
+
+    def claim(self, now: datetime, *, owner: str, until: datetime, limit: int) -> list[OutboxItem]:
+        """Claim up to ``limit`` due rows whose lease ran out, the earliest due first."""
+        effects = self._effects
+        db = self._db(writes=True)
+        at = to_micros("now", now)
+        chosen = list(
+            db.execute(
+                sa.select(effects.c.seq)
+                .where(
+                    effects.c.next_attempt_at.is_not(None),
+                    effects.c.next_attempt_at <= at,
+                    sa.or_(effects.c.lease_until.is_(None), effects.c.lease_until <= at),
+                )
+                .order_by(effects.c.next_attempt_at, effects.c.seq)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            ).scalars()
+        )
+        if not chosen:
+            return []
+        db.execute(
+            effects.update()
+            .where(effects.c.seq.in_(chosen))
+            .values(
+                claimed_by=owner,
+                lease_until=to_micros("until", until),
+                attempts=effects.c.attempts + 1,
+            )
+        )
+        return self._select(
+            effects.c.seq.in_(chosen), order=(effects.c.next_attempt_at, effects.c.seq)
+        )
+
+    def _select(
+        self, condition: sa.ColumnElement[bool], *, order: Sequence[Any], limit: int | None = None
+    ) -> list[OutboxItem]:
+        query = sa.select(*self._columns()).where(condition).order_by(*order)
+        if limit is not None:
+            query = query.limit(limit)
+        return [_effect(row) for row in self._db().execute(query)]
+
+    def complete(self, item_id: str, *, at: datetime) -> bool:
+        """Mark ``item_id`` delivered at ``at``; ``False`` if it was already done."""
+        effects = self._effects
+        changed = self._db(writes=True).execute(
+            effects.update()
+            .where(effects.c.id == item_id, effects.c.done_at.is_(None))
+            .values(
+                done_at=to_micros("at", at),
+                dead_at=None,
+                next_attempt_at=None,
+                claimed_by=None,
+                lease_until=None,
+                last_error=None,
+            )
+        )
+        if changed.rowcount != 1:
+            self._exists(item_id)
+        return changed.rowcount == 1
+
+    def fail(
+        self, item_id: str, *, owner: str, error: str, retry_at: datetime | None, at: datetime
+    ) -> bool:
+        """Record a failed delivery by ``owner``; retry at ``retry_at`` or dead-letter it."""
+        refuse_unstorable("error", error)
+        effects = self._effects
+        changed = self._db(writes=True).execute(
+            effects.update()
+            .where(
+                effects.c.id == item_id,
+                effects.c.claimed_by == owner,
+                effects.c.done_at.is_(None),
+            )
+            .values(
+                next_attempt_at=_optional_micros("retry_at", retry_at),
+                dead_at=to_micros("at", at) if retry_at is None else None,
+                claimed_by=None,
+                lease_until=None,
+                last_error=error,
+            )
+        )
+        if changed.rowcount != 1:
+            self._exists(item_id)
+        return changed.rowcount == 1
+
+    def get(self, item_id: str) -> OutboxItem | None:
+        """Return the row ``item_id``, or ``None``."""
+        found = self._select(self._effects.c.id == item_id, order=())
+        return found[0] if found else None
+
+    def pending(self, *, limit: int) -> list[OutboxItem]:
+        """Return up to ``limit`` rows not yet delivered nor given up, the earliest due first."""
+        effects = self._effects
+        return self._select(
+            effects.c.next_attempt_at.is_not(None),
+            order=(effects.c.next_attempt_at, effects.c.seq),
+            limit=limit,
+        )
+
+    def dead_letters(self, *, limit: int) -> list[OutboxItem]:
+        """Return up to ``limit`` dead letters, the earliest given up first."""
+        effects = self._effects
+        return self._select(
+            effects.c.dead_at.is_not(None), order=(effects.c.dead_at, effects.c.seq), limit=limit
+        )
+
+    def revive(self, item_id: str, *, at: datetime) -> bool:
+        """Make the dead letter ``item_id`` pending again at ``at``."""
+        effects = self._effects
+        changed = self._db(writes=True).execute(
+            effects.update()
+            .where(effects.c.id == item_id, effects.c.dead_at.is_not(None))
+            .values(dead_at=None, next_attempt_at=to_micros("at", at), attempts=0)
+        )
+        return bool(changed.rowcount == 1)
+
+    def prune(self, before: datetime, *, limit: int) -> int:
+        """Delete up to ``limit`` rows delivered before ``before``."""
+        effects = self._effects
+        db = self._db(writes=True)
+        old = list(
+            db.execute(
+                sa.select(effects.c.seq)
+                .where(effects.c.done_at.is_not(None), effects.c.done_at < to_micros("at", before))
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            ).scalars()
+        )
+        if not old:
+            return 0
+        db.execute(effects.delete().where(effects.c.seq.in_(old)))
+        return len(old)
+
+
+def _effect(row: sa.Row[Any]) -> OutboxItem:
+    return OutboxItem(
+        id=row.id,
+        kind=row.kind,
+        number=row.number,
+        message_id=row.message_id,
+        payload=bytes(row.payload),
+        created_at=from_micros(row.created_at),
+        attempts=row.attempts,
+        next_attempt_at=_optional_instant(row.next_attempt_at),
+        claimed_by=row.claimed_by,
+        lease_until=_optional_instant(row.lease_until),
+        done_at=_optional_instant(row.done_at),
+        dead_at=_optional_instant(row.dead_at),
+        last_error=row.last_error,
+    )
 
 
 class SqlBlobStore:

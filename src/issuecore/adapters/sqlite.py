@@ -205,11 +205,44 @@ MIGRATIONS: Final[Sequence[Migration]] = (
     ),
     # 4: what each recorded message held, to tell a re-delivery from a reused Message-ID.
     ("ALTER TABLE message_ids ADD COLUMN fingerprint TEXT",),
+    # 5: one outbox for every effect (mail, events, to-dos, notices), claimed with a lease;
+    # the mail of the old outbox moves over, pending rows still pending.
+    (
+        """CREATE TABLE effects (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            id TEXT NOT NULL UNIQUE,
+            kind TEXT NOT NULL,
+            number TEXT,
+            message_id TEXT,
+            payload BLOB NOT NULL,
+            created_at INTEGER NOT NULL,
+            attempts INTEGER NOT NULL,
+            next_attempt_at INTEGER,
+            claimed_by TEXT,
+            lease_until INTEGER,
+            done_at INTEGER,
+            dead_at INTEGER,
+            last_error TEXT
+        )""",
+        "CREATE INDEX effects_pending ON effects (next_attempt_at, seq) "
+        "WHERE next_attempt_at IS NOT NULL",
+        "CREATE INDEX effects_done ON effects (done_at) WHERE done_at IS NOT NULL",
+        "CREATE INDEX effects_dead ON effects (dead_at, seq) WHERE dead_at IS NOT NULL",
+        """INSERT INTO effects (id, kind, number, message_id, payload, created_at, attempts,
+            next_attempt_at, done_at, dead_at, last_error)
+            SELECT 'outbox-' || id, 'mail', number, message_id, message, created_at, attempts,
+                next_attempt_at, sent_at,
+                CASE WHEN next_attempt_at IS NULL AND sent_at IS NULL THEN created_at END,
+                last_error
+            FROM outbox ORDER BY id""",
+        "DROP TABLE outbox",
+    ),
 )
 """The schema changes in order; entry ``i`` takes the file from version ``i`` to ``i + 1``."""
 
-_OUTBOX_COLUMNS: Final = (
-    "id, number, message_id, message, created_at, attempts, next_attempt_at, sent_at, last_error"
+_EFFECT_COLUMNS: Final = (
+    "id, kind, number, message_id, payload, created_at, attempts, next_attempt_at, "
+    "claimed_by, lease_until, done_at, dead_at, last_error"
 )
 
 
@@ -644,61 +677,11 @@ class SQLiteUnitOfWork:
             fingerprint=fingerprint,
         )
 
-    def enqueue(self, item: OutboxItem) -> OutboxItem:
-        """Add ``item`` to the outbox and return it with its id."""
-        db = self._db(writes=True)
-        refuse_unstorable("number", item.number, required=False)
-        refuse_unstorable("message_id", item.message_id)
-        refuse_unstorable("last_error", item.last_error, required=False)
-        cursor = db.execute(
-            "INSERT INTO outbox (number, message_id, message, created_at, attempts, "
-            "next_attempt_at, sent_at, last_error) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                item.number,
-                item.message_id,
-                item.message,
-                to_micros("created_at", item.created_at),
-                item.attempts,
-                _optional_micros("next_attempt_at", item.next_attempt_at),
-                _optional_micros("sent_at", item.sent_at),
-                item.last_error,
-            ),
-        )
-        return attrs.evolve(item, id=cursor.lastrowid)
-
-    def pending_outbox(self, now: datetime, *, limit: int) -> list[OutboxItem]:
-        """Return up to ``limit`` items due at ``now``, the earliest due first."""
-        rows = self._query(
-            f"SELECT {_OUTBOX_COLUMNS} FROM outbox "
-            "WHERE next_attempt_at IS NOT NULL AND next_attempt_at <= ? "
-            "ORDER BY next_attempt_at, id LIMIT ?",
-            (to_micros("now", now), limit),
-        )
-        return [_outbox_item(row) for row in rows]
-
-    def mark_sent(self, item_id: int, at: datetime) -> None:
-        """Record that item ``item_id`` was sent at ``at``."""
-        self._change_outbox(
-            item_id,
-            "attempts = attempts + 1, sent_at = ?, next_attempt_at = NULL, last_error = NULL",
-            (to_micros("at", at),),
-        )
-
-    def mark_failed(self, item_id: int, error: str, retry_at: datetime | None) -> None:
-        """Record a failed attempt of item ``item_id``; retry at ``retry_at`` or never."""
-        refuse_unstorable("error", error)
-        self._change_outbox(
-            item_id,
-            "attempts = attempts + 1, next_attempt_at = ?, last_error = ?",
-            (_optional_micros("retry_at", retry_at), error),
-        )
-
-    def _change_outbox(self, item_id: int, assignments: str, parameters: tuple[Any, ...]) -> None:
-        changed = self._db(writes=True).execute(
-            f"UPDATE outbox SET {assignments} WHERE id = ?", (*parameters, item_id)
-        )
-        if changed.rowcount != 1:
-            raise LookupError(f"no outbox item with id {item_id}")
+    @property
+    def outbox(self) -> SQLiteOutbox:
+        """Return the outbox of this unit of work."""
+        self._db()
+        return SQLiteOutbox(self)
 
     def count_auto_replies(self, address: str, since: datetime) -> int:
         """Return how many automatic replies went to ``address`` at or after ``since``."""
@@ -742,19 +725,182 @@ def _optional_micros(name: str, value: datetime | None) -> int | None:
     return None if value is None else to_micros(name, require_aware(name, value))
 
 
+class SQLiteOutbox:
+    """The outbox rows of a :class:`SQLiteUnitOfWork`; see :class:`issuecore.ports.Outbox`.
+
+    A claim is one conditional ``UPDATE`` inside the write transaction
+    (``BEGIN IMMEDIATE``), so two processes claiming at once take turns and
+    never take the same row.
+    """
+
+    def __init__(self, work: SQLiteUnitOfWork) -> None:
+        self._work = work
+
+    def _select(self, where: str, parameters: Sequence[Any] = ()) -> list[OutboxItem]:
+        rows = self._work._query(f"SELECT {_EFFECT_COLUMNS} FROM effects {where}", parameters)
+        return [_outbox_item(row) for row in rows]
+
+    def _exists(self, item_id: str) -> None:
+        if not self._work._query("SELECT 1 FROM effects WHERE id = ?", (item_id,)):
+            raise LookupError(f"no outbox item with id {item_id!r}")
+
+    def add(self, item: OutboxItem) -> None:
+        """Store ``item``; an id already stored is left as it is."""
+        refuse_unstorable("id", item.id)
+        refuse_unstorable("number", item.number, required=False)
+        refuse_unstorable("message_id", item.message_id, required=False)
+        refuse_unstorable("last_error", item.last_error, required=False)
+        self._work._db(writes=True).execute(
+            f"INSERT INTO effects ({_EFFECT_COLUMNS}) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+            (
+                item.id,
+                str(item.kind),
+                item.number,
+                item.message_id,
+                item.payload,
+                to_micros("created_at", item.created_at),
+                item.attempts,
+                _optional_micros("next_attempt_at", item.next_attempt_at),
+                item.claimed_by,
+                _optional_micros("lease_until", item.lease_until),
+                _optional_micros("done_at", item.done_at),
+                _optional_micros("dead_at", item.dead_at),
+                item.last_error,
+            ),
+        )
+
+    def claim(self, now: datetime, *, owner: str, until: datetime, limit: int) -> list[OutboxItem]:
+        """Claim up to ``limit`` due rows whose lease ran out, the earliest due first."""
+        at = to_micros("now", now)
+        rows = (
+            self._work._db(writes=True)
+            .execute(
+                "UPDATE effects SET claimed_by = ?, lease_until = ?, attempts = attempts + 1 "
+                "WHERE seq IN (SELECT seq FROM effects WHERE next_attempt_at IS NOT NULL "
+                "AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until <= ?) "
+                "ORDER BY next_attempt_at, seq LIMIT ?) "
+                f"RETURNING seq, {_EFFECT_COLUMNS}",
+                (owner, to_micros("until", until), at, at, limit),
+            )
+            .fetchall()
+        )
+        rows.sort(key=lambda row: (row[8], row[0]))
+        return [_outbox_item(row[1:]) for row in rows]
+
+    def complete(self, item_id: str, *, at: datetime) -> bool:
+        """Mark ``item_id`` delivered at ``at``; ``False`` if it was already done."""
+        changed = (
+            self._work._db(writes=True)
+            .execute(
+                "UPDATE effects SET done_at = ?, dead_at = NULL, next_attempt_at = NULL, "
+                "claimed_by = NULL, lease_until = NULL, last_error = NULL "
+                "WHERE id = ? AND done_at IS NULL",
+                (to_micros("at", at), item_id),
+            )
+            .rowcount
+        )
+        if changed != 1:
+            self._exists(item_id)
+        return changed == 1
+
+    def fail(
+        self, item_id: str, *, owner: str, error: str, retry_at: datetime | None, at: datetime
+    ) -> bool:
+        """Record a failed delivery by ``owner``; retry at ``retry_at`` or dead-letter it."""
+        refuse_unstorable("error", error)
+        dead = to_micros("at", at) if retry_at is None else None
+        changed = (
+            self._work._db(writes=True)
+            .execute(
+                "UPDATE effects SET next_attempt_at = ?, dead_at = ?, claimed_by = NULL, "
+                "lease_until = NULL, last_error = ? "
+                "WHERE id = ? AND claimed_by = ? AND done_at IS NULL",
+                (_optional_micros("retry_at", retry_at), dead, error, item_id, owner),
+            )
+            .rowcount
+        )
+        if changed != 1:
+            self._exists(item_id)
+        return changed == 1
+
+    def get(self, item_id: str) -> OutboxItem | None:
+        """Return the row ``item_id``, or ``None``."""
+        found = self._select("WHERE id = ?", (item_id,))
+        return found[0] if found else None
+
+    def pending(self, *, limit: int) -> list[OutboxItem]:
+        """Return up to ``limit`` rows not yet delivered nor given up, the earliest due first."""
+        return self._select(
+            "WHERE next_attempt_at IS NOT NULL ORDER BY next_attempt_at, seq LIMIT ?", (limit,)
+        )
+
+    def dead_letters(self, *, limit: int) -> list[OutboxItem]:
+        """Return up to ``limit`` dead letters, the earliest given up first."""
+        return self._select("WHERE dead_at IS NOT NULL ORDER BY dead_at, seq LIMIT ?", (limit,))
+
+    def revive(self, item_id: str, *, at: datetime) -> bool:
+        """Make the dead letter ``item_id`` pending again at ``at``."""
+        changed = (
+            self._work._db(writes=True)
+            .execute(
+                "UPDATE effects SET dead_at = NULL, next_attempt_at = ?, attempts = 0 "
+                "WHERE id = ? AND dead_at IS NOT NULL",
+                (to_micros("at", at), item_id),
+            )
+            .rowcount
+        )
+        return bool(changed == 1)
+
+    def prune(self, before: datetime, *, limit: int) -> int:
+        """Delete up to ``limit`` rows delivered before ``before``."""
+        deleted = (
+            self._work._db(writes=True)
+            .execute(
+                "DELETE FROM effects WHERE seq IN (SELECT seq FROM effects "
+                "WHERE done_at IS NOT NULL AND done_at < ? LIMIT ?)",
+                (to_micros("before", before), limit),
+            )
+            .rowcount
+        )
+        return int(deleted)
+
+
 def _outbox_item(row: Sequence[Any]) -> OutboxItem:
-    item_id, number, message_id, message, created_at, attempts, next_at, sent_at, error = row
+    (
+        item_id,
+        kind,
+        number,
+        message_id,
+        payload,
+        created_at,
+        attempts,
+        next_at,
+        claimed_by,
+        lease_until,
+        done_at,
+        dead_at,
+        error,
+    ) = row
     return OutboxItem(
         id=item_id,
+        kind=kind,
         number=number,
         message_id=message_id,
-        message=bytes(message),
+        payload=bytes(payload),
         created_at=from_micros(created_at),
         attempts=attempts,
-        next_attempt_at=None if next_at is None else from_micros(next_at),
-        sent_at=None if sent_at is None else from_micros(sent_at),
+        next_attempt_at=_optional_instant(next_at),
+        claimed_by=claimed_by,
+        lease_until=_optional_instant(lease_until),
+        done_at=_optional_instant(done_at),
+        dead_at=_optional_instant(dead_at),
         last_error=error,
     )
+
+
+def _optional_instant(value: int | None) -> datetime | None:
+    return None if value is None else from_micros(value)
 
 
 class SQLiteBlobStore:

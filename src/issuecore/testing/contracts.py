@@ -51,7 +51,7 @@ from issuecore.model import (
     Status,
     ThreadEntry,
 )
-from issuecore.ports import OutboxItem, Store, UnitOfWork
+from issuecore.ports import EffectKind, OutboxItem, Store, UnitOfWork, new_effect_id
 from issuecore.sla.clock import Period, SlaClock, SlaRole
 
 __all__ = [
@@ -219,6 +219,17 @@ def _outbox_item(number: str | None, at: datetime, subject: str = "Hello") -> Ou
     return OutboxItem.for_message(message, number=number, created_at=at)
 
 
+def _effect(kind: EffectKind, at: datetime, *, text: str = "hello") -> OutboxItem:
+    return OutboxItem(
+        id=new_effect_id(),
+        kind=kind,
+        number="ISS-2026-00001",
+        payload=f'{{"user":"ana@example.com","text":"{text}"}}'.encode(),
+        created_at=at,
+        next_attempt_at=at,
+    )
+
+
 def _unambiguous(value: datetime) -> bool:
     # Python never finds a wall time repeated by a clock change equal to the
     # same instant in another zone, so such times cannot be compared after a
@@ -381,13 +392,13 @@ class StoreContract:
             work.insert_issue(issue, wake_at=T0)
             work.append_entry(issue.number, populated_entry())
             work.record_message("<kept-not@example.com>", number=None, outcome="x", reason="y")
-            work.enqueue(_outbox_item(issue.number, T0))
+            work.outbox.add(_outbox_item(issue.number, T0))
             work.record_auto_reply("ana@example.com", T0)
         with store.transaction() as work:
             with pytest.raises(IssueNotFoundError):
                 work.get_issue(issue.number)
             assert work.lookup_message("<kept-not@example.com>") is None
-            assert work.pending_outbox(T0, limit=10) == []
+            assert work.outbox.claim(T0, owner="a", until=T0, limit=10) == []
             assert work.due_issues(T0, limit=10) == []
             assert work.count_auto_replies("ana@example.com", T0) == 0
 
@@ -881,81 +892,199 @@ class StoreContract:
         item = _outbox_item(None, T0)
         with store.transaction() as work:
             with pytest.raises(UnstorableValueError):
-                work.enqueue(attrs.evolve(item, message_id="<\udcff@example.com>"))
+                work.outbox.add(attrs.evolve(item, message_id="<\udcff@example.com>"))
             with pytest.raises(UnstorableValueError):
-                work.enqueue(attrs.evolve(item, last_error="refused \x00"))
-            stored = work.enqueue(item)
-            assert stored.id is not None
+                work.outbox.add(attrs.evolve(item, last_error="refused \x00"))
+            work.outbox.add(item)
+            (claimed,) = work.outbox.claim(T0, owner="w", until=T0 + timedelta(minutes=5), limit=1)
             with pytest.raises(UnstorableValueError):
-                work.mark_failed(stored.id, "error \udcff", None)
+                work.outbox.fail(claimed.id, owner="w", error="error \udcff", retry_at=None, at=T0)
             with pytest.raises(UnstorableValueError):
                 work.record_auto_reply("ana\udcff@example.com", T0)
 
     # the outbox
 
-    def test_enqueued_items_are_pending_when_due_in_order(self, store: Store) -> None:
-        late = _outbox_item("ISS-2026-00001", T0 + timedelta(minutes=5), subject="late")
-        early = _outbox_item(None, T0, subject="early")
+    def add(self, store: Store, *items: OutboxItem) -> None:
         with store.transaction() as work:
-            stored_late = work.enqueue(late)
-            stored_early = work.enqueue(early)
+            for item in items:
+                work.outbox.add(item)
             work.commit()
-        assert stored_late.id is not None
-        assert stored_early.id is not None
-        assert stored_late.id != stored_early.id
-        with store.transaction() as work:
-            assert work.pending_outbox(T0 - timedelta(seconds=1), limit=10) == []
-            assert work.pending_outbox(T0, limit=10) == [stored_early]
-            pending = work.pending_outbox(T0 + timedelta(hours=1), limit=10)
-        assert pending == [stored_early, stored_late]
-        assert pending[1].email()["Subject"] == "late"
-        assert pending[1].email().get_content() == "Thank you for your message.\n"
 
-    def test_a_sent_item_is_no_longer_pending(self, store: Store) -> None:
+    def claim(
+        self, store: Store, now: datetime, *, owner: str = "one", limit: int = 10
+    ) -> list[OutboxItem]:
         with store.transaction() as work:
-            item = work.enqueue(_outbox_item("ISS-2026-00001", T0))
+            claimed = work.outbox.claim(
+                now, owner=owner, until=now + timedelta(minutes=5), limit=limit
+            )
             work.commit()
-        assert item.id is not None
+        return claimed
+
+    def test_added_items_are_claimed_when_due_in_order(self, store: Store) -> None:
+        late = _outbox_item("ISS-2026-00001", T0 + timedelta(minutes=1), subject="late")
+        early = _outbox_item(None, T0, subject="early")
+        self.add(store, late, early)
+        assert self.claim(store, T0 - timedelta(seconds=1)) == []
+        with store.transaction(read_only=True) as work:
+            assert work.outbox.pending(limit=10) == [early, late]
+            assert work.outbox.pending(limit=1) == [early]
+        (first,) = self.claim(store, T0)
+        assert first == attrs.evolve(
+            early, claimed_by="one", lease_until=T0 + timedelta(minutes=5), attempts=1
+        )
+        (second,) = self.claim(store, T0 + timedelta(minutes=1), owner="two")
+        assert second.id == late.id
+        assert second.email()["Subject"] == "late"
+        assert second.email().get_content() == "Thank you for your message.\n"
+
+    def test_items_due_at_one_instant_are_claimed_in_the_order_they_were_added(
+        self, store: Store
+    ) -> None:
+        items = [_effect(EffectKind.EVENT, T0, text=str(i)) for i in range(6)]
+        self.add(store, *items)
+        assert [item.id for item in self.claim(store, T0)] == [item.id for item in items]
+
+    def test_every_kind_of_effect_is_kept_as_given(self, store: Store) -> None:
+        items = [_effect(kind, T0, text=str(kind)) for kind in EffectKind]
+        self.add(store, *items)
+        with store.transaction(read_only=True) as work:
+            assert [work.outbox.get(item.id) for item in items] == items
+            assert work.outbox.get("no-such-effect") is None
+
+    def test_a_claimed_item_is_not_claimed_again_until_its_lease_ends(self, store: Store) -> None:
+        item = _effect(EffectKind.NOTICE, T0)
+        self.add(store, item)
+        assert len(self.claim(store, T0)) == 1
+        lease_end = T0 + timedelta(minutes=5)
+        assert self.claim(store, lease_end - timedelta(microseconds=1), owner="two") == []
+        (again,) = self.claim(store, lease_end, owner="two")
+        assert again.claimed_by == "two"
+        assert again.attempts == 2
+
+    def test_an_item_added_already_claimed_waits_for_its_lease(self, store: Store) -> None:
+        held = attrs.evolve(
+            _effect(EffectKind.EVENT, T0),
+            claimed_by="writer",
+            lease_until=T0 + timedelta(minutes=1),
+            attempts=1,
+        )
+        self.add(store, held)
+        assert self.claim(store, T0 + timedelta(seconds=59)) == []
+        (taken,) = self.claim(store, T0 + timedelta(minutes=1))
+        assert taken.attempts == 2
+
+    def test_adding_an_id_twice_keeps_the_first(self, store: Store) -> None:
+        item = _effect(EffectKind.NOTICE, T0, text="first")
+        self.add(store, item)
+        self.add(store, attrs.evolve(item, payload=b'{"user":"x","text":"second"}'))
+        with store.transaction(read_only=True) as work:
+            assert work.outbox.get(item.id) == item
+
+    def test_a_completed_item_is_never_claimed_again(self, store: Store) -> None:
+        item = _outbox_item("ISS-2026-00001", T0)
+        self.add(store, item)
+        self.claim(store, T0)
+        done_at = T0 + timedelta(seconds=2)
         with store.transaction() as work:
-            work.mark_sent(item.id, T0 + timedelta(seconds=2))
+            assert work.outbox.complete(item.id, at=done_at) is True
             work.commit()
         with store.transaction() as work:
-            assert work.pending_outbox(T0 + timedelta(days=365), limit=10) == []
+            assert work.outbox.complete(item.id, at=done_at) is False
+            stored = work.outbox.get(item.id)
+        assert stored is not None
+        assert (stored.state, stored.done_at, stored.claimed_by) == ("done", done_at, None)
+        with store.transaction(read_only=True) as work:
+            assert work.outbox.pending(limit=10) == []
+        assert self.claim(store, T0 + timedelta(days=365)) == []
 
     def test_a_failed_item_is_retried_later_with_the_error_kept(self, store: Store) -> None:
-        with store.transaction() as work:
-            item = work.enqueue(_outbox_item("ISS-2026-00001", T0))
-            work.commit()
-        assert item.id is not None
+        item = _outbox_item("ISS-2026-00001", T0)
+        self.add(store, item)
+        self.claim(store, T0)
         retry_at = T0 + timedelta(minutes=10)
         with store.transaction() as work:
-            work.mark_failed(item.id, "421 try again later", retry_at)
+            assert work.outbox.fail(
+                item.id, owner="one", error="421 try again later", retry_at=retry_at, at=T0
+            )
             work.commit()
-        with store.transaction() as work:
-            assert work.pending_outbox(retry_at - timedelta(microseconds=1), limit=10) == []
-            (retried,) = work.pending_outbox(retry_at, limit=10)
+        assert self.claim(store, retry_at - timedelta(microseconds=1)) == []
+        (retried,) = self.claim(store, retry_at, owner="two")
         assert retried == attrs.evolve(
-            item, attempts=1, next_attempt_at=retry_at, last_error="421 try again later"
+            item,
+            attempts=2,
+            next_attempt_at=retry_at,
+            last_error="421 try again later",
+            claimed_by="two",
+            lease_until=retry_at + timedelta(minutes=5),
         )
+
+    def test_a_failure_reported_by_a_deliverer_that_lost_the_row_changes_nothing(
+        self, store: Store
+    ) -> None:
+        item = _effect(EffectKind.TODO_OPENED, T0)
+        self.add(store, item)
+        self.claim(store, T0, owner="one")
+        (taken,) = self.claim(store, T0 + timedelta(hours=1), owner="two")
         with store.transaction() as work:
-            work.mark_failed(item.id, "550 no such user", None)
+            assert not work.outbox.fail(item.id, owner="one", error="late", retry_at=None, at=T0)
+            work.commit()
+        with store.transaction(read_only=True) as work:
+            assert work.outbox.get(item.id) == taken
+
+    def test_an_item_given_up_is_a_dead_letter_until_revived(self, store: Store) -> None:
+        item = _effect(EffectKind.EVENT, T0)
+        other = _effect(EffectKind.EVENT, T0)
+        self.add(store, item, other)
+        self.claim(store, T0)
+        given_up = T0 + timedelta(seconds=3)
+        with store.transaction() as work:
+            work.outbox.fail(
+                item.id, owner="one", error="ValueError: no", retry_at=None, at=given_up
+            )
             work.commit()
         with store.transaction() as work:
-            assert work.pending_outbox(T0 + timedelta(days=365), limit=10) == []
+            (dead,) = work.outbox.dead_letters(limit=10)
+            assert (dead.id, dead.state, dead.dead_at) == (item.id, "dead", given_up)
+            assert dead.last_error == "ValueError: no"
+            later = T0 + timedelta(days=365)
+            claimed = work.outbox.claim(later, owner="x", until=later, limit=10)
+            assert [found.id for found in claimed] == [other.id]
+            assert work.outbox.revive(other.id, at=T0) is False
+            assert work.outbox.revive("no-such-effect", at=T0) is False
+            assert work.outbox.revive(item.id, at=given_up) is True
+            work.commit()
+        with store.transaction(read_only=True) as work:
+            assert work.outbox.dead_letters(limit=10) == []
+        (revived,) = self.claim(store, given_up, owner="two")
+        assert (revived.id, revived.attempts, revived.last_error) == (item.id, 1, "ValueError: no")
 
     def test_marking_an_unknown_outbox_item_raises_lookup_error(self, store: Store) -> None:
         with store.transaction() as work:
             with pytest.raises(LookupError):
-                work.mark_sent(987654321, T0)
+                work.outbox.complete("no-such-effect", at=T0)
             with pytest.raises(LookupError):
-                work.mark_failed(987654321, "error", None)
+                work.outbox.fail("no-such-effect", owner="a", error="e", retry_at=None, at=T0)
 
-    def test_pending_outbox_honours_the_limit(self, store: Store) -> None:
+    def test_claim_honours_the_limit(self, store: Store) -> None:
+        items = [_outbox_item(None, T0 + timedelta(seconds=i)) for i in range(5)]
+        self.add(store, *items)
+        claimed = self.claim(store, T0 + timedelta(hours=1), limit=3)
+        assert [item.id for item in claimed] == [item.id for item in items[:3]]
+
+    def test_prune_deletes_only_items_delivered_before_an_instant(self, store: Store) -> None:
+        old, recent, pending = (_effect(EffectKind.NOTICE, T0) for _ in range(3))
+        self.add(store, old, recent, pending)
         with store.transaction() as work:
-            stored = [work.enqueue(_outbox_item(None, T0 + timedelta(seconds=i))) for i in range(5)]
+            work.outbox.complete(old.id, at=T0)
+            work.outbox.complete(recent.id, at=T0 + timedelta(hours=1))
             work.commit()
         with store.transaction() as work:
-            assert work.pending_outbox(T0 + timedelta(hours=1), limit=3) == stored[:3]
+            assert work.outbox.prune(T0 + timedelta(hours=1), limit=10) == 1
+            work.commit()
+        with store.transaction(read_only=True) as work:
+            assert work.outbox.get(old.id) is None
+            assert work.outbox.get(recent.id) is not None
+            assert work.outbox.get(pending.id) is not None
 
     # automatic reply rate limit
 

@@ -1,0 +1,295 @@
+"""Every effect of a change goes through the outbox: stored with it, retried, dead-lettered.
+
+Run on the in-memory store, a SQLite file, and PostgreSQL and MariaDB when
+their URLs are given.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from issuecore import DeskSettings, HelpDesk
+from issuecore.adapters.memory import InMemoryStore
+from issuecore.adapters.null import NullEventSink, NullNotifier, NullTaskBoard
+from issuecore.adapters.sqlite import SQLiteStore
+from issuecore.model import Assigned, IssueOpened, NoteAdded
+from issuecore.ports import EffectKind, Store
+from issuecore.testing import (
+    FakeClock,
+    RecordingEventSink,
+    RecordingMailer,
+    RecordingNotifier,
+    RecordingTaskBoard,
+)
+
+START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+SUPPORT = "support@example.com"
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgresql", "mariadb"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    """A fresh, empty store of each kind."""
+    if request.param == "memory":
+        yield InMemoryStore()
+        return
+    if request.param == "sqlite":
+        with SQLiteStore(tmp_path / "desk.db") as sqlite_store:
+            yield sqlite_store
+        return
+    variable = {
+        "postgresql": "ISSUECORE_TEST_POSTGRES_URL",
+        "mariadb": "ISSUECORE_TEST_MARIADB_URL",
+    }[request.param]
+    url = os.environ.get(variable)
+    if not url:
+        pytest.skip(f"{variable} is not set; no {request.param} server to test against")
+    from issuecore.adapters.sql import SqlStore
+
+    server_store = SqlStore(url, table_prefix=f"x{uuid.uuid4().hex[:10]}_")
+    try:
+        yield server_store
+    finally:
+        server_store.drop_tables()
+        server_store.close()
+
+
+class Broken:
+    """A port whose every method raises while ``down``, and records calls once up."""
+
+    def __init__(self, down: bool = True) -> None:
+        self.down = down
+        self.calls: list[tuple[str, tuple[Any, ...], str | None]] = []
+        self.attempts = 0
+
+    def _call(self, name: str, arguments: tuple[Any, ...], effect_id: str | None) -> None:
+        self.attempts += 1
+        if self.down:
+            raise RuntimeError("the ERP is down")
+        self.calls.append((name, arguments, effect_id))
+
+    def publish(self, event: Any, *, effect_id: str | None = None) -> None:
+        self._call("publish", (event,), effect_id)
+
+    def notify(self, user: str, text: str, *, effect_id: str | None = None) -> None:
+        self._call("notify", (user, text), effect_id)
+
+    def open_todo(self, number: str, user: str, text: str, *, effect_id: str | None = None) -> None:
+        self._call("open_todo", (number, user, text), effect_id)
+
+    def close_todos(
+        self, number: str, user: str | None = None, *, effect_id: str | None = None
+    ) -> None:
+        self._call("close_todos", (number, user), effect_id)
+
+
+def make_desk(store: Store, clock: FakeClock, **ports: Any) -> HelpDesk:
+    return HelpDesk(
+        store=store,
+        mailer=ports.pop("mailer", RecordingMailer()),
+        clock=clock,
+        settings=DeskSettings(
+            support_address=SUPPORT, send_attempts=3, **ports.pop("settings", {})
+        ),
+        **ports,
+    )
+
+
+def test_a_desk_without_ports_stores_its_effects_and_delivers_them_to_nothing(
+    store: Store,
+) -> None:
+    desk = make_desk(store, FakeClock(START))
+    assert isinstance(desk.tasks, NullTaskBoard)
+    assert isinstance(desk.notifier, NullNotifier)
+    assert isinstance(desk.events, NullEventSink)
+    number = desk.open_issue(subject="s", raised_by="ana@customer.test", body="b").number
+    desk.assign(number, "ben@example.com", by="lead@example.com")
+    with store.transaction(read_only=True) as work:
+        assert work.outbox.pending(limit=10) == []
+        assert work.outbox.dead_letters(limit=10) == []
+
+
+def test_an_event_sink_that_raises_does_not_reach_the_caller(store: Store) -> None:
+    sink = Broken()
+    desk = make_desk(store, FakeClock(START), events=sink)
+    issue = desk.open_issue(subject="s", raised_by="ana@customer.test", body="b")
+    desk.add_note(issue.number, body="n", author="ben@example.com")
+    assert desk.thread(issue.number)[-1].text == "n"
+    assert sink.attempts == 2  # each event was tried once, right after its commit
+    with store.transaction(read_only=True) as work:
+        pending = work.outbox.pending(limit=10)
+    assert [item.kind for item in pending] == [EffectKind.EVENT, EffectKind.EVENT]
+    assert {item.last_error for item in pending} == {"RuntimeError: the ERP is down"}
+
+
+def test_a_failed_effect_is_retried_after_the_back_off_with_the_same_id(store: Store) -> None:
+    clock = FakeClock(START)
+    sink = Broken()
+    desk = make_desk(store, clock, events=sink)
+    desk.open_issue(subject="s", raised_by="ana@customer.test", body="b")
+    assert desk.tick().sent == 0  # not due before retry_after
+    sink.down = False
+    clock.advance(desk.settings.retry_after - timedelta(microseconds=1))
+    assert desk.tick().sent == 0
+    clock.advance(timedelta(microseconds=1))
+    assert (desk.tick().sent, desk.tick().sent) == (1, 0)
+    ((name, (event,), effect_id),) = sink.calls
+    assert (name, type(event)) == ("publish", IssueOpened)
+    assert effect_id is not None
+
+
+def test_a_port_that_keeps_failing_becomes_a_dead_letter_with_its_reason(store: Store) -> None:
+    clock = FakeClock(START)
+    notifier = Broken()
+    desk = make_desk(store, clock, notifier=notifier)
+    number = desk.open_issue(subject="s", raised_by="ana@customer.test", body="b").number
+    desk.assign(number, "ben@example.com", by="lead@example.com")
+    clock.advance(timedelta(minutes=1))
+    assert desk.tick().failed == 1  # the second attempt
+    assert desk.dead_letters() == []
+    clock.advance(timedelta(minutes=2))
+    assert desk.tick().failed == 1  # the third and last
+    (dead,) = desk.dead_letters()
+    assert (dead.kind, dead.attempts, dead.state) == (EffectKind.NOTICE, 3, "dead")
+    assert dead.last_error == "RuntimeError: the ERP is down"
+    clock.advance(timedelta(days=1))
+    assert (desk.tick().sent, desk.tick().failed) == (0, 0)
+    assert notifier.attempts == 3
+
+    notifier.down = False
+    assert desk.retry_dead_letter(dead.id) is True
+    assert desk.retry_dead_letter(dead.id) is False
+    assert desk.tick().sent == 1
+    assert notifier.calls == [
+        ("notify", ("ben@example.com", f"Issue {number} was assigned to you: s"), dead.id)
+    ]
+    assert desk.dead_letters() == []
+
+
+def test_mail_the_transport_refuses_is_dead_lettered_after_the_last_attempt(
+    store: Store,
+) -> None:
+    class Refusing:
+        def send(self, message: Any) -> None:
+            raise ConnectionRefusedError("no server")
+
+    clock = FakeClock(START)
+    desk = make_desk(store, clock, mailer=Refusing())
+    number = desk.open_issue(subject="s", raised_by="ana@customer.test", body="b").number
+    desk.reply(number, body="hello", author="ben@example.com")
+    for _ in range(3):
+        clock.advance(timedelta(hours=1))
+        desk.tick()
+    (dead,) = desk.dead_letters()
+    assert (dead.kind, dead.number) == (EffectKind.MAIL, number)
+    assert dead.email()["Message-ID"] == dead.message_id
+    assert dead.last_error == "ConnectionRefusedError: no server"
+
+
+def test_ports_that_take_effect_id_get_it_and_ports_that_do_not_are_called_plainly(
+    store: Store,
+) -> None:
+    class PlainTodos:
+        def __init__(self) -> None:
+            self.rows: list[tuple[str, ...]] = []
+
+        def open_todo(self, number: str, user: str, text: str) -> None:
+            self.rows.append(("open", number, user, text))
+
+        def close_todos(self, number: str, user: str | None = None) -> None:
+            self.rows.append(("close", number, str(user)))
+
+    class KeywordSink:
+        def __init__(self) -> None:
+            self.seen: list[tuple[str, str]] = []
+
+        def publish(self, event: Any, **context: Any) -> None:
+            self.seen.append((type(event).__name__, context["effect_id"]))
+
+    todos, sink, notifier = PlainTodos(), KeywordSink(), RecordingNotifier()
+    desk = make_desk(store, FakeClock(START), tasks=todos, events=sink, notifier=notifier)
+    number = desk.open_issue(subject="s", raised_by="ana@customer.test", body="b").number
+    desk.assign(number, "ben@example.com", by="lead@example.com")
+    desk.close(number, by="ben@example.com")
+    assert todos.rows == [
+        ("open", number, "ben@example.com", f"{number}: s"),
+        ("close", number, "None"),
+    ]
+    assert [name for name, _ in sink.seen][:2] == ["IssueOpened", "Assigned"]
+    ids = [effect_id for _, effect_id in sink.seen]
+    assert len(set(ids)) == len(ids)
+    assert notifier.ids[0] is not None
+    assert notifier.ids[0] not in ids
+
+
+def test_effects_held_by_a_desk_that_died_are_delivered_by_another_once_the_lease_ends(
+    store: Store,
+) -> None:
+    class Dies:
+        def publish(self, event: Any) -> None:
+            raise SystemExit("the process ends here")  # not an Exception: nothing catches it
+
+    clock = FakeClock(START)
+    first = make_desk(store, clock, events=Dies())
+    with pytest.raises(SystemExit):
+        first.open_issue(subject="s", raised_by="ana@customer.test", body="b")
+    events = RecordingEventSink()
+    second = make_desk(store, clock, events=events)
+    assert second.get("ISS-2026-00001").subject == "s"  # the change itself was committed
+    assert second.tick().sent == 0  # the dead desk's lease still holds
+    clock.advance(second.settings.delivery_lease)
+    assert second.tick().sent == 1
+    assert [type(event) for event in events.events] == [IssueOpened]
+
+
+def test_tick_deletes_delivered_effects_older_than_keep_delivered(store: Store) -> None:
+    clock = FakeClock(START)
+    events = RecordingEventSink()
+    desk = make_desk(store, clock, events=events, settings={"keep_delivered": timedelta(days=1)})
+    number = desk.open_issue(subject="s", raised_by="ana@customer.test", body="b").number
+    desk.add_note(number, body="n", author="ben@example.com")
+    opened_id, noted_id = events.ids
+    assert opened_id is not None
+    assert noted_id is not None
+    clock.advance(timedelta(days=1))
+    desk.tick()
+    with store.transaction(read_only=True) as work:
+        assert work.outbox.get(opened_id) is not None  # exactly a day old: kept
+    clock.advance(timedelta(microseconds=1))
+    desk.tick()
+    with store.transaction(read_only=True) as work:
+        assert work.outbox.get(opened_id) is None
+        assert work.outbox.get(noted_id) is None
+
+
+def test_without_keep_delivered_delivered_effects_stay(store: Store) -> None:
+    clock = FakeClock(START)
+    events = RecordingEventSink()
+    desk = make_desk(store, clock, events=events, settings={"keep_delivered": None})
+    desk.open_issue(subject="s", raised_by="ana@customer.test", body="b")
+    clock.advance(timedelta(days=3650))
+    desk.tick()
+    (effect_id,) = events.ids
+    assert effect_id is not None
+    with store.transaction(read_only=True) as work:
+        kept = work.outbox.get(effect_id)
+    assert kept is not None
+    assert kept.state == "done"
+
+
+def test_the_effects_of_one_call_are_delivered_in_order(store: Store) -> None:
+    tasks, notifier, events = RecordingTaskBoard(), RecordingNotifier(), RecordingEventSink()
+    desk = make_desk(store, FakeClock(START), tasks=tasks, notifier=notifier, events=events)
+    number = desk.open_issue(subject="s", raised_by="ana@customer.test", body="b").number
+    desk.assign(number, "ben@example.com", by="lead@example.com")
+    desk.add_note(number, body="n", author="ben@example.com")
+    assert [type(event) for event in events.events] == [IssueOpened, Assigned, NoteAdded]
+    assert [todo.user for todo in tasks.todos] == ["ben@example.com"]
+    assert tasks.todos[0].effect_id is not None
+    assert notifier.messages == [("ben@example.com", f"Issue {number} was assigned to you: s")]
