@@ -142,9 +142,9 @@ def postgres_figures(url: str, messages: list[bytes], bare: float) -> None:
         (f"batched intake ({BATCH}/transaction) into PostgreSQL:", True),
     ):
         store = SqlStore(url, table_prefix=f"b{uuid.uuid4().hex[:8]}_")
-        statements = [0]  # noqa: B023 (read before the next loop)
+        statements = [0]
 
-        def count(*_: object) -> None:
+        def count(*_: object, statements: list[int] = statements) -> None:
             statements[0] += 1
 
         event.listen(store.engine, "before_cursor_execute", count)
