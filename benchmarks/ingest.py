@@ -127,7 +127,7 @@ def batched_rate(desk: HelpDesk, messages: list[bytes]) -> float:
 
 
 def line(label: str, value: float, bare: float, trips: float | None = None) -> str:
-    text = f"{label:<46} {value:9.0f} messages/s   ({bare / value:5.1f}x the bare parse time"
+    text = f"{label:<50} {value:9.0f} messages/s   ({bare / value:5.1f}x the bare parse time"
     text += " per message)" if trips is None else f", {trips:5.1f} statements per message)"
     return text
 
@@ -164,7 +164,7 @@ def main() -> None:
     messages = mailbox(MESSAGES)
     folder = Path(tempfile.mkdtemp(prefix="issuecore-bench-"))
     bare = max(rate(bare_parse, messages) for _ in range(3))
-    print(f"bare email.message_from_bytes (policy.default): {bare:9.0f} messages/s")
+    print(line("bare email.message_from_bytes (policy.default):", bare, bare))
 
     with SQLiteStore(folder / "ingest.db") as store:
         sqlite_rate = rate(desk_on(store).receive, messages)
