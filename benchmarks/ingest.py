@@ -2,7 +2,9 @@
 
 Run: ``python benchmarks/ingest.py`` (PostgreSQL is measured when
 ``ISSUECORE_TEST_POSTGRES_URL`` is set). Every figure is measured side by side
-in this one run on the same generated mailbox.
+in this one run on the same generated mailbox: per-message ``receive`` and
+batched ``receive_many`` (the path of ``ingest``), with the statements sent
+to PostgreSQL per message counted.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from issuecore.testing import FakeClock, RecordingMailer
 from issuecore.workflow import format_issue_number, open_issue
 
 MESSAGES = 600
+BATCH = 200
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 AGREEMENT = ServiceLevelAgreement(
     name="Standard",
@@ -115,36 +118,66 @@ def peak_intake_memory(stored: int, messages: list[bytes], folder: Path) -> int:
     return peak
 
 
+def batched_rate(desk: HelpDesk, messages: list[bytes]) -> float:
+    began = time.perf_counter()
+    report = desk.receive_many(messages, batch_size=BATCH)
+    elapsed = time.perf_counter() - began
+    assert len(report.outcomes) == len(messages), report.failures
+    return len(messages) / elapsed
+
+
+def line(label: str, value: float, bare: float, trips: float | None = None) -> str:
+    text = f"{label:<50} {value:9.0f} messages/s   ({bare / value:5.1f}x the bare parse time"
+    text += " per message)" if trips is None else f", {trips:5.1f} statements per message)"
+    return text
+
+
+def postgres_figures(url: str, messages: list[bytes], bare: float) -> None:
+    from sqlalchemy import event
+
+    from issuecore.adapters.sql import SqlStore
+
+    for label, batched in (
+        ("HelpDesk.receive into PostgreSQL:", False),
+        (f"batched intake ({BATCH}/transaction) into PostgreSQL:", True),
+    ):
+        store = SqlStore(url, table_prefix=f"b{uuid.uuid4().hex[:8]}_")
+        statements = [0]
+
+        def count(*_: object, statements: list[int] = statements) -> None:
+            statements[0] += 1
+
+        event.listen(store.engine, "before_cursor_execute", count)
+        event.listen(store.engine, "commit", count)
+        event.listen(store.engine, "begin", count)
+        try:
+            desk = desk_on(store)
+            value = batched_rate(desk, messages) if batched else rate(desk.receive, messages)
+        finally:
+            event.remove(store.engine, "before_cursor_execute", count)
+            store.drop_tables()
+            store.close()
+        print(line(label, value, bare, statements[0] / len(messages)))
+
+
 def main() -> None:
     messages = mailbox(MESSAGES)
     folder = Path(tempfile.mkdtemp(prefix="issuecore-bench-"))
     bare = max(rate(bare_parse, messages) for _ in range(3))
-    print(f"bare email.message_from_bytes (policy.default): {bare:9.0f} messages/s")
+    print(line("bare email.message_from_bytes (policy.default):", bare, bare))
 
     with SQLiteStore(folder / "ingest.db") as store:
         sqlite_rate = rate(desk_on(store).receive, messages)
-    print(
-        f"HelpDesk.receive into SQLite:                  {sqlite_rate:9.0f} messages/s"
-        f"   ({bare / sqlite_rate:.1f}x the bare parse time per message)"
-    )
+    print(line("HelpDesk.receive into SQLite:", sqlite_rate, bare))
+    with SQLiteStore(folder / "batched.db") as store:
+        sqlite_batched = batched_rate(desk_on(store), messages)
+    print(line(f"batched intake ({BATCH}/transaction) into SQLite:", sqlite_batched, bare))
 
     url = os.environ.get("ISSUECORE_TEST_POSTGRES_URL")
     if url:
-        from issuecore.adapters.sql import SqlStore
-
-        prefix = f"b{uuid.uuid4().hex[:8]}_"
-        store = SqlStore(url, table_prefix=prefix)
-        try:
-            pg_rate = rate(desk_on(store).receive, messages)
-        finally:
-            store.drop_tables()
-            store.close()
-        print(
-            f"HelpDesk.receive into PostgreSQL:              {pg_rate:9.0f} messages/s"
-            f"   ({bare / pg_rate:.1f}x the bare parse time per message)"
-        )
+        postgres_figures(url, messages, bare)
     else:
-        print("HelpDesk.receive into PostgreSQL:  skipped (ISSUECORE_TEST_POSTGRES_URL unset)")
+        print("PostgreSQL: skipped (ISSUECORE_TEST_POSTGRES_URL unset)")
 
     sample = mailbox(150, offset=0)
     small = peak_intake_memory(1_000, sample, folder)

@@ -218,11 +218,21 @@ class Deliverer:
         """Deliver rows this deliverer holds, in order; return (delivered, failed)."""
         _crash.passing("after-claim", {str(item.kind) for item in items})
         delivered = failed = 0
+        # Events, to-dos and notices handed over in a row are marked done together,
+        # in one transaction (their ports get the effect id to drop a repeat); a
+        # mail message is marked done in the transaction right after its transport
+        # took it, with the effects handed over before it.
+        handed: list[OutboxItem] = []
         for item in items:
-            if self._deliver_one(item):
-                delivered += 1
-            else:
+            if not self._hand_over_or_fail(item):
                 failed += 1
+                continue
+            delivered += 1
+            handed.append(item)
+            if item.kind is EffectKind.MAIL:
+                self._complete(handed)
+                handed = []
+        self._complete(handed)
         return delivered, failed
 
     def flush(self) -> tuple[int, int]:
@@ -263,7 +273,7 @@ class Deliverer:
             if count < _PRUNE_BATCH:
                 return total
 
-    def _deliver_one(self, item: OutboxItem) -> bool:
+    def _hand_over_or_fail(self, item: OutboxItem) -> bool:
         try:
             self._hand_over(item)
         except Exception as error:  # any failure of a port leaves the row for a retry
@@ -278,9 +288,20 @@ class Deliverer:
             self._fail(item, f"{type(error).__name__}: {error}"[:500])
             return False
         _crash.passing("after-accept", (item.kind,))
-        self._mark(lambda work: work.outbox.complete(item.id, at=self.clock.now()))
-        _crash.passing("after-done", (item.kind,))
         return True
+
+    def _complete(self, items: Sequence[OutboxItem]) -> None:
+        if not items:
+            return
+        at = self.clock.now()
+
+        def complete(work: UnitOfWork) -> None:
+            for item in items:
+                work.outbox.complete(item.id, at=at)
+
+        self._mark(complete)
+        for item in items:
+            _crash.passing("after-done", (item.kind,))
 
     def _hand_over(self, item: OutboxItem) -> None:
         self._bind()

@@ -192,6 +192,23 @@ def _intake_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "-v", "--verbose", action="store_true", help="print what became of each message"
     )
+    parser.add_argument(
+        "--batch-size",
+        type=_positive,
+        default=None,
+        metavar="N",
+        help="record up to N messages per transaction (default 200; 1: one by one)",
+    )
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return value
 
 
 # --- running ------------------------------------------------------------------------------
@@ -557,6 +574,11 @@ class _Watched:
             yield message
             self.progress.advance(len(message.raw))
 
+    @property
+    def acks_after_reading(self) -> bool:
+        """Whether the source accepts an acknowledgement after later messages were read."""
+        return bool(getattr(self.source, "acks_after_reading", False))
+
 
 def _ingest(run: _Run) -> int:
     sources = [(path, *_source_for(Path(path))) for path in run.args.paths]
@@ -566,7 +588,7 @@ def _ingest(run: _Run) -> int:
     for name, source, size in sources:
         progress = _Progress(sys.stderr, total_bytes=size, label=name)
         try:
-            report = desk.ingest(_Watched(source, progress))
+            report = desk.ingest(_Watched(source, progress), batch_size=run.args.batch_size)
         finally:
             progress.finish()
         outcomes.extend(report.outcomes)
@@ -596,7 +618,7 @@ def _fetch(run: _Run) -> int:
     )
     progress = _Progress(sys.stderr, total_bytes=0, label=f"{imap.host}")
     try:
-        report = run.desk.ingest(_Watched(source, progress))
+        report = run.desk.ingest(_Watched(source, progress), batch_size=run.args.batch_size)
     finally:
         progress.finish()
     return _intake_summary(run, report, f"{imap.host}/{run.args.mailbox or imap.mailbox}")

@@ -12,8 +12,11 @@ fresh state, a bounded number of times.
 from __future__ import annotations
 
 import email.message
+import functools
 import hashlib
+import itertools
 import logging
+import time
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -71,6 +74,7 @@ from issuecore.ports import (
     TaskBoard,
     UnitOfWork,
 )
+from issuecore.ports import InboundMessage as SourceMessage
 from issuecore.sla.agreement import ServiceLevelAgreement, check_agreements
 from issuecore.sla.tracking import change_priority, follow, reset_sla, start_sla, sweep_sla
 from issuecore.workflow import (
@@ -97,6 +101,11 @@ __all__ = [
 ]
 
 _T = TypeVar("_T")
+
+DEFAULT_BATCH_SIZE = 200
+"""How many messages :meth:`HelpDesk.ingest` records per transaction at most."""
+DEFAULT_BATCH_SECONDS = 1.0
+"""How long :meth:`HelpDesk.ingest` lets a batch gather messages at most."""
 
 logger = logging.getLogger(__name__)
 
@@ -382,23 +391,168 @@ class HelpDesk:
         with self.store.transaction(read_only=True) as work:
             return work.kept_message(clean_identifier(message_id))
 
-    def ingest(self, source: MailSource) -> IntakeReport:
-        """Receive every message of ``source``, acknowledging each only after it is recorded.
+    def ingest(
+        self,
+        source: MailSource,
+        *,
+        batch_size: int | None = None,
+        batch_seconds: float = DEFAULT_BATCH_SECONDS,
+    ) -> IntakeReport:
+        """Receive every message of ``source`` in batches, acknowledging each only after its commit.
 
-        A message the store could not record at all is left unacknowledged
-        and listed in :attr:`IntakeReport.failures`; the rest are still read.
+        Messages are recorded ``batch_size`` (200 unless given) at a time in
+        one transaction, a batch closing early once ``batch_seconds`` passed
+        since its first message arrived; the outcomes are those of
+        :meth:`receive` one by one. A message is acknowledged only after the
+        batch holding it committed, possibly after later messages were read
+        and after the reading ended, so batches are used only for a source
+        whose ``acks_after_reading`` attribute is true (the Maildir, mbox and
+        ``.eml`` sources; an :class:`~issuecore.adapters.imap.ImapSource`
+        inside its ``with`` block); any other source is recorded one message
+        per transaction. A message the store could not record at all is left
+        unacknowledged and listed in
+        :attr:`IntakeReport.failures`; the rest are still read.
         """
-        outcomes = []
-        failures = []
+        # Only a source that accepts late acknowledgements is read in batches.
+        late = bool(getattr(source, "acks_after_reading", False))
+        size = max(1, batch_size if batch_size is not None else DEFAULT_BATCH_SIZE) if late else 1
+        outcomes: list[ReceiveOutcome] = []
+        failures: list[IntakeFailure] = []
+        batch: list[SourceMessage] = []
+        began = 0.0
+
+        def flush() -> None:
+            results = self._receive_batch([message.raw for message in batch])
+            for message, result in zip(batch, results, strict=True):
+                if isinstance(result, StoreUnavailableError):
+                    failures.append(IntakeFailure(message_id=result.message_id, error=str(result)))
+                    continue
+                outcomes.append(result)
+                message.ack()
+            batch.clear()
+
         for message in source.messages():
-            try:
-                outcome = self.receive(message.raw)
-            except StoreUnavailableError as error:
-                failures.append(IntakeFailure(message_id=error.message_id, error=str(error)))
-                continue
-            outcomes.append(outcome)
-            message.ack()
+            if not batch:
+                began = time.monotonic()
+            batch.append(message)
+            if len(batch) >= size or time.monotonic() - began >= batch_seconds:
+                flush()
+        if batch:
+            flush()
         return IntakeReport(outcomes=tuple(outcomes), failures=tuple(failures))
+
+    def receive_many(
+        self, raws: Iterable[bytes | email.message.Message], *, batch_size: int = DEFAULT_BATCH_SIZE
+    ) -> IntakeReport:
+        """Receive ``raws`` in order, ``batch_size`` per transaction, as :meth:`ingest` does.
+
+        The outcomes equal those of :meth:`receive` called on each message in
+        turn; a message that could not be recorded at all is listed in
+        :attr:`IntakeReport.failures` instead of raising.
+        """
+        size = max(1, batch_size)
+        pending = list(raws)
+        outcomes: list[ReceiveOutcome] = []
+        failures: list[IntakeFailure] = []
+        for start in range(0, len(pending), size):
+            for result in self._receive_batch(pending[start : start + size]):
+                if isinstance(result, StoreUnavailableError):
+                    failures.append(IntakeFailure(message_id=result.message_id, error=str(result)))
+                else:
+                    outcomes.append(result)
+        return IntakeReport(outcomes=tuple(outcomes), failures=tuple(failures))
+
+    def _receive_batch(
+        self, raws: Sequence[bytes | email.message.Message]
+    ) -> list[ReceiveOutcome | StoreUnavailableError]:
+        """Record ``raws`` in as few transactions as possible, each message exactly once.
+
+        Runs of readable messages share one transaction; later messages see
+        the earlier ones. A message that fails inside a run is taken out: the
+        run before it commits on its own and the message goes the way of
+        :meth:`receive` (its last-resort quarantine included).
+        """
+        if len(raws) == 1:  # one message: exactly the single-message path
+            return [
+                self._receive_alone(
+                    _Prepared(original=raws[0], raw=b"", fingerprint=None, parsed=None), None
+                )
+            ]
+        prepared = [_Prepared.of(raw) for raw in raws]
+        results: list[ReceiveOutcome | StoreUnavailableError] = []
+        position = 0
+        while position < len(prepared):
+            run = list(itertools.takewhile(lambda p: p.parsed is not None, prepared[position:]))
+            errors: dict[int, Exception] = {}
+            committed = self._commit_run(run, errors) if run else []
+            results.extend(committed)
+            position += len(committed)
+            if len(committed) < len(run) or not run:
+                # The message at ``position`` failed in a batch (or could not be
+                # read at all): alone, as :meth:`receive` would have recorded it.
+                results.append(self._receive_alone(prepared[position], errors.get(len(committed))))
+                position += 1
+        return results
+
+    def _receive_alone(
+        self, item: _Prepared, error: Exception | None
+    ) -> ReceiveOutcome | StoreUnavailableError:
+        try:
+            if error is not None and item.parsed is not None:
+                return self._quarantine_failed(
+                    item.raw, item.parsed.message_id, item.fingerprint, error
+                )
+            return self.receive(item.original)  # type: ignore[arg-type]
+        except StoreUnavailableError as failure:
+            return failure
+
+    def _commit_run(
+        self, run: list[_Prepared], errors: dict[int, Exception]
+    ) -> list[ReceiveOutcome]:
+        """Commit the longest prefix of ``run`` that records without error; return its outcomes.
+
+        ``errors`` receives the error of each message that failed, by position.
+        """
+        size = len(run)
+        conflicts = 0
+        while size > 0:
+            batch = _Batch(run[:size])
+            try:
+                outcomes, items = self._attempt_once(functools.partial(self._record_batch, batch))
+            except (ConcurrencyConflictError, DuplicateMessageError):
+                # Another process wrote first; the next attempt sees its work. After
+                # the desk's usual number of attempts, the messages go one by one.
+                conflicts += 1
+                if conflicts >= max(1, self.settings.max_attempts):
+                    return []
+                continue
+            except Exception as error:
+                if batch.failed_at is None:
+                    return []  # the transaction itself failed: each message alone
+                errors[batch.failed_at] = error
+                size = batch.failed_at  # commit what came before the failing message
+                continue
+            self._dispatch(items)
+            return outcomes
+        return []
+
+    def _record_batch(
+        self, batch: _Batch, work: UnitOfWork, now: datetime, after: _AfterCommit
+    ) -> list[ReceiveOutcome]:
+        done = []
+        for index, item in enumerate(batch.messages):
+            assert item.parsed is not None
+            assert item.fingerprint is not None
+            try:
+                done.append(
+                    self._receive(work, now, after, item.parsed, item.raw, item.fingerprint)
+                )
+            except (ConcurrencyConflictError, DuplicateMessageError):
+                raise
+            except Exception:
+                batch.failed_at = index
+                raise
+        return done
 
     def _receive(
         self,
@@ -1055,26 +1209,30 @@ class HelpDesk:
     ) -> tuple[_T, list[OutboxItem]]:
         attempts = max(1, self.settings.max_attempts)
         for attempt in range(1, attempts + 1):
-            after = _AfterCommit()
-            now = require_aware("clock.now()", self.clock.now())
             try:
-                with self.store.transaction() as work:
-                    result = operation(work, now, after)
-                    # Every effect is a row of this same transaction, claimed by this desk.
-                    items = after.items(
-                        now, owner=self._delivery.owner, until=self._delivery.lease_until(now)
-                    )
-                    for item in items:
-                        work.outbox.add(item)
-                    work.commit()
+                return self._attempt_once(operation)
             except (ConcurrencyConflictError, DuplicateMessageError):
                 # Another process wrote first (the same issue, or the same message);
                 # the next attempt sees its work.
                 if attempt == attempts:
                     raise
-                continue
-            return result, items
         raise AssertionError("unreachable: the loop returns or raises")
+
+    def _attempt_once(
+        self, operation: Callable[[UnitOfWork, datetime, _AfterCommit], _T]
+    ) -> tuple[_T, list[OutboxItem]]:
+        after = _AfterCommit()
+        now = require_aware("clock.now()", self.clock.now())
+        with self.store.transaction() as work:
+            result = operation(work, now, after)
+            # Every effect is a row of this same transaction, claimed by this desk.
+            items = after.items(
+                now, owner=self._delivery.owner, until=self._delivery.lease_until(now)
+            )
+            for item in items:
+                work.outbox.add(item)
+            work.commit()
+        return result, items
 
     def _dispatch(self, items: Sequence[OutboxItem]) -> None:
         if not items:
@@ -1083,6 +1241,34 @@ class HelpDesk:
             self._delivery.deliver(items)
         except Exception:  # the operation has committed: its effects wait for the lease to end
             logger.exception("delivering the effects of a committed operation failed")
+
+
+@attrs.define
+class _Batch:
+    """Messages recorded in one transaction, and which of them failed, if one did."""
+
+    messages: list[_Prepared]
+    failed_at: int | None = None
+
+
+@attrs.frozen(kw_only=True)
+class _Prepared:
+    """A message read before any transaction: bytes, fingerprint, parse (``None``: failed)."""
+
+    original: object
+    raw: bytes
+    fingerprint: str | None
+    parsed: InboundMessage | Quarantined | None
+
+    @classmethod
+    def of(cls, raw: object) -> _Prepared:
+        data = _raw_bytes(raw)
+        try:
+            fingerprint = message_fingerprint(data)
+            parsed = _cleaned(parse_message(raw))  # type: ignore[arg-type]
+        except Exception:  # the single-message path records why
+            return cls(original=raw, raw=data, fingerprint=None, parsed=None)
+        return cls(original=raw, raw=data, fingerprint=fingerprint, parsed=parsed)
 
 
 def _received(

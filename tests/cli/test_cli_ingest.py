@@ -284,7 +284,7 @@ def test_ingest_names_a_message_it_could_not_record_exits_4_and_reads_the_rest(
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("ISSUECORE_NOW", "2026-03-02T09:00:00+00:00")
 
-    code = main(["ingest", "Maildir"])
+    code = main(["ingest", "--batch-size", "1", "Maildir"])
 
     out, err = capsys.readouterr()
     assert code == EXIT_NOT_RECORDED == 4

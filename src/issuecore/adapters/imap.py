@@ -285,6 +285,12 @@ class ImapSource:
     ) -> None:
         self.close()
 
+    @property
+    def acks_after_reading(self) -> bool:
+        """Whether a message may be acknowledged after later ones were read (inside ``with``)."""
+        # Without the ``with`` block the connection closes when the reading ends.
+        return self._session is not None
+
     def close(self) -> None:
         """Log out and close the connection kept by the ``with`` block, if any."""
         session, self._session = self._session, None

@@ -108,6 +108,9 @@ class MaildirSource:
     whose file has gone meanwhile does nothing.
     """
 
+    acks_after_reading = True
+    """A message may be acknowledged after later ones were read (``HelpDesk.ingest`` batches)."""
+
     def __init__(self, path: str | os.PathLike[str], *, create: bool = False) -> None:
         self.path = Path(path)
         _ensure_maildir(self.path, create=create)
@@ -156,6 +159,9 @@ class MboxSource:
     bytes), so each message becomes a recorded duplicate the second time.
     """
 
+    acks_after_reading = True
+    """A message may be acknowledged after later ones were read (``HelpDesk.ingest`` batches)."""
+
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
 
@@ -183,6 +189,9 @@ class EmlDirectorySource:
     ``processed`` folder inside ``path`` is never read as input. A file that
     vanished between listing and reading is skipped.
     """
+
+    acks_after_reading = True
+    """A message may be acknowledged after later ones were read (``HelpDesk.ingest`` batches)."""
 
     def __init__(
         self,

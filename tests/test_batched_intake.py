@@ -1,0 +1,309 @@
+"""Batched intake records what one-by-one intake records, on every store.
+
+``HelpDesk.ingest`` and ``HelpDesk.receive_many`` write many messages per
+transaction: later messages see earlier ones, a message that fails is
+quarantined on its own while the rest commit, a conflict retries the batch,
+and no message is acknowledged before the transaction holding it committed.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from issuecore import DeskSettings, HelpDesk
+from issuecore.adapters.memory import InMemoryStore
+from issuecore.adapters.sql import SqlStore
+from issuecore.adapters.sqlite import SQLiteStore
+from issuecore.errors import ConcurrencyConflictError
+from issuecore.mail.settings import MailSettings
+from issuecore.model import ThreadEntry
+from issuecore.ports import Store, UnitOfWork
+from issuecore.testing import FakeClock, RecordingMailer
+
+START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+SUPPORT = "support@desk.example"
+POISON = "<poison@customer.example>"
+SERVERS = {"postgresql": "ISSUECORE_TEST_POSTGRES_URL", "mariadb": "ISSUECORE_TEST_MARIADB_URL"}
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgresql", "mariadb"])
+def store_kind(request: pytest.FixtureRequest) -> str:
+    kind: str = request.param
+    if kind in SERVERS and not os.environ.get(SERVERS[kind]):
+        pytest.skip(f"{SERVERS[kind]} is not set; give a database URL to run these tests")
+    return kind
+
+
+@contextmanager
+def fresh_store(kind: str, tmp_path: Path) -> Iterator[Store]:
+    """Yield a new, empty store of ``kind``."""
+    if kind == "memory":
+        yield InMemoryStore()
+        return
+    if kind == "sqlite":
+        with SQLiteStore(tmp_path / f"{uuid.uuid4().hex}.db") as store:
+            yield store
+        return
+    server = SqlStore(os.environ[SERVERS[kind]], table_prefix=f"b{uuid.uuid4().hex[:10]}_")
+    try:
+        yield server
+    finally:
+        server.drop_tables()
+        server.close()
+
+
+def make_desk(store: Any) -> HelpDesk:
+    return HelpDesk(
+        store=store,
+        mailer=RecordingMailer(),
+        clock=FakeClock(START),
+        settings=DeskSettings(
+            support_address=SUPPORT,
+            mail=MailSettings(support_address=SUPPORT, signing_key=b"k" * 32),
+        ),
+    )
+
+
+def message(message_id: str, *, sender: str = "ana@customer.example", subject: str) -> bytes:
+    return (
+        f"From: {sender}\nTo: {SUPPORT}\nSubject: {subject}\n"
+        f"Date: Mon, 02 Mar 2026 09:00:00 +0000\nMessage-ID: {message_id}\n\n"
+        f"Body of {message_id}\n"
+    ).encode()
+
+
+def mixed_mailbox() -> list[bytes]:
+    """New requests, replies by token to issues opened in the same batch, copies, poison."""
+    raws = []
+    opened: list[str] = []  # the raiser of each issue, in number order
+    for index in range(12):
+        sender = f"customer{index % 3}@customer.example"
+        if index % 4 == 3:
+            # A reply by its raiser to the issue opened just before, by its token.
+            number = f"ISS-2026-{len(opened):05d}"
+            raws.append(
+                message(f"<m{index}@c.example>", sender=opened[-1], subject=f"Re: x [#{number}]")
+            )
+        else:
+            opened.append(sender)
+            raws.append(message(f"<m{index}@c.example>", sender=sender, subject=f"Request {index}"))
+        if index == 5:
+            raws.append(raws[-1])  # a second copy in the same batch
+        if index == 6:
+            raws.append(message(POISON, subject="poison"))
+        if index == 8:
+            raws.append(b"\x00\xff not a message at all")
+    return raws
+
+
+class PoisonStore:
+    """A store that fails to append the poison message's entry and logs intake commits."""
+
+    def __init__(self, inner: Store, log: list[str] | None = None) -> None:
+        self.inner = inner
+        self.log = log if log is not None else []
+        self.conflicts = 0
+
+    @contextmanager
+    def _transaction(self, read_only: bool) -> Iterator[UnitOfWork]:
+        with self.inner.transaction(read_only=read_only) as work:
+            yield _PoisonWork(work, self)  # type: ignore[misc]
+
+    def transaction(self, *, read_only: bool = False) -> AbstractContextManager[UnitOfWork]:
+        return self._transaction(read_only)
+
+
+class _PoisonWork:
+    def __init__(self, work: UnitOfWork, store: PoisonStore) -> None:
+        self._work = work
+        self._store = store
+        self._records = False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._work, name)
+
+    def record_message(self, message_id: str, **details: Any) -> None:
+        self._records = True
+        self._work.record_message(message_id, **details)
+
+    def append_entry(self, number: str, entry: ThreadEntry) -> None:
+        if entry.message_id == POISON:
+            raise RuntimeError("simulated: this message breaks the store")
+        self._work.append_entry(number, entry)
+
+    def commit(self) -> None:
+        if self._store.conflicts:
+            self._store.conflicts -= 1
+            raise ConcurrencyConflictError("simulated: another process wrote first", number=None)
+        self._work.commit()
+        if self._records:  # only intake transactions are logged, not deliveries
+            self._store.log.append("commit")
+
+
+def picture(desk: HelpDesk) -> list[tuple[str, list[tuple[str, str, str | None]]]]:
+    """Every issue with its thread (kind, author, Message-ID), in number order."""
+    return [
+        (
+            issue.number,
+            [(str(e.kind), e.author, e.message_id) for e in desk.thread(issue.number)],
+        )
+        for issue in desk.find()
+    ]
+
+
+def test_batched_intake_records_what_one_by_one_receive_records(
+    store_kind: str, tmp_path: Path
+) -> None:
+    raws = mixed_mailbox()
+    with fresh_store(store_kind, tmp_path) as one, fresh_store(store_kind, tmp_path) as many:
+        single = make_desk(PoisonStore(one))
+        batched = make_desk(PoisonStore(many))
+
+        expected = [single.receive(raw) for raw in raws]
+        report = batched.receive_many(raws, batch_size=50)
+
+        assert report.failures == ()
+        assert list(report.outcomes) == expected
+        assert picture(batched) == picture(single)
+        kinds = [outcome.kind for outcome in expected]
+        assert kinds.count("duplicate") == 1
+        assert kinds.count("quarantined") == 2
+        assert kinds.count("appended") == 3
+
+
+def test_a_reply_by_token_to_an_issue_opened_in_the_same_batch_is_appended(
+    store_kind: str, tmp_path: Path
+) -> None:
+    with fresh_store(store_kind, tmp_path) as store:
+        desk = make_desk(store)
+        first = message("<a@c.example>", subject="Broken")
+        reply = message("<b@c.example>", subject="Re: Broken [#ISS-2026-00001]")
+
+        report = desk.receive_many([first, reply, first], batch_size=10)
+
+        assert [o.kind for o in report.outcomes] == ["created", "appended", "duplicate"]
+        assert [o.issue_number for o in report.outcomes] == ["ISS-2026-00001"] * 3
+        assert [e.message_id for e in desk.thread("ISS-2026-00001")] == [
+            "<a@c.example>",
+            "<b@c.example>",
+        ]
+
+
+def test_a_poison_message_mid_batch_is_quarantined_alone_and_the_rest_commit(
+    store_kind: str, tmp_path: Path
+) -> None:
+    raws = [message(f"<p{i}@c.example>", subject=f"Request {i}") for i in range(8)]
+    raws.insert(4, message(POISON, subject="poison"))
+    with fresh_store(store_kind, tmp_path) as inner:
+        store = PoisonStore(inner)
+        desk = make_desk(store)
+
+        report = desk.receive_many(raws, batch_size=100)
+
+        kinds = [o.kind for o in report.outcomes]
+        assert kinds == ["created"] * 4 + ["quarantined"] + ["created"] * 4
+        assert report.outcomes[4].reason == (
+            "intake failed: RuntimeError: simulated: this message breaks the store"
+        )
+        assert desk.kept_message(POISON) == raws[4]
+        assert len(desk.find()) == 8
+        # The four before it, the poison alone, the four after it.
+        assert store.log == ["commit"] * 3
+
+
+def test_a_batch_that_meets_a_conflict_is_retried_and_records_each_message_once(
+    store_kind: str, tmp_path: Path
+) -> None:
+    raws = [message(f"<c{i}@c.example>", subject=f"Request {i}") for i in range(5)]
+    with fresh_store(store_kind, tmp_path) as inner:
+        store = PoisonStore(inner)
+        store.conflicts = 2
+        desk = make_desk(store)
+
+        report = desk.receive_many(raws, batch_size=100)
+
+        assert [o.kind for o in report.outcomes] == ["created"] * 5
+        assert [i.number for i in desk.find()] == [f"ISS-2026-{n:05d}" for n in range(1, 6)]
+        assert store.log == ["commit"]
+
+
+class LoggingSource:
+    """A mail source whose acknowledgements are written into the shared log."""
+
+    acks_after_reading = True
+
+    def __init__(self, raws: list[bytes], log: list[str]) -> None:
+        self.raws = raws
+        self.log = log
+
+    def messages(self) -> Iterator[_Logged]:
+        for index, raw in enumerate(self.raws):
+            self.log.append(f"read {index}")
+            yield _Logged(raw, index, self.log)
+
+
+class _Logged:
+    def __init__(self, raw: bytes, index: int, log: list[str]) -> None:
+        self.raw = raw
+        self.index = index
+        self.log = log
+
+    def ack(self) -> None:
+        self.log.append(f"ack {self.index}")
+
+
+def test_ingest_acknowledges_each_message_only_after_its_batch_committed(
+    store_kind: str, tmp_path: Path
+) -> None:
+    raws = [message(f"<k{i}@c.example>", subject=f"Request {i}") for i in range(7)]
+    raws.insert(3, message(POISON, subject="poison"))
+    log: list[str] = []
+    with fresh_store(store_kind, tmp_path) as inner:
+        desk = make_desk(PoisonStore(inner, log))
+
+        report = desk.ingest(LoggingSource(raws, log), batch_size=4, batch_seconds=3600)
+
+        assert len(report.outcomes) == 8
+        acks = [entry for entry in log if entry.startswith("ack")]
+        assert sorted(acks) == sorted(f"ack {i}" for i in range(8))
+        for position, entry in enumerate(log):
+            if entry.startswith("ack"):
+                index = int(entry.split()[1])
+                read_at = log.index(f"read {index}")
+                assert "commit" in log[read_at:position], f"{entry} came before any commit"
+        # Batches of four: messages 4-7 are all read before the first of them is acknowledged.
+        assert log.index("read 7") < log.index("ack 4")
+
+
+def test_ingest_batches_close_once_their_time_is_up(store_kind: str, tmp_path: Path) -> None:
+    raws = [message(f"<t{i}@c.example>", subject=f"Request {i}") for i in range(3)]
+    log: list[str] = []
+    with fresh_store(store_kind, tmp_path) as inner:
+        desk = make_desk(PoisonStore(inner, log))
+
+        desk.ingest(LoggingSource(raws, log), batch_size=100, batch_seconds=0)
+
+        assert log.count("commit") == 3
+        assert log.index("ack 0") < log.index("read 1")
+
+
+def test_a_source_that_cannot_take_late_acknowledgements_is_read_one_by_one(
+    tmp_path: Path,
+) -> None:
+    raws = [message(f"<o{i}@c.example>", subject=f"Request {i}") for i in range(3)]
+    log: list[str] = []
+    source = LoggingSource(raws, log)
+    source.acks_after_reading = False
+    desk = make_desk(PoisonStore(InMemoryStore(), log))
+
+    desk.ingest(source, batch_size=100, batch_seconds=3600)
+
+    assert log == [entry for i in range(3) for entry in (f"read {i}", "commit", f"ack {i}")]
