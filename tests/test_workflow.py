@@ -577,3 +577,52 @@ def test_auto_close_reason_says_the_silence_in_words(after: timedelta, words: st
     reason = change.issue.history[-1].reason
     assert reason is not None
     assert reason.startswith(f"no reply from the customer for {words} since")
+
+
+# --- the Graphviz picture and the validation messages, word for word --------------------------
+
+DEFAULT_DOT = (
+    "\n".join(
+        [
+            'digraph "default" {',
+            "    rankdir=LR;",
+            "    node [shape=box, style=rounded];",
+            '    "Open" [label="Open\\n(running)"];',
+            '    "Waiting for Reply" [label="Waiting for Reply\\n(paused)"];',
+            '    "On Hold" [label="On Hold\\n(paused)"];',
+            '    "Resolved" [label="Resolved\\n(fulfilled)"];',
+            '    "Closed" [label="Closed\\n(fulfilled)", peripheries=2];',
+            "    start [shape=point];",
+            '    start -> "Open";',
+            '    "Open" -> "Open" [label="customer_message"];',
+            '    "Waiting for Reply" -> "Open" [label="customer_message"];',
+            '    "On Hold" -> "Open" [label="customer_message"];',
+            '    "Resolved" -> "Open" [label="customer_message, reopen"];',
+            '    "Closed" -> "Open" [label="customer_message, reopen"];',
+            '    "Open" -> "Waiting for Reply" [label="agent_reply"];',
+            '    "Waiting for Reply" -> "Waiting for Reply" [label="agent_reply"];',
+            '    "On Hold" -> "Waiting for Reply" [label="agent_reply"];',
+            '    "Resolved" -> "Resolved" [label="agent_reply"];',
+            '    "Closed" -> "Closed" [label="agent_reply"];',
+            '    "Open" -> "On Hold" [label="hold"];',
+            '    "Waiting for Reply" -> "On Hold" [label="hold"];',
+            '    "Open" -> "Resolved" [label="resolve"];',
+            '    "Waiting for Reply" -> "Resolved" [label="resolve"];',
+            '    "On Hold" -> "Resolved" [label="resolve"];',
+            '    "Open" -> "Closed" [label="close"];',
+            '    "Waiting for Reply" -> "Closed" [label="close, auto_close"];',
+            '    "On Hold" -> "Closed" [label="close"];',
+            '    "Resolved" -> "Closed" [label="close"];',
+            "}",
+        ]
+    )
+    + "\n"
+)
+
+
+def test_to_dot_of_the_default_workflow_is_the_whole_graph() -> None:
+    assert DEFAULT_WORKFLOW.to_dot() == DEFAULT_DOT
+
+
+def test_the_default_workflow_is_named_default() -> None:
+    assert Workflow.default().name == "default"

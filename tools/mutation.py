@@ -3,6 +3,7 @@
     python tools/mutation.py                       # every module in [tool.mutmut] only_mutate
     python tools/mutation.py issuecore.workflow    # some of them
     python tools/mutation.py --report              # print the scores of the last runs only
+    python tools/mutation.py --retest MODULE       # test the survivors again, after new tests
 
 mutmut keeps its work in ``mutants/``: a second run tests only the mutants of
 functions that changed, so the first run is slow and later ones are quick.
@@ -35,6 +36,19 @@ def configured_modules() -> list[str]:
 
 def meta_path(module: str) -> Path:
     return ROOT / "mutants" / "src" / (module.replace(".", "/") + ".py.meta")
+
+
+def forget_survivors(module: str) -> None:
+    """Mark the survivors of ``module`` unchecked, so that the next run tests them again."""
+    path = meta_path(module)
+    if not path.exists():
+        return
+    meta = json.loads(path.read_text("utf-8"))
+    codes = meta["exit_code_by_key"]
+    for name, code in codes.items():
+        if code not in KILLED:
+            codes[name] = None
+    path.write_text(json.dumps(meta, indent=4), "utf-8")
 
 
 def run(module: str, max_children: int) -> int:
@@ -89,11 +103,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("modules", nargs="*", help="dotted module names (default: all configured)")
     parser.add_argument("--report", action="store_true", help="print the last results, run nothing")
     parser.add_argument("--survivors", action="store_true", help="list the surviving mutants")
+    parser.add_argument(
+        "--retest", action="store_true", help="test the survivors again (after adding tests)"
+    )
     parser.add_argument("--max-children", type=int, default=2, help="parallel test processes")
     args = parser.parse_args(argv)
     modules = args.modules or configured_modules()
     if not args.report:
         for module in modules:
+            if args.retest:
+                forget_survivors(module)
             run(module, args.max_children)
     report(modules, survivors=args.survivors)
     return 0
