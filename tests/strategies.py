@@ -1,9 +1,14 @@
-"""The project's own Hypothesis strategies, for hostile mail: subjects, names, headers, messages.
+"""The project's own Hypothesis strategies: hostile mail, and instants on the edges of time.
 
 The strategies adopters get live in :mod:`issuecore.testing.strategies`.
 """
 
 from __future__ import annotations
+
+import operator
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from hypothesis import strategies as st
 
@@ -66,3 +71,100 @@ def raw_messages(draw: st.DrawFn) -> bytes:
     body = draw(st.one_of(hostile_text, st.just("--b\nContent-Type: text/plain\n\nhi\n--b--\n")))
     text = "\n".join(lines) + "\n\n" + body
     return text.encode("utf-8", "surrogateescape")
+
+
+# --- boundaries: instants and durations that land exactly on an edge ----------------------
+
+#: A step of one microsecond before, onto and after a boundary.
+AROUND = (-1, 0, 1)
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROS_PER_DAY = 86_400 * 1_000_000
+
+
+def _micros(instant: datetime) -> int:
+    delta = instant.astimezone(UTC) - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def _wall_instants(zone: ZoneInfo, wall: datetime) -> set[int]:
+    """Return the instants a naive wall time names in ``zone`` (both folds; a gap's edges)."""
+    return {_micros(wall.replace(tzinfo=zone, fold=fold)) for fold in (0, 1)}
+
+
+def offset_changes(zone_name: str, low: int, high: int) -> list[int]:
+    """Return the instants in ``[low, high)`` at which ``zone_name`` changes its UTC offset."""
+    zone = ZoneInfo(zone_name)
+    step = 30 * 60 * 1_000_000
+
+    def offset(micros: int) -> timedelta | None:
+        return (_EPOCH + timedelta(microseconds=micros)).astimezone(zone).utcoffset()
+
+    found: list[int] = []
+    probe = low
+    while probe < high:
+        following = probe + step
+        if offset(following) != offset(probe):
+            before, after = probe, following
+            while after - before > 1:
+                middle = (before + after) // 2
+                before, after = (
+                    (middle, after) if offset(middle) == offset(probe) else (before, middle)
+                )
+            found.append(after)
+        probe = following
+    return found
+
+
+def calendar_boundaries(
+    zone_name: str,
+    weekly: Mapping[int, Sequence[tuple[int, int]]],
+    *,
+    holidays: Iterable[date] = (),
+    first_day: date,
+    days: int,
+) -> list[int]:
+    """Return every opening, closing, holiday edge and offset change of a calendar near a span.
+
+    ``weekly`` maps a weekday (Monday 0) to shifts in seconds after midnight
+    (``end <= start`` runs past midnight). Worked out from the definition
+    with ``zoneinfo`` alone, sharing nothing with the calendar under test.
+    """
+    zone = ZoneInfo(zone_name)
+    closed = set(holidays)
+    found: set[int] = set()
+    for shift in range(-1, days + 1):
+        day = first_day + timedelta(days=shift)
+        midnight = datetime(day.year, day.month, day.day)
+        if day in closed:
+            found |= _wall_instants(zone, midnight)
+            found |= _wall_instants(zone, midnight + timedelta(days=1))
+            continue
+        for start, end in weekly.get(day.weekday(), ()):
+            found |= _wall_instants(zone, midnight + timedelta(seconds=start))
+            ends_next_day = end <= start
+            found |= _wall_instants(zone, midnight + timedelta(days=ends_next_day, seconds=end))
+    low = _micros(datetime(first_day.year, first_day.month, first_day.day, tzinfo=UTC))
+    found.update(
+        offset_changes(zone_name, low - _MICROS_PER_DAY, low + (days + 1) * _MICROS_PER_DAY)
+    )
+    return sorted(found)
+
+
+def around(boundaries: Sequence[int]) -> st.SearchStrategy[int]:
+    """Draw an instant (in microseconds) one microsecond before, at or after a boundary."""
+    return st.builds(operator.add, st.sampled_from(boundaries), st.sampled_from(AROUND))
+
+
+def spans_around(threshold: timedelta) -> st.SearchStrategy[timedelta]:
+    """Draw ``threshold`` less one microsecond, ``threshold`` itself, or one microsecond more."""
+    return st.sampled_from(AROUND).map(lambda step: threshold + timedelta(microseconds=step))
+
+
+#: Spans a setting may take: a microsecond, round values and arbitrary ones up to a year.
+settings_spans = st.one_of(
+    st.sampled_from(
+        [timedelta(microseconds=1), timedelta(seconds=1), timedelta(hours=1), timedelta(days=2)]
+    ),
+    st.integers(1, 365 * _MICROS_PER_DAY).map(lambda micros: timedelta(microseconds=micros)),
+)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import attrs
 import pytest
@@ -22,6 +23,14 @@ from issuecore import (
     Transition,
     Workflow,
     WorkflowError,
+)
+from issuecore.model import (
+    Assigned,
+    HistoryEntry,
+    NoteAdded,
+    ParticipantAdded,
+    PriorityChanged,
+    Unassigned,
 )
 from issuecore.testing.strategies import actions, aware_datetimes, issues, statuses
 from issuecore.workflow import (
@@ -473,3 +482,147 @@ def test_workflow_without_on_hold_is_valid() -> None:
 def test_unknown_status_lookup_names_the_known_ones() -> None:
     with pytest.raises(KeyError, match="unknown status 'Pending'; known: Open, Waiting for Reply"):
         DEFAULT_WORKFLOW.spec("Pending")
+
+
+# --- each pure operation records exactly one history entry and one event ----------------------
+
+
+def _raised() -> Issue:
+    return open_issue(
+        number="ISS-2026-00001", subject="Printer", raised_by="customer@example.com", at=T0
+    ).issue
+
+
+LATER = T0 + timedelta(minutes=5)
+
+
+def _entry(action: str, detail: str | None) -> HistoryEntry:
+    return HistoryEntry(
+        at=LATER, actor=AGENT, action=action, from_status=OPN, to_status=OPN, detail=detail
+    )
+
+
+def test_add_note_records_a_note_entry_and_a_note_event() -> None:
+    change = add_note(_raised(), at=LATER, actor=AGENT)
+    assert change.issue.history[-1] == _entry("note", None)
+    assert change.events == (NoteAdded(number="ISS-2026-00001", at=LATER, actor=AGENT),)
+
+
+def test_assign_records_the_user_and_an_assigned_event() -> None:
+    change = assign(_raised(), "ben", at=LATER, actor=AGENT)
+    assert change.issue.assignees == ("ben",)
+    assert change.issue.history[-1] == _entry("assign", "ben")
+    assert change.events == (Assigned(number="ISS-2026-00001", at=LATER, actor=AGENT, user="ben"),)
+
+
+def test_unassign_records_the_user_and_an_unassigned_event() -> None:
+    assigned = assign(_raised(), "ben", at=T0, actor=AGENT).issue
+    change = unassign(assigned, "ben", at=LATER, actor=AGENT)
+    assert change.issue.assignees == ()
+    assert change.issue.history[-1] == _entry("unassign", "ben")
+    expected = Unassigned(number="ISS-2026-00001", at=LATER, actor=AGENT, user="ben")
+    assert change.events == (expected,)
+
+
+def test_add_participant_records_the_address_and_a_participant_event() -> None:
+    change = add_participant(_raised(), "cc@example.com", at=LATER, actor=AGENT)
+    assert change.issue.participants == ("cc@example.com",)
+    assert change.issue.history[-1] == _entry("add_participant", "cc@example.com")
+    expected = ParticipantAdded(
+        number="ISS-2026-00001", at=LATER, actor=AGENT, address="cc@example.com"
+    )
+    assert change.events == (expected,)
+
+
+def test_set_priority_records_old_and_new_and_a_priority_event() -> None:
+    issue = _raised()
+    change = set_priority(issue, "Urgent", at=LATER, actor=AGENT)
+    assert change.issue.priority == "Urgent"
+    assert change.issue.history[-1] == _entry("set_priority", f"{issue.priority} -> Urgent")
+    expected = PriorityChanged(
+        number="ISS-2026-00001", at=LATER, actor=AGENT, old=issue.priority, new="Urgent"
+    )
+    assert change.events == (expected,)
+
+
+@pytest.mark.parametrize(
+    "operation",
+    [
+        lambda issue, at: add_note(issue, at=at, actor=AGENT),
+        lambda issue, at: assign(issue, "ben", at=at, actor=AGENT),
+        lambda issue, at: unassign(issue, "ben", at=at, actor=AGENT),
+        lambda issue, at: add_participant(issue, "cc@example.com", at=at, actor=AGENT),
+        lambda issue, at: set_priority(issue, "Urgent", at=at, actor=AGENT),
+    ],
+)
+def test_each_operation_names_the_naive_at_argument(operation: Any) -> None:
+    with pytest.raises(NaiveDatetimeError, match=r"^at must be timezone-aware"):
+        operation(_raised(), datetime(2026, 3, 2, 9))
+
+
+@pytest.mark.parametrize(
+    ("after", "words"),
+    [
+        (timedelta(days=1), "1 day"),
+        (timedelta(days=2), "2 days"),
+        (timedelta(hours=1), "1 hour"),
+        (timedelta(hours=3), "3 hours"),
+        (timedelta(hours=26), "26 hours"),
+        (timedelta(minutes=90), "1:30:00"),
+    ],
+)
+def test_auto_close_reason_says_the_silence_in_words(after: timedelta, words: str) -> None:
+    issue = DEFAULT_WORKFLOW.apply(_raised(), Action.AGENT_REPLY, at=T0, actor=AGENT).issue
+    change = DEFAULT_WORKFLOW.auto_close(issue, now=T0 + after, after=after)
+    reason = change.issue.history[-1].reason
+    assert reason is not None
+    assert reason.startswith(f"no reply from the customer for {words} since")
+
+
+# --- the Graphviz picture and the validation messages, word for word --------------------------
+
+DEFAULT_DOT = (
+    "\n".join(
+        [
+            'digraph "default" {',
+            "    rankdir=LR;",
+            "    node [shape=box, style=rounded];",
+            '    "Open" [label="Open\\n(running)"];',
+            '    "Waiting for Reply" [label="Waiting for Reply\\n(paused)"];',
+            '    "On Hold" [label="On Hold\\n(paused)"];',
+            '    "Resolved" [label="Resolved\\n(fulfilled)"];',
+            '    "Closed" [label="Closed\\n(fulfilled)", peripheries=2];',
+            "    start [shape=point];",
+            '    start -> "Open";',
+            '    "Open" -> "Open" [label="customer_message"];',
+            '    "Waiting for Reply" -> "Open" [label="customer_message"];',
+            '    "On Hold" -> "Open" [label="customer_message"];',
+            '    "Resolved" -> "Open" [label="customer_message, reopen"];',
+            '    "Closed" -> "Open" [label="customer_message, reopen"];',
+            '    "Open" -> "Waiting for Reply" [label="agent_reply"];',
+            '    "Waiting for Reply" -> "Waiting for Reply" [label="agent_reply"];',
+            '    "On Hold" -> "Waiting for Reply" [label="agent_reply"];',
+            '    "Resolved" -> "Resolved" [label="agent_reply"];',
+            '    "Closed" -> "Closed" [label="agent_reply"];',
+            '    "Open" -> "On Hold" [label="hold"];',
+            '    "Waiting for Reply" -> "On Hold" [label="hold"];',
+            '    "Open" -> "Resolved" [label="resolve"];',
+            '    "Waiting for Reply" -> "Resolved" [label="resolve"];',
+            '    "On Hold" -> "Resolved" [label="resolve"];',
+            '    "Open" -> "Closed" [label="close"];',
+            '    "Waiting for Reply" -> "Closed" [label="close, auto_close"];',
+            '    "On Hold" -> "Closed" [label="close"];',
+            '    "Resolved" -> "Closed" [label="close"];',
+            "}",
+        ]
+    )
+    + "\n"
+)
+
+
+def test_to_dot_of_the_default_workflow_is_the_whole_graph() -> None:
+    assert DEFAULT_WORKFLOW.to_dot() == DEFAULT_DOT
+
+
+def test_the_default_workflow_is_named_default() -> None:
+    assert Workflow.default().name == "default"

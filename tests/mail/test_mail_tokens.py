@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from issuecore.mail import REPLY_PREFIXES, TokenFormat, clean_subject, reply_subject, strip_prefixes
-from issuecore.mail.tokens import DEFAULT_TOKENS
+from issuecore.mail.tokens import DEFAULT_TOKENS, find_numbers
 from strategies import subjects
 
 NUMBER = "ISS-2026-00042"
@@ -131,3 +131,44 @@ def test_huge_hostile_subjects_take_linear_time(unit: str) -> None:
         big_time, tenth_time = _seconds(function, huge), _seconds(function, tenth)
         # ten times the input: linear work costs about 10 times, quadratic work 100 times
         assert big_time < 35 * max(tenth_time, 1e-4)
+
+
+# --- the limits and options each function states, one boundary a test -----------------------
+
+
+def test_find_numbers_reads_the_tokens_of_the_subject_given() -> None:
+    assert find_numbers(f"Re: [#{NUMBER}] and [#ISS-2026-00007]") == (NUMBER, "ISS-2026-00007")
+
+
+def test_clean_subject_keeps_at_most_250_characters() -> None:
+    cleaned = clean_subject("x" * 300)
+    assert cleaned == "x" * 249 + "…"
+
+
+def test_clean_subject_reads_a_subject_of_10_000_characters_whole() -> None:
+    subject = "Re: " * 2499 + "Re:X"
+    assert len(subject) == 10_000
+    assert clean_subject(subject) == "X"
+
+
+def test_clean_subject_cuts_a_subject_longer_than_10_000_characters_first() -> None:
+    subject = "Re: " * 2500 + "X"
+    assert len(subject) == 10_001
+    assert clean_subject(subject) == "…"
+
+
+def test_reply_subject_cuts_a_number_to_64_characters() -> None:
+    number = "A-" + "1" * 98
+    assert reply_subject("Help", number) == f"Re: Help [#{number[:63]}…]"
+
+
+def test_reply_subject_removes_tokens_of_its_own_format() -> None:
+    braces = TokenFormat("{{number}}")
+    token = braces.render(NUMBER)
+    assert token == "{" + NUMBER + "}"
+    assert reply_subject(f"Re: {token} Help", NUMBER, tokens=braces) == f"Re: Help {token}"
+
+
+def test_remove_reads_a_spaced_token_against_the_number_pattern() -> None:
+    digits = TokenFormat(number_pattern=r"\d+(?:-\d+)+")
+    assert digits.remove("Help [# 2026 - 42 ]") == "Help"
