@@ -48,6 +48,8 @@ from issuecore.model import (
     Status,
     ThreadEntry,
 )
+from issuecore.queries import IssuePage, IssueQuery, IssueSort, SlaFilter
+from issuecore.reports import Report, ReportPeriod, ReportRow
 from issuecore.sla.agreement import AtRisk, ServiceLevelAgreement, SlaTarget
 from issuecore.sla.calendar import BusinessCalendar
 from issuecore.sla.clock import AgreementStatus, SlaClock, SlaRole
@@ -81,15 +83,22 @@ __all__ = [
     "Issue",
     "IssueCoreError",
     "IssueNotFoundError",
+    "IssuePage",
+    "IssueQuery",
+    "IssueSort",
     "MailSettings",
     "MailSettingsError",
     "MailTransportError",
     "NaiveDatetimeError",
     "NegativeDurationError",
     "ReceiveOutcome",
+    "Report",
+    "ReportPeriod",
+    "ReportRow",
     "SchemaVersionError",
     "ServiceLevelAgreement",
     "SlaClock",
+    "SlaFilter",
     "SlaRole",
     "SlaTarget",
     "Status",

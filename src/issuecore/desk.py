@@ -20,12 +20,13 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from email.message import EmailMessage
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import attrs
 
 from issuecore._delivery import Deliverer, DeliveryPolicy, effect_items
 from issuecore._instants import require_aware
+from issuecore._marks import at_risk_from
 from issuecore._text import clean_identifier, clean_optional, clean_text
 from issuecore.adapters.clock import SystemClock
 from issuecore.adapters.null import NullEventSink, NullNotifier, NullTaskBoard
@@ -75,6 +76,8 @@ from issuecore.ports import (
     UnitOfWork,
 )
 from issuecore.ports import InboundMessage as SourceMessage
+from issuecore.queries import IssuePage, IssueQuery
+from issuecore.reports import Report, ReportPeriod, build_report
 from issuecore.sla.agreement import ServiceLevelAgreement, check_agreements
 from issuecore.sla.tracking import change_priority, follow, reset_sla, start_sla, sweep_sla
 from issuecore.workflow import (
@@ -350,6 +353,33 @@ class HelpDesk:
             return work.find_issues(
                 status=status, assignee=assignee, raised_by=raised_by, limit=limit
             )
+
+    def find_page(self, query: IssueQuery | None = None, **filters: Any) -> IssuePage:
+        """Return one page of the issues ``query`` (or an ``IssueQuery(**filters)``) finds.
+
+        Agreement filters are judged at the clock's now unless the query names
+        an instant; pass the page's ``next_cursor`` as ``after=`` for the next.
+        """
+        query = IssueQuery(**filters) if query is None else attrs.evolve(query, **filters)
+        if query.at is None and query.sla:
+            query = attrs.evolve(query, at=require_aware("clock.now()", self.clock.now()))
+        with self.store.transaction(read_only=True) as work:
+            return work.find_page(query)
+
+    def report(
+        self,
+        period: ReportPeriod | str | tuple[datetime, datetime],
+        *,
+        by: str | Iterable[str] = (),
+    ) -> Report:
+        """Return the SLA figures of the issues opened in ``period``, grouped ``by`` dimensions.
+
+        ``period`` is a :class:`~issuecore.reports.ReportPeriod`, ``"2026-03"``,
+        ``"2026"`` or a ``(start, end)`` pair; see :mod:`issuecore.reports`.
+        """
+        return build_report(
+            self.find_page, period, by=by, at=require_aware("clock.now()", self.clock.now())
+        )
 
     # --- intake -------------------------------------------------------------------
 
@@ -1168,14 +1198,22 @@ class HelpDesk:
     def _save_new(
         self, work: UnitOfWork, issue: Issue, after: _AfterCommit, events: Iterable[Event]
     ) -> Issue:
-        stored = work.insert_issue(issue, wake_at=self._wake_at(issue))
+        stored = work.insert_issue(
+            issue,
+            wake_at=self._wake_at(issue),
+            at_risk_at=at_risk_from(issue.sla, self._agreement(issue)),
+        )
         after.events.extend(events)
         return stored
 
     def _save(
         self, work: UnitOfWork, issue: Issue, after: _AfterCommit, events: Iterable[Event]
     ) -> Issue:
-        stored = work.update_issue(issue, wake_at=self._wake_at(issue))
+        stored = work.update_issue(
+            issue,
+            wake_at=self._wake_at(issue),
+            at_risk_at=at_risk_from(issue.sla, self._agreement(issue)),
+        )
         events = tuple(events)
         after.events.extend(events)
         if any(isinstance(event, IssueClosed) for event in events):

@@ -30,6 +30,7 @@ import attrs
 
 from issuecore._instants import aware_field, optional_aware_field
 from issuecore.model import Event, Issue, ThreadEntry
+from issuecore.queries import IssuePage, IssueQuery
 
 __all__ = [
     "BlobStore",
@@ -237,19 +238,27 @@ class UnitOfWork(Protocol):
         """
         ...
 
-    def insert_issue(self, issue: Issue, *, wake_at: datetime | None) -> Issue:
+    def insert_issue(
+        self, issue: Issue, *, wake_at: datetime | None, at_risk_at: datetime | None = None
+    ) -> Issue:
         """Store a new issue and return it with version 1.
 
         Raise ``ConcurrencyConflictError`` if the number is taken. ``wake_at``
-        is the earliest instant the sweep must look at the issue again.
+        is the earliest instant the sweep must look at the issue again;
+        ``at_risk_at`` the earliest instant a running SLA target of the issue
+        counts as at risk (what :class:`~issuecore.queries.SlaFilter` ``AT_RISK``
+        finds), ``None`` when none will.
         """
         ...
 
-    def update_issue(self, issue: Issue, *, wake_at: datetime | None) -> Issue:
+    def update_issue(
+        self, issue: Issue, *, wake_at: datetime | None, at_risk_at: datetime | None = None
+    ) -> Issue:
         """Store ``issue`` over the stored one and return it with the next version.
 
         Succeeds only if the stored version equals ``issue.version``; else raise
         ``ConcurrencyConflictError`` (``IssueNotFoundError`` if there is none).
+        ``wake_at`` and ``at_risk_at`` as for :meth:`insert_issue`.
         """
         ...
 
@@ -277,6 +286,15 @@ class UnitOfWork(Protocol):
         ``raised_by`` matches by address identity
         (:func:`~issuecore.mail.addresses.address_key`: ASCII case and IDNA
         domain forms aside, exactly); the other filters exactly.
+        """
+        ...
+
+    def find_page(self, query: IssueQuery) -> IssuePage:
+        """Return the page of issues ``query`` asks for, with the cursor of the next page.
+
+        Every store returns the same pages for the same query and data; a
+        query with ``sla`` filters carries the instant to judge them at.
+        Raise ``ValueError`` for a cursor that does not belong to the query.
         """
         ...
 

@@ -22,12 +22,14 @@ import attrs
 
 from issuecore._codec import entry_document, issue_document
 from issuecore._instants import optional_aware, require_aware
+from issuecore._marks import IssueMarks, matches, query_instant, sort_key, text_matches
 from issuecore._text import refuse_unstorable, refuse_unstorable_document
 from issuecore.adapters.blobs import MemoryBlobStore
 from issuecore.errors import ConcurrencyConflictError, DuplicateMessageError, IssueNotFoundError
 from issuecore.mail.addresses import address_key
 from issuecore.model import Issue, ThreadEntry
 from issuecore.ports import BlobStore, MessageRecord, OutboxItem
+from issuecore.queries import IssuePage, IssueQuery, decode_cursor, encode_cursor
 
 __all__ = ["InMemoryOutbox", "InMemoryStore"]
 
@@ -43,6 +45,7 @@ class _Tables:
     outbox: dict[str, OutboxItem] = attrs.Factory(dict)
     sequences: dict[int, int] = attrs.Factory(dict)
     auto_replies: dict[str, tuple[datetime, ...]] = attrs.Factory(dict)
+    marks: dict[str, IssueMarks] = attrs.Factory(dict)
 
     def copy(self) -> _Tables:
         # Values are immutable, so copying the dictionaries is a full snapshot.
@@ -55,6 +58,7 @@ class _Tables:
             outbox=dict(self.outbox),
             sequences=dict(self.sequences),
             auto_replies=dict(self.auto_replies),
+            marks=dict(self.marks),
         )
 
 
@@ -126,21 +130,28 @@ class InMemoryUnitOfWork:
             raise IssueNotFoundError.for_number(number)
         return stored[0]
 
-    def insert_issue(self, issue: Issue, *, wake_at: datetime | None) -> Issue:
+    def insert_issue(
+        self, issue: Issue, *, wake_at: datetime | None, at_risk_at: datetime | None = None
+    ) -> Issue:
         """Store a new issue and return it with version 1."""
         tables = self._usable(writes=True)
         optional_aware("wake_at", wake_at)
+        marks = IssueMarks.of(issue, at_risk_at=at_risk_at)
         _refuse_unstorable_issue(issue)
         if issue.number in tables.issues:
             raise ConcurrencyConflictError.already_exists(issue.number)
         stored = attrs.evolve(issue, version=1)
         tables.issues[issue.number] = (stored, wake_at)
+        tables.marks[issue.number] = marks
         return stored
 
-    def update_issue(self, issue: Issue, *, wake_at: datetime | None) -> Issue:
+    def update_issue(
+        self, issue: Issue, *, wake_at: datetime | None, at_risk_at: datetime | None = None
+    ) -> Issue:
         """Store ``issue`` if the stored version is ``issue.version``; return the next version."""
         tables = self._usable(writes=True)
         optional_aware("wake_at", wake_at)
+        marks = IssueMarks.of(issue, at_risk_at=at_risk_at)
         _refuse_unstorable_issue(issue)
         current = tables.issues.get(issue.number)
         if current is None:
@@ -151,6 +162,7 @@ class InMemoryUnitOfWork:
             )
         stored = attrs.evolve(issue, version=issue.version + 1)
         tables.issues[issue.number] = (stored, wake_at)
+        tables.marks[issue.number] = marks
         return stored
 
     def next_sequence(self, year: int) -> int:
@@ -191,6 +203,37 @@ class InMemoryUnitOfWork:
         ]
         found.sort(key=lambda issue: (issue.created_at, issue.number))
         return found if limit is None else found[:limit]
+
+    def find_page(self, query: IssueQuery) -> IssuePage:
+        """Return the page of issues ``query`` asks for (a scan: thousands, not millions)."""
+        tables = self._usable()
+        for name, value in (("assignee", query.assignee), ("raised_by", query.raised_by)):
+            refuse_unstorable(name, value, required=False)
+        at = query_instant(query)
+        start = decode_cursor(query)
+        terms = query.terms()
+        found: list[tuple[tuple[int, str], Issue]] = []
+        for number, (issue, _) in tables.issues.items():
+            marks = tables.marks.get(number) or IssueMarks.of(issue)
+            if not matches(issue, marks, query, at=at):
+                continue
+            key = (sort_key(issue, marks, query.sort), number)
+            if start is not None and (key >= start if query.descending else key <= start):
+                continue
+            if terms:
+                texts = [issue.subject] + [
+                    entry.display_text for entry, _ in tables.threads.get(number, ())
+                ]
+                if not text_matches(texts, terms):
+                    continue
+            found.append((key, issue))
+        found.sort(key=lambda row: row[0], reverse=query.descending)
+        page = found[: query.limit]
+        more = len(found) > query.limit
+        return IssuePage(
+            issues=tuple(issue for _, issue in page),
+            next_cursor=encode_cursor(query, *page[-1][0]) if more else None,
+        )
 
     def append_entry(self, number: str, entry: ThreadEntry) -> None:
         """Add ``entry`` to the end of the thread of issue ``number``."""

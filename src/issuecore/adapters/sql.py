@@ -46,8 +46,10 @@ from issuecore._codec import (
     issue_from_document,
     to_micros,
 )
-from issuecore._instants import require_aware
+from issuecore._instants import optional_aware, require_aware
+from issuecore._marks import NO_DEADLINE, IssueMarks, searchable
 from issuecore._text import refuse_unstorable, refuse_unstorable_document
+from issuecore.adapters._query import Tables, page_statement
 from issuecore.adapters.blobs import (
     DOCUMENT_BLOB,
     BlobContent,
@@ -67,12 +69,25 @@ from issuecore.errors import (
 from issuecore.mail.addresses import address_key
 from issuecore.model import Issue, ThreadEntry
 from issuecore.ports import BlobStore, MessageRecord, OutboxItem
+from issuecore.queries import IssuePage, IssueQuery, encode_cursor
 
 __all__ = ["SqlBlobStore", "SqlStore"]
 
 _MYSQL: Final = ("mysql", "mariadb")
 _TEXT: Final = sa.Text().with_variant(mysql.LONGTEXT(), *_MYSQL)
 _BLOB: Final = sa.LargeBinary().with_variant(mysql.LONGBLOB(), *_MYSQL)
+# Case- and accent-insensitive on MariaDB, so its FULLTEXT index matches words as the others do.
+_SEARCH_TEXT: Final = sa.Text().with_variant(
+    mysql.LONGTEXT(charset="utf8mb4", collation="utf8mb4_unicode_ci"), *_MYSQL
+)
+_QUERY_COLUMNS: Final = (
+    sa.Column("priority", sa.String(255)),
+    sa.Column("agreement", sa.String(255)),
+    sa.Column("sla_state", sa.String(64)),
+    sa.Column("next_deadline", sa.BigInteger),
+    sa.Column("at_risk_at", sa.BigInteger),
+    sa.Column("deadline_key", sa.BigInteger, nullable=False, server_default=str(NO_DEADLINE)),
+)
 _NUMBER: Final = 64
 _ADDRESS: Final = 320
 _DIGEST: Final = 64
@@ -94,6 +109,7 @@ class _Schema:
     kept_messages: sa.Table
     effects: sa.Table
     auto_replies: sa.Table
+    search_text: sa.Table
     blobs: sa.Table
     blob_chunks: sa.Table
 
@@ -130,6 +146,8 @@ class _Schema:
             sa.Column("created_at", sa.BigInteger, nullable=False),
             sa.Column("updated_at", sa.BigInteger, nullable=False),
             sa.Column("document", _TEXT, nullable=False),
+            # Added by migration 6: what find filters and sorts by.
+            *(column._copy() for column in _QUERY_COLUMNS),
         )
         index(
             "issues_wake_at",
@@ -245,6 +263,12 @@ class _Schema:
             effects.c.seq,
             postgresql_where=effects.c.dead_at.is_not(None),
         )
+        search_text = table(
+            "search_text",
+            sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=True),
+            sa.Column("number", sa.String(_NUMBER), nullable=False),
+            sa.Column("body", _SEARCH_TEXT, nullable=False),
+        )
         auto_replies = table(
             "auto_replies",
             sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=True),
@@ -265,6 +289,7 @@ class _Schema:
             kept_messages=kept_messages,
             effects=effects,
             auto_replies=auto_replies,
+            search_text=search_text,
             blobs=blobs,
             blob_chunks=blob_chunks,
         )
@@ -342,7 +367,13 @@ def _create_version_1(connection: sa.Connection, schema: _Schema) -> None:
         schema.blob_chunks,
         schema.message_ids,
         schema.effects,
+        schema.search_text,
+        schema.issues,
     }
+    issues = _without_columns(schema.issues, *(column.name for column in _QUERY_COLUMNS))
+    issues.create(connection, checkfirst=False)
+    for created in schema.issues.indexes:
+        created.create(connection, checkfirst=False)
     tables = [table for table in schema.data_tables() if table not in later]
     schema.metadata.create_all(connection, tables=tables, checkfirst=False)
     attachments, _ = _bytes_tables(schema)
@@ -498,12 +529,94 @@ def _create_version_5(connection: sa.Connection, schema: _Schema) -> None:
     outbox.drop(connection)
 
 
+def _add_query_columns(connection: sa.Connection, schema: _Schema) -> None:
+    # The columns and indexes of find, and the text index of search. MariaDB commits
+    # each ALTER TABLE on its own, so every step checks whether it is done already.
+    issues = schema.issues
+    quote = connection.dialect.identifier_preparer
+    table = quote.format_table(issues)
+    inspector = sa.inspect(connection)
+    present = {column["name"] for column in inspector.get_columns(issues.name)}
+    for column in _QUERY_COLUMNS:
+        if column.name not in present:
+            kind = column.type.compile(dialect=connection.dialect)
+            default = "" if column.nullable else f" NOT NULL DEFAULT {NO_DEADLINE}"
+            connection.execute(
+                sa.text(
+                    f"ALTER TABLE {table} ADD COLUMN {quote.quote(column.name)} {kind}{default}"
+                )
+            )
+    indexes = {index["name"] for index in inspector.get_indexes(issues.name)}
+    for name, columns in (
+        ("issues_status_deadline", "status, deadline_key, number"),
+        ("issues_status_updated", "status, updated_at, number"),
+        ("issues_deadline", "deadline_key, number"),
+        ("issues_updated_at", "updated_at, number"),
+    ):
+        if f"{schema.prefix}{name}" not in indexes:
+            index = quote.quote(f"{schema.prefix}{name}")
+            connection.execute(sa.text(f"CREATE INDEX {index} ON {table} ({columns})"))
+    search = schema.search_text
+    if not inspector.has_table(search.name):
+        search.create(connection, checkfirst=False)
+        name = quote.quote(f"{schema.prefix}search_text_body")
+        searched = quote.format_table(search)
+        if connection.dialect.name == "postgresql":
+            connection.execute(
+                sa.text(
+                    f"CREATE INDEX {name} ON {searched} USING gin (to_tsvector('simple', body))"
+                )
+            )
+        else:
+            connection.execute(sa.text(f"CREATE FULLTEXT INDEX {name} ON {searched} (body)"))
+    _fill_query_columns(connection, schema)
+
+
+def _fill_query_columns(connection: sa.Connection, schema: _Schema) -> None:
+    # The issues stored before: their query columns, their subjects and messages in the
+    # text index (messages kept in blobs are left out; at-risk comes with the next change).
+    issues, search, entries = schema.issues, schema.search_text, schema.thread_entries
+    if connection.execute(sa.select(sa.func.count()).select_from(search)).scalar():
+        return
+    for row in connection.execute(sa.select(issues.c.number, issues.c.document, issues.c.version)):
+        issue = issue_from_document(row.document, version=row.version)
+        connection.execute(
+            issues.update()
+            .where(issues.c.number == row.number)
+            .values(**_mark_columns(IssueMarks.of(issue)))
+        )
+        connection.execute(
+            search.insert().values(number=row.number, body=searchable(issue.subject))
+        )
+    for stored in connection.execute(
+        sa.select(entries.c.number, entries.c.document).order_by(entries.c.id)
+    ):
+        if stored.document.startswith(DOCUMENT_BLOB):
+            continue
+        entry = entry_from_document(stored.document, ())
+        connection.execute(
+            search.insert().values(number=stored.number, body=searchable(entry.display_text))
+        )
+
+
+def _mark_columns(marks: IssueMarks) -> dict[str, Any]:
+    return {
+        "priority": marks.priority,
+        "agreement": marks.agreement,
+        "sla_state": marks.sla_state,
+        "next_deadline": marks.next_deadline,
+        "at_risk_at": marks.at_risk_at,
+        "deadline_key": marks.deadline_key,
+    }
+
+
 MIGRATIONS: Final[Sequence[Callable[[sa.Connection, _Schema], None]]] = (
     _create_version_1,
     _create_version_2,
     _move_content_into_blobs,
     _add_message_fingerprints,
     _create_version_5,
+    _add_query_columns,
 )
 """The schema changes in order; entry ``i`` takes the database from version ``i`` to ``i + 1``.
 
@@ -693,7 +806,10 @@ class SqlUnitOfWork:
             raise IssueNotFoundError.for_number(number)
         return issue_from_document(row.document, version=row.version)
 
-    def _issue_columns(self, issue: Issue, wake_at: datetime | None) -> dict[str, Any]:
+    def _issue_columns(
+        self, issue: Issue, wake_at: datetime | None, at_risk_at: datetime | None
+    ) -> dict[str, Any]:
+        optional_aware("at_risk_at", at_risk_at)
         refuse_unstorable("number", issue.number)
         refuse_unstorable("status", issue.status)
         refuse_unstorable("raised_by", issue.raised_by)
@@ -708,6 +824,7 @@ class SqlUnitOfWork:
             "created_at": to_micros("created_at", issue.created_at),
             "updated_at": to_micros("updated_at", issue.updated_at),
             "document": document,
+            **_mark_columns(IssueMarks.of(issue, at_risk_at=at_risk_at)),
         }
 
     def _set_assignees(self, db: sa.Connection, issue: Issue) -> None:
@@ -719,10 +836,12 @@ class SqlUnitOfWork:
                 assignees.insert(), [{"assignee": user, "number": issue.number} for user in users]
             )
 
-    def insert_issue(self, issue: Issue, *, wake_at: datetime | None) -> Issue:
+    def insert_issue(
+        self, issue: Issue, *, wake_at: datetime | None, at_risk_at: datetime | None = None
+    ) -> Issue:
         """Store a new issue and return it with version 1."""
         db = self._db(writes=True)
-        columns = self._issue_columns(issue, wake_at)
+        columns = self._issue_columns(issue, wake_at, at_risk_at)
         try:
             with db.begin_nested():
                 db.execute(
@@ -731,13 +850,20 @@ class SqlUnitOfWork:
         except sa.exc.IntegrityError:
             raise ConcurrencyConflictError.already_exists(issue.number) from None
         self._set_assignees(db, issue)
+        db.execute(
+            self._schema.search_text.insert().values(
+                number=issue.number, body=searchable(issue.subject)
+            )
+        )
         return attrs.evolve(issue, version=1)
 
-    def update_issue(self, issue: Issue, *, wake_at: datetime | None) -> Issue:
+    def update_issue(
+        self, issue: Issue, *, wake_at: datetime | None, at_risk_at: datetime | None = None
+    ) -> Issue:
         """Store ``issue`` if the stored version is ``issue.version``; return the next version."""
         db = self._db(writes=True)
         issues = self._schema.issues
-        columns = self._issue_columns(issue, wake_at)
+        columns = self._issue_columns(issue, wake_at, at_risk_at)
         updated = db.execute(
             issues.update()
             .where(issues.c.number == issue.number, issues.c.version == issue.version)
@@ -819,6 +945,26 @@ class SqlUnitOfWork:
             for row in self._db().execute(query)
         ]
 
+    def find_page(self, query: IssueQuery) -> IssuePage:
+        """Return the page of issues ``query`` asks for, read through the indexes."""
+        for name, value in (("assignee", query.assignee), ("raised_by", query.raised_by)):
+            refuse_unstorable(name, value, required=False)
+        preparer = self._db().dialect.identifier_preparer
+        tables = Tables(
+            issues=preparer.format_table(self._schema.issues),
+            assignees=preparer.format_table(self._schema.issue_assignees),
+            search=preparer.format_table(self._schema.search_text),
+        )
+        dialect = "postgresql" if self._dialect == "postgresql" else "mysql"
+        statement, parameters = page_statement(query, dialect=dialect, tables=tables)
+        rows: list[Any] = list(self._db().execute(sa.text(statement), parameters))
+        page = rows[: query.limit]
+        more = len(rows) > query.limit
+        return IssuePage(
+            issues=tuple(issue_from_document(row.document, version=row.version) for row in page),
+            next_cursor=encode_cursor(query, page[-1].sort_key, page[-1].number) if more else None,
+        )
+
     def _require_issue(self, number: str) -> None:
         refuse_unstorable("number", number)
         issues = self._schema.issues
@@ -843,6 +989,11 @@ class SqlUnitOfWork:
                 kind=str(entry.kind),
                 message_id=entry.message_id,
                 document=store_document(document, blobs),
+            )
+        )
+        db.execute(
+            self._schema.search_text.insert().values(
+                number=number, body=searchable(entry.display_text)
             )
         )
         if files:

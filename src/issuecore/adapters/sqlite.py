@@ -38,8 +38,10 @@ from issuecore._codec import (
     issue_from_document,
     to_micros,
 )
-from issuecore._instants import require_aware
+from issuecore._instants import optional_aware, require_aware
+from issuecore._marks import NO_DEADLINE, IssueMarks, searchable
 from issuecore._text import refuse_unstorable, refuse_unstorable_document
+from issuecore.adapters._query import Tables, page_statement
 from issuecore.adapters.blobs import (
     DOCUMENT_BLOB,
     BlobContent,
@@ -59,6 +61,7 @@ from issuecore.errors import (
 from issuecore.mail.addresses import address_key
 from issuecore.model import Issue, ThreadEntry
 from issuecore.ports import BlobStore, MessageRecord, OutboxItem
+from issuecore.queries import IssuePage, IssueQuery, encode_cursor
 
 __all__ = ["MIGRATIONS", "SQLiteBlobStore", "SQLiteStore"]
 
@@ -107,6 +110,46 @@ def _move_content_into_blobs(connection: sqlite3.Connection) -> None:
         )
     connection.execute("DROP TABLE kept_messages")
     connection.execute("ALTER TABLE kept_messages_by_digest RENAME TO kept_messages")
+
+
+def _fill_query_columns(connection: sqlite3.Connection) -> None:
+    # The issues stored before: their query columns and their subjects and messages in
+    # the text index (messages kept in blobs are left out; at-risk comes with the next change).
+    for number, document, version in connection.execute(
+        "SELECT number, document, version FROM issues"
+    ).fetchall():
+        issue = issue_from_document(document, version=version)
+        connection.execute(
+            "UPDATE issues SET priority = :priority, agreement = :agreement, "
+            "sla_state = :sla_state, next_deadline = :next_deadline, at_risk_at = :at_risk_at, "
+            "deadline_key = :deadline_key WHERE number = :number",
+            {**_mark_columns(IssueMarks.of(issue)), "number": number},
+        )
+        connection.execute(
+            "INSERT INTO search_text (body, number) VALUES (?, ?)",
+            (searchable(issue.subject), number),
+        )
+    for number, document in connection.execute(
+        "SELECT number, document FROM thread_entries ORDER BY id"
+    ).fetchall():
+        if document.startswith(DOCUMENT_BLOB):
+            continue
+        entry = entry_from_document(document, ())
+        connection.execute(
+            "INSERT INTO search_text (body, number) VALUES (?, ?)",
+            (searchable(entry.display_text), number),
+        )
+
+
+def _mark_columns(marks: IssueMarks) -> dict[str, Any]:
+    return {
+        "priority": marks.priority,
+        "agreement": marks.agreement,
+        "sla_state": marks.sla_state,
+        "next_deadline": marks.next_deadline,
+        "at_risk_at": marks.at_risk_at,
+        "deadline_key": marks.deadline_key,
+    }
 
 
 Migration = Sequence[str | Callable[[sqlite3.Connection], None]]
@@ -237,8 +280,26 @@ MIGRATIONS: Final[Sequence[Migration]] = (
             FROM outbox ORDER BY id""",
         "DROP TABLE outbox",
     ),
+    # 6: the columns and indexes of find, and the text index of search (FTS5).
+    (
+        "ALTER TABLE issues ADD COLUMN priority TEXT",
+        "ALTER TABLE issues ADD COLUMN agreement TEXT",
+        "ALTER TABLE issues ADD COLUMN sla_state TEXT",
+        "ALTER TABLE issues ADD COLUMN next_deadline INTEGER",
+        "ALTER TABLE issues ADD COLUMN at_risk_at INTEGER",
+        f"ALTER TABLE issues ADD COLUMN deadline_key INTEGER NOT NULL DEFAULT {NO_DEADLINE}",
+        "CREATE INDEX issues_status_deadline ON issues (status, deadline_key, number)",
+        "CREATE INDEX issues_status_updated ON issues (status, updated_at, number)",
+        "CREATE INDEX issues_deadline ON issues (deadline_key, number)",
+        "CREATE INDEX issues_updated_at ON issues (updated_at, number)",
+        "CREATE VIRTUAL TABLE search_text USING fts5("
+        "body, number UNINDEXED, tokenize = 'unicode61 remove_diacritics 2')",
+        _fill_query_columns,
+    ),
 )
 """The schema changes in order; entry ``i`` takes the file from version ``i`` to ``i + 1``."""
+
+_TABLES: Final = Tables(issues="issues", assignees="issue_assignees", search="search_text")
 
 _EFFECT_COLUMNS: Final = (
     "id, kind, number, message_id, payload, created_at, attempts, next_attempt_at, "
@@ -424,7 +485,7 @@ class SQLiteUnitOfWork:
             raise RuntimeError("this transaction was opened read_only; it cannot write")
         return self._connection
 
-    def _query(self, sql: str, parameters: Sequence[Any] = ()) -> list[Any]:
+    def _query(self, sql: str, parameters: Sequence[Any] | dict[str, Any] = ()) -> list[Any]:
         return self._db().execute(sql, parameters).fetchall()
 
     def get_issue(self, number: str, *, for_update: bool = False) -> Issue:
@@ -435,9 +496,13 @@ class SQLiteUnitOfWork:
             raise IssueNotFoundError.for_number(number)
         return issue_from_document(rows[0][0], version=rows[0][1])
 
-    def _issue_columns(self, issue: Issue, wake_at: datetime | None) -> dict[str, Any]:
+    def _issue_columns(
+        self, issue: Issue, wake_at: datetime | None, at_risk_at: datetime | None
+    ) -> dict[str, Any]:
         _refuse_unstorable_issue(issue)
+        optional_aware("at_risk_at", at_risk_at)
         return {
+            **_mark_columns(IssueMarks.of(issue, at_risk_at=at_risk_at)),
             "number": issue.number,
             "status": str(issue.status),
             "raised_by": address_key(issue.raised_by),
@@ -454,29 +519,41 @@ class SQLiteUnitOfWork:
             [(user, issue.number) for user in dict.fromkeys(issue.assignees)],
         )
 
-    def insert_issue(self, issue: Issue, *, wake_at: datetime | None) -> Issue:
+    def insert_issue(
+        self, issue: Issue, *, wake_at: datetime | None, at_risk_at: datetime | None = None
+    ) -> Issue:
         """Store a new issue and return it with version 1."""
         db = self._db(writes=True)
-        columns = self._issue_columns(issue, wake_at)
+        columns = self._issue_columns(issue, wake_at, at_risk_at)
         inserted = db.execute(
             "INSERT INTO issues (number, status, raised_by, version, wake_at, created_at, "
-            "updated_at, document) VALUES (:number, :status, :raised_by, 1, :wake_at, "
-            ":created_at, :updated_at, :document) ON CONFLICT (number) DO NOTHING",
+            "updated_at, document, priority, agreement, sla_state, next_deadline, at_risk_at, "
+            "deadline_key) VALUES (:number, :status, :raised_by, 1, :wake_at, "
+            ":created_at, :updated_at, :document, :priority, :agreement, :sla_state, "
+            ":next_deadline, :at_risk_at, :deadline_key) ON CONFLICT (number) DO NOTHING",
             columns,
         )
         if inserted.rowcount != 1:
             raise ConcurrencyConflictError.already_exists(issue.number)
         self._set_assignees(db, issue)
+        db.execute(
+            "INSERT INTO search_text (body, number) VALUES (?, ?)",
+            (searchable(issue.subject), issue.number),
+        )
         return attrs.evolve(issue, version=1)
 
-    def update_issue(self, issue: Issue, *, wake_at: datetime | None) -> Issue:
+    def update_issue(
+        self, issue: Issue, *, wake_at: datetime | None, at_risk_at: datetime | None = None
+    ) -> Issue:
         """Store ``issue`` if the stored version is ``issue.version``; return the next version."""
         db = self._db(writes=True)
-        columns = self._issue_columns(issue, wake_at)
+        columns = self._issue_columns(issue, wake_at, at_risk_at)
         updated = db.execute(
             "UPDATE issues SET status = :status, raised_by = :raised_by, version = version + 1, "
             "wake_at = :wake_at, created_at = :created_at, updated_at = :updated_at, "
-            "document = :document WHERE number = :number AND version = :version",
+            "document = :document, priority = :priority, agreement = :agreement, "
+            "sla_state = :sla_state, next_deadline = :next_deadline, at_risk_at = :at_risk_at, "
+            "deadline_key = :deadline_key WHERE number = :number AND version = :version",
             {**columns, "version": issue.version},
         )
         if updated.rowcount != 1:
@@ -544,6 +621,19 @@ class SQLiteUnitOfWork:
         )
         return [issue_from_document(document, version=version) for document, version in rows]
 
+    def find_page(self, query: IssueQuery) -> IssuePage:
+        """Return the page of issues ``query`` asks for, read through the indexes."""
+        for name, value in (("assignee", query.assignee), ("raised_by", query.raised_by)):
+            refuse_unstorable(name, value, required=False)
+        statement, parameters = page_statement(query, dialect="sqlite", tables=_TABLES)
+        rows = self._query(statement, parameters)
+        page = rows[: query.limit]
+        more = len(rows) > query.limit
+        return IssuePage(
+            issues=tuple(issue_from_document(row[1], version=row[2]) for row in page),
+            next_cursor=encode_cursor(query, page[-1][3], page[-1][0]) if more else None,
+        )
+
     def _require_issue(self, number: str) -> None:
         refuse_unstorable("number", number)
         if not self._query("SELECT 1 FROM issues WHERE number = ?", (number,)):
@@ -569,6 +659,10 @@ class SQLiteUnitOfWork:
                 entry.message_id,
                 store_document(document, blobs),
             ),
+        )
+        db.execute(
+            "INSERT INTO search_text (body, number) VALUES (?, ?)",
+            (searchable(entry.display_text), number),
         )
         for position, (described, data) in enumerate(attachments):
             db.execute(

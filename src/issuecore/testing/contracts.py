@@ -22,6 +22,7 @@ extra (pytest and Hypothesis).
 from __future__ import annotations
 
 import random
+import re
 import uuid
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -52,15 +53,21 @@ from issuecore.model import (
     ThreadEntry,
 )
 from issuecore.ports import EffectKind, OutboxItem, Store, UnitOfWork, new_effect_id
-from issuecore.sla.clock import Period, SlaClock, SlaRole
+from issuecore.queries import IssueQuery, IssueSort, SlaFilter
+from issuecore.sla.clock import AgreementStatus, Period, SlaClock, SlaRole
 
 __all__ = [
+    "QueryCase",
+    "QueryContract",
     "StoreContract",
     "StoreStateMachine",
     "escaped_content",
+    "expected_issues",
+    "issue_queries",
     "large_content",
     "populated_entry",
     "populated_issue",
+    "query_cases",
     "simple_issue",
 ]
 
@@ -244,7 +251,329 @@ def _number() -> str:
     return f"T-{uuid.uuid4().hex[:12]}"
 
 
-class StoreContract:
+# --- queries --------------------------------------------------------------------------
+
+_WORDS = ("printer", "invoice", "refund", "laptop", "network", "password", "monitor", "keyboard")
+_QUERY_AT = T0 + timedelta(days=10)
+
+
+@attrs.frozen(kw_only=True)
+class QueryCase:
+    """One issue of the query fixture: the issue, its at-risk instant and its thread texts."""
+
+    issue: Issue
+    at_risk_at: datetime | None
+    texts: tuple[str, ...]
+
+
+def query_cases(count: int = 36, *, seed: int = 12) -> list[QueryCase]:
+    """Return varied issues for query tests: statuses, priorities, agreements, deadlines, text."""
+    rng = random.Random(seed)
+    cases = []
+    for position in range(count):
+        # Pairs of issues share their creation instant, so ties are broken by number.
+        created = T0 + timedelta(hours=7 * (position // 2))
+        updated = created + timedelta(minutes=rng.randrange(0, 60 * 24 * 12))
+        status = rng.choice(list(Status))
+        role = rng.choice(list(SlaRole))
+        clock: SlaClock | None = None
+        at_risk_at: datetime | None = None
+        shape = rng.randrange(6)
+        if shape > 0:
+            responded = created + timedelta(hours=1) if shape in (3, 4) else None
+            breached = ("response",) if shape == 5 else ()
+            running = role is SlaRole.RUNNING
+            deadline = _QUERY_AT + timedelta(hours=rng.randrange(-40, 40))
+            response_by = deadline if running and responded is None else None
+            resolution_by = deadline + timedelta(hours=4) if running and shape != 2 else None
+            clock = SlaClock(
+                agreement=rng.choice(["Standard", "Premium"]),
+                priority="High",
+                response_target=timedelta(hours=4),
+                resolution_target=None if shape == 2 else timedelta(days=2),
+                started_at=created,
+                role=role,
+                responded_at=responded,
+                response_met=None if responded is None else shape == 3,
+                response_business=None if responded is None else timedelta(hours=1),
+                response_by=response_by,
+                resolution_by=resolution_by,
+                breached=breached,
+            )
+            if running and (response_by or resolution_by):
+                first = min(when for when in (response_by, resolution_by) if when)
+                at_risk_at = first - timedelta(hours=rng.randrange(1, 30))
+        issue = attrs.evolve(
+            simple_issue(
+                f"Q-{position:03d}",
+                created_at=created,
+                status=status,
+                raised_by=rng.choice(["ana@example.com", "Bob@Example.org"]),
+                assignees=tuple(rng.sample(["ana", "bob", "cy"], rng.randrange(3))),
+            ),
+            subject=f"{rng.choice(_WORDS)} trouble number {position}",
+            updated_at=updated,
+            priority=rng.choice([None, "Low", "High", "Urgent"]),
+            sla=clock,
+        )
+        texts = tuple(
+            " ".join(rng.sample(_WORDS, 2)) + f" message {position}"
+            for _ in range(rng.randrange(3))
+        )
+        cases.append(QueryCase(issue=issue, at_risk_at=at_risk_at, texts=texts))
+    return cases
+
+
+def _micros(value: datetime) -> int:
+    return round((value - datetime(1970, 1, 1, tzinfo=UTC)) / timedelta(microseconds=1))
+
+
+def _standing(case: QueryCase, at: datetime) -> set[str]:
+    # The agreement filters an issue meets at ``at``, written from the documented rules.
+    clock = case.issue.sla
+    if clock is None:
+        return set()
+    deadlines = [when for when in (clock.response_by, clock.resolution_by) if when]
+    status = clock.status(at)
+    found = {str(status)}
+    risky = case.at_risk_at
+    if status is not AgreementStatus.FAILED and risky is not None and risky <= at and deadlines:
+        found.add(str(SlaFilter.AT_RISK))
+    return found
+
+
+def _tokens(text: str) -> set[str]:
+    return {word for word in re.split(r"\W+", text.lower()) if word}
+
+
+def _found_by_text(case: QueryCase, query: IssueQuery) -> bool:
+    for text in (case.issue.subject, *case.texts):
+        words = _tokens(text)
+        if all(
+            any(word.startswith(term.word) for word in words) if term.prefix else term.word in words
+            for term in query.terms()
+        ):
+            return True
+    return False
+
+
+def expected_issues(cases: list[QueryCase], query: IssueQuery) -> list[str]:
+    """Return the numbers ``query`` finds among ``cases`` in page order, every page together."""
+    chosen = []
+    for case in cases:
+        issue = case.issue
+        at = query.at or _QUERY_AT
+        if query.statuses and issue.status not in query.statuses:
+            continue
+        if query.priorities and issue.priority not in query.priorities:
+            continue
+        if query.agreements and (issue.sla is None or issue.sla.agreement not in query.agreements):
+            continue
+        if query.assignee is not None and query.assignee not in issue.assignees:
+            continue
+        if query.raised_by is not None and issue.raised_by.lower() != query.raised_by.lower():
+            continue
+        if query.sla and not _standing(case, at) & {str(value) for value in query.sla}:
+            continue
+        if query.created_from is not None and issue.created_at < query.created_from:
+            continue
+        if query.created_before is not None and issue.created_at >= query.created_before:
+            continue
+        if query.updated_from is not None and issue.updated_at < query.updated_from:
+            continue
+        if query.updated_before is not None and issue.updated_at >= query.updated_before:
+            continue
+        if query.text is not None and not _found_by_text(case, query):
+            continue
+        if query.sort is IssueSort.CREATED:
+            key = _micros(issue.created_at)
+        elif query.sort is IssueSort.UPDATED:
+            key = _micros(issue.updated_at)
+        else:
+            sla = issue.sla
+            deadlines = (
+                [when for when in (sla.response_by, sla.resolution_by) if when] if sla else []
+            )
+            key = _micros(min(deadlines)) if deadlines else 2**63 - 1
+        chosen.append((key, issue.number))
+    chosen.sort(reverse=query.descending)
+    return [number for _, number in chosen]
+
+
+@st.composite
+def issue_queries(draw: st.DrawFn) -> IssueQuery:
+    """Return a random query over the issues of :func:`query_cases`."""
+    start = T0 + timedelta(hours=draw(st.integers(0, 130)))
+    return IssueQuery(
+        statuses=draw(st.sets(st.sampled_from(list(Status)), max_size=3)),
+        priorities=draw(st.sets(st.sampled_from(["Low", "High", "Urgent"]), max_size=2)),
+        agreements=draw(st.sets(st.sampled_from(["Standard", "Premium"]), max_size=1)),
+        assignee=draw(st.none() | st.sampled_from(["ana", "bob", "cy"])),
+        raised_by=draw(st.none() | st.sampled_from(["ANA@example.com", "bob@example.org"])),
+        sla=draw(st.sets(st.sampled_from(list(SlaFilter)), max_size=2)),
+        at=_QUERY_AT + timedelta(hours=draw(st.integers(-30, 30))),
+        created_from=draw(st.none() | st.just(start)),
+        created_before=draw(st.none() | st.just(start + timedelta(days=3))),
+        updated_from=draw(st.none() | st.just(start + timedelta(days=1))),
+        text=draw(
+            st.none()
+            | st.sampled_from(_WORDS)
+            | st.builds(lambda word: word[:4] + "*", st.sampled_from(_WORDS))
+            | st.builds(lambda a, b: f"{a} {b}", st.sampled_from(_WORDS), st.sampled_from(_WORDS))
+        ),
+        sort=draw(st.sampled_from(list(IssueSort))),
+        descending=draw(st.booleans()),
+        limit=draw(st.integers(1, 8)),
+    )
+
+
+class QueryContract:
+    """What every store's ``find_page`` answers: the same pages for the same query and data."""
+
+    def insert_plain(self, store: Store, *issues: Issue) -> None:
+        """Insert ``issues`` without wake or at-risk instants in one committed unit of work."""
+        with store.transaction() as work:
+            for issue in issues:
+                work.insert_issue(issue, wake_at=None)
+            work.commit()
+
+    def store_cases(self, store: Store, cases: list[QueryCase]) -> None:
+        """Insert the issues and threads of ``cases`` in one committed unit of work."""
+        with store.transaction() as work:
+            for case in cases:
+                work.insert_issue(case.issue, wake_at=None, at_risk_at=case.at_risk_at)
+                for offset, text in enumerate(case.texts):
+                    entry = ThreadEntry(
+                        kind=EntryKind.CUSTOMER_MESSAGE,
+                        author=case.issue.raised_by,
+                        text=text,
+                        at=case.issue.created_at + timedelta(minutes=offset),
+                    )
+                    work.append_entry(case.issue.number, entry)
+            work.commit()
+
+    def all_pages(self, store: Store, query: IssueQuery) -> list[list[str]]:
+        """Return the numbers of every page of ``query``, following the cursors."""
+        pages = []
+        while True:
+            with store.transaction(read_only=True) as work:
+                page = work.find_page(query)
+            pages.append([issue.number for issue in page.issues])
+            if page.next_cursor is None:
+                return pages
+            assert len(page.issues) == query.limit
+            assert len(pages) <= 1000, "the cursors never reach a last page"
+            query = attrs.evolve(query, after=page.next_cursor)
+
+    @settings(
+        max_examples=60,
+        deadline=None,
+        suppress_health_check=[
+            HealthCheck.function_scoped_fixture,
+            HealthCheck.differing_executors,
+        ],
+    )
+    @given(data=st.data())
+    def test_every_query_pages_through_what_the_filters_and_sort_name(
+        self, store: Store, data: st.DataObject
+    ) -> None:
+        cases = query_cases()
+        with store.transaction(read_only=True) as work:
+            stored = work.find_page(IssueQuery(limit=1))
+        if not stored.issues:
+            self.store_cases(store, cases)
+        query = data.draw(issue_queries())
+        expected = expected_issues(cases, query)
+        pages = self.all_pages(store, query)
+        assert [number for page in pages for number in page] == expected
+        assert all(len(page) == query.limit for page in pages[:-1])
+        assert len(pages[-1]) <= query.limit
+        assert len(pages) == 1 or pages[-1]
+
+    def test_the_first_page_of_open_issues_by_deadline_puts_the_earliest_first(
+        self, store: Store
+    ) -> None:
+        cases = query_cases()
+        self.store_cases(store, cases)
+        query = IssueQuery(statuses=[Status.OPEN, Status.WAITING_FOR_REPLY], limit=5)
+        with store.transaction(read_only=True) as work:
+            page = work.find_page(query)
+        assert [issue.number for issue in page.issues] == expected_issues(cases, query)[:5]
+        deadlines = [
+            min(when for when in (issue.sla.response_by, issue.sla.resolution_by) if when)
+            for issue in page.issues
+            if issue.sla is not None and (issue.sla.response_by or issue.sla.resolution_by)
+        ]
+        assert deadlines == sorted(deadlines)
+        assert len(deadlines) == 5
+        assert page.next_cursor is not None
+
+    def test_agreement_filters_are_judged_at_the_instant_asked(self, store: Store) -> None:
+        deadline = T0 + timedelta(hours=8)
+        clock = SlaClock(
+            agreement="Standard",
+            priority="High",
+            response_target=timedelta(hours=8),
+            resolution_target=None,
+            started_at=T0,
+            role=SlaRole.RUNNING,
+            running_since=T0,
+            response_by=deadline,
+        )
+        issue = attrs.evolve(simple_issue("SLA-1"), sla=clock)
+        with store.transaction() as work:
+            work.insert_issue(issue, wake_at=None, at_risk_at=deadline - timedelta(hours=2))
+            work.commit()
+
+        def found(at: datetime, *wanted: SlaFilter) -> bool:
+            with store.transaction(read_only=True) as work:
+                return bool(work.find_page(IssueQuery(sla=wanted, at=at)).issues)
+
+        early, risky, late = T0 + timedelta(hours=1), deadline - timedelta(hours=1), deadline
+        assert [found(at, SlaFilter.AT_RISK) for at in (early, risky, late)] == [False, True, True]
+        after = deadline + timedelta(microseconds=1)
+        assert found(after, SlaFilter.BREACHED)
+        assert not found(after, SlaFilter.AT_RISK)
+        assert not found(late, SlaFilter.BREACHED)
+        assert found(early, SlaFilter.FIRST_RESPONSE_DUE)
+        assert not found(after, SlaFilter.FIRST_RESPONSE_DUE, SlaFilter.PAUSED)
+
+    def test_text_search_finds_words_of_the_subject_and_of_one_message(self, store: Store) -> None:
+        issue = attrs.evolve(simple_issue("TXT-1"), subject="Printer jammed again")
+        other = attrs.evolve(simple_issue("TXT-2"), subject="Question about invoices")
+        self.insert_plain(store, issue, other)
+        with store.transaction() as work:
+            for text in ("The toner cartridge leaks", "Replaced the drum unit"):
+                work.append_entry(
+                    "TXT-1",
+                    ThreadEntry(kind=EntryKind.AGENT_REPLY, author="bob", text=text, at=T0),
+                )
+            work.commit()
+
+        def found(text: str) -> list[str]:
+            with store.transaction(read_only=True) as work:
+                page = work.find_page(IssueQuery(text=text, sort=IssueSort.CREATED))
+            return sorted(found.number for found in page.issues)
+
+        assert found("printer") == ["TXT-1"]
+        assert found("TONER cartridge") == ["TXT-1"]
+        assert found("invoice*") == ["TXT-2"]
+        assert found("invoice") == []
+        assert found("cartridge drum") == []  # the words are in two different messages
+        assert found("jammed printer") == ["TXT-1"]
+
+    def test_a_cursor_of_another_sort_is_refused(self, store: Store) -> None:
+        self.insert_plain(store, simple_issue("C-1"), simple_issue("C-2"))
+        with store.transaction(read_only=True) as work:
+            page = work.find_page(IssueQuery(sort=IssueSort.CREATED, limit=1))
+            assert page.next_cursor is not None
+            with pytest.raises(ValueError, match="cursor"):
+                work.find_page(IssueQuery(sort=IssueSort.UPDATED, after=page.next_cursor))
+            with pytest.raises(ValueError, match="cursor"):
+                work.find_page(IssueQuery(after="not a cursor"))
+
+
+class StoreContract(QueryContract):
     """The behaviour every Store adapter must have; subclass and provide a ``store`` fixture."""
 
     @pytest.fixture
