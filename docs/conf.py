@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sphinx.application import Sphinx
 
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE.parent / "src"))
@@ -94,3 +98,14 @@ def _write_sla_timeline() -> None:
 
 _write_generated_diagrams()
 _write_sla_timeline()
+
+
+def _public_bases(app: object, name: str, obj: object, options: object, bases: list[type]) -> None:
+    """Show a class's public bases only; the desk's private parts are not part of the API."""
+    public = [base for base in bases if not base.__name__.startswith("_")]
+    bases[:] = public or [object]
+
+
+def setup(app: Sphinx) -> None:
+    """Register the documentation's own hooks."""
+    app.connect("autodoc-process-bases", _public_bases)

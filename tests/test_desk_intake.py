@@ -372,7 +372,7 @@ def test_a_message_with_parts_left_out_says_so_on_the_thread_and_keeps_its_bytes
             "parts after the 2000th left out",
         ),
     )
-    monkeypatch.setattr("issuecore.desk.parse_message", lambda given: cut)
+    monkeypatch.setattr("issuecore._intake.parse_message", lambda given: cut)
     desk = make_desk(store)
 
     outcome = desk.receive(raw)

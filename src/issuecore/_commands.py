@@ -1,0 +1,209 @@
+"""Agent commands and issues from other channels: reply, note, act, assign, prioritise."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from issuecore._desk_core import _AfterCommit, _DeskCore
+from issuecore.mail.compose import compose_agent_reply
+from issuecore.model import Action, Actor, EntryKind, Issue, ReplySent, ThreadEntry
+from issuecore.ports import UnitOfWork
+from issuecore.sla.tracking import change_priority, follow, reset_sla
+from issuecore.workflow import add_note, assign, unassign
+
+
+class _AgentCommands(_DeskCore):
+    """The operations agents and other channels call on an issue."""
+
+    # --- issues from other channels --------------------------------------------------
+
+    def open_issue(
+        self,
+        *,
+        subject: str,
+        raised_by: str,
+        body: str,
+        priority: str | None = None,
+        participants: Sequence[str] = (),
+    ) -> Issue:
+        """Open an issue from a web form or an API call; no automatic reply is sent."""
+
+        def operation(work: UnitOfWork, now: datetime, after: _AfterCommit) -> Issue:
+            change = self._new_issue(
+                work,
+                now,
+                subject=subject,
+                raised_by=raised_by,
+                priority=priority,
+                participants=participants,
+                follows_up=None,
+            )
+            stored = self._save_new(work, change.issue, after, change.events)
+            work.append_entry(
+                stored.number,
+                ThreadEntry(kind=EntryKind.CUSTOMER_MESSAGE, author=raised_by, text=body, at=now),
+            )
+            return stored
+
+        return self._run(operation)
+
+    # --- agent operations -------------------------------------------------------------
+
+    def reply(self, number: str, *, body: str, author: str) -> Issue:
+        """Send an agent reply: mail to the raiser and participants, thread entry, status."""
+
+        def operation(work: UnitOfWork, now: datetime, after: _AfterCommit) -> Issue:
+            issue = work.get_issue(number, for_update=True)
+            thread = work.thread(number)
+            inbound = [
+                entry.message_id
+                for entry in thread
+                if entry.message_id
+                and entry.kind in (EntryKind.CUSTOMER_MESSAGE, EntryKind.AUTOMATED_MESSAGE)
+                and not entry.unverified
+            ]
+            earlier = [entry.message_id for entry in thread if entry.message_id]
+            message = compose_agent_reply(
+                issue,
+                body=body,
+                settings=self.mail,
+                now=now,
+                in_reply_to=inbound[-1] if inbound else None,
+                references=[m for m in earlier if m != (inbound[-1] if inbound else None)],
+            )
+            change = self.workflow.apply(
+                issue, Action.AGENT_REPLY, at=now, actor=Actor.agent(author)
+            )
+            change = follow(
+                change, self._agreement(issue), action=Action.AGENT_REPLY, workflow=self.workflow
+            )
+            message_id = str(message["Message-ID"])
+            events = (
+                *change.events,
+                ReplySent(
+                    number=number,
+                    at=now,
+                    actor=Actor.agent(author),
+                    message_id=message_id,
+                    author=author,
+                ),
+            )
+            stored = self._save(work, change.issue, after, events)
+            work.append_entry(
+                number,
+                ThreadEntry(
+                    kind=EntryKind.AGENT_REPLY,
+                    author=author,
+                    text=body,
+                    subject=str(message["Subject"]),
+                    message_id=message_id,
+                    at=now,
+                ),
+            )
+            self._queue(work, after, message, number=number, now=now)
+            return stored
+
+        return self._run(operation)
+
+    def add_note(self, number: str, *, body: str, author: str) -> Issue:
+        """Add an internal note; nothing is mailed and the status stays."""
+
+        def operation(work: UnitOfWork, now: datetime, after: _AfterCommit) -> Issue:
+            issue = work.get_issue(number, for_update=True)
+            change = add_note(issue, at=now, actor=Actor.agent(author))
+            stored = self._save(work, change.issue, after, change.events)
+            work.append_entry(
+                number, ThreadEntry(kind=EntryKind.INTERNAL_NOTE, author=author, text=body, at=now)
+            )
+            return stored
+
+        return self._run(operation)
+
+    def hold(self, number: str, *, by: str, reason: str | None = None) -> Issue:
+        """Put the issue on hold (waiting on a third party); the SLA clock pauses."""
+        return self._act(number, Action.HOLD, by=by, reason=reason)
+
+    def resolve(self, number: str, *, by: str, reason: str | None = None) -> Issue:
+        """Mark the issue resolved; resolution is judged against its deadline."""
+        return self._act(number, Action.RESOLVE, by=by, reason=reason)
+
+    def close(self, number: str, *, by: str, reason: str | None = None) -> Issue:
+        """Close the issue and its open to-dos."""
+        return self._act(number, Action.CLOSE, by=by, reason=reason)
+
+    def reopen(self, number: str, *, by: str, reason: str | None = None) -> Issue:
+        """Reopen a resolved or closed issue; its SLA clock resumes from the time consumed."""
+        return self._act(number, Action.REOPEN, by=by, reason=reason)
+
+    def act(self, number: str, action: str, *, by: str, reason: str | None = None) -> Issue:
+        """Apply any action of the workflow (for custom workflows' own actions)."""
+        return self._act(number, action, by=by, reason=reason)
+
+    def _act(self, number: str, action: str, *, by: str, reason: str | None) -> Issue:
+        def operation(work: UnitOfWork, now: datetime, after: _AfterCommit) -> Issue:
+            issue = work.get_issue(number, for_update=True)
+            actor = Actor.agent(by)
+            change = self.workflow.apply(issue, action, at=now, actor=actor, reason=reason)
+            change = follow(change, self._agreement(issue), action=action, workflow=self.workflow)
+            return self._save(work, change.issue, after, change.events)
+
+        return self._run(operation)
+
+    def assign(self, number: str, user: str, *, by: str) -> Issue:
+        """Assign ``user``: a to-do for them and a notification; assigning twice does nothing."""
+
+        def operation(work: UnitOfWork, now: datetime, after: _AfterCommit) -> Issue:
+            issue = work.get_issue(number, for_update=True)
+            change = assign(issue, user, at=now, actor=Actor.agent(by))
+            if not change.events:
+                return issue
+            after.todos_opened.append((number, user, f"{number}: {issue.subject}"))
+            after.notices.append((user, f"Issue {number} was assigned to you: {issue.subject}"))
+            return self._save(work, change.issue, after, change.events)
+
+        return self._run(operation)
+
+    def unassign(self, number: str, user: str, *, by: str) -> Issue:
+        """Take ``user`` off the issue and close their to-do."""
+
+        def operation(work: UnitOfWork, now: datetime, after: _AfterCommit) -> Issue:
+            issue = work.get_issue(number, for_update=True)
+            change = unassign(issue, user, at=now, actor=Actor.agent(by))
+            if not change.events:
+                return issue
+            after.todos_closed.append((number, user))
+            return self._save(work, change.issue, after, change.events)
+
+        return self._run(operation)
+
+    def set_priority(self, number: str, priority: str, *, by: str) -> Issue:
+        """Change the priority; the SLA targets and deadlines follow at once."""
+
+        def operation(work: UnitOfWork, now: datetime, after: _AfterCommit) -> Issue:
+            issue = work.get_issue(number, for_update=True)
+            change = change_priority(
+                issue, priority, self._agreement(issue), at=now, actor=Actor.agent(by)
+            )
+            if not change.events:
+                return issue
+            return self._save(work, change.issue, after, change.events)
+
+        return self._run(operation)
+
+    def reset_sla(self, number: str, *, reason: str, by: str) -> Issue:
+        """Restart the SLA clock now with nothing consumed; records who and why."""
+
+        def operation(work: UnitOfWork, now: datetime, after: _AfterCommit) -> Issue:
+            issue = work.get_issue(number, for_update=True)
+            change = reset_sla(
+                issue,
+                self._agreement(issue),
+                at=now,
+                actor=Actor.agent(by),
+                reason=reason,
+                workflow=self.workflow,
+            )
+            return self._save(work, change.issue, after, change.events)
+
+        return self._run(operation)

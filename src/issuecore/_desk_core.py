@@ -1,0 +1,331 @@
+"""The desk's core: its settings, construction, reading, and the unit of work of each operation.
+
+Every operation of :class:`~issuecore.desk.HelpDesk` runs through :meth:`_DeskCore._run`:
+one transaction, retried on a stale write, whose effects are outbox rows of that
+same transaction, delivered after commit (see :mod:`issuecore._delivery`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from typing import TypeVar
+
+import attrs
+
+from issuecore._delivery import Deliverer, DeliveryPolicy, effect_items
+from issuecore._instants import require_aware
+from issuecore._marks import at_risk_from
+from issuecore.adapters.clock import SystemClock
+from issuecore.adapters.null import NullEventSink, NullNotifier, NullTaskBoard
+from issuecore.errors import ConcurrencyConflictError, DuplicateMessageError
+from issuecore.mail.addresses import address_key
+from issuecore.mail.settings import MailSettings
+from issuecore.model import Event, Issue, IssueClosed, ThreadEntry
+from issuecore.ports import (
+    Clock,
+    EventSink,
+    Mailer,
+    Notifier,
+    OutboxItem,
+    Store,
+    TaskBoard,
+    UnitOfWork,
+)
+from issuecore.sla.agreement import ServiceLevelAgreement, check_agreements
+from issuecore.sla.tracking import start_sla
+from issuecore.workflow import (
+    DEFAULT_AUTO_CLOSE_AFTER,
+    DEFAULT_WORKFLOW,
+    Change,
+    Workflow,
+    auto_close_due_at,
+    format_issue_number,
+    open_issue,
+)
+
+_T = TypeVar("_T")
+
+logger = logging.getLogger("issuecore.desk")
+
+
+def _numbering(year: int, sequence: int) -> str:
+    return format_issue_number(year, sequence)
+
+
+def _address_keys(values: Iterable[str]) -> frozenset[str]:
+    return frozenset(address_key(value) for value in values)
+
+
+@attrs.frozen
+class DeskSettings:
+    """How a desk behaves.
+
+    - ``support_address``: the address customers write to and replies come from.
+    - ``auto_close_after``: silence after an agent reply that closes a waiting
+      issue (``None`` turns auto-close off).
+    - ``agents``: addresses of agents (they may write into any thread).
+    - ``mail``: intake and outbound rules (:class:`~issuecore.mail.settings.MailSettings`);
+      built from ``support_address`` when omitted. Give it a fixed
+      ``signing_key`` in production.
+    - ``workflow``: the lifecycle (the default one when omitted).
+    - ``numbering``: ``(year, sequence) -> number``; ``ISS-{year}-{sequence:05d}`` by default.
+    - ``max_attempts``: how often an operation is tried when another writer
+      got there first.
+    - ``send_attempts`` and ``retry_after``: how often a failed effect
+      (outbound mail, an event, a to-do, a notice) is tried, the retries
+      first after ``retry_after``, doubling each time; then it is a dead
+      letter (:meth:`HelpDesk.dead_letters`).
+    - ``delivery_lease``: how long a deliverer holds an outbox row it
+      claimed; after that another may take it over (and deliver it again).
+      Keep it well above the time one delivery can take.
+    - ``keep_delivered``: how long delivered outbox rows stay before
+      :meth:`HelpDesk.tick` deletes them (``None`` keeps them for ever).
+    """
+
+    support_address: str
+    auto_close_after: timedelta | None = attrs.field(default=DEFAULT_AUTO_CLOSE_AFTER, kw_only=True)
+    agents: frozenset[str] = attrs.field(default=frozenset(), converter=_address_keys, kw_only=True)
+    mail: MailSettings | None = attrs.field(default=None, kw_only=True)
+    workflow: Workflow = attrs.field(default=DEFAULT_WORKFLOW, kw_only=True)
+    numbering: Callable[[int, int], str] = attrs.field(default=_numbering, kw_only=True)
+    max_attempts: int = attrs.field(default=8, kw_only=True)
+    send_attempts: int = attrs.field(default=10, kw_only=True)
+    retry_after: timedelta = attrs.field(default=timedelta(minutes=1), kw_only=True)
+    delivery_lease: timedelta = attrs.field(default=timedelta(minutes=10), kw_only=True)
+    keep_delivered: timedelta | None = attrs.field(default=timedelta(days=7), kw_only=True)
+
+    def mail_settings(self) -> MailSettings:
+        """Return the mail rules, built from ``support_address`` when not given."""
+        return (
+            self.mail
+            if self.mail is not None
+            else MailSettings(support_address=self.support_address)
+        )
+
+
+@attrs.define
+class _AfterCommit:
+    """The effects of an operation, written as outbox rows in its transaction before commit."""
+
+    events: list[Event] = attrs.Factory(list)
+    outbox: list[OutboxItem] = attrs.Factory(list)
+    todos_opened: list[tuple[str, str, str]] = attrs.Factory(list)
+    todos_closed: list[tuple[str, str | None]] = attrs.Factory(list)
+    notices: list[tuple[str, str]] = attrs.Factory(list)
+
+    def items(self, now: datetime, *, owner: str, until: datetime) -> list[OutboxItem]:
+        """Return one row per effect, claimed by ``owner`` until ``until``."""
+        return effect_items(
+            mail=self.outbox,
+            todos_opened=self.todos_opened,
+            todos_closed=self.todos_closed,
+            notices=self.notices,
+            events=self.events,
+            now=now,
+            owner=owner,
+            until=until,
+        )
+
+
+class _DeskCore:
+    """What every part of the desk shares: ports, settings, reading and the unit of work."""
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        mailer: Mailer,
+        clock: Clock | None = None,
+        agreements: Iterable[ServiceLevelAgreement] = (),
+        settings: DeskSettings,
+        tasks: TaskBoard | None = None,
+        notifier: Notifier | None = None,
+        events: EventSink | None = None,
+    ) -> None:
+        self.store = store
+        self.mailer = mailer
+        self.clock: Clock = clock if clock is not None else SystemClock()
+        self.agreements = check_agreements(agreements)
+        self.settings = settings
+        self.mail = settings.mail_settings()
+        self.workflow = settings.workflow
+        self.tasks: TaskBoard = tasks if tasks is not None else NullTaskBoard()
+        self.notifier: Notifier = notifier if notifier is not None else NullNotifier()
+        self.events: EventSink = events if events is not None else NullEventSink()
+        self._delivery = Deliverer(
+            store=store,
+            clock=self.clock,
+            policy=DeliveryPolicy(
+                attempts=max(1, settings.send_attempts),
+                retry_after=settings.retry_after,
+                lease=settings.delivery_lease,
+                keep_delivered=settings.keep_delivered,
+            ),
+            ports=lambda: (self.mailer, self.tasks, self.notifier, self.events),
+        )
+        self._by_name = {agreement.name: agreement for agreement in self.agreements}
+
+    # --- reading ------------------------------------------------------------------
+
+    def get(self, number: str) -> Issue:
+        """Return issue ``number``; raise :class:`~issuecore.errors.IssueNotFoundError`."""
+        with self.store.transaction(read_only=True) as work:
+            return work.get_issue(number)
+
+    def thread(self, number: str) -> list[ThreadEntry]:
+        """Return the thread of issue ``number``, oldest entry first."""
+        with self.store.transaction(read_only=True) as work:
+            work.get_issue(number)
+            return work.thread(number)
+
+    def find(
+        self,
+        *,
+        status: str | None = None,
+        assignee: str | None = None,
+        raised_by: str | None = None,
+        limit: int | None = None,
+    ) -> list[Issue]:
+        """Return the issues matching every filter given, oldest first."""
+        with self.store.transaction(read_only=True) as work:
+            return work.find_issues(
+                status=status, assignee=assignee, raised_by=raised_by, limit=limit
+            )
+
+    def _new_issue(
+        self,
+        work: UnitOfWork,
+        now: datetime,
+        *,
+        subject: str,
+        raised_by: str,
+        priority: str | None,
+        participants: Sequence[str],
+        follows_up: str | None,
+    ) -> Change:
+        # Validate the priority before a number is spent on the issue.
+        probe = open_issue(
+            number="?",
+            subject=subject,
+            raised_by=raised_by,
+            at=now,
+            priority=priority,
+            workflow=self.workflow,
+        )
+        start_sla(probe, self.agreements, workflow=self.workflow)
+        number = self.settings.numbering(now.year, work.next_sequence(now.year))
+        change = open_issue(
+            number=number,
+            subject=subject,
+            raised_by=raised_by,
+            at=now,
+            priority=priority,
+            participants=participants,
+            follows_up=follows_up,
+            workflow=self.workflow,
+        )
+        return start_sla(change, self.agreements, workflow=self.workflow)
+
+    # --- plumbing ----------------------------------------------------------------------
+
+    def _agreement(self, issue: Issue) -> ServiceLevelAgreement | None:
+        if issue.sla is None:
+            return None
+        return self._by_name.get(issue.sla.agreement)
+
+    def _at_risk_at(self, issue: Issue) -> datetime | None:
+        return at_risk_from(issue.sla, self._agreement(issue))
+
+    def _wake_at(self, issue: Issue) -> datetime | None:
+        instants = [
+            auto_close_due_at(issue, workflow=self.workflow, after=self.settings.auto_close_after)
+        ]
+        agreement = self._agreement(issue)
+        if issue.sla is not None and agreement is not None:
+            instants.append(issue.sla.wake_at(agreement))
+        present = [instant for instant in instants if instant is not None]
+        return min(present) if present else None
+
+    def _save_new(
+        self, work: UnitOfWork, issue: Issue, after: _AfterCommit, events: Iterable[Event]
+    ) -> Issue:
+        stored = work.insert_issue(
+            issue, wake_at=self._wake_at(issue), at_risk_at=self._at_risk_at(issue)
+        )
+        after.events.extend(events)
+        return stored
+
+    def _save(
+        self, work: UnitOfWork, issue: Issue, after: _AfterCommit, events: Iterable[Event]
+    ) -> Issue:
+        stored = work.update_issue(
+            issue, wake_at=self._wake_at(issue), at_risk_at=self._at_risk_at(issue)
+        )
+        events = tuple(events)
+        after.events.extend(events)
+        if any(isinstance(event, IssueClosed) for event in events):
+            after.todos_closed.append((issue.number, None))
+        return stored
+
+    def _queue(
+        self,
+        work: UnitOfWork,
+        after: _AfterCommit,
+        message: EmailMessage,
+        *,
+        number: str,
+        now: datetime,
+    ) -> None:
+        item = OutboxItem.for_message(message, number=number, created_at=now)
+        message_id = str(message["Message-ID"])
+        work.record_message(
+            message_id, number=number, outcome="sent", reason="sent by the desk", at=now
+        )
+        # The row itself is written with the operation's other effects, just before commit.
+        after.outbox.append(item)
+
+    def _run(self, operation: Callable[[UnitOfWork, datetime, _AfterCommit], _T]) -> _T:
+        result, items = self._attempt(operation)
+        self._dispatch(items)
+        return result
+
+    def _attempt(
+        self, operation: Callable[[UnitOfWork, datetime, _AfterCommit], _T]
+    ) -> tuple[_T, list[OutboxItem]]:
+        attempts = max(1, self.settings.max_attempts)
+        for attempt in range(1, attempts + 1):
+            try:
+                return self._attempt_once(operation)
+            except (ConcurrencyConflictError, DuplicateMessageError):
+                # Another process wrote first (the same issue, or the same message);
+                # the next attempt sees its work.
+                if attempt == attempts:
+                    raise
+        raise AssertionError("unreachable: the loop returns or raises")
+
+    def _attempt_once(
+        self, operation: Callable[[UnitOfWork, datetime, _AfterCommit], _T]
+    ) -> tuple[_T, list[OutboxItem]]:
+        after = _AfterCommit()
+        now = require_aware("clock.now()", self.clock.now())
+        with self.store.transaction() as work:
+            result = operation(work, now, after)
+            # Every effect is a row of this same transaction, claimed by this desk.
+            items = after.items(
+                now, owner=self._delivery.owner, until=self._delivery.lease_until(now)
+            )
+            for item in items:
+                work.outbox.add(item)
+            work.commit()
+        return result, items
+
+    def _dispatch(self, items: Sequence[OutboxItem]) -> None:
+        if not items:
+            return
+        try:
+            self._delivery.deliver(items)
+        except Exception:  # the operation has committed: its effects wait for the lease to end
+            logger.exception("delivering the effects of a committed operation failed")

@@ -1,0 +1,409 @@
+"""Intake: receiving one message or many in batches, and the last-resort quarantine."""
+
+from __future__ import annotations
+
+import email.message
+import functools
+import itertools
+import time
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+import attrs
+
+from issuecore._desk_core import _AfterCommit
+from issuecore._filing import ReceiveOutcome, _Filing
+from issuecore._instants import require_aware
+from issuecore._text import clean_identifier, clean_optional, clean_text
+from issuecore.errors import ConcurrencyConflictError, DuplicateMessageError, StoreUnavailableError
+from issuecore.mail.matching import Signal, message_fingerprint, reused_message_id
+from issuecore.mail.parse import InboundMessage, Quarantined, parse_message, synthetic_message_id
+from issuecore.model import Attachment
+from issuecore.ports import InboundMessage as SourceMessage
+from issuecore.ports import MailSource, UnitOfWork
+
+DEFAULT_BATCH_SIZE = 200
+"""How many messages :meth:`HelpDesk.ingest` records per transaction at most."""
+DEFAULT_BATCH_SECONDS = 1.0
+"""How long :meth:`HelpDesk.ingest` lets a batch gather messages at most."""
+
+
+@attrs.frozen(kw_only=True)
+class IntakeFailure:
+    """A message :meth:`HelpDesk.ingest` could not record at all; it was left unacknowledged."""
+
+    message_id: str
+    error: str
+
+
+@attrs.frozen(kw_only=True)
+class IntakeReport:
+    """What :meth:`HelpDesk.ingest` did with a mail source.
+
+    ``outcomes`` has one outcome per recorded (and acknowledged) message;
+    ``failures`` lists the messages that could not be recorded at all (the
+    store was unavailable); the source offers those again.
+    """
+
+    outcomes: tuple[ReceiveOutcome, ...] = ()
+    failures: tuple[IntakeFailure, ...] = ()
+
+    def counts(self) -> dict[str, int]:
+        """Return how many messages ended as each kind, every kind listed."""
+        kinds = ("created", "appended", "duplicate", "loop", "ignored", "quarantined")
+        return {kind: sum(1 for o in self.outcomes if o.kind == kind) for kind in kinds}
+
+
+class _Intake(_Filing):
+    """Takes inbound messages one at a time or in batches, each recorded exactly once."""
+
+    # --- intake -------------------------------------------------------------------
+
+    def receive(self, raw: bytes | email.message.Message) -> ReceiveOutcome:
+        """Take one inbound message: thread it, open an issue, or record why not.
+
+        Never raises for any input. What cannot be read is recorded as
+        quarantined with the reason, and its bytes are kept; if handling the
+        message fails for any other reason, a last-resort transaction records
+        it as quarantined with the error. Only when even that fails (the store
+        is unavailable) :class:`~issuecore.errors.StoreUnavailableError` is
+        raised: nothing was recorded, so the message must not be acknowledged.
+        Mail and your own task board, notifier and event sink are served from
+        the outbox after the commit; their failures are retried, never raised
+        here.
+        """
+        data = _raw_bytes(raw)
+        message_id = synthetic_message_id(data)
+        fingerprint = None
+        try:
+            fingerprint = message_fingerprint(data)
+            parsed = _cleaned(parse_message(raw))
+            message_id = parsed.message_id
+            result, items = self._attempt(
+                lambda work, now, after: self._receive(work, now, after, parsed, data, fingerprint)
+            )
+        except Exception as error:  # the last resort: record it rather than stop intake
+            return self._quarantine_failed(data, message_id, fingerprint, error)
+        self._dispatch(items)
+        return result
+
+    def kept_message(self, message_id: str) -> bytes | None:
+        """Return the raw bytes kept of a message that went to no issue or lost parts, or ``None``.
+
+        Bytes are kept for quarantined and ignored messages, for messages a
+        limit cut (see the intake note on their thread), and for messages
+        whose intake failed.
+        """
+        with self.store.transaction(read_only=True) as work:
+            return work.kept_message(clean_identifier(message_id))
+
+    def ingest(
+        self,
+        source: MailSource,
+        *,
+        batch_size: int | None = None,
+        batch_seconds: float = DEFAULT_BATCH_SECONDS,
+    ) -> IntakeReport:
+        """Receive every message of ``source`` in batches, acknowledging each only after its commit.
+
+        Messages are recorded ``batch_size`` (200 unless given) at a time in
+        one transaction, a batch closing early once ``batch_seconds`` passed
+        since its first message arrived; the outcomes are those of
+        :meth:`receive` one by one. A message is acknowledged only after the
+        batch holding it committed, possibly after later messages were read
+        and after the reading ended, so batches are used only for a source
+        whose ``acks_after_reading`` attribute is true (the Maildir, mbox and
+        ``.eml`` sources; an :class:`~issuecore.adapters.imap.ImapSource`
+        inside its ``with`` block); any other source is recorded one message
+        per transaction. A message the store could not record at all is left
+        unacknowledged and listed in
+        :attr:`IntakeReport.failures`; the rest are still read.
+        """
+        # Only a source that accepts late acknowledgements is read in batches.
+        late = bool(getattr(source, "acks_after_reading", False))
+        size = max(1, batch_size if batch_size is not None else DEFAULT_BATCH_SIZE) if late else 1
+        outcomes: list[ReceiveOutcome] = []
+        failures: list[IntakeFailure] = []
+        batch: list[SourceMessage] = []
+        began = 0.0
+
+        def flush() -> None:
+            results = self._receive_batch([message.raw for message in batch])
+            for message, result in zip(batch, results, strict=True):
+                if isinstance(result, StoreUnavailableError):
+                    failures.append(IntakeFailure(message_id=result.message_id, error=str(result)))
+                    continue
+                outcomes.append(result)
+                message.ack()
+            batch.clear()
+
+        for message in source.messages():
+            if not batch:
+                began = time.monotonic()
+            batch.append(message)
+            if len(batch) >= size or time.monotonic() - began >= batch_seconds:
+                flush()
+        if batch:
+            flush()
+        return IntakeReport(outcomes=tuple(outcomes), failures=tuple(failures))
+
+    def receive_many(
+        self, raws: Iterable[bytes | email.message.Message], *, batch_size: int = DEFAULT_BATCH_SIZE
+    ) -> IntakeReport:
+        """Receive ``raws`` in order, ``batch_size`` per transaction, as :meth:`ingest` does.
+
+        The outcomes equal those of :meth:`receive` called on each message in
+        turn; a message that could not be recorded at all is listed in
+        :attr:`IntakeReport.failures` instead of raising.
+        """
+        size = max(1, batch_size)
+        pending = list(raws)
+        outcomes: list[ReceiveOutcome] = []
+        failures: list[IntakeFailure] = []
+        for start in range(0, len(pending), size):
+            for result in self._receive_batch(pending[start : start + size]):
+                if isinstance(result, StoreUnavailableError):
+                    failures.append(IntakeFailure(message_id=result.message_id, error=str(result)))
+                else:
+                    outcomes.append(result)
+        return IntakeReport(outcomes=tuple(outcomes), failures=tuple(failures))
+
+    def _receive_batch(
+        self, raws: Sequence[bytes | email.message.Message]
+    ) -> list[ReceiveOutcome | StoreUnavailableError]:
+        """Record ``raws`` in as few transactions as possible, each message exactly once.
+
+        Runs of readable messages share one transaction; later messages see
+        the earlier ones. A message that fails inside a run is taken out: the
+        run before it commits on its own and the message goes the way of
+        :meth:`receive` (its last-resort quarantine included).
+        """
+        if len(raws) == 1:  # one message: exactly the single-message path
+            return [
+                self._receive_alone(
+                    _Prepared(original=raws[0], raw=b"", fingerprint=None, parsed=None), None
+                )
+            ]
+        prepared = [_Prepared.of(raw) for raw in raws]
+        results: list[ReceiveOutcome | StoreUnavailableError] = []
+        position = 0
+        while position < len(prepared):
+            run = list(itertools.takewhile(lambda p: p.parsed is not None, prepared[position:]))
+            errors: dict[int, Exception] = {}
+            committed = self._commit_run(run, errors) if run else []
+            results.extend(committed)
+            position += len(committed)
+            if len(committed) < len(run) or not run:
+                # The message at ``position`` failed in a batch (or could not be
+                # read at all): alone, as :meth:`receive` would have recorded it.
+                results.append(self._receive_alone(prepared[position], errors.get(len(committed))))
+                position += 1
+        return results
+
+    def _receive_alone(
+        self, item: _Prepared, error: Exception | None
+    ) -> ReceiveOutcome | StoreUnavailableError:
+        try:
+            if error is not None and item.parsed is not None:
+                return self._quarantine_failed(
+                    item.raw, item.parsed.message_id, item.fingerprint, error
+                )
+            return self.receive(item.original)  # type: ignore[arg-type]
+        except StoreUnavailableError as failure:
+            return failure
+
+    def _commit_run(
+        self, run: list[_Prepared], errors: dict[int, Exception]
+    ) -> list[ReceiveOutcome]:
+        """Commit the longest prefix of ``run`` that records without error; return its outcomes.
+
+        ``errors`` receives the error of each message that failed, by position.
+        """
+        size = len(run)
+        conflicts = 0
+        while size > 0:
+            batch = _Batch(run[:size])
+            try:
+                outcomes, items = self._attempt_once(functools.partial(self._record_batch, batch))
+            except (ConcurrencyConflictError, DuplicateMessageError):
+                # Another process wrote first; the next attempt sees its work. After
+                # the desk's usual number of attempts, the messages go one by one.
+                conflicts += 1
+                if conflicts >= max(1, self.settings.max_attempts):
+                    return []
+                continue
+            except Exception as error:
+                if batch.failed_at is None:
+                    return []  # the transaction itself failed: each message alone
+                errors[batch.failed_at] = error
+                size = batch.failed_at  # commit what came before the failing message
+                continue
+            self._dispatch(items)
+            return outcomes
+        return []
+
+    def _record_batch(
+        self, batch: _Batch, work: UnitOfWork, now: datetime, after: _AfterCommit
+    ) -> list[ReceiveOutcome]:
+        done = []
+        for index, item in enumerate(batch.messages):
+            assert item.parsed is not None
+            assert item.fingerprint is not None
+            try:
+                done.append(
+                    self._receive(work, now, after, item.parsed, item.raw, item.fingerprint)
+                )
+            except (ConcurrencyConflictError, DuplicateMessageError):
+                raise
+            except Exception:
+                batch.failed_at = index
+                raise
+        return done
+
+    def _quarantine_failed(
+        self, raw: bytes, message_id: str, fingerprint: str | None, error: Exception
+    ) -> ReceiveOutcome:
+        message_id = clean_identifier(message_id)
+        reason = clean_text(f"intake failed: {type(error).__name__}: {error}")[:500]
+        try:
+            now: datetime | None = require_aware("clock.now()", self.clock.now())
+        except Exception:  # a clock that fails must not stop the message being recorded
+            now = None
+        try:
+            with self.store.transaction() as work:
+                prior = work.lookup_message(message_id)
+                if (
+                    prior is not None
+                    and fingerprint is not None
+                    and prior.fingerprint not in (None, fingerprint)
+                ):
+                    message_id = reused_message_id(message_id, fingerprint)
+                    prior = work.lookup_message(message_id)
+                if prior is None:
+                    work.record_message(
+                        message_id,
+                        number=None,
+                        outcome="quarantined",
+                        reason=reason,
+                        at=now,
+                        fingerprint=fingerprint,
+                    )
+                    work.keep_message(message_id, raw)
+                    work.commit()
+        except Exception as failure:
+            raise StoreUnavailableError.could_not_record(
+                message_id, cause=error, quarantine_error=failure
+            ) from error
+        if prior is not None:
+            return ReceiveOutcome(
+                kind="duplicate",
+                issue_number=prior.number,
+                created=False,
+                auto_reply=False,
+                reason=f"Message-ID {message_id} was already recorded as {prior.outcome}",
+                signal=str(Signal.MESSAGE_ID),
+                message_id=message_id,
+            )
+        return ReceiveOutcome(
+            kind="quarantined",
+            issue_number=None,
+            created=False,
+            auto_reply=False,
+            reason=reason,
+            signal="intake_error",
+            message_id=message_id,
+        )
+
+
+@attrs.define
+class _Batch:
+    """Messages recorded in one transaction, and which of them failed, if one did."""
+
+    messages: list[_Prepared]
+    failed_at: int | None = None
+
+
+@attrs.frozen(kw_only=True)
+class _Prepared:
+    """A message read before any transaction: bytes, fingerprint, parse (``None``: failed)."""
+
+    original: object
+    raw: bytes
+    fingerprint: str | None
+    parsed: InboundMessage | Quarantined | None
+
+    @classmethod
+    def of(cls, raw: object) -> _Prepared:
+        data = _raw_bytes(raw)
+        try:
+            fingerprint = message_fingerprint(data)
+            parsed = _cleaned(parse_message(raw))  # type: ignore[arg-type]
+        except Exception:  # the single-message path records why
+            return cls(original=raw, raw=data, fingerprint=None, parsed=None)
+        return cls(original=raw, raw=data, fingerprint=fingerprint, parsed=parsed)
+
+
+def _raw_bytes(raw: object) -> bytes:
+    """Return the bytes to keep of ``raw``, whatever an untyped caller passed."""
+    if isinstance(raw, bytes | bytearray | memoryview):
+        return bytes(raw)
+    if isinstance(raw, email.message.Message):
+        try:
+            return raw.as_bytes()
+        except Exception:
+            try:
+                return str(raw).encode("utf-8", "surrogateescape")
+            except Exception:
+                return repr(raw).encode("utf-8", "backslashreplace")
+    if isinstance(raw, str):
+        return raw.encode("utf-8", "surrogatepass")
+    try:
+        return repr(raw).encode("utf-8", "backslashreplace")
+    except Exception:  # an object whose repr fails is still recorded
+        return f"<unrepresentable {type(raw).__name__}>".encode("utf-8", "backslashreplace")
+
+
+def _cleaned(parsed: InboundMessage | Quarantined) -> InboundMessage | Quarantined:
+    """Return ``parsed`` with every text valid Unicode without NUL, as every store needs."""
+    if isinstance(parsed, Quarantined):
+        return attrs.evolve(
+            parsed,
+            reason=clean_text(parsed.reason),
+            message_id=clean_identifier(parsed.message_id),
+        )
+    return attrs.evolve(
+        parsed,
+        message_id=clean_identifier(parsed.message_id),
+        in_reply_to=None if parsed.in_reply_to is None else clean_identifier(parsed.in_reply_to),
+        references=tuple(clean_identifier(reference) for reference in parsed.references),
+        returned_message_id=(
+            None
+            if parsed.returned_message_id is None
+            else clean_identifier(parsed.returned_message_id)
+        ),
+        from_address=clean_optional(parsed.from_address),
+        from_name=clean_text(parsed.from_name),
+        reply_to=tuple(clean_text(address) for address in parsed.reply_to),
+        to=tuple(clean_text(address) for address in parsed.to),
+        cc=tuple(clean_text(address) for address in parsed.cc),
+        subject=clean_text(parsed.subject),
+        text=clean_text(parsed.text),
+        html=clean_optional(parsed.html),
+        attachments=tuple(_cleaned_attachment(attachment) for attachment in parsed.attachments),
+        headers=tuple((clean_text(name), clean_text(value)) for name, value in parsed.headers),
+        content_type=clean_text(parsed.content_type),
+        report_type=clean_optional(parsed.report_type),
+        defects=tuple(clean_text(defect) for defect in parsed.defects),
+        omissions=tuple(clean_text(omission) for omission in parsed.omissions),
+    )
+
+
+def _cleaned_attachment(attachment: Attachment) -> Attachment:
+    return attrs.evolve(
+        attachment,
+        filename=clean_text(attachment.filename),
+        content_type=clean_text(attachment.content_type),
+        content_id=(
+            None if attachment.content_id is None else clean_identifier(attachment.content_id)
+        ),
+    )
