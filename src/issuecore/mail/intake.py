@@ -1,0 +1,313 @@
+"""Planning the intake of one message: what to write, decided before anything is written.
+
+:func:`plan_intake` turns a parsed message and the :class:`~issuecore.mail.matching.Decision`
+:func:`~issuecore.mail.matching.decide` made about it into an :class:`IntakePlan`:
+the outcome the desk reports, the thread entry and its kind, the issue to
+open or the change to an existing one, the Message-ID record and whether the
+raw bytes are kept. It is a pure function: it reads nothing and writes
+nothing. The desk executes the plan in its intake transaction; the only
+things it adds are those that need storage: the new issue's number, the
+workflow's answer for the issue as stored, and the automatic-reply rate
+limit.
+
+Each outcome has exactly one shape:
+
+========================  ======  ==========  ==========  ================  ========
+``outcome``               record  new issue   update      thread entry      raw kept
+========================  ======  ==========  ==========  ================  ========
+``"created"``             yes     yes         no          yes               if cut
+``"appended"``            yes     no          yes         yes               if cut
+``"duplicate"``           no      no          no          no                no
+``"loop"`` (sent by us)   no      no          no          no                no
+``"loop"``                yes     no          no          no                no
+``"ignored"``             yes     no          no          no                yes
+``"quarantined"``         yes     no          no          no                yes
+========================  ======  ==========  ==========  ================  ========
+
+A message whose parts were left out when it was read ("cut") keeps its raw
+bytes and gets an intake note on its thread; so does a message kept under a
+derived Message-ID because its own was reused.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Final
+
+import attrs
+
+from issuecore._instants import require_aware
+from issuecore._text import clean_text
+from issuecore.mail.matching import Decision, DecisionKind
+from issuecore.mail.parse import InboundMessage, Quarantined
+from issuecore.mail.quotes import new_content
+from issuecore.mail.settings import MailSettings
+from issuecore.model import Action, Actor, EntryKind, MessageReceived, ThreadEntry
+
+__all__ = [
+    "INTAKE_OUTCOMES",
+    "IntakePlan",
+    "IssueUpdate",
+    "MessageRecord",
+    "NewIssue",
+    "plan_intake",
+]
+
+INTAKE_OUTCOMES: Final = ("created", "appended", "duplicate", "loop", "ignored", "quarantined")
+"""Every outcome an :class:`IntakePlan` (and so ``HelpDesk.receive``) can report."""
+
+
+@attrs.frozen(kw_only=True)
+class MessageRecord:
+    """The Message-ID record to write: under which ID, as what, why, with which fingerprint.
+
+    ``outcome`` is ``"created"``, ``"appended"``, ``"unverified"`` (appended
+    from a non-participant), ``"loop"``, ``"ignored"`` or ``"quarantined"``.
+    """
+
+    message_id: str
+    outcome: str
+    reason: str
+    fingerprint: str | None
+
+
+@attrs.frozen(kw_only=True)
+class NewIssue:
+    """The issue a message opens.
+
+    ``auto_reply_to`` is who gets the automatic reply, if one is due; the
+    desk still counts it against the rate limit before sending.
+    """
+
+    subject: str
+    raised_by: str
+    participants: tuple[str, ...]
+    follows_up: str | None
+    auto_reply_to: str | None
+
+
+@attrs.frozen(kw_only=True)
+class IssueUpdate:
+    """The change a message makes to the issue it is appended to.
+
+    ``participants`` are added first, by ``actor``. ``action`` is the
+    workflow action to apply if the workflow allows it from the issue's
+    status; without one the issue is only marked as updated.
+    """
+
+    number: str
+    actor: Actor
+    participants: tuple[str, ...]
+    action: str | None
+
+
+@attrs.frozen(kw_only=True)
+class IntakePlan:
+    """What to do with one inbound message; executing it is the desk's only part.
+
+    - ``outcome``/``reason``/``signal``/``message_id``/``issue_number``: what
+      the desk reports (the issue is the one appended to, or the earlier
+      issue of a duplicate; a new issue's number is known only once opened).
+    - ``record``: the Message-ID record to write, if any.
+    - ``keep_raw``: whether the raw bytes are kept.
+    - ``new_issue``/``update``: the issue to open, or the change to the issue
+      appended to (at most one of them).
+    - ``entry``: the thread entry for the message, its ``kind`` saying who
+      wrote it; ``note``: the intake note to add after it, if any.
+    - ``message``: the message under the Message-ID it is recorded as (what
+      an automatic reply answers); ``from_agent``/``automated``: who sent it.
+    """
+
+    outcome: str = attrs.field(validator=attrs.validators.in_(INTAKE_OUTCOMES))
+    message_id: str
+    reason: str
+    signal: str
+    message: InboundMessage | Quarantined
+    issue_number: str | None = None
+    record: MessageRecord | None = None
+    keep_raw: bool = False
+    new_issue: NewIssue | None = None
+    update: IssueUpdate | None = None
+    entry: ThreadEntry | None = None
+    note: ThreadEntry | None = None
+    from_agent: bool = False
+    automated: bool = False
+
+    @property
+    def writes_anything(self) -> bool:
+        """Return whether executing the plan writes anything at all."""
+        return self.record is not None or self.keep_raw or self.entry is not None
+
+    def received(self, number: str) -> MessageReceived:
+        """Return the event saying the message was added to issue ``number``."""
+        if self.entry is None:
+            raise ValueError(f"a plan with outcome {self.outcome!r} adds no message to an issue")
+        author = self.entry.author
+        return MessageReceived(
+            number=number,
+            at=self.entry.at,
+            actor=Actor.agent(author) if self.from_agent else Actor.customer(author),
+            message_id=self.message_id,
+            author=author,
+            automated=self.automated,
+        )
+
+
+def plan_intake(
+    message: InboundMessage | Quarantined,
+    decision: Decision,
+    *,
+    settings: MailSettings,
+    now: datetime,
+    fingerprint: str | None,
+) -> IntakePlan:
+    """Return the plan for ``message`` as ``decision`` classified it, at ``now``.
+
+    ``decision`` is what :func:`~issuecore.mail.matching.decide` returned for
+    ``message`` (its ``record_as`` and, for a duplicate, ``previous_outcome``
+    are the facts looked up); ``fingerprint`` is stored with the record.
+    """
+    require_aware("now", now)
+    message_id = decision.record_as or message.message_id
+    if decision.kind is DecisionKind.DUPLICATE:
+        if decision.previous_outcome == "sent":
+            # A message we sent came back: a loop, already on record as ours.
+            return _plan(
+                "loop",
+                decision,
+                message,
+                message_id,
+                reason=f"Message-ID {message_id} is one we sent: our own mail came back",
+            )
+        return _plan("duplicate", decision, message, message_id)
+    message = attrs.evolve(message, message_id=message_id)
+    if isinstance(message, Quarantined) or decision.kind in (
+        DecisionKind.LOOP,
+        DecisionKind.IGNORE,
+        DecisionKind.QUARANTINE,
+    ):
+        kind = {
+            DecisionKind.LOOP: "loop",
+            DecisionKind.IGNORE: "ignored",
+        }.get(decision.kind, "quarantined")
+        return attrs.evolve(
+            _plan(kind, decision, message, message_id),
+            record=MessageRecord(
+                message_id=message_id,
+                outcome=kind,
+                reason=decision.reason,
+                fingerprint=fingerprint,
+            ),
+            # On no issue's thread: keep the bytes so an operator can look again.
+            keep_raw=kind != "loop",
+        )
+    reason = decision.reason
+    if message.omissions:
+        reason = f"{reason}; left out: {'; '.join(message.omissions)}"
+    sender = decision.sender or message.from_address or "unknown"
+    actor = Actor.agent(sender) if decision.from_agent else Actor.customer(sender)
+    entry = _entry_for(message, decision, now)
+    note = _intake_note(message, decision, now)
+    if decision.kind is DecisionKind.CREATE:
+        subject = decision.subject if decision.subject is not None else message.subject
+        recipient = decision.auto_reply_to
+        new_issue = NewIssue(
+            subject=subject or "(no subject)",
+            raised_by=sender,
+            participants=decision.copied_in,
+            follows_up=decision.follows_up,
+            auto_reply_to=(
+                recipient if decision.auto_reply and settings.auto_reply and recipient else None
+            ),
+        )
+        outcome, recorded, update = "created", "created", None
+    else:
+        if decision.issue_number is None:
+            raise ValueError(f"a {decision.kind} decision names no issue to append to")
+        action = None
+        if decision.change_status and not decision.automated and not decision.unverified:
+            action = Action.AGENT_REPLY if decision.from_agent else Action.CUSTOMER_MESSAGE
+        update = IssueUpdate(
+            number=decision.issue_number,
+            actor=actor,
+            participants=() if decision.unverified else decision.copied_in,
+            action=action,
+        )
+        outcome, new_issue = "appended", None
+        recorded = "unverified" if decision.unverified else "appended"
+    return IntakePlan(
+        outcome=outcome,
+        message_id=message_id,
+        reason=reason,
+        signal=str(decision.signal),
+        message=message,
+        issue_number=decision.issue_number,
+        record=MessageRecord(
+            message_id=message_id, outcome=recorded, reason=reason, fingerprint=fingerprint
+        ),
+        keep_raw=bool(message.omissions),
+        new_issue=new_issue,
+        update=update,
+        entry=entry,
+        note=note,
+        from_agent=decision.from_agent,
+        automated=decision.automated,
+    )
+
+
+def _plan(
+    outcome: str,
+    decision: Decision,
+    message: InboundMessage | Quarantined,
+    message_id: str,
+    *,
+    reason: str | None = None,
+) -> IntakePlan:
+    return IntakePlan(
+        outcome=outcome,
+        message_id=message_id,
+        reason=decision.reason if reason is None else reason,
+        signal=str(decision.signal),
+        message=message,
+        issue_number=decision.issue_number,
+    )
+
+
+def _entry_for(message: InboundMessage, decision: Decision, at: datetime) -> ThreadEntry:
+    kind = EntryKind.AUTOMATED_MESSAGE if decision.automated else EntryKind.CUSTOMER_MESSAGE
+    if decision.from_agent and not decision.automated:
+        kind = EntryKind.AGENT_REPLY
+    return ThreadEntry(
+        kind=kind,
+        author=message.from_address or decision.sender or "unknown",
+        text=message.text,
+        new_text=new_content(message.text, html=message.html),
+        html=message.html,
+        subject=message.subject,
+        message_id=message.message_id,
+        attachments=message.attachments,
+        at=at,
+        unverified=decision.unverified,
+    )
+
+
+def _intake_note(message: InboundMessage, decision: Decision, at: datetime) -> ThreadEntry | None:
+    # Nothing is lost silently: what intake changed or left out is said on the thread.
+    lines = []
+    if decision.reused_message_id is not None:
+        lines.append(
+            f"The Message-ID {decision.reused_message_id} of this message was already "
+            f"recorded for a different message; it is kept as {message.message_id}."
+        )
+    if message.omissions:
+        lines.append("Parts of this message were left out when it was read:")
+        lines.extend(f"- {omission}" for omission in message.omissions)
+        lines.append(f"Its raw bytes are kept: HelpDesk.kept_message({message.message_id!r}).")
+    if not lines:
+        return None
+    return ThreadEntry(
+        kind=EntryKind.SYSTEM,
+        author="issuecore",
+        text=clean_text("\n".join([f"Intake note on {message.message_id}:", *lines])),
+        at=at,
+    )
