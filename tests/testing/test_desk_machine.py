@@ -32,11 +32,11 @@ TestDeskOnSQLite = desk_machine(_sqlite, close_store=_close).TestCase
 _profile = settings()
 TestDeskOnMemory.settings = settings(
     TestDeskOnMemory.settings,
-    max_examples=min(300, _profile.max_examples),
+    max_examples=min(150, _profile.max_examples),
     stateful_step_count=min(80, _profile.stateful_step_count),
 )
 TestDeskOnSQLite.settings = settings(
     TestDeskOnSQLite.settings,
-    max_examples=max(10, min(300, _profile.max_examples) // 5),
+    max_examples=max(10, min(150, _profile.max_examples) // 5),
     stateful_step_count=min(80, _profile.stateful_step_count),
 )
