@@ -1,0 +1,127 @@
+"""Details of the calendar each stated by a test: messages, identity and pass-through arguments."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from issuecore.errors import NaiveDatetimeError, NegativeDurationError, UnreachableDeadlineError
+from issuecore.sla.calendar import BusinessCalendar
+
+BERLIN = "Europe/Berlin"
+OFFICE_HOURS = {day: [("09:00", "17:00")] for day in ("mon", "tue", "wed", "thu", "fri")}
+NAIVE = datetime(2026, 3, 2, 9)
+AWARE = datetime(2026, 3, 2, 9, tzinfo=UTC)
+
+
+def office() -> BusinessCalendar:
+    return BusinessCalendar(timezone=BERLIN, hours=OFFICE_HOURS)
+
+
+def test_subtract_names_its_naive_argument() -> None:
+    with pytest.raises(NaiveDatetimeError, match=r"^at must be timezone-aware"):
+        office().subtract(NAIVE, timedelta(hours=1))
+
+
+def test_next_open_names_its_naive_argument() -> None:
+    with pytest.raises(NaiveDatetimeError, match=r"^at must be timezone-aware"):
+        office().next_open(NAIVE)
+
+
+def test_add_names_its_naive_argument() -> None:
+    with pytest.raises(NaiveDatetimeError, match=r"^start must be timezone-aware"):
+        office().add(NAIVE, timedelta(hours=1))
+
+
+def test_subtract_refuses_a_negative_duration_and_points_to_add() -> None:
+    with pytest.raises(
+        NegativeDurationError,
+        match=r"^duration must not be negative, .*; use add\(\) to go forward$",
+    ):
+        office().subtract(AWARE, timedelta(hours=-1))
+
+
+def test_add_refuses_a_negative_duration_and_points_to_subtract() -> None:
+    with pytest.raises(
+        NegativeDurationError,
+        match=r"^duration must not be negative, .*; use subtract\(\) to go back$",
+    ):
+        office().add(AWARE, timedelta(hours=-1))
+
+
+@pytest.mark.parametrize("method", ["add", "subtract"])
+def test_a_duration_that_is_not_a_timedelta_is_refused_by_name(method: str) -> None:
+    with pytest.raises(TypeError, match=r"^duration must be a timedelta, got int$"):
+        getattr(office(), method)(AWARE, 3600)
+
+
+def test_next_open_past_the_last_override_names_the_one_microsecond_it_looked_for() -> None:
+    only_one_day = BusinessCalendar(
+        timezone=BERLIN, hours={}, overrides={date(2026, 3, 2): [("09:00", "17:00")]}
+    )
+    with pytest.raises(UnreachableDeadlineError, match=r"ahead to cover 0:00:00\.000001:"):
+        only_one_day.next_open(datetime(2026, 3, 3, tzinfo=UTC))
+
+
+def test_subtract_past_the_first_override_names_the_duration_it_looked_for() -> None:
+    only_one_day = BusinessCalendar(
+        timezone=BERLIN, hours={}, overrides={date(2026, 3, 2): [("09:00", "17:00")]}
+    )
+    with pytest.raises(UnreachableDeadlineError, match=r"before to cover 9:00:00:"):
+        only_one_day.subtract(datetime(2026, 3, 3, tzinfo=UTC), timedelta(hours=9))
+
+
+def test_the_repr_states_zone_weekly_hours_holidays_and_overrides() -> None:
+    calendar = BusinessCalendar(
+        timezone=BERLIN,
+        hours=OFFICE_HOURS,
+        holidays=[date(2026, 12, 25), date(2026, 12, 26)],
+        overrides={date(2026, 12, 24): [("09:00", "12:00")]},
+    )
+    assert repr(calendar) == (
+        "BusinessCalendar(timezone='Europe/Berlin', weekly_hours=1 day, 16:00:00, "
+        "holidays=2, overrides=1)"
+    )
+
+
+def test_calendars_differing_only_in_overrides_are_not_equal() -> None:
+    with_override = BusinessCalendar(
+        timezone=BERLIN, hours=OFFICE_HOURS, overrides={date(2026, 12, 24): [("09:00", "12:00")]}
+    )
+    assert with_override != office()
+    assert with_override == BusinessCalendar(
+        timezone=BERLIN, hours=OFFICE_HOURS, overrides={date(2026, 12, 24): [("09:00", "12:00")]}
+    )
+
+
+def test_different_calendars_hash_apart_so_they_spread_in_a_dict() -> None:
+    calendars = [
+        office(),
+        BusinessCalendar(timezone="UTC", hours=OFFICE_HOURS),
+        BusinessCalendar(timezone=BERLIN, hours=OFFICE_HOURS, holidays=[date(2026, 12, 25)]),
+    ]
+    assert len({hash(calendar) for calendar in calendars}) == 3
+    assert hash(office()) == hash(office())
+
+
+def test_country_calendar_takes_the_subdivisions_holidays() -> None:
+    bavaria = BusinessCalendar.from_country(
+        "DE", subdivision="BY", timezone=BERLIN, hours=OFFICE_HOURS, years=[2026]
+    )
+    epiphany = datetime(2026, 1, 6, 10, tzinfo=UTC)  # a Tuesday, a holiday in Bavaria only
+    assert not bavaria.is_open(epiphany)
+    berlin = BusinessCalendar.from_country("DE", timezone=BERLIN, hours=OFFICE_HOURS, years=[2026])
+    assert berlin.is_open(epiphany)
+
+
+def test_country_calendar_keeps_the_overrides_given() -> None:
+    calendar = BusinessCalendar.from_country(
+        "DE",
+        timezone=BERLIN,
+        hours=OFFICE_HOURS,
+        years=[2026],
+        overrides={date(2026, 12, 24): [("09:00", "12:00")]},
+    )
+    assert calendar.is_open(datetime(2026, 12, 24, 10, tzinfo=UTC))  # 11:00 in Berlin
+    assert not calendar.is_open(datetime(2026, 12, 24, 12, tzinfo=UTC))  # 13:00 in Berlin
