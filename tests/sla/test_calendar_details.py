@@ -125,3 +125,45 @@ def test_country_calendar_keeps_the_overrides_given() -> None:
     )
     assert calendar.is_open(datetime(2026, 12, 24, 10, tzinfo=UTC))  # 11:00 in Berlin
     assert not calendar.is_open(datetime(2026, 12, 24, 12, tzinfo=UTC))  # 13:00 in Berlin
+
+
+def utc_office() -> BusinessCalendar:
+    return BusinessCalendar(timezone="UTC", hours=OFFICE_HOURS)
+
+
+def test_add_reaches_the_last_working_day_of_year_9999() -> None:
+    thursday = datetime(9999, 12, 30, 9, tzinfo=UTC)
+    assert utc_office().add(thursday, timedelta(hours=16)) == datetime(9999, 12, 31, 17, tzinfo=UTC)
+
+
+def test_add_past_year_9999_is_refused_naming_zone_and_duration() -> None:
+    thursday = datetime(9999, 12, 30, 9, tzinfo=UTC)
+    with pytest.raises(
+        UnreachableDeadlineError,
+        match=r"^covering 1 day, 0:00:00 in the calendar in UTC would end outside the years 1 to",
+    ):
+        utc_office().add(thursday, timedelta(hours=24))
+
+
+def test_subtract_reaches_the_first_working_day_of_year_1() -> None:
+    tuesday = datetime(1, 1, 2, 17, tzinfo=UTC)
+    assert utc_office().subtract(tuesday, timedelta(hours=16)) == datetime(1, 1, 1, 9, tzinfo=UTC)
+
+
+def test_subtract_before_year_1_is_refused_naming_zone_and_duration() -> None:
+    tuesday = datetime(1, 1, 2, 17, tzinfo=UTC)
+    with pytest.raises(
+        UnreachableDeadlineError, match=r"^covering 1 day, 0:00:00 in the calendar in UTC would end"
+    ):
+        utc_office().subtract(tuesday, timedelta(hours=24))
+
+
+def test_add_past_the_last_override_names_the_duration_it_looked_for() -> None:
+    only_one_day = BusinessCalendar(
+        timezone=BERLIN, hours={}, overrides={date(2026, 3, 2): [("09:00", "17:00")]}
+    )
+    with pytest.raises(
+        UnreachableDeadlineError,
+        match=r"^the calendar in Europe/Berlin has too little open time ahead to cover 9:00:00:",
+    ):
+        only_one_day.add(datetime(2026, 3, 2, tzinfo=UTC), timedelta(hours=9))
