@@ -167,3 +167,28 @@ def test_add_past_the_last_override_names_the_duration_it_looked_for() -> None:
         match=r"^the calendar in Europe/Berlin has too little open time ahead to cover 9:00:00:",
     ):
         only_one_day.add(datetime(2026, 3, 2, tzinfo=UTC), timedelta(hours=9))
+
+
+def test_between_names_its_naive_arguments() -> None:
+    with pytest.raises(NaiveDatetimeError, match=r"^a must be timezone-aware"):
+        office().between(NAIVE, AWARE)
+    with pytest.raises(NaiveDatetimeError, match=r"^b must be timezone-aware"):
+        office().between(AWARE, NAIVE)
+
+
+def test_a_negative_duration_is_named_with_its_value() -> None:
+    with pytest.raises(
+        NegativeDurationError, match=r"^duration must not be negative, got -1 day, 23:00:00;"
+    ):
+        office().add(AWARE, timedelta(hours=-1))
+
+
+def test_a_deadline_at_the_last_closing_of_a_year_is_found_after_a_later_year_was_used() -> None:
+    # The calendar remembers the year it last reached into; a target of exactly
+    # the open time before that year lies in the year before it.
+    calendar = utc_office()
+    assert calendar.add(datetime(2026, 6, 1, 9, tzinfo=UTC), timedelta(hours=1)) == datetime(
+        2026, 6, 1, 10, tzinfo=UTC
+    )
+    new_years_eve = datetime(2025, 12, 31, 9, tzinfo=UTC)  # a Wednesday
+    assert calendar.add(new_years_eve, timedelta(hours=8)) == datetime(2025, 12, 31, 17, tzinfo=UTC)
