@@ -136,6 +136,16 @@ def test_add_reaches_the_last_working_day_of_year_9999() -> None:
     assert utc_office().add(thursday, timedelta(hours=16)) == datetime(9999, 12, 31, 17, tzinfo=UTC)
 
 
+def test_add_reaches_from_year_9998_into_year_9999() -> None:
+    thursday = datetime(9998, 12, 31, 9, tzinfo=UTC)
+    assert utc_office().add(thursday, timedelta(hours=16)) == datetime(9999, 1, 1, 17, tzinfo=UTC)
+
+
+def test_subtract_reaches_from_year_2_back_into_year_1() -> None:
+    tuesday = datetime(2, 1, 1, 17, tzinfo=UTC)
+    assert utc_office().subtract(tuesday, timedelta(hours=16)) == datetime(1, 12, 31, 9, tzinfo=UTC)
+
+
 def test_add_past_year_9999_is_refused_naming_zone_and_duration() -> None:
     thursday = datetime(9999, 12, 30, 9, tzinfo=UTC)
     with pytest.raises(
@@ -192,3 +202,11 @@ def test_a_deadline_at_the_last_closing_of_a_year_is_found_after_a_later_year_wa
     )
     new_years_eve = datetime(2025, 12, 31, 9, tzinfo=UTC)  # a Wednesday
     assert calendar.add(new_years_eve, timedelta(hours=8)) == datetime(2025, 12, 31, 17, tzinfo=UTC)
+
+
+def test_subtract_one_microsecond_past_the_first_year_it_knows_reaches_the_year_before() -> None:
+    # A new calendar knows only the year of ``at``; the result is one microsecond
+    # before that year's first opening, so the year before must be looked up.
+    friday = datetime(2026, 1, 2, 17, tzinfo=UTC)  # the 1st, a Thursday, and the 2nd: 16h
+    result = utc_office().subtract(friday, timedelta(hours=16, microseconds=1))
+    assert result == datetime(2025, 12, 31, 16, 59, 59, 999999, tzinfo=UTC)
