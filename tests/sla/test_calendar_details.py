@@ -210,3 +210,21 @@ def test_subtract_one_microsecond_past_the_first_year_it_knows_reaches_the_year_
     friday = datetime(2026, 1, 2, 17, tzinfo=UTC)  # the 1st, a Thursday, and the 2nd: 16h
     result = utc_office().subtract(friday, timedelta(hours=16, microseconds=1))
     assert result == datetime(2025, 12, 31, 16, 59, 59, 999999, tzinfo=UTC)
+
+
+def test_an_override_whose_opening_falls_in_the_utc_year_before_is_reached() -> None:
+    # Only New Year's Day 00:00-01:00 in Berlin is open: 23:00-24:00 UTC the day before.
+    new_year = BusinessCalendar(
+        timezone=BERLIN, hours={}, overrides={date(2026, 1, 1): [("00:00", "01:00")]}
+    )
+    result = new_year.subtract(datetime(2026, 1, 2, tzinfo=UTC), timedelta(minutes=30))
+    assert result == datetime(2025, 12, 31, 23, 30, tzinfo=UTC)
+
+
+def test_an_override_whose_opening_falls_in_the_utc_year_after_is_reached() -> None:
+    # Only New Year's Eve 23:00-24:00 in New York is open: 04:00-05:00 UTC the day after.
+    new_years_eve = BusinessCalendar(
+        timezone="America/New_York", hours={}, overrides={date(2026, 12, 31): [("23:00", "24:00")]}
+    )
+    result = new_years_eve.add(datetime(2026, 12, 31, tzinfo=UTC), timedelta(minutes=30))
+    assert result == datetime(2027, 1, 1, 4, 30, tzinfo=UTC)
