@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
-from issuecore.errors import NaiveDatetimeError, NegativeDurationError, UnreachableDeadlineError
+from issuecore.errors import (
+    InvalidTimeError,
+    NaiveDatetimeError,
+    NegativeDurationError,
+    UnreachableDeadlineError,
+)
 from issuecore.sla.calendar import BusinessCalendar
 
 BERLIN = "Europe/Berlin"
@@ -228,3 +233,77 @@ def test_an_override_whose_opening_falls_in_the_utc_year_after_is_reached() -> N
     )
     result = new_years_eve.add(datetime(2026, 12, 31, tzinfo=UTC), timedelta(minutes=30))
     assert result == datetime(2027, 1, 1, 4, 30, tzinfo=UTC)
+
+
+# Reading working hours: every form and every edge of the accepted range.
+
+MONDAY = datetime(2026, 3, 2, tzinfo=UTC)  # midnight UTC of a Monday
+
+
+def monday_hours(start: object, end: object) -> BusinessCalendar:
+    return BusinessCalendar(timezone="UTC", hours={"mon": [(start, end)]})  # type: ignore[list-item]
+
+
+def test_seconds_in_working_hours_are_read_to_the_microsecond() -> None:
+    calendar = monday_hours("09:00:30", " 09:00:45 ")
+    opening, closing = (
+        MONDAY + timedelta(hours=9, seconds=30),
+        MONDAY + timedelta(hours=9, seconds=45),
+    )
+    assert not calendar.is_open(opening - timedelta(microseconds=1))
+    assert calendar.is_open(opening)
+    assert calendar.is_open(closing - timedelta(microseconds=1))
+    assert not calendar.is_open(closing)
+
+
+def test_times_of_day_are_read_with_their_microseconds() -> None:
+    calendar = monday_hours(time(9, 0, 1, 5), time(9, 0, 2))
+    opening = MONDAY + timedelta(hours=9, seconds=1, microseconds=5)
+    assert not calendar.is_open(opening - timedelta(microseconds=1))
+    assert calendar.is_open(opening)
+    assert calendar.between(MONDAY, MONDAY + timedelta(days=1)) == timedelta(microseconds=999_995)
+
+
+@pytest.mark.parametrize(("end", "open_until"), [("23:59:59", 86_399), ("24:00", 86_400),
+                                                 ("24:00:00", 86_400)])  # fmt: skip
+def test_the_last_accepted_ends_of_a_day(end: str, open_until: int) -> None:
+    calendar = monday_hours("00:00", end)
+    assert calendar.between(MONDAY, MONDAY + timedelta(days=1)) == timedelta(seconds=open_until)
+
+
+def test_an_interval_that_ends_before_it_starts_runs_overnight() -> None:
+    calendar = monday_hours("22:00", "02:00")
+    tuesday = MONDAY + timedelta(days=1)
+    assert calendar.is_open(tuesday + timedelta(hours=1, minutes=59))
+    assert not calendar.is_open(tuesday + timedelta(hours=2))
+    assert calendar.between(MONDAY, tuesday + timedelta(days=1)) == timedelta(hours=4)
+
+
+@pytest.mark.parametrize(
+    ("end", "reason"),
+    [("24:01", "24:00 can only end|out of range"), ("24:00:01", "out of range"),
+     ("23:60", "out of range"), ("00:00:60", "out of range"), ("99:00", "out of range"),
+     ("9:0", "HH:MM"), ("09:00:0", "HH:MM"), (time(17, tzinfo=UTC), "carries no zone"),
+     (17.0, "a float is no time")],
+)  # fmt: skip
+def test_an_end_outside_the_accepted_range_is_refused(end: object, reason: str) -> None:
+    with pytest.raises(InvalidTimeError, match=reason) as raised:
+        monday_hours("09:00", end)
+    assert str(raised.value).startswith(f"invalid time {end!r}: ")
+
+
+def test_24_00_cannot_start_an_interval() -> None:
+    with pytest.raises(InvalidTimeError, match=r"^invalid time '24:00': 24:00 can only end an"):
+        monday_hours("24:00", "24:00")
+
+
+@pytest.mark.parametrize(
+    ("intervals", "reason"),
+    [("09:00-17:00", "give a list of \\(start, end\\) pairs"), (5, "give a list of"),
+     ([("09:00",)], "an interval is a \\(start, end\\) pair"),
+     (["0917"], "an interval is a \\(start, end\\) pair"),
+     ([("09:00", "12:00", "17:00")], "an interval is a \\(start, end\\) pair")],
+)  # fmt: skip
+def test_hours_that_are_not_a_list_of_pairs_are_refused(intervals: object, reason: str) -> None:
+    with pytest.raises(InvalidTimeError, match=reason):
+        BusinessCalendar(timezone="UTC", hours={"mon": intervals})  # type: ignore[dict-item]
