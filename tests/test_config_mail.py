@@ -201,3 +201,20 @@ def test_oauth2_config_secrets_stay_out_of_repr() -> None:
     )
     assert "very-secret" not in repr(table)
     assert "also-secret" not in repr(table)
+
+
+def test_agent_domains_and_the_agent_mail_policy_reach_the_desk_settings() -> None:
+    config = parse_config(
+        'agent_domains = ["helpdesk.example"]\n[mail]\nagent_mail_policy = "record_only"\n'
+    )
+    settings = config.desk_settings(b"k" * 32)
+    assert settings.is_agent("kim@helpdesk.example")
+    assert not settings.is_agent("kim@customer.test")
+    assert settings.mail_settings().agent_mail_policy == "record_only"
+
+
+def test_a_wrong_agent_domain_or_policy_is_named() -> None:
+    assert str(problem('agent_domains = ["helpdesk example"]')) == (
+        'desk.toml: agent_domains[0]: "helpdesk example" is not a domain like "example.com"'
+    )
+    assert "mail.agent_mail_policy" in str(problem('[mail]\nagent_mail_policy = "forward"'))

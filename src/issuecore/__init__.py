@@ -34,6 +34,7 @@ from issuecore.errors import (
     WorkflowError,
 )
 from issuecore.mail.settings import (
+    AgentMailPolicy,
     AutomatedPolicy,
     FollowUpPolicy,
     MailSettings,
@@ -62,6 +63,7 @@ __all__ = [
     "Action",
     "Actor",
     "ActorKind",
+    "AgentMailPolicy",
     "AgreementError",
     "AgreementStatus",
     "AtRisk",

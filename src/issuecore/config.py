@@ -268,6 +268,7 @@ class Config:
     imap: ImapConfig | None = None
     auto_close_after: timedelta | None = timedelta(days=7)
     agents: tuple[str, ...] = ()
+    agent_domains: tuple[str, ...] = ()
     timezone: str | None = None
     signing_key: bytes | None = attrs.field(default=None, repr=False)
     mail: Mapping[str, Any] = attrs.field(factory=dict)
@@ -394,6 +395,7 @@ class Config:
             support_address=self.support_address,
             auto_close_after=self.auto_close_after,
             agents=frozenset(self.agents),
+            agent_domains=frozenset(self.agent_domains),
             mail=mail,
         )
 
@@ -551,6 +553,16 @@ class _Reader:
             fields["agents"] = tuple(
                 self.address(agent, f"agents[{index}]") for index, agent in enumerate(agents)
             )
+        if "agent_domains" in data:
+            domains = self.strings(data["agent_domains"], "agent_domains")
+            for index, domain in enumerate(domains):
+                try:
+                    DeskSettings(support_address="x@example.com", agent_domains=(domain,))
+                except IssueCoreError:
+                    raise self.fail(
+                        f"agent_domains[{index}]", f'"{domain}" is not a domain like "example.com"'
+                    ) from None
+            fields["agent_domains"] = domains
         if "timezone" in data:
             fields["timezone"] = self.zone(data["timezone"], "timezone")
         if "signing_key" in data:
@@ -934,6 +946,7 @@ _TOP_KEYS: Final = (
     "imap",
     "auto_close_after",
     "agents",
+    "agent_domains",
     "timezone",
     "signing_key",
     "mail",
@@ -972,6 +985,7 @@ _OAUTH2_KEYS: Final[dict[str, tuple[str, ...]]] = {
 }
 _MAIL_KEYS: Final = {
     "aliases": "strings",
+    "agent_mail_policy": "str",
     "stranger_policy": "str",
     "follow_up_policy": "str",
     "reopen_within": "duration",
@@ -1007,8 +1021,11 @@ signing_key = "{signing_key}"
 # Issues waiting for the customer close after this much silence; false turns it off.
 # auto_close_after = "7d"
 
-# Addresses of the people answering; they may write into any thread.
+# Addresses of the people answering; they may write into any thread. Their mail
+# naming an issue is relayed to the customer ([mail] agent_mail_policy).
 # agents = ["ben@example.com"]
+# Every address at these domains is an agent's (customers never write from them).
+# agent_domains = ["example.com"]
 
 # The zone dates and times are shown in (default: the default agreement's calendar zone, else UTC).
 # timezone = "Europe/Berlin"
@@ -1049,6 +1066,8 @@ signing_key = "{signing_key}"
 # follow_up_policy = "reopen_within" # "reopen_within", "new_issue" or "reopen"
 # reopen_within = "14d"
 # automated_policy = "ignore"        # "ignore" or "create"
+# agent_mail_policy = "relay"        # agents' mail naming an issue: "relay" it to the
+#                                    # customer, or "record_only" as an internal note
 # auto_reply = true
 # auto_reply_limit = 10              # automatic replies per sender and recipient ...
 # auto_reply_window = "24h"          # ... in this window

@@ -212,7 +212,10 @@ def test_who_wrote_decides_the_entry_kind_and_the_action(
         assert result.entry.kind is EntryKind.AUTOMATED_MESSAGE
         assert result.update.action is None
     elif decision.from_agent:
-        assert result.entry.kind is EntryKind.AGENT_REPLY
+        # Agent mail reaches the customer (an agent reply) or is kept as an internal note.
+        assert result.entry.kind in (EntryKind.AGENT_REPLY, EntryKind.INTERNAL_NOTE)
+        if result.entry.kind is EntryKind.INTERNAL_NOTE:
+            assert (result.update.action, result.relay) == (None, None)
     else:
         assert result.entry.kind is EntryKind.CUSTOMER_MESSAGE
     if result.update.action is not None:

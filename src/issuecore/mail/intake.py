@@ -41,16 +41,18 @@ from issuecore._text import clean_text
 from issuecore.mail.matching import Decision, DecisionKind
 from issuecore.mail.parse import InboundMessage, Quarantined
 from issuecore.mail.quotes import new_content
-from issuecore.mail.settings import MailSettings
-from issuecore.model import Action, Actor, EntryKind, MessageReceived, ThreadEntry
+from issuecore.mail.settings import AgentMailPolicy, MailSettings
+from issuecore.model import Action, Actor, Attachment, EntryKind, MessageReceived, ThreadEntry
 
 __all__ = [
     "INTAKE_OUTCOMES",
+    "AgentRelay",
     "IntakePlan",
     "IssueUpdate",
     "MessageRecord",
     "NewIssue",
     "plan_intake",
+    "unrelayed",
 ]
 
 INTAKE_OUTCOMES: Final = ("created", "appended", "duplicate", "loop", "ignored", "quarantined")
@@ -102,6 +104,24 @@ class IssueUpdate:
 
 
 @attrs.frozen(kw_only=True)
+class AgentRelay:
+    """An agent's mail to send on to the customer as a desk reply, through the outbox.
+
+    ``body`` is the agent's new text (the quoted conversation left out),
+    ``attachments`` the files that came with it, ``author`` the agent's
+    address and ``name`` their display name (shown before the support
+    address in ``From``). The desk counts the reply as the response only
+    once it queued it; if it cannot (see :func:`unrelayed`), the message is
+    kept as an internal note instead.
+    """
+
+    author: str
+    name: str
+    body: str
+    attachments: tuple[Attachment, ...] = ()
+
+
+@attrs.frozen(kw_only=True)
 class IntakePlan:
     """What to do with one inbound message; executing it is the desk's only part.
 
@@ -116,6 +136,8 @@ class IntakePlan:
       wrote it; ``note``: the intake note to add after it, if any.
     - ``message``: the message under the Message-ID it is recorded as (what
       an automatic reply answers); ``from_agent``/``automated``: who sent it.
+    - ``relay``: an agent's mail to send on to the customer (only with an
+      ``update`` whose action is the agent reply).
     """
 
     outcome: str = attrs.field(validator=attrs.validators.in_(INTAKE_OUTCOMES))
@@ -132,6 +154,7 @@ class IntakePlan:
     note: ThreadEntry | None = None
     from_agent: bool = False
     automated: bool = False
+    relay: AgentRelay | None = None
 
     @property
     def writes_anything(self) -> bool:
@@ -235,7 +258,7 @@ def plan_intake(
         )
         outcome, new_issue = "appended", None
         recorded = "unverified" if decision.unverified else "appended"
-    return IntakePlan(
+    plan = IntakePlan(
         outcome=outcome,
         message_id=message_id,
         reason=reason,
@@ -252,6 +275,74 @@ def plan_intake(
         note=note,
         from_agent=decision.from_agent,
         automated=decision.automated,
+    )
+    return _agent_mail(plan, decision, message, settings)
+
+
+def _agent_mail(
+    plan: IntakePlan, decision: Decision, message: InboundMessage, settings: MailSettings
+) -> IntakePlan:
+    """Return ``plan`` with an agent's mail relayed, or kept as a note, as the policy says."""
+    update, entry = plan.update, plan.entry
+    if (
+        update is None
+        or entry is None
+        or update.action != Action.AGENT_REPLY
+        or not decision.from_agent
+        or decision.automated
+        or decision.unverified
+    ):
+        return plan
+    if decision.addressed_to_raiser:
+        return attrs.evolve(
+            plan,
+            reason=f"{plan.reason}; the agent wrote to the raiser directly: nothing is relayed",
+        )
+    if settings.agent_mail_policy is AgentMailPolicy.RECORD_ONLY:
+        return unrelayed(plan, "agent_mail_policy is record_only")
+    body = entry.display_text
+    if not body.strip() and not entry.attachments:
+        return unrelayed(plan, "it holds no new text and no attachment")
+    relay = AgentRelay(
+        author=entry.author,
+        name=message.from_name,
+        body=body,
+        attachments=entry.attachments,
+    )
+    return attrs.evolve(
+        plan, relay=relay, reason=f"{plan.reason}; relayed to the customer as a desk reply"
+    )
+
+
+def unrelayed(plan: IntakePlan, why: str) -> IntakePlan:
+    """Return ``plan`` with the agent's mail kept as an internal note: no status change, no reply.
+
+    The note on the thread says it did not reach the customer, and ``why``.
+    """
+    if plan.entry is None or plan.update is None:
+        raise ValueError(f"a plan with outcome {plan.outcome!r} adds no agent mail to an issue")
+    line = (
+        f"The agent's mail {plan.message_id} was not sent to the customer ({why}); "
+        "it is kept as an internal note. Answer the customer with a reply from the desk."
+    )
+    note = plan.note
+    if note is None:
+        note = ThreadEntry(
+            kind=EntryKind.SYSTEM,
+            author="issuecore",
+            text=f"Intake note on {plan.message_id}:\n{line}",
+            at=plan.entry.at,
+        )
+    else:
+        note = attrs.evolve(note, text=f"{note.text}\n{line}")
+    return attrs.evolve(
+        plan,
+        entry=attrs.evolve(plan.entry, kind=EntryKind.INTERNAL_NOTE),
+        update=attrs.evolve(plan.update, action=None),
+        note=note,
+        relay=None,
+        reason=f"{plan.reason.removesuffix('; relayed to the customer as a desk reply')}; "
+        f"kept as an internal note, not sent to the customer: {why}",
     )
 
 

@@ -17,6 +17,7 @@ from issuecore.mail.tokens import TokenFormat, token_format
 
 __all__ = [
     "DEFAULT_AUTO_REPLY_TEMPLATE",
+    "AgentMailPolicy",
     "AutomatedPolicy",
     "FollowUpPolicy",
     "MailSettings",
@@ -56,6 +57,21 @@ class AutomatedPolicy(enum.StrEnum):
     CREATE = "create"
 
 
+class AgentMailPolicy(enum.StrEnum):
+    """What a message from an agent's address that names an issue does.
+
+    ``relay``: it is sent on to the customer as a desk reply (quoted text
+    left out, attachments kept) through the outbox, and counts as the
+    response once queued. ``record_only``: it is kept on the thread as an
+    internal note; nothing is sent and the status stays. Either way, mail
+    the agent addressed to the customer directly (the raiser in To or Cc)
+    is recorded as the agent reply it is and not sent again.
+    """
+
+    RELAY = "relay"
+    RECORD_ONLY = "record_only"
+
+
 def _member(kind: type[enum.StrEnum], name: str, value: object) -> Any:
     try:
         return kind(str(value))
@@ -71,6 +87,11 @@ def _stranger_policy(value: object) -> StrangerPolicy:
 
 def _follow_up_policy(value: object) -> FollowUpPolicy:
     policy: FollowUpPolicy = _member(FollowUpPolicy, "follow_up_policy", value)
+    return policy
+
+
+def _agent_mail_policy(value: object) -> AgentMailPolicy:
+    policy: AgentMailPolicy = _member(AgentMailPolicy, "agent_mail_policy", value)
     return policy
 
 
@@ -191,6 +212,9 @@ class MailSettings:
     reopen_within: timedelta = attrs.field(default=timedelta(days=14), validator=_positive_span)
     automated_policy: AutomatedPolicy = attrs.field(
         default=AutomatedPolicy.IGNORE, converter=_automated_policy
+    )
+    agent_mail_policy: AgentMailPolicy = attrs.field(
+        default=AgentMailPolicy.RELAY, converter=_agent_mail_policy
     )
     auto_reply: bool = True
     auto_reply_limit: int = attrs.field(default=10, validator=_limit)
