@@ -99,6 +99,12 @@ class DeskSettings:
       Keep it well above the time one delivery can take.
     - ``keep_delivered``: how long delivered outbox rows stay before
       :meth:`HelpDesk.tick` deletes them (``None`` keeps them for ever).
+    - ``use_message_date``: count inbound mail from its own ``Date:`` instead
+      of the instant it was received, for importing a backlog: the issue's
+      creation, its thread entry and its SLA clock start then (see
+      ``docs/sla.md``). Off by default; :meth:`HelpDesk.receive`,
+      :meth:`~HelpDesk.ingest` and :meth:`~HelpDesk.receive_many` take it
+      per call too.
     """
 
     support_address: str
@@ -115,6 +121,7 @@ class DeskSettings:
     retry_after: timedelta = attrs.field(default=timedelta(minutes=1), kw_only=True)
     delivery_lease: timedelta = attrs.field(default=timedelta(minutes=10), kw_only=True)
     keep_delivered: timedelta | None = attrs.field(default=timedelta(days=7), kw_only=True)
+    use_message_date: bool = attrs.field(default=False, kw_only=True)
 
     def is_agent(self, address: str) -> bool:
         """Return whether ``address`` is an agent's: listed in ``agents`` or at an agent domain."""

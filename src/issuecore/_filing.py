@@ -23,6 +23,7 @@ from issuecore.mail.intake import (
     IntakePlan,
     MessageRecord,
     NewIssue,
+    message_instant,
     plan_intake,
     unrelayed,
 )
@@ -107,16 +108,21 @@ class _Filing(_DeskCore):
         parsed: InboundMessage | Quarantined,
         raw: bytes,
         fingerprint: str,
+        use_message_date: bool = False,
     ) -> ReceiveOutcome:
+        # The issue, its SLA and the entry count from ``at``; records and outbound mail from now.
+        at = message_instant(parsed, received=now, use_message_date=use_message_date)
         decision = decide(
             parsed,
             lookup=_Lookup(work, self.settings),
             settings=self.mail,
-            now=now,
+            now=at,
             is_closed=self.workflow.is_closed,
             fingerprint=fingerprint,
         )
-        plan = plan_intake(parsed, decision, settings=self.mail, now=now, fingerprint=fingerprint)
+        plan = plan_intake(
+            parsed, decision, settings=self.mail, now=at, fingerprint=fingerprint, received=now
+        )
         return self._execute(work, now, after, plan, raw)
 
     def _execute(
@@ -160,7 +166,7 @@ class _Filing(_DeskCore):
         assert plan.record is not None
         change = self._new_issue(
             work,
-            now,
+            plan.entry.at,
             subject=new.subject,
             raised_by=new.raised_by,
             priority=None,
@@ -196,11 +202,12 @@ class _Filing(_DeskCore):
         """Append the message to its issue; return the number, the plan as done, and if relayed."""
         assert plan.update is not None
         assert plan.record is not None
-        update = plan.update
+        assert plan.entry is not None
+        update, at = plan.update, plan.entry.at
         issue = work.get_issue(update.number, for_update=True)
         events: list[Event] = []
         for address in update.participants:
-            change = add_participant(issue, address, at=now, actor=update.actor)
+            change = add_participant(issue, address, at=at, actor=update.actor)
             issue, events = change.issue, [*events, *change.events]
         relay = None
         if plan.relay is not None:
@@ -213,19 +220,19 @@ class _Filing(_DeskCore):
             self._queue(work, after, relay, number=issue.number, now=now)
         if update.action is not None:
             if self.workflow.target(issue.status, update.action) is not None:
-                change = self.workflow.apply(issue, update.action, at=now, actor=update.actor)
+                change = self.workflow.apply(issue, update.action, at=at, actor=update.actor)
                 change = follow(
                     change, self._agreement(issue), action=update.action, workflow=self.workflow
                 )
                 issue, events = change.issue, [*events, *change.events]
         else:
-            issue = attrs.evolve(issue, updated_at=max(now, issue.updated_at))
+            issue = attrs.evolve(issue, updated_at=max(at, issue.updated_at))
         events.append(plan.received(issue.number))
         if relay is not None:
             events.append(
                 ReplySent(
                     number=issue.number,
-                    at=now,
+                    at=at,
                     actor=update.actor,
                     message_id=str(relay["Message-ID"]),
                     author=update.actor.id,

@@ -269,6 +269,7 @@ class Config:
     auto_close_after: timedelta | None = timedelta(days=7)
     agents: tuple[str, ...] = ()
     agent_domains: tuple[str, ...] = ()
+    use_message_date: bool = False
     timezone: str | None = None
     signing_key: bytes | None = attrs.field(default=None, repr=False)
     mail: Mapping[str, Any] = attrs.field(factory=dict)
@@ -396,6 +397,7 @@ class Config:
             auto_close_after=self.auto_close_after,
             agents=frozenset(self.agents),
             agent_domains=frozenset(self.agent_domains),
+            use_message_date=self.use_message_date,
             mail=mail,
         )
 
@@ -563,6 +565,8 @@ class _Reader:
                         f"agent_domains[{index}]", f'"{domain}" is not a domain like "example.com"'
                     ) from None
             fields["agent_domains"] = domains
+        if "use_message_date" in data:
+            fields["use_message_date"] = self.boolean(data["use_message_date"], "use_message_date")
         if "timezone" in data:
             fields["timezone"] = self.zone(data["timezone"], "timezone")
         if "signing_key" in data:
@@ -947,6 +951,7 @@ _TOP_KEYS: Final = (
     "auto_close_after",
     "agents",
     "agent_domains",
+    "use_message_date",
     "timezone",
     "signing_key",
     "mail",
@@ -1026,6 +1031,11 @@ signing_key = "{signing_key}"
 # agents = ["ben@example.com"]
 # Every address at these domains is an agent's (customers never write from them).
 # agent_domains = ["example.com"]
+
+# Count inbound mail from its own Date: header instead of when it was received
+# (for importing a backlog): issues, threads and SLA clocks start then, so old
+# mail arrives with its targets already breached. See docs/sla.md.
+# use_message_date = false
 
 # The zone dates and times are shown in (default: the default agreement's calendar zone, else UTC).
 # timezone = "Europe/Berlin"

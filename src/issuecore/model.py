@@ -143,13 +143,18 @@ class ThreadEntry:
     ``text`` is the full text, never shortened; ``new_text`` is the same
     without quoted earlier conversation (equal to ``text`` when nothing was
     quoted). ``unverified`` marks a message kept on the issue although its
-    sender is not a participant.
+    sender is not a participant. ``at`` is when the desk recorded the entry
+    (for mail, when it was received); ``written_at`` is the instant the
+    message's own ``Date:`` header gives, in UTC, ``None`` when it has none,
+    it cannot be read, or it is absurd (before 1970, or later than a day
+    after it was received).
     """
 
     kind: EntryKind
     author: str
     text: str
     at: datetime = attrs.field(validator=aware_field)
+    written_at: datetime | None = attrs.field(default=None, validator=optional_aware_field)
     new_text: str | None = None
     html: str | None = None
     subject: str | None = None

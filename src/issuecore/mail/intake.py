@@ -31,7 +31,7 @@ derived Message-ID because its own was reused.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Final
 
 import attrs
@@ -46,14 +46,23 @@ from issuecore.model import Action, Actor, Attachment, EntryKind, MessageReceive
 
 __all__ = [
     "INTAKE_OUTCOMES",
+    "WRITTEN_AT_EARLIEST",
+    "WRITTEN_AT_SKEW",
     "AgentRelay",
     "IntakePlan",
     "IssueUpdate",
     "MessageRecord",
     "NewIssue",
+    "message_instant",
     "plan_intake",
     "unrelayed",
+    "written_at",
 ]
+
+WRITTEN_AT_EARLIEST: Final = datetime(1970, 1, 1, tzinfo=UTC)
+"""A ``Date:`` before this instant is absurd for mail: :func:`written_at` ignores it."""
+WRITTEN_AT_SKEW: Final = timedelta(days=1)
+"""How far after its receipt a message's ``Date:`` may lie (a sender's clock running fast)."""
 
 INTAKE_OUTCOMES: Final = ("created", "appended", "duplicate", "loop", "ignored", "quarantined")
 """Every outcome an :class:`IntakePlan` (and so ``HelpDesk.receive``) can report."""
@@ -176,6 +185,40 @@ class IntakePlan:
         )
 
 
+def written_at(date: datetime | None, *, received: datetime) -> datetime | None:
+    """Return the message date ``date`` in UTC, or ``None`` when missing or absurd.
+
+    Absurd is before :data:`WRITTEN_AT_EARLIEST` or later than ``received``
+    plus :data:`WRITTEN_AT_SKEW`.
+    """
+    require_aware("received", received)
+    if date is None or date.tzinfo is None or date.utcoffset() is None:
+        return None
+    try:
+        instant = date.astimezone(UTC)
+    except (OverflowError, ValueError):
+        return None
+    if instant < WRITTEN_AT_EARLIEST or instant > received + WRITTEN_AT_SKEW:
+        return None
+    return instant
+
+
+def message_instant(
+    message: InboundMessage | Quarantined, *, received: datetime, use_message_date: bool
+) -> datetime:
+    """Return the instant a message counts from: ``received``, or its own date when asked to.
+
+    With ``use_message_date`` the message's :func:`written_at` is used when it
+    has one, never later than ``received``; otherwise, and for a message that
+    could not be read, the instant it was received.
+    """
+    require_aware("received", received)
+    if not use_message_date or isinstance(message, Quarantined):
+        return received
+    written = written_at(message.date, received=received)
+    return received if written is None else min(written, received)
+
+
 def plan_intake(
     message: InboundMessage | Quarantined,
     decision: Decision,
@@ -183,12 +226,17 @@ def plan_intake(
     settings: MailSettings,
     now: datetime,
     fingerprint: str | None,
+    received: datetime | None = None,
 ) -> IntakePlan:
     """Return the plan for ``message`` as ``decision`` classified it, at ``now``.
 
     ``decision`` is what :func:`~issuecore.mail.matching.decide` returned for
     ``message`` (its ``record_as`` and, for a duplicate, ``previous_outcome``
     are the facts looked up); ``fingerprint`` is stored with the record.
+    ``now`` is the instant the message counts from (its entry's ``at``);
+    ``received``, when the desk counts from the message's own date (see
+    :func:`message_instant`), is when it was received (``now`` when omitted),
+    against which :func:`written_at` judges the date.
     """
     require_aware("now", now)
     message_id = decision.record_as or message.message_id
@@ -229,7 +277,7 @@ def plan_intake(
         reason = f"{reason}; left out: {'; '.join(message.omissions)}"
     sender = decision.sender or message.from_address or "unknown"
     actor = Actor.agent(sender) if decision.from_agent else Actor.customer(sender)
-    entry = _entry_for(message, decision, now)
+    entry = _entry_for(message, decision, now, now if received is None else received)
     note = _intake_note(message, decision, now)
     if decision.kind is DecisionKind.CREATE:
         subject = decision.subject if decision.subject is not None else message.subject
@@ -364,12 +412,15 @@ def _plan(
     )
 
 
-def _entry_for(message: InboundMessage, decision: Decision, at: datetime) -> ThreadEntry:
+def _entry_for(
+    message: InboundMessage, decision: Decision, at: datetime, received: datetime
+) -> ThreadEntry:
     kind = EntryKind.AUTOMATED_MESSAGE if decision.automated else EntryKind.CUSTOMER_MESSAGE
     if decision.from_agent and not decision.automated:
         kind = EntryKind.AGENT_REPLY
     return ThreadEntry(
         kind=kind,
+        written_at=written_at(message.date, received=received),
         author=message.from_address or decision.sender or "unknown",
         text=message.text,
         new_text=new_content(message.text, html=message.html),
