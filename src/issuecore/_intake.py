@@ -235,6 +235,9 @@ class _Intake(_Filing):
                 return self._quarantine_failed(
                     item.raw, item.parsed.message_id, item.fingerprint, error
                 )
+            if use_message_date == self.settings.use_message_date:
+                # The plain call, so a wrapped or overridden receive() keeps working.
+                return self.receive(item.original)  # type: ignore[arg-type]
             return self.receive(
                 item.original,  # type: ignore[arg-type]
                 use_message_date=use_message_date,

@@ -233,3 +233,21 @@ def test_use_message_date_in_the_configuration_reaches_the_desk_settings() -> No
 def test_use_message_date_must_be_a_boolean() -> None:
     with pytest.raises(ConfigError, match="use_message_date: must be true or false"):
         parse_config('use_message_date = "yes"')
+
+
+def test_the_call_option_applies_to_a_single_message_batch_and_to_ingest(
+    store: Store, tmp_path: Path
+) -> None:
+    from issuecore.adapters.maildir import MaildirSource
+
+    desk = make_desk(store)
+    (outcome,) = desk.receive_many([message()], use_message_date=True).outcomes
+    assert outcome.issue_number is not None
+    assert desk.get(outcome.issue_number).created_at == WRITTEN
+    inbox = MaildirSource(tmp_path / "inbox", create=True)
+    (tmp_path / "inbox" / "new" / "1.M1P1.host").write_bytes(
+        message("Sat, 28 Feb 2026 10:00:00 +0000", message_id="<d9@c.test>", subject="Other")
+    )
+    (ingested,) = desk.ingest(inbox, use_message_date=True).outcomes
+    assert ingested.issue_number is not None
+    assert desk.get(ingested.issue_number).created_at == datetime(2026, 2, 28, 10, 0, tzinfo=UTC)
