@@ -991,6 +991,7 @@ _OAUTH2_KEYS: Final[dict[str, tuple[str, ...]]] = {
 _MAIL_KEYS: Final = {
     "aliases": "strings",
     "agent_mail_policy": "str",
+    "agent_mail_authserv_id": "str",
     "stranger_policy": "str",
     "follow_up_policy": "str",
     "reopen_within": "duration",
@@ -1078,6 +1079,8 @@ signing_key = "{signing_key}"
 # automated_policy = "ignore"        # "ignore" or "create"
 # agent_mail_policy = "relay"        # agents' mail naming an issue: "relay" it to the
 #                                    # customer, or "record_only" as an internal note
+# agent_mail_authserv_id = "mx.google.com"  # relay agent mail only when this receiving
+#                                    # server's Authentication-Results says dmarc=pass
 # auto_reply = true
 # auto_reply_limit = 10              # automatic replies per sender and recipient ...
 # auto_reply_window = "24h"          # ... in this window

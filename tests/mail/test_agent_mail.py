@@ -32,6 +32,8 @@ from issuecore import DeskSettings, EntryKind, HelpDesk, Status
 from issuecore.adapters.sql import SqlStore
 from issuecore.errors import MailSettingsError
 from issuecore.mail import AgentMailPolicy, MailSettings
+from issuecore.mail.intake import dmarc_passed
+from issuecore.mail.parse import InboundMessage, parse_message
 from issuecore.ports import Store
 from issuecore.testing import FakeClock, RecordingMailer
 
@@ -67,8 +69,11 @@ def agent_mail(
     cc: str | None = None,
     attachment: bytes | None = None,
     auto_submitted: bool = False,
+    authentication: tuple[str, ...] = (),
 ) -> bytes:
     message = EmailMessage(policy=default_policy)
+    for result in authentication:
+        message["Authentication-Results"] = result
     message["From"] = sender
     message["To"] = to
     if cc is not None:
@@ -269,3 +274,53 @@ def test_relay_is_the_default_policy() -> None:
     settings = MailSettings(support_address=SUPPORT)
     assert settings.agent_mail_policy is AgentMailPolicy.RELAY
     assert attrs.evolve(settings, agent_mail_policy="relay") == settings
+
+
+SERVER = "mx.helpdesk.example"
+PASSED = (
+    f"{SERVER}; spf=pass smtp.mailfrom=helpdesk.example;"
+    " dmarc=pass (p=reject) header.from=helpdesk.example"
+)
+
+
+@pytest.mark.parametrize(
+    ("results", "passed"),
+    [
+        ((PASSED,), True),
+        ((f"{SERVER.upper()};dmarc=pass",), True),
+        ((f"{SERVER} 1; dkim=pass; dmarc=pass header.from=helpdesk.example",), True),
+        ((), False),
+        ((f"{SERVER}; dmarc=fail (p=reject) header.from=helpdesk.example",), False),
+        ((f"{SERVER}; dmarc=fail (dmarc=pass) header.from=helpdesk.example",), False),
+        ((f"{SERVER}; dmarc=passed",), False),
+        (("evil.example; dmarc=pass header.from=helpdesk.example",), False),
+        ((f"relay.{SERVER}; dmarc=pass",), False),
+        ((f"evil.example; dmarc=pass; {SERVER}",), False),
+    ],
+)
+def test_dmarc_counts_only_as_the_named_server_recorded_it(
+    results: tuple[str, ...], passed: bool
+) -> None:
+    parsed = parse_message(agent_mail(authentication=results))
+    assert isinstance(parsed, InboundMessage)
+    assert dmarc_passed(parsed, authserv_id=SERVER) is passed
+
+
+def test_with_an_authserv_id_only_authenticated_agent_mail_is_relayed(store: Store) -> None:
+    env = make_desk(store, agent_mail_authserv_id=SERVER)
+    open_issue(env)
+    forged = env.desk.receive(agent_mail(authentication=(f"{SERVER}; dmarc=fail",)))
+    assert not forged.relayed
+    assert f"no Authentication-Results of {SERVER} says dmarc=pass" in forged.reason
+    assert env.mailer.sent == []
+    assert env.desk.get(FIRST).first_responded_at is None
+    genuine = env.desk.receive(
+        agent_mail(message_id="<a2@helpdesk.example>", authentication=(PASSED,))
+    )
+    assert genuine.relayed
+    assert len(env.mailer.sent) == 1
+
+
+def test_an_unusable_authserv_id_is_refused() -> None:
+    with pytest.raises(MailSettingsError, match="the receiving server's name"):
+        MailSettings(support_address=SUPPORT, agent_mail_authserv_id="mx google; com")

@@ -31,6 +31,7 @@ derived Message-ID because its own was reused.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
@@ -53,6 +54,7 @@ __all__ = [
     "IssueUpdate",
     "MessageRecord",
     "NewIssue",
+    "dmarc_passed",
     "message_instant",
     "plan_intake",
     "unrelayed",
@@ -348,6 +350,11 @@ def _agent_mail(
         )
     if settings.agent_mail_policy is AgentMailPolicy.RECORD_ONLY:
         return unrelayed(plan, "agent_mail_policy is record_only")
+    authserv_id = settings.agent_mail_authserv_id
+    if authserv_id is not None and not dmarc_passed(message, authserv_id=authserv_id):
+        return unrelayed(
+            plan, f"no Authentication-Results of {authserv_id} says dmarc=pass for its sender"
+        )
     body = entry.display_text
     if not body.strip() and not entry.attachments:
         return unrelayed(plan, "it holds no new text and no attachment")
@@ -360,6 +367,31 @@ def _agent_mail(
     return attrs.evolve(
         plan, relay=relay, reason=f"{plan.reason}; relayed to the customer as a desk reply"
     )
+
+
+_RESULT: Final = re.compile(r"(?:^|;)\s*dmarc\s*=\s*pass\b", re.IGNORECASE)
+
+
+def dmarc_passed(message: InboundMessage, *, authserv_id: str) -> bool:
+    """Return whether the server ``authserv_id`` recorded ``dmarc=pass`` for ``message``.
+
+    Only ``Authentication-Results`` headers that server wrote count (RFC 8601:
+    a receiving server removes headers claiming its name from incoming mail,
+    so a sender cannot forge one). Comments in parentheses are ignored.
+    """
+    wanted = authserv_id.lower()
+    for name, value in message.headers:
+        if name != "authentication-results":
+            continue
+        text = _COMMENT.sub(" ", value)
+        server, _, results = text.partition(";")
+        words = server.split()
+        if words and words[0].lower() == wanted and _RESULT.search(";" + results):
+            return True
+    return False
+
+
+_COMMENT: Final = re.compile(r"\([^()]*\)")
 
 
 def unrelayed(plan: IntakePlan, why: str) -> IntakePlan:
