@@ -7,14 +7,17 @@ import logging
 import sys
 import threading
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import parse_qs
 
 import pytest
 from aiosmtpd.controller import Controller
 
+from issuecore import HelpDesk
 from issuecore.adapters.imap import ImapSource
 from issuecore.adapters.oauth2 import (
     CommandTokens,
@@ -25,15 +28,19 @@ from issuecore.adapters.oauth2 import (
     xoauth2_response,
 )
 from issuecore.adapters.smtp import SmtpMailer
+from issuecore.adapters.sqlite import SQLiteStore
+from issuecore.config import parse_config
 from issuecore.errors import (
     AccessTokenError,
     MailSettingsError,
     MailTransportError,
     MissingExtraError,
 )
+from issuecore.testing import FakeClock, RecordingMailer
 from mail_servers import (
     OAUTH2_TOKEN,
     SUPPORT,
+    Certificate,
     Dovecot,
     RecordingHandler,
     XOAuth2Handler,
@@ -509,3 +516,50 @@ def test_a_failing_token_command_is_an_access_token_error(code: str, problem: st
 def test_a_missing_token_command_is_named() -> None:
     with pytest.raises(AccessTokenError, match="'no-such-token-command' was not found"):
         CommandTokens(["no-such-token-command"])()
+
+
+# --- from the configuration to the server -------------------------------------------------
+
+
+def test_configured_imap_oauth2_ingests_the_mailbox(
+    oauth2_dovecot: Dovecot, tmp_path: Path
+) -> None:
+    oauth2_dovecot.append("oauth-config", customer_mail("Hello", message_id="<o9@c.test>"))
+    config = parse_config(
+        f"""
+support_address = "{SUPPORT}"
+[imap]
+host = "{oauth2_dovecot.host}"
+port = {oauth2_dovecot.port}
+security = "none"
+username = "oauth-config"
+[imap.oauth2]
+provider = "command"
+command = [{json.dumps(sys.executable)}, "-c", "print('{OAUTH2_TOKEN}')"]
+"""
+    )
+    with SQLiteStore(tmp_path / "desk.db") as store:
+        desk = HelpDesk(
+            store=store,
+            mailer=RecordingMailer(),
+            clock=FakeClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC)),
+            settings=config.desk_settings(b"k" * 32),
+        )
+        report = desk.ingest(config.imap_source())
+    assert report.counts()["created"] == 1
+    assert oauth2_dovecot.search("oauth-config", "UNSEEN") == []
+
+
+def test_smtp_xoauth2_over_starttls(smtp_server: StartServer, tls: Certificate) -> None:
+    handler = XOAuth2Handler(SUPPORT, {OAUTH2_TOKEN})
+    controller, _ = smtp_server(starttls=tls, auth=True, handler=handler)
+    SmtpMailer(
+        controller.hostname,
+        controller.port,
+        security="starttls",
+        ssl_context=tls.client_context(),
+        username=SUPPORT,
+        token_provider=Tokens(OAUTH2_TOKEN),
+    ).send(outbound())
+    assert len(handler.envelopes) == 1
+    assert handler.attempts == [(SUPPORT, OAUTH2_TOKEN)]
