@@ -218,3 +218,10 @@ def test_a_wrong_agent_domain_or_policy_is_named() -> None:
         'desk.toml: agent_domains[0]: "helpdesk example" is not a domain like "example.com"'
     )
     assert "mail.agent_mail_policy" in str(problem('[mail]\nagent_mail_policy = "forward"'))
+
+
+@pytest.mark.parametrize("section", ["imap", "smtp"])
+def test_a_password_of_the_wrong_type_is_named_but_never_shown(section: str) -> None:
+    error = problem(f'[{section}]\nhost = "h"\nusername = "u"\npassword = 24681357\n')
+    assert error.key == f"{section}.password"
+    assert "24681357" not in str(error)

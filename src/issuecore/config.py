@@ -601,7 +601,9 @@ class _Reader:
         return key
 
     def password(self, table: Mapping[str, Any], prefix: str) -> tuple[str | None, str | None]:
-        password = self.text(table, prefix, "password", None)
+        password = table.get("password")
+        if password is not None and not isinstance(password, str):
+            raise self.fail(f"{prefix}.password", "must be a string (value not shown)")
         password_env = self.text(table, prefix, "password_env", None)
         if password is not None and password_env is not None:
             raise self.fail(f"{prefix}.password_env", "give password or password_env, not both")
