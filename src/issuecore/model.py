@@ -8,7 +8,7 @@ is refused with :class:`~issuecore.errors.NaiveDatetimeError`.
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import attrs
 
@@ -40,6 +40,9 @@ __all__ = [
     "ThreadEntry",
     "Unassigned",
 ]
+
+
+_APART = timedelta(minutes=1)
 
 
 class Status(enum.StrEnum):
@@ -166,6 +169,15 @@ class ThreadEntry:
     def display_text(self) -> str:
         """Return the text without quoted history when known, else the full text."""
         return self.text if self.new_text is None else self.new_text
+
+    @property
+    def written_apart(self) -> bool:
+        """Return whether ``written_at`` is known and a minute or more away from ``at``.
+
+        Mail is dated a few seconds before it arrives; a view shows both
+        instants only when they tell different stories.
+        """
+        return self.written_at is not None and abs(self.at - self.written_at) >= _APART
 
 
 @attrs.frozen(kw_only=True)

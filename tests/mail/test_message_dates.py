@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from attrs import evolve as attrs_evolve
 from desk_support import SERVER_URLS, STORES, SUPPORT, server_stores, store_for
 
 from issuecore import (
@@ -251,3 +252,16 @@ def test_the_call_option_applies_to_a_single_message_batch_and_to_ingest(
     (ingested,) = desk.ingest(inbox, use_message_date=True).outcomes
     assert ingested.issue_number is not None
     assert desk.get(ingested.issue_number).created_at == datetime(2026, 2, 28, 10, 0, tzinfo=UTC)
+
+
+def test_the_two_instants_are_apart_from_a_minute_on() -> None:
+    from issuecore import EntryKind, ThreadEntry
+
+    entry = ThreadEntry(kind=EntryKind.CUSTOMER_MESSAGE, author="a", text="t", at=RECEIVED)
+    assert not entry.written_apart
+    just = timedelta(minutes=1)
+    assert attrs_evolve(entry, written_at=RECEIVED - just).written_apart
+    assert not attrs_evolve(
+        entry, written_at=RECEIVED - just + timedelta(microseconds=1)
+    ).written_apart
+    assert attrs_evolve(entry, written_at=RECEIVED + just).written_apart
