@@ -5,6 +5,7 @@ The public names live here; everything else is reached through its module.
 
 from issuecore.desk import DeskSettings, HelpDesk, ReceiveOutcome, TickReport
 from issuecore.errors import (
+    AccessTokenError,
     AgreementError,
     BlobNotFoundError,
     CalendarNeverOpensError,
@@ -19,6 +20,7 @@ from issuecore.errors import (
     IssueNotFoundError,
     MailSettingsError,
     MailTransportError,
+    MissingExtraError,
     NaiveDatetimeError,
     NegativeDurationError,
     SchemaVersionError,
@@ -32,6 +34,7 @@ from issuecore.errors import (
     WorkflowError,
 )
 from issuecore.mail.settings import (
+    AgentMailPolicy,
     AutomatedPolicy,
     FollowUpPolicy,
     MailSettings,
@@ -56,9 +59,11 @@ from issuecore.sla.clock import AgreementStatus, SlaClock, SlaRole
 from issuecore.workflow import Change, StatusSpec, Transition, Workflow
 
 __all__ = [
+    "AccessTokenError",
     "Action",
     "Actor",
     "ActorKind",
+    "AgentMailPolicy",
     "AgreementError",
     "AgreementStatus",
     "AtRisk",
@@ -89,6 +94,7 @@ __all__ = [
     "MailSettings",
     "MailSettingsError",
     "MailTransportError",
+    "MissingExtraError",
     "NaiveDatetimeError",
     "NegativeDurationError",
     "ReceiveOutcome",
