@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from issuecore import _arguments as check
 from issuecore._desk_core import _AfterCommit, _DeskCore
 from issuecore.mail.compose import compose_agent_reply
 from issuecore.model import Action, Actor, EntryKind, Issue, ReplySent, ThreadEntry
@@ -27,7 +28,18 @@ class _AgentCommands(_DeskCore):
         priority: str | None = None,
         participants: Sequence[str] = (),
     ) -> Issue:
-        """Open an issue from a web form or an API call; no automatic reply is sent."""
+        """Open an issue from a web form or an API call; no automatic reply is sent.
+
+        Raises :class:`~issuecore.errors.InvalidArgumentError` for a blank or
+        multi-line subject, a ``raised_by`` that is not one address, a blank
+        body, or a priority no agreement names, before a number is spent.
+        """
+        subject = check.subject(subject)
+        raised_by = check.address(raised_by, "raised_by")
+        body = check.body(body)
+        if priority is not None:
+            priority = check.priority(priority, self.priorities)
+        participants = check.addresses(participants, "participants")
 
         def operation(work: UnitOfWork, now: datetime, after: _AfterCommit) -> Issue:
             change = self._new_issue(
@@ -52,6 +64,9 @@ class _AgentCommands(_DeskCore):
 
     def reply(self, number: str, *, body: str, author: str) -> Issue:
         """Send an agent reply: mail to the raiser and participants, thread entry, status."""
+        number = check.name(number, "number")
+        body = check.body(body)
+        author = check.name(author, "author")
 
         def operation(work: UnitOfWork, now: datetime, after: _AfterCommit) -> Issue:
             issue = work.get_issue(number, for_update=True)
@@ -108,6 +123,9 @@ class _AgentCommands(_DeskCore):
 
     def add_note(self, number: str, *, body: str, author: str) -> Issue:
         """Add an internal note; nothing is mailed and the status stays."""
+        number = check.name(number, "number")
+        body = check.body(body)
+        author = check.name(author, "author")
 
         def operation(work: UnitOfWork, now: datetime, after: _AfterCommit) -> Issue:
             issue = work.get_issue(number, for_update=True)
@@ -141,6 +159,11 @@ class _AgentCommands(_DeskCore):
         return self._act(number, action, by=by, reason=reason)
 
     def _act(self, number: str, action: str, *, by: str, reason: str | None) -> Issue:
+        number = check.name(number, "number")
+        action = check.name(action, "action")
+        by = check.name(by, "by")
+        reason = check.optional_text(reason, "reason")
+
         def operation(work: UnitOfWork, now: datetime, after: _AfterCommit) -> Issue:
             issue = work.get_issue(number, for_update=True)
             actor = Actor.agent(by)
@@ -152,6 +175,9 @@ class _AgentCommands(_DeskCore):
 
     def assign(self, number: str, user: str, *, by: str) -> Issue:
         """Assign ``user``: a to-do for them and a notification; assigning twice does nothing."""
+        number = check.name(number, "number")
+        user = check.name(user, "user")
+        by = check.name(by, "by")
 
         def operation(work: UnitOfWork, now: datetime, after: _AfterCommit) -> Issue:
             issue = work.get_issue(number, for_update=True)
@@ -166,6 +192,9 @@ class _AgentCommands(_DeskCore):
 
     def unassign(self, number: str, user: str, *, by: str) -> Issue:
         """Take ``user`` off the issue and close their to-do."""
+        number = check.name(number, "number")
+        user = check.name(user, "user")
+        by = check.name(by, "by")
 
         def operation(work: UnitOfWork, now: datetime, after: _AfterCommit) -> Issue:
             issue = work.get_issue(number, for_update=True)
@@ -179,6 +208,9 @@ class _AgentCommands(_DeskCore):
 
     def set_priority(self, number: str, priority: str, *, by: str) -> Issue:
         """Change the priority; the SLA targets and deadlines follow at once."""
+        number = check.name(number, "number")
+        priority = check.priority(priority, self.priorities)
+        by = check.name(by, "by")
 
         def operation(work: UnitOfWork, now: datetime, after: _AfterCommit) -> Issue:
             issue = work.get_issue(number, for_update=True)
@@ -193,6 +225,9 @@ class _AgentCommands(_DeskCore):
 
     def reset_sla(self, number: str, *, reason: str, by: str) -> Issue:
         """Restart the SLA clock now with nothing consumed; records who and why."""
+        number = check.name(number, "number")
+        reason = check.body(reason, "reason", what="a reason (resetting an SLA needs a reason)")
+        by = check.name(by, "by")
 
         def operation(work: UnitOfWork, now: datetime, after: _AfterCommit) -> Issue:
             issue = work.get_issue(number, for_update=True)

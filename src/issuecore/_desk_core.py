@@ -15,6 +15,7 @@ from typing import TypeVar
 
 import attrs
 
+from issuecore import _arguments as check
 from issuecore._delivery import Deliverer, DeliveryPolicy, effect_items
 from issuecore._instants import require_aware
 from issuecore._marks import at_risk_from
@@ -167,16 +168,22 @@ class _DeskCore:
             ports=lambda: (self.mailer, self.tasks, self.notifier, self.events),
         )
         self._by_name = {agreement.name: agreement for agreement in self.agreements}
+        # Every priority some agreement names, in the order they are declared.
+        self.priorities: tuple[str, ...] = tuple(
+            dict.fromkeys(name for agreement in self.agreements for name in agreement.targets)
+        )
 
     # --- reading ------------------------------------------------------------------
 
     def get(self, number: str) -> Issue:
         """Return issue ``number``; raise :class:`~issuecore.errors.IssueNotFoundError`."""
+        number = check.name(number, "number")
         with self.store.transaction(read_only=True) as work:
             return work.get_issue(number)
 
     def thread(self, number: str) -> list[ThreadEntry]:
         """Return the thread of issue ``number``, oldest entry first."""
+        number = check.name(number, "number")
         with self.store.transaction(read_only=True) as work:
             work.get_issue(number)
             return work.thread(number)
@@ -190,6 +197,12 @@ class _DeskCore:
         limit: int | None = None,
     ) -> list[Issue]:
         """Return the issues matching every filter given, oldest first."""
+        status = check.optional_name(status, "status")
+        assignee = check.optional_name(assignee, "assignee")
+        if raised_by is not None:
+            raised_by = check.address(raised_by, "raised_by")
+        if limit is not None:
+            limit = check.count(limit, "limit", minimum=0)
         with self.store.transaction(read_only=True) as work:
             return work.find_issues(
                 status=status, assignee=assignee, raised_by=raised_by, limit=limit

@@ -11,6 +11,7 @@ from datetime import datetime
 
 import attrs
 
+from issuecore import _arguments as check
 from issuecore._desk_core import _AfterCommit
 from issuecore._filing import ReceiveOutcome, _Filing
 from issuecore._instants import require_aware
@@ -94,6 +95,7 @@ class _Intake(_Filing):
         limit cut (see the intake note on their thread), and for messages
         whose intake failed.
         """
+        message_id = check.identifier(message_id, "message_id")
         with self.store.transaction(read_only=True) as work:
             return work.kept_message(clean_identifier(message_id))
 
@@ -156,7 +158,7 @@ class _Intake(_Filing):
         turn; a message that could not be recorded at all is listed in
         :attr:`IntakeReport.failures` instead of raising.
         """
-        size = max(1, batch_size)
+        size = check.count(batch_size, "batch_size")
         pending = list(raws)
         outcomes: list[ReceiveOutcome] = []
         failures: list[IntakeFailure] = []

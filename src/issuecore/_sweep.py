@@ -7,6 +7,7 @@ from datetime import datetime
 
 import attrs
 
+from issuecore import _arguments as check
 from issuecore._desk_core import _AfterCommit, _DeskCore
 from issuecore._instants import require_aware
 from issuecore.model import Action, Event, IssueClosed, SlaAtRisk, SlaBreached
@@ -102,11 +103,13 @@ class _Sweep(_DeskCore):
 
     def dead_letters(self, *, limit: int = 100) -> list[OutboxItem]:
         """Return the effects given up after ``send_attempts``, with their last error."""
+        limit = check.count(limit, "limit")
         with self.store.transaction(read_only=True) as work:
             return work.outbox.dead_letters(limit=limit)
 
     def retry_dead_letter(self, effect_id: str) -> bool:
         """Make a dead letter due again at once; return ``False`` if ``effect_id`` is none."""
+        effect_id = check.name(effect_id, "effect_id")
         now = require_aware("clock.now()", self.clock.now())
         with self.store.transaction() as work:
             revived = work.outbox.revive(effect_id, at=now)

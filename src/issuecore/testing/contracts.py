@@ -1195,6 +1195,81 @@ class StoreContract(QueryContract):
         with store.transaction() as work, pytest.raises(UnstorableValueError):
             work.append_entry(issue.number, attrs.evolve(entry, attachments=(broken,)))
 
+    @pytest.mark.parametrize(
+        "change",
+        [
+            {"subject": None},
+            {"subject": 42},
+            {"raised_by": None},
+            {"history": (None,)},
+            {"priority": 3},
+            {"assignees": (None,)},
+            {"participants": ("a@example.com", b"b@example.com")},
+            {"follows_up": 7},
+        ],
+        ids=[
+            "subject-none",
+            "subject-int",
+            "raiser-none",
+            "history-none",
+            "priority-int",
+            "assignee-none",
+            "participant-bytes",
+            "follows-up-int",
+        ],
+    )
+    def test_an_issue_with_a_value_of_the_wrong_type_is_refused(
+        self, store: Store, change: dict[str, Any]
+    ) -> None:
+        issue = simple_issue(_number())
+        self.insert(store, issue)
+        # attrs does not check types at runtime, so such an issue can be built.
+        broken = attrs.evolve(issue, **change)
+        with store.transaction() as work:
+            with pytest.raises(UnstorableValueError):
+                work.insert_issue(attrs.evolve(broken, number=_number()), wake_at=None)
+            with pytest.raises(UnstorableValueError):
+                work.update_issue(attrs.evolve(broken, version=1), wake_at=None)
+        assert self.get(store, issue.number) == attrs.evolve(issue, version=1)
+
+    @pytest.mark.parametrize(
+        "change",
+        [
+            {"text": None},
+            {"author": None},
+            {"text": b"bytes"},
+            {"subject": 1},
+            {"unverified": "no"},
+        ],
+        ids=["text-none", "author-none", "text-bytes", "subject-int", "unverified-str"],
+    )
+    def test_an_entry_with_a_value_of_the_wrong_type_is_refused(
+        self, store: Store, change: dict[str, Any]
+    ) -> None:
+        issue = simple_issue(_number())
+        self.insert(store, issue)
+        with store.transaction() as work:
+            with pytest.raises(UnstorableValueError):
+                work.append_entry(issue.number, attrs.evolve(populated_entry(), **change))
+            work.commit()
+        with store.transaction(read_only=True) as work:
+            assert work.thread(issue.number) == []
+
+    @pytest.mark.parametrize(
+        "change",
+        [{"data": "text, not bytes"}, {"filename": None}, {"content_type": 5}],
+        ids=["data-str", "filename-none", "content-type-int"],
+    )
+    def test_an_attachment_with_a_value_of_the_wrong_type_is_refused(
+        self, store: Store, change: dict[str, Any]
+    ) -> None:
+        issue = simple_issue(_number())
+        self.insert(store, issue)
+        entry = populated_entry()
+        broken = attrs.evolve(entry.attachments[0], **change)
+        with store.transaction() as work, pytest.raises(UnstorableValueError):
+            work.append_entry(issue.number, attrs.evolve(entry, attachments=(broken,)))
+
     def test_nul_inside_issue_and_entry_text_is_kept_exactly(self, store: Store) -> None:
         issue = attrs.evolve(simple_issue(_number()), subject="before\x00after")
         entry = attrs.evolve(populated_entry(), text="a\x00b", html="<p>\x00</p>")
