@@ -5,8 +5,6 @@ Nothing is written when a call is refused: no number is spent, no mail queued.
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,11 +20,9 @@ from issuecore import (
     SlaTarget,
     UnknownPriorityError,
 )
-from issuecore.adapters.memory import InMemoryStore
-from issuecore.adapters.sql import SqlStore
-from issuecore.adapters.sqlite import SQLiteStore
 from issuecore.ports import Store
 from issuecore.testing import FakeClock, RecordingMailer
+from stores import STORE_KINDS, fresh_store
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 H = timedelta(hours=1)
@@ -39,29 +35,10 @@ STANDARD = ServiceLevelAgreement(
 )
 
 
-@pytest.fixture(params=["memory", "sqlite", "postgresql", "mariadb"])
+@pytest.fixture(params=STORE_KINDS)
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    kind = request.param
-    if kind == "memory":
-        yield InMemoryStore()
-        return
-    if kind == "sqlite":
-        with SQLiteStore(tmp_path / "desk.db") as sqlite:
-            yield sqlite
-        return
-    variable = {
-        "postgresql": "ISSUECORE_TEST_POSTGRES_URL",
-        "mariadb": "ISSUECORE_TEST_MARIADB_URL",
-    }[kind]
-    url = os.environ.get(variable)
-    if not url:
-        pytest.skip(f"{variable} is not set")
-    server = SqlStore(url, table_prefix=f"a{uuid.uuid4().hex[:10]}_")
-    try:
-        yield server
-    finally:
-        server.drop_tables()
-        server.close()
+    with fresh_store(request.param, tmp_path) as opened:
+        yield opened
 
 
 @pytest.fixture

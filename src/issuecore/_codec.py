@@ -45,7 +45,7 @@ from zoneinfo import ZoneInfo
 
 import attrs
 
-from issuecore._instants import require_aware
+from issuecore._instants import in_utc, require_aware
 from issuecore.errors import UnstorableValueError
 from issuecore.model import Attachment, Issue, ThreadEntry
 
@@ -326,7 +326,7 @@ def _encode_datetime(value: Any, path: str) -> str:
 
 def _decode_datetime(data: Any) -> datetime:
     parsed = datetime.fromisoformat(data)
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+    return in_utc(parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC))
 
 
 def _encode_timedelta(value: Any, _path: str) -> int:
@@ -399,8 +399,8 @@ def to_micros(name: str, value: datetime) -> int:
 
 
 def from_micros(value: int) -> datetime:
-    """Return the aware UTC datetime ``value`` microseconds after 1970-01-01 UTC."""
-    return _EPOCH + timedelta(microseconds=value)
+    """Return the instant ``value`` microseconds after 1970-01-01 UTC, a pendulum UTC DateTime."""
+    return in_utc(_EPOCH + timedelta(microseconds=value))
 
 
 def issue_document(issue: Issue) -> str:

@@ -142,6 +142,10 @@ class _AgentCommands(_DeskCore):
         """Put the issue on hold (waiting on a third party); the SLA clock pauses."""
         return self._act(number, Action.HOLD, by=by, reason=reason)
 
+    def resume(self, number: str, *, by: str, reason: str | None = None) -> Issue:
+        """Take the issue off hold or out of Waiting for Reply; the SLA clock runs again now."""
+        return self._act(number, Action.RESUME, by=by, reason=reason)
+
     def resolve(self, number: str, *, by: str, reason: str | None = None) -> Issue:
         """Mark the issue resolved; resolution is judged against its deadline."""
         return self._act(number, Action.RESOLVE, by=by, reason=reason)

@@ -149,7 +149,8 @@ class _DeskCore:
         self.store = store
         self.mailer = mailer
         self.clock: Clock = clock if clock is not None else SystemClock()
-        self.agreements = check_agreements(agreements)
+        # Each agreement takes its SLA roles from the workflow, or is checked against it.
+        self.agreements = check_agreements(agreements, workflow=settings.workflow)
         self.settings = settings
         self.mail = settings.mail_settings()
         self.workflow = settings.workflow

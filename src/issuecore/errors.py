@@ -495,6 +495,23 @@ class AgreementError(IssueCoreError, ValueError):
         )
 
     @classmethod
+    def unknown_statuses(
+        cls,
+        agreement: str,
+        field: str,
+        unknown: Iterable[str],
+        *,
+        workflow: str,
+        known: Iterable[str],
+    ) -> Self:
+        """Build the error for ``field`` of ``agreement`` naming statuses ``workflow`` lacks."""
+        return cls(
+            f"agreement {agreement!r}: {field} names {', '.join(map(repr, unknown))}, which the "
+            f"desk's workflow {workflow!r} does not have; its statuses are {', '.join(known)}; "
+            "name those, or leave pause_on and fulfilled_on out to take the workflow's SLA roles"
+        )
+
+    @classmethod
     def bad_field(cls, agreement: str, field: str, problem: str) -> Self:
         """Build the error for a wrong value of ``field`` in ``agreement``."""
         return cls(f"agreement {agreement!r}: {field} {problem}")

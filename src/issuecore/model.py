@@ -12,7 +12,12 @@ from datetime import datetime
 
 import attrs
 
-from issuecore._instants import aware_field, optional_aware_field
+from issuecore._instants import (
+    aware_field,
+    optional_aware_field,
+    optional_utc_converter,
+    utc_converter,
+)
 from issuecore.sla.clock import SlaClock
 
 __all__ = [
@@ -62,6 +67,7 @@ class Action(enum.StrEnum):
     CLOSE = "close"
     AUTO_CLOSE = "auto_close"
     REOPEN = "reopen"
+    RESUME = "resume"
 
 
 class ActorKind(enum.StrEnum):
@@ -102,7 +108,7 @@ class Actor:
 class HistoryEntry:
     """One recorded action: what, who, when, the status before and after, and why."""
 
-    at: datetime = attrs.field(validator=aware_field)
+    at: datetime = attrs.field(converter=utc_converter, validator=aware_field)
     actor: Actor
     action: str = attrs.field(converter=str)
     from_status: str = attrs.field(converter=str)
@@ -149,7 +155,7 @@ class ThreadEntry:
     kind: EntryKind
     author: str
     text: str
-    at: datetime = attrs.field(validator=aware_field)
+    at: datetime = attrs.field(converter=utc_converter, validator=aware_field)
     new_text: str | None = None
     html: str | None = None
     subject: str | None = None
@@ -178,19 +184,27 @@ class Issue:
     subject: str
     raised_by: str
     status: str = attrs.field(converter=str)
-    created_at: datetime = attrs.field(validator=aware_field)
-    updated_at: datetime = attrs.field(validator=aware_field)
-    status_since: datetime = attrs.field(validator=aware_field)
+    created_at: datetime = attrs.field(converter=utc_converter, validator=aware_field)
+    updated_at: datetime = attrs.field(converter=utc_converter, validator=aware_field)
+    status_since: datetime = attrs.field(converter=utc_converter, validator=aware_field)
     priority: str | None = None
     assignees: tuple[str, ...] = ()
     participants: tuple[str, ...] = ()
-    last_agent_reply_at: datetime | None = attrs.field(default=None, validator=optional_aware_field)
-    last_customer_message_at: datetime | None = attrs.field(
-        default=None, validator=optional_aware_field
+    last_agent_reply_at: datetime | None = attrs.field(
+        default=None, converter=optional_utc_converter, validator=optional_aware_field
     )
-    first_responded_at: datetime | None = attrs.field(default=None, validator=optional_aware_field)
-    resolved_at: datetime | None = attrs.field(default=None, validator=optional_aware_field)
-    closed_at: datetime | None = attrs.field(default=None, validator=optional_aware_field)
+    last_customer_message_at: datetime | None = attrs.field(
+        default=None, converter=optional_utc_converter, validator=optional_aware_field
+    )
+    first_responded_at: datetime | None = attrs.field(
+        default=None, converter=optional_utc_converter, validator=optional_aware_field
+    )
+    resolved_at: datetime | None = attrs.field(
+        default=None, converter=optional_utc_converter, validator=optional_aware_field
+    )
+    closed_at: datetime | None = attrs.field(
+        default=None, converter=optional_utc_converter, validator=optional_aware_field
+    )
     follows_up: str | None = None
     sla: SlaClock | None = None
     history: tuple[HistoryEntry, ...] = ()
@@ -213,7 +227,7 @@ class Event:
     """Base of the domain events a committed change raises."""
 
     number: str
-    at: datetime = attrs.field(validator=aware_field)
+    at: datetime = attrs.field(converter=utc_converter, validator=aware_field)
     actor: Actor
 
 
@@ -306,7 +320,7 @@ class SlaAtRisk(Event):
     """A running SLA ``target`` (``"response"`` or ``"resolution"``) is close to its deadline."""
 
     target: str
-    deadline: datetime
+    deadline: datetime = attrs.field(converter=utc_converter, validator=aware_field)
 
 
 @attrs.frozen(kw_only=True)
@@ -314,4 +328,4 @@ class SlaBreached(Event):
     """An SLA ``target`` (``"response"`` or ``"resolution"``) passed its deadline unmet."""
 
     target: str
-    deadline: datetime
+    deadline: datetime = attrs.field(converter=utc_converter, validator=aware_field)

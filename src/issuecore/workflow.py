@@ -441,6 +441,8 @@ DEFAULT_TABLE: Final[Mapping[tuple[str, str], str]] = {
     (_WAITING, Action.AUTO_CLOSE): _CLOSED,
     (_RESOLVED, Action.REOPEN): _OPEN,
     (_CLOSED, Action.REOPEN): _OPEN,
+    (_WAITING, Action.RESUME): _OPEN,
+    (_HOLD, Action.RESUME): _OPEN,
 }
 
 

@@ -16,7 +16,7 @@ import pendulum
 
 from issuecore._instants import require_aware
 from issuecore.errors import AgreementError, UnknownPriorityError
-from issuecore.model import Issue, Status
+from issuecore.model import Issue
 from issuecore.sla.clock import AgreementStatus, SlaRole
 from issuecore.workflow import DEFAULT_WORKFLOW, Workflow
 
@@ -117,22 +117,21 @@ class ServiceLevelAgreement:
     """Targets per priority on a calendar, with the statuses that pause and fulfil.
 
     ``calendar=None`` counts plain elapsed time. ``pause_on`` and
-    ``fulfilled_on`` default to the default workflow's roles (Waiting for
-    Reply and On Hold pause; Resolved and Closed fulfil); ``None`` for both
-    means "ask the workflow". ``applies_to`` is a predicate on the issue;
-    ``valid_from``/``valid_until`` bound the creation dates it covers.
+    ``fulfilled_on`` name the statuses that pause the clock and fulfil
+    resolution; left out (``None``), they are the SLA roles the desk's
+    workflow declares for its statuses (for the default workflow: Waiting for
+    Reply and On Hold pause, Resolved and Closed fulfil). A desk refuses an
+    agreement naming a status its workflow lacks. ``applies_to`` is a
+    predicate on the issue; ``valid_from``/``valid_until`` bound the creation
+    dates it covers.
     """
 
     name: str
     targets: Mapping[str, SlaTarget] = attrs.field(converter=_targets)
     default_priority: str
     calendar: BusinessTime | None = None
-    pause_on: frozenset[str] | None = attrs.field(
-        default=frozenset({Status.WAITING_FOR_REPLY, Status.ON_HOLD}), converter=_names
-    )
-    fulfilled_on: frozenset[str] | None = attrs.field(
-        default=frozenset({Status.RESOLVED, Status.CLOSED}), converter=_names
-    )
+    pause_on: frozenset[str] | None = attrs.field(default=None, converter=_names)
+    fulfilled_on: frozenset[str] | None = attrs.field(default=None, converter=_names)
     applies_to: Callable[[Issue], bool] | None = None
     valid_from: date | None = None
     valid_until: date | None = None
@@ -189,6 +188,27 @@ class ServiceLevelAgreement:
             return SlaRole.PAUSED
         return SlaRole.RUNNING
 
+    def bound_to(self, workflow: Workflow) -> ServiceLevelAgreement:
+        """Return this agreement with its pausing and fulfilling statuses taken from ``workflow``.
+
+        Statuses given explicitly are kept, after checking that ``workflow``
+        declares each of them; raise :class:`~issuecore.errors.AgreementError` if not.
+        """
+        if self.pause_on is None or self.fulfilled_on is None:
+            return attrs.evolve(
+                self,
+                pause_on=_with_role(workflow, SlaRole.PAUSED),
+                fulfilled_on=_with_role(workflow, SlaRole.FULFILLED),
+            )
+        known = [spec.name for spec in workflow.statuses]
+        for field, names in (("pause_on", self.pause_on), ("fulfilled_on", self.fulfilled_on)):
+            unknown = sorted(name for name in names if name not in known)
+            if unknown:
+                raise AgreementError.unknown_statuses(
+                    self.name, field, unknown, workflow=workflow.name, known=known
+                )
+        return self
+
     def covers(self, issue: Issue) -> bool:
         """Return whether this agreement's validity and ``applies_to`` accept ``issue``."""
         created = issue.created_at.date()
@@ -202,11 +222,22 @@ class ServiceLevelAgreement:
         return f"ServiceLevelAgreement(name={self.name!r}, priorities={list(self.targets)!r})"
 
 
+def _with_role(workflow: Workflow, role: SlaRole) -> frozenset[str]:
+    return frozenset(spec.name for spec in workflow.statuses if spec.sla is role)
+
+
 def check_agreements(
-    agreements: Iterable[ServiceLevelAgreement],
+    agreements: Iterable[ServiceLevelAgreement], *, workflow: Workflow | None = None
 ) -> tuple[ServiceLevelAgreement, ...]:
-    """Return the agreements as a tuple after checking that at most one is the default."""
+    """Return the agreements as a tuple after checking that at most one is the default.
+
+    With ``workflow``, each agreement comes back bound to it
+    (:meth:`ServiceLevelAgreement.bound_to`): its SLA roles taken from the
+    workflow, or its own statuses checked against it.
+    """
     listed = tuple(agreements)
+    if workflow is not None:
+        listed = tuple(agreement.bound_to(workflow) for agreement in listed)
     defaults = [agreement.name for agreement in listed if agreement.default]
     if len(defaults) > 1:
         raise AgreementError.several_defaults(defaults)
