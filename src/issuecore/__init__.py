@@ -51,7 +51,7 @@ from issuecore.model import (
 )
 from issuecore.queries import IssuePage, IssueQuery, IssueSort, SlaFilter
 from issuecore.reports import Report, ReportPeriod, ReportRow
-from issuecore.sla.agreement import AtRisk, ServiceLevelAgreement, SlaTarget
+from issuecore.sla.agreement import AtRisk, Condition, ServiceLevelAgreement, SlaTarget
 from issuecore.sla.calendar import BusinessCalendar
 from issuecore.sla.clock import AgreementStatus, SlaClock, SlaRole
 from issuecore.workflow import Change, StatusSpec, Transition, Workflow
@@ -70,6 +70,7 @@ __all__ = [
     "CalendarNeverOpensError",
     "Change",
     "ConcurrencyConflictError",
+    "Condition",
     "DeskSettings",
     "DuplicateMessageError",
     "EmptyIntervalError",

@@ -9,9 +9,10 @@ so nothing unusable reaches the domain or a store.
 
 from __future__ import annotations
 
+import math
 import re
-from collections.abc import Iterable
-from typing import Final
+from collections.abc import Iterable, Mapping
+from typing import Any, Final
 
 from issuecore.errors import InvalidArgumentError, UnknownPriorityError
 from issuecore.mail.addresses import normalize_address
@@ -24,11 +25,13 @@ __all__ = [
     "addresses",
     "body",
     "count",
+    "fields",
     "identifier",
     "name",
     "optional_name",
     "optional_text",
     "priority",
+    "references",
     "subject",
 ]
 
@@ -38,6 +41,8 @@ BODY_LIMIT: Final = 1_000_000
 """The longest body, note or reason, in characters."""
 NAME_LIMIT: Final = 254
 """The longest user name, number, status, action or priority, in characters."""
+FIELD_LIMIT: Final = 10_000
+"""The longest text a custom field holds, in characters."""
 
 # Control characters (Unicode category Cc) and lone surrogates, with or without line breaks.
 _CONTROL: Final = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
@@ -114,6 +119,65 @@ def priority(value: object, known: Iterable[str], argument: str = "priority") ->
     listed = list(dict.fromkeys(known))
     if listed and checked not in listed:
         raise UnknownPriorityError.for_desk(checked, listed)
+    return checked
+
+
+def references(value: object, argument: str = "references") -> dict[str, str]:
+    """Return ``value``: a mapping of reference names to record ids, each a name on one line."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise InvalidArgumentError.for_argument(
+            argument,
+            value,
+            f"it is of type {type(value).__name__}",
+            "a mapping such as {'customer': 'CUST-0001'}",
+        )
+    return {
+        name(key, f"{argument} key"): name(record, f"{argument}[{key!r}]")
+        for key, record in value.items()
+    }
+
+
+def fields(value: object, argument: str = "fields") -> dict[str, Any]:
+    """Return ``value``: a mapping of field names to JSON scalars (text, number, bool, None)."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise InvalidArgumentError.for_argument(
+            argument,
+            value,
+            f"it is of type {type(value).__name__}",
+            "a mapping such as {'contract_level': 'gold', 'seats': 40}",
+        )
+    checked: dict[str, Any] = {}
+    for key, field_value in value.items():
+        where = f"{argument}[{key!r}]"
+        key = name(key, f"{argument} key")
+        if isinstance(field_value, str):
+            if len(field_value) > FIELD_LIMIT:
+                raise InvalidArgumentError.for_argument(
+                    where, field_value, f"it is longer than {FIELD_LIMIT}", "shorter text"
+                )
+            if (found := _CONTROL_BUT_BREAKS.search(field_value)) is not None:
+                raise InvalidArgumentError.for_argument(
+                    where,
+                    field_value,
+                    f"character {found.start()} is the control character {found.group()!a}",
+                    "text without control characters",
+                )
+        elif isinstance(field_value, float) and not math.isfinite(field_value):
+            raise InvalidArgumentError.for_argument(
+                where, field_value, "it is not a finite number", "a JSON scalar"
+            )
+        elif field_value is not None and not isinstance(field_value, int | float | bool):
+            raise InvalidArgumentError.for_argument(
+                where,
+                field_value,
+                f"it is of type {type(field_value).__name__}",
+                "a JSON scalar: text, a number, True, False or None",
+            )
+        checked[key] = field_value
     return checked
 
 

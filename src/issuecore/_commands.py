@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import enum
+from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Any, Final
 
 from issuecore import _arguments as check
 from issuecore._desk_core import _AfterCommit, _DeskCore
 from issuecore.mail.compose import compose_agent_reply
 from issuecore.model import Action, Actor, EntryKind, Issue, ReplySent, ThreadEntry
 from issuecore.ports import UnitOfWork
-from issuecore.sla.tracking import change_priority, follow, reset_sla
-from issuecore.workflow import add_note, assign, unassign
+from issuecore.sla.tracking import change_priority, follow, reselect, reset_sla
+from issuecore.workflow import Change, add_note, assign, set_details, unassign
+
+
+class _Keep(enum.Enum):
+    """The default of :meth:`HelpDesk.set_details` arguments: leave the value as it is."""
+
+    KEEP = "keep"
+
+
+KEEP: Final = _Keep.KEEP
 
 
 class _AgentCommands(_DeskCore):
@@ -27,12 +38,18 @@ class _AgentCommands(_DeskCore):
         body: str,
         priority: str | None = None,
         participants: Sequence[str] = (),
+        issue_type: str | None = None,
+        references: Mapping[str, str] | None = None,
+        fields: Mapping[str, Any] | None = None,
     ) -> Issue:
         """Open an issue from a web form or an API call; no automatic reply is sent.
 
         Raises :class:`~issuecore.errors.InvalidArgumentError` for a blank or
         multi-line subject, a ``raised_by`` that is not one address, a blank
         body, or a priority no agreement names, before a number is spent.
+        ``issue_type``, ``references`` and ``fields`` are kept on the issue
+        and may choose its agreement and, through
+        ``DeskSettings.type_priorities``, its default priority.
         """
         subject = check.subject(subject)
         raised_by = check.address(raised_by, "raised_by")
@@ -40,6 +57,9 @@ class _AgentCommands(_DeskCore):
         if priority is not None:
             priority = check.priority(priority, self.priorities)
         participants = check.addresses(participants, "participants")
+        issue_type = check.optional_name(issue_type, "issue_type")
+        references = check.references(references)
+        fields = check.fields(fields)
 
         def operation(work: UnitOfWork, now: datetime, after: _AfterCommit) -> Issue:
             change = self._new_issue(
@@ -50,6 +70,9 @@ class _AgentCommands(_DeskCore):
                 priority=priority,
                 participants=participants,
                 follows_up=None,
+                issue_type=issue_type,
+                references=references,
+                fields=fields,
             )
             stored = self._save_new(work, change.issue, after, change.events)
             work.append_entry(
@@ -223,6 +246,60 @@ class _AgentCommands(_DeskCore):
             )
             if not change.events:
                 return issue
+            change = reselect(change, self.agreements, workflow=self.workflow)
+            return self._save(work, change.issue, after, change.events)
+
+        return self._run(operation)
+
+    def set_details(
+        self,
+        number: str,
+        *,
+        by: str,
+        issue_type: str | _Keep | None = KEEP,
+        references: Mapping[str, str] | _Keep = KEEP,
+        fields: Mapping[str, Any] | _Keep = KEEP,
+    ) -> Issue:
+        """Set the issue's type, references to other records and custom fields.
+
+        What is not given stays; ``issue_type=None`` clears the type, and
+        ``references``/``fields`` replace the whole mapping. The change is
+        kept in history with a :class:`~issuecore.model.DetailsChanged`
+        event. A new type with a priority in ``DeskSettings.type_priorities``
+        sets that priority; then the agreement is chosen again and, if
+        another one now covers the issue, the issue switches to it
+        (:class:`~issuecore.model.AgreementChanged`), keeping the business
+        time consumed.
+        """
+        number = check.name(number, "number")
+        by = check.name(by, "by")
+        new_type = None if issue_type is KEEP else check.optional_name(issue_type, "issue_type")
+        new_references = None if references is KEEP else check.references(references)
+        new_fields = None if fields is KEEP else check.fields(fields)
+
+        def operation(work: UnitOfWork, now: datetime, after: _AfterCommit) -> Issue:
+            issue = work.get_issue(number, for_update=True)
+            actor = Actor.agent(by)
+            change = set_details(
+                issue,
+                at=now,
+                actor=actor,
+                issue_type=issue.issue_type if issue_type is KEEP else new_type,
+                references=issue.references if new_references is None else new_references,
+                fields=issue.fields if new_fields is None else new_fields,
+            )
+            if not change.events:
+                return issue
+            events = change.events
+            typed = self.settings.type_priorities.get(change.issue.issue_type or "")
+            if issue_type is not KEEP and typed is not None and typed != issue.priority:
+                moved = change_priority(
+                    change.issue, typed, self._agreement(issue), at=now, actor=actor
+                )
+                change, events = moved, (*events, *moved.events)
+            change = reselect(
+                Change(issue=change.issue, events=events), self.agreements, workflow=self.workflow
+            )
             return self._save(work, change.issue, after, change.events)
 
         return self._run(operation)

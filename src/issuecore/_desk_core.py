@@ -8,10 +8,10 @@ same transaction, delivered after commit (see :mod:`issuecore._delivery`).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from email.message import EmailMessage
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import attrs
 
@@ -84,6 +84,9 @@ class DeskSettings:
       Keep it well above the time one delivery can take.
     - ``keep_delivered``: how long delivered outbox rows stay before
       :meth:`HelpDesk.tick` deletes them (``None`` keeps them for ever).
+    - ``type_priorities``: the default priority of each issue type
+      (``{"Critical": "Urgent"}``), used when an issue is opened or its type
+      set without a priority given.
     """
 
     support_address: str
@@ -97,6 +100,7 @@ class DeskSettings:
     retry_after: timedelta = attrs.field(default=timedelta(minutes=1), kw_only=True)
     delivery_lease: timedelta = attrs.field(default=timedelta(minutes=10), kw_only=True)
     keep_delivered: timedelta | None = attrs.field(default=timedelta(days=7), kw_only=True)
+    type_priorities: Mapping[str, str] = attrs.field(factory=dict, converter=dict, kw_only=True)
 
     def mail_settings(self) -> MailSettings:
         """Return the mail rules, built from ``support_address`` when not given."""
@@ -173,6 +177,9 @@ class _DeskCore:
         self.priorities: tuple[str, ...] = tuple(
             dict.fromkeys(name for agreement in self.agreements for name in agreement.targets)
         )
+        for issue_type, priority in settings.type_priorities.items():
+            check.name(issue_type, "type_priorities key")
+            check.priority(priority, self.priorities, f"type_priorities[{issue_type!r}]")
 
     # --- reading ------------------------------------------------------------------
 
@@ -219,17 +226,12 @@ class _DeskCore:
         priority: str | None,
         participants: Sequence[str],
         follows_up: str | None,
+        issue_type: str | None = None,
+        references: Mapping[str, str] | None = None,
+        fields: Mapping[str, Any] | None = None,
     ) -> Change:
-        # Validate the priority before a number is spent on the issue.
-        probe = open_issue(
-            number="?",
-            subject=subject,
-            raised_by=raised_by,
-            at=now,
-            priority=priority,
-            workflow=self.workflow,
-        )
-        start_sla(probe, self.agreements, workflow=self.workflow)
+        if priority is None and issue_type is not None:
+            priority = self.settings.type_priorities.get(issue_type)
         number = self.settings.numbering(now.year, work.next_sequence(now.year))
         change = open_issue(
             number=number,
@@ -240,6 +242,9 @@ class _DeskCore:
             participants=participants,
             follows_up=follows_up,
             workflow=self.workflow,
+            issue_type=issue_type,
+            references=references,
+            fields=fields,
         )
         return start_sla(change, self.agreements, workflow=self.workflow)
 

@@ -204,7 +204,7 @@ class DuplicateMessageError(IssueCoreError, ValueError):
         )
 
 
-class UnstorableValueError(IssueCoreError, ValueError):
+class UnstorableValueError(IssueCoreError, ValueError, TypeError):
     """A store was given a value no store can keep: text with a lone surrogate or NUL, or none.
 
     Carries ``field``, the name of the value refused. The desk cleans what it

@@ -8,7 +8,9 @@ is refused with :class:`~issuecore.errors.NaiveDatetimeError`.
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 import attrs
 
@@ -24,8 +26,10 @@ __all__ = [
     "Action",
     "Actor",
     "ActorKind",
+    "AgreementChanged",
     "Assigned",
     "Attachment",
+    "DetailsChanged",
     "EntryKind",
     "Event",
     "HistoryEntry",
@@ -169,6 +173,14 @@ class ThreadEntry:
         return self.text if self.new_text is None else self.new_text
 
 
+def _references(value: Mapping[str, str] | None) -> dict[str, str]:
+    return {} if value is None else dict(value)
+
+
+def _fields(value: Mapping[str, Any] | None) -> dict[str, Any]:
+    return {} if value is None else dict(value)
+
+
 @attrs.frozen(kw_only=True)
 class Issue:
     """A support issue as the domain sees it; change it through :mod:`issuecore.workflow`.
@@ -178,6 +190,10 @@ class Issue:
     auto-close counts from. ``version`` belongs to storage: it counts the
     committed changes and guards against lost updates. ``sla`` is the
     issue's SLA clock, ``None`` when no agreement covers it.
+    ``issue_type`` is the adopter's kind of issue (``"Critical"``,
+    ``"Billing"``), ``references`` names records of other systems
+    (``{"customer": "CUST-0001", "sales_order": "SO-42"}``) and ``fields``
+    holds custom fields, each a JSON scalar (text, number, boolean or null).
     """
 
     number: str
@@ -206,6 +222,9 @@ class Issue:
         default=None, converter=optional_utc_converter, validator=optional_aware_field
     )
     follows_up: str | None = None
+    issue_type: str | None = None
+    references: Mapping[str, str] = attrs.field(factory=dict, converter=_references, hash=False)
+    fields: Mapping[str, Any] = attrs.field(factory=dict, converter=_fields, hash=False)
     sla: SlaClock | None = None
     history: tuple[HistoryEntry, ...] = ()
     version: int = 0
@@ -289,6 +308,23 @@ class PriorityChanged(Event):
 
     old: str | None
     new: str
+
+
+@attrs.frozen(kw_only=True)
+class DetailsChanged(Event):
+    """The issue's type, references or custom fields changed; each holds the new values."""
+
+    issue_type: str | None
+    references: Mapping[str, str] = attrs.field(factory=dict, converter=_references, hash=False)
+    fields: Mapping[str, Any] = attrs.field(factory=dict, converter=_fields, hash=False)
+
+
+@attrs.frozen(kw_only=True)
+class AgreementChanged(Event):
+    """What the issue now is chose another agreement (``None``: no agreement covers it)."""
+
+    old: str | None
+    new: str | None
 
 
 @attrs.frozen(kw_only=True)

@@ -351,7 +351,9 @@ def query_cases(count: int = 36, *, seed: int = 12) -> list[QueryCase]:
 
 
 def _micros(value: datetime) -> int:
-    return round((value - datetime(1970, 1, 1, tzinfo=UTC)) / timedelta(microseconds=1))
+    return round(
+        datetime.__sub__(value, datetime(1970, 1, 1, tzinfo=UTC)) / timedelta(microseconds=1)
+    )
 
 
 def _standing(case: QueryCase, at: datetime) -> set[str]:
