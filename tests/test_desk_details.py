@@ -268,3 +268,23 @@ def test_a_condition_needs_every_part_to_hold() -> None:
     assert not condition.matches(attrs.evolve(base, fields={"seats": 11}))
     assert not condition.matches(attrs.evolve(base, fields={}))
     assert Condition(fields={"vip": 1}).matches(attrs.evolve(base, fields={"vip": True})) is False
+
+
+def test_find_filters_by_type_references_and_fields(env: Env) -> None:
+    critical = env.open(issue_type="Critical", references={"customer": "C-1"}, fields={"n": 1})
+    billing = env.open(issue_type="Billing", references={"customer": "C-2"}, fields={"n": True})
+    plain = env.open()
+
+    def found(**filters: object) -> list[str]:
+        return [issue.number for issue in env.desk.find_page(sort="created", **filters)]
+
+    assert found(issue_types=["Critical"]) == [critical]
+    assert found(issue_types=["Critical", "Billing"]) == [critical, billing]
+    assert found(references={"customer": "C-2"}) == [billing]
+    assert found(fields={"n": 1}) == [critical]
+    assert found(fields={"n": True}) == [billing]
+    assert found(fields={"n": 1}, issue_types=["Billing"]) == []
+    assert plain in found()
+    env.desk.set_details(critical, issue_type=None, fields={}, by="ben")
+    assert found(issue_types=["Critical"]) == []
+    assert found(fields={"n": 1}) == []

@@ -54,6 +54,7 @@ from issuecore.reports import Report, ReportPeriod, ReportRow
 from issuecore.sla.agreement import AtRisk, Condition, ServiceLevelAgreement, SlaTarget
 from issuecore.sla.calendar import BusinessCalendar
 from issuecore.sla.clock import AgreementStatus, SlaClock, SlaRole
+from issuecore.sla.view import SlaView, TargetState, TargetView
 from issuecore.workflow import Change, StatusSpec, Transition, Workflow
 
 __all__ = [
@@ -104,10 +105,13 @@ __all__ = [
     "SlaFilter",
     "SlaRole",
     "SlaTarget",
+    "SlaView",
     "Status",
     "StatusSpec",
     "StoreUnavailableError",
     "StrangerPolicy",
+    "TargetState",
+    "TargetView",
     "ThreadEntry",
     "TickReport",
     "Transition",
