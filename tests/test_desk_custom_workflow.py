@@ -78,8 +78,8 @@ def _desk(
 
 def test_an_agreement_without_roles_takes_them_from_the_workflow() -> None:
     bound = PLAIN.bound_to(TRIAGE)
-    assert bound.pause_on == {"Parked"}
-    assert bound.fulfilled_on == {"Fixed", "Done"}
+    assert bound.pause_on == frozenset({"Parked"})
+    assert bound.fulfilled_on == frozenset({"Fixed", "Done"})
     assert bound.role("Working") is SlaRole.RUNNING
     assert bound.role("Parked") is SlaRole.PAUSED
     assert bound.role("Done") is SlaRole.FULFILLED
@@ -87,8 +87,8 @@ def test_an_agreement_without_roles_takes_them_from_the_workflow() -> None:
 
 def test_the_default_workflow_gives_the_familiar_roles() -> None:
     bound = PLAIN.bound_to(DEFAULT_WORKFLOW)
-    assert bound.pause_on == {"Waiting for Reply", "On Hold"}
-    assert bound.fulfilled_on == {"Resolved", "Closed"}
+    assert bound.pause_on == frozenset({"Waiting for Reply", "On Hold"})
+    assert bound.fulfilled_on == frozenset({"Resolved", "Closed"})
 
 
 def test_explicit_statuses_are_kept_when_the_workflow_has_them() -> None:

@@ -16,6 +16,7 @@ from typing import Any, Final
 
 from issuecore.errors import InvalidArgumentError, UnknownPriorityError
 from issuecore.mail.addresses import normalize_address
+from issuecore.model import Attachment
 
 __all__ = [
     "BODY_LIMIT",
@@ -23,6 +24,7 @@ __all__ = [
     "SUBJECT_LIMIT",
     "address",
     "addresses",
+    "attachments",
     "body",
     "count",
     "fields",
@@ -179,6 +181,36 @@ def fields(value: object, argument: str = "fields") -> dict[str, Any]:
             )
         checked[key] = field_value
     return checked
+
+
+def attachments(values: object, argument: str = "attachments") -> tuple[Attachment, ...]:
+    """Return ``values``: attachments with bytes, a file name and a ``type/subtype``."""
+    if isinstance(values, str | bytes) or not isinstance(values, Iterable):
+        raise InvalidArgumentError.for_argument(
+            argument, values, f"it is of type {type(values).__name__}", "a list of Attachment"
+        )
+    checked = []
+    for index, value in enumerate(values):
+        where = f"{argument}[{index}]"
+        if not isinstance(value, Attachment):
+            raise InvalidArgumentError.for_argument(
+                where, value, f"it is of type {type(value).__name__}", "an Attachment"
+            )
+        if not isinstance(value.data, bytes):
+            raise InvalidArgumentError.for_argument(
+                f"{where}.data", value.data, "it is not bytes", "the file's bytes"
+            )
+        name(value.filename, f"{where}.filename")
+        kind = name(value.content_type, f"{where}.content_type")
+        if "/" not in kind:
+            raise InvalidArgumentError.for_argument(
+                f"{where}.content_type",
+                kind,
+                "it has no subtype",
+                "a type such as 'application/pdf'",
+            )
+        checked.append(value)
+    return tuple(checked)
 
 
 def count(value: object, argument: str, *, minimum: int = 1) -> int:

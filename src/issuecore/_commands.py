@@ -9,8 +9,13 @@ from typing import Any, Final
 
 from issuecore import _arguments as check
 from issuecore._desk_core import _AfterCommit, _DeskCore
-from issuecore.mail.compose import compose_agent_reply
-from issuecore.model import Action, Actor, EntryKind, Issue, ReplySent, ThreadEntry
+from issuecore.errors import InvalidArgumentError
+from issuecore.mail.compose import (
+    compose_acknowledgement,
+    compose_agent_reply,
+    reserve_auto_reply,
+)
+from issuecore.model import Action, Actor, Attachment, EntryKind, Issue, ReplySent, ThreadEntry
 from issuecore.ports import UnitOfWork
 from issuecore.sla.tracking import change_priority, follow, reselect, reset_sla
 from issuecore.workflow import Change, add_note, assign, set_details, unassign
@@ -23,6 +28,19 @@ class _Keep(enum.Enum):
 
 
 KEEP: Final = _Keep.KEEP
+
+
+class _AutoReplies:
+    """The automatic-reply rate limit, counted in the caller's transaction."""
+
+    def __init__(self, work: UnitOfWork) -> None:
+        self._work = work
+
+    def count_since(self, address: str, since: datetime) -> int:
+        return self._work.count_auto_replies(address, since)
+
+    def record(self, address: str, at: datetime) -> None:
+        self._work.record_auto_reply(address, at)
 
 
 class _AgentCommands(_DeskCore):
@@ -41,15 +59,19 @@ class _AgentCommands(_DeskCore):
         issue_type: str | None = None,
         references: Mapping[str, str] | None = None,
         fields: Mapping[str, Any] | None = None,
+        acknowledge: bool = False,
     ) -> Issue:
-        """Open an issue from a web form or an API call; no automatic reply is sent.
+        """Open an issue from a web form or an API call.
 
         Raises :class:`~issuecore.errors.InvalidArgumentError` for a blank or
         multi-line subject, a ``raised_by`` that is not one address, a blank
         body, or a priority no agreement names, before a number is spent.
         ``issue_type``, ``references`` and ``fields`` are kept on the issue
         and may choose its agreement and, through
-        ``DeskSettings.type_priorities``, its default priority.
+        ``DeskSettings.type_priorities``, its default priority. With
+        ``acknowledge=True`` the raiser gets the acknowledgement mail intake
+        sends (the issue number, ``auto_reply_template``), within the same
+        rate limit; by default nothing is mailed.
         """
         subject = check.subject(subject)
         raised_by = check.address(raised_by, "raised_by")
@@ -60,6 +82,10 @@ class _AgentCommands(_DeskCore):
         issue_type = check.optional_name(issue_type, "issue_type")
         references = check.references(references)
         fields = check.fields(fields)
+        if not isinstance(acknowledge, bool):
+            raise InvalidArgumentError.for_argument(
+                "acknowledge", acknowledge, f"it is of type {type(acknowledge).__name__}", "a bool"
+            )
 
         def operation(work: UnitOfWork, now: datetime, after: _AfterCommit) -> Issue:
             change = self._new_issue(
@@ -79,17 +105,45 @@ class _AgentCommands(_DeskCore):
                 stored.number,
                 ThreadEntry(kind=EntryKind.CUSTOMER_MESSAGE, author=raised_by, text=body, at=now),
             )
+            if acknowledge:
+                self._acknowledge(work, now, after, stored)
             return stored
 
         return self._run(operation)
 
+    def _acknowledge(
+        self, work: UnitOfWork, now: datetime, after: _AfterCommit, issue: Issue
+    ) -> None:
+        message = compose_acknowledgement(issue, settings=self.mail, now=now)
+        if message is None:
+            return
+        counter = _AutoReplies(work)
+        if reserve_auto_reply(counter, issue.raised_by, now=now, settings=self.mail):
+            self._queue(work, after, message, number=issue.number, now=now)
+
     # --- agent operations -------------------------------------------------------------
 
-    def reply(self, number: str, *, body: str, author: str) -> Issue:
-        """Send an agent reply: mail to the raiser and participants, thread entry, status."""
+    def reply(
+        self,
+        number: str,
+        *,
+        body: str,
+        author: str,
+        html: str | None = None,
+        attachments: Sequence[Attachment] = (),
+    ) -> Issue:
+        """Send an agent reply: mail to the raiser and participants, thread entry, status.
+
+        ``html`` adds an HTML alternative to the text ``body``; ``attachments``
+        (:class:`~issuecore.model.Attachment` values) go with the mail and
+        stay on the thread entry.
+        """
         number = check.name(number, "number")
         body = check.body(body)
         author = check.name(author, "author")
+        if html is not None:
+            html = check.body(html, "html", what="an HTML document")
+        attachments = check.attachments(attachments)
 
         def operation(work: UnitOfWork, now: datetime, after: _AfterCommit) -> Issue:
             issue = work.get_issue(number, for_update=True)
@@ -109,6 +163,8 @@ class _AgentCommands(_DeskCore):
                 now=now,
                 in_reply_to=inbound[-1] if inbound else None,
                 references=[m for m in earlier if m != (inbound[-1] if inbound else None)],
+                html=html,
+                attachments=attachments,
             )
             change = self.workflow.apply(
                 issue, Action.AGENT_REPLY, at=now, actor=Actor.agent(author)
@@ -134,6 +190,8 @@ class _AgentCommands(_DeskCore):
                     kind=EntryKind.AGENT_REPLY,
                     author=author,
                     text=body,
+                    html=html,
+                    attachments=attachments,
                     subject=str(message["Subject"]),
                     message_id=message_id,
                     at=now,

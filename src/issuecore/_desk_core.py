@@ -60,6 +60,10 @@ def _address_keys(values: Iterable[str]) -> frozenset[str]:
     return frozenset(address_key(value) for value in values)
 
 
+def _type_priorities(value: Mapping[str, str]) -> dict[str, str]:
+    return dict(value)
+
+
 @attrs.frozen
 class DeskSettings:
     """How a desk behaves.
@@ -100,7 +104,9 @@ class DeskSettings:
     retry_after: timedelta = attrs.field(default=timedelta(minutes=1), kw_only=True)
     delivery_lease: timedelta = attrs.field(default=timedelta(minutes=10), kw_only=True)
     keep_delivered: timedelta | None = attrs.field(default=timedelta(days=7), kw_only=True)
-    type_priorities: Mapping[str, str] = attrs.field(factory=dict, converter=dict, kw_only=True)
+    type_priorities: Mapping[str, str] = attrs.field(
+        factory=dict, converter=_type_priorities, kw_only=True
+    )
 
     def mail_settings(self) -> MailSettings:
         """Return the mail rules, built from ``support_address`` when not given."""
@@ -318,11 +324,15 @@ class _DeskCore:
         for attempt in range(1, attempts + 1):
             try:
                 return self._attempt_once(operation)
-            except (ConcurrencyConflictError, DuplicateMessageError):
+            except (ConcurrencyConflictError, DuplicateMessageError) as conflict:
                 # Another process wrote first (the same issue, or the same message);
                 # the next attempt sees its work.
                 if attempt == attempts:
+                    logger.warning("giving up after %d attempts: %s", attempts, conflict)
                     raise
+                logger.info(
+                    "attempt %d of %d met a conflict, retrying: %s", attempt, attempts, conflict
+                )
         raise AssertionError("unreachable: the loop returns or raises")
 
     def _attempt_once(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import email.message
 import functools
 import itertools
+import logging
 import time
 from collections.abc import Iterable, Sequence
 from datetime import datetime
@@ -22,6 +23,8 @@ from issuecore.mail.parse import InboundMessage, Quarantined, parse_message, syn
 from issuecore.model import Attachment
 from issuecore.ports import InboundMessage as SourceMessage
 from issuecore.ports import MailSource, UnitOfWork
+
+logger = logging.getLogger("issuecore.intake")
 
 DEFAULT_BATCH_SIZE = 200
 """How many messages :meth:`HelpDesk.ingest` records per transaction at most."""
@@ -267,6 +270,12 @@ class _Intake(_Filing):
     ) -> ReceiveOutcome:
         message_id = clean_identifier(message_id)
         reason = clean_text(f"intake failed: {type(error).__name__}: {error}")[:500]
+        logger.error(
+            "intake of %s failed; recording it as quarantined: %s",
+            message_id,
+            reason,
+            exc_info=error,
+        )
         try:
             now: datetime | None = require_aware("clock.now()", self.clock.now())
         except Exception:  # a clock that fails must not stop the message being recorded

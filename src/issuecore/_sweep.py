@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import datetime
 
@@ -13,6 +14,8 @@ from issuecore._instants import require_aware
 from issuecore.model import Action, Event, IssueClosed, SlaAtRisk, SlaBreached
 from issuecore.ports import OutboxItem, UnitOfWork
 from issuecore.sla.tracking import follow, sweep_sla
+
+logger = logging.getLogger("issuecore.sweep")
 
 
 @attrs.frozen(kw_only=True)
@@ -54,9 +57,21 @@ class _Sweep(_DeskCore):
             breached += sum(isinstance(e, SlaBreached) for e in events)
         sent, failed = self.flush_outbox()
         self._delivery.prune()
-        return TickReport(
+        report = TickReport(
             closed=tuple(closed), at_risk=at_risk, breached=breached, sent=sent, failed=failed
         )
+        logger.log(
+            logging.INFO if (closed or at_risk or breached or sent or failed) else logging.DEBUG,
+            "sweep: %d issues looked at, %d auto-closed, %d at risk, %d breached; "
+            "outbox: %d delivered, %d failed",
+            len(seen),
+            len(closed),
+            at_risk,
+            breached,
+            sent,
+            failed,
+        )
+        return report
 
     def _sweeper(
         self, seen: set[str], stuck: set[str]
