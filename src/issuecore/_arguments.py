@@ -115,12 +115,18 @@ def addresses(values: object, argument: str) -> tuple[str, ...]:
     return tuple(address(value, f"{argument}[{index}]") for index, value in enumerate(values))
 
 
-def priority(value: object, known: Iterable[str], argument: str = "priority") -> str:
+def priority(
+    value: object,
+    known: Iterable[str],
+    argument: str = "priority",
+    *,
+    agreements: Iterable[str] = (),
+) -> str:
     """Return ``value``: a priority; one that some agreement names when the desk has any."""
     checked = name(value, argument)
     listed = list(dict.fromkeys(known))
     if listed and checked not in listed:
-        raise UnknownPriorityError.for_desk(checked, listed)
+        raise UnknownPriorityError.for_desk(checked, listed, agreements)
     return checked
 
 

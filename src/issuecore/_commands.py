@@ -77,7 +77,7 @@ class _AgentCommands(_DeskCore):
         raised_by = check.address(raised_by, "raised_by")
         body = check.body(body)
         if priority is not None:
-            priority = check.priority(priority, self.priorities)
+            priority = check.priority(priority, self.priorities, agreements=self._by_name)
         participants = check.addresses(participants, "participants")
         issue_type = check.optional_name(issue_type, "issue_type")
         references = check.references(references)
@@ -294,7 +294,7 @@ class _AgentCommands(_DeskCore):
     def set_priority(self, number: str, priority: str, *, by: str) -> Issue:
         """Change the priority; the SLA targets and deadlines follow at once."""
         number = check.name(number, "number")
-        priority = check.priority(priority, self.priorities)
+        priority = check.priority(priority, self.priorities, agreements=self._by_name)
         by = check.name(by, "by")
 
         def operation(work: UnitOfWork, now: datetime, after: _AfterCommit) -> Issue:

@@ -185,7 +185,12 @@ class _DeskCore:
         )
         for issue_type, priority in settings.type_priorities.items():
             check.name(issue_type, "type_priorities key")
-            check.priority(priority, self.priorities, f"type_priorities[{issue_type!r}]")
+            check.priority(
+                priority,
+                self.priorities,
+                f"type_priorities[{issue_type!r}]",
+                agreements=self._by_name,
+            )
 
     # --- reading ------------------------------------------------------------------
 

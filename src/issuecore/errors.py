@@ -473,8 +473,11 @@ class UnknownPriorityError(InvalidArgumentError, LookupError):
         )
 
     @classmethod
-    def for_desk(cls, priority: str, known: Iterable[str]) -> Self:
-        """Build the error for ``priority`` that no agreement of the desk names."""
+    def for_desk(cls, priority: str, known: Iterable[str], agreements: Iterable[str] = ()) -> Self:
+        """Build the error for ``priority`` that no agreement of the desk (``agreements``) names."""
+        names = list(agreements)
+        if len(names) == 1:
+            return cls.for_agreement(priority, names[0], known)
         listed = ", ".join(known) or "none (the desk has no agreements)"
         return cls(
             f"priority {priority!r} is named by no agreement of this desk; known: {listed}",
