@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import datetime
 
 import attrs
 
+from issuecore import _arguments as check
 from issuecore._desk_core import _AfterCommit, _DeskCore
 from issuecore._instants import require_aware
 from issuecore.model import Action, Event, IssueClosed, SlaAtRisk, SlaBreached
 from issuecore.ports import OutboxItem, UnitOfWork
 from issuecore.sla.tracking import follow, sweep_sla
+
+logger = logging.getLogger("issuecore.sweep")
 
 
 @attrs.frozen(kw_only=True)
@@ -53,9 +57,21 @@ class _Sweep(_DeskCore):
             breached += sum(isinstance(e, SlaBreached) for e in events)
         sent, failed = self.flush_outbox()
         self._delivery.prune()
-        return TickReport(
+        report = TickReport(
             closed=tuple(closed), at_risk=at_risk, breached=breached, sent=sent, failed=failed
         )
+        logger.log(
+            logging.INFO if (closed or at_risk or breached or sent or failed) else logging.DEBUG,
+            "sweep: %d issues looked at, %d auto-closed, %d at risk, %d breached; "
+            "outbox: %d delivered, %d failed",
+            len(seen),
+            len(closed),
+            at_risk,
+            breached,
+            sent,
+            failed,
+        )
+        return report
 
     def _sweeper(
         self, seen: set[str], stuck: set[str]
@@ -102,11 +118,13 @@ class _Sweep(_DeskCore):
 
     def dead_letters(self, *, limit: int = 100) -> list[OutboxItem]:
         """Return the effects given up after ``send_attempts``, with their last error."""
+        limit = check.count(limit, "limit")
         with self.store.transaction(read_only=True) as work:
             return work.outbox.dead_letters(limit=limit)
 
     def retry_dead_letter(self, effect_id: str) -> bool:
         """Make a dead letter due again at once; return ``False`` if ``effect_id`` is none."""
+        effect_id = check.name(effect_id, "effect_id")
         now = require_aware("clock.now()", self.clock.now())
         with self.store.transaction() as work:
             revived = work.outbox.revive(effect_id, at=now)

@@ -70,10 +70,19 @@ def test_new_issue_gets_default_priority_and_running_deadlines() -> None:
 
 def test_unknown_priority_names_the_known_ones() -> None:
     with pytest.raises(UnknownPriorityError) as caught:
-        opened(priority="P1")
+        STANDARD.target("P1")
     assert str(caught.value) == (
         "priority 'P1' has no target in agreement 'Standard'; known: Urgent, High, Medium, Low"
     )
+
+
+def test_a_priority_without_target_opens_on_the_default_priority_target() -> None:
+    issue = opened(priority="P1")
+    assert issue.priority == "P1"
+    assert issue.sla is not None
+    assert issue.sla.priority == "P1"
+    assert issue.sla.response_by == T0 + 8 * H
+    assert issue.sla.resolution_by == T0 + timedelta(days=3)
 
 
 def test_reply_on_time_meets_response_and_pauses_the_clock() -> None:
@@ -175,9 +184,11 @@ def test_escalation_moves_deadlines_earlier_and_keeps_response_verdict() -> None
     assert clock.resolution_by == T0 + 6 * H + (16 * H - 5 * H)
 
 
-def test_priority_without_target_is_refused_before_anything_changes() -> None:
-    with pytest.raises(UnknownPriorityError):
-        change_priority(opened(), "Whenever", STANDARD, at=T0, actor=AGENT)
+def test_a_priority_without_target_runs_on_the_default_priority_target() -> None:
+    change = change_priority(opened(priority="Urgent"), "Whenever", STANDARD, at=T0, actor=AGENT)
+    assert change.issue.priority == "Whenever"
+    assert change.issue.sla is not None
+    assert change.issue.sla.response_by == T0 + 8 * H
 
 
 def test_reset_restarts_clock_clears_breach_and_records_who_and_why() -> None:
