@@ -267,10 +267,9 @@ def test_fetch_with_a_password_variable_that_is_not_set_names_the_key(tmp_path: 
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["frobnicate"], "invalid choice: 'frobnicate'"),
-        ([], "the following arguments are required: COMMAND"),
-        (["show"], "the following arguments are required: number"),
-        (["list", "--limit", "many"], "argument --limit: invalid int value: 'many'"),
+        (["frobnicate"], "'frobnicate' is not a command; known: init, ingest"),
+        (["show"], "the following arguments are required: NUMBER"),
+        (["list", "--limit", "many"], "argument --limit: expected a whole number from 1 to"),
         (["reply", "ISS-1", "--body", "a", "--body-file", "b"], "not allowed with argument"),
         (["reset-sla", "ISS-1", "--by", "ben"], "the following arguments are required: --reason"),
     ],

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from cli_support import DESIGNED, MAILBOX, ROOT, issuecore, load_generator, summary
 
-from issuecore.cli import _Progress
+from issuecore.cli._intake import Progress as _Progress
 
 
 def test_ingesting_the_example_mailbox_counts_each_outcome_as_designed(tmp_path: Path) -> None:
