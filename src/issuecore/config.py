@@ -72,6 +72,7 @@ _UNITS: Final = {
     "s": timedelta(seconds=1),
 }
 _LONGEST: Final = timedelta(days=36_525)  # a hundred years
+_LONGEST_SECONDS: Final = _LONGEST.total_seconds()
 _HOLIDAY_YEARS: Final = range(2000, 2061)
 _DEEPEST: Final = 64  # TOML nesting the reader accepts; tomllib itself recurses without a bound
 _URL_PASSWORD: Final = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^\s:/@]*:)[^\s@/]*@")
@@ -104,11 +105,11 @@ def parse_duration(text: str) -> timedelta:
     total = timedelta(0)
     for amount, unit in _DURATION_PART.findall(cleaned):
         # Checked piece by piece, before timedelta overflows at 999,999,999 days.
-        if len(amount) > 12 or int(amount) * _UNITS[unit] > _LONGEST:
-            raise ValueError(f"{text!r} is longer than a hundred years")
+        if len(amount) > 12 or int(amount) * _UNITS[unit].total_seconds() > _LONGEST_SECONDS:
+            raise ValueError(f'"{text}" is longer than a hundred years; {_DURATION_HINT}')
         total += int(amount) * _UNITS[unit]
         if total > _LONGEST:
-            raise ValueError(f"{text!r} is longer than a hundred years")
+            raise ValueError(f'"{text}" is longer than a hundred years; {_DURATION_HINT}')
     return total
 
 
@@ -347,8 +348,16 @@ def open_store(config: Config, *, database: str | None = None, origin: str | Non
     try:
         return SQLiteStore(path, busy_timeout=config.busy_timeout)
     except sqlite3.Error as error:
+        text = _first_line(error)
+        if "locked" in text or "busy" in text:
+            raise  # another process holds it: a reason to try again, not a wrong setting
+        hint = ""
+        if "readonly" in text or "read-only" in text:
+            hint = "; give the user running issuecore write access to the file and its folder"
+        elif "not a database" in text or "malformed" in text:
+            hint = "; name a SQLite database, or restore the file from a backup"
         raise ConfigError.for_key(
-            source, key, f"cannot open {database} as SQLite: {_first_line(error)}"
+            source, key, f"cannot open {database} as SQLite: {text}{hint}"
         ) from None
 
 
@@ -547,7 +556,9 @@ class _Reader:
             raise self.fail(key, f'must be a duration string like "2d"{off}, got {_shown(value)}')
         try:
             parsed = parse_duration(value)
-        except ValueError:
+        except ValueError as error:
+            if "longer than" in str(error):
+                raise self.fail(key, str(error)) from None
             raise self.fail(key, f'"{value}" is not a duration; {_DURATION_HINT}') from None
         if parsed <= timedelta(0):
             raise self.fail(key, f'"{value}" must be longer than zero')

@@ -12,6 +12,7 @@ from issuecore.cli._context import Run
 from issuecore.cli._errors import EXIT_NOT_DELIVERED, EXIT_OK, RefusedError, UsageError
 from issuecore.cli._views import printable, target_line
 from issuecore.config import config_template, open_store, parse_config
+from issuecore.mail.compose import compose_agent_reply
 from issuecore.model import Issue
 from issuecore.sla.clock import RESOLUTION, RESPONSE
 
@@ -99,12 +100,30 @@ def reply(run: Run) -> int:
     """``issuecore reply NUMBER``: answer the customer."""
     body = _body(run)
     author = run.actor(run.args.author, "--author")
+    _require_recipient(run, run.args.number)
     issue = run.desk.reply(run.args.number, body=body, author=author)
     failed = undelivered(run, f"the reply on {issue.number} is recorded")
     if failed is not None:
         return failed
     run.print(f"replied on {issue.number} as {printable(author)}; status {issue.status}")
     return EXIT_OK
+
+
+def _require_recipient(run: Run, number: str) -> None:
+    """Refuse a reply that no address of the issue could receive, before recording it."""
+    desk = run.desk
+    issue = desk.get(number)
+    draft = compose_agent_reply(
+        issue, body="-", settings=desk.settings.mail_settings(), now=run.now()
+    )
+    if draft["To"] or draft["Cc"]:
+        return
+    addresses = ", ".join(printable(a) for a in (issue.raised_by, *issue.participants))
+    raise RefusedError(
+        f"no address of {issue.number} can receive mail ({addresses}): a local part outside "
+        "ASCII needs SMTPUTF8, which issuecore does not send; nothing was recorded; "
+        "reach the customer another way and keep a note (`issuecore note`)"
+    )
 
 
 def note(run: Run) -> int:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from datetime import datetime
@@ -13,7 +12,7 @@ from typing import IO, Any, Final
 
 from issuecore.adapters.clock import FixedClock, SystemClock
 from issuecore.cli._errors import UsageError
-from issuecore.cli._views import Stamps
+from issuecore.cli._views import Stamps, json_text
 from issuecore.config import (
     DEFAULT_SOURCE,
     Config,
@@ -165,7 +164,7 @@ class Run:
         print(text, file=self.out)
 
     def print_json(self, value: Any) -> None:
-        self.out.write(json.dumps(value, ensure_ascii=False, indent=2) + "\n")
+        self.out.write(json_text(value) + "\n")
 
     def close(self) -> None:
         if self._desk is not None:

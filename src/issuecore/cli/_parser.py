@@ -31,7 +31,9 @@ class _Parser(argparse.ArgumentParser):
             listed = ", ".join(known)
             hint = f"; did you mean {close[0]!r}?" if close else ""
             message = f"{found['given']!r} is not a command; known: {listed}{hint}"
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {' '.join(message.split())}\n")
+        command = self.prog.removeprefix("issuecore").strip()
+        where = f"{command}: " if command and found is None else ""
+        self.exit(EXIT_USAGE, f"issuecore: error: {where}{' '.join(message.split())}\n")
 
 
 def _version() -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -18,6 +19,10 @@ _UNSAFE: Final = re.compile(
 )
 _UNSAFE_LINE: Final = re.compile(
     "[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ufff9-\ufffb]"
+)
+
+_UNSAFE_IN_JSON: Final = re.compile(
+    "[\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ufff9-\ufffb]"
 )
 
 
@@ -38,6 +43,16 @@ def printable(text: str) -> str:
 def printable_lines(text: str) -> list[str]:
     """Return the lines of ``text`` (a message body), each with control characters escaped."""
     return [_UNSAFE.sub(_escaped, line) for line in text.splitlines()]
+
+
+def json_text(value: object) -> str:
+    """Return ``value`` as indented JSON whose strings hold no character a terminal obeys.
+
+    JSON escapes C0 controls itself; the C1 controls, DEL and the characters
+    that reorder text are written as ``\\u`` escapes too (still valid JSON).
+    """
+    text = json.dumps(value, ensure_ascii=False, indent=2)
+    return _UNSAFE_IN_JSON.sub(lambda found: f"\\u{ord(found[0]):04x}", text)
 
 
 def cut(text: str, width: int) -> str:
