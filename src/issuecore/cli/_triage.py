@@ -125,7 +125,7 @@ def list_issues(run: Run) -> int:
     noun = "issue" if len(page) == 1 else "issues"
     run.print(f"{len(page)} {noun}; times in {run.stamp.zone_name}")
     if page.next_cursor is not None:
-        run.print(f"more: issuecore list ... --after {page.next_cursor}")
+        run.print(f"more: the same command with --after {page.next_cursor}")
     return EXIT_OK
 
 
