@@ -577,7 +577,7 @@ def build() -> Mailbox:
         "appended",
         13,
         sender="Lena Schäfer <lena@schaefer-gmbh.example>",
-        subject=f"AW: Re: Kaffeemühle defekt \N{EN DASH} bitte um Rückruf",
+        subject="AW: Re: Kaffeemühle defekt \N{EN DASH} bitte um Rückruf",
         in_reply_to="<muehle.lena@schaefer-gmbh.example>",
         references=["<muehle.lena@schaefer-gmbh.example>"],
         message_id="<muehle.lena.2@schaefer-gmbh.example>",
