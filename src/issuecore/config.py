@@ -984,7 +984,8 @@ _MAIL_KEYS: Final = {
 
 _TEMPLATE: Final = """\
 # issuecore.toml: the configuration of the issuecore command.
-# Every key is optional; the values shown commented out are the defaults.
+# Every key is optional. A key commented out shows its default value, except in
+# the [smtp], [imap] and [[agreements]] examples, which show values to adapt.
 # Durations are written like "30m", "4h", "2d", "1w" or "1h30m".
 # Reference: docs/cli.md.
 
@@ -1044,6 +1045,9 @@ signing_key = "{signing_key}"
 
 # Service-level agreements. Without any [[agreements]], one agreement called
 # "Standard" counts elapsed time: Urgent 1h/4h, High 4h/1d, Medium 8h/3d, Low 1d/7d.
+# An example with business hours: its targets count business time on its own
+# calendar, so "16h" is two working days of eight hours and "40h" a working week
+# (a "2d" there would be 48 business hours: six working days).
 # [[agreements]]
 # name = "Standard"
 # default = true
@@ -1061,8 +1065,8 @@ signing_key = "{signing_key}"
 # fri = [["09:00", "17:00"]]
 # [agreements.targets.High]
 # response = "4h"
-# resolution = "2d"
+# resolution = "16h"
 # [agreements.targets.Medium]
 # response = "8h"
-# resolution = "5d"
+# resolution = "40h"
 """

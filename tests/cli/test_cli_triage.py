@@ -206,3 +206,24 @@ def test_agreement_filters_combine_with_a_status(example_desk_dir: Path, flag: s
     found = listed(example_desk_dir, flag, "--status", "Closed", now=LATE_TIME)
 
     assert found == []
+
+
+def test_a_bare_number_names_the_issue_of_this_year_or_the_year_before(desk_dir: Path) -> None:
+    this_year = issuecore(desk_dir, "show", "3")
+    next_january = issuecore(desk_dir, "show", "0003", now="2027-01-05T09:00:00+00:00")
+    two_years_on = issuecore(desk_dir, "show", "3", now="2028-01-05T09:00:00+00:00")
+
+    assert this_year.stdout.startswith("ISS-2026-00003  Grinder makes loud noise")
+    assert next_january.stdout.startswith("ISS-2026-00003  Grinder makes loud noise")
+    assert two_years_on.returncode == 1
+    assert two_years_on.stderr == (
+        "issuecore: error: no issue 3 this year or last (ISS-2028-00003 or ISS-2027-00003); "
+        "give the number as `issuecore list` shows it\n"
+    )
+
+
+def test_a_bare_number_is_taken_by_every_command_naming_an_issue(desk_dir: Path) -> None:
+    done = issuecore(desk_dir, "hold", "2", "--by", AGENT)
+
+    assert done.stdout == "ISS-2026-00002 is On Hold\n"
+    assert issuecore(desk_dir, "show", "0").returncode == 2

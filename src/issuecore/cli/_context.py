@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from datetime import datetime
 from email.message import EmailMessage
@@ -22,9 +23,11 @@ from issuecore.config import (
     open_store,
 )
 from issuecore.desk import HelpDesk
+from issuecore.errors import IssueNotFoundError
 from issuecore.ports import Clock, Mailer
 
 NOW_VARIABLE: Final = "ISSUECORE_NOW"
+_SEQUENCE: Final = re.compile(r"\d{1,9}")
 
 
 class WatchedMailer:
@@ -152,6 +155,34 @@ class Run:
                 raise
             self.mailer = mailer
         return self._desk
+
+    def issue_number(self, given: str) -> str:
+        """Return the issue ``given`` names: a whole number, or ``7`` for this year's 7th issue.
+
+        A bare sequence number means the issue of that number opened in the
+        clock's year, else in the year before (numbers restart each year).
+        """
+        text = given.strip()
+        if _SEQUENCE.fullmatch(text) is None:
+            return given
+        sequence = int(text)
+        if sequence < 1:
+            raise UsageError(f"issue {given!r}: numbers start at 1")
+        desk = self.desk
+        year = self.now().year
+        tried = []
+        for candidate in (year, year - 1):
+            number = desk.settings.numbering(candidate, sequence)
+            tried.append(number)
+            try:
+                desk.get(number)
+            except IssueNotFoundError:
+                continue
+            return number
+        raise IssueNotFoundError(
+            f"no issue {text} this year or last ({' or '.join(tried)}); give the number "
+            "as `issuecore list` shows it"
+        )
 
     def actor(self, given: str | None, flag: str) -> str:
         if given:

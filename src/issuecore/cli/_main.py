@@ -31,6 +31,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("issuecore").addHandler(logging.NullHandler())
     run = Run(args)
     try:
+        if isinstance(getattr(args, "number", None), str):
+            args.number = run.issue_number(args.number)
         code: int = args.run(run)
         run.out.flush()
         return code

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import unicodedata
+from datetime import UTC
 from pathlib import Path
 from typing import Final
 
@@ -193,7 +194,11 @@ def report(run: Run) -> int:
         if name not in DIMENSIONS:
             raise UsageError(f"--by {name!r} is not a dimension; known: {', '.join(DIMENSIONS)}")
     try:
-        period = ReportPeriod.parse(run.args.period)
+        if run.args.period is None:
+            now = run.now().astimezone(UTC)
+            period = ReportPeriod.month(now.year, now.month)
+        else:
+            period = ReportPeriod.parse(run.args.period)
     except ValueError as error:
         raise UsageError(str(error)) from None
     result = run.desk.report(period, by=by)

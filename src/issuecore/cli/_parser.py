@@ -97,7 +97,11 @@ def build_parser() -> argparse.ArgumentParser:
         return sub
 
     def number(sub: argparse.ArgumentParser) -> None:
-        sub.add_argument("number", metavar="NUMBER", help="the issue number, e.g. ISS-2027-00001")
+        sub.add_argument(
+            "number",
+            metavar="NUMBER",
+            help="the issue number, e.g. ISS-2027-00001, or 1 for this year's first issue",
+        )
 
     def by(sub: argparse.ArgumentParser) -> None:
         sub.add_argument(
@@ -271,7 +275,13 @@ def build_parser() -> argparse.ArgumentParser:
     report = command(
         "report", "SLA figures of the issues opened in a month or a year", _operations.report
     )
-    report.add_argument("period", metavar="PERIOD", help="a month (2027-03) or a year (2027)")
+    report.add_argument(
+        "period",
+        nargs="?",
+        default=None,
+        metavar="PERIOD",
+        help="a month (2027-03) or a year (2027); default: the current month",
+    )
     report.add_argument(
         "--by",
         action="append",
