@@ -182,6 +182,10 @@ def build_parser() -> argparse.ArgumentParser:
     sla = command("sla", "draw the SLA timeline of an issue (text, or SVG with --svg)", _sla)
     sla.add_argument("number")
     sla.add_argument("--svg", default=None, metavar="FILE", help="write an SVG picture to FILE")
+
+    serve = command("serve", "serve the agent console in the browser (the web extra)", _serve)
+    serve.add_argument("--host", default=None, help="default: web.host, else 127.0.0.1")
+    serve.add_argument("--port", type=_positive, default=None, help="default: web.port, else 8080")
     return parser
 
 
@@ -990,3 +994,11 @@ def _sla(run: _Run) -> int:
         raise UsageError(f"{target}: {error.strerror}") from None
     run.print(f"wrote the SLA timeline of {issue.number} to {target}")
     return EXIT_OK
+
+
+def _serve(run: _Run) -> int:
+    try:
+        from issuecore.web import serve
+    except ImportError:
+        raise UsageError("the console needs the web extra: pip install 'issuecore[web]'") from None
+    return serve(run.desk, run.config, host=run.args.host, port=run.args.port)

@@ -158,6 +158,8 @@ class Config:
     signing_key: bytes | None = attrs.field(default=None, repr=False)
     mail: Mapping[str, Any] = attrs.field(factory=dict)
     agreements: tuple[ServiceLevelAgreement, ...] = (DEFAULT_AGREEMENT,)
+    web: Mapping[str, Any] = attrs.field(factory=dict)
+    """The ``[web]`` table as written; ``issuecore.web`` checks its keys when the console starts."""
 
     @property
     def server_database(self) -> bool:
@@ -361,6 +363,8 @@ class _Reader:
             fields["mail"] = self.mail(self.table(data["mail"], "mail"), support)
         if "agreements" in data:
             fields["agreements"] = self.agreements(data["agreements"])
+        if "web" in data:
+            fields["web"] = dict(self.table(data["web"], "web"))
         return Config(**fields)
 
     def address(self, value: object, key: str) -> str:
@@ -662,6 +666,7 @@ _TOP_KEYS: Final = (
     "signing_key",
     "mail",
     "agreements",
+    "web",
 )
 _AGREEMENT_KEYS: Final = (
     "name",
