@@ -96,7 +96,10 @@ def sla_view(
             None if agreement is None else clock.remaining(agreement.business_time, which, now)
         )
         left = None if remaining is None else remaining.business
-        breached = which in clock.breached or (left is not None and left <= timedelta(0))
+        # As the clock judges it: a deadline is missed once it lies in the past.
+        breached = which in clock.breached or (
+            deadline is not None and done_at is None and deadline < now
+        )
         at_risk = False
         if (
             target is not None
