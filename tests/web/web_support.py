@@ -114,13 +114,9 @@ class Console:
         return response.text
 
 
-def build_console(
-    tmp_path: Path, *, settings: WebSettings | None = None, mailer: Any = None
-) -> Iterator[Console]:
-    store = SQLiteStore(tmp_path / "desk.db")
-    clock = FakeClock(START)
-    mailer = mailer if mailer is not None else RecordingMailer()
-    desk = HelpDesk(
+def build_desk(store: SQLiteStore, clock: FakeClock, mailer: Any) -> HelpDesk:
+    """Return a desk on ``store`` with the agreement ``STANDARD`` and ``AGENT`` as its agent."""
+    return HelpDesk(
         store=store,
         mailer=mailer,
         clock=clock,
@@ -132,10 +128,24 @@ def build_console(
             send_attempts=1,
         ),
     )
+
+
+def account_settings(tmp_path: Path) -> WebSettings:
+    """Return settings with an accounts file holding ``AGENT`` with ``PASSWORD``."""
+    accounts = tmp_path / "agents.json"
+    AccountFile(accounts, hasher=QUICK_HASHER).set_password(AGENT, PASSWORD)
+    return WebSettings(secret_key=SECRET, accounts=accounts)
+
+
+def build_console(
+    tmp_path: Path, *, settings: WebSettings | None = None, mailer: Any = None
+) -> Iterator[Console]:
+    store = SQLiteStore(tmp_path / "desk.db")
+    clock = FakeClock(START)
+    mailer = mailer if mailer is not None else RecordingMailer()
+    desk = build_desk(store, clock, mailer)
     if settings is None:
-        accounts = tmp_path / "agents.json"
-        AccountFile(accounts, hasher=QUICK_HASHER).set_password(AGENT, PASSWORD)
-        settings = WebSettings(secret_key=SECRET, accounts=accounts)
+        settings = account_settings(tmp_path)
     wall = Wall()
     app = create_app(desk, settings, zone="Europe/Berlin", seconds=wall)
     base_url = "http://testserver" if settings.authenticated else "http://localhost"
