@@ -45,8 +45,14 @@ class SecurityHeaders:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
+                # A page that set its own policy (the embeddable contact form) may be framed
+                # by the origins it names; every other page by none.
+                own_policy = "content-security-policy" in headers
                 for name, value in SECURITY_HEADERS.items():
-                    headers[name] = value
+                    if name.lower() not in headers and not (
+                        own_policy and name == "X-Frame-Options"
+                    ):
+                        headers[name] = value
                 if "cache-control" not in headers:
                     headers["Cache-Control"] = "no-store"
             await send(message)

@@ -33,6 +33,7 @@ from issuecore.charts import report_svg
 from issuecore.config import format_duration
 from issuecore.desk import HelpDesk
 from issuecore.errors import IssueCoreError
+from issuecore.mail.addresses import address_key
 from issuecore.model import Action, EntryKind, Issue
 from issuecore.queries import IssueQuery, IssueSort, SlaFilter
 from issuecore.reports import DIMENSIONS, ReportPeriod
@@ -40,6 +41,7 @@ from issuecore.sla.clock import AgreementStatus, SlaRole
 from issuecore.web._present import safe_filename, safe_media_type, sla_view
 from issuecore.web._security import (
     CSRF_FIELD,
+    SECURITY_HEADERS,
     SecurityHeaders,
     csrf_token,
     csrf_valid,
@@ -47,6 +49,7 @@ from issuecore.web._security import (
     sign_in,
 )
 from issuecore.web.accounts import AccountFile
+from issuecore.web.contact import MAX_FILES, ContactRefusedError, SubmissionLimiter, contact_message
 from issuecore.web.settings import WebSettings
 
 __all__ = ["create_app"]
@@ -128,8 +131,13 @@ def _page(console: Console, handler: Handler) -> Callable[[Request], Awaitable[R
         user = console.user(request)
         if request.method == "POST":
             form = await _form(request)
-            if not csrf_valid(request, form.get(CSRF_FIELD)):
-                return PlainTextResponse("the form's CSRF token is missing or wrong", 403)
+            try:
+                if not csrf_valid(request, form.get(CSRF_FIELD)):
+                    return PlainTextResponse("the form's CSRF token is missing or wrong", 403)
+                if user is not None:
+                    return await handler(request, user)
+            finally:
+                await form.close()
         if user is None:
             base = request.scope.get("root_path", "")
             target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
@@ -437,6 +445,57 @@ def create_app(
             return PlainTextResponse(str(error), 400)
         return Response(report_svg(figures), media_type="image/svg+xml")
 
+    # --- the public contact form ----------------------------------------------------
+
+    limiter = SubmissionLimiter(settings.contact_limit, settings.contact_window, console.now)
+
+    def contact_page(embedded: bool) -> Callable[[Request], Awaitable[Response]]:
+        template = "contact-embed.html" if embedded else "contact.html"
+
+        def framed(response: Response) -> Response:
+            if embedded:
+                origins = " ".join(settings.contact_frame_ancestors) or "'none'"
+                response.headers["Content-Security-Policy"] = SECURITY_HEADERS[
+                    "Content-Security-Policy"
+                ].replace("frame-ancestors 'none'", f"frame-ancestors {origins}")
+            return response
+
+        async def endpoint(request: Request) -> Response:
+            if not settings.contact_form:
+                return PlainTextResponse("Not Found", 404)
+            context: dict[str, Any] = {"user": None, "sent": False, "error": None, "form": {}}
+            if request.method == "GET":
+                return framed(console.render(request, template, context))
+            length = request.headers.get("content-length", "")
+            if not length.isdigit() or int(length) > settings.contact_max_bytes + MAX_FORM_BYTES:
+                return PlainTextResponse("the message is too large or has no length", 413)
+            async with request.form(
+                max_files=MAX_FILES + 1, max_fields=20, max_part_size=settings.contact_max_bytes
+            ) as form:
+                return await submit(request, form, context)
+
+        async def submit(request: Request, form: FormData, context: dict[str, Any]) -> Response:
+            if not csrf_valid(request, form.get(CSRF_FIELD)):
+                return PlainTextResponse("the form's CSRF token is missing or wrong", 403)
+            context["form"] = {k: v for k, v in form.items() if isinstance(v, str)}
+            try:
+                built = await contact_message(form, desk, max_bytes=settings.contact_max_bytes)
+            except ContactRefusedError as refusal:
+                context["error"] = str(refusal)
+                return framed(console.render(request, template, context, status=400))
+            if built is not None:
+                message, sender = built
+                client = request.client.host if request.client is not None else "-"
+                if not limiter.allow(f"address:{address_key(sender)}", f"client:{client}"):
+                    context["error"] = "Too many messages from you just now; please try later."
+                    return framed(console.render(request, template, context, status=429))
+                await run_in_threadpool(desk.receive, message.as_bytes())
+            context["sent"] = True
+            context["form"] = {}
+            return framed(console.render(request, template, context))
+
+        return endpoint
+
     def page(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         return _page(console, handler)
 
@@ -469,6 +528,8 @@ def create_app(
         Route("/outbox/{effect_id}/retry", page(retry), methods=["POST"]),
         Route("/report", page(report)),
         Route("/report/chart.svg", page(chart)),
+        Route("/contact", contact_page(embedded=False), methods=["GET", "POST"]),
+        Route("/contact/embed", contact_page(embedded=True), methods=["GET", "POST"]),
         Mount("/static", StaticFiles(directory=_HERE / "static"), name="static"),
     ]
     middleware = [

@@ -11,7 +11,11 @@ Every key is optional::
     session_lifetime = "8h"
     secure_cookies = false          # true behind HTTPS
     secret_key_env = "ISSUECORE_WEB_SECRET"   # or secret_key = "<64 hex digits>"
-    contact_form = false            # the public contact page
+    contact_form = false            # the public contact page, /contact
+    contact_max_bytes = 1000000     # message and files together
+    contact_limit = 5               # submissions per sender address and per client ...
+    contact_window = "1h"           # ... in this window
+    contact_frame_ancestors = ["https://www.example.com"]   # who may frame /contact/embed
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import hashlib
 import hmac
 import ipaddress
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from datetime import timedelta
@@ -47,7 +52,9 @@ _KEYS: Final = (
     "contact_max_bytes",
     "contact_limit",
     "contact_window",
+    "contact_frame_ancestors",
 )
+_ORIGIN: Final = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?")
 _LOOPBACK_NAMES: Final = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
 
 
@@ -84,6 +91,7 @@ class WebSettings:
     contact_max_bytes: int = 1_000_000
     contact_limit: int = 5
     contact_window: timedelta = timedelta(hours=1)
+    contact_frame_ancestors: tuple[str, ...] = ()
 
     @property
     def authenticated(self) -> bool:
@@ -162,6 +170,16 @@ def web_settings(config: Config) -> WebSettings:
             except ValueError:
                 raise fail("trusted_proxies", f"{proxy!r} is not an IP address") from None
         fields["trusted_proxies"] = tuple(proxies)
+    if "contact_frame_ancestors" in table:
+        origins = table["contact_frame_ancestors"]
+        if not isinstance(origins, list) or not all(
+            isinstance(o, str) and _ORIGIN.fullmatch(o) for o in origins
+        ):
+            raise fail(
+                "contact_frame_ancestors",
+                'must be a list of origins like "https://www.example.com"',
+            )
+        fields["contact_frame_ancestors"] = tuple(origins)
     return WebSettings(**fields)
 
 
