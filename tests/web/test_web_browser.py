@@ -105,7 +105,8 @@ def live(tmp_path: Path) -> Iterator[Live]:
     clock = FakeClock(START)
     mailer = RecordingMailer()
     desk = build_desk(store, clock, mailer)
-    app = create_app(desk, account_settings(tmp_path), zone="Europe/Berlin")
+    settings = attrs.evolve(account_settings(tmp_path), contact_form=True)
+    app = create_app(desk, settings, zone="Europe/Berlin")
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     port = listener.getsockname()[1]
@@ -165,6 +166,23 @@ def test_an_agent_signs_in_replies_holds_resolves_and_sees_each_status(live: Liv
     live.submit("#action-resolve")
     assert live.text("#status") == Status.RESOLVED
     assert live.desk.get(number).status == Status.RESOLVED
+
+
+def test_a_visitor_sends_the_contact_form_and_is_acknowledged(live: Live) -> None:
+    live.open("/contact")
+    live.wait_for("#contact-name").send_keys("Ana Silva")
+    for field, value in (
+        ("#contact-address", "ana@customer.test"),
+        ("#contact-subject", "Where is my order?"),
+        ("#contact-message", "Ordered last week."),
+    ):
+        live.driver.find_element(By.CSS_SELECTOR, field).send_keys(value)
+    live.submit("#contact-send")
+    assert "We have received your message" in live.text("#contact-sent")
+    [issue] = live.desk.find()
+    assert (issue.subject, issue.raised_by) == ("Where is my order?", "ana@customer.test")
+    [acknowledgement] = live.mailer.sent
+    assert str(acknowledgement["To"]) == "ana@customer.test"
 
 
 def test_search_and_the_report_in_the_browser(live: Live) -> None:

@@ -251,3 +251,30 @@ def test_the_accounts_command_adds_lists_and_removes(
     assert AGENT in capsys.readouterr().out
     assert accounts_main([str(path), "remove", AGENT]) == 0
     assert accounts_main([str(path), "remove", AGENT]) == 1
+
+
+# --- built on the public API ------------------------------------------------------------------
+
+
+def test_the_console_imports_no_private_module_of_the_library() -> None:
+    import ast
+
+    import issuecore.web
+
+    folder = Path(issuecore.web.__file__).parent
+    imported = set()
+    for source in folder.glob("*.py"):
+        for node in ast.walk(ast.parse(source.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                imported.add(node.module)
+            elif isinstance(node, ast.Import):
+                imported.update(alias.name for alias in node.names)
+    library = {name for name in imported if name.startswith("issuecore.")}
+    assert "issuecore.desk" in library
+    private = {
+        name
+        for name in library
+        if not name.startswith("issuecore.web")
+        and any(part.startswith("_") for part in name.split("."))
+    }
+    assert private == set()
