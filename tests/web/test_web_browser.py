@@ -13,6 +13,7 @@ import shutil
 import socket
 import threading
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -144,8 +145,14 @@ def test_an_agent_signs_in_replies_holds_resolves_and_sees_each_status(live: Liv
         mail("Printer on fire", "It burns.\n", attachment=("log.txt", "text/plain", b"smoke"))
     ).issue_number
     live.desk.open_issue(subject="Password reset", raised_by="cleo@x.test", body="Locked out")
+    late = live.desk.open_issue(
+        subject="Shop down", raised_by="dan@x.test", body="500 errors", priority="Urgent"
+    ).number
+    live.clock.advance(timedelta(hours=2))
     sign_in(live)
     assert live.driver.current_url.endswith("/issues")
+    marked = live.driver.find_element(By.XPATH, f"//tr[td/a[text()='{late}']]")
+    assert marked.get_attribute("class") == "breached"
     live.screenshot("console-inbox.png")
 
     live.submit(f"a.issue-link[href$='{number}']")
