@@ -17,6 +17,7 @@ from starlette.testclient import TestClient
 from issuecore import DeskSettings, HelpDesk, ServiceLevelAgreement, SlaTarget
 from issuecore.adapters.sqlite import SQLiteStore
 from issuecore.mail.settings import MailSettings
+from issuecore.ports import Store
 from issuecore.sla.agreement import AtRisk
 from issuecore.testing import FakeClock, RecordingMailer
 from issuecore.web import WebSettings, create_app
@@ -114,7 +115,7 @@ class Console:
         return response.text
 
 
-def build_desk(store: SQLiteStore, clock: FakeClock, mailer: Any) -> HelpDesk:
+def build_desk(store: Store, clock: FakeClock, mailer: Any) -> HelpDesk:
     """Return a desk on ``store`` with the agreement ``STANDARD`` and ``AGENT`` as its agent."""
     return HelpDesk(
         store=store,
@@ -138,9 +139,15 @@ def account_settings(tmp_path: Path) -> WebSettings:
 
 
 def build_console(
-    tmp_path: Path, *, settings: WebSettings | None = None, mailer: Any = None
+    tmp_path: Path,
+    *,
+    settings: WebSettings | None = None,
+    mailer: Any = None,
+    store: Store | None = None,
 ) -> Iterator[Console]:
-    store = SQLiteStore(tmp_path / "desk.db")
+    """Yield a console on ``store`` (a new SQLite file by default), nobody signed in."""
+    own = store is None
+    store = SQLiteStore(tmp_path / "desk.db") if store is None else store
     clock = FakeClock(START)
     mailer = mailer if mailer is not None else RecordingMailer()
     desk = build_desk(store, clock, mailer)
@@ -153,4 +160,5 @@ def build_console(
         try:
             yield Console(desk, clock, mailer, client, wall, settings)
         finally:
-            store.close()
+            if own:
+                store.close()
