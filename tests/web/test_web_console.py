@@ -8,6 +8,7 @@ from datetime import timedelta
 from web_support import AGENT, PASSWORD, START, Console, csrf_of, mail
 
 from issuecore import Status
+from issuecore.web.app import SIGN_IN_FAILURES, SIGN_IN_WINDOW
 
 
 def open_issue(console: Console, subject: str = "Printer on fire", **kwargs: str) -> str:
@@ -82,6 +83,46 @@ def test_an_unknown_address_is_refused_like_a_wrong_password(console: Console) -
         data={"csrf_token": csrf_of(page.text), "address": "eve@x.test", "password": PASSWORD},
     )
     assert response.status_code == 401
+
+
+def fail_sign_in(console: Console, address: str = AGENT) -> int:
+    page = console.client.get("/signin")
+    return console.client.post(
+        "/signin",
+        data={"csrf_token": csrf_of(page.text), "address": address, "password": "wrong guess!"},
+    ).status_code
+
+
+def test_five_failed_sign_ins_lock_the_address_for_fifteen_minutes(console: Console) -> None:
+    assert [fail_sign_in(console) for _ in range(SIGN_IN_FAILURES)] == [401] * SIGN_IN_FAILURES
+    assert fail_sign_in(console) == 429
+    page = console.client.get("/signin")
+    refused = console.client.post(
+        "/signin",
+        data={"csrf_token": csrf_of(page.text), "address": AGENT, "password": PASSWORD},
+    )
+    assert refused.status_code == 429
+    assert "Too many failed sign-ins" in refused.text
+    console.clock.advance(SIGN_IN_WINDOW - timedelta(seconds=1))
+    assert fail_sign_in(console) == 429
+    console.clock.advance(timedelta(seconds=1))
+    console.sign_in()
+    assert console.client.get("/issues", follow_redirects=False).status_code == 200
+
+
+def test_four_failed_sign_ins_do_not_lock(console: Console) -> None:
+    for _ in range(SIGN_IN_FAILURES - 1):
+        fail_sign_in(console)
+    console.sign_in()
+    assert console.client.get("/issues", follow_redirects=False).status_code == 200
+
+
+def test_failed_sign_ins_of_one_address_do_not_lock_another(console: Console) -> None:
+    for _ in range(SIGN_IN_FAILURES):
+        fail_sign_in(console, "eve@x.test")
+    assert fail_sign_in(console, "EVE@x.test") == 429
+    console.sign_in()
+    assert console.client.get("/issues", follow_redirects=False).status_code == 200
 
 
 def test_signing_in_without_the_csrf_token_is_forbidden(console: Console) -> None:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import hmac
 import secrets
 import time
+from collections import defaultdict, deque
 from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
 from typing import Final
 
 from starlette.datastructures import MutableHeaders
@@ -58,6 +60,49 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+class SlidingLimiter:
+    """Counts events per key in a sliding window of ``window``; full at ``limit``."""
+
+    def __init__(self, limit: int, window: timedelta, now: Callable[[], datetime]) -> None:
+        self.limit = limit
+        self.window = window
+        self.now = now
+        self._seen: dict[str, deque[datetime]] = defaultdict(deque)
+
+    def full(self, *keys: str) -> bool:
+        """Return whether any of ``keys`` has had ``limit`` events in the window."""
+        now = self.now()
+        for key in keys:
+            seen = self._seen.get(key)
+            if seen is None:
+                continue
+            while seen and seen[0] <= now - self.window:
+                seen.popleft()
+            if not seen:
+                del self._seen[key]
+            elif len(seen) >= self.limit:
+                return True
+        return False
+
+    def record(self, *keys: str) -> None:
+        """Count one event for every key."""
+        now = self.now()
+        for key in keys:
+            self._seen[key].append(now)
+
+    def allow(self, *keys: str) -> bool:
+        """Count one event for every key and return ``True``, or ``False`` if any is full."""
+        if self.full(*keys):
+            return False
+        self.record(*keys)
+        return True
+
+
+def client_address(request: Request) -> str:
+    """Return the address the request came from, as the connection tells it."""
+    return request.client.host if request.client is not None else "-"
 
 
 def csrf_token(request: Request) -> str:

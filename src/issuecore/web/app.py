@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 import zoneinfo
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
 from urllib.parse import quote, urlencode
@@ -43,13 +43,15 @@ from issuecore.web._security import (
     CSRF_FIELD,
     SECURITY_HEADERS,
     SecurityHeaders,
+    SlidingLimiter,
+    client_address,
     csrf_token,
     csrf_valid,
     current_user,
     sign_in,
 )
 from issuecore.web.accounts import AccountFile
-from issuecore.web.contact import MAX_FILES, ContactRefusedError, SubmissionLimiter, contact_message
+from issuecore.web.contact import MAX_FILES, ContactRefusedError, contact_message
 from issuecore.web.settings import WebSettings
 
 __all__ = ["create_app"]
@@ -57,6 +59,9 @@ __all__ = ["create_app"]
 PAGE_SIZE: Final = 25
 COUNT_CAP: Final = 100
 MAX_FORM_BYTES: Final = 64_000
+SIGN_IN_FAILURES: Final = 5
+SIGN_IN_WINDOW: Final = timedelta(minutes=15)
+TOO_MANY_FAILURES: Final = "Too many failed sign-ins; try again in 15 minutes."
 LOOPBACK_HOSTS: Final = ("localhost", "127.0.0.1", "[::1]", "::1")
 _HERE = Path(__file__).parent
 # Actions with a page of their own (reply) or that only the desk takes (customer mail, auto-close).
@@ -186,6 +191,8 @@ def create_app(
 
     # --- signing in ------------------------------------------------------------------
 
+    failures = SlidingLimiter(SIGN_IN_FAILURES, SIGN_IN_WINDOW, console.now)
+
     async def signin_form(request: Request) -> Response:
         if console.user(request) is not None:
             return RedirectResponse(f"{request.scope.get('root_path', '')}/issues", 303)
@@ -199,10 +206,17 @@ def create_app(
             return PlainTextResponse("the form's CSRF token is missing or wrong", 403)
         address, password = _text(form, "address"), form.get("password")
         target = _text(form, "next")
+        # Counted per address only: behind a reverse proxy every client has the proxy's
+        # address, and one stranger's guesses must not lock every agent out.
+        keys = (f"address:{address.lower()}",)
+        if failures.full(*keys):
+            context = {"next": target, "error": TOO_MANY_FAILURES}
+            return console.render(request, "signin.html", context, status=429)
         user = None
         if console.accounts is not None and isinstance(password, str) and address:
             user = await run_in_threadpool(console.accounts.verify, address, password)
         if user is None:
+            failures.record(*keys)
             context = {"next": target, "error": "That address and password do not match."}
             return console.render(request, "signin.html", context, status=401)
         sign_in(request, user, seconds=console.seconds)
@@ -447,7 +461,7 @@ def create_app(
 
     # --- the public contact form ----------------------------------------------------
 
-    limiter = SubmissionLimiter(settings.contact_limit, settings.contact_window, console.now)
+    limiter = SlidingLimiter(settings.contact_limit, settings.contact_window, console.now)
 
     def contact_page(embedded: bool) -> Callable[[Request], Awaitable[Response]]:
         template = "contact-embed.html" if embedded else "contact.html"
@@ -485,7 +499,7 @@ def create_app(
                 return framed(console.render(request, template, context, status=400))
             if built is not None:
                 message, sender = built
-                client = request.client.host if request.client is not None else "-"
+                client = client_address(request)
                 if not limiter.allow(f"address:{address_key(sender)}", f"client:{client}"):
                     context["error"] = "Too many messages from you just now; please try later."
                     return framed(console.render(request, template, context, status=429))

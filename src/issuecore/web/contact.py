@@ -14,9 +14,6 @@ submissions per sender address and per client address in
 from __future__ import annotations
 
 import secrets
-from collections import defaultdict, deque
-from collections.abc import Callable
-from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, formataddr
@@ -27,7 +24,7 @@ from starlette.datastructures import FormData, UploadFile
 from issuecore.desk import HelpDesk
 from issuecore.mail.addresses import address_key, normalize_address, safe_header_text
 
-__all__ = ["ContactRefusedError", "SubmissionLimiter", "contact_message"]
+__all__ = ["ContactRefusedError", "contact_message"]
 
 HONEYPOT: Final = "website"
 MAX_NAME: Final = 200
@@ -38,29 +35,6 @@ MAX_FILES: Final = 5
 
 class ContactRefusedError(ValueError):
     """A submission the form turns away; the message says why, for the sender."""
-
-
-class SubmissionLimiter:
-    """Counts submissions per key in a sliding window; refuses past ``limit``."""
-
-    def __init__(self, limit: int, window: timedelta, now: Callable[[], datetime]) -> None:
-        self.limit = limit
-        self.window = window
-        self.now = now
-        self._seen: dict[str, deque[datetime]] = defaultdict(deque)
-
-    def allow(self, *keys: str) -> bool:
-        """Record one submission for every key and return ``True``, or ``False`` if any is full."""
-        now = self.now()
-        for key in keys:
-            seen = self._seen[key]
-            while seen and seen[0] <= now - self.window:
-                seen.popleft()
-            if len(seen) >= self.limit:
-                return False
-        for key in keys:
-            self._seen[key].append(now)
-        return True
 
 
 def _field(form: FormData, name: str, limit: int, what: str) -> str:
