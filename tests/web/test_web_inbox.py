@@ -237,7 +237,21 @@ def test_failed_mail_is_listed_with_its_reason_and_can_be_retried(flaky: Console
     after = flaky.post(f"/outbox/{effect[1]}/retry", {}, page="/outbox")
     assert f"Retried {effect[1]}: 1 delivered, 0 failed." in after
     assert "Nothing failed." in after
+    assert "Nothing is waiting." in after
     assert len(flaky.mailer.sent) == 1
+
+
+def test_mail_waiting_for_another_attempt_is_listed_with_its_error(tmp_path: Path) -> None:
+    for console in build_console(tmp_path, mailer=FlakyMailer(), send_attempts=3):
+        console.sign_in()
+        number = console.desk.open_issue(subject="x", raised_by="a@x.test", body="b").number
+        console.post(f"/issues/{number}/reply", {"body": "Answer"})
+        page = console.client.get("/outbox").text
+        waiting = page.split("<h2>Waiting for delivery</h2>")[1]
+        assert "connection refused" in waiting
+        assert number in waiting
+        assert "2026-03-02 10:01" in waiting  # retried after a minute, shown in Berlin time
+        assert "Nothing failed." in page
 
 
 def test_retrying_what_is_no_dead_letter_says_so(agent: Console) -> None:

@@ -115,7 +115,7 @@ class Console:
         return response.text
 
 
-def build_desk(store: Store, clock: FakeClock, mailer: Any) -> HelpDesk:
+def build_desk(store: Store, clock: FakeClock, mailer: Any, *, send_attempts: int = 1) -> HelpDesk:
     """Return a desk on ``store`` with the agreement ``STANDARD`` and ``AGENT`` as its agent."""
     return HelpDesk(
         store=store,
@@ -126,7 +126,7 @@ def build_desk(store: Store, clock: FakeClock, mailer: Any) -> HelpDesk:
             support_address=SUPPORT,
             agents={AGENT},
             mail=MailSettings(support_address=SUPPORT, signing_key=b"k" * 32),
-            send_attempts=1,
+            send_attempts=send_attempts,
         ),
     )
 
@@ -144,13 +144,14 @@ def build_console(
     settings: WebSettings | None = None,
     mailer: Any = None,
     store: Store | None = None,
+    send_attempts: int = 1,
 ) -> Iterator[Console]:
     """Yield a console on ``store`` (a new SQLite file by default), nobody signed in."""
     own = store is None
     store = SQLiteStore(tmp_path / "desk.db") if store is None else store
     clock = FakeClock(START)
     mailer = mailer if mailer is not None else RecordingMailer()
-    desk = build_desk(store, clock, mailer)
+    desk = build_desk(store, clock, mailer, send_attempts=send_attempts)
     if settings is None:
         settings = account_settings(tmp_path)
     wall = Wall()

@@ -35,6 +35,7 @@ from issuecore.desk import HelpDesk
 from issuecore.errors import IssueCoreError
 from issuecore.mail.addresses import address_key
 from issuecore.model import Action, EntryKind, Issue
+from issuecore.ports import OutboxItem
 from issuecore.queries import IssueQuery, IssueSort, SlaFilter
 from issuecore.reports import DIMENSIONS, ReportPeriod
 from issuecore.sla.clock import AgreementStatus, SlaRole
@@ -58,6 +59,7 @@ __all__ = ["create_app"]
 
 PAGE_SIZE: Final = 25
 COUNT_CAP: Final = 100
+OUTBOX_ROWS: Final = 100
 MAX_FORM_BYTES: Final = 64_000
 SIGN_IN_FAILURES: Final = 5
 SIGN_IN_WINDOW: Final = timedelta(minutes=15)
@@ -410,8 +412,14 @@ def create_app(
     # --- outbox and report -----------------------------------------------------------
 
     async def outbox(request: Request, user: str) -> Response:
-        dead = await run_in_threadpool(lambda: desk.dead_letters(limit=100))
-        return console.render(request, "outbox.html", {"user": user, "dead": dead})
+        def read() -> tuple[list[OutboxItem], list[OutboxItem]]:
+            with desk.store.transaction(read_only=True) as work:
+                waiting = work.outbox.pending(limit=OUTBOX_ROWS)
+            return waiting, desk.dead_letters(limit=OUTBOX_ROWS)
+
+        waiting, dead = await run_in_threadpool(read)
+        context = {"user": user, "waiting": waiting, "dead": dead, "limit": OUTBOX_ROWS}
+        return console.render(request, "outbox.html", context)
 
     async def retry(request: Request, user: str) -> Response:
         effect_id = request.path_params["effect_id"]
