@@ -59,12 +59,47 @@ def test_the_web_table_is_read() -> None:
         ("secure_cookies = 1", "web.secure_cookies: must be true or false"),
         ('trusted_proxies = ["proxy"]', "web.trusted_proxies: 'proxy' is not an IP address"),
         ('secret_key_env = "NO_SUCH_VARIABLE_HERE"', "NO_SUCH_VARIABLE_HERE is not set"),
+        ("secret_key_env = 5", "web.secret_key_env: must name an environment variable"),
+        ("host = 5", "web.host: must be a non-empty string"),
+        ('host = "  "', "web.host: must be a non-empty string"),
+        ('session_lifetime = "0m"', "web.session_lifetime: must be longer than zero"),
+        ('trusted_proxies = "127.0.0.1"', "web.trusted_proxies: must be a list of IP addresses"),
+        (
+            'contact_frame_ancestors = ["*"]',
+            'web.contact_frame_ancestors: must be a list of origins like "https://www.example.com"',
+        ),
+        (
+            'contact_frame_ancestors = "https://a.example"',
+            "web.contact_frame_ancestors: must be a list of origins",
+        ),
+        ("contact_limit = 0", "web.contact_limit: must be a whole number from 1 to 10000"),
+        ("contact_max_bytes = 999", "web.contact_max_bytes: must be a whole number from 1000"),
     ],
 )
 def test_a_wrong_web_key_names_itself(line: str, problem: str) -> None:
     with pytest.raises(ConfigError) as raised:
         settings_of(f"[web]\n{line}\n")
     assert problem in str(raised.value)
+
+
+def test_proxies_origins_and_a_key_from_the_environment_are_read(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("WEB_SECRET_FOR_TEST", "ef" * 16)
+    settings = settings_of(
+        "[web]\n"
+        'proxy_user_header = "X-Remote-User"\n'
+        'trusted_proxies = ["10.0.0.5", "::1"]\n'
+        'contact_frame_ancestors = ["https://www.example.com", "http://localhost:8000"]\n'
+        'secret_key_env = "WEB_SECRET_FOR_TEST"\n'
+        'contact_window = "2h"\n'
+    )
+    assert settings.proxy_user_header == "X-Remote-User"
+    assert settings.trusted_proxies == ("10.0.0.5", "::1")
+    assert settings.contact_frame_ancestors == ("https://www.example.com", "http://localhost:8000")
+    assert settings.secret_key == bytes.fromhex("ef" * 16)
+    assert settings.contact_window == timedelta(hours=2)
+    assert settings.authenticated
 
 
 def test_the_lowest_and_highest_ports_are_accepted() -> None:
@@ -238,6 +273,29 @@ def test_a_broken_accounts_file_is_a_config_error(tmp_path: Path) -> None:
     path.write_text('{"agents": ["ben"]}')
     with pytest.raises(ConfigError, match="agents: must be an object"):
         AccountFile(path).verify(AGENT, "whatever")
+
+
+def test_a_file_that_is_no_json_is_a_config_error(tmp_path: Path) -> None:
+    path = tmp_path / "a.json"
+    path.write_text("{not json")
+    with pytest.raises(ConfigError, match="is not an accounts file"):
+        AccountFile(path).addresses()
+
+
+def test_an_account_needs_an_address(tmp_path: Path) -> None:
+    accounts = AccountFile(tmp_path / "a.json", hasher=QUICK_HASHER)
+    for wrong in ("ben", "ben @example.com", ""):
+        with pytest.raises(ValueError, match="is not an address"):
+            accounts.set_password(wrong, "a long password")
+    assert not accounts
+
+
+def test_the_accounts_command_refuses_a_short_password(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))
+    assert accounts_main([str(tmp_path / "a.json"), "add", AGENT]) == 2
+    assert "at least 10 characters" in capsys.readouterr().err
 
 
 def test_the_accounts_command_adds_lists_and_removes(
