@@ -323,7 +323,7 @@ def create_app(
         number = request.path_params["number"]
         try:
             issue, thread = await run_in_threadpool(load, number)
-        except LookupError as error:
+        except (LookupError, IssueCoreError) as error:  # unknown, or no number a store can hold
             return console.render(
                 request, "error.html", {"user": user, "message": _refusal(error)}, status=404
             )
@@ -396,7 +396,7 @@ def create_app(
         try:
             thread = await run_in_threadpool(desk.thread, number)
             file = thread[entry_index].attachments[index]
-        except (LookupError, IndexError):
+        except (LookupError, IssueCoreError):
             return PlainTextResponse("no such attachment", 404)
         name = safe_filename(file.filename)
         return Response(
