@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
+import attrs
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from web_support import Console, build_console
+from web_support import Console, account_settings, build_console
 
 PARAMETERS = st.sampled_from(["status", "priority", "sla", "assignee", "q", "after", "x"])
 VALUES = st.text(max_size=40)
@@ -58,6 +59,30 @@ def test_any_report_query_is_answered(period: str, by: list[str]) -> None:
     assert CONSOLE.client.get("/report/chart.svg?" + query).status_code in (200, 400)
 
 
+@QUIET
+@given(
+    st.fixed_dictionaries(
+        {
+            "name": st.text(max_size=60),
+            "address": st.one_of(st.emails(), st.text(max_size=40)),
+            "subject": st.text(max_size=60),
+            "message": st.text(max_size=200),
+        },
+        optional={"website": st.text(max_size=10)},
+    ),
+    st.lists(st.tuples(st.text(max_size=30), st.binary(max_size=200)), max_size=2),
+)
+def test_any_contact_form_is_answered(form: dict[str, str], files: list[tuple[str, bytes]]) -> None:
+    token = CONSOLE.csrf("/contact")
+    uploads = [("files", (name or "f", data, "application/octet-stream")) for name, data in files]
+    response = CONSOLE.client.post(
+        "/contact", data={"csrf_token": token, **form}, files=uploads or None
+    )
+    assert response.status_code in (200, 400)
+    if response.status_code == 200 and not form.get("website"):
+        assert 'id="contact-sent"' in response.text
+
+
 CONSOLE: Console
 NUMBER: str
 TOKEN: str
@@ -69,7 +94,8 @@ def setup_module() -> None:
     import tempfile
 
     folder = Path(tempfile.mkdtemp())
-    _CONSOLES = build_console(folder)
+    settings = attrs.evolve(account_settings(folder), contact_form=True, contact_limit=10_000)
+    _CONSOLES = build_console(folder, settings=settings)
     CONSOLE = next(_CONSOLES)
     CONSOLE.sign_in()
     NUMBER = CONSOLE.desk.open_issue(subject="x", raised_by="a@x.test", body="b").number
