@@ -8,7 +8,7 @@ from datetime import timedelta
 from web_support import AGENT, PASSWORD, START, Console, csrf_of, mail
 
 from issuecore import Status
-from issuecore.web.app import SIGN_IN_FAILURES, SIGN_IN_WINDOW
+from issuecore.web._signin import SIGN_IN_FAILURES, SIGN_IN_WINDOW
 
 
 def open_issue(console: Console, subject: str = "Printer on fire", **kwargs: str) -> str:

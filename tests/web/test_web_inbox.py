@@ -13,7 +13,7 @@ from web_support import Console, build_console, mail
 
 from issuecore import MailTransportError
 from issuecore.testing import RecordingMailer
-from issuecore.web.app import COUNT_CAP, PAGE_SIZE
+from issuecore.web._inbox import COUNT_CAP, PAGE_SIZE
 
 
 def numbers_on(page: str) -> list[str]:
