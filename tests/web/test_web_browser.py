@@ -117,7 +117,8 @@ def live(tmp_path: Path) -> Iterator[Live]:
     assert server.listening.wait(10), "the console did not start listening"
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
-    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1280,900"):
+    arguments = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage")
+    for argument in (*arguments, "--window-size=1280,900"):
         options.add_argument(argument)
     driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
     shots = tmp_path / "screenshots"
