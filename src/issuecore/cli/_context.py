@@ -119,6 +119,16 @@ class Run:
                 found.append(section.password)
             if section.password_env and os.environ.get(section.password_env):
                 found.append(os.environ[section.password_env])
+            oauth2 = section.oauth2
+            if oauth2 is not None:
+                for value, variable in (
+                    (oauth2.client_secret, oauth2.client_secret_env),
+                    (oauth2.refresh_token, oauth2.refresh_token_env),
+                ):
+                    if value:
+                        found.append(value)
+                    if variable and os.environ.get(variable):
+                        found.append(os.environ[variable])
         return tuple(found)
 
     def clock(self) -> Clock:
