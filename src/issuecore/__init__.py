@@ -13,6 +13,7 @@ from issuecore.errors import (
     DuplicateMessageError,
     EmptyIntervalError,
     HolidaysUnavailableError,
+    InvalidArgumentError,
     InvalidHolidayError,
     InvalidTimeError,
     InvalidTransitionError,
@@ -53,9 +54,10 @@ from issuecore.model import (
 )
 from issuecore.queries import IssuePage, IssueQuery, IssueSort, SlaFilter
 from issuecore.reports import Report, ReportPeriod, ReportRow
-from issuecore.sla.agreement import AtRisk, ServiceLevelAgreement, SlaTarget
+from issuecore.sla.agreement import AtRisk, Condition, ServiceLevelAgreement, SlaTarget
 from issuecore.sla.calendar import BusinessCalendar
 from issuecore.sla.clock import AgreementStatus, SlaClock, SlaRole
+from issuecore.sla.view import SlaView, TargetState, TargetView
 from issuecore.workflow import Change, StatusSpec, Transition, Workflow
 
 __all__ = [
@@ -74,6 +76,7 @@ __all__ = [
     "CalendarNeverOpensError",
     "Change",
     "ConcurrencyConflictError",
+    "Condition",
     "DeskSettings",
     "DuplicateMessageError",
     "EmptyIntervalError",
@@ -82,6 +85,7 @@ __all__ = [
     "HelpDesk",
     "HistoryEntry",
     "HolidaysUnavailableError",
+    "InvalidArgumentError",
     "InvalidHolidayError",
     "InvalidTimeError",
     "InvalidTransitionError",
@@ -107,10 +111,13 @@ __all__ = [
     "SlaFilter",
     "SlaRole",
     "SlaTarget",
+    "SlaView",
     "Status",
     "StatusSpec",
     "StoreUnavailableError",
     "StrangerPolicy",
+    "TargetState",
+    "TargetView",
     "ThreadEntry",
     "TickReport",
     "Transition",

@@ -8,13 +8,14 @@ same transaction, delivered after commit (see :mod:`issuecore._delivery`).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from email.message import EmailMessage
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import attrs
 
+from issuecore import _arguments as check
 from issuecore._delivery import Deliverer, DeliveryPolicy, effect_items
 from issuecore._instants import require_aware
 from issuecore._marks import at_risk_from
@@ -71,6 +72,10 @@ def _domain_keys(values: Iterable[str]) -> frozenset[str]:
     return frozenset(domains)
 
 
+def _type_priorities(value: Mapping[str, str]) -> dict[str, str]:
+    return dict(value)
+
+
 @attrs.frozen
 class DeskSettings:
     """How a desk behaves.
@@ -105,6 +110,9 @@ class DeskSettings:
       ``docs/sla.md``). Off by default; :meth:`HelpDesk.receive`,
       :meth:`~HelpDesk.ingest` and :meth:`~HelpDesk.receive_many` take it
       per call too.
+    - ``type_priorities``: the default priority of each issue type
+      (``{"Critical": "Urgent"}``), used when an issue is opened or its type
+      set without a priority given.
     """
 
     support_address: str
@@ -122,6 +130,9 @@ class DeskSettings:
     delivery_lease: timedelta = attrs.field(default=timedelta(minutes=10), kw_only=True)
     keep_delivered: timedelta | None = attrs.field(default=timedelta(days=7), kw_only=True)
     use_message_date: bool = attrs.field(default=False, kw_only=True)
+    type_priorities: Mapping[str, str] = attrs.field(
+        factory=dict, converter=_type_priorities, kw_only=True
+    )
 
     def is_agent(self, address: str) -> bool:
         """Return whether ``address`` is an agent's: listed in ``agents`` or at an agent domain."""
@@ -196,7 +207,8 @@ class _DeskCore:
         self.store = store
         self.mailer = mailer
         self.clock: Clock = clock if clock is not None else SystemClock()
-        self.agreements = check_agreements(agreements)
+        # Each agreement takes its SLA roles from the workflow, or is checked against it.
+        self.agreements = check_agreements(agreements, workflow=settings.workflow)
         self.settings = settings
         self.mail = settings.mail_settings()
         self.workflow = settings.workflow
@@ -215,16 +227,30 @@ class _DeskCore:
             ports=lambda: (self.mailer, self.tasks, self.notifier, self.events),
         )
         self._by_name = {agreement.name: agreement for agreement in self.agreements}
+        # Every priority some agreement names, in the order they are declared.
+        self.priorities: tuple[str, ...] = tuple(
+            dict.fromkeys(name for agreement in self.agreements for name in agreement.targets)
+        )
+        for issue_type, priority in settings.type_priorities.items():
+            check.name(issue_type, "type_priorities key")
+            check.priority(
+                priority,
+                self.priorities,
+                f"type_priorities[{issue_type!r}]",
+                agreements=self._by_name,
+            )
 
     # --- reading ------------------------------------------------------------------
 
     def get(self, number: str) -> Issue:
         """Return issue ``number``; raise :class:`~issuecore.errors.IssueNotFoundError`."""
+        number = check.name(number, "number")
         with self.store.transaction(read_only=True) as work:
             return work.get_issue(number)
 
     def thread(self, number: str) -> list[ThreadEntry]:
         """Return the thread of issue ``number``, oldest entry first."""
+        number = check.name(number, "number")
         with self.store.transaction(read_only=True) as work:
             work.get_issue(number)
             return work.thread(number)
@@ -238,6 +264,12 @@ class _DeskCore:
         limit: int | None = None,
     ) -> list[Issue]:
         """Return the issues matching every filter given, oldest first."""
+        status = check.optional_name(status, "status")
+        assignee = check.optional_name(assignee, "assignee")
+        if raised_by is not None:
+            raised_by = check.address(raised_by, "raised_by")
+        if limit is not None:
+            limit = check.count(limit, "limit", minimum=0)
         with self.store.transaction(read_only=True) as work:
             return work.find_issues(
                 status=status, assignee=assignee, raised_by=raised_by, limit=limit
@@ -253,17 +285,12 @@ class _DeskCore:
         priority: str | None,
         participants: Sequence[str],
         follows_up: str | None,
+        issue_type: str | None = None,
+        references: Mapping[str, str] | None = None,
+        fields: Mapping[str, Any] | None = None,
     ) -> Change:
-        # Validate the priority before a number is spent on the issue.
-        probe = open_issue(
-            number="?",
-            subject=subject,
-            raised_by=raised_by,
-            at=now,
-            priority=priority,
-            workflow=self.workflow,
-        )
-        start_sla(probe, self.agreements, workflow=self.workflow)
+        if priority is None and issue_type is not None:
+            priority = self.settings.type_priorities.get(issue_type)
         number = self.settings.numbering(now.year, work.next_sequence(now.year))
         change = open_issue(
             number=number,
@@ -274,6 +301,9 @@ class _DeskCore:
             participants=participants,
             follows_up=follows_up,
             workflow=self.workflow,
+            issue_type=issue_type,
+            references=references,
+            fields=fields,
         )
         return start_sla(change, self.agreements, workflow=self.workflow)
 
@@ -347,11 +377,15 @@ class _DeskCore:
         for attempt in range(1, attempts + 1):
             try:
                 return self._attempt_once(operation)
-            except (ConcurrencyConflictError, DuplicateMessageError):
+            except (ConcurrencyConflictError, DuplicateMessageError) as conflict:
                 # Another process wrote first (the same issue, or the same message);
                 # the next attempt sees its work.
                 if attempt == attempts:
+                    logger.warning("giving up after %d attempts: %s", attempts, conflict)
                     raise
+                logger.info(
+                    "attempt %d of %d met a conflict, retrying: %s", attempt, attempts, conflict
+                )
         raise AssertionError("unreachable: the loop returns or raises")
 
     def _attempt_once(

@@ -10,6 +10,7 @@ stored, counts the automatic reply against the rate limit, and writes.
 from __future__ import annotations
 
 import hashlib
+import logging
 from datetime import datetime
 from email.message import EmailMessage
 
@@ -33,6 +34,8 @@ from issuecore.model import Action, Event, Issue, ReplySent
 from issuecore.ports import UnitOfWork
 from issuecore.sla.tracking import follow
 from issuecore.workflow import add_participant
+
+logger = logging.getLogger("issuecore.intake")
 
 
 @attrs.frozen(kw_only=True)
@@ -143,6 +146,14 @@ class _Filing(_DeskCore):
         if plan.note is not None:
             assert number is not None
             work.append_entry(number, plan.note)
+        logger.info(
+            "message %s: %s%s (%s): %s",
+            plan.message_id,
+            plan.outcome,
+            f" {number}" if number else "",
+            plan.signal,
+            plan.reason,
+        )
         return ReceiveOutcome(
             kind=plan.outcome,
             issue_number=number,

@@ -5,12 +5,14 @@ from __future__ import annotations
 import email.message
 import functools
 import itertools
+import logging
 import time
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 import attrs
 
+from issuecore import _arguments as check
 from issuecore._desk_core import _AfterCommit
 from issuecore._filing import ReceiveOutcome, _Filing
 from issuecore._instants import require_aware
@@ -21,6 +23,8 @@ from issuecore.mail.parse import InboundMessage, Quarantined, parse_message, syn
 from issuecore.model import Attachment
 from issuecore.ports import InboundMessage as SourceMessage
 from issuecore.ports import MailSource, UnitOfWork
+
+logger = logging.getLogger("issuecore.intake")
 
 DEFAULT_BATCH_SIZE = 200
 """How many messages :meth:`HelpDesk.ingest` records per transaction at most."""
@@ -103,6 +107,7 @@ class _Intake(_Filing):
         limit cut (see the intake note on their thread), and for messages
         whose intake failed.
         """
+        message_id = check.identifier(message_id, "message_id")
         with self.store.transaction(read_only=True) as work:
             return work.kept_message(clean_identifier(message_id))
 
@@ -174,7 +179,7 @@ class _Intake(_Filing):
         is that of :meth:`receive`.
         """
         use = self._use_message_date(use_message_date)
-        size = max(1, batch_size)
+        size = check.count(batch_size, "batch_size")
         pending = list(raws)
         outcomes: list[ReceiveOutcome] = []
         failures: list[IntakeFailure] = []
@@ -306,6 +311,12 @@ class _Intake(_Filing):
     ) -> ReceiveOutcome:
         message_id = clean_identifier(message_id)
         reason = clean_text(f"intake failed: {type(error).__name__}: {error}")[:500]
+        logger.error(
+            "intake of %s failed; recording it as quarantined: %s",
+            message_id,
+            reason,
+            exc_info=error,
+        )
         try:
             now: datetime | None = require_aware("clock.now()", self.clock.now())
         except Exception:  # a clock that fails must not stop the message being recorded

@@ -37,6 +37,7 @@ __all__ = [
     "AutoReplyCounter",
     "InMemoryAutoReplyCounter",
     "auto_reply_recipient",
+    "compose_acknowledgement",
     "compose_agent_reply",
     "compose_auto_reply",
     "reference_chain",
@@ -214,10 +215,14 @@ def compose_agent_reply(
     references: Sequence[str] = (),
     agent_name: str | None = None,
     unique: str | None = None,
+    html: str | None = None,
     attachments: Sequence[Attachment] = (),
     exclude: Iterable[str] = (),
 ) -> EmailMessage:
     """Return an agent's reply: to the raiser, the participants in copy, threaded and signed.
+
+    ``html`` adds an HTML alternative to the text body; ``attachments`` are
+    attached after the body, each with its file name and content type.
 
     ``in_reply_to`` is the latest inbound Message-ID of the issue and
     ``references`` the thread's earlier Message-IDs, oldest first. A raiser
@@ -248,6 +253,7 @@ def compose_agent_reply(
         references=(*references, *((in_reply_to,) if in_reply_to else ())),
         sender_name=agent_name,
         body=body,
+        html=html,
         attachments=attachments,
     )
 
@@ -265,6 +271,7 @@ def _outbound(
     references: Iterable[str],
     sender_name: str | None,
     body: str,
+    html: str | None = None,
     attachments: Sequence[Attachment] = (),
 ) -> EmailMessage:
     reply = EmailMessage(policy=OUTBOUND_POLICY)
@@ -293,14 +300,60 @@ def _outbound(
         _set(reply, "References", " ".join(chain))
     _set(reply, settings.loop_header, settings.support_address)
     reply.set_content(_BODY_UNSAFE.sub("\ufffd", body.replace("\0", "")))
+    if html is not None:
+        reply.add_alternative(_BODY_UNSAFE.sub("\ufffd", html.replace("\0", "")), subtype="html")
     for attachment in attachments:
         maintype, subtype = _content_type(attachment.content_type)
         reply.add_attachment(
-            attachment.data,
+            bytes(attachment.data),
             maintype=maintype,
             subtype=subtype,
             filename=safe_header_text(attachment.filename, limit=200) or "attachment",
         )
+    return reply
+
+
+def compose_acknowledgement(
+    issue: Issue,
+    *,
+    settings: MailSettings,
+    now: datetime,
+    unique: str | None = None,
+) -> EmailMessage | None:
+    """Return the acknowledgement of an issue opened by a form or an API call, or ``None``.
+
+    The same text as the automatic reply to mail (``auto_reply_template``),
+    to the raiser; ``None`` when the raiser is our own address, a robot
+    address or one mail cannot be sent to.
+    """
+    require_aware("now", now)
+    recipient = outbound_address(issue.raised_by)
+    if recipient is None or is_robot_address(recipient):
+        return None
+    if address_key(recipient) in {address_key(own) for own in settings.own_addresses}:
+        return None
+    tokens = settings.tokens
+    body = settings.auto_reply_template.format(
+        number=issue.number,
+        subject=clean_subject(issue.subject, tokens=tokens),
+        token=tokens.render(issue.number),
+        support_address=settings.support_address,
+    )
+    reply = _outbound(
+        settings=settings,
+        number=issue.number,
+        now=now,
+        unique=unique,
+        subject=reply_subject(issue.subject, issue.number, tokens=tokens),
+        to=(recipient,),
+        cc=(),
+        in_reply_to=None,
+        references=(),
+        sender_name=None,
+        body=body,
+    )
+    reply["Auto-Submitted"] = "auto-replied"
+    reply["X-Auto-Response-Suppress"] = "All"
     return reply
 
 
