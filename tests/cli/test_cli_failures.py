@@ -579,3 +579,31 @@ def test_oauth2_secrets_are_hidden_like_passwords(
 
     assert message == "login refused for ***/***/***"
     assert code == 1
+
+
+def test_a_missing_extra_is_a_usage_error_naming_what_to_install() -> None:
+    from issuecore.cli._errors import describe
+    from issuecore.errors import MissingExtraError
+
+    error = MissingExtraError.for_extra("m365", "msal", "Microsoft 365 sign-in")
+
+    message, code = describe(error, database="issuecore.db")
+
+    assert code == 2
+    assert message == (
+        "Microsoft 365 sign-in needs the optional package 'msal'; "
+        "install it with pip install 'issuecore[m365]'"
+    )
+
+
+def test_an_access_token_refused_is_one_line_naming_the_provider() -> None:
+    from issuecore.cli._errors import describe
+    from issuecore.errors import AccessTokenError
+
+    error = AccessTokenError.refused("Google", "invalid_grant:\nToken has been expired")
+
+    message, code = describe(error, database="issuecore.db")
+
+    assert code == 1
+    assert message.startswith("Google gave no access token: invalid_grant: Token has been expired")
+    assert "[imap.oauth2] or [smtp.oauth2]" in message
