@@ -5,6 +5,7 @@ The public names live here; everything else is reached through its module.
 
 from issuecore.desk import DeskSettings, HelpDesk, ReceiveOutcome, TickReport
 from issuecore.errors import (
+    AccessTokenError,
     AgreementError,
     BlobNotFoundError,
     CalendarNeverOpensError,
@@ -20,6 +21,7 @@ from issuecore.errors import (
     IssueNotFoundError,
     MailSettingsError,
     MailTransportError,
+    MissingExtraError,
     NaiveDatetimeError,
     NegativeDurationError,
     SchemaVersionError,
@@ -33,6 +35,7 @@ from issuecore.errors import (
     WorkflowError,
 )
 from issuecore.mail.settings import (
+    AgentMailPolicy,
     AutomatedPolicy,
     FollowUpPolicy,
     MailSettings,
@@ -58,9 +61,11 @@ from issuecore.sla.view import SlaView, TargetState, TargetView
 from issuecore.workflow import Change, StatusSpec, Transition, Workflow
 
 __all__ = [
+    "AccessTokenError",
     "Action",
     "Actor",
     "ActorKind",
+    "AgentMailPolicy",
     "AgreementError",
     "AgreementStatus",
     "AtRisk",
@@ -93,6 +98,7 @@ __all__ = [
     "MailSettings",
     "MailSettingsError",
     "MailTransportError",
+    "MissingExtraError",
     "NaiveDatetimeError",
     "NegativeDurationError",
     "ReceiveOutcome",

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any, Final
 
 from issuecore import _arguments as check
-from issuecore._desk_core import _AfterCommit, _DeskCore
+from issuecore._desk_core import _AfterCommit, _DeskCore, _reply_threading
 from issuecore.errors import InvalidArgumentError
 from issuecore.mail.compose import (
     compose_acknowledgement,
@@ -147,22 +147,14 @@ class _AgentCommands(_DeskCore):
 
         def operation(work: UnitOfWork, now: datetime, after: _AfterCommit) -> Issue:
             issue = work.get_issue(number, for_update=True)
-            thread = work.thread(number)
-            inbound = [
-                entry.message_id
-                for entry in thread
-                if entry.message_id
-                and entry.kind in (EntryKind.CUSTOMER_MESSAGE, EntryKind.AUTOMATED_MESSAGE)
-                and not entry.unverified
-            ]
-            earlier = [entry.message_id for entry in thread if entry.message_id]
+            in_reply_to, references = _reply_threading(work.thread(number))
             message = compose_agent_reply(
                 issue,
                 body=body,
                 settings=self.mail,
                 now=now,
-                in_reply_to=inbound[-1] if inbound else None,
-                references=[m for m in earlier if m != (inbound[-1] if inbound else None)],
+                in_reply_to=in_reply_to,
+                references=references,
                 html=html,
                 attachments=attachments,
             )

@@ -21,10 +21,10 @@ from issuecore._instants import require_aware
 from issuecore._marks import at_risk_from
 from issuecore.adapters.clock import SystemClock
 from issuecore.adapters.null import NullEventSink, NullNotifier, NullTaskBoard
-from issuecore.errors import ConcurrencyConflictError, DuplicateMessageError
-from issuecore.mail.addresses import address_key
+from issuecore.errors import ConcurrencyConflictError, DuplicateMessageError, MailSettingsError
+from issuecore.mail.addresses import address_key, ascii_domain
 from issuecore.mail.settings import MailSettings
-from issuecore.model import Event, Issue, IssueClosed, ThreadEntry
+from issuecore.model import EntryKind, Event, Issue, IssueClosed, ThreadEntry
 from issuecore.ports import (
     Clock,
     EventSink,
@@ -64,6 +64,18 @@ def _type_priorities(value: Mapping[str, str]) -> dict[str, str]:
     return dict(value)
 
 
+def _domain_keys(values: Iterable[str]) -> frozenset[str]:
+    if isinstance(values, str):  # one domain given bare would be read letter by letter
+        values = (values,)
+    domains = set()
+    for value in values:
+        domain = ascii_domain(str(value).strip().removeprefix("@"))
+        if domain is None or "." not in domain:
+            raise MailSettingsError.invalid("agent_domains", value, "domains like example.com")
+        domains.add(domain)
+    return frozenset(domains)
+
+
 @attrs.frozen
 class DeskSettings:
     """How a desk behaves.
@@ -72,6 +84,10 @@ class DeskSettings:
     - ``auto_close_after``: silence after an agent reply that closes a waiting
       issue (``None`` turns auto-close off).
     - ``agents``: addresses of agents (they may write into any thread).
+    - ``agent_domains``: domains whose every address is an agent's
+      (``"example.com"``, compared after IDNA; subdomains are not included).
+      Mail from an agent naming an issue is relayed to the customer or
+      recorded as a note, as ``mail.agent_mail_policy`` says.
     - ``mail``: intake and outbound rules (:class:`~issuecore.mail.settings.MailSettings`);
       built from ``support_address`` when omitted. Give it a fixed
       ``signing_key`` in production.
@@ -91,11 +107,20 @@ class DeskSettings:
     - ``type_priorities``: the default priority of each issue type
       (``{"Critical": "Urgent"}``), used when an issue is opened or its type
       set without a priority given.
+    - ``use_message_date``: count inbound mail from its own ``Date:`` instead
+      of the instant it was received, for importing a backlog: the issue's
+      creation, its thread entry and its SLA clock start then (see
+      ``docs/sla.md``). Off by default; :meth:`HelpDesk.receive`,
+      :meth:`~HelpDesk.ingest` and :meth:`~HelpDesk.receive_many` take it
+      per call too.
     """
 
     support_address: str
     auto_close_after: timedelta | None = attrs.field(default=DEFAULT_AUTO_CLOSE_AFTER, kw_only=True)
     agents: frozenset[str] = attrs.field(default=frozenset(), converter=_address_keys, kw_only=True)
+    agent_domains: frozenset[str] = attrs.field(
+        default=frozenset(), converter=_domain_keys, kw_only=True
+    )
     mail: MailSettings | None = attrs.field(default=None, kw_only=True)
     workflow: Workflow = attrs.field(default=DEFAULT_WORKFLOW, kw_only=True)
     numbering: Callable[[int, int], str] = attrs.field(default=_numbering, kw_only=True)
@@ -107,6 +132,15 @@ class DeskSettings:
     type_priorities: Mapping[str, str] = attrs.field(
         factory=dict, converter=_type_priorities, kw_only=True
     )
+    use_message_date: bool = attrs.field(default=False, kw_only=True)
+
+    def is_agent(self, address: str) -> bool:
+        """Return whether ``address`` is an agent's: listed in ``agents`` or at an agent domain."""
+        key = address_key(address)
+        if key in self.agents:
+            return True
+        local, at, domain = key.rpartition("@")
+        return bool(local and at) and domain in self.agent_domains
 
     def mail_settings(self) -> MailSettings:
         """Return the mail rules, built from ``support_address`` when not given."""
@@ -115,6 +149,20 @@ class DeskSettings:
             if self.mail is not None
             else MailSettings(support_address=self.support_address)
         )
+
+
+def _reply_threading(thread: Sequence[ThreadEntry]) -> tuple[str | None, list[str]]:
+    """Return what a reply on ``thread`` answers (the latest inbound Message-ID) and references."""
+    inbound = [
+        entry.message_id
+        for entry in thread
+        if entry.message_id
+        and entry.kind in (EntryKind.CUSTOMER_MESSAGE, EntryKind.AUTOMATED_MESSAGE)
+        and not entry.unverified
+    ]
+    parent = inbound[-1] if inbound else None
+    earlier = [entry.message_id for entry in thread if entry.message_id]
+    return parent, [message_id for message_id in earlier if message_id != parent]
 
 
 @attrs.define

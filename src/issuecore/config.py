@@ -14,6 +14,7 @@ and measures SLAs with the agreement :data:`DEFAULT_AGREEMENT`.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import tomllib
@@ -21,7 +22,7 @@ import zoneinfo
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any, Final, Literal, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar, cast
 
 import attrs
 
@@ -37,11 +38,17 @@ from issuecore.sla.agreement import (
 )
 from issuecore.sla.calendar import BusinessCalendar
 
+if TYPE_CHECKING:
+    from issuecore.adapters.imap import ImapSource
+    from issuecore.adapters.smtp import SmtpMailer
+    from issuecore.ports import TokenProvider
+
 __all__ = [
     "DEFAULT_AGREEMENT",
     "DEFAULT_SOURCE",
     "Config",
     "ImapConfig",
+    "OAuth2Config",
     "SmtpConfig",
     "config_template",
     "format_duration",
@@ -67,6 +74,8 @@ _SECURITY_IMAP: Final = ("ssl", "starttls", "none")
 _T = TypeVar("_T")
 SmtpSecurity = Literal["starttls", "ssl", "none"]
 ImapSecurity = Literal["ssl", "starttls", "none"]
+OAuth2Provider = Literal["microsoft", "google", "command"]
+_OAUTH2_PROVIDERS: Final = ("microsoft", "google", "command")
 
 DEFAULT_AGREEMENT: Final = ServiceLevelAgreement(
     name="Standard",
@@ -115,8 +124,107 @@ def format_duration(delta: timedelta, *, days: bool = True) -> str:
 
 
 @attrs.frozen(kw_only=True)
+class OAuth2Config:
+    """An ``[imap.oauth2]`` or ``[smtp.oauth2]`` table: how the mailbox gets its access tokens.
+
+    ``provider`` is ``"microsoft"`` (``tenant``, ``client_id`` and
+    ``client_secret``), ``"google"`` (``service_account_file``, acting as the
+    section's ``username``; or ``client_id``, ``client_secret`` and
+    ``refresh_token``) or ``"command"`` (``command``, a program printing a
+    token). Each secret may be given as ``*_env``, the name of an environment
+    variable holding it. Secrets are never part of a ``repr`` or a message.
+    ``section`` names the table in messages (``"imap.oauth2"``).
+    """
+
+    section: str
+    provider: OAuth2Provider
+    tenant: str | None = None
+    client_id: str | None = None
+    client_secret: str | None = attrs.field(default=None, repr=False)
+    client_secret_env: str | None = None
+    refresh_token: str | None = attrs.field(default=None, repr=False)
+    refresh_token_env: str | None = None
+    service_account_file: Path | None = None
+    command: tuple[str, ...] = ()
+    scopes: tuple[str, ...] = ()
+
+    def token_provider(
+        self, *, user: str, source: str, environ: Mapping[str, str] | None = None
+    ) -> TokenProvider:
+        """Return the token provider this table describes, for the mailbox ``user``.
+
+        ``*_env`` names are read from ``environ`` (:data:`os.environ` when
+        omitted); ``source`` names the file in errors. Raises
+        :class:`~issuecore.errors.ConfigError` for a missing variable or an
+        unreadable key file, :class:`~issuecore.errors.MissingExtraError`
+        when the provider's extra is not installed.
+        """
+        from issuecore.adapters import oauth2
+
+        env = os.environ if environ is None else environ
+        if self.provider == "command":
+            return oauth2.CommandTokens(self.command)
+        if self.provider == "microsoft":
+            assert self.tenant is not None
+            assert self.client_id is not None
+            return oauth2.Microsoft365Tokens(
+                tenant=self.tenant,
+                client_id=self.client_id,
+                client_secret=self._secret("client_secret", env, source),
+                scopes=self.scopes or (oauth2.MICROSOFT_365_SCOPE,),
+            )
+        scopes = self.scopes or (oauth2.GOOGLE_MAIL_SCOPE,)
+        if self.service_account_file is not None:
+            return oauth2.GoogleTokens.service_account(
+                self._key_file(source), subject=user, scopes=scopes
+            )
+        assert self.client_id is not None
+        return oauth2.GoogleTokens.authorized_user(
+            client_id=self.client_id,
+            client_secret=self._secret("client_secret", env, source),
+            refresh_token=self._secret("refresh_token", env, source),
+            scopes=scopes,
+        )
+
+    def _secret(self, name: str, environ: Mapping[str, str], source: str) -> str:
+        given = cast(str | None, getattr(self, name))
+        if given is not None:
+            return given
+        variable = cast(str, getattr(self, f"{name}_env"))
+        value = environ.get(variable)
+        if not value:
+            raise ConfigError.for_key(
+                source,
+                f"{self.section}.{name}_env",
+                f"the environment variable {variable} is not set",
+            )
+        return value
+
+    def _key_file(self, source: str) -> dict[str, Any]:
+        assert self.service_account_file is not None
+        key = f"{self.section}.service_account_file"
+        try:
+            info = json.loads(self.service_account_file.read_bytes())
+        except OSError as error:
+            raise ConfigError.for_key(source, key, f"cannot be read: {error.strerror}") from None
+        except ValueError:
+            raise ConfigError.for_key(
+                source, key, "is not a service account key (JSON, as Google downloads it)"
+            ) from None
+        if not isinstance(info, dict):
+            raise ConfigError.for_key(
+                source, key, "is not a service account key (JSON, as Google downloads it)"
+            )
+        return info
+
+
+@attrs.frozen(kw_only=True)
 class SmtpConfig:
-    """The ``[smtp]`` section: where outbound mail is handed over."""
+    """The ``[smtp]`` section: where outbound mail is handed over.
+
+    ``oauth2`` (``[smtp.oauth2]``) logs in with XOAUTH2 as ``username``
+    instead of a password.
+    """
 
     host: str
     port: int = 587
@@ -124,11 +232,16 @@ class SmtpConfig:
     username: str | None = None
     password: str | None = attrs.field(default=None, repr=False)
     password_env: str | None = None
+    oauth2: OAuth2Config | None = None
 
 
 @attrs.frozen(kw_only=True)
 class ImapConfig:
-    """The ``[imap]`` section: the mailbox ``issuecore fetch`` reads."""
+    """The ``[imap]`` section: the mailbox ``issuecore fetch`` reads.
+
+    ``oauth2`` (``[imap.oauth2]``) logs in with XOAUTH2 as ``username``
+    instead of a password.
+    """
 
     host: str
     port: int = 993
@@ -138,6 +251,7 @@ class ImapConfig:
     mailbox: str = "INBOX"
     security: ImapSecurity = "ssl"
     processed_mailbox: str | None = None
+    oauth2: OAuth2Config | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -160,6 +274,8 @@ class Config:
     imap: ImapConfig | None = None
     auto_close_after: timedelta | None = timedelta(days=7)
     agents: tuple[str, ...] = ()
+    agent_domains: tuple[str, ...] = ()
+    use_message_date: bool = False
     timezone: str | None = None
     signing_key: bytes | None = attrs.field(default=None, repr=False)
     mail: Mapping[str, Any] = attrs.field(factory=dict)
@@ -192,6 +308,91 @@ class Config:
         """Return the agreement called ``name``, or ``None``."""
         return next((a for a in self.agreements if a.name == name), None)
 
+    def smtp_mailer(self, *, environ: Mapping[str, str] | None = None) -> SmtpMailer:
+        """Return the mailer of the ``[smtp]`` section, its password or tokens resolved.
+
+        Raises :class:`~issuecore.errors.ConfigError` when there is no
+        ``[smtp]`` section or a ``*_env`` variable is not set.
+        """
+        from issuecore.adapters.smtp import SmtpMailer
+
+        smtp = self.smtp
+        if smtp is None:
+            raise ConfigError.for_key(self.source, "smtp", "missing; give [smtp] with a host")
+        provider = self._tokens("smtp", smtp.oauth2, smtp.username, environ)
+        password = None
+        if provider is None:
+            password = self._password("smtp", smtp.password, smtp.password_env, environ)
+        return SmtpMailer(
+            smtp.host,
+            smtp.port,
+            security=smtp.security,
+            username=smtp.username,
+            password=password,
+            token_provider=provider,
+        )
+
+    def imap_source(
+        self, *, mailbox: str | None = None, environ: Mapping[str, str] | None = None
+    ) -> ImapSource:
+        """Return the source reading the ``[imap]`` mailbox (or ``mailbox``), login resolved.
+
+        Raises :class:`~issuecore.errors.ConfigError` when there is no
+        ``[imap]`` section or a ``*_env`` variable is not set.
+        """
+        from issuecore.adapters.imap import ImapSource
+
+        imap = self.imap
+        if imap is None:
+            raise ConfigError.for_key(
+                self.source, "imap", "missing; give [imap] with host and username"
+            )
+        provider = self._tokens("imap", imap.oauth2, imap.username, environ)
+        password = None
+        if provider is None:
+            password = self._password("imap", imap.password, imap.password_env, environ)
+        return ImapSource(
+            imap.host,
+            imap.port,
+            username=imap.username,
+            password=password,
+            token_provider=provider,
+            mailbox=mailbox or imap.mailbox,
+            security=imap.security,
+            processed_mailbox=imap.processed_mailbox,
+        )
+
+    def _tokens(
+        self,
+        section: str,
+        oauth2: OAuth2Config | None,
+        user: str | None,
+        environ: Mapping[str, str] | None,
+    ) -> TokenProvider | None:
+        if oauth2 is None:
+            return None
+        if user is None:
+            raise ConfigError.for_key(self.source, f"{section}.username", "is required with oauth2")
+        return oauth2.token_provider(user=user, source=self.source, environ=environ)
+
+    def _password(
+        self,
+        section: str,
+        password: str | None,
+        variable: str | None,
+        environ: Mapping[str, str] | None,
+    ) -> str | None:
+        if password is not None or variable is None:
+            return password
+        value = (os.environ if environ is None else environ).get(variable)
+        if value is None:
+            raise ConfigError.for_key(
+                self.source,
+                f"{section}.password_env",
+                f"the environment variable {variable} is not set",
+            )
+        return value
+
     def desk_settings(self, signing_key: bytes) -> DeskSettings:
         """Return the desk's settings, signing Message-IDs with ``signing_key``."""
         mail = MailSettings(
@@ -201,6 +402,8 @@ class Config:
             support_address=self.support_address,
             auto_close_after=self.auto_close_after,
             agents=frozenset(self.agents),
+            agent_domains=frozenset(self.agent_domains),
+            use_message_date=self.use_message_date,
             mail=mail,
         )
 
@@ -346,9 +549,9 @@ class _Reader:
         if "smtp" in data:
             if "outbox" in data:
                 raise self.fail("smtp", "give either [outbox] or [smtp], not both")
-            fields["smtp"] = self.smtp(self.table(data["smtp"], "smtp"))
+            fields["smtp"] = self.smtp(self.table(data["smtp"], "smtp"), base)
         if "imap" in data:
-            fields["imap"] = self.imap(self.table(data["imap"], "imap"))
+            fields["imap"] = self.imap(self.table(data["imap"], "imap"), base)
         if "auto_close_after" in data:
             fields["auto_close_after"] = self.duration(
                 data["auto_close_after"], "auto_close_after", allow_off=True
@@ -358,6 +561,18 @@ class _Reader:
             fields["agents"] = tuple(
                 self.address(agent, f"agents[{index}]") for index, agent in enumerate(agents)
             )
+        if "agent_domains" in data:
+            domains = self.strings(data["agent_domains"], "agent_domains")
+            for index, domain in enumerate(domains):
+                try:
+                    DeskSettings(support_address="x@example.com", agent_domains=(domain,))
+                except IssueCoreError:
+                    raise self.fail(
+                        f"agent_domains[{index}]", f'"{domain}" is not a domain like "example.com"'
+                    ) from None
+            fields["agent_domains"] = domains
+        if "use_message_date" in data:
+            fields["use_message_date"] = self.boolean(data["use_message_date"], "use_message_date")
         if "timezone" in data:
             fields["timezone"] = self.zone(data["timezone"], "timezone")
         if "signing_key" in data:
@@ -392,19 +607,29 @@ class _Reader:
         return key
 
     def password(self, table: Mapping[str, Any], prefix: str) -> tuple[str | None, str | None]:
-        password = self.text(table, prefix, "password", None)
+        password = table.get("password")
+        if password is not None and not isinstance(password, str):
+            raise self.fail(f"{prefix}.password", "must be a string (value not shown)")
         password_env = self.text(table, prefix, "password_env", None)
         if password is not None and password_env is not None:
             raise self.fail(f"{prefix}.password_env", "give password or password_env, not both")
         return password, password_env
 
-    def smtp(self, table: Mapping[str, Any]) -> SmtpConfig:
-        keys = ("host", "port", "security", "username", "password", "password_env")
+    def smtp(self, table: Mapping[str, Any], base: Path) -> SmtpConfig:
+        keys = ("host", "port", "security", "username", "password", "password_env", "oauth2")
         self.known(table, "smtp", keys)
         if "host" not in table:
             raise self.fail("smtp.host", "is required in [smtp]")
         password, password_env = self.password(table, "smtp")
+        oauth2 = None
+        if "oauth2" in table:
+            oauth2 = self.oauth2(self.table(table["oauth2"], "smtp.oauth2"), "smtp.oauth2", base)
+            if password is not None or password_env is not None:
+                raise self.fail("smtp.oauth2", "give a password or [smtp.oauth2], not both")
+            if "username" not in table:
+                raise self.fail("smtp.username", "is required with [smtp.oauth2]: the mailbox")
         return SmtpConfig(
+            oauth2=oauth2,
             host=self.string(table["host"], "smtp.host"),
             port=self.integer(table.get("port", 587), "smtp.port", low=1, high=65535),
             security=cast(
@@ -416,8 +641,9 @@ class _Reader:
             password_env=password_env,
         )
 
-    def imap(self, table: Mapping[str, Any]) -> ImapConfig:
+    def imap(self, table: Mapping[str, Any], base: Path) -> ImapConfig:
         keys = (
+            "oauth2",
             "host",
             "port",
             "username",
@@ -432,9 +658,17 @@ class _Reader:
             if required not in table:
                 raise self.fail(f"imap.{required}", "is required in [imap]")
         password, password_env = self.password(table, "imap")
-        if password is None and password_env is None:
-            raise self.fail("imap.password", "is required in [imap] (or password_env)")
+        oauth2 = None
+        if "oauth2" in table:
+            oauth2 = self.oauth2(self.table(table["oauth2"], "imap.oauth2"), "imap.oauth2", base)
+            if password is not None or password_env is not None:
+                raise self.fail("imap.oauth2", "give a password or [imap.oauth2], not both")
+        elif password is None and password_env is None:
+            raise self.fail(
+                "imap.password", "is required in [imap] (or password_env, or [imap.oauth2])"
+            )
         return ImapConfig(
+            oauth2=oauth2,
             host=self.string(table["host"], "imap.host"),
             port=self.integer(table.get("port", 993), "imap.port", low=1, high=65535),
             username=self.string(table["username"], "imap.username"),
@@ -447,6 +681,66 @@ class _Reader:
             ),
             processed_mailbox=self.text(table, "imap", "processed_mailbox", None),
         )
+
+    def secret(self, table: Mapping[str, Any], prefix: str, name: str) -> str | None:
+        """Return the secret ``name`` of ``table``; a wrong one is named, never shown."""
+        if name not in table:
+            return None
+        value = table[name]
+        if not isinstance(value, str) or not value:
+            raise self.fail(_join(prefix, name), "must be a non-empty string (value not shown)")
+        return value
+
+    def oauth2(self, table: Mapping[str, Any], prefix: str, base: Path) -> OAuth2Config:
+        if "provider" not in table:
+            raise self.fail(f"{prefix}.provider", 'is required: "microsoft", "google" or "command"')
+        provider = cast(
+            OAuth2Provider, self.choice(table["provider"], f"{prefix}.provider", _OAUTH2_PROVIDERS)
+        )
+        self.known(table, prefix, _OAUTH2_KEYS[provider])
+        fields: dict[str, Any] = {"section": prefix, "provider": provider}
+        for name in ("tenant", "client_id", "client_secret_env", "refresh_token_env"):
+            if name in table:
+                fields[name] = self.string(table[name], f"{prefix}.{name}")
+        for name in ("client_secret", "refresh_token"):
+            fields[name] = self.secret(table, prefix, name)
+        if "scopes" in table:
+            fields["scopes"] = self.strings(table["scopes"], f"{prefix}.scopes")
+        for name in ("client_secret", "refresh_token"):
+            if fields.get(name) is not None and fields.get(f"{name}_env") is not None:
+                raise self.fail(f"{prefix}.{name}_env", f"give {name} or {name}_env, not both")
+
+        def need(*names: str) -> None:
+            for name in names:
+                if fields.get(name) is None and fields.get(f"{name}_env") is None:
+                    raise self.fail(
+                        f"{prefix}.{name}",
+                        f'is required with provider = "{provider}" (or {name}_env)'
+                        if name in ("client_secret", "refresh_token")
+                        else f'is required with provider = "{provider}"',
+                    )
+
+        if provider == "command":
+            if "command" not in table:
+                raise self.fail(f"{prefix}.command", 'is required, e.g. ["oama", "access", "me"]')
+            command = self.strings(table["command"], f"{prefix}.command")
+            if not command or not all(command):
+                raise self.fail(f"{prefix}.command", "must list a program and its arguments")
+            fields["command"] = command
+        elif provider == "microsoft":
+            need("tenant", "client_id", "client_secret")
+        elif "service_account_file" in table:
+            if any(name in table for name in _GOOGLE_USER_KEYS):
+                raise self.fail(
+                    f"{prefix}.service_account_file",
+                    "give a service account key or client_id, client_secret and refresh_token, "
+                    "not both",
+                )
+            file = self.string(table["service_account_file"], f"{prefix}.service_account_file")
+            fields["service_account_file"] = base / Path(file).expanduser()
+        else:
+            need("client_id", "client_secret", "refresh_token")
+        return OAuth2Config(**fields)
 
     def mail(self, table: Mapping[str, Any], support_address: str) -> dict[str, Any]:
         self.known(table, "mail", tuple(_MAIL_KEYS))
@@ -688,6 +982,8 @@ _TOP_KEYS: Final = (
     "imap",
     "auto_close_after",
     "agents",
+    "agent_domains",
+    "use_message_date",
     "timezone",
     "signing_key",
     "mail",
@@ -707,8 +1003,29 @@ _AGREEMENT_KEYS: Final = (
     "condition",
 )
 _CONDITION_KEYS: Final = ("priorities", "issue_types", "references", "fields")
+_GOOGLE_USER_KEYS: Final = (
+    "client_id",
+    "client_secret",
+    "client_secret_env",
+    "refresh_token",
+    "refresh_token_env",
+)
+_OAUTH2_KEYS: Final[dict[str, tuple[str, ...]]] = {
+    "microsoft": (
+        "provider",
+        "tenant",
+        "client_id",
+        "client_secret",
+        "client_secret_env",
+        "scopes",
+    ),
+    "google": ("provider", "service_account_file", *_GOOGLE_USER_KEYS, "scopes"),
+    "command": ("provider", "command"),
+}
 _MAIL_KEYS: Final = {
     "aliases": "strings",
+    "agent_mail_policy": "str",
+    "agent_mail_authserv_id": "str",
     "stranger_policy": "str",
     "follow_up_policy": "str",
     "reopen_within": "duration",
@@ -744,8 +1061,16 @@ signing_key = "{signing_key}"
 # Issues waiting for the customer close after this much silence; false turns it off.
 # auto_close_after = "7d"
 
-# Addresses of the people answering; they may write into any thread.
+# Addresses of the people answering; they may write into any thread. Their mail
+# naming an issue is relayed to the customer ([mail] agent_mail_policy).
 # agents = ["ben@example.com"]
+# Every address at these domains is an agent's (customers never write from them).
+# agent_domains = ["example.com"]
+
+# Count inbound mail from its own Date: header instead of when it was received
+# (for importing a backlog): issues, threads and SLA clocks start then, so old
+# mail arrives with its targets already breached. See docs/sla.md.
+# use_message_date = false
 
 # The zone dates and times are shown in (default: the default agreement's calendar zone, else UTC).
 # timezone = "Europe/Berlin"
@@ -768,15 +1093,28 @@ signing_key = "{signing_key}"
 # port = 993
 # security = "ssl"             # "ssl", "starttls" or "none"
 # username = "support@example.com"
-# password_env = "ISSUECORE_IMAP_PASSWORD"   # or password = "..."
+# password_env = "ISSUECORE_IMAP_PASSWORD"   # or password = "...", or [imap.oauth2]
 # mailbox = "INBOX"
 # processed_mailbox = "Processed"            # move handled mail there (default: flag it)
+
+# Microsoft 365 and Google turned password login off: sign in with OAuth2 instead
+# (pip install 'issuecore[m365]' or 'issuecore[google]'; see docs/mail-transports.md).
+# The same table works as [smtp.oauth2].
+# [imap.oauth2]
+# provider = "microsoft"                     # "microsoft", "google" or "command"
+# tenant = "contoso.onmicrosoft.com"
+# client_id = "00000000-0000-0000-0000-000000000000"
+# client_secret_env = "ISSUECORE_OAUTH2_SECRET"
 
 [mail]
 # stranger_policy = "new_issue"      # "new_issue", "attach_unverified" or "reject"
 # follow_up_policy = "reopen_within" # "reopen_within", "new_issue" or "reopen"
 # reopen_within = "14d"
 # automated_policy = "ignore"        # "ignore" or "create"
+# agent_mail_policy = "relay"        # agents' mail naming an issue: "relay" it to the
+#                                    # customer, or "record_only" as an internal note
+# agent_mail_authserv_id = "mx.google.com"  # relay agent mail only when this receiving
+#                                    # server's Authentication-Results says dmarc=pass
 # auto_reply = true
 # auto_reply_limit = 10              # automatic replies per sender and recipient ...
 # auto_reply_window = "24h"          # ... in this window

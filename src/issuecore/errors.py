@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Self
 
 __all__ = [
+    "AccessTokenError",
     "AgreementError",
     "BlobNotFoundError",
     "CalendarNeverOpensError",
@@ -29,6 +30,7 @@ __all__ = [
     "IssueNotFoundError",
     "MailSettingsError",
     "MailTransportError",
+    "MissingExtraError",
     "NaiveDatetimeError",
     "NegativeDurationError",
     "SchemaVersionError",
@@ -350,6 +352,47 @@ class MailTransportError(IssueCoreError, OSError):
             host=host,
             port=port,
             operation=operation,
+        )
+
+
+class AccessTokenError(IssueCoreError, PermissionError):
+    """An OAuth2 access token for a mailbox could not be had; the message says why.
+
+    Carries ``provider`` (``"Microsoft 365"``, ``"Google"``, or what the
+    adopter's token provider calls itself). No secret, token or client
+    credential ever appears in the message.
+    """
+
+    def __init__(self, message: str, *, provider: str) -> None:
+        super().__init__(message)
+        self.provider = provider
+
+    @classmethod
+    def refused(cls, provider: str, detail: str) -> Self:
+        """Build the error for ``provider`` refusing a token, with its ``detail`` (no secrets)."""
+        return cls(f"{provider} gave no access token: {detail}", provider=provider)
+
+
+class MissingExtraError(IssueCoreError, ImportError):
+    """An optional dependency is needed but not installed; the message names the extra.
+
+    Carries ``extra`` (the name to install, as in ``issuecore[m365]``) and
+    ``package`` (the import that failed).
+    """
+
+    def __init__(self, message: str, *, extra: str, package: str) -> None:
+        super().__init__(message, name=package)
+        self.extra = extra
+        self.package = package
+
+    @classmethod
+    def for_extra(cls, extra: str, package: str, purpose: str) -> Self:
+        """Build the error for ``purpose`` needing ``package`` from the extra ``extra``."""
+        return cls(
+            f"{purpose} needs the optional package {package!r}; install it with "
+            f"pip install 'issuecore[{extra}]'",
+            extra=extra,
+            package=package,
         )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import attrs
@@ -49,6 +49,9 @@ __all__ = [
     "ThreadEntry",
     "Unassigned",
 ]
+
+
+_APART = timedelta(minutes=1)
 
 
 class Status(enum.StrEnum):
@@ -153,13 +156,20 @@ class ThreadEntry:
     ``text`` is the full text, never shortened; ``new_text`` is the same
     without quoted earlier conversation (equal to ``text`` when nothing was
     quoted). ``unverified`` marks a message kept on the issue although its
-    sender is not a participant.
+    sender is not a participant. ``at`` is when the desk recorded the entry
+    (for mail, when it was received); ``written_at`` is the instant the
+    message's own ``Date:`` header gives, in UTC, ``None`` when it has none,
+    it cannot be read, or it is absurd (before 1970, or later than a day
+    after it was received).
     """
 
     kind: EntryKind
     author: str
     text: str
     at: datetime = attrs.field(converter=utc_converter, validator=aware_field)
+    written_at: datetime | None = attrs.field(
+        default=None, converter=optional_utc_converter, validator=optional_aware_field
+    )
     new_text: str | None = None
     html: str | None = None
     subject: str | None = None
@@ -171,6 +181,15 @@ class ThreadEntry:
     def display_text(self) -> str:
         """Return the text without quoted history when known, else the full text."""
         return self.text if self.new_text is None else self.new_text
+
+    @property
+    def written_apart(self) -> bool:
+        """Return whether ``written_at`` is known and a minute or more away from ``at``.
+
+        Mail is dated a few seconds before it arrives; a view shows both
+        instants only when they tell different stories.
+        """
+        return self.written_at is not None and abs(self.at - self.written_at) >= _APART
 
 
 def _references(value: Mapping[str, str] | None) -> dict[str, str]:

@@ -51,6 +51,7 @@ __all__ = [
     "OutboxItem",
     "Store",
     "TaskBoard",
+    "TokenProvider",
     "UnitOfWork",
     "new_effect_id",
 ]
@@ -412,6 +413,22 @@ class Mailer(Protocol):
 
     def send(self, message: EmailMessage) -> None:
         """Send ``message``; raise if it was not accepted."""
+        ...
+
+
+class TokenProvider(Protocol):
+    """Returns an OAuth2 access token for a mailbox (XOAUTH2 with IMAP and SMTP).
+
+    Any callable without arguments returning the token will do; it may cache
+    the token until it expires. When the server refuses a token, the
+    transports ask once more for a fresh one: through the provider's
+    ``refresh()`` method if it has one (bypassing any cache), else by calling
+    it again. A token that cannot be had raises
+    :class:`~issuecore.errors.AccessTokenError`.
+    """
+
+    def __call__(self) -> str:
+        """Return a valid access token."""
         ...
 
 

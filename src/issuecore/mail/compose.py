@@ -49,6 +49,9 @@ _MAX_REFERENCES: Final = 20
 # References is written as it is rather than RFC 2047-encoded at 78.
 OUTBOUND_POLICY: Final = email.policy.default.clone(max_line_length=998)
 _BODY_UNSAFE: Final = re.compile(r"[\ud800-\udfff]")  # lone surrogates cannot be encoded
+_MIME_TYPE: Final = re.compile(
+    r"([a-z0-9][a-z0-9!#$&^_.+-]{0,62})/([a-z0-9][a-z0-9!#$&^_.+-]{0,126})"
+)
 _SAFE_MSG_ID: Final = re.compile(r"<[!-;=?-~]{1,250}>")  # printable ASCII without < > or space
 
 
@@ -214,24 +217,25 @@ def compose_agent_reply(
     unique: str | None = None,
     html: str | None = None,
     attachments: Sequence[Attachment] = (),
+    exclude: Iterable[str] = (),
 ) -> EmailMessage:
     """Return an agent's reply: to the raiser, the participants in copy, threaded and signed.
 
     ``html`` adds an HTML alternative to the text body; ``attachments`` are
     attached after the body, each with its file name and content type.
-
     ``in_reply_to`` is the latest inbound Message-ID of the issue and
     ``references`` the thread's earlier Message-IDs, oldest first. A raiser
     that is a robot (an order sent from ``noreply@``) gets no copy; the
     first participant (the person its ``Reply-To`` named) is addressed
-    instead.
+    instead. ``exclude`` names addresses that get no copy (the agent, when
+    the reply relays their own mail).
     """
     require_aware("now", now)
     recipients = tuple(
         address
         for address in unique_addresses(
             (a for a in map(outbound_address, (issue.raised_by, *issue.participants)) if a),
-            exclude=settings.own_addresses,
+            exclude=(*settings.own_addresses, *exclude),
         )
         if not is_robot_address(address)
     )
@@ -298,9 +302,7 @@ def _outbound(
     if html is not None:
         reply.add_alternative(_BODY_UNSAFE.sub("\ufffd", html.replace("\0", "")), subtype="html")
     for attachment in attachments:
-        maintype, _, subtype = attachment.content_type.partition("/")
-        if not maintype or not subtype:
-            maintype, subtype = "application", "octet-stream"
+        maintype, subtype = _content_type(attachment.content_type)
         reply.add_attachment(
             bytes(attachment.data),
             maintype=maintype,
@@ -352,3 +354,11 @@ def compose_acknowledgement(
     reply["Auto-Submitted"] = "auto-replied"
     reply["X-Auto-Response-Suppress"] = "All"
     return reply
+
+
+def _content_type(value: str) -> tuple[str, str]:
+    """Return ``value`` as (maintype, subtype) when it is a plain MIME type, else octet-stream."""
+    match = _MIME_TYPE.fullmatch(value.strip().lower())
+    if match is None or match.group(1) in ("multipart", "message"):
+        return "application", "octet-stream"
+    return match.group(1), match.group(2)

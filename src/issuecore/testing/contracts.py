@@ -178,6 +178,7 @@ def populated_entry(at: datetime = T0, *, text: str = "Hello\n> quoted") -> Thre
         author="ana@example.com",
         text=text,
         at=at,
+        written_at=at - timedelta(hours=3, microseconds=1),
         new_text="Hello",
         html="<p>Hello</p>",
         subject="Re: printer",
@@ -907,6 +908,7 @@ class StoreContract(QueryContract):
                 html=None,
                 message_id=None,
                 unverified=False,
+                written_at=None,
             ),
             populated_entry(T0 + timedelta(minutes=1), text="third"),
         ]
