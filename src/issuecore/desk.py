@@ -27,6 +27,7 @@ import attrs
 from issuecore import _arguments as check
 from issuecore._commands import _AgentCommands
 from issuecore._desk_core import DeskSettings
+from issuecore._erasure import _Erasure
 from issuecore._filing import ReceiveOutcome
 from issuecore._instants import require_aware
 from issuecore._intake import DEFAULT_BATCH_SECONDS as DEFAULT_BATCH_SECONDS
@@ -47,7 +48,7 @@ __all__ = [
 ]
 
 
-class HelpDesk(_Intake, _AgentCommands, _Sweep):
+class HelpDesk(_Intake, _AgentCommands, _Sweep, _Erasure):
     """The support desk adopters call; see ``desk.md`` for the operations."""
 
     def find_page(self, query: IssueQuery | None = None, **filters: Any) -> IssuePage:
