@@ -25,7 +25,7 @@ from typing import Any
 import attrs
 
 from issuecore import _arguments as check
-from issuecore._commands import _AgentCommands
+from issuecore._commands import KEEP, Keep, _AgentCommands
 from issuecore._desk_core import DeskSettings
 from issuecore._erasure import _Erasure
 from issuecore._filing import ReceiveOutcome
@@ -39,10 +39,12 @@ from issuecore.reports import Report, ReportPeriod, build_report
 from issuecore.sla.view import SlaView, sla_view
 
 __all__ = [
+    "KEEP",
     "DeskSettings",
     "HelpDesk",
     "IntakeFailure",
     "IntakeReport",
+    "Keep",
     "ReceiveOutcome",
     "TickReport",
 ]
