@@ -60,10 +60,6 @@ def _address_keys(values: Iterable[str]) -> frozenset[str]:
     return frozenset(address_key(value) for value in values)
 
 
-def _type_priorities(value: Mapping[str, str]) -> dict[str, str]:
-    return dict(value)
-
-
 def _domain_keys(values: Iterable[str]) -> frozenset[str]:
     if isinstance(values, str):  # one domain given bare would be read letter by letter
         values = (values,)
@@ -74,6 +70,10 @@ def _domain_keys(values: Iterable[str]) -> frozenset[str]:
             raise MailSettingsError.invalid("agent_domains", value, "domains like example.com")
         domains.add(domain)
     return frozenset(domains)
+
+
+def _type_priorities(value: Mapping[str, str]) -> dict[str, str]:
+    return dict(value)
 
 
 @attrs.frozen
@@ -104,15 +104,15 @@ class DeskSettings:
       Keep it well above the time one delivery can take.
     - ``keep_delivered``: how long delivered outbox rows stay before
       :meth:`HelpDesk.tick` deletes them (``None`` keeps them for ever).
-    - ``type_priorities``: the default priority of each issue type
-      (``{"Critical": "Urgent"}``), used when an issue is opened or its type
-      set without a priority given.
     - ``use_message_date``: count inbound mail from its own ``Date:`` instead
       of the instant it was received, for importing a backlog: the issue's
       creation, its thread entry and its SLA clock start then (see
       ``docs/sla.md``). Off by default; :meth:`HelpDesk.receive`,
       :meth:`~HelpDesk.ingest` and :meth:`~HelpDesk.receive_many` take it
       per call too.
+    - ``type_priorities``: the default priority of each issue type
+      (``{"Critical": "Urgent"}``), used when an issue is opened or its type
+      set without a priority given.
     """
 
     support_address: str
@@ -129,10 +129,10 @@ class DeskSettings:
     retry_after: timedelta = attrs.field(default=timedelta(minutes=1), kw_only=True)
     delivery_lease: timedelta = attrs.field(default=timedelta(minutes=10), kw_only=True)
     keep_delivered: timedelta | None = attrs.field(default=timedelta(days=7), kw_only=True)
+    use_message_date: bool = attrs.field(default=False, kw_only=True)
     type_priorities: Mapping[str, str] = attrs.field(
         factory=dict, converter=_type_priorities, kw_only=True
     )
-    use_message_date: bool = attrs.field(default=False, kw_only=True)
 
     def is_agent(self, address: str) -> bool:
         """Return whether ``address`` is an agent's: listed in ``agents`` or at an agent domain."""

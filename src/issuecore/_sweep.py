@@ -20,13 +20,20 @@ logger = logging.getLogger("issuecore.sweep")
 
 @attrs.frozen(kw_only=True)
 class TickReport:
-    """What one sweep did."""
+    """What one sweep did.
+
+    ``closed`` names the issues it auto-closed; ``alerts`` holds the
+    :class:`~issuecore.model.SlaAtRisk` and :class:`~issuecore.model.SlaBreached`
+    events it raised, in order (each names its issue, target and deadline);
+    ``at_risk`` and ``breached`` count them.
+    """
 
     closed: tuple[str, ...] = ()
     at_risk: int = 0
     breached: int = 0
     sent: int = 0
     failed: int = 0
+    alerts: tuple[SlaAtRisk | SlaBreached, ...] = ()
 
 
 class _Sweep(_DeskCore):
@@ -44,7 +51,7 @@ class _Sweep(_DeskCore):
         and deletes delivered rows older than ``DeskSettings.keep_delivered``.
         """
         closed: list[str] = []
-        at_risk = breached = 0
+        alerts: list[SlaAtRisk | SlaBreached] = []
         seen: set[str] = set()
         stuck: set[str] = set()
         while True:
@@ -53,12 +60,18 @@ class _Sweep(_DeskCore):
                 break
             seen.add(number)
             closed.extend(e.number for e in events if isinstance(e, IssueClosed))
-            at_risk += sum(isinstance(e, SlaAtRisk) for e in events)
-            breached += sum(isinstance(e, SlaBreached) for e in events)
+            alerts.extend(e for e in events if isinstance(e, SlaAtRisk | SlaBreached))
         sent, failed = self.flush_outbox()
         self._delivery.prune()
+        at_risk = sum(isinstance(alert, SlaAtRisk) for alert in alerts)
+        breached = sum(isinstance(alert, SlaBreached) for alert in alerts)
         report = TickReport(
-            closed=tuple(closed), at_risk=at_risk, breached=breached, sent=sent, failed=failed
+            closed=tuple(closed),
+            at_risk=at_risk,
+            breached=breached,
+            sent=sent,
+            failed=failed,
+            alerts=tuple(alerts),
         )
         logger.log(
             logging.INFO if (closed or at_risk or breached or sent or failed) else logging.DEBUG,

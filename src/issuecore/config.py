@@ -10,6 +10,12 @@ e.g. "4h", "30m", "2d"``.
 With no file at all the desk keeps its issues in ``issuecore.db``, writes
 outbound mail into the Maildir ``outbox/``, answers as ``support@localhost``
 and measures SLAs with the agreement :data:`DEFAULT_AGREEMENT`.
+
+The composition root: :func:`build_desk` turns a :class:`Config` into a
+:class:`~issuecore.desk.HelpDesk` (store, mailer, agreements, signing key),
+the way the ``issuecore`` command builds its own; :func:`open_store`,
+:func:`build_mailer` and :func:`build_mail_source` build the parts one at a
+time, and :func:`redact` hides the passwords a text could show.
 """
 
 from __future__ import annotations
@@ -17,6 +23,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import secrets
+import sqlite3
 import tomllib
 import zoneinfo
 from collections.abc import Mapping, Sequence
@@ -26,7 +34,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar, cast
 
 import attrs
 
-from issuecore.desk import DeskSettings
+from issuecore.desk import DeskSettings, HelpDesk
 from issuecore.errors import ConfigError, IssueCoreError
 from issuecore.mail.settings import MailSettings
 from issuecore.sla.agreement import (
@@ -41,7 +49,7 @@ from issuecore.sla.calendar import BusinessCalendar
 if TYPE_CHECKING:
     from issuecore.adapters.imap import ImapSource
     from issuecore.adapters.smtp import SmtpMailer
-    from issuecore.ports import TokenProvider
+    from issuecore.ports import Clock, Mailer, MailSource, Store, TokenProvider
 
 __all__ = [
     "DEFAULT_AGREEMENT",
@@ -50,11 +58,16 @@ __all__ = [
     "ImapConfig",
     "OAuth2Config",
     "SmtpConfig",
+    "build_desk",
+    "build_mail_source",
+    "build_mailer",
     "config_template",
     "format_duration",
     "load_config",
+    "open_store",
     "parse_config",
     "parse_duration",
+    "redact",
 ]
 
 DEFAULT_SOURCE: Final = "issuecore.toml"
@@ -68,6 +81,11 @@ _UNITS: Final = {
     "m": timedelta(minutes=1),
     "s": timedelta(seconds=1),
 }
+_LONGEST: Final = timedelta(days=36_525)  # a hundred years
+_LONGEST_SECONDS: Final = _LONGEST.total_seconds()
+_HOLIDAY_YEARS: Final = range(2000, 2061)
+_DEEPEST: Final = 64  # TOML nesting the reader accepts; tomllib itself recurses without a bound
+_URL_PASSWORD: Final = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^\s:/@]*:)[^\s@/]*@")
 _SERVER_SCHEMES: Final = ("postgresql", "mysql", "mariadb")
 _SECURITY_SMTP: Final = ("starttls", "ssl", "none")
 _SECURITY_IMAP: Final = ("ssl", "starttls", "none")
@@ -94,12 +112,17 @@ DEFAULT_AGREEMENT: Final = ServiceLevelAgreement(
 def parse_duration(text: str) -> timedelta:
     """Return the duration written as ``"4h"``, ``"30m"``, ``"2d"``, ``"1w"`` or ``"1h30m"``."""
     cleaned = text.strip().lower()
-    if not cleaned or _DURATION.fullmatch(cleaned) is None:
+    if not cleaned or len(cleaned) > 100 or _DURATION.fullmatch(cleaned) is None:
         raise ValueError(f"{text!r} is not a duration; {_DURATION_HINT}")
-    return sum(
-        (int(amount) * _UNITS[unit] for amount, unit in _DURATION_PART.findall(cleaned)),
-        timedelta(0),
-    )
+    total = timedelta(0)
+    for amount, unit in _DURATION_PART.findall(cleaned):
+        # Checked piece by piece, before timedelta overflows at 999,999,999 days.
+        if len(amount) > 12 or int(amount) * _UNITS[unit].total_seconds() > _LONGEST_SECONDS:
+            raise ValueError(f'"{text}" is longer than a hundred years; {_DURATION_HINT}')
+        total += int(amount) * _UNITS[unit]
+        if total > _LONGEST:
+            raise ValueError(f'"{text}" is longer than a hundred years; {_DURATION_HINT}')
+    return total
 
 
 def format_duration(delta: timedelta, *, days: bool = True) -> str:
@@ -278,8 +301,11 @@ class Config:
     use_message_date: bool = False
     timezone: str | None = None
     signing_key: bytes | None = attrs.field(default=None, repr=False)
+    busy_timeout: timedelta = timedelta(seconds=30)
     mail: Mapping[str, Any] = attrs.field(factory=dict)
     agreements: tuple[ServiceLevelAgreement, ...] = (DEFAULT_AGREEMENT,)
+    web: Mapping[str, Any] = attrs.field(factory=dict)
+    """The ``[web]`` table as written; ``issuecore.web`` checks its keys when the console starts."""
 
     @property
     def server_database(self) -> bool:
@@ -408,15 +434,30 @@ class Config:
         )
 
 
-def load_config(path: str | os.PathLike[str] | None = None, *, source: str | None = None) -> Config:
-    """Return the configuration in the file ``path``, or the defaults if it does not exist."""
+def load_config(
+    path: str | os.PathLike[str] | None = None,
+    *,
+    source: str | None = None,
+    required: bool = False,
+) -> Config:
+    """Return the configuration in the file ``path``, or the defaults if it does not exist.
+
+    With ``required=True`` a missing file is an error instead (a file named
+    on purpose, as ``issuecore --config PATH`` does, must be there).
+    """
     file = Path(path) if path is not None else Path(DEFAULT_SOURCE)
     name = source if source is not None else os.fspath(path if path is not None else file)
     base = file.parent
     try:
         data = file.read_bytes()
     except FileNotFoundError:
+        if required:
+            raise ConfigError.for_key(
+                name, "", "does not exist; create it with `issuecore init` or name another file"
+            ) from None
         return Config(source=name, base=base)
+    except IsADirectoryError:
+        raise ConfigError.for_key(name, "", "is a folder, not a configuration file") from None
     except OSError as error:
         raise ConfigError.for_key(name, "", f"cannot be read: {error.strerror}") from None
     try:
@@ -428,11 +469,210 @@ def load_config(path: str | os.PathLike[str] | None = None, *, source: str | Non
 
 def parse_config(text: str, *, source: str = DEFAULT_SOURCE, base: Path | None = None) -> Config:
     """Return the configuration written as TOML in ``text``; ``source`` names it in errors."""
+    if _nesting(text) > _DEEPEST:
+        raise ConfigError.for_key(
+            source, "", f"nests arrays or tables more than {_DEEPEST} deep; no setting needs that"
+        )
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ConfigError.for_key(source, "", f"is not valid TOML: {error}") from None
+    except RecursionError:  # nesting hidden from the count above, e.g. in inline tables
+        raise ConfigError.for_key(source, "", "nests too deeply to be read") from None
     return _Reader(source).config(data, base if base is not None else Path())
+
+
+def _nesting(text: str) -> int:
+    """Return the deepest run of open brackets and braces outside strings and comments."""
+    depth = deepest = 0
+    quote = ""
+    comment = False
+    escaped = False
+    for character in text:
+        if comment:
+            comment = character != "\n"
+        elif quote:
+            if escaped:
+                escaped = False
+            elif character == "\\" and quote == '"':
+                escaped = True
+            elif character == quote:
+                quote = ""
+        elif character in "\"'":
+            quote = character
+        elif character == "#":
+            comment = True
+        elif character in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif character in "]}":
+            depth = max(0, depth - 1)
+    return deepest
+
+
+def redact(text: str, also: Sequence[str] = ()) -> str:
+    """Return ``text`` with the password of every URL in it, and each value of ``also``, hidden.
+
+    ``postgresql://desk:hunter2@db/issues`` becomes ``postgresql://desk:***@db/issues``.
+    """
+    hidden = _URL_PASSWORD.sub(lambda found: f"{found['head']}***@", text)
+    for secret in sorted((value for value in also if value), key=len, reverse=True):
+        if len(secret) >= 3:
+            hidden = hidden.replace(secret, "***")
+    return hidden
+
+
+def open_store(config: Config, *, database: str | None = None, origin: str | None = None) -> Store:
+    """Return the store of ``config`` (or of ``database``, a SQLite path or a server URL).
+
+    A SQLite file that does not exist yet is created readable by its owner
+    only (``0600``). A database that cannot be opened raises
+    :class:`~issuecore.errors.ConfigError` naming ``origin`` (default: the
+    file's ``database`` key), with any password in the URL hidden.
+    """
+    if database is None:
+        database = config.database if config.server_database else str(config.database_path())
+    source, key = (origin, "") if origin is not None else (config.source, "database")
+    if "://" in database:
+        try:
+            from issuecore.adapters.sql import SqlStore
+        except ImportError:
+            raise ConfigError.for_key(
+                source, key, "a server database needs the sql extra: pip install 'issuecore[sql]'"
+            ) from None
+        try:
+            return SqlStore(database)
+        except Exception as error:  # the driver's own errors: unreachable server, bad login
+            problem = redact(f"cannot open {database}: {_first_line(error)}")
+            raise ConfigError.for_key(source, key, problem) from None
+    from issuecore.adapters.sqlite import SQLiteStore
+
+    path = Path(database)
+    if not path.parent.is_dir():
+        raise ConfigError.for_key(source, key, f"the folder of {database} does not exist")
+    if path.is_dir():
+        raise ConfigError.for_key(source, key, f"{database} is a folder, not a database file")
+    _create_private(path)
+    try:
+        return SQLiteStore(path, busy_timeout=config.busy_timeout)
+    except sqlite3.Error as error:
+        text = _first_line(error)
+        if "locked" in text or "busy" in text:
+            raise  # another process holds it: a reason to try again, not a wrong setting
+        hint = ""
+        if "readonly" in text or "read-only" in text:
+            hint = "; give the user running issuecore write access to the file and its folder"
+        elif "not a database" in text or "malformed" in text:
+            hint = "; name a SQLite database, or restore the file from a backup"
+        raise ConfigError.for_key(
+            source, key, f"cannot open {database} as SQLite: {text}{hint}"
+        ) from None
+
+
+def _create_private(path: Path) -> None:
+    """Create the empty file ``path`` with mode ``0600`` unless it exists already."""
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    except OSError:
+        return  # SQLite reports what is wrong with the path in words of its own
+    os.close(descriptor)
+
+
+def _first_line(error: BaseException) -> str:
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else type(error).__name__
+
+
+def build_mailer(config: Config) -> Mailer:
+    """Return the mailer of ``config``: its ``[smtp]`` server, else its Maildir outbox."""
+    if config.smtp is not None:
+        return config.smtp_mailer()
+    from issuecore.adapters.maildir import MaildirOutbox
+
+    return MaildirOutbox(config.outbox_path())
+
+
+def build_mail_source(config: Config, *, mailbox: str | None = None) -> MailSource:
+    """Return the IMAP mailbox of the ``[imap]`` section (or its folder ``mailbox``).
+
+    It logs in with a password, or with OAuth2 tokens when ``[imap.oauth2]`` is given.
+    """
+    if config.imap is None:
+        raise ConfigError.for_key(
+            config.source, "imap", "missing; fetch needs an [imap] section with host and username"
+        )
+    return config.imap_source(mailbox=mailbox)
+
+
+def signing_key(config: Config, *, database: str | None = None) -> bytes:
+    """Return the configured key, or the one kept in ``<database>.key`` (created ``0600``)."""
+    if config.signing_key is not None:
+        return config.signing_key
+    if database is None:
+        database = config.database if config.server_database else str(config.database_path())
+    if "://" in database:
+        raise ConfigError.for_key(
+            config.source,
+            "signing_key",
+            "is required when the database is a server URL (every machine must sign alike)",
+        )
+    path = Path(database + ".key")
+    for _ in range(2):
+        try:
+            text = path.read_text(encoding="ascii").strip()
+        except FileNotFoundError:
+            try:
+                descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                continue  # another process created it first: read theirs
+            with os.fdopen(descriptor, "w", encoding="ascii") as stream:
+                stream.write(secrets.token_hex(32) + "\n")
+            continue
+        except (OSError, UnicodeDecodeError) as error:
+            problem = getattr(error, "strerror", None) or "is not a text file"
+            raise ConfigError.for_key(str(path), "", f"cannot be read: {problem}") from None
+        try:
+            key = bytes.fromhex(text)
+        except ValueError:
+            key = b""
+        if len(key) < 16:
+            raise ConfigError.for_key(
+                str(path), "", "does not hold a signing key of at least 32 hexadecimal digits"
+            )
+        return key
+    raise ConfigError.for_key(str(path), "", "could not be created or read")
+
+
+def build_desk(
+    config: Config,
+    *,
+    clock: Clock | None = None,
+    store: Store | None = None,
+    mailer: Mailer | None = None,
+    database: str | None = None,
+) -> HelpDesk:
+    """Return the desk ``config`` describes: its store, mailer, agreements and signing key.
+
+    ``clock`` defaults to the system clock; ``store`` and ``mailer``, when
+    given, replace the ones the file names; ``database`` replaces the file's
+    ``database``. Close the store (``desk.store.close()``) when done.
+    """
+    if database is None:
+        database = config.database if config.server_database else str(config.database_path())
+    key = signing_key(config, database=database)
+    if clock is None:
+        from issuecore.adapters.clock import SystemClock
+
+        clock = SystemClock()
+    return HelpDesk(
+        store=store if store is not None else open_store(config, database=database),
+        mailer=mailer if mailer is not None else build_mailer(config),
+        clock=clock,
+        agreements=config.agreements,
+        settings=config.desk_settings(key),
+    )
 
 
 def config_template(*, signing_key: bytes, support_address: str = "support@localhost") -> str:
@@ -496,7 +736,9 @@ class _Reader:
             raise self.fail(key, f'must be a duration string like "2d"{off}, got {_shown(value)}')
         try:
             parsed = parse_duration(value)
-        except ValueError:
+        except ValueError as error:
+            if "longer than" in str(error):
+                raise self.fail(key, str(error)) from None
             raise self.fail(key, f'"{value}" is not a duration; {_DURATION_HINT}') from None
         if parsed <= timedelta(0):
             raise self.fail(key, f'"{value}" must be longer than zero')
@@ -577,11 +819,15 @@ class _Reader:
             fields["timezone"] = self.zone(data["timezone"], "timezone")
         if "signing_key" in data:
             fields["signing_key"] = self.signing_key(data["signing_key"])
+        if "busy_timeout" in data:
+            fields["busy_timeout"] = self.duration(data["busy_timeout"], "busy_timeout")
         support = fields.get("support_address", "support@localhost")
         if "mail" in data:
             fields["mail"] = self.mail(self.table(data["mail"], "mail"), support)
         if "agreements" in data:
             fields["agreements"] = self.agreements(data["agreements"])
+        if "web" in data:
+            fields["web"] = dict(self.table(data["web"], "web"))
         return Config(**fields)
 
     def address(self, value: object, key: str) -> str:
@@ -921,15 +1167,9 @@ class _Reader:
                 self.check_calendar(key, zone, hours={day: hours[day]})
             elif day.lower() not in _WEEKDAYS:
                 raise self.fail(key, f"unknown weekday; use {', '.join(_WEEKDAYS)}")
-        holidays = []
+        holidays: list[date] = []
         if "holidays" in table:
-            listed = table["holidays"]
-            if not isinstance(listed, list):
-                raise self.fail(f"{prefix}.holidays", "must be a list of dates")
-            holidays = [
-                self.calendar_date(item, f"{prefix}.holidays[{index}]")
-                for index, item in enumerate(listed)
-            ]
+            holidays = self.holidays(table["holidays"], f"{prefix}.holidays")
         overrides: dict[date, list[tuple[str, str]]] = {}
         if "overrides" in table:
             for day_key, value in self.table(table["overrides"], f"{prefix}.overrides").items():
@@ -941,6 +1181,29 @@ class _Reader:
         return self.check_calendar(
             prefix, zone, hours=hours, holidays=holidays, overrides=overrides
         )
+
+    def holidays(self, value: object, key: str) -> list[date]:
+        if isinstance(value, list):
+            return [self.calendar_date(item, f"{key}[{index}]") for index, item in enumerate(value)]
+        if not isinstance(value, Mapping):
+            raise self.fail(
+                key,
+                'must be a list of dates or a table like { country = "DE", subdivision = "BY" }, '
+                f"got {_shown(value)}",
+            )
+        self.known(value, key, ("country", "subdivision", "dates"))
+        if "country" not in value:
+            raise self.fail(f"{key}.country", 'is required, an ISO 3166 code like "DE"')
+        country = self.string(value["country"], f"{key}.country")
+        subdivision = self.text(value, key, "subdivision", None)
+        extra = self.holidays(value.get("dates", []), f"{key}.dates")
+        from issuecore.sla.holidays import public_holidays
+
+        try:
+            listed = public_holidays(country, years=_HOLIDAY_YEARS, subdivision=subdivision)
+        except IssueCoreError as error:
+            raise self.fail(key, str(error)) from None
+        return [*listed, *extra]
 
     def check_calendar(
         self,
@@ -986,8 +1249,10 @@ _TOP_KEYS: Final = (
     "use_message_date",
     "timezone",
     "signing_key",
+    "busy_timeout",
     "mail",
     "agreements",
+    "web",
 )
 _AGREEMENT_KEYS: Final = (
     "name",
@@ -1042,7 +1307,8 @@ _MAIL_KEYS: Final = {
 
 _TEMPLATE: Final = """\
 # issuecore.toml: the configuration of the issuecore command.
-# Every key is optional; the values shown commented out are the defaults.
+# Every key is optional. A key commented out shows its default value, except in
+# the [smtp], [imap] and [[agreements]] examples, which show values to adapt.
 # Durations are written like "30m", "4h", "2d", "1w" or "1h30m".
 # Reference: docs/cli.md.
 
@@ -1123,6 +1389,9 @@ signing_key = "{signing_key}"
 
 # Service-level agreements. Without any [[agreements]], one agreement called
 # "Standard" counts elapsed time: Urgent 1h/4h, High 4h/1d, Medium 8h/3d, Low 1d/7d.
+# An example with business hours: its targets count business time on its own
+# calendar, so "16h" is two working days of eight hours and "40h" a working week
+# (a "2d" there would be 48 business hours: six working days).
 # [[agreements]]
 # name = "Standard"
 # default = true
@@ -1130,7 +1399,7 @@ signing_key = "{signing_key}"
 # at_risk = {{ fraction = 0.2 }}
 # [agreements.calendar]
 # timezone = "Europe/Berlin"
-# holidays = ["2026-12-25", "2026-12-26"]
+# holidays = ["2026-12-25", "2026-12-26"]   # or {{ country = "DE", subdivision = "BY" }}
 # overrides = {{ "2026-12-24" = [["09:00", "12:00"]] }}
 # [agreements.calendar.hours]
 # mon = [["09:00", "17:00"]]
@@ -1140,8 +1409,8 @@ signing_key = "{signing_key}"
 # fri = [["09:00", "17:00"]]
 # [agreements.targets.High]
 # response = "4h"
-# resolution = "2d"
+# resolution = "16h"
 # [agreements.targets.Medium]
 # response = "8h"
-# resolution = "5d"
+# resolution = "40h"
 """

@@ -33,6 +33,7 @@ from issuecore._instants import require_aware
 from issuecore._intake import DEFAULT_BATCH_SECONDS as DEFAULT_BATCH_SECONDS
 from issuecore._intake import DEFAULT_BATCH_SIZE as DEFAULT_BATCH_SIZE
 from issuecore._intake import IntakeFailure, IntakeReport, _Intake
+from issuecore._quarantine import _Quarantine
 from issuecore._sweep import TickReport, _Sweep
 from issuecore.queries import IssuePage, IssueQuery
 from issuecore.reports import Report, ReportPeriod, build_report
@@ -50,7 +51,7 @@ __all__ = [
 ]
 
 
-class HelpDesk(_Intake, _AgentCommands, _Sweep, _Erasure):
+class HelpDesk(_Intake, _AgentCommands, _Sweep, _Quarantine, _Erasure):
     """The support desk adopters call; see ``desk.md`` for the operations."""
 
     def find_page(self, query: IssueQuery | None = None, **filters: Any) -> IssuePage:
@@ -80,6 +81,15 @@ class HelpDesk(_Intake, _AgentCommands, _Sweep, _Erasure):
         if issue.sla is None or agreement is None:
             return None
         return sla_view(issue.sla, agreement, at=when)
+
+    def reingest(self, message_id: str) -> ReceiveOutcome:
+        """Receive the quarantined message ``message_id`` again, e.g. after fixing the cause.
+
+        Its quarantine record is released and its kept bytes received as if
+        they had just arrived; a message that fails again is quarantined
+        again. Raises ``LookupError`` when no such message is quarantined.
+        """
+        return self.receive(self._release_quarantined(message_id))
 
     def report(
         self,

@@ -350,6 +350,17 @@ class UnitOfWork(Protocol):
         """Return the raw bytes kept for ``message_id``, or ``None``."""
         ...
 
+    def quarantined_messages(self, *, limit: int) -> list[MessageRecord]:
+        """Return up to ``limit`` records of quarantined messages, newest first."""
+        ...
+
+    def release_message(self, message_id: str) -> bool:
+        """Delete the record of ``message_id`` if it was quarantined (its bytes stay kept).
+
+        Returns whether there was such a record; the message can then be received again.
+        """
+        ...
+
     def count_auto_replies(self, address: str, since: datetime) -> int:
         """Return how many automatic replies were counted against ``address`` since ``since``."""
         ...

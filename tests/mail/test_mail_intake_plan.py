@@ -238,9 +238,11 @@ def test_who_wrote_decides_the_entry_kind_and_the_action(
 def test_a_message_with_parts_left_out_keeps_its_bytes_and_says_so(
     message: InboundMessage, decision: Decision
 ) -> None:
+    # An agent's mail gets a note of its own (see the agent-mail property below).
     filed = attrs.evolve(
         decision,
         kind=DecisionKind.CREATE if decision.issue_number is None else DecisionKind.APPEND,
+        from_agent=False,
     )
 
     result = plan(message, filed)

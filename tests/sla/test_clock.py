@@ -220,12 +220,30 @@ def test_sweep_raises_at_risk_then_breach_once_each() -> None:
     assert again.events == ()
     breached = sweep_sla(again.issue, STANDARD, now=T0 + 5 * H)
     kinds = [(type(e).__name__, e.target) for e in breached.events]
-    assert ("SlaBreached", RESPONSE) in kinds
-    assert ("SlaAtRisk", RESOLUTION) in kinds
-    assert ("SlaBreached", RESOLUTION) in kinds
+    assert kinds == [("SlaBreached", RESPONSE), ("SlaBreached", RESOLUTION)]
     assert sweep_sla(breached.issue, STANDARD, now=T0 + 50 * H).events == ()
     assert breached.issue.sla is not None
     assert breached.issue.sla.wake_at(STANDARD) is None
+
+
+def test_a_late_sweep_reports_the_breach_without_the_at_risk_due_before_it() -> None:
+    issue = opened(priority="Urgent")  # response 1 h, at risk from 45 min
+    late = sweep_sla(issue, STANDARD, now=T0 + 2 * H)
+    kinds = [(type(e).__name__, e.target) for e in late.events]
+    assert ("SlaBreached", RESPONSE) in kinds
+    assert ("SlaAtRisk", RESPONSE) not in kinds
+    assert late.issue.sla is not None
+    assert "at_risk:response" in late.issue.sla.notified  # never raised later either
+    assert not any(
+        isinstance(e, SlaAtRisk) and e.target == RESPONSE
+        for e in sweep_sla(late.issue, STANDARD, now=T0 + 3 * H).events
+    )
+
+
+def test_an_on_time_sweep_still_reports_at_risk_before_the_breach() -> None:
+    issue = opened(priority="Urgent")
+    risky = sweep_sla(issue, STANDARD, now=T0 + 46 * timedelta(minutes=1))
+    assert [(type(e).__name__, e.target) for e in risky.events] == [("SlaAtRisk", RESPONSE)]
 
 
 def test_breach_revealed_by_a_reply_is_not_raised_again_by_the_sweep() -> None:

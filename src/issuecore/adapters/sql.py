@@ -1218,6 +1218,39 @@ class SqlUnitOfWork:
             db.execute(table.delete().where(table.c.number == number))
         self._drop_unreferenced(old)
 
+    def quarantined_messages(self, *, limit: int) -> list[MessageRecord]:
+        """Return up to ``limit`` records of quarantined messages, newest first."""
+        messages = self._schema.message_ids
+        rows = self._db().execute(
+            sa.select(messages)
+            .where(messages.c.outcome == "quarantined")
+            .order_by(messages.c.at.desc(), messages.c.digest.desc())
+            .limit(limit)
+        )
+        return [
+            MessageRecord(
+                message_id=row.message_id,
+                number=row.number,
+                outcome=row.outcome,
+                reason=row.reason,
+                at=None if row.at is None else from_micros(row.at),
+                fingerprint=row.fingerprint,
+            )
+            for row in rows
+        ]
+
+    def release_message(self, message_id: str) -> bool:
+        """Delete the record of ``message_id`` if it was quarantined."""
+        messages = self._schema.message_ids
+        db = self._db(writes=True)
+        refuse_unstorable("message_id", message_id)
+        result = db.execute(
+            messages.delete().where(
+                messages.c.digest == _digest(message_id), messages.c.outcome == "quarantined"
+            )
+        )
+        return bool(result.rowcount)
+
     def referenced_blobs(self) -> set[str]:
         """Return the digest of every blob an attachment or a kept message references."""
         attachments, kept = self._schema.attachments, self._schema.kept_messages

@@ -857,6 +857,35 @@ class SQLiteUnitOfWork:
             db.execute(f"DELETE FROM {table} WHERE number = ?", (number,))
         self._drop_unreferenced(old)
 
+    def quarantined_messages(self, *, limit: int) -> list[MessageRecord]:
+        """Return up to ``limit`` records of quarantined messages, newest first."""
+        rows = self._query(
+            "SELECT message_id, number, outcome, reason, at, fingerprint FROM message_ids "
+            "WHERE outcome = 'quarantined' ORDER BY at DESC, message_id DESC LIMIT ?",
+            (limit,),
+        )
+        return [
+            MessageRecord(
+                message_id=message_id,
+                number=number,
+                outcome=outcome,
+                reason=reason,
+                at=None if at is None else from_micros(at),
+                fingerprint=fingerprint,
+            )
+            for message_id, number, outcome, reason, at, fingerprint in rows
+        ]
+
+    def release_message(self, message_id: str) -> bool:
+        """Delete the record of ``message_id`` if it was quarantined."""
+        db = self._db(writes=True)
+        refuse_unstorable("message_id", message_id)
+        cursor = db.execute(
+            "DELETE FROM message_ids WHERE message_id = ? AND outcome = 'quarantined'",
+            (message_id,),
+        )
+        return cursor.rowcount > 0
+
     def referenced_blobs(self) -> set[str]:
         """Return the digest of every blob an attachment or a kept message references."""
         return {

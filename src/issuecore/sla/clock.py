@@ -464,16 +464,20 @@ def sweep(
     notices: list[SlaNotice] = []
     notified = list(clock.notified)
     breached = list(clock.breached)
-    for kind, which, instant in sorted(clock._pending(terms), key=lambda item: item[2]):
-        if instant > now:
-            continue
+    pending = sorted(clock._pending(terms), key=lambda item: item[2])
+    due = [(kind, which, instant) for kind, which, instant in pending if instant <= now]
+    # A sweep that comes late finds the breach due as well: it alone is news then.
+    breaching = {which for kind, which, _ in due if kind == "breached"}
+    for kind, which, _instant in due:
         deadline = clock.response_by if which == RESPONSE else clock.resolution_by
         assert deadline is not None
         notified.append(f"{kind}:{which}")
         if kind == "breached" and which not in breached:
             breached.append(which)
+        if kind == "at_risk" and which in breaching:
+            continue
         notices.append(SlaNotice(kind=kind, target=which, deadline=deadline))
-    if not notices:
+    if not due:
         return clock, ()
     return attrs.evolve(clock, notified=tuple(notified), breached=tuple(breached)), tuple(notices)
 

@@ -987,6 +987,52 @@ class StoreContract(QueryContract):
             assert work.kept_message("<kept-1@example.com>") == raw
             assert work.kept_message("<never-kept@example.com>") is None
 
+    def test_quarantined_messages_are_listed_newest_first_and_can_be_released(
+        self, store: Store
+    ) -> None:
+        tag = _number()
+        first = datetime(2026, 3, 2, 10, tzinfo=_BERLIN)
+        with store.transaction() as work:
+            for minutes, name, outcome in ((0, "old", "quarantined"), (5, "new", "quarantined")):
+                work.record_message(
+                    f"<{name}.{tag}@example.com>",
+                    number=None,
+                    outcome=outcome,
+                    reason=f"unreadable {name}",
+                    at=first + timedelta(minutes=minutes),
+                )
+            work.record_message(
+                f"<fine.{tag}@example.com>", number=None, outcome="ignored", reason="robot"
+            )
+            work.keep_message(f"<old.{tag}@example.com>", b"From: ?\r\n\r\nold")
+            work.commit()
+        with store.transaction(read_only=True) as work:
+            listed = [r.message_id for r in work.quarantined_messages(limit=1000)]
+        ours = [message_id for message_id in listed if tag in message_id]
+        assert ours == [f"<new.{tag}@example.com>", f"<old.{tag}@example.com>"]
+        with store.transaction() as work:
+            assert work.release_message(f"<old.{tag}@example.com>") is True
+            assert work.release_message(f"<fine.{tag}@example.com>") is False  # not quarantined
+            assert work.release_message(f"<never.{tag}@example.com>") is False
+            work.commit()
+        with store.transaction(read_only=True) as work:
+            assert work.lookup_message(f"<old.{tag}@example.com>") is None
+            assert work.lookup_message(f"<fine.{tag}@example.com>") is not None
+            assert work.kept_message(f"<old.{tag}@example.com>") == b"From: ?\r\n\r\nold"
+            assert len(work.quarantined_messages(limit=1)) == 1
+
+    def test_releasing_a_message_is_undone_without_commit(self, store: Store) -> None:
+        tag = _number()
+        with store.transaction() as work:
+            work.record_message(
+                f"<q.{tag}@example.com>", number=None, outcome="quarantined", reason="?"
+            )
+            work.commit()
+        with store.transaction() as work:
+            assert work.release_message(f"<q.{tag}@example.com>") is True
+        with store.transaction(read_only=True) as work:
+            assert work.lookup_message(f"<q.{tag}@example.com>") is not None
+
     # large content: MariaDB refuses statements over 16 MiB at its default settings
 
     def _round_trip_attachment(self, store: Store, data: bytes) -> bytes:
