@@ -138,3 +138,26 @@ def test_desk_calls_and_returns_as_documented(tmp_path: Path) -> None:
     for name in ("kind", "author", "text", "at", "attachments"):
         assert hasattr(entry, name)
     store.close()
+
+
+def test_the_adopters_api_names_are_public() -> None:
+    import issuecore
+    from issuecore import (
+        Condition,
+        HelpDesk,
+        InvalidArgumentError,
+        SlaView,
+        TargetState,
+        TargetView,
+    )
+
+    for name in ("Condition", "InvalidArgumentError", "SlaView", "TargetState", "TargetView"):
+        assert name in issuecore.__all__
+    assert issubclass(InvalidArgumentError, ValueError)
+    assert issubclass(InvalidArgumentError, TypeError)
+    assert [state.value for state in TargetState] == ["running", "paused", "met", "breached"]
+    assert Condition(issue_types={"Critical"}).issue_types == frozenset({"Critical"})
+    for method in ("resume", "set_details", "sla_view"):
+        assert callable(getattr(HelpDesk, method))
+    assert {"response", "resolution"} <= {field.name for field in SlaView.__attrs_attrs__}
+    assert "remaining_business" in {field.name for field in TargetView.__attrs_attrs__}

@@ -21,13 +21,13 @@ from issuecore.sla.tracking import change_priority, follow, reselect, reset_sla
 from issuecore.workflow import Change, add_note, assign, set_details, unassign
 
 
-class _Keep(enum.Enum):
+class Keep(enum.Enum):
     """The default of :meth:`HelpDesk.set_details` arguments: leave the value as it is."""
 
     KEEP = "keep"
 
 
-KEEP: Final = _Keep.KEEP
+KEEP: Final = Keep.KEEP
 
 
 class _AutoReplies:
@@ -306,9 +306,9 @@ class _AgentCommands(_DeskCore):
         number: str,
         *,
         by: str,
-        issue_type: str | _Keep | None = KEEP,
-        references: Mapping[str, str] | _Keep = KEEP,
-        fields: Mapping[str, Any] | _Keep = KEEP,
+        issue_type: str | Keep | None = KEEP,
+        references: Mapping[str, str] | Keep = KEEP,
+        fields: Mapping[str, Any] | Keep = KEEP,
     ) -> Issue:
         """Set the issue's type, references to other records and custom fields.
 

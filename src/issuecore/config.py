@@ -37,7 +37,13 @@ import attrs
 from issuecore.desk import DeskSettings, HelpDesk
 from issuecore.errors import ConfigError, IssueCoreError
 from issuecore.mail.settings import MailSettings
-from issuecore.sla.agreement import AtRisk, ServiceLevelAgreement, SlaTarget, check_agreements
+from issuecore.sla.agreement import (
+    AtRisk,
+    Condition,
+    ServiceLevelAgreement,
+    SlaTarget,
+    check_agreements,
+)
 from issuecore.sla.calendar import BusinessCalendar
 
 if TYPE_CHECKING:
@@ -1088,10 +1094,34 @@ class _Reader:
         if "pause_on" in table:
             fields["pause_on"] = self.strings(table["pause_on"], f"{prefix}.pause_on")
             fields["fulfilled_on"] = self.strings(table["fulfilled_on"], f"{prefix}.fulfilled_on")
+        if "condition" in table:
+            fields["condition"] = self.condition(table["condition"], f"{prefix}.condition")
         try:
             return ServiceLevelAgreement(**fields)
         except (IssueCoreError, ValueError) as error:
             raise self.fail(prefix, str(error)) from None
+
+    def condition(self, value: object, key: str) -> Condition:
+        table = self.table(value, key)
+        self.known(table, key, _CONDITION_KEYS)
+        parts: dict[str, Any] = {}
+        for name in ("priorities", "issue_types"):
+            if name in table:
+                parts[name] = self.strings(table[name], f"{key}.{name}")
+        for name in ("references", "fields"):
+            if name in table:
+                accepted: dict[str, list[Any]] = {}
+                for item, wanted in self.table(table[name], f"{key}.{name}").items():
+                    where = f"{key}.{name}.{item}"
+                    options = wanted if isinstance(wanted, list) else [wanted]
+                    for option in options:
+                        if not isinstance(option, str | int | float | bool):
+                            raise self.fail(
+                                where, f"must be a value or a list of values, got {_shown(option)}"
+                            )
+                    accepted[str(item)] = options
+                parts[name] = accepted
+        return Condition(**parts)
 
     def target(self, table: Mapping[str, Any], prefix: str) -> SlaTarget:
         self.known(table, prefix, ("response", "resolution"))
@@ -1263,7 +1293,9 @@ _AGREEMENT_KEYS: Final = (
     "valid_until",
     "pause_on",
     "fulfilled_on",
+    "condition",
 )
+_CONDITION_KEYS: Final = ("priorities", "issue_types", "references", "fields")
 _GOOGLE_USER_KEYS: Final = (
     "client_id",
     "client_secret",

@@ -25,8 +25,9 @@ from typing import Any
 import attrs
 
 from issuecore import _arguments as check
-from issuecore._commands import _AgentCommands
+from issuecore._commands import KEEP, Keep, _AgentCommands
 from issuecore._desk_core import DeskSettings
+from issuecore._erasure import _Erasure
 from issuecore._filing import ReceiveOutcome
 from issuecore._instants import require_aware
 from issuecore._intake import DEFAULT_BATCH_SECONDS as DEFAULT_BATCH_SECONDS
@@ -39,16 +40,18 @@ from issuecore.reports import Report, ReportPeriod, build_report
 from issuecore.sla.view import SlaView, sla_view
 
 __all__ = [
+    "KEEP",
     "DeskSettings",
     "HelpDesk",
     "IntakeFailure",
     "IntakeReport",
+    "Keep",
     "ReceiveOutcome",
     "TickReport",
 ]
 
 
-class HelpDesk(_Intake, _AgentCommands, _Sweep, _Quarantine):
+class HelpDesk(_Intake, _AgentCommands, _Sweep, _Quarantine, _Erasure):
     """The support desk adopters call; see ``desk.md`` for the operations."""
 
     def find_page(self, query: IssueQuery | None = None, **filters: Any) -> IssuePage:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import email.policy
 import enum
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from email.message import EmailMessage
@@ -367,6 +367,22 @@ class UnitOfWork(Protocol):
 
     def record_auto_reply(self, address: str, at: datetime) -> None:
         """Count an automatic reply against ``address`` at ``at``, keyed by its address key."""
+        ...
+
+    def replace_thread(self, number: str, entries: Sequence[ThreadEntry]) -> None:
+        """Replace the whole thread of issue ``number`` with ``entries`` (for erasure)."""
+        ...
+
+    def forget_content(self, number: str) -> None:
+        """Delete the raw mail kept for issue ``number``'s messages and its outbox rows."""
+        ...
+
+    def remove_issue(self, number: str) -> None:
+        """Delete issue ``number`` and everything recorded under its number."""
+        ...
+
+    def forget_auto_replies(self, address: str) -> None:
+        """Delete the automatic replies counted against ``address``."""
         ...
 
     @property

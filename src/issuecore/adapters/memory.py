@@ -14,7 +14,7 @@ back with everything else), or in the blob store given.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 
@@ -32,6 +32,8 @@ from issuecore.ports import BlobStore, MessageRecord, OutboxItem
 from issuecore.queries import IssuePage, IssueQuery, decode_cursor, encode_cursor
 
 __all__ = ["InMemoryOutbox", "InMemoryStore"]
+
+ERASED_REASON = "[erased]"
 
 
 @attrs.define
@@ -343,6 +345,59 @@ class InMemoryUnitOfWork:
                 found.update(digests)
         return found
 
+    def replace_thread(self, number: str, entries: Sequence[ThreadEntry]) -> None:
+        """Replace the whole thread of issue ``number`` with ``entries``, in order."""
+        tables = self._usable(writes=True)
+        refuse_unstorable("number", number)
+        if number not in tables.issues:
+            raise IssueNotFoundError.for_number(number)
+        for entry in entries:
+            _refuse_unstorable_entry(entry)
+        old = _thread_digests(tables, number)
+        tables.threads[number] = ()
+        for entry in entries:
+            self.append_entry(number, entry)
+        self._drop_unreferenced(old)
+
+    def forget_content(self, number: str) -> None:
+        """Delete the kept raw mail recorded for issue ``number`` and its outbox rows."""
+        tables = self._usable(writes=True)
+        refuse_unstorable("number", number)
+        old = set()
+        for message_id, record in list(tables.messages.items()):
+            if record.number != number:
+                continue
+            # The reason may quote a sender; the record stays so a repeat is still known.
+            tables.messages[message_id] = attrs.evolve(record, reason=ERASED_REASON)
+            if message_id in tables.kept:
+                old.add(tables.kept.pop(message_id))
+        for item_id in [i for i, item in tables.outbox.items() if item.number == number]:
+            del tables.outbox[item_id]
+        self._drop_unreferenced(old)
+
+    def remove_issue(self, number: str) -> None:
+        """Delete issue ``number`` and everything recorded under its number."""
+        tables = self._usable(writes=True)
+        refuse_unstorable("number", number)
+        if number not in tables.issues:
+            raise IssueNotFoundError.for_number(number)
+        self.forget_content(number)
+        old = _thread_digests(tables, number)
+        tables.threads.pop(number, None)
+        tables.issues.pop(number)
+        tables.marks.pop(number, None)
+        for message_id in [m for m, record in tables.messages.items() if record.number == number]:
+            del tables.messages[message_id]
+        self._drop_unreferenced(old)
+
+    def _drop_unreferenced(self, digests: set[str]) -> None:
+        # Only the store's own blobs are dropped; a blob store given is swept by its owner.
+        if self._blobs is not None or not digests:
+            return
+        tables = self._usable(writes=True)
+        for digest in digests - self.referenced_blobs():
+            tables.blobs.pop(digest, None)
+
     @property
     def outbox(self) -> InMemoryOutbox:
         """Return the outbox of this unit of work."""
@@ -364,11 +419,21 @@ class InMemoryUnitOfWork:
         key = address_key(address)
         tables.auto_replies[key] = (*tables.auto_replies.get(key, ()), at)
 
+    def forget_auto_replies(self, address: str) -> None:
+        """Delete the automatic replies counted against ``address``."""
+        tables = self._usable(writes=True)
+        refuse_unstorable("address", address)
+        tables.auto_replies.pop(address_key(address), None)
+
     def commit(self) -> None:
         """Keep everything this unit of work did."""
         self._usable()
         self.committed = True
         self._finished = True
+
+
+def _thread_digests(tables: _Tables, number: str) -> set[str]:
+    return {digest for _, digests in tables.threads.get(number, ()) for digest in digests}
 
 
 def _refuse_unstorable_issue(issue: Issue) -> None:

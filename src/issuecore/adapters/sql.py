@@ -1133,6 +1133,91 @@ class SqlUnitOfWork:
         )
         return None if row is None else self.blobs.get(row.content)
 
+    def _thread_digests(self, number: str) -> set[str]:
+        attachments, entries = self._schema.attachments, self._schema.thread_entries
+        prefix = len(DOCUMENT_BLOB)
+        files = (
+            sa.select(attachments.c.content)
+            .join(entries, entries.c.id == attachments.c.entry_id)
+            .where(entries.c.number == number)
+        )
+        documents = sa.select(sa.func.substr(entries.c.document, prefix + 1, 64)).where(
+            entries.c.number == number,
+            sa.func.substr(entries.c.document, 1, prefix) == DOCUMENT_BLOB,
+        )
+        return set(self._db().execute(sa.union(files, documents)).scalars())
+
+    def _delete_thread(self, number: str) -> None:
+        db = self._db(writes=True)
+        attachments, entries = self._schema.attachments, self._schema.thread_entries
+        search = self._schema.search_text
+        ids = sa.select(entries.c.id).where(entries.c.number == number)
+        db.execute(attachments.delete().where(attachments.c.entry_id.in_(ids)))
+        db.execute(entries.delete().where(entries.c.number == number))
+        db.execute(search.delete().where(search.c.number == number))
+
+    def _drop_unreferenced(self, digests: set[str]) -> None:
+        # Only the database's own blob tables are cleaned; a blob store given is swept by its owner.
+        if self._blobs is not None or not digests:
+            return
+        db = self._db(writes=True)
+        blobs, chunks = self._schema.blobs, self._schema.blob_chunks
+        for digest in digests - self.referenced_blobs():
+            db.execute(chunks.delete().where(chunks.c.digest == digest))
+            db.execute(blobs.delete().where(blobs.c.digest == digest))
+
+    def replace_thread(self, number: str, entries: Sequence[ThreadEntry]) -> None:
+        """Replace the whole thread of issue ``number`` with ``entries``, in order."""
+        db = self._db(writes=True)
+        issue = self.get_issue(number, for_update=True)
+        for entry in entries:
+            refuse_unstorable("message_id", entry.message_id, required=False)
+            document, files = entry_document(entry)
+            refuse_unstorable_document("thread entry", document)
+            for described, _ in files:
+                refuse_unstorable_document("attachment", described)
+        old = self._thread_digests(number)
+        self._delete_thread(number)
+        db.execute(
+            self._schema.search_text.insert().values(number=number, body=searchable(issue.subject))
+        )
+        for entry in entries:
+            self.append_entry(number, entry)
+        self._drop_unreferenced(old)
+
+    def forget_content(self, number: str) -> None:
+        """Delete the kept raw mail recorded for issue ``number`` and its outbox rows."""
+        db = self._db(writes=True)
+        refuse_unstorable("number", number)
+        kept, messages = self._schema.kept_messages, self._schema.message_ids
+        recorded = sa.select(messages.c.digest).where(messages.c.number == number)
+        old = set(
+            db.execute(sa.select(kept.c.content).where(kept.c.digest.in_(recorded))).scalars()
+        )
+        db.execute(kept.delete().where(kept.c.digest.in_(recorded)))
+        effects = self._schema.effects
+        db.execute(effects.delete().where(effects.c.number == number))
+        # The reason may quote a sender; the record stays so a repeat is still known.
+        db.execute(messages.update().where(messages.c.number == number).values(reason="[erased]"))
+        self._drop_unreferenced(old)
+
+    def remove_issue(self, number: str) -> None:
+        """Delete issue ``number`` and everything recorded under its number."""
+        db = self._db(writes=True)
+        self._require_issue(number)
+        self.forget_content(number)
+        old = self._thread_digests(number)
+        self._delete_thread(number)
+        schema = self._schema
+        for table in (
+            schema.issue_assignees,
+            schema.issue_details,
+            schema.message_ids,
+            schema.issues,
+        ):
+            db.execute(table.delete().where(table.c.number == number))
+        self._drop_unreferenced(old)
+
     def quarantined_messages(self, *, limit: int) -> list[MessageRecord]:
         """Return up to ``limit`` records of quarantined messages, newest first."""
         messages = self._schema.message_ids
@@ -1221,6 +1306,13 @@ class SqlUnitOfWork:
                 address=address_key(address), at=to_micros("at", at)
             )
         )
+
+    def forget_auto_replies(self, address: str) -> None:
+        """Delete the automatic replies counted against ``address``."""
+        db = self._db(writes=True)
+        refuse_unstorable("address", address)
+        replies = self._schema.auto_replies
+        db.execute(replies.delete().where(replies.c.address == address_key(address)))
 
     def commit(self) -> None:
         """Keep everything this unit of work did, and end it."""

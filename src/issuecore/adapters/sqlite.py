@@ -773,6 +773,90 @@ class SQLiteUnitOfWork:
         rows = self._query("SELECT content FROM kept_messages WHERE message_id = ?", (message_id,))
         return self.blobs.get(rows[0][0]) if rows else None
 
+    def _thread_digests(self, number: str) -> set[str]:
+        rows = self._query(
+            "SELECT attachments.content FROM attachments JOIN thread_entries "
+            "ON thread_entries.id = attachments.entry_id WHERE thread_entries.number = ? "
+            "UNION SELECT substr(document, ?) FROM thread_entries "
+            "WHERE number = ? AND substr(document, 1, ?) = ?",
+            (number, len(DOCUMENT_BLOB) + 1, number, len(DOCUMENT_BLOB), DOCUMENT_BLOB),
+        )
+        return {digest for (digest,) in rows}
+
+    def _delete_thread(self, number: str) -> None:
+        db = self._db(writes=True)
+        db.execute(
+            "DELETE FROM attachments WHERE entry_id IN "
+            "(SELECT id FROM thread_entries WHERE number = ?)",
+            (number,),
+        )
+        db.execute("DELETE FROM thread_entries WHERE number = ?", (number,))
+        db.execute("DELETE FROM search_text WHERE number = ?", (number,))
+        # FTS5 keeps deleted words in its index segments until they are merged.
+        db.execute("INSERT INTO search_text (search_text) VALUES ('optimize')")
+
+    def _drop_unreferenced(self, digests: set[str]) -> None:
+        # Only the file's own blob tables are cleaned; a blob store given is swept by its owner.
+        if self._blobs is not None or not digests:
+            return
+        db = self._db(writes=True)
+        for digest in digests - self.referenced_blobs():
+            db.execute("DELETE FROM blob_chunks WHERE digest = ?", (digest,))
+            db.execute("DELETE FROM blobs WHERE digest = ?", (digest,))
+
+    def replace_thread(self, number: str, entries: Sequence[ThreadEntry]) -> None:
+        """Replace the whole thread of issue ``number`` with ``entries``, in order."""
+        db = self._db(writes=True)
+        issue = self.get_issue(number)
+        for entry in entries:
+            refuse_unstorable("message_id", entry.message_id, required=False)
+            document, files = entry_document(entry)
+            refuse_unstorable_document("thread entry", document)
+            for described, _ in files:
+                refuse_unstorable_document("attachment", described)
+        old = self._thread_digests(number)
+        self._delete_thread(number)
+        db.execute(
+            "INSERT INTO search_text (body, number) VALUES (?, ?)",
+            (searchable(issue.subject), number),
+        )
+        for entry in entries:
+            self.append_entry(number, entry)
+        self._drop_unreferenced(old)
+
+    def forget_content(self, number: str) -> None:
+        """Delete the kept raw mail recorded for issue ``number`` and its outbox rows."""
+        db = self._db(writes=True)
+        refuse_unstorable("number", number)
+        old = {
+            digest
+            for (digest,) in self._query(
+                "SELECT content FROM kept_messages WHERE message_id IN "
+                "(SELECT message_id FROM message_ids WHERE number = ?)",
+                (number,),
+            )
+        }
+        db.execute(
+            "DELETE FROM kept_messages WHERE message_id IN "
+            "(SELECT message_id FROM message_ids WHERE number = ?)",
+            (number,),
+        )
+        db.execute("DELETE FROM effects WHERE number = ?", (number,))
+        # The reason may quote a sender; the record stays so a repeat is still known.
+        db.execute("UPDATE message_ids SET reason = '[erased]' WHERE number = ?", (number,))
+        self._drop_unreferenced(old)
+
+    def remove_issue(self, number: str) -> None:
+        """Delete issue ``number`` and everything recorded under its number."""
+        db = self._db(writes=True)
+        self._require_issue(number)
+        self.forget_content(number)
+        old = self._thread_digests(number)
+        self._delete_thread(number)
+        for table in ("issue_assignees", "issue_details", "message_ids", "issues"):
+            db.execute(f"DELETE FROM {table} WHERE number = ?", (number,))
+        self._drop_unreferenced(old)
+
     def quarantined_messages(self, *, limit: int) -> list[MessageRecord]:
         """Return up to ``limit`` records of quarantined messages, newest first."""
         rows = self._query(
@@ -856,6 +940,12 @@ class SQLiteUnitOfWork:
             "INSERT INTO auto_replies (address, at) VALUES (?, ?)",
             (address_key(address), to_micros("at", at)),
         )
+
+    def forget_auto_replies(self, address: str) -> None:
+        """Delete the automatic replies counted against ``address``."""
+        db = self._db(writes=True)
+        refuse_unstorable("address", address)
+        db.execute("DELETE FROM auto_replies WHERE address = ?", (address_key(address),))
 
     def commit(self) -> None:
         """Keep everything this unit of work did, and end it."""

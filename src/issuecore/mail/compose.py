@@ -223,13 +223,12 @@ def compose_agent_reply(
 
     ``html`` adds an HTML alternative to the text body; ``attachments`` are
     attached after the body, each with its file name and content type.
-
     ``in_reply_to`` is the latest inbound Message-ID of the issue and
     ``references`` the thread's earlier Message-IDs, oldest first. A raiser
     that is a robot (an order sent from ``noreply@``) gets no copy; the
     first participant (the person its ``Reply-To`` named) is addressed
     instead. ``exclude`` names addresses that get no copy (the agent, when
-    the reply relays their own mail); ``attachments`` go with the text.
+    the reply relays their own mail).
     """
     require_aware("now", now)
     recipients = tuple(

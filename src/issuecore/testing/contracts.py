@@ -1390,6 +1390,75 @@ class StoreContract(QueryContract):
         assert record is not None
         assert record.at == berlin
 
+    def test_a_replaced_thread_reads_back_and_is_searched_instead(self, store: Store) -> None:
+        issue = simple_issue(_number())
+        self.insert(store, issue)
+        with store.transaction() as work:
+            work.append_entry(issue.number, attrs.evolve(populated_entry(), text="zebra words"))
+            work.commit()
+        replacement = attrs.evolve(populated_entry(), text="erased", new_text=None, attachments=())
+        with store.transaction() as work:
+            work.replace_thread(issue.number, [replacement, replacement])
+            work.commit()
+        with store.transaction(read_only=True) as work:
+            assert work.thread(issue.number) == [replacement, replacement]
+            assert list(work.find_page(IssueQuery(text="zebra"))) == []
+            assert [i.number for i in work.find_page(IssueQuery(text="erased"))] == [issue.number]
+
+    def test_a_removed_issue_leaves_nothing_under_its_number(self, store: Store) -> None:
+        issue, other = simple_issue(_number()), simple_issue(_number())
+        self.insert(store, issue, other)
+        message_id = f"<{uuid.uuid4().hex}@example.com>"
+        with store.transaction() as work:
+            work.append_entry(issue.number, populated_entry())
+            work.record_message(message_id, number=issue.number, outcome="created", reason="r")
+            work.keep_message(message_id, b"raw bytes")
+            work.outbox.add(_outbox_item(issue.number, T0))
+            work.commit()
+        with store.transaction() as work:
+            work.remove_issue(issue.number)
+            work.commit()
+        with store.transaction(read_only=True) as work:
+            with pytest.raises(IssueNotFoundError):
+                work.get_issue(issue.number)
+            assert work.lookup_message(message_id) is None
+            assert work.kept_message(message_id) is None
+            assert work.outbox.pending(limit=10) == []
+            assert work.get_issue(other.number) == attrs.evolve(other, version=1)
+
+    def test_forgetting_content_keeps_the_record_without_its_reason(self, store: Store) -> None:
+        issue = simple_issue(_number())
+        self.insert(store, issue)
+        message_id = f"<{uuid.uuid4().hex}@example.com>"
+        with store.transaction() as work:
+            work.record_message(
+                message_id, number=issue.number, outcome="appended", reason="from ana@x.test"
+            )
+            work.keep_message(message_id, b"raw bytes")
+            work.outbox.add(_outbox_item(issue.number, T0))
+            work.commit()
+        with store.transaction() as work:
+            work.forget_content(issue.number)
+            work.commit()
+        with store.transaction(read_only=True) as work:
+            record = work.lookup_message(message_id)
+            assert record is not None
+            assert (record.outcome, record.reason) == ("appended", "[erased]")
+            assert work.kept_message(message_id) is None
+            assert work.outbox.pending(limit=10) == []
+
+    def test_forgotten_auto_replies_no_longer_count(self, store: Store) -> None:
+        with store.transaction() as work:
+            work.record_auto_reply("Ana@Example.com", T0)
+            work.record_auto_reply("bob@example.com", T0)
+            work.commit()
+        with store.transaction() as work:
+            work.forget_auto_replies("ana@example.com")
+            work.commit()
+        with store.transaction(read_only=True) as work:
+            assert work.count_auto_replies("ana@example.com", T0) == 0
+            assert work.count_auto_replies("bob@example.com", T0) == 1
+
     def test_unstorable_lookups_are_refused(self, store: Store) -> None:
         with store.transaction(read_only=True) as work:
             with pytest.raises(UnstorableValueError):
