@@ -307,3 +307,60 @@ def test_a_source_that_cannot_take_late_acknowledgements_is_read_one_by_one(
     desk.ingest(source, batch_size=100, batch_seconds=3600)
 
     assert log == [entry for i in range(3) for entry in (f"read {i}", "commit", f"ack {i}")]
+
+
+def test_the_report_counts_every_kind_of_outcome(store_kind: str, tmp_path: Path) -> None:
+    with fresh_store(store_kind, tmp_path) as inner:
+        report = make_desk(PoisonStore(inner)).receive_many(mixed_mailbox(), batch_size=50)
+
+    # Twelve messages of which three are replies by token, a second copy,
+    # the poison message and bytes that are no message.
+    assert report.counts() == {
+        "created": 9,
+        "appended": 3,
+        "duplicate": 1,
+        "loop": 0,
+        "ignored": 0,
+        "quarantined": 2,
+    }
+
+
+def test_a_batch_that_keeps_meeting_conflicts_sends_its_first_message_alone(
+    store_kind: str, tmp_path: Path
+) -> None:
+    raws = [message(f"<g{i}@c.example>", subject=f"Request {i}") for i in range(3)]
+    with fresh_store(store_kind, tmp_path) as inner:
+        store = PoisonStore(inner)
+        desk = make_desk(store)
+        store.conflicts = desk.settings.max_attempts  # every attempt of the batch conflicts
+
+        report = desk.receive_many(raws, batch_size=100)
+
+        assert [o.kind for o in report.outcomes] == ["created"] * 3
+        assert [i.number for i in desk.find()] == [f"ISS-2026-{n:05d}" for n in range(1, 4)]
+        # The first message alone, as receive() records it; then the rest as a batch.
+        assert store.log == ["commit"] * 2
+
+
+class BrokenStore:
+    """A store whose every transaction fails: nothing can be recorded at all."""
+
+    def transaction(self, *, read_only: bool = False) -> AbstractContextManager[UnitOfWork]:
+        raise OSError("simulated: the database is down")
+
+
+def test_messages_that_cannot_be_recorded_at_all_are_listed_as_failures() -> None:
+    raws = [message(f"<f{i}@c.example>", subject=f"Request {i}") for i in range(2)]
+    desk = make_desk(BrokenStore())
+
+    report = desk.receive_many(raws, batch_size=100)
+
+    assert report.outcomes == ()
+    assert [failure.message_id for failure in report.failures] == [
+        "<f0@c.example>",
+        "<f1@c.example>",
+    ]
+    assert all("the database is down" in failure.error for failure in report.failures)
+    assert report.counts() == dict.fromkeys(
+        ("created", "appended", "duplicate", "loop", "ignored", "quarantined"), 0
+    )

@@ -5,10 +5,11 @@ from __future__ import annotations
 import calendar
 import enum
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, MutableMapping, Sequence
+from collections.abc import Set as AbstractSet
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 import attrs
@@ -38,6 +39,10 @@ BERLIN = ZoneInfo("Europe/Berlin")
 class Colour(enum.Enum):
     RED = 1
     GREEN = 2
+
+
+class Level(enum.IntEnum):
+    HIGH = 2
 
 
 class Mood(enum.StrEnum):
@@ -232,3 +237,150 @@ def test_values_drawn_at_random_round_trip(
     assert loads(Everything, dumps(value)) == value
     restored = loads(Pause, dumps(Pause(start=at)))
     assert restored.start.astimezone(UTC) == at.astimezone(UTC)
+
+
+# Every refusal names the path of the value and what was wrong with it.
+
+
+@attrs.frozen(kw_only=True)
+class Collections:
+    numbers: list[int]
+    unique: set[str]
+    sequence: Sequence[int]
+    abstract_set: AbstractSet[int]
+    mutable: MutableMapping[int, str]
+    plain: dict[str, Any]
+    anything: Any = None
+
+
+def collections_value(**changes: object) -> Collections:
+    values: dict[str, object] = {
+        "numbers": [3, 1, 2],
+        "unique": {"b", "a"},
+        "sequence": (5, 4),
+        "abstract_set": frozenset({2, 1}),
+        "mutable": {2: "two", 1: "one"},
+        "plain": {"k": [1, "x", None, {"nested": True}]},
+        "anything": ("a", 1.5),
+    }
+    values.update(changes)
+    return Collections(**values)  # type: ignore[arg-type]
+
+
+def test_collections_come_back_as_the_type_declared() -> None:
+    restored = loads(Collections, dumps(collections_value()))
+    assert restored.numbers == [3, 1, 2]
+    assert restored.unique == {"b", "a"}
+    assert type(restored.unique) is set
+    assert restored.sequence == (5, 4)
+    assert type(restored.sequence) is tuple
+    assert restored.abstract_set == frozenset({1, 2})
+    assert type(restored.abstract_set) is frozenset
+    assert restored.mutable == {1: "one", 2: "two"}
+    assert restored.plain == {"k": [1, "x", None, {"nested": True}]}
+    assert restored.anything == ["a", 1.5]
+
+
+def test_a_mapping_without_text_keys_is_stored_as_pairs() -> None:
+    assert json.loads(dumps(collections_value()))["mutable"] == [[2, "two"], [1, "one"]]
+
+
+@pytest.mark.parametrize(
+    ("value", "hint", "message"),
+    [
+        (None, int, r"\$: None given for a value of type int"),
+        (None, int | str, r"\$: None given for a value that cannot be None"),
+        (1.5, int | str, r"\$: float is not one of int \| str"),
+        (True, int | str, r"\$: bool is not one of int \| str"),
+        ([1], tuple[int, ...], r"\$: expected a tuple, got list"),
+        ((1, 2), tuple[int], r"\$: expected 1 items, got 2"),
+        ("abc", list[str], r"\$: expected a collection, got str"),
+        ([("a", 1)], dict[str, int], r"\$: expected a mapping, got list"),
+        (int, type[int], r"\$: classes cannot be stored"),
+        ("1.5", float, r"\$: expected float, got str"),
+        (True, float, r"\$: expected float, got bool"),
+        (5, str, r"\$: expected str, got int"),
+        ("2026-01-01", date, r"\$: expected date, got str"),
+        (time(9, tzinfo=UTC), time, r"\$: a time of day with a zone cannot be stored"),
+        (object(), complex, r"\$: cannot encode a value declared as complex"),
+        (1, "int", r"\$: cannot encode a value declared as 'int'"),
+        ({1: "a"}, Any, r"\$: a value declared as Any must be plain JSON, got dict"),
+    ],
+)
+def test_encode_refuses_a_value_that_does_not_fit_its_declared_type(
+    value: object, hint: object, message: str
+) -> None:
+    with pytest.raises(TypeError, match=message):
+        encode(value, hint)
+
+
+def test_encode_refuses_an_instance_of_another_attrs_class() -> None:
+    with pytest.raises(TypeError, match=r"\$\.nested: expected Pause, got Collections"):
+        encode(collections_value(), Pause, "$.nested")
+
+
+def test_an_int_is_not_taken_for_a_bool_and_an_int_subclass_is_stored_as_int() -> None:
+    with pytest.raises(TypeError, match=r"expected bool, got int"):
+        encode(1, bool)
+    assert encode(Level.HIGH, int) == 2
+    assert type(encode(Level.HIGH, int)) is int
+
+
+def test_an_enum_field_given_its_value_stores_that_value() -> None:
+    assert encode(2, Colour) == 2
+    assert encode("calm", Mood) == "calm"
+    with pytest.raises(ValueError, match="3 is not a valid Colour"):
+        encode(3, Colour)
+
+
+def test_a_union_with_a_literal_member_picks_it_by_value() -> None:
+    hint = Literal["open", "closed"] | int
+    stored = encode("open", hint)
+    assert decode(stored, hint) == "open"
+    assert decode(encode(7, hint), hint) == 7
+    with pytest.raises(TypeError, match="str is not one of"):
+        encode("other", hint)
+
+
+def test_a_union_with_any_takes_any_value_as_is() -> None:
+    hint = int | Any  # type: ignore[operator]
+    assert decode(encode(7, hint), hint) == 7
+    assert decode(encode("x", hint), hint) == "x"
+
+
+@pytest.mark.parametrize(
+    ("data", "hint", "message"),
+    [
+        (None, int, r"\$: null stored for a value of type int"),
+        ([1], Pause, r"\$: expected an object for Pause, got list"),
+        ({"__type__": "Gone", "start": "x"}, Pause, r"'Gone' is not a known subclass of Pause"),
+        ({"__type__": "float", "value": 1.5}, int | str, r"stored union member 'float'"),
+        (7, int | str, r"stored union member None"),
+        (1, "int", r"\$: cannot decode a value declared as 'int'"),
+        (1, complex, r"\$: cannot decode a value declared as complex"),
+    ],
+)
+def test_decode_refuses_data_that_does_not_fit_its_declared_type(
+    data: object, hint: object, message: str
+) -> None:
+    with pytest.raises(TypeError, match=message):
+        decode(data, hint)
+
+
+def test_decode_finds_a_subclass_of_a_subclass_by_name() -> None:
+    @attrs.frozen(kw_only=True)
+    class Deeper(Special):
+        depth: int
+
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    value = Deeper(start=at, why="y", depth=2)
+    stored = encode(value, Pause)
+    assert stored["__type__"] == Deeper.__qualname__
+    assert decode(stored, Pause) == value
+
+
+def test_a_generic_of_an_unsupported_kind_is_refused_by_its_origin() -> None:
+    with pytest.raises(TypeError, match=r"\$: cannot encode a value declared as Iterable"):
+        encode([1, 2], Iterable[int])
+    with pytest.raises(TypeError, match=r"\$: cannot decode a value declared as Iterable"):
+        decode([1, 2], Iterable[int])

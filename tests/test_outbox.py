@@ -293,3 +293,61 @@ def test_the_effects_of_one_call_are_delivered_in_order(store: Store) -> None:
     assert [todo.user for todo in tasks.todos] == ["ben@example.com"]
     assert tasks.todos[0].effect_id is not None
     assert notifier.messages == [("ben@example.com", f"Issue {number} was assigned to you: s")]
+
+
+def test_an_effect_whose_deliverers_keep_dying_is_dead_lettered_after_the_last_claim(
+    store: Store,
+) -> None:
+    class Dies:
+        def __init__(self) -> None:
+            self.calls = 0
+
+        def publish(self, event: Any) -> None:
+            self.calls += 1
+            raise SystemExit("the process ends here")  # never reports back
+
+    clock = FakeClock(START)
+    dies = Dies()
+    desk = make_desk(store, clock, events=dies)
+    with pytest.raises(SystemExit):
+        desk.open_issue(subject="s", raised_by="ana@customer.test", body="b")
+    for _ in range(2):  # the second and third claims (send_attempts is 3)
+        clock.advance(desk.settings.delivery_lease)
+        with pytest.raises(SystemExit):
+            desk.tick()
+    assert dies.calls == 3
+    clock.advance(desk.settings.delivery_lease)
+    report = desk.tick()
+    assert (report.sent, report.failed) == (0, 1)
+    assert dies.calls == 3  # the fourth claim gives up without calling the port
+    (dead,) = desk.dead_letters()
+    assert (dead.kind, dead.state) == (EffectKind.EVENT, "dead")
+    assert dead.last_error == "gave up after 3 claims that never reported back"
+
+
+def test_a_port_method_without_a_signature_is_called_plainly(store: Store) -> None:
+    class Plain:
+        publish = type  # a builtin inspect cannot read; it takes no effect_id keyword
+
+    desk = make_desk(store, FakeClock(START), events=Plain())
+    desk.open_issue(subject="s", raised_by="ana@customer.test", body="b")
+    assert desk.dead_letters() == []
+    with store.transaction(read_only=True) as work:
+        assert work.outbox.pending(limit=10) == []
+
+
+def test_pruning_deletes_delivered_effects_in_batches_until_none_is_left(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("issuecore._delivery._PRUNE_BATCH", 2)
+    clock = FakeClock(START)
+    events = RecordingEventSink()
+    desk = make_desk(store, clock, events=events, settings={"keep_delivered": timedelta(days=1)})
+    number = desk.open_issue(subject="s", raised_by="ana@customer.test", body="b").number
+    for index in range(4):
+        desk.add_note(number, body=f"n{index}", author="ben@example.com")
+    assert len(events.ids) == 5
+    clock.advance(timedelta(days=2))
+    desk.tick()
+    with store.transaction(read_only=True) as work:
+        assert [work.outbox.get(effect_id) for effect_id in events.ids if effect_id] == [None] * 5

@@ -8,13 +8,20 @@
 mutmut keeps its work in ``mutants/``: a second run tests only the mutants of
 functions that changed, so the first run is slow and later ones are quick.
 The score is killed / (killed + survived + no tests + timeouts not counted
-as kills); ``mutmut show NAME`` prints one surviving mutant's diff.
+as kills); ``mutmut show NAME`` prints one surviving mutant's diff. Survivors
+confirmed equivalent (no test can tell them from the original) are listed in
+``tools/equivalent_mutants.txt``, one a line with the reason; the report
+prints the score with them counted as survivors and without them.
+
+The tests run with the Hypothesis profile ``mutation`` (few examples each),
+unless ``ISSUECORE_HYPOTHESIS_PROFILE`` says otherwise.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tomllib
@@ -22,6 +29,7 @@ from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+EQUIVALENTS = ROOT / "tools" / "equivalent_mutants.txt"
 KILLED = {1, 3, 36, 37, 24, -24, 152, 255}  # a failing test, a timeout, the type check
 SKIPPED = {None, 2, 34}  # not checked yet, interrupted, skipped
 SURVIVED = 0
@@ -56,7 +64,27 @@ def run(module: str, max_children: int) -> int:
     command = [
         sys.executable, "-m", "mutmut", "run", "--max-children", str(max_children), f"{module}.*",
     ]  # fmt: skip
-    return subprocess.run(command, cwd=ROOT, check=False, stdout=subprocess.DEVNULL).returncode
+    environment = {"ISSUECORE_HYPOTHESIS_PROFILE": "mutation", **os.environ}
+    return subprocess.run(
+        command, cwd=ROOT, env=environment, check=False, stdout=subprocess.DEVNULL
+    ).returncode
+
+
+def equivalent_mutants(path: Path = EQUIVALENTS) -> dict[str, str]:
+    """Return the mutants confirmed equivalent, each with the reason given for it.
+
+    Each line of ``path`` is a mutant's name, whitespace, and why no test can
+    tell it from the original; blank lines and lines starting with ``#`` are skipped.
+    """
+    if not path.exists():
+        return {}
+    listed = {}
+    for line in path.read_text("utf-8").splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        name, _, reason = line.strip().partition(" ")
+        listed[name] = reason.strip()
+    return listed
 
 
 def tally(module: str) -> tuple[Counter[str], list[str]]:
@@ -81,21 +109,33 @@ def tally(module: str) -> tuple[Counter[str], list[str]]:
     return counts, survivors
 
 
+def percent(part: int, whole: int) -> str:
+    return f"{100 * part / whole:.1f}%" if whole else "-"
+
+
 def report(modules: list[str], *, survivors: bool) -> None:
+    """Print per module the score, the score without the listed equivalents, and the counts."""
+    equivalents = equivalent_mutants()
     print(
-        f"{'module':32} {'score':>7} {'killed':>7} {'survived':>9} {'no tests':>9} {'unchecked':>9}"
+        f"{'module':32} {'score':>7} {'w/o eq.':>7} {'killed':>7} {'survived':>9} "
+        f"{'equiv.':>7} {'no tests':>9} {'unchecked':>9}"
     )
     for module in modules:
         counts, names = tally(module)
         checked = counts["killed"] + counts["survived"] + counts["no tests"] + counts["suspicious"]
-        score = f"{100 * counts['killed'] / checked:.1f}%" if checked else "-"
+        equivalent = [name for name in names if name in equivalents]
         print(
-            f"{module:32} {score:>7} {counts['killed']:>7} {counts['survived']:>9} "
-            f"{counts['no tests']:>9} {counts['not checked']:>9}"
+            f"{module:32} {percent(counts['killed'], checked):>7} "
+            f"{percent(counts['killed'], checked - len(equivalent)):>7} {counts['killed']:>7} "
+            f"{counts['survived']:>9} {len(equivalent):>7} {counts['no tests']:>9} "
+            f"{counts['not checked']:>9}"
         )
         if survivors:
             for name in names:
-                print(f"    survivor: {name}")
+                if name in equivalents:
+                    print(f"    equivalent: {name}  ({equivalents[name]})")
+                else:
+                    print(f"    survivor: {name}")
 
 
 def main(argv: list[str] | None = None) -> int:

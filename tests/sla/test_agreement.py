@@ -1,0 +1,212 @@
+"""Service-level agreements: targets, at-risk thresholds, roles, validity and their refusals."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import attrs
+import pytest
+
+from issuecore import Status
+from issuecore.errors import AgreementError, NaiveDatetimeError
+from issuecore.model import Issue
+from issuecore.sla.agreement import (
+    AtRisk,
+    ElapsedTime,
+    ServiceLevelAgreement,
+    SlaTarget,
+    check_agreements,
+    choose_agreement,
+)
+from issuecore.workflow import DEFAULT_WORKFLOW, open_issue
+
+H = timedelta(hours=1)
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def agreement(**changes: object) -> ServiceLevelAgreement:
+    fields: dict[str, object] = {
+        "name": "Gold",
+        "targets": {"High": SlaTarget(response=H), "Low": SlaTarget(response=4 * H)},
+        "default_priority": "Low",
+    }
+    fields.update(changes)
+    return ServiceLevelAgreement(**fields)  # type: ignore[arg-type]
+
+
+def issue_created(on: date, **changes: object) -> Issue:
+    at = datetime(on.year, on.month, on.day, 12, tzinfo=UTC)
+    opened = open_issue(number="ISS-2026-00001", subject="Help", raised_by="a@x.test", at=at).issue
+    return attrs.evolve(opened, **changes)
+
+
+def test_elapsed_time_adds_and_measures_plain_time() -> None:
+    elapsed = ElapsedTime()
+    assert elapsed.add(T0, 3 * H) == T0 + 3 * H
+    assert elapsed.between(T0, T0 + 3 * H) == 3 * H
+    assert type(elapsed.between(T0, T0 + H)) is timedelta
+    assert repr(elapsed) == "ElapsedTime()"
+
+
+def test_elapsed_time_refuses_naive_instants_by_name() -> None:
+    with pytest.raises(NaiveDatetimeError, match=r"^start must"):
+        ElapsedTime().add(datetime(2026, 3, 2), H)
+    with pytest.raises(NaiveDatetimeError, match=r"^b must"):
+        ElapsedTime().between(T0, datetime(2026, 3, 2))
+    with pytest.raises(NaiveDatetimeError, match=r"^a must"):
+        ElapsedTime().between(datetime(2026, 3, 2), T0)
+
+
+@pytest.mark.parametrize("field", ["response", "resolution"])
+def test_a_target_of_zero_is_refused_naming_it(field: str) -> None:
+    arguments = {"response": H, field: timedelta(0)}
+    with pytest.raises(ValueError, match=f"the {field} target must be longer than zero, got 0:00"):
+        SlaTarget(**arguments)
+
+
+def test_a_target_of_one_microsecond_is_accepted() -> None:
+    tiny = timedelta(microseconds=1)
+    assert SlaTarget(response=tiny, resolution=tiny).resolution == tiny
+
+
+def test_at_risk_needs_a_fraction_or_a_remaining_time() -> None:
+    with pytest.raises(ValueError, match="AtRisk needs fraction= or remaining="):
+        AtRisk()
+
+
+@pytest.mark.parametrize("fraction", [0.0, 1.0, -0.1, 1.5])
+def test_at_risk_fraction_must_lie_strictly_between_0_and_1(fraction: float) -> None:
+    with pytest.raises(ValueError, match="strictly between 0 and 1"):
+        AtRisk(fraction=fraction)
+
+
+@pytest.mark.parametrize("remaining", [timedelta(0), -H])
+def test_at_risk_remaining_must_be_longer_than_zero(remaining: timedelta) -> None:
+    with pytest.raises(ValueError, match="AtRisk remaining must be longer than zero"):
+        AtRisk(remaining=remaining)
+
+
+def test_at_risk_threshold_by_fraction() -> None:
+    assert AtRisk(fraction=0.25).threshold(4 * H) == H
+
+
+def test_at_risk_threshold_by_remaining_time_is_capped_at_the_target() -> None:
+    assert AtRisk(remaining=H).threshold(4 * H) == H
+    assert AtRisk(remaining=5 * H).threshold(4 * H) == 4 * H
+
+
+def test_at_risk_threshold_with_both_takes_the_larger() -> None:
+    assert AtRisk(fraction=0.5, remaining=H).threshold(4 * H) == 2 * H
+    assert AtRisk(fraction=0.1, remaining=H).threshold(4 * H) == H
+
+
+def test_at_risk_threshold_rounds_to_the_nearest_microsecond() -> None:
+    assert AtRisk(fraction=0.5).threshold(timedelta(microseconds=3)) == timedelta(microseconds=2)
+
+
+def test_an_agreement_needs_a_target() -> None:
+    with pytest.raises(AgreementError, match="'Gold': targets must name at least one priority"):
+        agreement(targets={})
+
+
+def test_the_default_priority_must_have_a_target() -> None:
+    with pytest.raises(
+        AgreementError, match="default_priority 'Medium' has no target; known: High, Low"
+    ):
+        agreement(default_priority="Medium")
+
+
+@pytest.mark.parametrize(
+    "changes", [{"pause_on": None}, {"fulfilled_on": None}], ids=["pause_on", "fulfilled_on"]
+)
+def test_pause_on_and_fulfilled_on_are_both_given_or_both_none(changes: dict[str, None]) -> None:
+    with pytest.raises(AgreementError, match="must both be given or both be None"):
+        agreement(**changes)
+
+
+def test_a_status_cannot_both_pause_and_fulfil() -> None:
+    with pytest.raises(AgreementError, match="and fulfilled_on share Closed, Resolved; a status"):
+        agreement(pause_on={"Resolved", "Closed", "On Hold"}, fulfilled_on={"Resolved", "Closed"})
+
+
+def test_validity_may_not_end_before_it_begins() -> None:
+    with pytest.raises(
+        AgreementError, match="valid_from 2026-02-02 is after valid_until 2026-02-01"
+    ):
+        agreement(valid_from=date(2026, 2, 2), valid_until=date(2026, 2, 1))
+
+
+def test_validity_of_a_single_day_is_accepted() -> None:
+    day = date(2026, 2, 1)
+    assert agreement(valid_from=day, valid_until=day).covers(issue_created(day))
+
+
+def test_validity_bounds_are_inclusive_dates() -> None:
+    bounded = agreement(valid_from=date(2026, 2, 1), valid_until=date(2026, 2, 28))
+    assert not bounded.covers(issue_created(date(2026, 1, 31)))
+    assert bounded.covers(issue_created(date(2026, 2, 1)))
+    assert bounded.covers(issue_created(date(2026, 2, 28)))
+    assert not bounded.covers(issue_created(date(2026, 3, 1)))
+
+
+def test_applies_to_decides_after_validity() -> None:
+    only_urgent = agreement(applies_to=lambda issue: issue.priority == "High")
+    assert only_urgent.covers(issue_created(date(2026, 2, 1), priority="High"))
+    assert not only_urgent.covers(issue_created(date(2026, 2, 1), priority="Low"))
+
+
+def test_roles_come_from_the_agreement_when_it_names_them() -> None:
+    custom = agreement(pause_on={"On Hold"}, fulfilled_on={"Closed"})
+    assert custom.role(Status.ON_HOLD).name == "PAUSED"
+    assert custom.role(Status.CLOSED).name == "FULFILLED"
+    assert custom.role(Status.RESOLVED).name == "RUNNING"
+    assert custom.role(Status.WAITING_FOR_REPLY).name == "RUNNING"
+
+
+def test_roles_come_from_the_workflow_when_the_agreement_names_none() -> None:
+    asking = agreement(pause_on=None, fulfilled_on=None)
+    for status in (Status.ON_HOLD, Status.RESOLVED, Status.OPEN, Status.WAITING_FOR_REPLY):
+        assert asking.role(status) == DEFAULT_WORKFLOW.sla_role(status)
+        assert asking.role(status, DEFAULT_WORKFLOW) == DEFAULT_WORKFLOW.sla_role(status)
+
+
+def test_the_repr_names_the_agreement_and_its_priorities() -> None:
+    assert repr(agreement()) == "ServiceLevelAgreement(name='Gold', priorities=['High', 'Low'])"
+
+
+def test_agreement_names_must_be_unique() -> None:
+    with pytest.raises(AgreementError, match=r"agreement names must be unique; repeated: Gold$"):
+        check_agreements([agreement(), agreement(name="Silver"), agreement()])
+
+
+def test_at_most_one_agreement_is_the_default() -> None:
+    with pytest.raises(AgreementError, match="these are: Gold, Silver"):
+        check_agreements([agreement(default=True), agreement(name="Silver", default=True)])
+    listed = [agreement(default=True), agreement(name="Silver")]
+    assert check_agreements(iter(listed)) == tuple(listed)
+
+
+def test_the_first_covering_agreement_wins_over_the_default() -> None:
+    fallback = agreement(name="Standard", default=True)
+    early = agreement(name="Early", valid_until=date(2026, 1, 31))
+    late = agreement(name="Late", valid_from=date(2026, 2, 1))
+    also_late = agreement(name="AlsoLate", valid_from=date(2026, 2, 1))
+    chosen = choose_agreement([fallback, early, late, also_late], issue_created(date(2026, 2, 1)))
+    assert chosen is late
+
+
+def test_the_default_agreement_is_chosen_when_no_other_covers() -> None:
+    fallback = agreement(name="Standard", default=True)
+    early = agreement(name="Early", valid_until=date(2026, 1, 31))
+    assert choose_agreement([early, fallback], issue_created(date(2026, 2, 1))) is fallback
+
+
+def test_no_agreement_is_chosen_when_the_default_does_not_cover_the_issue() -> None:
+    fallback = agreement(name="Standard", default=True, valid_from=date(2026, 3, 1))
+    assert choose_agreement([fallback], issue_created(date(2026, 2, 1))) is None
+    assert choose_agreement([], issue_created(date(2026, 2, 1))) is None
+
+
+def test_a_covering_agreement_is_chosen_without_any_default() -> None:
+    only = agreement()
+    assert choose_agreement([only], issue_created(date(2026, 2, 1))) is only
