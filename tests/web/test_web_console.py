@@ -406,3 +406,18 @@ def test_the_session_cookie_is_http_only_and_same_site_strict(console: Console) 
     cookie = page.headers["set-cookie"].lower()
     assert "httponly" in cookie
     assert "samesite=strict" in cookie
+
+
+def test_a_message_written_well_before_it_arrived_shows_both_dates(agent: Console) -> None:
+    raw = mail("Old news").replace(
+        b"Date: Mon, 02 Mar 2026 09:00:00 +0000", b"Date: Mon, 02 Mar 2026 07:00:00 +0000"
+    )
+    number = agent.desk.receive(raw).issue_number
+    page = agent.client.get(f"/issues/{number}").text
+    assert '<span class="at" title="received">2026-03-02 10:00</span>' in page
+    assert "written 2026-03-02 08:00" in page
+
+
+def test_a_message_written_when_it_arrived_shows_one_date(agent: Console) -> None:
+    number = agent.desk.receive(mail("Fresh news")).issue_number
+    assert "written " not in agent.client.get(f"/issues/{number}").text
