@@ -12,7 +12,7 @@ from typing import NoReturn
 
 from issuecore.cli import _commands, _intake, _operations, _triage
 from issuecore.cli._context import NOW_VARIABLE, Run
-from issuecore.cli._errors import EXIT_USAGE, UsageError
+from issuecore.cli._errors import EXIT_USAGE
 from issuecore.config import DEFAULT_SOURCE
 from issuecore.queries import MAX_PAGE, IssueSort
 from issuecore.reports import DIMENSIONS
@@ -299,23 +299,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     number(sla)
     sla.add_argument("--svg", default=None, metavar="FILE", help="write an SVG picture to FILE")
-    _add_quarantine(command, commands)
 
-    serve = command("serve", "serve the agent console in the browser (the web extra)", _serve)
-    serve.add_argument("--host", default=None, help="default: web.host, else 127.0.0.1")
-    serve.add_argument(
-        "--port", type=whole_number(1, 65535), default=None, help="default: web.port, else 8080"
+    serve = command(
+        "serve", "serve the agent console in the browser (the web extra)", _operations.serve
     )
+    serve.add_argument(
+        "--host",
+        default=None,
+        metavar="HOST",
+        help="address to listen on (default: web.host, else 127.0.0.1)",
+    )
+    serve.add_argument(
+        "--port",
+        type=whole_number(1, 65_535),
+        default=None,
+        metavar="PORT",
+        help="port to listen on (default: web.port, else 8080)",
+    )
+    _add_quarantine(command, commands)
     return parser
-
-
-def _serve(run: Run) -> int:
-    """Serve the agent console (``issuecore.web``, the web extra) for this run's desk."""
-    try:
-        from issuecore.web import serve
-    except ImportError:
-        raise UsageError("the console needs the web extra: pip install 'issuecore[web]'") from None
-    return serve(run.desk, run.config, host=run.args.host, port=run.args.port)
 
 
 def _add_quarantine(command: Callable[..., argparse.ArgumentParser], commands: object) -> None:
