@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+import pytest
 from web_support import AGENT, PASSWORD, START, Console, csrf_of, mail
 
 from issuecore import Status
@@ -250,6 +251,8 @@ def test_hold_resolve_close_and_reopen_follow_the_workflow(agent: Console) -> No
     number = open_issue(agent)
     for action, status in (
         ("hold", Status.ON_HOLD),
+        ("resume", Status.OPEN),
+        ("hold", Status.ON_HOLD),
         ("resolve", Status.RESOLVED),
         ("close", Status.CLOSED),
         ("reopen", Status.OPEN),
@@ -421,3 +424,42 @@ def test_a_message_written_well_before_it_arrived_shows_both_dates(agent: Consol
 def test_a_message_written_when_it_arrived_shows_one_date(agent: Console) -> None:
     number = agent.desk.receive(mail("Fresh news")).issue_number
     assert "written " not in agent.client.get(f"/issues/{number}").text
+
+
+def post_reply_with(agent: Console, number: str, files: list[tuple[str, bytes]]) -> str:
+    token = agent.csrf(f"/issues/{number}")
+    response = agent.client.post(
+        f"/issues/{number}/reply",
+        data={"csrf_token": token, "body": "The log you asked for."},
+        files=[("files", (name, data, "text/plain")) for name, data in files],
+    )
+    assert response.status_code == 200
+    return response.text
+
+
+def test_a_reply_carries_its_attachments_in_the_mail_and_on_the_thread(agent: Console) -> None:
+    number = open_issue(agent)
+    page = post_reply_with(agent, number, [("steps.txt", b"1. off\n2. on\n"), ("b.txt", b"x")])
+    assert "Reply sent." in page
+    [sent] = agent.mailer.sent
+    names = [part.get_filename() for part in sent.iter_attachments()]
+    assert names == ["steps.txt", "b.txt"]
+    entry = agent.desk.thread(number)[-1]
+    assert [(a.filename, a.data) for a in entry.attachments] == [
+        ("steps.txt", b"1. off\n2. on\n"),
+        ("b.txt", b"x"),
+    ]
+    assert f"/issues/{number}/entries/1/attachments/1" in page
+
+
+def test_reply_attachments_up_to_the_limit_are_taken_and_beyond_refused(
+    agent: Console, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("issuecore.web._issue.REPLY_FILES_BYTES", 10)
+    number = open_issue(agent)
+    page = post_reply_with(agent, number, [("a.txt", b"12345"), ("b.txt", b"678901")])
+    assert "Refused: the attachments exceed 10 bytes" in page
+    assert agent.mailer.sent == []
+    assert agent.desk.get(number).status == Status.OPEN
+    page = post_reply_with(agent, number, [("a.txt", b"12345"), ("b.txt", b"67890")])
+    assert "Reply sent." in page
