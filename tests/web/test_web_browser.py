@@ -141,7 +141,7 @@ def sign_in(live: Live) -> None:
     live.wait_for("table.issues")
 
 
-def test_an_agent_replies_with_a_file_holds_resumes_resolves_and_sees_each_status(live: Live) -> None:
+def test_an_agent_replies_with_a_file_holds_resumes_and_resolves(live: Live) -> None:
     number = live.desk.receive(
         mail("Printer on fire", "It burns.\n", attachment=("log.txt", "text/plain", b"smoke"))
     ).issue_number
