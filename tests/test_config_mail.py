@@ -225,3 +225,30 @@ def test_a_password_of_the_wrong_type_is_named_but_never_shown(section: str) -> 
     error = problem(f'[{section}]\nhost = "h"\nusername = "u"\npassword = 24681357\n')
     assert error.key == f"{section}.password"
     assert "24681357" not in str(error)
+
+
+def test_secrets_lists_every_secret_the_configuration_knows() -> None:
+    config = parse_config(
+        MICROSOFT
+        + """
+[smtp]
+host = "smtp.gmail.com"
+username = "support@example.com"
+[smtp.oauth2]
+provider = "google"
+client_id = "c"
+client_secret = "google-secret"
+refresh_token_env = "DESK_REFRESH"
+"""
+    )
+    found = config.secrets(environ={"DESK_REFRESH": "1//refresh", "OTHER": "x"})
+    assert sorted(found) == ["1//refresh", "entra-secret-value", "google-secret"]
+    assert config.secrets(environ={}) == ("google-secret", "entra-secret-value")
+
+
+def test_secrets_include_passwords_and_the_signing_key() -> None:
+    config = parse_config(
+        'signing_key = "' + "ab" * 16 + '"\n'
+        '[smtp]\nhost = "h"\nusername = "u"\npassword_env = "DESK_PW"\n'
+    )
+    assert config.secrets(environ={"DESK_PW": "pw-1"}) == ("pw-1", "ab" * 16)

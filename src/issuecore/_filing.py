@@ -273,7 +273,7 @@ class _Filing(_DeskCore):
             agent_name=relay.name or None,
             unique=_stable_unique(f"relay {plan.message_id}"),
             attachments=relay.attachments,
-            exclude=(relay.author,),
+            exclude=(relay.author, *relay.received_by),
         )
         if not message["To"]:
             return None, "the issue has no address the desk can write to"

@@ -328,6 +328,34 @@ class Config:
         """Return the agreement called ``name``, or ``None``."""
         return next((a for a in self.agreements if a.name == name), None)
 
+    def secrets(self, *, environ: Mapping[str, str] | None = None) -> tuple[str, ...]:
+        """Return every secret value this configuration knows, to hide them from messages.
+
+        The ``[smtp]`` and ``[imap]`` passwords and OAuth2 client secrets and
+        refresh tokens, given in the file or through their ``*_env``
+        variables (read from ``environ``, :data:`os.environ` when omitted),
+        and the signing key as hexadecimal digits.
+        """
+        env = os.environ if environ is None else environ
+        found: list[str] = []
+        for section in (self.smtp, self.imap):
+            if section is None:
+                continue
+            pairs = [(section.password, section.password_env)]
+            if section.oauth2 is not None:
+                pairs += [
+                    (section.oauth2.client_secret, section.oauth2.client_secret_env),
+                    (section.oauth2.refresh_token, section.oauth2.refresh_token_env),
+                ]
+            for given, variable in pairs:
+                if given:
+                    found.append(given)
+                if variable and env.get(variable):
+                    found.append(env[variable])
+        if self.signing_key is not None:
+            found.append(self.signing_key.hex())
+        return tuple(dict.fromkeys(found))
+
     def smtp_mailer(self, *, environ: Mapping[str, str] | None = None) -> SmtpMailer:
         """Return the mailer of the ``[smtp]`` section, its password or tokens resolved.
 

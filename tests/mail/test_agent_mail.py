@@ -324,3 +324,18 @@ def test_with_an_authserv_id_only_authenticated_agent_mail_is_relayed(store: Sto
 def test_an_unusable_authserv_id_is_refused() -> None:
     with pytest.raises(MailSettingsError, match="the receiving server's name"):
         MailSettings(support_address=SUPPORT, agent_mail_authserv_id="mx google; com")
+
+
+def test_whoever_the_agent_wrote_to_gets_no_second_copy(env: Desk) -> None:
+    env.desk.receive(
+        mail(
+            "Printer on fire",
+            sender=CUSTOMER,
+            message_id="<c1@customer.test>",
+            cc=["bob@customer.test", "cid@customer.test"],
+        )
+    )
+    env.mailer.sent.clear()
+    assert env.desk.receive(agent_mail(cc="bob@customer.test")).relayed
+    (relay,) = env.mailer.sent
+    assert (relay["To"], relay["Cc"]) == (CUSTOMER, "cid@customer.test")

@@ -242,7 +242,7 @@ def test_a_message_with_parts_left_out_keeps_its_bytes_and_says_so(
     filed = attrs.evolve(
         decision,
         kind=DecisionKind.CREATE if decision.issue_number is None else DecisionKind.APPEND,
-        from_agent=False,
+        from_agent=False,  # agent mail adds its own reason and note: see the agent property
     )
 
     result = plan(message, filed)
@@ -348,3 +348,4 @@ def test_agent_mail_is_relayed_told_directly_or_kept_as_a_note(
         assert (result.entry.kind, result.update.action) == (EntryKind.INTERNAL_NOTE, None)
         assert result.note is not None
         assert "was not sent to the customer" in result.note.text
+        assert all(omission in result.note.text for omission in message.omissions)

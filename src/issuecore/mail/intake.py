@@ -121,7 +121,8 @@ class AgentRelay:
     ``body`` is the agent's new text (the quoted conversation left out),
     ``attachments`` the files that came with it, ``author`` the agent's
     address and ``name`` their display name (shown before the support
-    address in ``From``). The desk counts the reply as the response only
+    address in ``From``); ``received_by`` are the addresses the agent's
+    own mail went to, which get no second copy. The desk counts the reply as the response only
     once it queued it; if it cannot (see :func:`unrelayed`), the message is
     kept as an internal note instead.
     """
@@ -130,6 +131,7 @@ class AgentRelay:
     name: str
     body: str
     attachments: tuple[Attachment, ...] = ()
+    received_by: tuple[str, ...] = ()
 
 
 @attrs.frozen(kw_only=True)
@@ -363,6 +365,7 @@ def _agent_mail(
         name=message.from_name,
         body=body,
         attachments=entry.attachments,
+        received_by=(*message.to, *message.cc),
     )
     return attrs.evolve(
         plan, relay=relay, reason=f"{plan.reason}; relayed to the customer as a desk reply"

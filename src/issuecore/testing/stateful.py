@@ -341,6 +341,33 @@ def desk_machine(
             self.threads[number].append(str(self.mailer.sent[-1]["Message-ID"]))
             assert issue.status == self.status[number]
 
+        def _answerable_by_mail(self) -> list[str]:
+            return [
+                number
+                for number in self._numbers()
+                if not flow.is_closed(self.status[number])
+                and (self.status[number], Action.AGENT_REPLY) in table
+            ]
+
+        @precondition(lambda self: bool(self._answerable_by_mail()))
+        @rule(data=st.data())
+        def agent_mail(self, data: st.DataObject) -> None:
+            number = data.draw(st.sampled_from(self._answerable_by_mail()))
+            raw, message_id = self._message(_USERS[1], f"Re: an answer [#{number}]")
+            outcome = self.desk.receive(raw)
+            self.raw_sent.append(raw)
+            # An agent's mail reaches the customer as a desk reply and counts as one.
+            assert (outcome.kind, outcome.issue_number, outcome.relayed) == (
+                "appended",
+                number,
+                True,
+            )
+            relay = self.mailer.sent[-1]
+            assert str(relay["To"]) == self.raiser[number]
+            self._move(number, Action.AGENT_REPLY)
+            self.expected_mail += 1
+            self.threads[number].append(message_id)
+
         @precondition(lambda self: bool(self.status))
         @rule(data=st.data(), action=st.sampled_from(["hold", "resolve", "close", "reopen"]))
         def agent_action(self, data: st.DataObject, action: str) -> None:
