@@ -336,3 +336,14 @@ def test_the_console_imports_no_private_module_of_the_library() -> None:
         and any(part.startswith("_") for part in name.split("."))
     }
     assert private == set()
+
+
+def test_the_web_table_of_the_docs_is_read_as_documented() -> None:
+    docs = Path(__file__).parents[2] / "docs" / "web.md"
+    block = docs.read_text().split("```toml\n[web]\n", 1)[1].split("```", 1)[0]
+    settings = settings_of("[web]\n" + block)
+    assert (settings.host, settings.port) == ("127.0.0.1", 8080)
+    assert settings.accounts == Path("/srv/agents.json")
+    assert settings.session_lifetime == timedelta(hours=8)
+    assert settings.contact_form is False
+    assert (settings.contact_limit, settings.contact_window) == (5, timedelta(hours=1))
