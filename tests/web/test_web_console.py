@@ -463,3 +463,19 @@ def test_reply_attachments_up_to_the_limit_are_taken_and_beyond_refused(
     assert agent.desk.get(number).status == Status.OPEN
     page = post_reply_with(agent, number, [("a.txt", b"12345"), ("b.txt", b"67890")])
     assert "Reply sent." in page
+
+
+def test_the_issue_page_shows_the_sla_timeline_picture(agent: Console) -> None:
+    number = agent.desk.receive(mail("<script>alert(1)</script> timeline")).issue_number
+    agent.clock.advance(timedelta(hours=9))
+    page = agent.client.get(f"/issues/{number}").text
+    assert f'<img class="timeline" src="/issues/{number}/timeline.svg"' in page
+    picture = agent.client.get(f"/issues/{number}/timeline.svg")
+    assert picture.status_code == 200
+    assert picture.headers["content-type"].startswith("image/svg+xml")
+    assert 'id="deadline-response"' in picture.text
+    assert "<script>" not in picture.text
+
+
+def test_a_timeline_of_an_unknown_issue_is_a_404(agent: Console) -> None:
+    assert agent.client.get("/issues/ISS-2099-00001/timeline.svg").status_code == 404

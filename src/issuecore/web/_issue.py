@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
+from issuecore.charts import timeline_svg
 from issuecore.errors import IssueCoreError
 from issuecore.model import Action, Attachment, EntryKind, Issue
 from issuecore.sla.clock import AgreementStatus
@@ -164,8 +165,21 @@ def issue_routes(console: Console) -> list[Route]:
         "act": operation(do_act, success="Done."),
     }
 
+    async def timeline(request: Request, user: str) -> Response:
+        number = request.path_params["number"]
+        try:
+            issue = await run_in_threadpool(desk.get, number)
+        except (LookupError, IssueCoreError):
+            return PlainTextResponse("no such issue", 404)
+        if issue.sla is None:
+            return PlainTextResponse(f"{number} has no SLA", 404)
+        agreement = console.agreements.get(issue.sla.agreement)
+        picture = timeline_svg(issue, agreement, now=console.now(), zone=console.zone_name)
+        return Response(picture, media_type="image/svg+xml")
+
     return [
         Route(issue_path, page(console, issue_page)),
+        Route(issue_path + "/timeline.svg", page(console, timeline)),
         *(
             Route(f"{issue_path}/{name}", page(console, handler), methods=["POST"])
             for name, handler in operations.items()
