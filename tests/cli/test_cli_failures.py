@@ -549,3 +549,61 @@ def test_a_reply_to_an_ascii_address_with_an_idn_domain_goes_out(tmp_path: Path)
 
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("replied on ISS-2026-00001")
+
+
+def test_oauth2_secrets_are_hidden_like_passwords(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from issuecore.cli._context import Run
+    from issuecore.cli._errors import describe
+
+    config = tmp_path / "desk.toml"
+    config.write_text(
+        '[imap]\nhost = "imap.example.org"\nusername = "desk@example.org"\n'
+        '[imap.oauth2]\nprovider = "microsoft"\ntenant = "t"\nclient_id = "c"\n'
+        'client_secret = "client-secret-value"\n'
+        '[smtp]\nhost = "smtp.example.org"\nusername = "desk@example.org"\n'
+        '[smtp.oauth2]\nprovider = "google"\nclient_id = "c"\n'
+        'client_secret_env = "DESK_SECRET"\nrefresh_token_env = "DESK_REFRESH"\n'
+    )
+    monkeypatch.setenv("DESK_SECRET", "env-secret-value")
+    monkeypatch.setenv("DESK_REFRESH", "refresh-token-value")
+    run = Run(argparse.Namespace(config=str(config), db=None))
+    assert run.config.imap is not None
+
+    message, code = describe(
+        OSError("login refused for client-secret-value/env-secret-value/refresh-token-value"),
+        database="issuecore.db",
+        secrets=run.secrets(),
+    )
+
+    assert message == "login refused for ***/***/***"
+    assert code == 1
+
+
+def test_a_missing_extra_is_a_usage_error_naming_what_to_install() -> None:
+    from issuecore.cli._errors import describe
+    from issuecore.errors import MissingExtraError
+
+    error = MissingExtraError.for_extra("m365", "msal", "Microsoft 365 sign-in")
+
+    message, code = describe(error, database="issuecore.db")
+
+    assert code == 2
+    assert message == (
+        "Microsoft 365 sign-in needs the optional package 'msal'; "
+        "install it with pip install 'issuecore[m365]'"
+    )
+
+
+def test_an_access_token_refused_is_one_line_naming_the_provider() -> None:
+    from issuecore.cli._errors import describe
+    from issuecore.errors import AccessTokenError
+
+    error = AccessTokenError.refused("Google", "invalid_grant:\nToken has been expired")
+
+    message, code = describe(error, database="issuecore.db")
+
+    assert code == 1
+    assert message.startswith("Google gave no access token: invalid_grant: Token has been expired")
+    assert "[imap.oauth2] or [smtp.oauth2]" in message

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import io
+import json
 import re
+import shutil
 import subprocess
 import sys
 from email import message_from_bytes
@@ -280,3 +282,40 @@ def test_ingest_names_a_message_it_could_not_record_exits_4_and_reads_the_rest(
     assert summary(out)["created"] == 2
     left = list((maildir / "new").iterdir())
     assert [path.name for path in left] == ["1700000002.M2P1.host"]
+
+
+def test_use_message_dates_counts_a_backlog_from_its_own_dates(tmp_path: Path) -> None:
+    (tmp_path / "old.eml").write_bytes(
+        b"From: Ana <ana@example.org>\nTo: support@localhost\nSubject: Leak\n"
+        b"Date: Fri, 27 Feb 2026 15:00:00 +0100\nMessage-ID: <old.1@example.org>\n\nIt leaks.\n"
+    )
+    (tmp_path / "other").mkdir()
+    shutil.copy(tmp_path / "old.eml", tmp_path / "other" / "old.eml")
+
+    dated = issuecore(tmp_path, "ingest", "--use-message-dates", "old.eml")
+    received = issuecore(tmp_path / "other", "ingest", "old.eml")
+
+    assert dated.returncode == 0, dated.stderr
+    assert received.returncode == 0, received.stderr
+    shown = json.loads(issuecore(tmp_path, "show", "1", "--json").stdout)
+    plain = json.loads(issuecore(tmp_path / "other", "show", "1", "--json").stdout)
+    assert shown["created_at"] == "2026-02-27T14:00:00+00:00"
+    assert plain["created_at"] == "2026-03-02T09:00:00+00:00"
+
+
+def test_ingest_counts_the_agent_replies_it_relayed(tmp_path: Path) -> None:
+    (tmp_path / "issuecore.toml").write_text('agents = ["ben@example.org"]\n')
+    (tmp_path / "ana.eml").write_bytes(
+        b"From: Ana <ana@example.org>\nTo: support@localhost\nSubject: Leak\n"
+        b"Message-ID: <a.1@example.org>\n\nIt leaks.\n"
+    )
+    (tmp_path / "ben.eml").write_bytes(
+        b"From: Ben <ben@example.org>\nTo: support@localhost\nSubject: Re: Leak\n"
+        b"In-Reply-To: <a.1@example.org>\nReferences: <a.1@example.org>\n"
+        b"Message-ID: <b.1@example.org>\n\nPlease check the seal.\n"
+    )
+
+    done = issuecore(tmp_path, "ingest", "ana.eml", "ben.eml")
+
+    assert done.returncode == 0, done.stderr
+    assert "agent replies relayed to customers: 1" in done.stdout

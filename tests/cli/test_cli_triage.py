@@ -227,3 +227,28 @@ def test_a_bare_number_is_taken_by_every_command_naming_an_issue(desk_dir: Path)
 
     assert done.stdout == "ISS-2026-00002 is On Hold\n"
     assert issuecore(desk_dir, "show", "0").returncode == 2
+
+
+def test_show_gives_the_written_date_beside_the_received_one_when_they_differ(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "old.eml").write_bytes(
+        b"From: Ana <ana@example.org>\nTo: support@localhost\nSubject: Leak\n"
+        b"Date: Fri, 27 Feb 2026 15:00:00 +0100\nMessage-ID: <old.1@example.org>\n\nIt leaks.\n"
+    )
+    (tmp_path / "new.eml").write_bytes(
+        b"From: Bo <bo@example.org>\nTo: support@localhost\nSubject: Noise\n"
+        b"Date: Mon, 02 Mar 2026 09:59:50 +0100\nMessage-ID: <new.1@example.org>\n\nIt rattles.\n"
+    )
+    issuecore(tmp_path, "ingest", "old.eml", "new.eml")
+
+    backlog = issuecore(tmp_path, "show", "1").stdout
+    fresh = issuecore(tmp_path, "show", "2").stdout
+    as_json = json.loads(issuecore(tmp_path, "show", "1", "--json").stdout)
+
+    assert (
+        "--- 2026-03-02 09:00  customer_message  ana@example.org  (written 2026-02-27 14:00)"
+        in backlog
+    )
+    assert "written" not in fresh  # seconds apart: one instant is enough
+    assert as_json["thread"][0]["written_at"] == "2026-02-27T14:00:00+00:00"

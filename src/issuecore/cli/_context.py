@@ -107,19 +107,11 @@ class Run:
         return config.database if config.server_database else str(config.database_path())
 
     def secrets(self) -> tuple[str, ...]:
-        """Return the passwords this run could know, to hide them from every message."""
-        found: list[str] = []
+        """Return the secrets this run could know, to hide them from every message."""
         config = self._config
         if config is None:
             return ()
-        for section in (config.smtp, config.imap):
-            if section is None:
-                continue
-            if section.password:
-                found.append(section.password)
-            if section.password_env and os.environ.get(section.password_env):
-                found.append(os.environ[section.password_env])
-        return tuple(found)
+        return config.secrets()
 
     def clock(self) -> Clock:
         if self._clock is None:

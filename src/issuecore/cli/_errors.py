@@ -7,9 +7,11 @@ from typing import Final
 
 from issuecore.config import redact
 from issuecore.errors import (
+    AccessTokenError,
     ConfigError,
     IssueCoreError,
     MailTransportError,
+    MissingExtraError,
     StoreUnavailableError,
 )
 
@@ -41,8 +43,14 @@ def describe(
 
 
 def _describe(error: BaseException, *, database: str) -> tuple[str, int]:
-    if isinstance(error, ConfigError | UsageError):
+    if isinstance(error, ConfigError | UsageError | MissingExtraError):
         return str(error), EXIT_USAGE
+    if isinstance(error, AccessTokenError):
+        return (
+            f"{error}; check the [imap.oauth2] or [smtp.oauth2] section and the provider's "
+            "app registration",
+            EXIT_REFUSED,
+        )
     if isinstance(error, sqlite3.Error):
         return _sqlite(error, database)
     store_error = _server_error(error)

@@ -123,6 +123,11 @@ class _Watched:
         return bool(getattr(self.source, "acks_after_reading", False))
 
 
+def _message_dates(run: Run) -> bool | None:
+    """Return ``True`` with ``--use-message-dates``, else ``None``: the configured choice."""
+    return True if run.args.use_message_dates else None
+
+
 def ingest(run: Run) -> int:
     """``issuecore ingest PATH...``."""
     sources = [(path, *source_for(Path(path))) for path in run.args.paths]
@@ -132,7 +137,11 @@ def ingest(run: Run) -> int:
     for name, source, size in sources:
         progress = Progress(sys.stderr, total_bytes=size, label=name)
         try:
-            report = desk.ingest(_Watched(source, progress), batch_size=run.args.batch_size)
+            report = desk.ingest(
+                _Watched(source, progress),
+                batch_size=run.args.batch_size,
+                use_message_date=_message_dates(run),
+            )
         finally:
             progress.finish()
         outcomes.extend(report.outcomes)
@@ -149,7 +158,11 @@ def fetch(run: Run) -> int:
     assert imap is not None  # build_mail_source refuses a configuration without one
     progress = Progress(sys.stderr, total_bytes=0, label=imap.host)
     try:
-        report = run.desk.ingest(_Watched(source, progress), batch_size=run.args.batch_size)
+        report = run.desk.ingest(
+            _Watched(source, progress),
+            batch_size=run.args.batch_size,
+            use_message_date=_message_dates(run),
+        )
     finally:
         progress.finish()
     return summary(run, report, f"{imap.host}/{run.args.mailbox or imap.mailbox}")
@@ -177,6 +190,9 @@ def summary(run: Run, report: IntakeReport, name: str) -> int:
     failed = 0 if mailer is None else len(mailer.failures)
     sent = replies if mailer is None else min(replies, mailer.sent)
     run.print(f"automatic replies sent: {sent}")
+    relayed = sum(1 for outcome in report.outcomes if outcome.relayed)
+    if relayed:
+        run.print(f"agent replies relayed to customers: {relayed}")
     quarantined = [o for o in report.outcomes if o.kind == "quarantined"]
     for outcome in quarantined:
         run.print(f"quarantined {printable(outcome.message_id)}: {printable(outcome.reason)}")

@@ -390,6 +390,12 @@ def _intake_options(parser: argparse.ArgumentParser) -> None:
         "-v", "--verbose", action="store_true", help="print what became of each message"
     )
     parser.add_argument(
+        "--use-message-dates",
+        action="store_true",
+        help="count each message from its own Date: header instead of its receipt "
+        "(importing a backlog; SLA clocks start then)",
+    )
+    parser.add_argument(
         "--batch-size",
         type=whole_number(1, 100_000),
         default=None,

@@ -174,7 +174,10 @@ def show_issue(run: Run) -> int:
         if entry.unverified:
             flags.append("unverified")
         flag_text = f" [{', '.join(flags)}]" if flags else ""
-        run.print(f"--- {stamp(entry.at)}  {entry.kind}  {printable(entry.author)}{flag_text}")
+        written = f"  (written {stamp(entry.written_at)})" if entry.written_apart else ""
+        run.print(
+            f"--- {stamp(entry.at)}  {entry.kind}  {printable(entry.author)}{flag_text}{written}"
+        )
         if entry.subject:
             run.print(f"    subject: {printable(entry.subject)}")
         for line in printable_lines(entry.display_text.strip()) or [""]:

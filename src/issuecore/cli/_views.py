@@ -218,6 +218,7 @@ def entry_json(entry: ThreadEntry) -> dict[str, Any]:
     """Return one thread entry as a JSON object (its text as the desk shows it)."""
     return {
         "at": _instant(entry.at),
+        "written_at": _instant(entry.written_at),
         "kind": str(entry.kind),
         "author": entry.author,
         "subject": entry.subject,

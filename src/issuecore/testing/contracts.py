@@ -119,6 +119,9 @@ def populated_issue(number: str) -> Issue:
         resolved_at=at + timedelta(hours=2),
         closed_at=at + timedelta(hours=3),
         follows_up="ISS-2025-00999",
+        issue_type="Störung \u2013 Hardware",
+        references={"customer": "CUST-0001", "sales order": "SO-2026-\u00e9-17"},
+        fields={"serial": "SN 42", "units": 3, "ratio": 0.25, "under warranty": True, "site": None},
         sla=SlaClock(
             agreement="Standard",
             priority="High",
