@@ -1,4 +1,4 @@
-"""An SVG chart of a report, written with the standard library.
+"""SVG charts: a report's service levels, and one issue's SLA timeline.
 
 :func:`report_svg` draws, for each group of a :class:`~issuecore.reports.Report`
 and for the total, two stacked bars: the responses and the resolutions met
@@ -13,10 +13,13 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ElementTree
+from datetime import datetime
 
+from issuecore.model import Issue
 from issuecore.reports import Report, ReportRow
+from issuecore.sla.agreement import ServiceLevelAgreement
 
-__all__ = ["report_svg", "xml_safe"]
+__all__ = ["report_svg", "timeline_svg", "xml_safe"]
 
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _SVG = "http://www.w3.org/2000/svg"
@@ -112,3 +115,23 @@ def report_svg(report: Report, *, title: str | None = None) -> str:
         _row(group, _TOP + position * _ROW, name, row)
     body = ElementTree.tostring(root, encoding="unicode")
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + body + "\n"
+
+
+def timeline_svg(
+    issue: Issue,
+    agreement: ServiceLevelAgreement | None,
+    *,
+    now: datetime,
+    zone: str = "UTC",
+) -> str:
+    """Return the SVG picture of ``issue``'s SLA timeline as it stands at ``now``.
+
+    The same picture as ``issuecore sla NUMBER --svg``: the business windows
+    of ``agreement``'s calendar, the stretches the clock ran and paused, the
+    deadlines, the first response, the resolution and any breach, with times
+    in ``zone``. Raises ``ValueError`` for an issue without an SLA.
+    """
+    # The renderer imports this module for xml_safe, so it is imported when drawing.
+    from issuecore._timeline import build_timeline, render_svg
+
+    return render_svg(build_timeline(issue, agreement, now=now, zone=zone))

@@ -1415,6 +1415,16 @@ signing_key = "{signing_key}"
 # max_new_participants = 20          # addresses one message may copy in
 # aliases = []                       # other addresses that reach the desk
 
+# The agent console of "issuecore serve" (pip install 'issuecore[web]'; docs/web.md).
+# [web]
+# host = "127.0.0.1"                 # listening elsewhere needs accounts or a proxy's header
+# port = 8080
+# accounts = "agents.json"           # python -m issuecore.web.accounts agents.json add ADDR
+# proxy_user_header = "X-Remote-User"   # or trust a reverse proxy's signed-in user
+# session_lifetime = "8h"
+# secure_cookies = false             # true when served over HTTPS
+# contact_form = false               # the public contact page /contact
+
 # Service-level agreements. Without any [[agreements]], one agreement called
 # "Standard" counts elapsed time: Urgent 1h/4h, High 4h/1d, Medium 8h/3d, Low 1d/7d.
 # An example with business hours: its targets count business time on its own

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+import pytest
 from web_support import AGENT, PASSWORD, START, Console, csrf_of, mail
 
 from issuecore import Status
@@ -250,6 +251,8 @@ def test_hold_resolve_close_and_reopen_follow_the_workflow(agent: Console) -> No
     number = open_issue(agent)
     for action, status in (
         ("hold", Status.ON_HOLD),
+        ("resume", Status.OPEN),
+        ("hold", Status.ON_HOLD),
         ("resolve", Status.RESOLVED),
         ("close", Status.CLOSED),
         ("reopen", Status.OPEN),
@@ -328,7 +331,9 @@ def test_hostile_mail_renders_as_inert_text(agent: Console) -> None:
     for path in ("/issues", f"/issues/{number}"):
         page = agent.client.get(path).text
         assert "<script>" not in page
-        assert "<img" not in page
+        images = re.findall(r"<img[^>]*>", page)
+        assert all(image.startswith('<img class="timeline" src="/issues/') for image in images)
+        assert "onerror" not in " ".join(images)
         assert "<svg" not in page
         assert 'href="javascript:' not in page
         assert "&lt;script&gt;alert(&#34;s&#34;)&lt;/script&gt;" in page
@@ -406,3 +411,73 @@ def test_the_session_cookie_is_http_only_and_same_site_strict(console: Console) 
     cookie = page.headers["set-cookie"].lower()
     assert "httponly" in cookie
     assert "samesite=strict" in cookie
+
+
+def test_a_message_written_well_before_it_arrived_shows_both_dates(agent: Console) -> None:
+    raw = mail("Old news").replace(
+        b"Date: Mon, 02 Mar 2026 09:00:00 +0000", b"Date: Mon, 02 Mar 2026 07:00:00 +0000"
+    )
+    number = agent.desk.receive(raw).issue_number
+    page = agent.client.get(f"/issues/{number}").text
+    assert '<span class="at" title="received">2026-03-02 10:00</span>' in page
+    assert "written 2026-03-02 08:00" in page
+
+
+def test_a_message_written_when_it_arrived_shows_one_date(agent: Console) -> None:
+    number = agent.desk.receive(mail("Fresh news")).issue_number
+    assert "written " not in agent.client.get(f"/issues/{number}").text
+
+
+def post_reply_with(agent: Console, number: str, files: list[tuple[str, bytes]]) -> str:
+    token = agent.csrf(f"/issues/{number}")
+    response = agent.client.post(
+        f"/issues/{number}/reply",
+        data={"csrf_token": token, "body": "The log you asked for."},
+        files=[("files", (name, data, "text/plain")) for name, data in files],
+    )
+    assert response.status_code == 200
+    return response.text
+
+
+def test_a_reply_carries_its_attachments_in_the_mail_and_on_the_thread(agent: Console) -> None:
+    number = open_issue(agent)
+    page = post_reply_with(agent, number, [("steps.txt", b"1. off\n2. on\n"), ("b.txt", b"x")])
+    assert "Reply sent." in page
+    [sent] = agent.mailer.sent
+    names = [part.get_filename() for part in sent.iter_attachments()]
+    assert names == ["steps.txt", "b.txt"]
+    entry = agent.desk.thread(number)[-1]
+    assert [(a.filename, a.data) for a in entry.attachments] == [
+        ("steps.txt", b"1. off\n2. on\n"),
+        ("b.txt", b"x"),
+    ]
+    assert f"/issues/{number}/entries/1/attachments/1" in page
+
+
+def test_reply_attachments_up_to_the_limit_are_taken_and_beyond_refused(
+    agent: Console, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("issuecore.web._issue.REPLY_FILES_BYTES", 10)
+    number = open_issue(agent)
+    page = post_reply_with(agent, number, [("a.txt", b"12345"), ("b.txt", b"678901")])
+    assert "Refused: the attachments exceed 10 bytes" in page
+    assert agent.mailer.sent == []
+    assert agent.desk.get(number).status == Status.OPEN
+    page = post_reply_with(agent, number, [("a.txt", b"12345"), ("b.txt", b"67890")])
+    assert "Reply sent." in page
+
+
+def test_the_issue_page_shows_the_sla_timeline_picture(agent: Console) -> None:
+    number = agent.desk.receive(mail("<script>alert(1)</script> timeline")).issue_number
+    agent.clock.advance(timedelta(hours=9))
+    page = agent.client.get(f"/issues/{number}").text
+    assert f'<img class="timeline" src="/issues/{number}/timeline.svg"' in page
+    picture = agent.client.get(f"/issues/{number}/timeline.svg")
+    assert picture.status_code == 200
+    assert picture.headers["content-type"].startswith("image/svg+xml")
+    assert 'id="deadline-response"' in picture.text
+    assert "<script>" not in picture.text
+
+
+def test_a_timeline_of_an_unknown_issue_is_a_404(agent: Console) -> None:
+    assert agent.client.get("/issues/ISS-2099-00001/timeline.svg").status_code == 404

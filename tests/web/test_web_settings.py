@@ -336,3 +336,30 @@ def test_the_console_imports_no_private_module_of_the_library() -> None:
         and any(part.startswith("_") for part in name.split("."))
     }
     assert private == set()
+
+
+def test_the_web_table_of_the_docs_is_read_as_documented() -> None:
+    docs = Path(__file__).parents[2] / "docs" / "web.md"
+    block = docs.read_text().split("```toml\n[web]\n", 1)[1].split("```", 1)[0]
+    settings = settings_of("[web]\n" + block)
+    assert (settings.host, settings.port) == ("127.0.0.1", 8080)
+    assert settings.accounts == Path("/srv/agents.json")
+    assert settings.session_lifetime == timedelta(hours=8)
+    assert settings.contact_form is False
+    assert (settings.contact_limit, settings.contact_window) == (5, timedelta(hours=1))
+
+
+def test_the_commented_web_table_of_the_template_reads_back_when_uncommented() -> None:
+    from issuecore.config import config_template
+
+    lines = config_template(signing_key=b"k" * 32).splitlines()
+    start = lines.index("# [web]")
+    block = []
+    for line in lines[start:]:
+        if not line.startswith("# "):
+            break
+        block.append(line[2:])
+    settings = settings_of("\n".join(block) + "\n")
+    assert settings.accounts == Path("/srv/agents.json")
+    assert settings.proxy_user_header == "X-Remote-User"
+    assert settings.port == 8080

@@ -7,13 +7,14 @@ from typing import Any, Final
 from urllib.parse import quote
 
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
+from issuecore.charts import timeline_svg
 from issuecore.errors import IssueCoreError
-from issuecore.model import Action, EntryKind, Issue
+from issuecore.model import Action, Attachment, EntryKind, Issue
 from issuecore.sla.clock import AgreementStatus
 from issuecore.web._console import (
     Console,
@@ -28,6 +29,31 @@ from issuecore.web._present import safe_filename, safe_media_type, sla_view
 
 # Actions with a form of their own (reply) or that only the desk takes (customer mail, auto-close).
 NOT_BUTTONS: Final = frozenset({Action.AGENT_REPLY, Action.CUSTOMER_MESSAGE, Action.AUTO_CLOSE})
+
+
+REPLY_FILES_BYTES: Final = 10_000_000
+"""The most a reply's attachments may hold together."""
+
+
+def uploaded(form: FormData) -> list[Attachment]:
+    """Return the files of ``form`` as attachments; refuse more than ``REPLY_FILES_BYTES``."""
+    files = []
+    total = 0
+    for _, value in form.multi_items():
+        if not isinstance(value, UploadFile) or not value.filename:
+            continue
+        data = value.file.read(REPLY_FILES_BYTES + 1)
+        total += len(data)
+        if total > REPLY_FILES_BYTES:
+            raise ValueError(f"the attachments exceed {REPLY_FILES_BYTES:,} bytes")
+        files.append(
+            Attachment(
+                filename=value.filename,
+                content_type=safe_media_type(value.content_type or ""),
+                data=data,
+            )
+        )
+    return files
 
 
 def issue_routes(console: Console) -> list[Route]:
@@ -81,7 +107,8 @@ def issue_routes(console: Console) -> list[Route]:
         return value
 
     def do_reply(number: str, form: FormData, user: str) -> Issue:
-        return desk.reply(number, body=required(form, "body", "the reply"), author=user)
+        body = required(form, "body", "the reply")
+        return desk.reply(number, body=body, author=user, attachments=uploaded(form))
 
     def do_note(number: str, form: FormData, user: str) -> Issue:
         return desk.add_note(number, body=required(form, "body", "the note"), author=user)
@@ -138,8 +165,21 @@ def issue_routes(console: Console) -> list[Route]:
         "act": operation(do_act, success="Done."),
     }
 
+    async def timeline(request: Request, user: str) -> Response:
+        number = request.path_params["number"]
+        try:
+            issue = await run_in_threadpool(desk.get, number)
+        except (LookupError, IssueCoreError):
+            return PlainTextResponse("no such issue", 404)
+        if issue.sla is None:
+            return PlainTextResponse(f"{number} has no SLA", 404)
+        agreement = console.agreements.get(issue.sla.agreement)
+        picture = timeline_svg(issue, agreement, now=console.now(), zone=console.zone_name)
+        return Response(picture, media_type="image/svg+xml")
+
     return [
         Route(issue_path, page(console, issue_page)),
+        Route(issue_path + "/timeline.svg", page(console, timeline)),
         *(
             Route(f"{issue_path}/{name}", page(console, handler), methods=["POST"])
             for name, handler in operations.items()

@@ -5,7 +5,7 @@ Every page reads the desk through its public calls (``find_page``, ``get``,
 the session's CSRF token, calling one desk operation. Pages are rendered by
 Jinja2 with autoescaping on, so mail content is always shown as text. The
 pages live one group to a module: ``_signin``, ``_inbox``, ``_issue``,
-``_reports`` and ``_contact_pages``, on what ``_console`` shares.
+``_reports``, ``_quarantine`` and ``_contact_pages``, on what ``_console`` shares.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from issuecore.web._console import LOOPBACK_HOSTS, Console
 from issuecore.web._contact_pages import contact_routes
 from issuecore.web._inbox import inbox_routes
 from issuecore.web._issue import issue_routes
+from issuecore.web._quarantine import quarantine_routes
 from issuecore.web._reports import report_routes
 from issuecore.web._security import (
     SecurityHeaders,
@@ -57,6 +58,7 @@ def create_app(
         *inbox_routes(console),
         *issue_routes(console),
         *report_routes(console),
+        *quarantine_routes(console),
         *contact_routes(console),
         Mount("/static", StaticFiles(directory=_HERE / "static"), name="static"),
     ]
