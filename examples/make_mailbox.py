@@ -1,20 +1,20 @@
 """Write examples/support.mbox: a month of support mail for Brightwater, a coffee-machine maker.
 
 The mailbox is made for issuecore's intake: new requests, replies found by
-In-Reply-To, by References and by the subject token, a forward,
-attachments, out-of-office answers (Exchange and Gmail style), a read
-receipt, a bounce, mailing-list mail, a stranger trying to get into someone
-else's thread, the same message delivered twice, and a message without a
+In-Reply-To and by References, a forward, attachments, out-of-office
+answers (Exchange and Gmail style), a read receipt, a bounce, mailing-list
+mail, a stranger trying to get into someone else's thread with a forged
+reference, the same message delivered twice, and a message without a
 readable sender. ``EXPECTED`` says what each message must become when the
 mailbox is ingested, in order, into an empty desk.
 
-Subject tokens name the issues the mailbox itself creates, in order, in the
-year given (default 2026): issue numbers carry the year of the desk's clock,
-so ingest this file with a clock in that year (``ISSUECORE_NOW``) or
-regenerate it with ``--year``. The output is deterministic::
+Nothing in it depends on the year it is ingested in: replies name the
+messages they answer by Message-ID, never an issue number (issue numbers
+carry the year of the desk's clock, so a subject token written today would
+name no issue next year). The output is deterministic::
 
     python examples/make_mailbox.py                  # writes examples/support.mbox
-    python examples/make_mailbox.py --year 2027 --output /tmp/support-2027.mbox
+    python examples/make_mailbox.py --output /tmp/support.mbox
 """
 
 from __future__ import annotations
@@ -40,6 +40,12 @@ PDF = (
     b"trailer << /Root 1 0 R >>\n%%EOF\n"
 )
 OGG = b"OggS\x00\x02" + bytes(range(64))
+# A reference dressed up as one of the desk's signed Message-IDs (for issue 2) with a made-up
+# signature: what someone who saw a reply's headers, but has no key, could put together.
+FORGED = (
+    "<ic1.4953532d323032362d3030303032.5f1d2e3c4b5a6978"
+    ".0123456789abcdef0123456789abcdef@brightwater.example>"
+)
 
 BOUNCE = b"""\
 From: Mail Delivery System <MAILER-DAEMON@mx.brightwater.example>
@@ -93,13 +99,9 @@ EXPECTED: list[tuple[str, int | None]] = []
 class Mailbox:
     """Collects the messages and what each must become."""
 
-    def __init__(self, year: int) -> None:
-        self.year = year
+    def __init__(self) -> None:
         self.messages: list[tuple[str, EmailMessage]] = []
         self.clock = 0
-
-    def token(self, number: int) -> str:
-        return f"[#ISS-{self.year}-{number:05d}]"
 
     def mail(
         self,
@@ -187,11 +189,10 @@ def _weekday(day: int) -> str:
     return ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"][(day - 1) % 7]
 
 
-def build(year: int) -> Mailbox:
+def build() -> Mailbox:
     """Return the mailbox with every message, in the order they arrive."""
     EXPECTED.clear()
-    box = Mailbox(year)
-    t = box.token
+    box = Mailbox()
     m = box.mail
 
     ana_1 = "<20260302.leak.1@mail.fjordline.example>"
@@ -273,7 +274,9 @@ def build(year: int) -> Mailbox:
         "appended",
         2,
         sender="Bruno Rossi <bruno@cafe-rossi.example>",
-        subject=f"Re: Invoice 2026-0412 charged twice {t(2)}",
+        subject="Re: Invoice 2026-0412 charged twice",
+        in_reply_to=bruno_1,
+        references=[bruno_1],
         message_id="<CAF.bruno.2@cafe-rossi.example>",
         body="Here is the bank reference of the second charge: RF18 5390 0754 7034.\nBruno\n",
     )
@@ -294,7 +297,9 @@ def build(year: int) -> Mailbox:
         "appended",
         5,
         sender="Emil Hartmann <emil@hotel-anker.example>",
-        subject=f"Automatic reply: Re: Order BW-5531 not delivered {t(5)}",
+        subject="Automatic reply: Re: Order BW-5531 not delivered",
+        in_reply_to=emil_1,
+        references=[emil_1],
         message_id="<oof.7731@hotel-anker.example>",
         headers={
             "Auto-Submitted": "auto-replied",
@@ -319,7 +324,9 @@ def build(year: int) -> Mailbox:
         "appended",
         4,
         sender="Dora Kaya <dora@kiosk24.example>",
-        subject=f"Re: How do I descale the Brightwater Pro? {t(4)}",
+        subject="Re: How do I descale the Brightwater Pro?",
+        in_reply_to="<dora.descale@kiosk24.example>",
+        references=["<dora.descale@kiosk24.example>"],
         message_id="<CAGmail.vacation.dora@mail.gmail.example>",
         headers={"Auto-Submitted": "auto-replied", "Precedence": "bulk"},
         body="I'm on holiday until 10 March and will answer your message after that.\n",
@@ -379,7 +386,9 @@ def build(year: int) -> Mailbox:
         "created",
         9,
         sender="Mallory Crane <mallory@darkroast.example>",
-        subject=f"Re: Invoice 2026-0412 charged twice {t(2)}",
+        subject="Re: Invoice 2026-0412 charged twice",
+        in_reply_to=FORGED,
+        references=[FORGED],
         message_id="<hijack.1@darkroast.example>",
         body=(
             "Hello, this is the accounts team of Caffè Rossi. Please send the refund\n"
@@ -432,7 +441,9 @@ def build(year: int) -> Mailbox:
         "appended",
         2,
         sender="Accounts <accounts@cafe-rossi.example>",
-        subject=f"RE: Invoice 2026-0412 charged twice {t(2)}",
+        subject="RE: Invoice 2026-0412 charged twice",
+        in_reply_to="<CAF.bruno.3@cafe-rossi.example>",
+        references=[bruno_1, "<CAF.bruno.3@cafe-rossi.example>"],
         message_id="<acc.991@cafe-rossi.example>",
         body="We confirm the double charge. Our account for the refund is unchanged.\n",
     )
@@ -448,7 +459,9 @@ def build(year: int) -> Mailbox:
         "appended",
         4,
         sender="Dora Kaya <dora@kiosk24.example>",
-        subject=f"Re: How do I descale the Brightwater Pro? {t(4)}",
+        subject="Re: How do I descale the Brightwater Pro?",
+        in_reply_to="<dora.descale@kiosk24.example>",
+        references=["<dora.descale@kiosk24.example>"],
         message_id="<dora.descale.2@kiosk24.example>",
         body="Found it in the manual on page 31, thanks anyway!\nDora\n",
     )
@@ -491,7 +504,9 @@ def build(year: int) -> Mailbox:
         "appended",
         12,
         sender="Karl Meier <karl@meier-law.example>",
-        subject=f"Read: Re: Can't register my machine online {t(12)}",
+        subject="Read: Re: Can't register my machine online",
+        in_reply_to="<reg.karl@meier-law.example>",
+        references=["<reg.karl@meier-law.example>"],
         message_id="<mdn.karl.1@meier-law.example>",
         headers={"Auto-Submitted": "auto-replied"},
         body="Your message was read on Wednesday, 4 March 2026 09:14.\n",
@@ -525,7 +540,9 @@ def build(year: int) -> Mailbox:
         "appended",
         5,
         sender="Emil Hartmann <emil@hotel-anker.example>",
-        subject=f"Re: Order BW-5531 not delivered {t(5)}",
+        subject="Re: Order BW-5531 not delivered",
+        in_reply_to=emil_1,
+        references=[emil_1],
         message_id="<anker-5531.2@hotel-anker.example>",
         body="Back in the office: still nothing has arrived. Please check.\nEmil\n",
     )
@@ -560,7 +577,9 @@ def build(year: int) -> Mailbox:
         "appended",
         13,
         sender="Lena Schäfer <lena@schaefer-gmbh.example>",
-        subject=f"AW: Re: Kaffeemühle defekt \N{EN DASH} bitte um Rückruf {t(13)}",
+        subject="AW: Re: Kaffeemühle defekt \N{EN DASH} bitte um Rückruf",
+        in_reply_to="<muehle.lena@schaefer-gmbh.example>",
+        references=["<muehle.lena@schaefer-gmbh.example>"],
         message_id="<muehle.lena.2@schaefer-gmbh.example>",
         body="Sie erreichen mich heute bis 16 Uhr unter +49 30 1234567.\n",
     )
@@ -604,7 +623,8 @@ def build(year: int) -> Mailbox:
         "appended",
         17,
         sender="Paula Reyes <paula@reyes-catering.example>",
-        subject=f"Re: Bulk order discount? [# iss-{year}-00017 ]",
+        subject="Re: Bulk order discount?",
+        references=["<bulk.paula@reyes-catering.example>"],
         message_id="<bulk.paula.2@reyes-catering.example>",
         body="We could also take 40 machines if the price is right.\n",
     )
@@ -638,7 +658,9 @@ def build(year: int) -> Mailbox:
         "appended",
         15,
         sender="Nora Quist <nora@quist-design.example>",
-        subject=f"Re: Cancel my subscription {t(15)}",
+        subject="Re: Cancel my subscription",
+        in_reply_to="<cancel.nora@quist-design.example>",
+        references=["<cancel.nora@quist-design.example>"],
         message_id="<cancel.nora.2@quist-design.example>",
         body="Please confirm the cancellation in writing.\n",
     )
@@ -654,7 +676,9 @@ def build(year: int) -> Mailbox:
         "appended",
         10,
         sender="Ivan Petrov <ivan@printhaus.example>",
-        subject=f"Re: Water tank cracked {t(10)}",
+        subject="Re: Water tank cracked",
+        in_reply_to=ivan_1,
+        references=[ivan_1],
         message_id="<tank.ivan.3@printhaus.example>",
         body="Any news about the replacement tank?\n",
     )
@@ -681,7 +705,6 @@ def build(year: int) -> Mailbox:
 def main() -> None:
     """Write the mailbox."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--year", type=int, default=2026, help="year in the subject tokens")
     parser.add_argument(
         "--output",
         type=Path,
@@ -689,7 +712,7 @@ def main() -> None:
         help="file to write",
     )
     args = parser.parse_args()
-    box = build(args.year)
+    box = build()
     box.write(args.output)
     counts: dict[str, int] = {}
     for kind, _ in EXPECTED:

@@ -3,7 +3,8 @@
 :class:`Dovecot` starts a private Dovecot as a child of the test process from
 a configuration generated in a temporary folder: it listens on 127.0.0.1 on
 free ports (IMAP with STARTTLS, and IMAPS when a certificate could be made),
-accepts any user name with the password :data:`IMAP_PASSWORD`, and keeps
+accepts any user name with the password :data:`IMAP_PASSWORD` (and, when
+built with ``oauth2_token``, XOAUTH2 with that bearer token), and keeps
 each user's mail in ``<folder>/mail/<user>`` as a Maildir. It runs in the
 foreground (``dovecot -F``) and is stopped by terminating that process.
 """
@@ -28,9 +29,10 @@ from pathlib import Path
 from typing import Any
 
 import attrs
-from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+from aiosmtpd.smtp import MISSING, SMTP, AuthResult, Envelope, LoginPassword, Session
 
 IMAP_PASSWORD = "imap-secret"
+OAUTH2_TOKEN = "ya29.valid-access-token"
 SUPPORT = "support@example.com"
 # Mail clients write long Message-IDs as they are (lines may reach 998 characters).
 CLIENT_POLICY = default_policy.clone(max_line_length=998)
@@ -94,6 +96,44 @@ class RecordingHandler:
             return self.reply
         self.envelopes.append(envelope)
         return "250 2.0.0 accepted"
+
+
+class XOAuth2Handler(RecordingHandler):
+    """A handler that also takes SMTP ``AUTH XOAUTH2`` with one of ``valid_tokens``.
+
+    A refused token gets Gmail's answer: a 334 challenge holding a JSON
+    error, then 535 once the client answers with an empty line. ``attempts``
+    keeps every ``(user, token)`` tried.
+    """
+
+    def __init__(self, user: str, valid_tokens: set[str]) -> None:
+        super().__init__()
+        self.user = user
+        self.valid_tokens = valid_tokens
+        self.attempts: list[tuple[str, str]] = []
+
+    async def auth_XOAUTH2(self, server: SMTP, args: list[str]) -> AuthResult:
+        if len(args) > 1:
+            import base64
+
+            response: bytes | object = base64.b64decode(args[1])
+        else:
+            response = await server.challenge_auth("")
+        if not isinstance(response, bytes):
+            return AuthResult(success=False, handled=True)
+        fields = dict(part.split("=", 1) for part in response.decode().split("\x01") if "=" in part)
+        user, token = fields.get("user", ""), fields.get("auth", "").removeprefix("Bearer ")
+        self.attempts.append((user, token))
+        if user == self.user and token in self.valid_tokens:
+            return AuthResult(success=True)
+        answer = await server.challenge_auth(
+            '{"status":"401","schemes":"bearer","scope":"https://mail.google.com/"}'
+        )
+        if answer is MISSING:
+            return AuthResult(success=False, handled=True)
+        return AuthResult(
+            success=False, handled=False, message="535 5.7.8 Username and Password not accepted"
+        )
 
 
 def authenticate(
@@ -230,8 +270,11 @@ def _tail(log: Path) -> str:
 class Dovecot:
     """A private Dovecot IMAP server for tests; use as a context manager."""
 
-    def __init__(self, binary: str, certificate: Certificate | None) -> None:
+    def __init__(
+        self, binary: str, certificate: Certificate | None, *, oauth2_token: str | None = None
+    ) -> None:
         self.binary = binary
+        self.oauth2_token = oauth2_token
         self.certificate = certificate
         self.host = "127.0.0.1"
         self.port = free_port()
@@ -318,13 +361,15 @@ class Dovecot:
             f"{users}"
             f"{tls}"
             "disable_plaintext_auth = no\n"
-            "auth_mechanisms = plain login\n"
+            f"auth_mechanisms = plain login{' xoauth2' if self.oauth2_token else ''}\n"
             "auth_failure_delay = 0\n"
             "first_valid_uid = 1\n"
             f"mail_location = maildir:{folder}/mail/%u\n"
+            f"{self._oauth2_passdb()}"
             "passdb {\n"
             "  driver = static\n"
             f"  args = password={self.password}\n"
+            f"{'  mechanisms = plain login' + chr(10) if self.oauth2_token else ''}"
             "}\n"
             "userdb {\n"
             "  driver = static\n"
@@ -342,6 +387,18 @@ class Dovecot:
             "}\n"
         )
         return config
+
+    def _oauth2_passdb(self) -> str:
+        # XOAUTH2 hands the bearer token to the passdb as the password: this one takes one token.
+        if self.oauth2_token is None:
+            return ""
+        return (
+            "passdb {\n"
+            "  driver = static\n"
+            f"  args = password={self.oauth2_token}\n"
+            "  mechanisms = xoauth2\n"
+            "}\n"
+        )
 
     def client(self, user: str) -> imaplib.IMAP4:
         """Return a plain IMAP connection logged in as ``user`` (close it with ``logout``)."""

@@ -66,6 +66,7 @@ EXPECTED = {
     "close": {OPN: CLS, WFR: CLS, HLD: CLS, RES: CLS},
     "auto_close": {WFR: CLS},
     "reopen": {RES: OPN, CLS: OPN},
+    "resume": {WFR: OPN, HLD: OPN},
 }
 
 
@@ -595,8 +596,8 @@ DEFAULT_DOT = (
             "    start [shape=point];",
             '    start -> "Open";',
             '    "Open" -> "Open" [label="customer_message"];',
-            '    "Waiting for Reply" -> "Open" [label="customer_message"];',
-            '    "On Hold" -> "Open" [label="customer_message"];',
+            '    "Waiting for Reply" -> "Open" [label="customer_message, resume"];',
+            '    "On Hold" -> "Open" [label="customer_message, resume"];',
             '    "Resolved" -> "Open" [label="customer_message, reopen"];',
             '    "Closed" -> "Open" [label="customer_message, reopen"];',
             '    "Open" -> "Waiting for Reply" [label="agent_reply"];',

@@ -5,6 +5,7 @@ The public names live here; everything else is reached through its module.
 
 from issuecore.desk import DeskSettings, HelpDesk, ReceiveOutcome, TickReport
 from issuecore.errors import (
+    AccessTokenError,
     AgreementError,
     BlobNotFoundError,
     CalendarNeverOpensError,
@@ -12,6 +13,7 @@ from issuecore.errors import (
     DuplicateMessageError,
     EmptyIntervalError,
     HolidaysUnavailableError,
+    InvalidArgumentError,
     InvalidHolidayError,
     InvalidTimeError,
     InvalidTransitionError,
@@ -19,6 +21,7 @@ from issuecore.errors import (
     IssueNotFoundError,
     MailSettingsError,
     MailTransportError,
+    MissingExtraError,
     NaiveDatetimeError,
     NegativeDurationError,
     SchemaVersionError,
@@ -32,6 +35,7 @@ from issuecore.errors import (
     WorkflowError,
 )
 from issuecore.mail.settings import (
+    AgentMailPolicy,
     AutomatedPolicy,
     FollowUpPolicy,
     MailSettings,
@@ -50,15 +54,18 @@ from issuecore.model import (
 )
 from issuecore.queries import IssuePage, IssueQuery, IssueSort, SlaFilter
 from issuecore.reports import Report, ReportPeriod, ReportRow
-from issuecore.sla.agreement import AtRisk, ServiceLevelAgreement, SlaTarget
+from issuecore.sla.agreement import AtRisk, Condition, ServiceLevelAgreement, SlaTarget
 from issuecore.sla.calendar import BusinessCalendar
 from issuecore.sla.clock import AgreementStatus, SlaClock, SlaRole
+from issuecore.sla.view import SlaView, TargetState, TargetView
 from issuecore.workflow import Change, StatusSpec, Transition, Workflow
 
 __all__ = [
+    "AccessTokenError",
     "Action",
     "Actor",
     "ActorKind",
+    "AgentMailPolicy",
     "AgreementError",
     "AgreementStatus",
     "AtRisk",
@@ -69,6 +76,7 @@ __all__ = [
     "CalendarNeverOpensError",
     "Change",
     "ConcurrencyConflictError",
+    "Condition",
     "DeskSettings",
     "DuplicateMessageError",
     "EmptyIntervalError",
@@ -77,6 +85,7 @@ __all__ = [
     "HelpDesk",
     "HistoryEntry",
     "HolidaysUnavailableError",
+    "InvalidArgumentError",
     "InvalidHolidayError",
     "InvalidTimeError",
     "InvalidTransitionError",
@@ -89,6 +98,7 @@ __all__ = [
     "MailSettings",
     "MailSettingsError",
     "MailTransportError",
+    "MissingExtraError",
     "NaiveDatetimeError",
     "NegativeDurationError",
     "ReceiveOutcome",
@@ -101,10 +111,13 @@ __all__ = [
     "SlaFilter",
     "SlaRole",
     "SlaTarget",
+    "SlaView",
     "Status",
     "StatusSpec",
     "StoreUnavailableError",
     "StrangerPolicy",
+    "TargetState",
+    "TargetView",
     "ThreadEntry",
     "TickReport",
     "Transition",

@@ -45,7 +45,8 @@ from zoneinfo import ZoneInfo
 
 import attrs
 
-from issuecore._instants import require_aware
+from issuecore._instants import in_utc, require_aware
+from issuecore.errors import UnstorableValueError
 from issuecore.model import Attachment, Issue, ThreadEntry
 
 __all__ = [
@@ -325,7 +326,7 @@ def _encode_datetime(value: Any, path: str) -> str:
 
 def _decode_datetime(data: Any) -> datetime:
     parsed = datetime.fromisoformat(data)
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+    return in_utc(parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC))
 
 
 def _encode_timedelta(value: Any, _path: str) -> int:
@@ -398,13 +399,13 @@ def to_micros(name: str, value: datetime) -> int:
 
 
 def from_micros(value: int) -> datetime:
-    """Return the aware UTC datetime ``value`` microseconds after 1970-01-01 UTC."""
-    return _EPOCH + timedelta(microseconds=value)
+    """Return the instant ``value`` microseconds after 1970-01-01 UTC, a pendulum UTC DateTime."""
+    return in_utc(_EPOCH + timedelta(microseconds=value))
 
 
 def issue_document(issue: Issue) -> str:
     """Return the JSON document adapters store for ``issue`` (its version lives in a column)."""
-    data = encode(issue, Issue)
+    data = _storable(issue, Issue, "issue")
     data.pop("version", None)
     return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
 
@@ -423,17 +424,35 @@ def entry_document(entry: ThreadEntry) -> tuple[str, list[tuple[str, bytes]]]:
     Each attachment comes as its JSON document without the bytes, and the bytes,
     so adapters can keep the bytes in a binary column of their own.
     """
-    data = encode(attrs.evolve(entry, attachments=()), ThreadEntry)
+    data = _storable(attrs.evolve(entry, attachments=()), ThreadEntry, "thread entry")
     data.pop("attachments", None)
     attachments = []
     for attachment in entry.attachments:
         # Encoded without its bytes: they would only be turned into base64 and dropped.
-        described = encode(attrs.evolve(attachment, data=b""), Attachment)
+        if not isinstance(attachment.data, bytes | bytearray | memoryview):
+            raise UnstorableValueError.wrong_type(
+                "attachment.data", f"expected bytes, got {type(attachment.data).__name__}"
+            )
+        described = _storable(attrs.evolve(attachment, data=b""), Attachment, "attachment")
         described.pop("data", None)
         attachments.append(
             (json.dumps(described, separators=(",", ":"), ensure_ascii=False), attachment.data)
         )
     return json.dumps(data, separators=(",", ":"), ensure_ascii=False), attachments
+
+
+def _storable(value: object, hint: type, name: str) -> Any:
+    """Return :func:`encode` of ``value``, a value of the wrong type refused as unstorable."""
+    if not isinstance(value, hint):
+        raise UnstorableValueError.wrong_type(
+            name, f"expected {_name(hint)}, got {type(value).__name__}"
+        )
+    try:
+        return encode(value, hint, name)
+    except TypeError as error:
+        # The path in the message names the field: "issue.subject: None given for ...".
+        field, _, detail = str(error).partition(": ")
+        raise UnstorableValueError.wrong_type(field, detail or str(error)) from None
 
 
 def entry_from_document(

@@ -8,22 +8,23 @@ same transaction, delivered after commit (see :mod:`issuecore._delivery`).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from email.message import EmailMessage
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import attrs
 
+from issuecore import _arguments as check
 from issuecore._delivery import Deliverer, DeliveryPolicy, effect_items
 from issuecore._instants import require_aware
 from issuecore._marks import at_risk_from
 from issuecore.adapters.clock import SystemClock
 from issuecore.adapters.null import NullEventSink, NullNotifier, NullTaskBoard
-from issuecore.errors import ConcurrencyConflictError, DuplicateMessageError
-from issuecore.mail.addresses import address_key
+from issuecore.errors import ConcurrencyConflictError, DuplicateMessageError, MailSettingsError
+from issuecore.mail.addresses import address_key, ascii_domain
 from issuecore.mail.settings import MailSettings
-from issuecore.model import Event, Issue, IssueClosed, ThreadEntry
+from issuecore.model import EntryKind, Event, Issue, IssueClosed, ThreadEntry
 from issuecore.ports import (
     Clock,
     EventSink,
@@ -59,6 +60,22 @@ def _address_keys(values: Iterable[str]) -> frozenset[str]:
     return frozenset(address_key(value) for value in values)
 
 
+def _domain_keys(values: Iterable[str]) -> frozenset[str]:
+    if isinstance(values, str):  # one domain given bare would be read letter by letter
+        values = (values,)
+    domains = set()
+    for value in values:
+        domain = ascii_domain(str(value).strip().removeprefix("@"))
+        if domain is None or "." not in domain:
+            raise MailSettingsError.invalid("agent_domains", value, "domains like example.com")
+        domains.add(domain)
+    return frozenset(domains)
+
+
+def _type_priorities(value: Mapping[str, str]) -> dict[str, str]:
+    return dict(value)
+
+
 @attrs.frozen
 class DeskSettings:
     """How a desk behaves.
@@ -67,6 +84,10 @@ class DeskSettings:
     - ``auto_close_after``: silence after an agent reply that closes a waiting
       issue (``None`` turns auto-close off).
     - ``agents``: addresses of agents (they may write into any thread).
+    - ``agent_domains``: domains whose every address is an agent's
+      (``"example.com"``, compared after IDNA; subdomains are not included).
+      Mail from an agent naming an issue is relayed to the customer or
+      recorded as a note, as ``mail.agent_mail_policy`` says.
     - ``mail``: intake and outbound rules (:class:`~issuecore.mail.settings.MailSettings`);
       built from ``support_address`` when omitted. Give it a fixed
       ``signing_key`` in production.
@@ -83,11 +104,23 @@ class DeskSettings:
       Keep it well above the time one delivery can take.
     - ``keep_delivered``: how long delivered outbox rows stay before
       :meth:`HelpDesk.tick` deletes them (``None`` keeps them for ever).
+    - ``use_message_date``: count inbound mail from its own ``Date:`` instead
+      of the instant it was received, for importing a backlog: the issue's
+      creation, its thread entry and its SLA clock start then (see
+      ``docs/sla.md``). Off by default; :meth:`HelpDesk.receive`,
+      :meth:`~HelpDesk.ingest` and :meth:`~HelpDesk.receive_many` take it
+      per call too.
+    - ``type_priorities``: the default priority of each issue type
+      (``{"Critical": "Urgent"}``), used when an issue is opened or its type
+      set without a priority given.
     """
 
     support_address: str
     auto_close_after: timedelta | None = attrs.field(default=DEFAULT_AUTO_CLOSE_AFTER, kw_only=True)
     agents: frozenset[str] = attrs.field(default=frozenset(), converter=_address_keys, kw_only=True)
+    agent_domains: frozenset[str] = attrs.field(
+        default=frozenset(), converter=_domain_keys, kw_only=True
+    )
     mail: MailSettings | None = attrs.field(default=None, kw_only=True)
     workflow: Workflow = attrs.field(default=DEFAULT_WORKFLOW, kw_only=True)
     numbering: Callable[[int, int], str] = attrs.field(default=_numbering, kw_only=True)
@@ -96,6 +129,18 @@ class DeskSettings:
     retry_after: timedelta = attrs.field(default=timedelta(minutes=1), kw_only=True)
     delivery_lease: timedelta = attrs.field(default=timedelta(minutes=10), kw_only=True)
     keep_delivered: timedelta | None = attrs.field(default=timedelta(days=7), kw_only=True)
+    use_message_date: bool = attrs.field(default=False, kw_only=True)
+    type_priorities: Mapping[str, str] = attrs.field(
+        factory=dict, converter=_type_priorities, kw_only=True
+    )
+
+    def is_agent(self, address: str) -> bool:
+        """Return whether ``address`` is an agent's: listed in ``agents`` or at an agent domain."""
+        key = address_key(address)
+        if key in self.agents:
+            return True
+        local, at, domain = key.rpartition("@")
+        return bool(local and at) and domain in self.agent_domains
 
     def mail_settings(self) -> MailSettings:
         """Return the mail rules, built from ``support_address`` when not given."""
@@ -104,6 +149,20 @@ class DeskSettings:
             if self.mail is not None
             else MailSettings(support_address=self.support_address)
         )
+
+
+def _reply_threading(thread: Sequence[ThreadEntry]) -> tuple[str | None, list[str]]:
+    """Return what a reply on ``thread`` answers (the latest inbound Message-ID) and references."""
+    inbound = [
+        entry.message_id
+        for entry in thread
+        if entry.message_id
+        and entry.kind in (EntryKind.CUSTOMER_MESSAGE, EntryKind.AUTOMATED_MESSAGE)
+        and not entry.unverified
+    ]
+    parent = inbound[-1] if inbound else None
+    earlier = [entry.message_id for entry in thread if entry.message_id]
+    return parent, [message_id for message_id in earlier if message_id != parent]
 
 
 @attrs.define
@@ -148,7 +207,8 @@ class _DeskCore:
         self.store = store
         self.mailer = mailer
         self.clock: Clock = clock if clock is not None else SystemClock()
-        self.agreements = check_agreements(agreements)
+        # Each agreement takes its SLA roles from the workflow, or is checked against it.
+        self.agreements = check_agreements(agreements, workflow=settings.workflow)
         self.settings = settings
         self.mail = settings.mail_settings()
         self.workflow = settings.workflow
@@ -167,16 +227,30 @@ class _DeskCore:
             ports=lambda: (self.mailer, self.tasks, self.notifier, self.events),
         )
         self._by_name = {agreement.name: agreement for agreement in self.agreements}
+        # Every priority some agreement names, in the order they are declared.
+        self.priorities: tuple[str, ...] = tuple(
+            dict.fromkeys(name for agreement in self.agreements for name in agreement.targets)
+        )
+        for issue_type, priority in settings.type_priorities.items():
+            check.name(issue_type, "type_priorities key")
+            check.priority(
+                priority,
+                self.priorities,
+                f"type_priorities[{issue_type!r}]",
+                agreements=self._by_name,
+            )
 
     # --- reading ------------------------------------------------------------------
 
     def get(self, number: str) -> Issue:
         """Return issue ``number``; raise :class:`~issuecore.errors.IssueNotFoundError`."""
+        number = check.name(number, "number")
         with self.store.transaction(read_only=True) as work:
             return work.get_issue(number)
 
     def thread(self, number: str) -> list[ThreadEntry]:
         """Return the thread of issue ``number``, oldest entry first."""
+        number = check.name(number, "number")
         with self.store.transaction(read_only=True) as work:
             work.get_issue(number)
             return work.thread(number)
@@ -190,6 +264,12 @@ class _DeskCore:
         limit: int | None = None,
     ) -> list[Issue]:
         """Return the issues matching every filter given, oldest first."""
+        status = check.optional_name(status, "status")
+        assignee = check.optional_name(assignee, "assignee")
+        if raised_by is not None:
+            raised_by = check.address(raised_by, "raised_by")
+        if limit is not None:
+            limit = check.count(limit, "limit", minimum=0)
         with self.store.transaction(read_only=True) as work:
             return work.find_issues(
                 status=status, assignee=assignee, raised_by=raised_by, limit=limit
@@ -205,17 +285,12 @@ class _DeskCore:
         priority: str | None,
         participants: Sequence[str],
         follows_up: str | None,
+        issue_type: str | None = None,
+        references: Mapping[str, str] | None = None,
+        fields: Mapping[str, Any] | None = None,
     ) -> Change:
-        # Validate the priority before a number is spent on the issue.
-        probe = open_issue(
-            number="?",
-            subject=subject,
-            raised_by=raised_by,
-            at=now,
-            priority=priority,
-            workflow=self.workflow,
-        )
-        start_sla(probe, self.agreements, workflow=self.workflow)
+        if priority is None and issue_type is not None:
+            priority = self.settings.type_priorities.get(issue_type)
         number = self.settings.numbering(now.year, work.next_sequence(now.year))
         change = open_issue(
             number=number,
@@ -226,6 +301,9 @@ class _DeskCore:
             participants=participants,
             follows_up=follows_up,
             workflow=self.workflow,
+            issue_type=issue_type,
+            references=references,
+            fields=fields,
         )
         return start_sla(change, self.agreements, workflow=self.workflow)
 
@@ -299,11 +377,15 @@ class _DeskCore:
         for attempt in range(1, attempts + 1):
             try:
                 return self._attempt_once(operation)
-            except (ConcurrencyConflictError, DuplicateMessageError):
+            except (ConcurrencyConflictError, DuplicateMessageError) as conflict:
                 # Another process wrote first (the same issue, or the same message);
                 # the next attempt sees its work.
                 if attempt == attempts:
+                    logger.warning("giving up after %d attempts: %s", attempts, conflict)
                     raise
+                logger.info(
+                    "attempt %d of %d met a conflict, retrying: %s", attempt, attempts, conflict
+                )
         raise AssertionError("unreachable: the loop returns or raises")
 
     def _attempt_once(

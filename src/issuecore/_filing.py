@@ -10,21 +10,32 @@ stored, counts the automatic reply against the rate limit, and writes.
 from __future__ import annotations
 
 import hashlib
+import logging
 from datetime import datetime
+from email.message import EmailMessage
 
 import attrs
 
-from issuecore._desk_core import _AfterCommit, _DeskCore
+from issuecore._desk_core import DeskSettings, _AfterCommit, _DeskCore, _reply_threading
 from issuecore.errors import IssueNotFoundError
-from issuecore.mail.addresses import address_key
-from issuecore.mail.compose import compose_auto_reply, reserve_auto_reply
-from issuecore.mail.intake import IntakePlan, IssueUpdate, MessageRecord, NewIssue, plan_intake
+from issuecore.mail.compose import compose_agent_reply, compose_auto_reply, reserve_auto_reply
+from issuecore.mail.intake import (
+    AgentRelay,
+    IntakePlan,
+    MessageRecord,
+    NewIssue,
+    message_instant,
+    plan_intake,
+    unrelayed,
+)
 from issuecore.mail.matching import PriorMessage, decide
 from issuecore.mail.parse import InboundMessage, Quarantined
-from issuecore.model import Event, Issue
+from issuecore.model import Action, Event, Issue, ReplySent
 from issuecore.ports import UnitOfWork
 from issuecore.sla.tracking import follow
 from issuecore.workflow import add_participant
+
+logger = logging.getLogger("issuecore.intake")
 
 
 @attrs.frozen(kw_only=True)
@@ -33,7 +44,8 @@ class ReceiveOutcome:
 
     ``kind`` is one of ``"created"``, ``"appended"``, ``"duplicate"``,
     ``"loop"``, ``"ignored"``, ``"quarantined"``; ``reason`` says why and
-    ``signal`` which evidence decided.
+    ``signal`` which evidence decided. ``relayed`` says an agent's mail was
+    queued to the customer as a desk reply.
     """
 
     kind: str
@@ -43,14 +55,15 @@ class ReceiveOutcome:
     reason: str
     signal: str
     message_id: str
+    relayed: bool = False
 
 
 class _Lookup:
     """The questions mail matching asks, answered inside the intake transaction."""
 
-    def __init__(self, work: UnitOfWork, agents: frozenset[str]) -> None:
+    def __init__(self, work: UnitOfWork, settings: DeskSettings) -> None:
         self._work = work
-        self._agents = agents
+        self._settings = settings
 
     def prior_message(self, message_id: str) -> PriorMessage | None:
         record = self._work.lookup_message(message_id)
@@ -71,7 +84,7 @@ class _Lookup:
             return None
 
     def is_agent(self, address: str) -> bool:
-        return address_key(address) in self._agents
+        return self._settings.is_agent(address)
 
 
 class _Counter:
@@ -98,16 +111,21 @@ class _Filing(_DeskCore):
         parsed: InboundMessage | Quarantined,
         raw: bytes,
         fingerprint: str,
+        use_message_date: bool = False,
     ) -> ReceiveOutcome:
+        # The issue, its SLA and the entry count from ``at``; records and outbound mail from now.
+        at = message_instant(parsed, received=now, use_message_date=use_message_date)
         decision = decide(
             parsed,
-            lookup=_Lookup(work, self.settings.agents),
+            lookup=_Lookup(work, self.settings),
             settings=self.mail,
-            now=now,
+            now=at,
             is_closed=self.workflow.is_closed,
             fingerprint=fingerprint,
         )
-        plan = plan_intake(parsed, decision, settings=self.mail, now=now, fingerprint=fingerprint)
+        plan = plan_intake(
+            parsed, decision, settings=self.mail, now=at, fingerprint=fingerprint, received=now
+        )
         return self._execute(work, now, after, plan, raw)
 
     def _execute(
@@ -115,11 +133,11 @@ class _Filing(_DeskCore):
     ) -> ReceiveOutcome:
         """Write what ``plan`` says in the caller's transaction; return what was done."""
         number = plan.issue_number
-        auto_reply = False
+        auto_reply = relayed = False
         if plan.new_issue is not None:
             number, auto_reply = self._open_from_mail(work, now, after, plan, plan.new_issue)
         elif plan.update is not None:
-            number = self._update_from_mail(work, now, after, plan, plan.update)
+            number, plan, relayed = self._update_from_mail(work, now, after, plan)
         elif plan.record is not None:
             _record(work, now, plan.record, number=None)
         if plan.keep_raw:
@@ -128,6 +146,14 @@ class _Filing(_DeskCore):
         if plan.note is not None:
             assert number is not None
             work.append_entry(number, plan.note)
+        logger.info(
+            "message %s: %s%s (%s): %s",
+            plan.message_id,
+            plan.outcome,
+            f" {number}" if number else "",
+            plan.signal,
+            plan.reason,
+        )
         return ReceiveOutcome(
             kind=plan.outcome,
             issue_number=number,
@@ -136,6 +162,7 @@ class _Filing(_DeskCore):
             reason=plan.reason,
             signal=plan.signal,
             message_id=plan.message_id,
+            relayed=relayed,
         )
 
     def _open_from_mail(
@@ -150,7 +177,7 @@ class _Filing(_DeskCore):
         assert plan.record is not None
         change = self._new_issue(
             work,
-            now,
+            plan.entry.at,
             subject=new.subject,
             raised_by=new.raised_by,
             priority=None,
@@ -181,34 +208,76 @@ class _Filing(_DeskCore):
         return issue.number, auto_reply
 
     def _update_from_mail(
-        self,
-        work: UnitOfWork,
-        now: datetime,
-        after: _AfterCommit,
-        plan: IntakePlan,
-        update: IssueUpdate,
-    ) -> str:
-        assert plan.entry is not None
+        self, work: UnitOfWork, now: datetime, after: _AfterCommit, plan: IntakePlan
+    ) -> tuple[str, IntakePlan, bool]:
+        """Append the message to its issue; return the number, the plan as done, and if relayed."""
+        assert plan.update is not None
         assert plan.record is not None
+        assert plan.entry is not None
+        update, at = plan.update, plan.entry.at
         issue = work.get_issue(update.number, for_update=True)
         events: list[Event] = []
         for address in update.participants:
-            change = add_participant(issue, address, at=now, actor=update.actor)
+            change = add_participant(issue, address, at=at, actor=update.actor)
             issue, events = change.issue, [*events, *change.events]
+        relay = None
+        if plan.relay is not None:
+            relay, why = self._relay(work, now, issue, plan, plan.relay)
+            if relay is None:
+                plan = unrelayed(plan, why)
+                update = attrs.evolve(update, action=None)
+        if relay is not None:
+            # Queued first: the reply counts as the response only once it is on its way.
+            self._queue(work, after, relay, number=issue.number, now=now)
         if update.action is not None:
             if self.workflow.target(issue.status, update.action) is not None:
-                change = self.workflow.apply(issue, update.action, at=now, actor=update.actor)
+                change = self.workflow.apply(issue, update.action, at=at, actor=update.actor)
                 change = follow(
                     change, self._agreement(issue), action=update.action, workflow=self.workflow
                 )
                 issue, events = change.issue, [*events, *change.events]
         else:
-            issue = attrs.evolve(issue, updated_at=max(now, issue.updated_at))
+            issue = attrs.evolve(issue, updated_at=max(at, issue.updated_at))
         events.append(plan.received(issue.number))
+        if relay is not None:
+            events.append(
+                ReplySent(
+                    number=issue.number,
+                    at=at,
+                    actor=update.actor,
+                    message_id=str(relay["Message-ID"]),
+                    author=update.actor.id,
+                )
+            )
         self._save(work, issue, after, events)
+        assert plan.entry is not None
         work.append_entry(issue.number, plan.entry)
+        assert plan.record is not None
         _record(work, now, plan.record, number=issue.number)
-        return issue.number
+        return issue.number, plan, relay is not None
+
+    def _relay(
+        self, work: UnitOfWork, now: datetime, issue: Issue, plan: IntakePlan, relay: AgentRelay
+    ) -> tuple[EmailMessage | None, str]:
+        """Return the desk reply relaying an agent's mail, or ``None`` and why it cannot go."""
+        if self.workflow.target(issue.status, Action.AGENT_REPLY) is None:
+            return None, f"the workflow takes no agent reply in status {issue.status}"
+        in_reply_to, references = _reply_threading(work.thread(issue.number))
+        message = compose_agent_reply(
+            issue,
+            body=relay.body,
+            settings=self.mail,
+            now=now,
+            in_reply_to=in_reply_to,
+            references=references,
+            agent_name=relay.name or None,
+            unique=_stable_unique(f"relay {plan.message_id}"),
+            attachments=relay.attachments,
+            exclude=(relay.author,),
+        )
+        if not message["To"]:
+            return None, "the issue has no address the desk can write to"
+        return message, ""
 
 
 def _record(work: UnitOfWork, now: datetime, record: MessageRecord, *, number: str | None) -> None:

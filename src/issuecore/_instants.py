@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
+
+import pendulum
 
 from issuecore.errors import NaiveDatetimeError
 
@@ -30,3 +32,39 @@ def aware_field(_instance: object, attribute: Any, value: datetime) -> None:
 def optional_aware_field(_instance: object, attribute: Any, value: datetime | None) -> None:
     """An attrs validator: the field holds a timezone-aware datetime or ``None``."""
     optional_aware(attribute.name, value)
+
+
+def in_utc(value: datetime) -> pendulum.DateTime:
+    """Return the aware ``value`` as a :class:`pendulum.DateTime` in UTC, the same instant."""
+    if type(value) is pendulum.DateTime and value.tzinfo is pendulum.UTC:
+        return value
+    utc = require_aware("value", value).astimezone(UTC)
+    return pendulum.DateTime(
+        utc.year,
+        utc.month,
+        utc.day,
+        utc.hour,
+        utc.minute,
+        utc.second,
+        utc.microsecond,
+        tzinfo=pendulum.UTC,
+    )
+
+
+def utc_converter(value: datetime) -> datetime:
+    """An attrs converter: an aware datetime becomes :func:`in_utc` of it; anything else stays.
+
+    What stays is left to the field's validator, which names the field when it refuses.
+    """
+    if (
+        isinstance(value, datetime)
+        and value.tzinfo is not None
+        and value.tzinfo.utcoffset(value) is not None
+    ):
+        return in_utc(value)
+    return value
+
+
+def optional_utc_converter(value: datetime | None) -> datetime | None:
+    """Like :func:`utc_converter`, letting ``None`` through."""
+    return None if value is None else utc_converter(value)

@@ -5,12 +5,14 @@ from __future__ import annotations
 import email.message
 import functools
 import itertools
+import logging
 import time
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 import attrs
 
+from issuecore import _arguments as check
 from issuecore._desk_core import _AfterCommit
 from issuecore._filing import ReceiveOutcome, _Filing
 from issuecore._instants import require_aware
@@ -21,6 +23,8 @@ from issuecore.mail.parse import InboundMessage, Quarantined, parse_message, syn
 from issuecore.model import Attachment
 from issuecore.ports import InboundMessage as SourceMessage
 from issuecore.ports import MailSource, UnitOfWork
+
+logger = logging.getLogger("issuecore.intake")
 
 DEFAULT_BATCH_SIZE = 200
 """How many messages :meth:`HelpDesk.ingest` records per transaction at most."""
@@ -59,8 +63,14 @@ class _Intake(_Filing):
 
     # --- intake -------------------------------------------------------------------
 
-    def receive(self, raw: bytes | email.message.Message) -> ReceiveOutcome:
+    def receive(
+        self, raw: bytes | email.message.Message, *, use_message_date: bool | None = None
+    ) -> ReceiveOutcome:
         """Take one inbound message: thread it, open an issue, or record why not.
+
+        ``use_message_date`` (``DeskSettings.use_message_date`` when omitted)
+        counts the message from its own ``Date:`` rather than from now: for
+        importing a backlog (see ``docs/sla.md``).
 
         Never raises for any input. What cannot be read is recorded as
         quarantined with the reason, and its bytes are kept; if handling the
@@ -79,8 +89,11 @@ class _Intake(_Filing):
             fingerprint = message_fingerprint(data)
             parsed = _cleaned(parse_message(raw))
             message_id = parsed.message_id
+            use = self._use_message_date(use_message_date)
             result, items = self._attempt(
-                lambda work, now, after: self._receive(work, now, after, parsed, data, fingerprint)
+                lambda work, now, after: self._receive(
+                    work, now, after, parsed, data, fingerprint, use
+                )
             )
         except Exception as error:  # the last resort: record it rather than stop intake
             return self._quarantine_failed(data, message_id, fingerprint, error)
@@ -94,6 +107,7 @@ class _Intake(_Filing):
         limit cut (see the intake note on their thread), and for messages
         whose intake failed.
         """
+        message_id = check.identifier(message_id, "message_id")
         with self.store.transaction(read_only=True) as work:
             return work.kept_message(clean_identifier(message_id))
 
@@ -103,6 +117,7 @@ class _Intake(_Filing):
         *,
         batch_size: int | None = None,
         batch_seconds: float = DEFAULT_BATCH_SECONDS,
+        use_message_date: bool | None = None,
     ) -> IntakeReport:
         """Receive every message of ``source`` in batches, acknowledging each only after its commit.
 
@@ -118,7 +133,9 @@ class _Intake(_Filing):
         per transaction. A message the store could not record at all is left
         unacknowledged and listed in
         :attr:`IntakeReport.failures`; the rest are still read.
+        ``use_message_date`` is that of :meth:`receive`.
         """
+        use = self._use_message_date(use_message_date)
         # Only a source that accepts late acknowledgements is read in batches.
         late = bool(getattr(source, "acks_after_reading", False))
         size = max(1, batch_size if batch_size is not None else DEFAULT_BATCH_SIZE) if late else 1
@@ -128,7 +145,7 @@ class _Intake(_Filing):
         began = 0.0
 
         def flush() -> None:
-            results = self._receive_batch([message.raw for message in batch])
+            results = self._receive_batch([message.raw for message in batch], use)
             for message, result in zip(batch, results, strict=True):
                 if isinstance(result, StoreUnavailableError):
                     failures.append(IntakeFailure(message_id=result.message_id, error=str(result)))
@@ -148,28 +165,37 @@ class _Intake(_Filing):
         return IntakeReport(outcomes=tuple(outcomes), failures=tuple(failures))
 
     def receive_many(
-        self, raws: Iterable[bytes | email.message.Message], *, batch_size: int = DEFAULT_BATCH_SIZE
+        self,
+        raws: Iterable[bytes | email.message.Message],
+        *,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        use_message_date: bool | None = None,
     ) -> IntakeReport:
         """Receive ``raws`` in order, ``batch_size`` per transaction, as :meth:`ingest` does.
 
         The outcomes equal those of :meth:`receive` called on each message in
         turn; a message that could not be recorded at all is listed in
-        :attr:`IntakeReport.failures` instead of raising.
+        :attr:`IntakeReport.failures` instead of raising. ``use_message_date``
+        is that of :meth:`receive`.
         """
-        size = max(1, batch_size)
+        use = self._use_message_date(use_message_date)
+        size = check.count(batch_size, "batch_size")
         pending = list(raws)
         outcomes: list[ReceiveOutcome] = []
         failures: list[IntakeFailure] = []
         for start in range(0, len(pending), size):
-            for result in self._receive_batch(pending[start : start + size]):
+            for result in self._receive_batch(pending[start : start + size], use):
                 if isinstance(result, StoreUnavailableError):
                     failures.append(IntakeFailure(message_id=result.message_id, error=str(result)))
                 else:
                     outcomes.append(result)
         return IntakeReport(outcomes=tuple(outcomes), failures=tuple(failures))
 
+    def _use_message_date(self, given: bool | None) -> bool:
+        return self.settings.use_message_date if given is None else bool(given)
+
     def _receive_batch(
-        self, raws: Sequence[bytes | email.message.Message]
+        self, raws: Sequence[bytes | email.message.Message], use_message_date: bool
     ) -> list[ReceiveOutcome | StoreUnavailableError]:
         """Record ``raws`` in as few transactions as possible, each message exactly once.
 
@@ -181,7 +207,9 @@ class _Intake(_Filing):
         if len(raws) == 1:  # one message: exactly the single-message path
             return [
                 self._receive_alone(
-                    _Prepared(original=raws[0], raw=b"", fingerprint=None, parsed=None), None
+                    _Prepared(original=raws[0], raw=b"", fingerprint=None, parsed=None),
+                    None,
+                    use_message_date,
                 )
             ]
         prepared = [_Prepared.of(raw) for raw in raws]
@@ -190,30 +218,40 @@ class _Intake(_Filing):
         while position < len(prepared):
             run = list(itertools.takewhile(lambda p: p.parsed is not None, prepared[position:]))
             errors: dict[int, Exception] = {}
-            committed = self._commit_run(run, errors) if run else []
+            committed = self._commit_run(run, errors, use_message_date) if run else []
             results.extend(committed)
             position += len(committed)
             if len(committed) < len(run) or not run:
                 # The message at ``position`` failed in a batch (or could not be
                 # read at all): alone, as :meth:`receive` would have recorded it.
-                results.append(self._receive_alone(prepared[position], errors.get(len(committed))))
+                results.append(
+                    self._receive_alone(
+                        prepared[position], errors.get(len(committed)), use_message_date
+                    )
+                )
                 position += 1
         return results
 
     def _receive_alone(
-        self, item: _Prepared, error: Exception | None
+        self, item: _Prepared, error: Exception | None, use_message_date: bool
     ) -> ReceiveOutcome | StoreUnavailableError:
         try:
             if error is not None and item.parsed is not None:
                 return self._quarantine_failed(
                     item.raw, item.parsed.message_id, item.fingerprint, error
                 )
-            return self.receive(item.original)  # type: ignore[arg-type]
+            if use_message_date == self.settings.use_message_date:
+                # The plain call, so a wrapped or overridden receive() keeps working.
+                return self.receive(item.original)  # type: ignore[arg-type]
+            return self.receive(
+                item.original,  # type: ignore[arg-type]
+                use_message_date=use_message_date,
+            )
         except StoreUnavailableError as failure:
             return failure
 
     def _commit_run(
-        self, run: list[_Prepared], errors: dict[int, Exception]
+        self, run: list[_Prepared], errors: dict[int, Exception], use_message_date: bool
     ) -> list[ReceiveOutcome]:
         """Commit the longest prefix of ``run`` that records without error; return its outcomes.
 
@@ -222,7 +260,7 @@ class _Intake(_Filing):
         size = len(run)
         conflicts = 0
         while size > 0:
-            batch = _Batch(run[:size])
+            batch = _Batch(run[:size], use_message_date=use_message_date)
             try:
                 outcomes, items = self._attempt_once(functools.partial(self._record_batch, batch))
             except (ConcurrencyConflictError, DuplicateMessageError):
@@ -251,7 +289,15 @@ class _Intake(_Filing):
             assert item.fingerprint is not None
             try:
                 done.append(
-                    self._receive(work, now, after, item.parsed, item.raw, item.fingerprint)
+                    self._receive(
+                        work,
+                        now,
+                        after,
+                        item.parsed,
+                        item.raw,
+                        item.fingerprint,
+                        batch.use_message_date,
+                    )
                 )
             except (ConcurrencyConflictError, DuplicateMessageError):
                 raise
@@ -265,6 +311,12 @@ class _Intake(_Filing):
     ) -> ReceiveOutcome:
         message_id = clean_identifier(message_id)
         reason = clean_text(f"intake failed: {type(error).__name__}: {error}")[:500]
+        logger.error(
+            "intake of %s failed; recording it as quarantined: %s",
+            message_id,
+            reason,
+            exc_info=error,
+        )
         try:
             now: datetime | None = require_aware("clock.now()", self.clock.now())
         except Exception:  # a clock that fails must not stop the message being recorded
@@ -321,6 +373,7 @@ class _Batch:
 
     messages: list[_Prepared]
     failed_at: int | None = None
+    use_message_date: bool = False
 
 
 @attrs.frozen(kw_only=True)

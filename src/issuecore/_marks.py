@@ -8,6 +8,8 @@ stores keep them.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
@@ -24,7 +26,10 @@ __all__ = [
     "SEARCHED_CHARACTERS",
     "IssueMarks",
     "at_risk_from",
+    "detail_key",
+    "detail_keys",
     "matches",
+    "query_details",
     "query_instant",
     "searchable",
     "sort_key",
@@ -148,6 +153,11 @@ def matches(issue: Issue, marks: IssueMarks, query: IssueQuery, *, at: int | Non
         return False
     if query.agreements and marks.agreement not in query.agreements:
         return False
+    if query.issue_types and issue.issue_type not in query.issue_types:
+        return False
+    wanted = {detail_key(kind, name, value) for kind, name, value in query_details(query)}
+    if wanted and not wanted <= set(detail_keys(issue)):
+        return False
     if query.assignee is not None and query.assignee not in issue.assignees:
         return False
     if query.raised_by is not None and address_key(issue.raised_by) != address_key(query.raised_by):
@@ -167,6 +177,32 @@ def matches(issue: Issue, marks: IssueMarks, query: IssueQuery, *, at: int | Non
         if high is not None and value >= to_micros("before", high):
             return False
     return True
+
+
+def detail_key(kind: str, name: str, value: object) -> str:
+    """Return the key stores index a reference or custom field of an issue by.
+
+    A digest of the kind, the name and the value as JSON with its type, so
+    ``True`` and ``1`` differ and any length of text makes a key of one size.
+    """
+    typed = [kind, name, type(value).__name__ if isinstance(value, bool) else "", value]
+    text = json.dumps(typed, separators=(",", ":"), ensure_ascii=False, sort_keys=True)
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def detail_keys(issue: Issue) -> list[str]:
+    """Return the keys of the type, every reference and every custom field of ``issue``."""
+    keys = [] if issue.issue_type is None else [detail_key("type", "", issue.issue_type)]
+    keys += [detail_key("reference", name, value) for name, value in issue.references.items()]
+    keys += [detail_key("field", name, value) for name, value in issue.fields.items()]
+    return keys
+
+
+def query_details(query: IssueQuery) -> list[tuple[str, str, object]]:
+    """Return ``(kind, name, value)`` of every reference and field ``query`` asks for."""
+    return [("reference", name, value) for name, value in query.references] + [
+        ("field", name, value) for name, value in query.fields
+    ]
 
 
 def query_instant(query: IssueQuery) -> int | None:

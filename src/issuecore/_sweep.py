@@ -2,27 +2,38 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import datetime
 
 import attrs
 
+from issuecore import _arguments as check
 from issuecore._desk_core import _AfterCommit, _DeskCore
 from issuecore._instants import require_aware
 from issuecore.model import Action, Event, IssueClosed, SlaAtRisk, SlaBreached
 from issuecore.ports import OutboxItem, UnitOfWork
 from issuecore.sla.tracking import follow, sweep_sla
 
+logger = logging.getLogger("issuecore.sweep")
+
 
 @attrs.frozen(kw_only=True)
 class TickReport:
-    """What one sweep did."""
+    """What one sweep did.
+
+    ``closed`` names the issues it auto-closed; ``alerts`` holds the
+    :class:`~issuecore.model.SlaAtRisk` and :class:`~issuecore.model.SlaBreached`
+    events it raised, in order (each names its issue, target and deadline);
+    ``at_risk`` and ``breached`` count them.
+    """
 
     closed: tuple[str, ...] = ()
     at_risk: int = 0
     breached: int = 0
     sent: int = 0
     failed: int = 0
+    alerts: tuple[SlaAtRisk | SlaBreached, ...] = ()
 
 
 class _Sweep(_DeskCore):
@@ -40,7 +51,7 @@ class _Sweep(_DeskCore):
         and deletes delivered rows older than ``DeskSettings.keep_delivered``.
         """
         closed: list[str] = []
-        at_risk = breached = 0
+        alerts: list[SlaAtRisk | SlaBreached] = []
         seen: set[str] = set()
         stuck: set[str] = set()
         while True:
@@ -49,13 +60,31 @@ class _Sweep(_DeskCore):
                 break
             seen.add(number)
             closed.extend(e.number for e in events if isinstance(e, IssueClosed))
-            at_risk += sum(isinstance(e, SlaAtRisk) for e in events)
-            breached += sum(isinstance(e, SlaBreached) for e in events)
+            alerts.extend(e for e in events if isinstance(e, SlaAtRisk | SlaBreached))
         sent, failed = self.flush_outbox()
         self._delivery.prune()
-        return TickReport(
-            closed=tuple(closed), at_risk=at_risk, breached=breached, sent=sent, failed=failed
+        at_risk = sum(isinstance(alert, SlaAtRisk) for alert in alerts)
+        breached = sum(isinstance(alert, SlaBreached) for alert in alerts)
+        report = TickReport(
+            closed=tuple(closed),
+            at_risk=at_risk,
+            breached=breached,
+            sent=sent,
+            failed=failed,
+            alerts=tuple(alerts),
         )
+        logger.log(
+            logging.INFO if (closed or at_risk or breached or sent or failed) else logging.DEBUG,
+            "sweep: %d issues looked at, %d auto-closed, %d at risk, %d breached; "
+            "outbox: %d delivered, %d failed",
+            len(seen),
+            len(closed),
+            at_risk,
+            breached,
+            sent,
+            failed,
+        )
+        return report
 
     def _sweeper(
         self, seen: set[str], stuck: set[str]
@@ -102,11 +131,13 @@ class _Sweep(_DeskCore):
 
     def dead_letters(self, *, limit: int = 100) -> list[OutboxItem]:
         """Return the effects given up after ``send_attempts``, with their last error."""
+        limit = check.count(limit, "limit")
         with self.store.transaction(read_only=True) as work:
             return work.outbox.dead_letters(limit=limit)
 
     def retry_dead_letter(self, effect_id: str) -> bool:
         """Make a dead letter due again at once; return ``False`` if ``effect_id`` is none."""
+        effect_id = check.name(effect_id, "effect_id")
         now = require_aware("clock.now()", self.clock.now())
         with self.store.transaction() as work:
             revived = work.outbox.revive(effect_id, at=now)

@@ -14,15 +14,28 @@ import zoneinfo
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Final
-from xml.sax.saxutils import escape, quoteattr
+from xml.sax.saxutils import escape as _escape_xml
+from xml.sax.saxutils import quoteattr as _quote_xml
 
 import attrs
 
+from issuecore.charts import xml_safe
 from issuecore.config import format_duration
 from issuecore.model import Issue
 from issuecore.sla.agreement import ServiceLevelAgreement
 from issuecore.sla.calendar import BusinessCalendar
 from issuecore.sla.clock import RESOLUTION, RESPONSE, SlaClock, SlaRole
+
+
+def escape(text: str) -> str:
+    """Return ``text`` escaped for XML, without the characters XML 1.0 cannot hold."""
+    return _escape_xml(xml_safe(text))
+
+
+def quoteattr(text: str) -> str:
+    """Return ``text`` as a quoted XML attribute value, XML 1.0 characters only."""
+    return _quote_xml(xml_safe(text))
+
 
 __all__ = ["Stretch", "Timeline", "build_timeline", "render_svg", "render_text"]
 

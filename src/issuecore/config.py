@@ -10,38 +10,58 @@ e.g. "4h", "30m", "2d"``.
 With no file at all the desk keeps its issues in ``issuecore.db``, writes
 outbound mail into the Maildir ``outbox/``, answers as ``support@localhost``
 and measures SLAs with the agreement :data:`DEFAULT_AGREEMENT`.
+
+The composition root: :func:`build_desk` turns a :class:`Config` into a
+:class:`~issuecore.desk.HelpDesk` (store, mailer, agreements, signing key),
+the way the ``issuecore`` command builds its own; :func:`open_store`,
+:func:`build_mailer` and :func:`build_mail_source` build the parts one at a
+time, and :func:`redact` hides the passwords a text could show.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import secrets
+import sqlite3
 import tomllib
 import zoneinfo
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any, Final, Literal, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar, cast
 
 import attrs
 
-from issuecore.desk import DeskSettings
+from issuecore.desk import DeskSettings, HelpDesk
 from issuecore.errors import ConfigError, IssueCoreError
 from issuecore.mail.settings import MailSettings
 from issuecore.sla.agreement import AtRisk, ServiceLevelAgreement, SlaTarget, check_agreements
 from issuecore.sla.calendar import BusinessCalendar
+
+if TYPE_CHECKING:
+    from issuecore.adapters.imap import ImapSource
+    from issuecore.adapters.smtp import SmtpMailer
+    from issuecore.ports import Clock, Mailer, MailSource, Store, TokenProvider
 
 __all__ = [
     "DEFAULT_AGREEMENT",
     "DEFAULT_SOURCE",
     "Config",
     "ImapConfig",
+    "OAuth2Config",
     "SmtpConfig",
+    "build_desk",
+    "build_mail_source",
+    "build_mailer",
     "config_template",
     "format_duration",
     "load_config",
+    "open_store",
     "parse_config",
     "parse_duration",
+    "redact",
 ]
 
 DEFAULT_SOURCE: Final = "issuecore.toml"
@@ -55,12 +75,19 @@ _UNITS: Final = {
     "m": timedelta(minutes=1),
     "s": timedelta(seconds=1),
 }
+_LONGEST: Final = timedelta(days=36_525)  # a hundred years
+_LONGEST_SECONDS: Final = _LONGEST.total_seconds()
+_HOLIDAY_YEARS: Final = range(2000, 2061)
+_DEEPEST: Final = 64  # TOML nesting the reader accepts; tomllib itself recurses without a bound
+_URL_PASSWORD: Final = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^\s:/@]*:)[^\s@/]*@")
 _SERVER_SCHEMES: Final = ("postgresql", "mysql", "mariadb")
 _SECURITY_SMTP: Final = ("starttls", "ssl", "none")
 _SECURITY_IMAP: Final = ("ssl", "starttls", "none")
 _T = TypeVar("_T")
 SmtpSecurity = Literal["starttls", "ssl", "none"]
 ImapSecurity = Literal["ssl", "starttls", "none"]
+OAuth2Provider = Literal["microsoft", "google", "command"]
+_OAUTH2_PROVIDERS: Final = ("microsoft", "google", "command")
 
 DEFAULT_AGREEMENT: Final = ServiceLevelAgreement(
     name="Standard",
@@ -79,12 +106,17 @@ DEFAULT_AGREEMENT: Final = ServiceLevelAgreement(
 def parse_duration(text: str) -> timedelta:
     """Return the duration written as ``"4h"``, ``"30m"``, ``"2d"``, ``"1w"`` or ``"1h30m"``."""
     cleaned = text.strip().lower()
-    if not cleaned or _DURATION.fullmatch(cleaned) is None:
+    if not cleaned or len(cleaned) > 100 or _DURATION.fullmatch(cleaned) is None:
         raise ValueError(f"{text!r} is not a duration; {_DURATION_HINT}")
-    return sum(
-        (int(amount) * _UNITS[unit] for amount, unit in _DURATION_PART.findall(cleaned)),
-        timedelta(0),
-    )
+    total = timedelta(0)
+    for amount, unit in _DURATION_PART.findall(cleaned):
+        # Checked piece by piece, before timedelta overflows at 999,999,999 days.
+        if len(amount) > 12 or int(amount) * _UNITS[unit].total_seconds() > _LONGEST_SECONDS:
+            raise ValueError(f'"{text}" is longer than a hundred years; {_DURATION_HINT}')
+        total += int(amount) * _UNITS[unit]
+        if total > _LONGEST:
+            raise ValueError(f'"{text}" is longer than a hundred years; {_DURATION_HINT}')
+    return total
 
 
 def format_duration(delta: timedelta, *, days: bool = True) -> str:
@@ -109,8 +141,107 @@ def format_duration(delta: timedelta, *, days: bool = True) -> str:
 
 
 @attrs.frozen(kw_only=True)
+class OAuth2Config:
+    """An ``[imap.oauth2]`` or ``[smtp.oauth2]`` table: how the mailbox gets its access tokens.
+
+    ``provider`` is ``"microsoft"`` (``tenant``, ``client_id`` and
+    ``client_secret``), ``"google"`` (``service_account_file``, acting as the
+    section's ``username``; or ``client_id``, ``client_secret`` and
+    ``refresh_token``) or ``"command"`` (``command``, a program printing a
+    token). Each secret may be given as ``*_env``, the name of an environment
+    variable holding it. Secrets are never part of a ``repr`` or a message.
+    ``section`` names the table in messages (``"imap.oauth2"``).
+    """
+
+    section: str
+    provider: OAuth2Provider
+    tenant: str | None = None
+    client_id: str | None = None
+    client_secret: str | None = attrs.field(default=None, repr=False)
+    client_secret_env: str | None = None
+    refresh_token: str | None = attrs.field(default=None, repr=False)
+    refresh_token_env: str | None = None
+    service_account_file: Path | None = None
+    command: tuple[str, ...] = ()
+    scopes: tuple[str, ...] = ()
+
+    def token_provider(
+        self, *, user: str, source: str, environ: Mapping[str, str] | None = None
+    ) -> TokenProvider:
+        """Return the token provider this table describes, for the mailbox ``user``.
+
+        ``*_env`` names are read from ``environ`` (:data:`os.environ` when
+        omitted); ``source`` names the file in errors. Raises
+        :class:`~issuecore.errors.ConfigError` for a missing variable or an
+        unreadable key file, :class:`~issuecore.errors.MissingExtraError`
+        when the provider's extra is not installed.
+        """
+        from issuecore.adapters import oauth2
+
+        env = os.environ if environ is None else environ
+        if self.provider == "command":
+            return oauth2.CommandTokens(self.command)
+        if self.provider == "microsoft":
+            assert self.tenant is not None
+            assert self.client_id is not None
+            return oauth2.Microsoft365Tokens(
+                tenant=self.tenant,
+                client_id=self.client_id,
+                client_secret=self._secret("client_secret", env, source),
+                scopes=self.scopes or (oauth2.MICROSOFT_365_SCOPE,),
+            )
+        scopes = self.scopes or (oauth2.GOOGLE_MAIL_SCOPE,)
+        if self.service_account_file is not None:
+            return oauth2.GoogleTokens.service_account(
+                self._key_file(source), subject=user, scopes=scopes
+            )
+        assert self.client_id is not None
+        return oauth2.GoogleTokens.authorized_user(
+            client_id=self.client_id,
+            client_secret=self._secret("client_secret", env, source),
+            refresh_token=self._secret("refresh_token", env, source),
+            scopes=scopes,
+        )
+
+    def _secret(self, name: str, environ: Mapping[str, str], source: str) -> str:
+        given = cast(str | None, getattr(self, name))
+        if given is not None:
+            return given
+        variable = cast(str, getattr(self, f"{name}_env"))
+        value = environ.get(variable)
+        if not value:
+            raise ConfigError.for_key(
+                source,
+                f"{self.section}.{name}_env",
+                f"the environment variable {variable} is not set",
+            )
+        return value
+
+    def _key_file(self, source: str) -> dict[str, Any]:
+        assert self.service_account_file is not None
+        key = f"{self.section}.service_account_file"
+        try:
+            info = json.loads(self.service_account_file.read_bytes())
+        except OSError as error:
+            raise ConfigError.for_key(source, key, f"cannot be read: {error.strerror}") from None
+        except ValueError:
+            raise ConfigError.for_key(
+                source, key, "is not a service account key (JSON, as Google downloads it)"
+            ) from None
+        if not isinstance(info, dict):
+            raise ConfigError.for_key(
+                source, key, "is not a service account key (JSON, as Google downloads it)"
+            )
+        return info
+
+
+@attrs.frozen(kw_only=True)
 class SmtpConfig:
-    """The ``[smtp]`` section: where outbound mail is handed over."""
+    """The ``[smtp]`` section: where outbound mail is handed over.
+
+    ``oauth2`` (``[smtp.oauth2]``) logs in with XOAUTH2 as ``username``
+    instead of a password.
+    """
 
     host: str
     port: int = 587
@@ -118,11 +249,16 @@ class SmtpConfig:
     username: str | None = None
     password: str | None = attrs.field(default=None, repr=False)
     password_env: str | None = None
+    oauth2: OAuth2Config | None = None
 
 
 @attrs.frozen(kw_only=True)
 class ImapConfig:
-    """The ``[imap]`` section: the mailbox ``issuecore fetch`` reads."""
+    """The ``[imap]`` section: the mailbox ``issuecore fetch`` reads.
+
+    ``oauth2`` (``[imap.oauth2]``) logs in with XOAUTH2 as ``username``
+    instead of a password.
+    """
 
     host: str
     port: int = 993
@@ -132,6 +268,7 @@ class ImapConfig:
     mailbox: str = "INBOX"
     security: ImapSecurity = "ssl"
     processed_mailbox: str | None = None
+    oauth2: OAuth2Config | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -154,8 +291,11 @@ class Config:
     imap: ImapConfig | None = None
     auto_close_after: timedelta | None = timedelta(days=7)
     agents: tuple[str, ...] = ()
+    agent_domains: tuple[str, ...] = ()
+    use_message_date: bool = False
     timezone: str | None = None
     signing_key: bytes | None = attrs.field(default=None, repr=False)
+    busy_timeout: timedelta = timedelta(seconds=30)
     mail: Mapping[str, Any] = attrs.field(factory=dict)
     agreements: tuple[ServiceLevelAgreement, ...] = (DEFAULT_AGREEMENT,)
 
@@ -186,6 +326,91 @@ class Config:
         """Return the agreement called ``name``, or ``None``."""
         return next((a for a in self.agreements if a.name == name), None)
 
+    def smtp_mailer(self, *, environ: Mapping[str, str] | None = None) -> SmtpMailer:
+        """Return the mailer of the ``[smtp]`` section, its password or tokens resolved.
+
+        Raises :class:`~issuecore.errors.ConfigError` when there is no
+        ``[smtp]`` section or a ``*_env`` variable is not set.
+        """
+        from issuecore.adapters.smtp import SmtpMailer
+
+        smtp = self.smtp
+        if smtp is None:
+            raise ConfigError.for_key(self.source, "smtp", "missing; give [smtp] with a host")
+        provider = self._tokens("smtp", smtp.oauth2, smtp.username, environ)
+        password = None
+        if provider is None:
+            password = self._password("smtp", smtp.password, smtp.password_env, environ)
+        return SmtpMailer(
+            smtp.host,
+            smtp.port,
+            security=smtp.security,
+            username=smtp.username,
+            password=password,
+            token_provider=provider,
+        )
+
+    def imap_source(
+        self, *, mailbox: str | None = None, environ: Mapping[str, str] | None = None
+    ) -> ImapSource:
+        """Return the source reading the ``[imap]`` mailbox (or ``mailbox``), login resolved.
+
+        Raises :class:`~issuecore.errors.ConfigError` when there is no
+        ``[imap]`` section or a ``*_env`` variable is not set.
+        """
+        from issuecore.adapters.imap import ImapSource
+
+        imap = self.imap
+        if imap is None:
+            raise ConfigError.for_key(
+                self.source, "imap", "missing; give [imap] with host and username"
+            )
+        provider = self._tokens("imap", imap.oauth2, imap.username, environ)
+        password = None
+        if provider is None:
+            password = self._password("imap", imap.password, imap.password_env, environ)
+        return ImapSource(
+            imap.host,
+            imap.port,
+            username=imap.username,
+            password=password,
+            token_provider=provider,
+            mailbox=mailbox or imap.mailbox,
+            security=imap.security,
+            processed_mailbox=imap.processed_mailbox,
+        )
+
+    def _tokens(
+        self,
+        section: str,
+        oauth2: OAuth2Config | None,
+        user: str | None,
+        environ: Mapping[str, str] | None,
+    ) -> TokenProvider | None:
+        if oauth2 is None:
+            return None
+        if user is None:
+            raise ConfigError.for_key(self.source, f"{section}.username", "is required with oauth2")
+        return oauth2.token_provider(user=user, source=self.source, environ=environ)
+
+    def _password(
+        self,
+        section: str,
+        password: str | None,
+        variable: str | None,
+        environ: Mapping[str, str] | None,
+    ) -> str | None:
+        if password is not None or variable is None:
+            return password
+        value = (os.environ if environ is None else environ).get(variable)
+        if value is None:
+            raise ConfigError.for_key(
+                self.source,
+                f"{section}.password_env",
+                f"the environment variable {variable} is not set",
+            )
+        return value
+
     def desk_settings(self, signing_key: bytes) -> DeskSettings:
         """Return the desk's settings, signing Message-IDs with ``signing_key``."""
         mail = MailSettings(
@@ -195,19 +420,36 @@ class Config:
             support_address=self.support_address,
             auto_close_after=self.auto_close_after,
             agents=frozenset(self.agents),
+            agent_domains=frozenset(self.agent_domains),
+            use_message_date=self.use_message_date,
             mail=mail,
         )
 
 
-def load_config(path: str | os.PathLike[str] | None = None, *, source: str | None = None) -> Config:
-    """Return the configuration in the file ``path``, or the defaults if it does not exist."""
+def load_config(
+    path: str | os.PathLike[str] | None = None,
+    *,
+    source: str | None = None,
+    required: bool = False,
+) -> Config:
+    """Return the configuration in the file ``path``, or the defaults if it does not exist.
+
+    With ``required=True`` a missing file is an error instead (a file named
+    on purpose, as ``issuecore --config PATH`` does, must be there).
+    """
     file = Path(path) if path is not None else Path(DEFAULT_SOURCE)
     name = source if source is not None else os.fspath(path if path is not None else file)
     base = file.parent
     try:
         data = file.read_bytes()
     except FileNotFoundError:
+        if required:
+            raise ConfigError.for_key(
+                name, "", "does not exist; create it with `issuecore init` or name another file"
+            ) from None
         return Config(source=name, base=base)
+    except IsADirectoryError:
+        raise ConfigError.for_key(name, "", "is a folder, not a configuration file") from None
     except OSError as error:
         raise ConfigError.for_key(name, "", f"cannot be read: {error.strerror}") from None
     try:
@@ -219,11 +461,210 @@ def load_config(path: str | os.PathLike[str] | None = None, *, source: str | Non
 
 def parse_config(text: str, *, source: str = DEFAULT_SOURCE, base: Path | None = None) -> Config:
     """Return the configuration written as TOML in ``text``; ``source`` names it in errors."""
+    if _nesting(text) > _DEEPEST:
+        raise ConfigError.for_key(
+            source, "", f"nests arrays or tables more than {_DEEPEST} deep; no setting needs that"
+        )
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ConfigError.for_key(source, "", f"is not valid TOML: {error}") from None
+    except RecursionError:  # nesting hidden from the count above, e.g. in inline tables
+        raise ConfigError.for_key(source, "", "nests too deeply to be read") from None
     return _Reader(source).config(data, base if base is not None else Path())
+
+
+def _nesting(text: str) -> int:
+    """Return the deepest run of open brackets and braces outside strings and comments."""
+    depth = deepest = 0
+    quote = ""
+    comment = False
+    escaped = False
+    for character in text:
+        if comment:
+            comment = character != "\n"
+        elif quote:
+            if escaped:
+                escaped = False
+            elif character == "\\" and quote == '"':
+                escaped = True
+            elif character == quote:
+                quote = ""
+        elif character in "\"'":
+            quote = character
+        elif character == "#":
+            comment = True
+        elif character in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif character in "]}":
+            depth = max(0, depth - 1)
+    return deepest
+
+
+def redact(text: str, also: Sequence[str] = ()) -> str:
+    """Return ``text`` with the password of every URL in it, and each value of ``also``, hidden.
+
+    ``postgresql://desk:hunter2@db/issues`` becomes ``postgresql://desk:***@db/issues``.
+    """
+    hidden = _URL_PASSWORD.sub(lambda found: f"{found['head']}***@", text)
+    for secret in sorted((value for value in also if value), key=len, reverse=True):
+        if len(secret) >= 3:
+            hidden = hidden.replace(secret, "***")
+    return hidden
+
+
+def open_store(config: Config, *, database: str | None = None, origin: str | None = None) -> Store:
+    """Return the store of ``config`` (or of ``database``, a SQLite path or a server URL).
+
+    A SQLite file that does not exist yet is created readable by its owner
+    only (``0600``). A database that cannot be opened raises
+    :class:`~issuecore.errors.ConfigError` naming ``origin`` (default: the
+    file's ``database`` key), with any password in the URL hidden.
+    """
+    if database is None:
+        database = config.database if config.server_database else str(config.database_path())
+    source, key = (origin, "") if origin is not None else (config.source, "database")
+    if "://" in database:
+        try:
+            from issuecore.adapters.sql import SqlStore
+        except ImportError:
+            raise ConfigError.for_key(
+                source, key, "a server database needs the sql extra: pip install 'issuecore[sql]'"
+            ) from None
+        try:
+            return SqlStore(database)
+        except Exception as error:  # the driver's own errors: unreachable server, bad login
+            problem = redact(f"cannot open {database}: {_first_line(error)}")
+            raise ConfigError.for_key(source, key, problem) from None
+    from issuecore.adapters.sqlite import SQLiteStore
+
+    path = Path(database)
+    if not path.parent.is_dir():
+        raise ConfigError.for_key(source, key, f"the folder of {database} does not exist")
+    if path.is_dir():
+        raise ConfigError.for_key(source, key, f"{database} is a folder, not a database file")
+    _create_private(path)
+    try:
+        return SQLiteStore(path, busy_timeout=config.busy_timeout)
+    except sqlite3.Error as error:
+        text = _first_line(error)
+        if "locked" in text or "busy" in text:
+            raise  # another process holds it: a reason to try again, not a wrong setting
+        hint = ""
+        if "readonly" in text or "read-only" in text:
+            hint = "; give the user running issuecore write access to the file and its folder"
+        elif "not a database" in text or "malformed" in text:
+            hint = "; name a SQLite database, or restore the file from a backup"
+        raise ConfigError.for_key(
+            source, key, f"cannot open {database} as SQLite: {text}{hint}"
+        ) from None
+
+
+def _create_private(path: Path) -> None:
+    """Create the empty file ``path`` with mode ``0600`` unless it exists already."""
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    except OSError:
+        return  # SQLite reports what is wrong with the path in words of its own
+    os.close(descriptor)
+
+
+def _first_line(error: BaseException) -> str:
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else type(error).__name__
+
+
+def build_mailer(config: Config) -> Mailer:
+    """Return the mailer of ``config``: its ``[smtp]`` server, else its Maildir outbox."""
+    if config.smtp is not None:
+        return config.smtp_mailer()
+    from issuecore.adapters.maildir import MaildirOutbox
+
+    return MaildirOutbox(config.outbox_path())
+
+
+def build_mail_source(config: Config, *, mailbox: str | None = None) -> MailSource:
+    """Return the IMAP mailbox of the ``[imap]`` section (or its folder ``mailbox``).
+
+    It logs in with a password, or with OAuth2 tokens when ``[imap.oauth2]`` is given.
+    """
+    if config.imap is None:
+        raise ConfigError.for_key(
+            config.source, "imap", "missing; fetch needs an [imap] section with host and username"
+        )
+    return config.imap_source(mailbox=mailbox)
+
+
+def signing_key(config: Config, *, database: str | None = None) -> bytes:
+    """Return the configured key, or the one kept in ``<database>.key`` (created ``0600``)."""
+    if config.signing_key is not None:
+        return config.signing_key
+    if database is None:
+        database = config.database if config.server_database else str(config.database_path())
+    if "://" in database:
+        raise ConfigError.for_key(
+            config.source,
+            "signing_key",
+            "is required when the database is a server URL (every machine must sign alike)",
+        )
+    path = Path(database + ".key")
+    for _ in range(2):
+        try:
+            text = path.read_text(encoding="ascii").strip()
+        except FileNotFoundError:
+            try:
+                descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                continue  # another process created it first: read theirs
+            with os.fdopen(descriptor, "w", encoding="ascii") as stream:
+                stream.write(secrets.token_hex(32) + "\n")
+            continue
+        except (OSError, UnicodeDecodeError) as error:
+            problem = getattr(error, "strerror", None) or "is not a text file"
+            raise ConfigError.for_key(str(path), "", f"cannot be read: {problem}") from None
+        try:
+            key = bytes.fromhex(text)
+        except ValueError:
+            key = b""
+        if len(key) < 16:
+            raise ConfigError.for_key(
+                str(path), "", "does not hold a signing key of at least 32 hexadecimal digits"
+            )
+        return key
+    raise ConfigError.for_key(str(path), "", "could not be created or read")
+
+
+def build_desk(
+    config: Config,
+    *,
+    clock: Clock | None = None,
+    store: Store | None = None,
+    mailer: Mailer | None = None,
+    database: str | None = None,
+) -> HelpDesk:
+    """Return the desk ``config`` describes: its store, mailer, agreements and signing key.
+
+    ``clock`` defaults to the system clock; ``store`` and ``mailer``, when
+    given, replace the ones the file names; ``database`` replaces the file's
+    ``database``. Close the store (``desk.store.close()``) when done.
+    """
+    if database is None:
+        database = config.database if config.server_database else str(config.database_path())
+    key = signing_key(config, database=database)
+    if clock is None:
+        from issuecore.adapters.clock import SystemClock
+
+        clock = SystemClock()
+    return HelpDesk(
+        store=store if store is not None else open_store(config, database=database),
+        mailer=mailer if mailer is not None else build_mailer(config),
+        clock=clock,
+        agreements=config.agreements,
+        settings=config.desk_settings(key),
+    )
 
 
 def config_template(*, signing_key: bytes, support_address: str = "support@localhost") -> str:
@@ -287,7 +728,9 @@ class _Reader:
             raise self.fail(key, f'must be a duration string like "2d"{off}, got {_shown(value)}')
         try:
             parsed = parse_duration(value)
-        except ValueError:
+        except ValueError as error:
+            if "longer than" in str(error):
+                raise self.fail(key, str(error)) from None
             raise self.fail(key, f'"{value}" is not a duration; {_DURATION_HINT}') from None
         if parsed <= timedelta(0):
             raise self.fail(key, f'"{value}" must be longer than zero')
@@ -340,9 +783,9 @@ class _Reader:
         if "smtp" in data:
             if "outbox" in data:
                 raise self.fail("smtp", "give either [outbox] or [smtp], not both")
-            fields["smtp"] = self.smtp(self.table(data["smtp"], "smtp"))
+            fields["smtp"] = self.smtp(self.table(data["smtp"], "smtp"), base)
         if "imap" in data:
-            fields["imap"] = self.imap(self.table(data["imap"], "imap"))
+            fields["imap"] = self.imap(self.table(data["imap"], "imap"), base)
         if "auto_close_after" in data:
             fields["auto_close_after"] = self.duration(
                 data["auto_close_after"], "auto_close_after", allow_off=True
@@ -352,10 +795,24 @@ class _Reader:
             fields["agents"] = tuple(
                 self.address(agent, f"agents[{index}]") for index, agent in enumerate(agents)
             )
+        if "agent_domains" in data:
+            domains = self.strings(data["agent_domains"], "agent_domains")
+            for index, domain in enumerate(domains):
+                try:
+                    DeskSettings(support_address="x@example.com", agent_domains=(domain,))
+                except IssueCoreError:
+                    raise self.fail(
+                        f"agent_domains[{index}]", f'"{domain}" is not a domain like "example.com"'
+                    ) from None
+            fields["agent_domains"] = domains
+        if "use_message_date" in data:
+            fields["use_message_date"] = self.boolean(data["use_message_date"], "use_message_date")
         if "timezone" in data:
             fields["timezone"] = self.zone(data["timezone"], "timezone")
         if "signing_key" in data:
             fields["signing_key"] = self.signing_key(data["signing_key"])
+        if "busy_timeout" in data:
+            fields["busy_timeout"] = self.duration(data["busy_timeout"], "busy_timeout")
         support = fields.get("support_address", "support@localhost")
         if "mail" in data:
             fields["mail"] = self.mail(self.table(data["mail"], "mail"), support)
@@ -386,19 +843,29 @@ class _Reader:
         return key
 
     def password(self, table: Mapping[str, Any], prefix: str) -> tuple[str | None, str | None]:
-        password = self.text(table, prefix, "password", None)
+        password = table.get("password")
+        if password is not None and not isinstance(password, str):
+            raise self.fail(f"{prefix}.password", "must be a string (value not shown)")
         password_env = self.text(table, prefix, "password_env", None)
         if password is not None and password_env is not None:
             raise self.fail(f"{prefix}.password_env", "give password or password_env, not both")
         return password, password_env
 
-    def smtp(self, table: Mapping[str, Any]) -> SmtpConfig:
-        keys = ("host", "port", "security", "username", "password", "password_env")
+    def smtp(self, table: Mapping[str, Any], base: Path) -> SmtpConfig:
+        keys = ("host", "port", "security", "username", "password", "password_env", "oauth2")
         self.known(table, "smtp", keys)
         if "host" not in table:
             raise self.fail("smtp.host", "is required in [smtp]")
         password, password_env = self.password(table, "smtp")
+        oauth2 = None
+        if "oauth2" in table:
+            oauth2 = self.oauth2(self.table(table["oauth2"], "smtp.oauth2"), "smtp.oauth2", base)
+            if password is not None or password_env is not None:
+                raise self.fail("smtp.oauth2", "give a password or [smtp.oauth2], not both")
+            if "username" not in table:
+                raise self.fail("smtp.username", "is required with [smtp.oauth2]: the mailbox")
         return SmtpConfig(
+            oauth2=oauth2,
             host=self.string(table["host"], "smtp.host"),
             port=self.integer(table.get("port", 587), "smtp.port", low=1, high=65535),
             security=cast(
@@ -410,8 +877,9 @@ class _Reader:
             password_env=password_env,
         )
 
-    def imap(self, table: Mapping[str, Any]) -> ImapConfig:
+    def imap(self, table: Mapping[str, Any], base: Path) -> ImapConfig:
         keys = (
+            "oauth2",
             "host",
             "port",
             "username",
@@ -426,9 +894,17 @@ class _Reader:
             if required not in table:
                 raise self.fail(f"imap.{required}", "is required in [imap]")
         password, password_env = self.password(table, "imap")
-        if password is None and password_env is None:
-            raise self.fail("imap.password", "is required in [imap] (or password_env)")
+        oauth2 = None
+        if "oauth2" in table:
+            oauth2 = self.oauth2(self.table(table["oauth2"], "imap.oauth2"), "imap.oauth2", base)
+            if password is not None or password_env is not None:
+                raise self.fail("imap.oauth2", "give a password or [imap.oauth2], not both")
+        elif password is None and password_env is None:
+            raise self.fail(
+                "imap.password", "is required in [imap] (or password_env, or [imap.oauth2])"
+            )
         return ImapConfig(
+            oauth2=oauth2,
             host=self.string(table["host"], "imap.host"),
             port=self.integer(table.get("port", 993), "imap.port", low=1, high=65535),
             username=self.string(table["username"], "imap.username"),
@@ -441,6 +917,66 @@ class _Reader:
             ),
             processed_mailbox=self.text(table, "imap", "processed_mailbox", None),
         )
+
+    def secret(self, table: Mapping[str, Any], prefix: str, name: str) -> str | None:
+        """Return the secret ``name`` of ``table``; a wrong one is named, never shown."""
+        if name not in table:
+            return None
+        value = table[name]
+        if not isinstance(value, str) or not value:
+            raise self.fail(_join(prefix, name), "must be a non-empty string (value not shown)")
+        return value
+
+    def oauth2(self, table: Mapping[str, Any], prefix: str, base: Path) -> OAuth2Config:
+        if "provider" not in table:
+            raise self.fail(f"{prefix}.provider", 'is required: "microsoft", "google" or "command"')
+        provider = cast(
+            OAuth2Provider, self.choice(table["provider"], f"{prefix}.provider", _OAUTH2_PROVIDERS)
+        )
+        self.known(table, prefix, _OAUTH2_KEYS[provider])
+        fields: dict[str, Any] = {"section": prefix, "provider": provider}
+        for name in ("tenant", "client_id", "client_secret_env", "refresh_token_env"):
+            if name in table:
+                fields[name] = self.string(table[name], f"{prefix}.{name}")
+        for name in ("client_secret", "refresh_token"):
+            fields[name] = self.secret(table, prefix, name)
+        if "scopes" in table:
+            fields["scopes"] = self.strings(table["scopes"], f"{prefix}.scopes")
+        for name in ("client_secret", "refresh_token"):
+            if fields.get(name) is not None and fields.get(f"{name}_env") is not None:
+                raise self.fail(f"{prefix}.{name}_env", f"give {name} or {name}_env, not both")
+
+        def need(*names: str) -> None:
+            for name in names:
+                if fields.get(name) is None and fields.get(f"{name}_env") is None:
+                    raise self.fail(
+                        f"{prefix}.{name}",
+                        f'is required with provider = "{provider}" (or {name}_env)'
+                        if name in ("client_secret", "refresh_token")
+                        else f'is required with provider = "{provider}"',
+                    )
+
+        if provider == "command":
+            if "command" not in table:
+                raise self.fail(f"{prefix}.command", 'is required, e.g. ["oama", "access", "me"]')
+            command = self.strings(table["command"], f"{prefix}.command")
+            if not command or not all(command):
+                raise self.fail(f"{prefix}.command", "must list a program and its arguments")
+            fields["command"] = command
+        elif provider == "microsoft":
+            need("tenant", "client_id", "client_secret")
+        elif "service_account_file" in table:
+            if any(name in table for name in _GOOGLE_USER_KEYS):
+                raise self.fail(
+                    f"{prefix}.service_account_file",
+                    "give a service account key or client_id, client_secret and refresh_token, "
+                    "not both",
+                )
+            file = self.string(table["service_account_file"], f"{prefix}.service_account_file")
+            fields["service_account_file"] = base / Path(file).expanduser()
+        else:
+            need("client_id", "client_secret", "refresh_token")
+        return OAuth2Config(**fields)
 
     def mail(self, table: Mapping[str, Any], support_address: str) -> dict[str, Any]:
         self.known(table, "mail", tuple(_MAIL_KEYS))
@@ -597,15 +1133,9 @@ class _Reader:
                 self.check_calendar(key, zone, hours={day: hours[day]})
             elif day.lower() not in _WEEKDAYS:
                 raise self.fail(key, f"unknown weekday; use {', '.join(_WEEKDAYS)}")
-        holidays = []
+        holidays: list[date] = []
         if "holidays" in table:
-            listed = table["holidays"]
-            if not isinstance(listed, list):
-                raise self.fail(f"{prefix}.holidays", "must be a list of dates")
-            holidays = [
-                self.calendar_date(item, f"{prefix}.holidays[{index}]")
-                for index, item in enumerate(listed)
-            ]
+            holidays = self.holidays(table["holidays"], f"{prefix}.holidays")
         overrides: dict[date, list[tuple[str, str]]] = {}
         if "overrides" in table:
             for day_key, value in self.table(table["overrides"], f"{prefix}.overrides").items():
@@ -617,6 +1147,29 @@ class _Reader:
         return self.check_calendar(
             prefix, zone, hours=hours, holidays=holidays, overrides=overrides
         )
+
+    def holidays(self, value: object, key: str) -> list[date]:
+        if isinstance(value, list):
+            return [self.calendar_date(item, f"{key}[{index}]") for index, item in enumerate(value)]
+        if not isinstance(value, Mapping):
+            raise self.fail(
+                key,
+                'must be a list of dates or a table like { country = "DE", subdivision = "BY" }, '
+                f"got {_shown(value)}",
+            )
+        self.known(value, key, ("country", "subdivision", "dates"))
+        if "country" not in value:
+            raise self.fail(f"{key}.country", 'is required, an ISO 3166 code like "DE"')
+        country = self.string(value["country"], f"{key}.country")
+        subdivision = self.text(value, key, "subdivision", None)
+        extra = self.holidays(value.get("dates", []), f"{key}.dates")
+        from issuecore.sla.holidays import public_holidays
+
+        try:
+            listed = public_holidays(country, years=_HOLIDAY_YEARS, subdivision=subdivision)
+        except IssueCoreError as error:
+            raise self.fail(key, str(error)) from None
+        return [*listed, *extra]
 
     def check_calendar(
         self,
@@ -658,8 +1211,11 @@ _TOP_KEYS: Final = (
     "imap",
     "auto_close_after",
     "agents",
+    "agent_domains",
+    "use_message_date",
     "timezone",
     "signing_key",
+    "busy_timeout",
     "mail",
     "agreements",
 )
@@ -675,8 +1231,29 @@ _AGREEMENT_KEYS: Final = (
     "pause_on",
     "fulfilled_on",
 )
+_GOOGLE_USER_KEYS: Final = (
+    "client_id",
+    "client_secret",
+    "client_secret_env",
+    "refresh_token",
+    "refresh_token_env",
+)
+_OAUTH2_KEYS: Final[dict[str, tuple[str, ...]]] = {
+    "microsoft": (
+        "provider",
+        "tenant",
+        "client_id",
+        "client_secret",
+        "client_secret_env",
+        "scopes",
+    ),
+    "google": ("provider", "service_account_file", *_GOOGLE_USER_KEYS, "scopes"),
+    "command": ("provider", "command"),
+}
 _MAIL_KEYS: Final = {
     "aliases": "strings",
+    "agent_mail_policy": "str",
+    "agent_mail_authserv_id": "str",
     "stranger_policy": "str",
     "follow_up_policy": "str",
     "reopen_within": "duration",
@@ -693,7 +1270,8 @@ _MAIL_KEYS: Final = {
 
 _TEMPLATE: Final = """\
 # issuecore.toml: the configuration of the issuecore command.
-# Every key is optional; the values shown commented out are the defaults.
+# Every key is optional. A key commented out shows its default value, except in
+# the [smtp], [imap] and [[agreements]] examples, which show values to adapt.
 # Durations are written like "30m", "4h", "2d", "1w" or "1h30m".
 # Reference: docs/cli.md.
 
@@ -712,8 +1290,16 @@ signing_key = "{signing_key}"
 # Issues waiting for the customer close after this much silence; false turns it off.
 # auto_close_after = "7d"
 
-# Addresses of the people answering; they may write into any thread.
+# Addresses of the people answering; they may write into any thread. Their mail
+# naming an issue is relayed to the customer ([mail] agent_mail_policy).
 # agents = ["ben@example.com"]
+# Every address at these domains is an agent's (customers never write from them).
+# agent_domains = ["example.com"]
+
+# Count inbound mail from its own Date: header instead of when it was received
+# (for importing a backlog): issues, threads and SLA clocks start then, so old
+# mail arrives with its targets already breached. See docs/sla.md.
+# use_message_date = false
 
 # The zone dates and times are shown in (default: the default agreement's calendar zone, else UTC).
 # timezone = "Europe/Berlin"
@@ -736,15 +1322,28 @@ signing_key = "{signing_key}"
 # port = 993
 # security = "ssl"             # "ssl", "starttls" or "none"
 # username = "support@example.com"
-# password_env = "ISSUECORE_IMAP_PASSWORD"   # or password = "..."
+# password_env = "ISSUECORE_IMAP_PASSWORD"   # or password = "...", or [imap.oauth2]
 # mailbox = "INBOX"
 # processed_mailbox = "Processed"            # move handled mail there (default: flag it)
+
+# Microsoft 365 and Google turned password login off: sign in with OAuth2 instead
+# (pip install 'issuecore[m365]' or 'issuecore[google]'; see docs/mail-transports.md).
+# The same table works as [smtp.oauth2].
+# [imap.oauth2]
+# provider = "microsoft"                     # "microsoft", "google" or "command"
+# tenant = "contoso.onmicrosoft.com"
+# client_id = "00000000-0000-0000-0000-000000000000"
+# client_secret_env = "ISSUECORE_OAUTH2_SECRET"
 
 [mail]
 # stranger_policy = "new_issue"      # "new_issue", "attach_unverified" or "reject"
 # follow_up_policy = "reopen_within" # "reopen_within", "new_issue" or "reopen"
 # reopen_within = "14d"
 # automated_policy = "ignore"        # "ignore" or "create"
+# agent_mail_policy = "relay"        # agents' mail naming an issue: "relay" it to the
+#                                    # customer, or "record_only" as an internal note
+# agent_mail_authserv_id = "mx.google.com"  # relay agent mail only when this receiving
+#                                    # server's Authentication-Results says dmarc=pass
 # auto_reply = true
 # auto_reply_limit = 10              # automatic replies per sender and recipient ...
 # auto_reply_window = "24h"          # ... in this window
@@ -753,6 +1352,9 @@ signing_key = "{signing_key}"
 
 # Service-level agreements. Without any [[agreements]], one agreement called
 # "Standard" counts elapsed time: Urgent 1h/4h, High 4h/1d, Medium 8h/3d, Low 1d/7d.
+# An example with business hours: its targets count business time on its own
+# calendar, so "16h" is two working days of eight hours and "40h" a working week
+# (a "2d" there would be 48 business hours: six working days).
 # [[agreements]]
 # name = "Standard"
 # default = true
@@ -760,7 +1362,7 @@ signing_key = "{signing_key}"
 # at_risk = {{ fraction = 0.2 }}
 # [agreements.calendar]
 # timezone = "Europe/Berlin"
-# holidays = ["2026-12-25", "2026-12-26"]
+# holidays = ["2026-12-25", "2026-12-26"]   # or {{ country = "DE", subdivision = "BY" }}
 # overrides = {{ "2026-12-24" = [["09:00", "12:00"]] }}
 # [agreements.calendar.hours]
 # mon = [["09:00", "17:00"]]
@@ -770,8 +1372,8 @@ signing_key = "{signing_key}"
 # fri = [["09:00", "17:00"]]
 # [agreements.targets.High]
 # response = "4h"
-# resolution = "2d"
+# resolution = "16h"
 # [agreements.targets.Medium]
 # response = "8h"
-# resolution = "5d"
+# resolution = "40h"
 """

@@ -24,6 +24,7 @@ from typing import Any
 
 import attrs
 
+from issuecore import _arguments as check
 from issuecore._commands import _AgentCommands
 from issuecore._desk_core import DeskSettings
 from issuecore._filing import ReceiveOutcome
@@ -31,9 +32,11 @@ from issuecore._instants import require_aware
 from issuecore._intake import DEFAULT_BATCH_SECONDS as DEFAULT_BATCH_SECONDS
 from issuecore._intake import DEFAULT_BATCH_SIZE as DEFAULT_BATCH_SIZE
 from issuecore._intake import IntakeFailure, IntakeReport, _Intake
+from issuecore._quarantine import _Quarantine
 from issuecore._sweep import TickReport, _Sweep
 from issuecore.queries import IssuePage, IssueQuery
 from issuecore.reports import Report, ReportPeriod, build_report
+from issuecore.sla.view import SlaView, sla_view
 
 __all__ = [
     "DeskSettings",
@@ -45,7 +48,7 @@ __all__ = [
 ]
 
 
-class HelpDesk(_Intake, _AgentCommands, _Sweep):
+class HelpDesk(_Intake, _AgentCommands, _Sweep, _Quarantine):
     """The support desk adopters call; see ``desk.md`` for the operations."""
 
     def find_page(self, query: IssueQuery | None = None, **filters: Any) -> IssuePage:
@@ -59,6 +62,31 @@ class HelpDesk(_Intake, _AgentCommands, _Sweep):
             query = attrs.evolve(query, at=require_aware("clock.now()", self.clock.now()))
         with self.store.transaction(read_only=True) as work:
             return work.find_page(query)
+
+    def sla_view(self, number: str, *, at: datetime | None = None) -> SlaView | None:
+        """Return issue ``number``'s SLA at ``at`` (now by default), per target; ``None`` without.
+
+        See :class:`~issuecore.sla.view.SlaView`: the agreement status and,
+        for response and resolution, the deadline, when it was done, whether
+        it was met, the business time consumed and what is left.
+        """
+        number = check.name(number, "number")
+        when = require_aware("clock.now()", self.clock.now()) if at is None else at
+        require_aware("at", when)
+        issue = self.get(number)
+        agreement = self._agreement(issue)
+        if issue.sla is None or agreement is None:
+            return None
+        return sla_view(issue.sla, agreement, at=when)
+
+    def reingest(self, message_id: str) -> ReceiveOutcome:
+        """Receive the quarantined message ``message_id`` again, e.g. after fixing the cause.
+
+        Its quarantine record is released and its kept bytes received as if
+        they had just arrived; a message that fails again is quarantined
+        again. Raises ``LookupError`` when no such message is quarantined.
+        """
+        return self.receive(self._release_quarantined(message_id))
 
     def report(
         self,

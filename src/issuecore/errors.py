@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Self
 
 __all__ = [
+    "AccessTokenError",
     "AgreementError",
     "BlobNotFoundError",
     "CalendarNeverOpensError",
@@ -21,6 +22,7 @@ __all__ = [
     "DuplicateMessageError",
     "EmptyIntervalError",
     "HolidaysUnavailableError",
+    "InvalidArgumentError",
     "InvalidHolidayError",
     "InvalidTimeError",
     "InvalidTransitionError",
@@ -28,6 +30,7 @@ __all__ = [
     "IssueNotFoundError",
     "MailSettingsError",
     "MailTransportError",
+    "MissingExtraError",
     "NaiveDatetimeError",
     "NegativeDurationError",
     "SchemaVersionError",
@@ -99,6 +102,32 @@ class InvalidTransitionError(IssueCoreError, ValueError):
             status=status,
             action=action,
             allowed=allowed_sorted,
+        )
+
+
+class InvalidArgumentError(IssueCoreError, ValueError, TypeError):
+    """A public call was given an argument it cannot use; the message says what would do.
+
+    Carries ``argument`` (the parameter's name) and ``problem``. It is a
+    :class:`ValueError` and, for arguments of the wrong type, a
+    :class:`TypeError` too, so callers catching either keep working.
+    """
+
+    def __init__(self, message: str, *, argument: str, problem: str) -> None:
+        super().__init__(message)
+        self.argument = argument
+        self.problem = problem
+
+    @classmethod
+    def for_argument(cls, argument: str, value: object, problem: str, expected: str) -> Self:
+        """Build the error for ``argument`` holding ``value``, wrong because of ``problem``."""
+        shown = repr(value)
+        if len(shown) > 60:
+            shown = shown[:57] + "..."
+        return cls(
+            f"{argument}={shown} is not usable: {problem}; expected {expected}",
+            argument=argument,
+            problem=problem,
         )
 
 
@@ -177,7 +206,7 @@ class DuplicateMessageError(IssueCoreError, ValueError):
         )
 
 
-class UnstorableValueError(IssueCoreError, ValueError):
+class UnstorableValueError(IssueCoreError, ValueError, TypeError):
     """A store was given a value no store can keep: text with a lone surrogate or NUL, or none.
 
     Carries ``field``, the name of the value refused. The desk cleans what it
@@ -204,6 +233,11 @@ class UnstorableValueError(IssueCoreError, ValueError):
     def missing(cls, field: str) -> Self:
         """Build the error for ``field`` given as ``None`` where a value is required."""
         return cls(f"{field} cannot be stored: it is None, and a value is required", field=field)
+
+    @classmethod
+    def wrong_type(cls, field: str, detail: str) -> Self:
+        """Build the error for a document ``field`` holding a value of the wrong type."""
+        return cls(f"{field} cannot be stored: {detail}", field=field)
 
     @classmethod
     def not_text(cls, field: str, value: object) -> Self:
@@ -321,6 +355,47 @@ class MailTransportError(IssueCoreError, OSError):
         )
 
 
+class AccessTokenError(IssueCoreError, PermissionError):
+    """An OAuth2 access token for a mailbox could not be had; the message says why.
+
+    Carries ``provider`` (``"Microsoft 365"``, ``"Google"``, or what the
+    adopter's token provider calls itself). No secret, token or client
+    credential ever appears in the message.
+    """
+
+    def __init__(self, message: str, *, provider: str) -> None:
+        super().__init__(message)
+        self.provider = provider
+
+    @classmethod
+    def refused(cls, provider: str, detail: str) -> Self:
+        """Build the error for ``provider`` refusing a token, with its ``detail`` (no secrets)."""
+        return cls(f"{provider} gave no access token: {detail}", provider=provider)
+
+
+class MissingExtraError(IssueCoreError, ImportError):
+    """An optional dependency is needed but not installed; the message names the extra.
+
+    Carries ``extra`` (the name to install, as in ``issuecore[m365]``) and
+    ``package`` (the import that failed).
+    """
+
+    def __init__(self, message: str, *, extra: str, package: str) -> None:
+        super().__init__(message, name=package)
+        self.extra = extra
+        self.package = package
+
+    @classmethod
+    def for_extra(cls, extra: str, package: str, purpose: str) -> Self:
+        """Build the error for ``purpose`` needing ``package`` from the extra ``extra``."""
+        return cls(
+            f"{purpose} needs the optional package {package!r}; install it with "
+            f"pip install 'issuecore[{extra}]'",
+            extra=extra,
+            package=package,
+        )
+
+
 class InvalidTimeError(IssueCoreError, ValueError):
     """A wall time in a business calendar is not ``HH:MM``, ``HH:MM:SS`` or a ``time``."""
 
@@ -427,15 +502,30 @@ class NegativeDurationError(IssueCoreError, ValueError):
         return cls(f"{name} must not be negative, got {value}; {instead}")
 
 
-class UnknownPriorityError(IssueCoreError, LookupError):
-    """A priority has no target in the agreement that governs the issue."""
+class UnknownPriorityError(InvalidArgumentError, LookupError):
+    """A priority no agreement of the desk (or not the agreement asked) has a target for."""
 
     @classmethod
     def for_agreement(cls, priority: str, agreement: str, known: Iterable[str]) -> Self:
         """Build the error for ``priority`` missing from ``agreement``."""
         return cls(
             f"priority {priority!r} has no target in agreement {agreement!r}; "
-            f"known: {', '.join(known)}"
+            f"known: {', '.join(known)}",
+            argument="priority",
+            problem="unknown priority",
+        )
+
+    @classmethod
+    def for_desk(cls, priority: str, known: Iterable[str], agreements: Iterable[str] = ()) -> Self:
+        """Build the error for ``priority`` that no agreement of the desk (``agreements``) names."""
+        names = list(agreements)
+        if len(names) == 1:
+            return cls.for_agreement(priority, names[0], known)
+        listed = ", ".join(known) or "none (the desk has no agreements)"
+        return cls(
+            f"priority {priority!r} is named by no agreement of this desk; known: {listed}",
+            argument="priority",
+            problem="unknown priority",
         )
 
 
@@ -448,6 +538,23 @@ class AgreementError(IssueCoreError, ValueError):
         return cls(
             f"at most one agreement may be the default; these are: {', '.join(names)}; "
             "set default=False on all but one"
+        )
+
+    @classmethod
+    def unknown_statuses(
+        cls,
+        agreement: str,
+        field: str,
+        unknown: Iterable[str],
+        *,
+        workflow: str,
+        known: Iterable[str],
+    ) -> Self:
+        """Build the error for ``field`` of ``agreement`` naming statuses ``workflow`` lacks."""
+        return cls(
+            f"agreement {agreement!r}: {field} names {', '.join(map(repr, unknown))}, which the "
+            f"desk's workflow {workflow!r} does not have; its statuses are {', '.join(known)}; "
+            "name those, or leave pause_on and fulfilled_on out to take the workflow's SLA roles"
         )
 
     @classmethod

@@ -8,19 +8,28 @@ is refused with :class:`~issuecore.errors.NaiveDatetimeError`.
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
 
 import attrs
 
-from issuecore._instants import aware_field, optional_aware_field
+from issuecore._instants import (
+    aware_field,
+    optional_aware_field,
+    optional_utc_converter,
+    utc_converter,
+)
 from issuecore.sla.clock import SlaClock
 
 __all__ = [
     "Action",
     "Actor",
     "ActorKind",
+    "AgreementChanged",
     "Assigned",
     "Attachment",
+    "DetailsChanged",
     "EntryKind",
     "Event",
     "HistoryEntry",
@@ -40,6 +49,9 @@ __all__ = [
     "ThreadEntry",
     "Unassigned",
 ]
+
+
+_APART = timedelta(minutes=1)
 
 
 class Status(enum.StrEnum):
@@ -62,6 +74,7 @@ class Action(enum.StrEnum):
     CLOSE = "close"
     AUTO_CLOSE = "auto_close"
     REOPEN = "reopen"
+    RESUME = "resume"
 
 
 class ActorKind(enum.StrEnum):
@@ -102,7 +115,7 @@ class Actor:
 class HistoryEntry:
     """One recorded action: what, who, when, the status before and after, and why."""
 
-    at: datetime = attrs.field(validator=aware_field)
+    at: datetime = attrs.field(converter=utc_converter, validator=aware_field)
     actor: Actor
     action: str = attrs.field(converter=str)
     from_status: str = attrs.field(converter=str)
@@ -143,13 +156,20 @@ class ThreadEntry:
     ``text`` is the full text, never shortened; ``new_text`` is the same
     without quoted earlier conversation (equal to ``text`` when nothing was
     quoted). ``unverified`` marks a message kept on the issue although its
-    sender is not a participant.
+    sender is not a participant. ``at`` is when the desk recorded the entry
+    (for mail, when it was received); ``written_at`` is the instant the
+    message's own ``Date:`` header gives, in UTC, ``None`` when it has none,
+    it cannot be read, or it is absurd (before 1970, or later than a day
+    after it was received).
     """
 
     kind: EntryKind
     author: str
     text: str
-    at: datetime = attrs.field(validator=aware_field)
+    at: datetime = attrs.field(converter=utc_converter, validator=aware_field)
+    written_at: datetime | None = attrs.field(
+        default=None, converter=optional_utc_converter, validator=optional_aware_field
+    )
     new_text: str | None = None
     html: str | None = None
     subject: str | None = None
@@ -162,6 +182,23 @@ class ThreadEntry:
         """Return the text without quoted history when known, else the full text."""
         return self.text if self.new_text is None else self.new_text
 
+    @property
+    def written_apart(self) -> bool:
+        """Return whether ``written_at`` is known and a minute or more away from ``at``.
+
+        Mail is dated a few seconds before it arrives; a view shows both
+        instants only when they tell different stories.
+        """
+        return self.written_at is not None and abs(self.at - self.written_at) >= _APART
+
+
+def _references(value: Mapping[str, str] | None) -> dict[str, str]:
+    return {} if value is None else dict(value)
+
+
+def _fields(value: Mapping[str, Any] | None) -> dict[str, Any]:
+    return {} if value is None else dict(value)
+
 
 @attrs.frozen(kw_only=True)
 class Issue:
@@ -172,26 +209,41 @@ class Issue:
     auto-close counts from. ``version`` belongs to storage: it counts the
     committed changes and guards against lost updates. ``sla`` is the
     issue's SLA clock, ``None`` when no agreement covers it.
+    ``issue_type`` is the adopter's kind of issue (``"Critical"``,
+    ``"Billing"``), ``references`` names records of other systems
+    (``{"customer": "CUST-0001", "sales_order": "SO-42"}``) and ``fields``
+    holds custom fields, each a JSON scalar (text, number, boolean or null).
     """
 
     number: str
     subject: str
     raised_by: str
     status: str = attrs.field(converter=str)
-    created_at: datetime = attrs.field(validator=aware_field)
-    updated_at: datetime = attrs.field(validator=aware_field)
-    status_since: datetime = attrs.field(validator=aware_field)
+    created_at: datetime = attrs.field(converter=utc_converter, validator=aware_field)
+    updated_at: datetime = attrs.field(converter=utc_converter, validator=aware_field)
+    status_since: datetime = attrs.field(converter=utc_converter, validator=aware_field)
     priority: str | None = None
     assignees: tuple[str, ...] = ()
     participants: tuple[str, ...] = ()
-    last_agent_reply_at: datetime | None = attrs.field(default=None, validator=optional_aware_field)
-    last_customer_message_at: datetime | None = attrs.field(
-        default=None, validator=optional_aware_field
+    last_agent_reply_at: datetime | None = attrs.field(
+        default=None, converter=optional_utc_converter, validator=optional_aware_field
     )
-    first_responded_at: datetime | None = attrs.field(default=None, validator=optional_aware_field)
-    resolved_at: datetime | None = attrs.field(default=None, validator=optional_aware_field)
-    closed_at: datetime | None = attrs.field(default=None, validator=optional_aware_field)
+    last_customer_message_at: datetime | None = attrs.field(
+        default=None, converter=optional_utc_converter, validator=optional_aware_field
+    )
+    first_responded_at: datetime | None = attrs.field(
+        default=None, converter=optional_utc_converter, validator=optional_aware_field
+    )
+    resolved_at: datetime | None = attrs.field(
+        default=None, converter=optional_utc_converter, validator=optional_aware_field
+    )
+    closed_at: datetime | None = attrs.field(
+        default=None, converter=optional_utc_converter, validator=optional_aware_field
+    )
     follows_up: str | None = None
+    issue_type: str | None = None
+    references: Mapping[str, str] = attrs.field(factory=dict, converter=_references, hash=False)
+    fields: Mapping[str, Any] = attrs.field(factory=dict, converter=_fields, hash=False)
     sla: SlaClock | None = None
     history: tuple[HistoryEntry, ...] = ()
     version: int = 0
@@ -213,7 +265,7 @@ class Event:
     """Base of the domain events a committed change raises."""
 
     number: str
-    at: datetime = attrs.field(validator=aware_field)
+    at: datetime = attrs.field(converter=utc_converter, validator=aware_field)
     actor: Actor
 
 
@@ -278,6 +330,23 @@ class PriorityChanged(Event):
 
 
 @attrs.frozen(kw_only=True)
+class DetailsChanged(Event):
+    """The issue's type, references or custom fields changed; each holds the new values."""
+
+    issue_type: str | None
+    references: Mapping[str, str] = attrs.field(factory=dict, converter=_references, hash=False)
+    fields: Mapping[str, Any] = attrs.field(factory=dict, converter=_fields, hash=False)
+
+
+@attrs.frozen(kw_only=True)
+class AgreementChanged(Event):
+    """What the issue now is chose another agreement (``None``: no agreement covers it)."""
+
+    old: str | None
+    new: str | None
+
+
+@attrs.frozen(kw_only=True)
 class MessageReceived(Event):
     """A message from outside was added to the thread (``automated`` for robots)."""
 
@@ -306,7 +375,7 @@ class SlaAtRisk(Event):
     """A running SLA ``target`` (``"response"`` or ``"resolution"``) is close to its deadline."""
 
     target: str
-    deadline: datetime
+    deadline: datetime = attrs.field(converter=utc_converter, validator=aware_field)
 
 
 @attrs.frozen(kw_only=True)
@@ -314,4 +383,4 @@ class SlaBreached(Event):
     """An SLA ``target`` (``"response"`` or ``"resolution"``) passed its deadline unmet."""
 
     target: str
-    deadline: datetime
+    deadline: datetime = attrs.field(converter=utc_converter, validator=aware_field)

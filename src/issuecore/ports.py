@@ -28,7 +28,12 @@ from typing import Protocol
 
 import attrs
 
-from issuecore._instants import aware_field, optional_aware_field
+from issuecore._instants import (
+    aware_field,
+    optional_aware_field,
+    optional_utc_converter,
+    utc_converter,
+)
 from issuecore.model import Event, Issue, ThreadEntry
 from issuecore.queries import IssuePage, IssueQuery
 
@@ -46,6 +51,7 @@ __all__ = [
     "OutboxItem",
     "Store",
     "TaskBoard",
+    "TokenProvider",
     "UnitOfWork",
     "new_effect_id",
 ]
@@ -69,7 +75,9 @@ class MessageRecord:
     number: str | None
     outcome: str
     reason: str
-    at: datetime | None = attrs.field(default=None, validator=optional_aware_field)
+    at: datetime | None = attrs.field(
+        default=None, converter=optional_utc_converter, validator=optional_aware_field
+    )
     fingerprint: str | None = None
 
 
@@ -102,13 +110,21 @@ class OutboxItem:
     number: str | None
     payload: bytes = attrs.field(repr=lambda data: f"<{len(data)} bytes>")
     message_id: str | None = None
-    created_at: datetime = attrs.field(validator=aware_field)
-    next_attempt_at: datetime | None = attrs.field(validator=optional_aware_field)
+    created_at: datetime = attrs.field(converter=utc_converter, validator=aware_field)
+    next_attempt_at: datetime | None = attrs.field(
+        converter=optional_utc_converter, validator=optional_aware_field
+    )
     attempts: int = 0
     claimed_by: str | None = None
-    lease_until: datetime | None = attrs.field(default=None, validator=optional_aware_field)
-    done_at: datetime | None = attrs.field(default=None, validator=optional_aware_field)
-    dead_at: datetime | None = attrs.field(default=None, validator=optional_aware_field)
+    lease_until: datetime | None = attrs.field(
+        default=None, converter=optional_utc_converter, validator=optional_aware_field
+    )
+    done_at: datetime | None = attrs.field(
+        default=None, converter=optional_utc_converter, validator=optional_aware_field
+    )
+    dead_at: datetime | None = attrs.field(
+        default=None, converter=optional_utc_converter, validator=optional_aware_field
+    )
     last_error: str | None = None
 
     @classmethod
@@ -334,6 +350,17 @@ class UnitOfWork(Protocol):
         """Return the raw bytes kept for ``message_id``, or ``None``."""
         ...
 
+    def quarantined_messages(self, *, limit: int) -> list[MessageRecord]:
+        """Return up to ``limit`` records of quarantined messages, newest first."""
+        ...
+
+    def release_message(self, message_id: str) -> bool:
+        """Delete the record of ``message_id`` if it was quarantined (its bytes stay kept).
+
+        Returns whether there was such a record; the message can then be received again.
+        """
+        ...
+
     def count_auto_replies(self, address: str, since: datetime) -> int:
         """Return how many automatic replies were counted against ``address`` since ``since``."""
         ...
@@ -397,6 +424,22 @@ class Mailer(Protocol):
 
     def send(self, message: EmailMessage) -> None:
         """Send ``message``; raise if it was not accepted."""
+        ...
+
+
+class TokenProvider(Protocol):
+    """Returns an OAuth2 access token for a mailbox (XOAUTH2 with IMAP and SMTP).
+
+    Any callable without arguments returning the token will do; it may cache
+    the token until it expires. When the server refuses a token, the
+    transports ask once more for a fresh one: through the provider's
+    ``refresh()`` method if it has one (bypassing any cache), else by calling
+    it again. A token that cannot be had raises
+    :class:`~issuecore.errors.AccessTokenError`.
+    """
+
+    def __call__(self) -> str:
+        """Return a valid access token."""
         ...
 
 

@@ -18,8 +18,9 @@ import binascii
 import enum
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
+from typing import Any
 
 import attrs
 
@@ -98,6 +99,15 @@ def _sla_filters(values: Iterable[str] | str | None) -> tuple[SlaFilter, ...]:
     return tuple(sorted(chosen, key=lambda member: member.value))
 
 
+def _pairs(
+    values: Mapping[str, Any] | Iterable[tuple[str, Any]] | None,
+) -> tuple[tuple[str, Any], ...]:
+    if values is None:
+        return ()
+    items = values.items() if isinstance(values, Mapping) else values
+    return tuple(sorted(((str(name), value) for name, value in items), key=lambda pair: pair[0]))
+
+
 def _limit(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_PAGE:
         raise ValueError(f"limit must be a whole number from 1 to {MAX_PAGE}, got {value!r}")
@@ -121,6 +131,9 @@ class IssueQuery:
     statuses: tuple[str, ...] = attrs.field(default=(), converter=_strings)
     priorities: tuple[str, ...] = attrs.field(default=(), converter=_strings)
     agreements: tuple[str, ...] = attrs.field(default=(), converter=_strings)
+    issue_types: tuple[str, ...] = attrs.field(default=(), converter=_strings)
+    references: tuple[tuple[str, Any], ...] = attrs.field(default=(), converter=_pairs)
+    fields: tuple[tuple[str, Any], ...] = attrs.field(default=(), converter=_pairs)
     assignee: str | None = None
     raised_by: str | None = None
     sla: tuple[SlaFilter, ...] = attrs.field(default=(), converter=_sla_filters)

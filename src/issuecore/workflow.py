@@ -22,6 +22,7 @@ from issuecore.model import (
     Action,
     Actor,
     Assigned,
+    DetailsChanged,
     Event,
     HistoryEntry,
     Issue,
@@ -49,6 +50,7 @@ __all__ = [
     "auto_close_due_at",
     "format_issue_number",
     "open_issue",
+    "set_details",
     "set_priority",
     "unassign",
 ]
@@ -441,6 +443,8 @@ DEFAULT_TABLE: Final[Mapping[tuple[str, str], str]] = {
     (_WAITING, Action.AUTO_CLOSE): _CLOSED,
     (_RESOLVED, Action.REOPEN): _OPEN,
     (_CLOSED, Action.REOPEN): _OPEN,
+    (_WAITING, Action.RESUME): _OPEN,
+    (_HOLD, Action.RESUME): _OPEN,
 }
 
 
@@ -462,6 +466,9 @@ def open_issue(
     participants: Iterable[str] = (),
     follows_up: str | None = None,
     workflow: Workflow | None = None,
+    issue_type: str | None = None,
+    references: Mapping[str, str] | None = None,
+    fields: Mapping[str, Any] | None = None,
 ) -> Change:
     """Return a new issue in the workflow's initial status and its :class:`IssueOpened` event."""
     require_aware("at", at)
@@ -488,6 +495,9 @@ def open_issue(
         priority=priority,
         participants=others,
         follows_up=follows_up,
+        issue_type=issue_type,
+        references=references,
+        fields=fields,
         history=(entry,),
     )
     event = IssueOpened(number=number, at=at, actor=actor, subject=subject, raised_by=raised_by)
@@ -578,6 +588,52 @@ def set_priority(issue: Issue, priority: str, *, at: datetime, actor: Actor) -> 
     )
     event = PriorityChanged(
         number=issue.number, at=at, actor=actor, old=issue.priority, new=priority
+    )
+    return Change(issue=new_issue, events=(event,))
+
+
+def set_details(
+    issue: Issue,
+    *,
+    at: datetime,
+    actor: Actor,
+    issue_type: str | None,
+    references: Mapping[str, str],
+    fields: Mapping[str, Any],
+) -> Change:
+    """Set the issue's type, references and custom fields; the same values change nothing.
+
+    The history entry's ``detail`` names what changed (the values stay on the issue).
+    """
+    require_aware("at", at)
+    changed = [
+        name
+        for name, old, new in (
+            ("issue_type", issue.issue_type, issue_type),
+            ("references", dict(issue.references), dict(references)),
+            ("fields", dict(issue.fields), dict(fields)),
+        )
+        if old != new or type(old) is not type(new)
+    ]
+    if not changed:
+        return Change(issue=issue)
+    new_issue, at = _record(
+        issue,
+        at=at,
+        actor=actor,
+        action="set_details",
+        detail=", ".join(changed),
+        issue_type=issue_type,
+        references=references,
+        fields=fields,
+    )
+    event = DetailsChanged(
+        number=issue.number,
+        at=at,
+        actor=actor,
+        issue_type=issue_type,
+        references=references,
+        fields=fields,
     )
     return Change(issue=new_issue, events=(event,))
 

@@ -11,6 +11,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from mail_servers import (
+    OAUTH2_TOKEN,
     Certificate,
     Dovecot,
     RecordingHandler,
@@ -72,7 +73,8 @@ def smtp_server() -> Iterator[Callable[..., tuple[Controller, RecordingHandler]]
 
     Call with ``port=`` to choose the port, ``starttls=`` a certificate to
     offer STARTTLS with, ``implicit_tls=`` a certificate for TLS from the
-    first byte, and ``auth=True`` to require a login.
+    first byte, ``auth=True`` to require a login, and ``handler=`` a handler
+    of its own (an :class:`~mail_servers.XOAuth2Handler` offers XOAUTH2).
     """
     started: list[Controller] = []
 
@@ -82,8 +84,9 @@ def smtp_server() -> Iterator[Callable[..., tuple[Controller, RecordingHandler]]
         starttls: Certificate | None = None,
         implicit_tls: Certificate | None = None,
         auth: bool = False,
+        handler: RecordingHandler | None = None,
     ) -> tuple[Controller, RecordingHandler]:
-        handler = RecordingHandler()
+        handler = handler if handler is not None else RecordingHandler()
         options: dict[str, Any] = {}
         if starttls is not None:
             options.update(tls_context=starttls.server_context(), require_starttls=True)
@@ -114,3 +117,10 @@ def smtp_server() -> Iterator[Callable[..., tuple[Controller, RecordingHandler]]
 def maildir_root(tmp_path: Path) -> Path:
     """A folder path for a Maildir that does not exist yet."""
     return tmp_path / "Maildir"
+
+
+@pytest.fixture(scope="session")
+def oauth2_dovecot(dovecot: Dovecot) -> Iterator[Dovecot]:
+    """A private Dovecot that also takes XOAUTH2 with the bearer token ``OAUTH2_TOKEN``."""
+    with Dovecot(dovecot.binary, None, oauth2_token=OAUTH2_TOKEN) as server:
+        yield server

@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
 MAILBOX = EXAMPLES / "support.mbox"
 EXAMPLE_CONFIG = EXAMPLES / "issuecore.toml"
-# A Monday, 09:00 UTC: issue numbers are ISS-2026-..., as the mailbox's tokens expect.
+# A Monday, 09:00 UTC: issue numbers are ISS-2026-... (the mailbox itself works in any year).
 NOW = "2026-03-02T09:00:00+00:00"
 
 
@@ -52,7 +52,7 @@ def load_generator() -> ModuleType:
     return module
 
 
-# What the example mailbox is designed to give when ingested into an empty desk in 2026.
+# What the example mailbox is designed to give when ingested into an empty desk, in any year.
 DESIGNED = {
     "created": 26,
     "appended": 18,

@@ -267,10 +267,9 @@ def test_fetch_with_a_password_variable_that_is_not_set_names_the_key(tmp_path: 
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["frobnicate"], "invalid choice: 'frobnicate'"),
-        ([], "the following arguments are required: COMMAND"),
-        (["show"], "the following arguments are required: number"),
-        (["list", "--limit", "many"], "argument --limit: invalid int value: 'many'"),
+        (["frobnicate"], "'frobnicate' is not a command; known: init, ingest"),
+        (["show"], "the following arguments are required: NUMBER"),
+        (["list", "--limit", "many"], "argument --limit: expected a whole number from 1 to"),
         (["reply", "ISS-1", "--body", "a", "--body-file", "b"], "not allowed with argument"),
         (["reset-sla", "ISS-1", "--by", "ben"], "the following arguments are required: --reason"),
     ],
@@ -373,3 +372,60 @@ def test_business_durations_are_formatted_in_hours_and_calendar_ones_in_days() -
     assert format_duration(timedelta(hours=40)) == "1d 16h"
     assert format_duration(-timedelta(minutes=90)) == "-1h 30m"
     assert format_duration(timedelta(0)) == "0s"
+
+
+HOLIDAY_CALENDAR = """
+[[agreements]]
+name = "Bavaria"
+[agreements.calendar]
+timezone = "Europe/Berlin"
+holidays = {{ country = "DE", subdivision = "{subdivision}"{extra} }}
+hours = {{ mon = [["09:00", "17:00"]], tue = [["09:00", "17:00"]], wed = [["09:00", "17:00"]] }}
+[agreements.targets.High]
+response = "4h"
+"""
+
+
+def test_country_holidays_come_from_the_toml() -> None:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from issuecore.config import parse_config
+
+    berlin = ZoneInfo("Europe/Berlin")
+    bavaria = parse_config(HOLIDAY_CALENDAR.format(subdivision="BY", extra=""))
+    berlin_state = parse_config(HOLIDAY_CALENDAR.format(subdivision="BE", extra=""))
+    extra = parse_config(
+        HOLIDAY_CALENDAR.format(subdivision="BE", extra=', dates = ["2027-03-02"]')
+    )
+    epiphany = datetime(2027, 1, 6, 10, tzinfo=berlin)  # a Wednesday, a holiday in Bavaria only
+    calendar = bavaria.agreements[0].business_time
+
+    assert not calendar.is_open(epiphany)
+    assert berlin_state.agreements[0].business_time.is_open(epiphany)
+    assert calendar.is_open(datetime(2027, 12, 28, 10, tzinfo=berlin))  # an ordinary Tuesday
+    assert not calendar.is_open(datetime(2040, 12, 25, 10, tzinfo=berlin))  # years ahead too
+    assert not extra.agreements[0].business_time.is_open(datetime(2027, 3, 2, 10, tzinfo=berlin))
+
+
+@pytest.mark.parametrize(
+    ("holidays", "message"),
+    [
+        ('{ country = "XX" }', "no public holidays known for 'XX'"),
+        ('{ subdivision = "BY" }', "holidays.country: is required"),
+        ('{ country = "DE", region = "BY" }', "holidays.region: unknown key"),
+        ('"DE"', 'must be a list of dates or a table like { country = "DE"'),
+    ],
+)
+def test_wrong_country_holidays_name_the_key(tmp_path: Path, holidays: str, message: str) -> None:
+    text = HOLIDAY_CALENDAR.format(subdivision="BY", extra="").replace(
+        '{ country = "DE", subdivision = "BY" }', holidays
+    )
+    (tmp_path / "issuecore.toml").write_text(text)
+
+    done = issuecore(tmp_path, "list")
+
+    assert done.returncode == 2
+    assert done.stderr.startswith("issuecore: error: issuecore.toml: agreements[0].calendar.")
+    assert message in done.stderr
+    assert len(done.stderr.splitlines()) == 1

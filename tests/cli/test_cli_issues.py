@@ -279,7 +279,7 @@ def test_tick_auto_closes_issues_waiting_for_the_customer_for_seven_days(desk_di
     done = issuecore(desk_dir, "tick", now="2026-03-09T09:00:01Z")
 
     assert done.returncode == 0, done.stderr
-    assert "auto-closed  1 (ISS-2026-00015)" in done.stdout
+    assert "auto-closed  1\n  ISS-2026-00015\n" in done.stdout
     assert rows(issuecore(desk_dir, "list", "--status", "Closed").stdout).keys() == {
         "ISS-2026-00015"
     }

@@ -81,7 +81,9 @@ def test_outbox_lists_mail_the_server_never_took_and_retry_delivers_a_dead_lette
         b"From: Ana <ana@example.org>\nTo: help@brightwater.example\nSubject: Leak\n"
         b"Message-ID: <1@example.org>\n\nIt leaks.\n"
     )
-    assert issuecore(tmp_path, "ingest", "one.eml").returncode == 0
+    ingested = issuecore(tmp_path, "ingest", "one.eml")
+    assert ingested.returncode == 5  # recorded, but the automatic reply is not sent yet
+    assert "automatic replies sent: 0" in ingested.stdout
     waiting = issuecore(tmp_path, "outbox")
     assert waiting.returncode == 0, waiting.stderr
     lines = waiting.stdout.splitlines()

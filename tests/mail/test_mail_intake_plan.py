@@ -19,7 +19,7 @@ from test_mail_strangers import stranger_messages
 from issuecore.mail import Decision, DecisionKind, InboundMessage, Quarantined, Signal, decide
 from issuecore.mail.intake import INTAKE_OUTCOMES, IntakePlan, plan_intake
 from issuecore.mail.parse import parse_message
-from issuecore.mail.settings import StrangerPolicy
+from issuecore.mail.settings import AgentMailPolicy, StrangerPolicy
 from issuecore.model import Action, ActorKind, EntryKind
 from strategies import hostile_text
 
@@ -212,7 +212,10 @@ def test_who_wrote_decides_the_entry_kind_and_the_action(
         assert result.entry.kind is EntryKind.AUTOMATED_MESSAGE
         assert result.update.action is None
     elif decision.from_agent:
-        assert result.entry.kind is EntryKind.AGENT_REPLY
+        # Agent mail reaches the customer (an agent reply) or is kept as an internal note.
+        assert result.entry.kind in (EntryKind.AGENT_REPLY, EntryKind.INTERNAL_NOTE)
+        if result.entry.kind is EntryKind.INTERNAL_NOTE:
+            assert (result.update.action, result.relay) == (None, None)
     else:
         assert result.entry.kind is EntryKind.CUSTOMER_MESSAGE
     if result.update.action is not None:
@@ -235,9 +238,11 @@ def test_who_wrote_decides_the_entry_kind_and_the_action(
 def test_a_message_with_parts_left_out_keeps_its_bytes_and_says_so(
     message: InboundMessage, decision: Decision
 ) -> None:
+    # An agent's mail gets a note of its own (see the agent-mail property below).
     filed = attrs.evolve(
         decision,
         kind=DecisionKind.CREATE if decision.issue_number is None else DecisionKind.APPEND,
+        from_agent=False,
     )
 
     result = plan(message, filed)
@@ -304,3 +309,42 @@ def test_the_plan_needs_an_aware_instant() -> None:
     )
     assert later.entry is not None
     assert later.entry.at == NOW + timedelta(seconds=1)
+
+
+@given(inbound_messages, decisions, st.sampled_from(list(AgentMailPolicy)), st.booleans())
+def test_agent_mail_is_relayed_told_directly_or_kept_as_a_note(
+    message: InboundMessage, decision: Decision, policy: AgentMailPolicy, direct: bool
+) -> None:
+    appended = attrs.evolve(
+        decision,
+        kind=DecisionKind.APPEND,
+        issue_number=ISSUE,
+        from_agent=True,
+        automated=False,
+        unverified=False,
+        change_status=True,
+        addressed_to_raiser=direct,
+    )
+    settings = attrs.evolve(SETTINGS, agent_mail_policy=policy)
+    result = plan_intake(message, appended, settings=settings, now=NOW, fingerprint=None)
+
+    assert result.entry is not None
+    assert result.update is not None
+    if result.relay is not None:
+        assert policy is AgentMailPolicy.RELAY
+        assert not direct
+        assert (result.entry.kind, result.update.action) == (
+            EntryKind.AGENT_REPLY,
+            Action.AGENT_REPLY,
+        )
+        assert result.relay.body == result.entry.display_text
+        assert result.relay.attachments == result.entry.attachments
+    elif direct:
+        assert (result.entry.kind, result.update.action) == (
+            EntryKind.AGENT_REPLY,
+            Action.AGENT_REPLY,
+        )
+    else:
+        assert (result.entry.kind, result.update.action) == (EntryKind.INTERNAL_NOTE, None)
+        assert result.note is not None
+        assert "was not sent to the customer" in result.note.text

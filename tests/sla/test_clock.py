@@ -70,10 +70,19 @@ def test_new_issue_gets_default_priority_and_running_deadlines() -> None:
 
 def test_unknown_priority_names_the_known_ones() -> None:
     with pytest.raises(UnknownPriorityError) as caught:
-        opened(priority="P1")
+        STANDARD.target("P1")
     assert str(caught.value) == (
         "priority 'P1' has no target in agreement 'Standard'; known: Urgent, High, Medium, Low"
     )
+
+
+def test_a_priority_without_target_opens_on_the_default_priority_target() -> None:
+    issue = opened(priority="P1")
+    assert issue.priority == "P1"
+    assert issue.sla is not None
+    assert issue.sla.priority == "P1"
+    assert issue.sla.response_by == T0 + 8 * H
+    assert issue.sla.resolution_by == T0 + timedelta(days=3)
 
 
 def test_reply_on_time_meets_response_and_pauses_the_clock() -> None:
@@ -175,9 +184,11 @@ def test_escalation_moves_deadlines_earlier_and_keeps_response_verdict() -> None
     assert clock.resolution_by == T0 + 6 * H + (16 * H - 5 * H)
 
 
-def test_priority_without_target_is_refused_before_anything_changes() -> None:
-    with pytest.raises(UnknownPriorityError):
-        change_priority(opened(), "Whenever", STANDARD, at=T0, actor=AGENT)
+def test_a_priority_without_target_runs_on_the_default_priority_target() -> None:
+    change = change_priority(opened(priority="Urgent"), "Whenever", STANDARD, at=T0, actor=AGENT)
+    assert change.issue.priority == "Whenever"
+    assert change.issue.sla is not None
+    assert change.issue.sla.response_by == T0 + 8 * H
 
 
 def test_reset_restarts_clock_clears_breach_and_records_who_and_why() -> None:
@@ -209,12 +220,30 @@ def test_sweep_raises_at_risk_then_breach_once_each() -> None:
     assert again.events == ()
     breached = sweep_sla(again.issue, STANDARD, now=T0 + 5 * H)
     kinds = [(type(e).__name__, e.target) for e in breached.events]
-    assert ("SlaBreached", RESPONSE) in kinds
-    assert ("SlaAtRisk", RESOLUTION) in kinds
-    assert ("SlaBreached", RESOLUTION) in kinds
+    assert kinds == [("SlaBreached", RESPONSE), ("SlaBreached", RESOLUTION)]
     assert sweep_sla(breached.issue, STANDARD, now=T0 + 50 * H).events == ()
     assert breached.issue.sla is not None
     assert breached.issue.sla.wake_at(STANDARD) is None
+
+
+def test_a_late_sweep_reports_the_breach_without_the_at_risk_due_before_it() -> None:
+    issue = opened(priority="Urgent")  # response 1 h, at risk from 45 min
+    late = sweep_sla(issue, STANDARD, now=T0 + 2 * H)
+    kinds = [(type(e).__name__, e.target) for e in late.events]
+    assert ("SlaBreached", RESPONSE) in kinds
+    assert ("SlaAtRisk", RESPONSE) not in kinds
+    assert late.issue.sla is not None
+    assert "at_risk:response" in late.issue.sla.notified  # never raised later either
+    assert not any(
+        isinstance(e, SlaAtRisk) and e.target == RESPONSE
+        for e in sweep_sla(late.issue, STANDARD, now=T0 + 3 * H).events
+    )
+
+
+def test_an_on_time_sweep_still_reports_at_risk_before_the_breach() -> None:
+    issue = opened(priority="Urgent")
+    risky = sweep_sla(issue, STANDARD, now=T0 + 46 * timedelta(minutes=1))
+    assert [(type(e).__name__, e.target) for e in risky.events] == [("SlaAtRisk", RESPONSE)]
 
 
 def test_breach_revealed_by_a_reply_is_not_raised_again_by_the_sweep() -> None:

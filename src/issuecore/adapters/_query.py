@@ -16,7 +16,7 @@ from typing import Any
 import attrs
 
 from issuecore._codec import to_micros
-from issuecore._marks import query_instant
+from issuecore._marks import detail_key, query_details, query_instant
 from issuecore.mail.addresses import address_key
 from issuecore.queries import IssueQuery, IssueSort, SearchTerm, SlaFilter, decode_cursor
 from issuecore.sla.clock import AgreementStatus
@@ -37,6 +37,7 @@ class Tables:
     issues: str
     assignees: str
     search: str
+    details: str
 
 
 def text_expression(dialect: str, terms: Sequence[SearchTerm]) -> str:
@@ -86,6 +87,18 @@ def page_statement(
         conditions.append(f"i.priority IN ({values('priority', query.priorities)})")
     if query.agreements:
         conditions.append(f"i.agreement IN ({values('agreement', query.agreements)})")
+    if query.issue_types:
+        keys = [detail_key("type", "", issue_type) for issue_type in query.issue_types]
+        conditions.append(
+            f"i.number IN (SELECT d.number FROM {tables.details} d "
+            f"WHERE d.detail IN ({values('type', keys)}))"
+        )
+    for position, (kind, name, value) in enumerate(query_details(query)):
+        parameters[f"detail{position}"] = detail_key(kind, name, value)
+        conditions.append(
+            f"i.number IN (SELECT d.number FROM {tables.details} d "
+            f"WHERE d.detail = :detail{position})"
+        )
     if query.assignee is not None:
         parameters["assignee"] = query.assignee
         conditions.append(

@@ -35,7 +35,9 @@ from typing import Any
 
 import attrs
 
-from issuecore.errors import MailSettingsError, MailTransportError
+from issuecore.adapters.oauth2 import token_from, xoauth2_response
+from issuecore.errors import AccessTokenError, MailSettingsError, MailTransportError
+from issuecore.ports import TokenProvider
 
 __all__ = ["ImapMessage", "ImapSource"]
 
@@ -195,6 +197,26 @@ class _Session:
                 self.connection.shutdown()
 
 
+def _check_xoauth2_user(username: str) -> None:
+    try:
+        xoauth2_response(username, "token")
+    except ValueError:
+        raise MailSettingsError.invalid(
+            "username", username, "a mailbox address without control characters"
+        ) from None
+
+
+def _responder(user: str, token: str) -> Callable[[bytes], bytes]:
+    """Return the AUTHENTICATE callback: the XOAUTH2 response, then an empty answer to an error."""
+    answers = [xoauth2_response(user, token).encode()]
+
+    def respond(_challenge: bytes) -> bytes:
+        # After a refusal the server sends its error as a challenge; an empty line ends it.
+        return answers.pop() if answers else b""
+
+    return respond
+
+
 def _text(data: list[Any]) -> str:
     parts = []
     for item in data:
@@ -221,6 +243,12 @@ class ImapSource:
     - ``ssl_context``: the TLS settings; :func:`ssl.create_default_context`
       when omitted. ``timeout``: seconds each network operation may take.
 
+    - ``token_provider``: log in with XOAUTH2 (Microsoft 365, Google) with
+      the access token it returns, instead of ``password`` (see
+      :mod:`issuecore.adapters.oauth2`). A refused token is refreshed once
+      and tried again; a token that cannot be had raises
+      :class:`~issuecore.errors.AccessTokenError`.
+
     Used as a context manager, the source keeps one connection open for
     every :meth:`messages` call inside the ``with`` block and logs out at its
     end; otherwise each :meth:`messages` call opens a connection and logs out
@@ -235,7 +263,8 @@ class ImapSource:
         port: int = 993,
         *,
         username: str,
-        password: str,
+        password: str | None = None,
+        token_provider: TokenProvider | None = None,
         mailbox: str = "INBOX",
         security: str = "ssl",
         processed_mailbox: str | None = None,
@@ -247,6 +276,14 @@ class ImapSource:
             raise MailSettingsError.invalid("security", security, "'ssl', 'starttls' or 'none'")
         if batch < 1:
             raise MailSettingsError.invalid("batch", batch, "a whole number of at least 1")
+        if (password is None) == (token_provider is None):
+            raise MailSettingsError.invalid(
+                "password" if password is None else "token_provider",
+                None if password is None else "<hidden>",
+                "a password or a token_provider, exactly one of them",
+            )
+        if token_provider is not None:
+            _check_xoauth2_user(username)
         _quoted(mailbox)
         if processed_mailbox is not None:
             _quoted(processed_mailbox)
@@ -258,6 +295,7 @@ class ImapSource:
         self.port = port
         self.username = username
         self._password = password
+        self._token_provider = token_provider
         self.mailbox = mailbox
         self.security = security
         self.processed_mailbox = processed_mailbox
@@ -269,7 +307,8 @@ class ImapSource:
     def __repr__(self) -> str:
         return (
             f"ImapSource({self.host!r}, {self.port}, username={self.username!r}, "
-            f"mailbox={self.mailbox!r}, security={self.security!r})"
+            f"mailbox={self.mailbox!r}, security={self.security!r}"
+            f"{', XOAUTH2' if self._token_provider is not None else ''})"
         )
 
     def __enter__(self) -> ImapSource:
@@ -345,15 +384,38 @@ class ImapSource:
                     connection.starttls(ssl_context=self._context())
                 except (imaplib.IMAP4.error, OSError) as error:
                     raise self.error("STARTTLS", error) from error
-            try:
-                connection.login(self.username, self._password)
-            except (imaplib.IMAP4.error, OSError) as error:
-                raise self.error("login", error) from error
+            if self._token_provider is not None:
+                self._xoauth2(connection, self._token_provider)
+            else:
+                try:
+                    connection.login(self.username, self._password or "")
+                except (imaplib.IMAP4.error, OSError) as error:
+                    raise self.error("login", error) from error
             session.select()
         except BaseException:
             session.close()
             raise
         return session
+
+    def _xoauth2(self, connection: imaplib.IMAP4, provider: TokenProvider) -> None:
+        """Log in with XOAUTH2; a refused token is refreshed once and tried again."""
+        step = "XOAUTH2 login"
+        if "AUTH=XOAUTH2" not in {word.upper() for word in connection.capabilities}:
+            raise self.error(step, "the server does not offer AUTH=XOAUTH2")
+        token = token_from(provider)
+        for attempt in (1, 2):
+            try:
+                connection.authenticate("XOAUTH2", _responder(self.username, token))
+                return
+            except imaplib.IMAP4.error as error:
+                # NO or BAD: the token was refused. A broken connection is not retried.
+                if attempt == 2:
+                    raise self.error(step, error) from error
+            except OSError as error:
+                if isinstance(error, AccessTokenError):
+                    raise
+                raise self.error(step, error) from error
+            token = token_from(provider, refresh=True)
 
     def _connect(self) -> imaplib.IMAP4:
         try:

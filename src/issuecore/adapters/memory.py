@@ -317,6 +317,23 @@ class InMemoryUnitOfWork:
         digest = tables.kept.get(message_id)
         return None if digest is None else self.blobs.get(digest)
 
+    def quarantined_messages(self, *, limit: int) -> list[MessageRecord]:
+        """Return up to ``limit`` records of quarantined messages, newest first."""
+        tables = self._usable()
+        found = [r for r in tables.messages.values() if r.outcome == "quarantined"]
+        found.sort(key=lambda r: (r.at.timestamp() if r.at else 0.0, r.message_id), reverse=True)
+        return found[:limit]
+
+    def release_message(self, message_id: str) -> bool:
+        """Delete the record of ``message_id`` if it was quarantined."""
+        tables = self._usable(writes=True)
+        refuse_unstorable("message_id", message_id)
+        record = tables.messages.get(message_id)
+        if record is None or record.outcome != "quarantined":
+            return False
+        del tables.messages[message_id]
+        return True
+
     def referenced_blobs(self) -> set[str]:
         """Return the digest of every blob an attachment or a kept message references."""
         tables = self._usable()

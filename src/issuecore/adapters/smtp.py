@@ -25,7 +25,9 @@ import ssl
 from email.message import EmailMessage
 
 from issuecore.adapters._wire import wire_message
-from issuecore.errors import MailSettingsError, MailTransportError
+from issuecore.adapters.oauth2 import token_from, xoauth2_response
+from issuecore.errors import AccessTokenError, MailSettingsError, MailTransportError
+from issuecore.ports import TokenProvider
 
 __all__ = ["SmtpMailer"]
 
@@ -44,6 +46,12 @@ class SmtpMailer:
       relay on the same host or in tests).
     - ``username`` and ``password``: log in with them (AUTH) when given.
       The password is never logged nor shown in an error or ``repr``.
+    - ``username`` and ``token_provider``: log in with XOAUTH2 (Microsoft
+      365, Google) with the access token it returns, instead of a password
+      (see :mod:`issuecore.adapters.oauth2`). A refused token is refreshed
+      once and tried again; a token that cannot be had raises
+      :class:`~issuecore.errors.AccessTokenError`, which the desk's outbox
+      treats like any failed send: it retries later.
     - ``ssl_context``: the TLS settings; :func:`ssl.create_default_context`
       (certificate and host name checked) when omitted.
     - ``timeout``: seconds each network operation may take.
@@ -62,13 +70,29 @@ class SmtpMailer:
         security: str = "starttls",
         username: str | None = None,
         password: str | None = None,
+        token_provider: TokenProvider | None = None,
         timeout: float = 30.0,
         ssl_context: ssl.SSLContext | None = None,
         local_hostname: str | None = None,
     ) -> None:
         if security not in _SECURITY_CHOICES:
             raise MailSettingsError.invalid("security", security, "'starttls', 'ssl' or 'none'")
-        if (username is None) != (password is None):
+        if token_provider is not None:
+            if password is not None:
+                raise MailSettingsError.invalid(
+                    "password", "<hidden>", "a password or a token_provider, not both"
+                )
+            if username is None:
+                raise MailSettingsError.invalid(
+                    "username", None, "the mailbox address XOAUTH2 logs in as"
+                )
+            try:
+                xoauth2_response(username, "token")
+            except ValueError:
+                raise MailSettingsError.invalid(
+                    "username", username, "a mailbox address without control characters"
+                ) from None
+        elif (username is None) != (password is None):
             raise MailSettingsError.invalid(
                 "username" if username is None else "password",
                 None,
@@ -79,13 +103,15 @@ class SmtpMailer:
         self.security = security
         self.username = username
         self._password = password
+        self._token_provider = token_provider
         self.timeout = timeout
         self.ssl_context = ssl_context
         self.local_hostname = local_hostname
 
     def __repr__(self) -> str:
         user = "" if self.username is None else f", username={self.username!r}"
-        return f"SmtpMailer({self.host!r}, {self.port}, security={self.security!r}{user})"
+        oauth = ", XOAUTH2" if self._token_provider is not None else ""
+        return f"SmtpMailer({self.host!r}, {self.port}, security={self.security!r}{user}{oauth})"
 
     def send(self, message: EmailMessage) -> None:
         """Send ``message``; raise :class:`~issuecore.errors.MailTransportError` if not accepted."""
@@ -101,7 +127,10 @@ class SmtpMailer:
                     raise self._error(step, "the server does not offer STARTTLS")
                 client.starttls(context=self._context())
                 client.ehlo()
-            if self.username is not None and self._password is not None:
+            if self._token_provider is not None and self.username is not None:
+                step = "XOAUTH2 login"
+                self._xoauth2(client, self.username, self._token_provider)
+            elif self.username is not None and self._password is not None:
                 step = "login"
                 client.login(self.username, self._password)
             step = "send"
@@ -110,7 +139,7 @@ class SmtpMailer:
             if client is not None:
                 _close(client)
             if isinstance(error, (smtplib.SMTPException, OSError)) and not isinstance(
-                error, MailTransportError
+                error, (MailTransportError, AccessTokenError)
             ):
                 raise self._error(step, error) from error
             raise
@@ -126,6 +155,18 @@ class SmtpMailer:
                     f"{address} ({code} {reply!r})" for address, (code, reply) in refused.items()
                 ),
             )
+
+    def _xoauth2(self, client: smtplib.SMTP, user: str, provider: TokenProvider) -> None:
+        """Log in with XOAUTH2; a refused token is refreshed once and tried again."""
+        offered = str(client.esmtp_features.get("auth", "")).upper().split()
+        if "XOAUTH2" not in offered:
+            raise self._error("XOAUTH2 login", "the server does not offer AUTH XOAUTH2")
+        token = token_from(provider)
+        try:
+            client.auth("XOAUTH2", _Responder(user, token), initial_response_ok=True)
+        except smtplib.SMTPAuthenticationError:
+            token = token_from(provider, refresh=True)
+            client.auth("XOAUTH2", _Responder(user, token), initial_response_ok=True)
 
     def _context(self) -> ssl.SSLContext:
         return self.ssl_context if self.ssl_context is not None else ssl.create_default_context()
@@ -147,6 +188,17 @@ class SmtpMailer:
         return MailTransportError.failed(
             protocol="SMTP", host=self.host, port=self.port, operation=step, cause=cause
         )
+
+
+class _Responder:
+    """The AUTH callback: the XOAUTH2 response, then an empty answer to an error."""
+
+    def __init__(self, user: str, token: str) -> None:
+        self.answers = [xoauth2_response(user, token)]
+
+    def __call__(self, challenge: bytes | None = None, /) -> str:
+        # After a refusal the server sends its error as a 334 challenge; an empty line ends it.
+        return self.answers.pop() if self.answers else ""
 
 
 def _hang_up(client: smtplib.SMTP) -> None:

@@ -47,7 +47,7 @@ from issuecore._codec import (
     to_micros,
 )
 from issuecore._instants import optional_aware, require_aware
-from issuecore._marks import NO_DEADLINE, IssueMarks, searchable
+from issuecore._marks import NO_DEADLINE, IssueMarks, detail_keys, searchable
 from issuecore._text import refuse_unstorable, refuse_unstorable_document
 from issuecore.adapters._query import Tables, page_statement
 from issuecore.adapters.blobs import (
@@ -102,6 +102,7 @@ class _Schema:
     schema_version: sa.Table
     issues: sa.Table
     issue_assignees: sa.Table
+    issue_details: sa.Table
     issue_sequences: sa.Table
     thread_entries: sa.Table
     attachments: sa.Table
@@ -169,6 +170,18 @@ class _Schema:
             ),
         )
         index("issue_assignees_number", issue_assignees.c.number)
+        # Added by migration 7: one key per type, reference and custom field of an issue.
+        issue_details = table(
+            "issue_details",
+            sa.Column("detail", sa.String(64), primary_key=True),
+            sa.Column(
+                "number",
+                sa.String(_NUMBER),
+                sa.ForeignKey(issues.c.number, ondelete="CASCADE"),
+                primary_key=True,
+            ),
+        )
+        index("issue_details_number", issue_details.c.number)
         issue_sequences = table(
             "issue_sequences",
             sa.Column("year", sa.Integer, primary_key=True, autoincrement=False),
@@ -282,6 +295,7 @@ class _Schema:
             schema_version=schema_version,
             issues=issues,
             issue_assignees=issue_assignees,
+            issue_details=issue_details,
             issue_sequences=issue_sequences,
             thread_entries=thread_entries,
             attachments=attachments,
@@ -369,6 +383,7 @@ def _create_version_1(connection: sa.Connection, schema: _Schema) -> None:
         schema.effects,
         schema.search_text,
         schema.issues,
+        schema.issue_details,
     }
     issues = _without_columns(schema.issues, *(column.name for column in _QUERY_COLUMNS))
     issues.create(connection, checkfirst=False)
@@ -599,6 +614,27 @@ def _fill_query_columns(connection: sa.Connection, schema: _Schema) -> None:
         )
 
 
+def _add_issue_details(connection: sa.Connection, schema: _Schema) -> None:
+    # The keys find filters types, references and custom fields by; issues stored
+    # before carry none, but a document may already hold them, so they are filled.
+    details = schema.issue_details
+    if not sa.inspect(connection).has_table(details.name):
+        details.create(connection, checkfirst=False)
+        for index in details.indexes:
+            index.create(connection, checkfirst=True)
+    issues = schema.issues
+    rows = connection.execute(
+        sa.select(issues.c.number, issues.c.document, issues.c.version)
+    ).fetchall()
+    for number, document, version in rows:
+        keys = detail_keys(issue_from_document(document, version=version))
+        connection.execute(details.delete().where(details.c.number == number))
+        if keys:
+            connection.execute(
+                details.insert(), [{"detail": key, "number": number} for key in keys]
+            )
+
+
 def _mark_columns(marks: IssueMarks) -> dict[str, Any]:
     return {
         "priority": marks.priority,
@@ -617,6 +653,7 @@ MIGRATIONS: Final[Sequence[Callable[[sa.Connection, _Schema], None]]] = (
     _add_message_fingerprints,
     _create_version_5,
     _add_query_columns,
+    _add_issue_details,
 )
 """The schema changes in order; entry ``i`` takes the database from version ``i`` to ``i + 1``.
 
@@ -827,6 +864,13 @@ class SqlUnitOfWork:
             **_mark_columns(IssueMarks.of(issue, at_risk_at=at_risk_at)),
         }
 
+    def _set_details(self, db: sa.Connection, issue: Issue) -> None:
+        details = self._schema.issue_details
+        db.execute(details.delete().where(details.c.number == issue.number))
+        keys = list(dict.fromkeys(detail_keys(issue)))
+        if keys:
+            db.execute(details.insert(), [{"detail": key, "number": issue.number} for key in keys])
+
     def _set_assignees(self, db: sa.Connection, issue: Issue) -> None:
         assignees = self._schema.issue_assignees
         db.execute(assignees.delete().where(assignees.c.number == issue.number))
@@ -850,6 +894,7 @@ class SqlUnitOfWork:
         except sa.exc.IntegrityError:
             raise ConcurrencyConflictError.already_exists(issue.number) from None
         self._set_assignees(db, issue)
+        self._set_details(db, issue)
         db.execute(
             self._schema.search_text.insert().values(
                 number=issue.number, body=searchable(issue.subject)
@@ -879,6 +924,7 @@ class SqlUnitOfWork:
                 issue.number, expected=issue.version, stored=stored
             )
         self._set_assignees(db, issue)
+        self._set_details(db, issue)
         return attrs.evolve(issue, version=issue.version + 1)
 
     def next_sequence(self, year: int) -> int:
@@ -953,6 +999,7 @@ class SqlUnitOfWork:
         tables = Tables(
             issues=preparer.format_table(self._schema.issues),
             assignees=preparer.format_table(self._schema.issue_assignees),
+            details=preparer.format_table(self._schema.issue_details),
             search=preparer.format_table(self._schema.search_text),
         )
         dialect = "postgresql" if self._dialect == "postgresql" else "mysql"
@@ -1085,6 +1132,39 @@ class SqlUnitOfWork:
             .one_or_none()
         )
         return None if row is None else self.blobs.get(row.content)
+
+    def quarantined_messages(self, *, limit: int) -> list[MessageRecord]:
+        """Return up to ``limit`` records of quarantined messages, newest first."""
+        messages = self._schema.message_ids
+        rows = self._db().execute(
+            sa.select(messages)
+            .where(messages.c.outcome == "quarantined")
+            .order_by(messages.c.at.desc(), messages.c.digest.desc())
+            .limit(limit)
+        )
+        return [
+            MessageRecord(
+                message_id=row.message_id,
+                number=row.number,
+                outcome=row.outcome,
+                reason=row.reason,
+                at=None if row.at is None else from_micros(row.at),
+                fingerprint=row.fingerprint,
+            )
+            for row in rows
+        ]
+
+    def release_message(self, message_id: str) -> bool:
+        """Delete the record of ``message_id`` if it was quarantined."""
+        messages = self._schema.message_ids
+        db = self._db(writes=True)
+        refuse_unstorable("message_id", message_id)
+        result = db.execute(
+            messages.delete().where(
+                messages.c.digest == _digest(message_id), messages.c.outcome == "quarantined"
+            )
+        )
+        return bool(result.rowcount)
 
     def referenced_blobs(self) -> set[str]:
         """Return the digest of every blob an attachment or a kept message references."""

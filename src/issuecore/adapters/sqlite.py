@@ -39,7 +39,7 @@ from issuecore._codec import (
     to_micros,
 )
 from issuecore._instants import optional_aware, require_aware
-from issuecore._marks import NO_DEADLINE, IssueMarks, searchable
+from issuecore._marks import NO_DEADLINE, IssueMarks, detail_keys, searchable
 from issuecore._text import refuse_unstorable, refuse_unstorable_document
 from issuecore.adapters._query import Tables, page_statement
 from issuecore.adapters.blobs import (
@@ -138,6 +138,18 @@ def _fill_query_columns(connection: sqlite3.Connection) -> None:
         connection.execute(
             "INSERT INTO search_text (body, number) VALUES (?, ?)",
             (searchable(entry.display_text), number),
+        )
+
+
+def _fill_details(connection: sqlite3.Connection) -> None:
+    # Issues stored before version 7 may be read by a newer document format already.
+    for number, document, version in connection.execute(
+        "SELECT number, document, version FROM issues"
+    ).fetchall():
+        issue = issue_from_document(document, version=version)
+        connection.executemany(
+            "INSERT OR IGNORE INTO issue_details (detail, number) VALUES (?, ?)",
+            [(key, number) for key in detail_keys(issue)],
         )
 
 
@@ -296,10 +308,22 @@ MIGRATIONS: Final[Sequence[Migration]] = (
         "body, number UNINDEXED, tokenize = 'unicode61 remove_diacritics 2')",
         _fill_query_columns,
     ),
+    # 7: an issue's type, references and custom fields, one key per value, for find.
+    (
+        """CREATE TABLE issue_details (
+            detail TEXT NOT NULL,
+            number TEXT NOT NULL REFERENCES issues (number) ON DELETE CASCADE,
+            PRIMARY KEY (detail, number)
+        )""",
+        "CREATE INDEX issue_details_number ON issue_details (number)",
+        _fill_details,
+    ),
 )
 """The schema changes in order; entry ``i`` takes the file from version ``i`` to ``i + 1``."""
 
-_TABLES: Final = Tables(issues="issues", assignees="issue_assignees", search="search_text")
+_TABLES: Final = Tables(
+    issues="issues", assignees="issue_assignees", search="search_text", details="issue_details"
+)
 
 _EFFECT_COLUMNS: Final = (
     "id, kind, number, message_id, payload, created_at, attempts, next_attempt_at, "
@@ -512,6 +536,13 @@ class SQLiteUnitOfWork:
             "document": _storable_document(issue_document(issue)),
         }
 
+    def _set_details(self, db: sqlite3.Connection, issue: Issue) -> None:
+        db.execute("DELETE FROM issue_details WHERE number = ?", (issue.number,))
+        db.executemany(
+            "INSERT OR IGNORE INTO issue_details (detail, number) VALUES (?, ?)",
+            [(key, issue.number) for key in detail_keys(issue)],
+        )
+
     def _set_assignees(self, db: sqlite3.Connection, issue: Issue) -> None:
         db.execute("DELETE FROM issue_assignees WHERE number = ?", (issue.number,))
         db.executemany(
@@ -536,6 +567,7 @@ class SQLiteUnitOfWork:
         if inserted.rowcount != 1:
             raise ConcurrencyConflictError.already_exists(issue.number)
         self._set_assignees(db, issue)
+        self._set_details(db, issue)
         db.execute(
             "INSERT INTO search_text (body, number) VALUES (?, ?)",
             (searchable(issue.subject), issue.number),
@@ -564,6 +596,7 @@ class SQLiteUnitOfWork:
                 issue.number, expected=issue.version, stored=rows[0][0]
             )
         self._set_assignees(db, issue)
+        self._set_details(db, issue)
         return attrs.evolve(issue, version=issue.version + 1)
 
     def next_sequence(self, year: int) -> int:
@@ -739,6 +772,35 @@ class SQLiteUnitOfWork:
         refuse_unstorable("message_id", message_id)
         rows = self._query("SELECT content FROM kept_messages WHERE message_id = ?", (message_id,))
         return self.blobs.get(rows[0][0]) if rows else None
+
+    def quarantined_messages(self, *, limit: int) -> list[MessageRecord]:
+        """Return up to ``limit`` records of quarantined messages, newest first."""
+        rows = self._query(
+            "SELECT message_id, number, outcome, reason, at, fingerprint FROM message_ids "
+            "WHERE outcome = 'quarantined' ORDER BY at DESC, message_id DESC LIMIT ?",
+            (limit,),
+        )
+        return [
+            MessageRecord(
+                message_id=message_id,
+                number=number,
+                outcome=outcome,
+                reason=reason,
+                at=None if at is None else from_micros(at),
+                fingerprint=fingerprint,
+            )
+            for message_id, number, outcome, reason, at, fingerprint in rows
+        ]
+
+    def release_message(self, message_id: str) -> bool:
+        """Delete the record of ``message_id`` if it was quarantined."""
+        db = self._db(writes=True)
+        refuse_unstorable("message_id", message_id)
+        cursor = db.execute(
+            "DELETE FROM message_ids WHERE message_id = ? AND outcome = 'quarantined'",
+            (message_id,),
+        )
+        return cursor.rowcount > 0
 
     def referenced_blobs(self) -> set[str]:
         """Return the digest of every blob an attachment or a kept message references."""

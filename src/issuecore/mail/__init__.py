@@ -40,7 +40,13 @@ from issuecore.mail.parse import (
     synthetic_message_id,
 )
 from issuecore.mail.quotes import new_content
-from issuecore.mail.settings import AutomatedPolicy, FollowUpPolicy, MailSettings, StrangerPolicy
+from issuecore.mail.settings import (
+    AgentMailPolicy,
+    AutomatedPolicy,
+    FollowUpPolicy,
+    MailSettings,
+    StrangerPolicy,
+)
 from issuecore.mail.signing import SignatureStatus, SignedId, make_message_id, verify_message_id
 from issuecore.mail.tokens import (
     REPLY_PREFIXES,
@@ -52,6 +58,7 @@ from issuecore.mail.tokens import (
 
 __all__ = [
     "REPLY_PREFIXES",
+    "AgentMailPolicy",
     "AutoReplyCounter",
     "AutomatedPolicy",
     "Automation",

@@ -31,12 +31,13 @@ from issuecore.mail.parse import InboundMessage
 from issuecore.mail.settings import MailSettings
 from issuecore.mail.signing import make_message_id
 from issuecore.mail.tokens import clean_subject, reply_subject
-from issuecore.model import Issue
+from issuecore.model import Attachment, Issue
 
 __all__ = [
     "AutoReplyCounter",
     "InMemoryAutoReplyCounter",
     "auto_reply_recipient",
+    "compose_acknowledgement",
     "compose_agent_reply",
     "compose_auto_reply",
     "reference_chain",
@@ -48,6 +49,9 @@ _MAX_REFERENCES: Final = 20
 # References is written as it is rather than RFC 2047-encoded at 78.
 OUTBOUND_POLICY: Final = email.policy.default.clone(max_line_length=998)
 _BODY_UNSAFE: Final = re.compile(r"[\ud800-\udfff]")  # lone surrogates cannot be encoded
+_MIME_TYPE: Final = re.compile(
+    r"([a-z0-9][a-z0-9!#$&^_.+-]{0,62})/([a-z0-9][a-z0-9!#$&^_.+-]{0,126})"
+)
 _SAFE_MSG_ID: Final = re.compile(r"<[!-;=?-~]{1,250}>")  # printable ASCII without < > or space
 
 
@@ -211,21 +215,28 @@ def compose_agent_reply(
     references: Sequence[str] = (),
     agent_name: str | None = None,
     unique: str | None = None,
+    html: str | None = None,
+    attachments: Sequence[Attachment] = (),
+    exclude: Iterable[str] = (),
 ) -> EmailMessage:
     """Return an agent's reply: to the raiser, the participants in copy, threaded and signed.
+
+    ``html`` adds an HTML alternative to the text body; ``attachments`` are
+    attached after the body, each with its file name and content type.
 
     ``in_reply_to`` is the latest inbound Message-ID of the issue and
     ``references`` the thread's earlier Message-IDs, oldest first. A raiser
     that is a robot (an order sent from ``noreply@``) gets no copy; the
     first participant (the person its ``Reply-To`` named) is addressed
-    instead.
+    instead. ``exclude`` names addresses that get no copy (the agent, when
+    the reply relays their own mail); ``attachments`` go with the text.
     """
     require_aware("now", now)
     recipients = tuple(
         address
         for address in unique_addresses(
             (a for a in map(outbound_address, (issue.raised_by, *issue.participants)) if a),
-            exclude=settings.own_addresses,
+            exclude=(*settings.own_addresses, *exclude),
         )
         if not is_robot_address(address)
     )
@@ -242,6 +253,8 @@ def compose_agent_reply(
         references=(*references, *((in_reply_to,) if in_reply_to else ())),
         sender_name=agent_name,
         body=body,
+        html=html,
+        attachments=attachments,
     )
 
 
@@ -258,6 +271,8 @@ def _outbound(
     references: Iterable[str],
     sender_name: str | None,
     body: str,
+    html: str | None = None,
+    attachments: Sequence[Attachment] = (),
 ) -> EmailMessage:
     reply = EmailMessage(policy=OUTBOUND_POLICY)
     name = safe_header_text(sender_name or "", limit=120)
@@ -285,4 +300,66 @@ def _outbound(
         _set(reply, "References", " ".join(chain))
     _set(reply, settings.loop_header, settings.support_address)
     reply.set_content(_BODY_UNSAFE.sub("\ufffd", body.replace("\0", "")))
+    if html is not None:
+        reply.add_alternative(_BODY_UNSAFE.sub("\ufffd", html.replace("\0", "")), subtype="html")
+    for attachment in attachments:
+        maintype, subtype = _content_type(attachment.content_type)
+        reply.add_attachment(
+            bytes(attachment.data),
+            maintype=maintype,
+            subtype=subtype,
+            filename=safe_header_text(attachment.filename, limit=200) or "attachment",
+        )
     return reply
+
+
+def compose_acknowledgement(
+    issue: Issue,
+    *,
+    settings: MailSettings,
+    now: datetime,
+    unique: str | None = None,
+) -> EmailMessage | None:
+    """Return the acknowledgement of an issue opened by a form or an API call, or ``None``.
+
+    The same text as the automatic reply to mail (``auto_reply_template``),
+    to the raiser; ``None`` when the raiser is our own address, a robot
+    address or one mail cannot be sent to.
+    """
+    require_aware("now", now)
+    recipient = outbound_address(issue.raised_by)
+    if recipient is None or is_robot_address(recipient):
+        return None
+    if address_key(recipient) in {address_key(own) for own in settings.own_addresses}:
+        return None
+    tokens = settings.tokens
+    body = settings.auto_reply_template.format(
+        number=issue.number,
+        subject=clean_subject(issue.subject, tokens=tokens),
+        token=tokens.render(issue.number),
+        support_address=settings.support_address,
+    )
+    reply = _outbound(
+        settings=settings,
+        number=issue.number,
+        now=now,
+        unique=unique,
+        subject=reply_subject(issue.subject, issue.number, tokens=tokens),
+        to=(recipient,),
+        cc=(),
+        in_reply_to=None,
+        references=(),
+        sender_name=None,
+        body=body,
+    )
+    reply["Auto-Submitted"] = "auto-replied"
+    reply["X-Auto-Response-Suppress"] = "All"
+    return reply
+
+
+def _content_type(value: str) -> tuple[str, str]:
+    """Return ``value`` as (maintype, subtype) when it is a plain MIME type, else octet-stream."""
+    match = _MIME_TYPE.fullmatch(value.strip().lower())
+    if match is None or match.group(1) in ("multipart", "message"):
+        return "application", "octet-stream"
+    return match.group(1), match.group(2)

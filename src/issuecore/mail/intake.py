@@ -31,7 +31,8 @@ derived Message-ID because its own was reused.
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from datetime import UTC, datetime, timedelta
 from typing import Final
 
 import attrs
@@ -41,17 +42,29 @@ from issuecore._text import clean_text
 from issuecore.mail.matching import Decision, DecisionKind
 from issuecore.mail.parse import InboundMessage, Quarantined
 from issuecore.mail.quotes import new_content
-from issuecore.mail.settings import MailSettings
-from issuecore.model import Action, Actor, EntryKind, MessageReceived, ThreadEntry
+from issuecore.mail.settings import AgentMailPolicy, MailSettings
+from issuecore.model import Action, Actor, Attachment, EntryKind, MessageReceived, ThreadEntry
 
 __all__ = [
     "INTAKE_OUTCOMES",
+    "WRITTEN_AT_EARLIEST",
+    "WRITTEN_AT_SKEW",
+    "AgentRelay",
     "IntakePlan",
     "IssueUpdate",
     "MessageRecord",
     "NewIssue",
+    "dmarc_passed",
+    "message_instant",
     "plan_intake",
+    "unrelayed",
+    "written_at",
 ]
+
+WRITTEN_AT_EARLIEST: Final = datetime(1970, 1, 1, tzinfo=UTC)
+"""A ``Date:`` before this instant is absurd for mail: :func:`written_at` ignores it."""
+WRITTEN_AT_SKEW: Final = timedelta(days=1)
+"""How far after its receipt a message's ``Date:`` may lie (a sender's clock running fast)."""
 
 INTAKE_OUTCOMES: Final = ("created", "appended", "duplicate", "loop", "ignored", "quarantined")
 """Every outcome an :class:`IntakePlan` (and so ``HelpDesk.receive``) can report."""
@@ -102,6 +115,24 @@ class IssueUpdate:
 
 
 @attrs.frozen(kw_only=True)
+class AgentRelay:
+    """An agent's mail to send on to the customer as a desk reply, through the outbox.
+
+    ``body`` is the agent's new text (the quoted conversation left out),
+    ``attachments`` the files that came with it, ``author`` the agent's
+    address and ``name`` their display name (shown before the support
+    address in ``From``). The desk counts the reply as the response only
+    once it queued it; if it cannot (see :func:`unrelayed`), the message is
+    kept as an internal note instead.
+    """
+
+    author: str
+    name: str
+    body: str
+    attachments: tuple[Attachment, ...] = ()
+
+
+@attrs.frozen(kw_only=True)
 class IntakePlan:
     """What to do with one inbound message; executing it is the desk's only part.
 
@@ -116,6 +147,8 @@ class IntakePlan:
       wrote it; ``note``: the intake note to add after it, if any.
     - ``message``: the message under the Message-ID it is recorded as (what
       an automatic reply answers); ``from_agent``/``automated``: who sent it.
+    - ``relay``: an agent's mail to send on to the customer (only with an
+      ``update`` whose action is the agent reply).
     """
 
     outcome: str = attrs.field(validator=attrs.validators.in_(INTAKE_OUTCOMES))
@@ -132,6 +165,7 @@ class IntakePlan:
     note: ThreadEntry | None = None
     from_agent: bool = False
     automated: bool = False
+    relay: AgentRelay | None = None
 
     @property
     def writes_anything(self) -> bool:
@@ -153,6 +187,40 @@ class IntakePlan:
         )
 
 
+def written_at(date: datetime | None, *, received: datetime) -> datetime | None:
+    """Return the message date ``date`` in UTC, or ``None`` when missing or absurd.
+
+    Absurd is before :data:`WRITTEN_AT_EARLIEST` or later than ``received``
+    plus :data:`WRITTEN_AT_SKEW`.
+    """
+    require_aware("received", received)
+    if date is None or date.tzinfo is None or date.utcoffset() is None:
+        return None
+    try:
+        instant = date.astimezone(UTC)
+    except (OverflowError, ValueError):
+        return None
+    if instant < WRITTEN_AT_EARLIEST or instant > received + WRITTEN_AT_SKEW:
+        return None
+    return instant
+
+
+def message_instant(
+    message: InboundMessage | Quarantined, *, received: datetime, use_message_date: bool
+) -> datetime:
+    """Return the instant a message counts from: ``received``, or its own date when asked to.
+
+    With ``use_message_date`` the message's :func:`written_at` is used when it
+    has one, never later than ``received``; otherwise, and for a message that
+    could not be read, the instant it was received.
+    """
+    require_aware("received", received)
+    if not use_message_date or isinstance(message, Quarantined):
+        return received
+    written = written_at(message.date, received=received)
+    return received if written is None else min(written, received)
+
+
 def plan_intake(
     message: InboundMessage | Quarantined,
     decision: Decision,
@@ -160,12 +228,17 @@ def plan_intake(
     settings: MailSettings,
     now: datetime,
     fingerprint: str | None,
+    received: datetime | None = None,
 ) -> IntakePlan:
     """Return the plan for ``message`` as ``decision`` classified it, at ``now``.
 
     ``decision`` is what :func:`~issuecore.mail.matching.decide` returned for
     ``message`` (its ``record_as`` and, for a duplicate, ``previous_outcome``
     are the facts looked up); ``fingerprint`` is stored with the record.
+    ``now`` is the instant the message counts from (its entry's ``at``);
+    ``received``, when the desk counts from the message's own date (see
+    :func:`message_instant`), is when it was received (``now`` when omitted),
+    against which :func:`written_at` judges the date.
     """
     require_aware("now", now)
     message_id = decision.record_as or message.message_id
@@ -206,7 +279,7 @@ def plan_intake(
         reason = f"{reason}; left out: {'; '.join(message.omissions)}"
     sender = decision.sender or message.from_address or "unknown"
     actor = Actor.agent(sender) if decision.from_agent else Actor.customer(sender)
-    entry = _entry_for(message, decision, now)
+    entry = _entry_for(message, decision, now, now if received is None else received)
     note = _intake_note(message, decision, now)
     if decision.kind is DecisionKind.CREATE:
         subject = decision.subject if decision.subject is not None else message.subject
@@ -235,7 +308,7 @@ def plan_intake(
         )
         outcome, new_issue = "appended", None
         recorded = "unverified" if decision.unverified else "appended"
-    return IntakePlan(
+    plan = IntakePlan(
         outcome=outcome,
         message_id=message_id,
         reason=reason,
@@ -252,6 +325,104 @@ def plan_intake(
         note=note,
         from_agent=decision.from_agent,
         automated=decision.automated,
+    )
+    return _agent_mail(plan, decision, message, settings)
+
+
+def _agent_mail(
+    plan: IntakePlan, decision: Decision, message: InboundMessage, settings: MailSettings
+) -> IntakePlan:
+    """Return ``plan`` with an agent's mail relayed, or kept as a note, as the policy says."""
+    update, entry = plan.update, plan.entry
+    if (
+        update is None
+        or entry is None
+        or update.action != Action.AGENT_REPLY
+        or not decision.from_agent
+        or decision.automated
+        or decision.unverified
+    ):
+        return plan
+    if decision.addressed_to_raiser:
+        return attrs.evolve(
+            plan,
+            reason=f"{plan.reason}; the agent wrote to the raiser directly: nothing is relayed",
+        )
+    if settings.agent_mail_policy is AgentMailPolicy.RECORD_ONLY:
+        return unrelayed(plan, "agent_mail_policy is record_only")
+    authserv_id = settings.agent_mail_authserv_id
+    if authserv_id is not None and not dmarc_passed(message, authserv_id=authserv_id):
+        return unrelayed(
+            plan, f"no Authentication-Results of {authserv_id} says dmarc=pass for its sender"
+        )
+    body = entry.display_text
+    if not body.strip() and not entry.attachments:
+        return unrelayed(plan, "it holds no new text and no attachment")
+    relay = AgentRelay(
+        author=entry.author,
+        name=message.from_name,
+        body=body,
+        attachments=entry.attachments,
+    )
+    return attrs.evolve(
+        plan, relay=relay, reason=f"{plan.reason}; relayed to the customer as a desk reply"
+    )
+
+
+_RESULT: Final = re.compile(r"(?:^|;)\s*dmarc\s*=\s*pass\b", re.IGNORECASE)
+
+
+def dmarc_passed(message: InboundMessage, *, authserv_id: str) -> bool:
+    """Return whether the server ``authserv_id`` recorded ``dmarc=pass`` for ``message``.
+
+    Only ``Authentication-Results`` headers that server wrote count (RFC 8601:
+    a receiving server removes headers claiming its name from incoming mail,
+    so a sender cannot forge one). Comments in parentheses are ignored.
+    """
+    wanted = authserv_id.lower()
+    for name, value in message.headers:
+        if name != "authentication-results":
+            continue
+        text = _COMMENT.sub(" ", value)
+        server, _, results = text.partition(";")
+        words = server.split()
+        if words and words[0].lower() == wanted and _RESULT.search(";" + results):
+            return True
+    return False
+
+
+_COMMENT: Final = re.compile(r"\([^()]*\)")
+
+
+def unrelayed(plan: IntakePlan, why: str) -> IntakePlan:
+    """Return ``plan`` with the agent's mail kept as an internal note: no status change, no reply.
+
+    The note on the thread says it did not reach the customer, and ``why``.
+    """
+    if plan.entry is None or plan.update is None:
+        raise ValueError(f"a plan with outcome {plan.outcome!r} adds no agent mail to an issue")
+    line = (
+        f"The agent's mail {plan.message_id} was not sent to the customer ({why}); "
+        "it is kept as an internal note. Answer the customer with a reply from the desk."
+    )
+    note = plan.note
+    if note is None:
+        note = ThreadEntry(
+            kind=EntryKind.SYSTEM,
+            author="issuecore",
+            text=f"Intake note on {plan.message_id}:\n{line}",
+            at=plan.entry.at,
+        )
+    else:
+        note = attrs.evolve(note, text=f"{note.text}\n{line}")
+    return attrs.evolve(
+        plan,
+        entry=attrs.evolve(plan.entry, kind=EntryKind.INTERNAL_NOTE),
+        update=attrs.evolve(plan.update, action=None),
+        note=note,
+        relay=None,
+        reason=f"{plan.reason.removesuffix('; relayed to the customer as a desk reply')}; "
+        f"kept as an internal note, not sent to the customer: {why}",
     )
 
 
@@ -273,12 +444,15 @@ def _plan(
     )
 
 
-def _entry_for(message: InboundMessage, decision: Decision, at: datetime) -> ThreadEntry:
+def _entry_for(
+    message: InboundMessage, decision: Decision, at: datetime, received: datetime
+) -> ThreadEntry:
     kind = EntryKind.AUTOMATED_MESSAGE if decision.automated else EntryKind.CUSTOMER_MESSAGE
     if decision.from_agent and not decision.automated:
         kind = EntryKind.AGENT_REPLY
     return ThreadEntry(
         kind=kind,
+        written_at=written_at(message.date, received=received),
         author=message.from_address or decision.sender or "unknown",
         text=message.text,
         new_text=new_content(message.text, html=message.html),

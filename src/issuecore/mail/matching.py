@@ -150,6 +150,8 @@ class Decision:
       for a reused Message-ID the one :func:`reused_message_id` derives.
     - ``reused_message_id``: the Message-ID the message reused, when an
       earlier, different message was recorded under it.
+    - ``addressed_to_raiser``: for ``APPEND``, the message was sent to the
+      issue's raiser too (in To or Cc), so they have it already.
     """
 
     kind: DecisionKind
@@ -173,6 +175,7 @@ class Decision:
     forged_references: tuple[str, ...] = ()
     record_as: str | None = None
     reused_message_id: str | None = None
+    addressed_to_raiser: bool = False
 
 
 def message_fingerprint(raw: bytes) -> str:
@@ -400,6 +403,14 @@ class _Matcher:
     # -- outcomes -------------------------------------------------------------
 
     def _matched(self, issue: Issue, signal: Signal, why: str) -> Decision:
+        decision = self._matched_issue(issue, signal, why)
+        if decision.kind is not DecisionKind.APPEND:
+            return decision
+        message = self.message
+        direct = any(same_address(a, issue.raised_by) for a in (*message.to, *message.cc))
+        return attrs.evolve(decision, addressed_to_raiser=direct)
+
+    def _matched_issue(self, issue: Issue, signal: Signal, why: str) -> Decision:
         automated = self.automation.automated
         copied, left_out = self._capped(self._copied_in(issue))
         if not self.is_closed(issue.status):

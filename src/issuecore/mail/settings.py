@@ -17,6 +17,7 @@ from issuecore.mail.tokens import TokenFormat, token_format
 
 __all__ = [
     "DEFAULT_AUTO_REPLY_TEMPLATE",
+    "AgentMailPolicy",
     "AutomatedPolicy",
     "FollowUpPolicy",
     "MailSettings",
@@ -56,6 +57,21 @@ class AutomatedPolicy(enum.StrEnum):
     CREATE = "create"
 
 
+class AgentMailPolicy(enum.StrEnum):
+    """What a message from an agent's address that names an issue does.
+
+    ``relay``: it is sent on to the customer as a desk reply (quoted text
+    left out, attachments kept) through the outbox, and counts as the
+    response once queued. ``record_only``: it is kept on the thread as an
+    internal note; nothing is sent and the status stays. Either way, mail
+    the agent addressed to the customer directly (the raiser in To or Cc)
+    is recorded as the agent reply it is and not sent again.
+    """
+
+    RELAY = "relay"
+    RECORD_ONLY = "record_only"
+
+
 def _member(kind: type[enum.StrEnum], name: str, value: object) -> Any:
     try:
         return kind(str(value))
@@ -71,6 +87,11 @@ def _stranger_policy(value: object) -> StrangerPolicy:
 
 def _follow_up_policy(value: object) -> FollowUpPolicy:
     policy: FollowUpPolicy = _member(FollowUpPolicy, "follow_up_policy", value)
+    return policy
+
+
+def _agent_mail_policy(value: object) -> AgentMailPolicy:
+    policy: AgentMailPolicy = _member(AgentMailPolicy, "agent_mail_policy", value)
     return policy
 
 
@@ -159,6 +180,13 @@ def _header_name(_instance: object, attribute: attrs.Attribute[Any], value: str)
         raise MailSettingsError.invalid(attribute.name, value, "a header name like X-Issue-Loop")
 
 
+def _authserv_id(_instance: object, attribute: attrs.Attribute[Any], value: str | None) -> None:
+    if value is not None and not re.fullmatch(r"[A-Za-z0-9.-]{1,253}", value):
+        raise MailSettingsError.invalid(
+            attribute.name, value, "the receiving server's name, like mx.google.com"
+        )
+
+
 def _domain(_instance: object, attribute: attrs.Attribute[Any], value: str | None) -> None:
     if value is not None and not re.fullmatch(r"[A-Za-z0-9.-]{1,253}", value):
         raise MailSettingsError.invalid(attribute.name, value, "a domain like example.com")
@@ -171,6 +199,13 @@ class MailSettings:
     ``signing_key`` signs the Message-IDs we send. Set it for production: the
     default is a fresh random key, so IDs signed before a restart are no
     longer recognised (replies to them still find their issue by token).
+
+    ``agent_mail_policy`` says what an agent's mail naming an issue does
+    (:class:`AgentMailPolicy`). ``agent_mail_authserv_id``, when set, is the
+    name the mailbox's receiving server writes into ``Authentication-Results``
+    (``mx.google.com``, ``mx.microsoft.com``...): agent mail is then relayed
+    only when that server's header says ``dmarc=pass``, so a forged agent
+    address cannot make the desk write to a customer.
     """
 
     support_address: str = attrs.field(validator=_address, converter=_normalized)
@@ -192,6 +227,10 @@ class MailSettings:
     automated_policy: AutomatedPolicy = attrs.field(
         default=AutomatedPolicy.IGNORE, converter=_automated_policy
     )
+    agent_mail_policy: AgentMailPolicy = attrs.field(
+        default=AgentMailPolicy.RELAY, converter=_agent_mail_policy
+    )
+    agent_mail_authserv_id: str | None = attrs.field(default=None, validator=_authserv_id)
     auto_reply: bool = True
     auto_reply_limit: int = attrs.field(default=10, validator=_limit)
     auto_reply_window: timedelta = attrs.field(

@@ -19,7 +19,7 @@ from typing import Protocol
 
 import attrs
 
-from issuecore._instants import require_aware
+from issuecore._instants import optional_utc_converter, require_aware, utc_converter
 
 __all__ = [
     "RESOLUTION",
@@ -88,8 +88,8 @@ class ClockTerms(Protocol):
 class Period:
     """A closed stretch during which the clock ran, with the business time it held."""
 
-    start: datetime
-    end: datetime
+    start: datetime = attrs.field(converter=utc_converter)
+    end: datetime = attrs.field(converter=utc_converter)
     business: timedelta
 
 
@@ -99,7 +99,7 @@ class SlaNotice:
 
     kind: str
     target: str
-    deadline: datetime
+    deadline: datetime = attrs.field(converter=utc_converter)
 
 
 @attrs.frozen(kw_only=True)
@@ -139,25 +139,25 @@ class SlaClock:
     priority: str
     response_target: timedelta
     resolution_target: timedelta | None
-    started_at: datetime
+    started_at: datetime = attrs.field(converter=utc_converter)
     role: SlaRole
     periods: tuple[Period, ...] = ()
     consumed: timedelta = _ZERO
-    running_since: datetime | None = None
-    paused_since: datetime | None = None
-    responded_at: datetime | None = None
+    running_since: datetime | None = attrs.field(default=None, converter=optional_utc_converter)
+    paused_since: datetime | None = attrs.field(default=None, converter=optional_utc_converter)
+    responded_at: datetime | None = attrs.field(default=None, converter=optional_utc_converter)
     response_met: bool | None = None
     response_business: timedelta | None = None
-    resolved_at: datetime | None = None
+    resolved_at: datetime | None = attrs.field(default=None, converter=optional_utc_converter)
     resolution_met: bool | None = None
     resolution_business: timedelta | None = None
-    response_by: datetime | None = None
-    resolution_by: datetime | None = None
+    response_by: datetime | None = attrs.field(default=None, converter=optional_utc_converter)
+    resolution_by: datetime | None = attrs.field(default=None, converter=optional_utc_converter)
     breached: tuple[str, ...] = ()
     notified: tuple[str, ...] = ()
     hold_business: timedelta = _ZERO
     hold_elapsed: timedelta = _ZERO
-    reset_at: datetime | None = None
+    reset_at: datetime | None = attrs.field(default=None, converter=optional_utc_converter)
     reset_by: str | None = None
     reset_reason: str | None = None
 
@@ -464,16 +464,20 @@ def sweep(
     notices: list[SlaNotice] = []
     notified = list(clock.notified)
     breached = list(clock.breached)
-    for kind, which, instant in sorted(clock._pending(terms), key=lambda item: item[2]):
-        if instant > now:
-            continue
+    pending = sorted(clock._pending(terms), key=lambda item: item[2])
+    due = [(kind, which, instant) for kind, which, instant in pending if instant <= now]
+    # A sweep that comes late finds the breach due as well: it alone is news then.
+    breaching = {which for kind, which, _ in due if kind == "breached"}
+    for kind, which, _instant in due:
         deadline = clock.response_by if which == RESPONSE else clock.resolution_by
         assert deadline is not None
         notified.append(f"{kind}:{which}")
         if kind == "breached" and which not in breached:
             breached.append(which)
+        if kind == "at_risk" and which in breaching:
+            continue
         notices.append(SlaNotice(kind=kind, target=which, deadline=deadline))
-    if not notices:
+    if not due:
         return clock, ()
     return attrs.evolve(clock, notified=tuple(notified), breached=tuple(breached)), tuple(notices)
 

@@ -16,6 +16,7 @@ from issuecore._instants import require_aware
 from issuecore.model import (
     Action,
     Actor,
+    AgreementChanged,
     Event,
     HistoryEntry,
     Issue,
@@ -30,6 +31,7 @@ from issuecore.workflow import Change, Workflow, set_priority
 __all__ = [
     "change_priority",
     "follow",
+    "reselect",
     "reset_sla",
     "start_sla",
     "sweep_sla",
@@ -45,8 +47,8 @@ def start_sla(
     """Choose the agreement for a newly opened issue and start its clock.
 
     The issue's priority defaults to the agreement's default priority; a
-    priority the agreement has no target for raises
-    :class:`~issuecore.errors.UnknownPriorityError`. Without a covering
+    priority the agreement has no target for is kept, and the clock runs on
+    the target of the agreement's default priority. Without a covering
     agreement the issue is returned unchanged (no SLA).
     """
     issue = change.issue
@@ -54,7 +56,7 @@ def start_sla(
     if agreement is None:
         return change
     priority = issue.priority or agreement.default_priority
-    target = agreement.target(priority)
+    target = agreement.target_for(priority)
     clock = start_clock(
         agreement,
         priority=priority,
@@ -102,10 +104,10 @@ def change_priority(
 ) -> Change:
     """Set the priority and replace the SLA targets, recomputing the deadlines.
 
-    Raises :class:`~issuecore.errors.UnknownPriorityError` when the agreement
-    has no target for ``priority``.
+    A priority the agreement has no target for runs on the target of the
+    agreement's default priority.
     """
-    target = None if agreement is None or issue.sla is None else agreement.target(priority)
+    target = None if agreement is None or issue.sla is None else agreement.target_for(priority)
     change = set_priority(issue, priority, at=at, actor=actor)
     if target is None or agreement is None or change.issue.sla is None or not change.events:
         return change
@@ -119,6 +121,69 @@ def change_priority(
         at=when,
     )
     return _with(change, attrs.evolve(change.issue, sla=clock), notices, when)
+
+
+def reselect(
+    change: Change,
+    agreements: Iterable[ServiceLevelAgreement],
+    *,
+    workflow: Workflow | None = None,
+) -> Change:
+    """Choose the agreement again for ``change.issue``; switch to it if it is another.
+
+    Switching keeps the business time already consumed, the periods the
+    clock ran and any verdict already reached, and recomputes the running
+    deadlines from the new agreement's targets on its calendar. An issue no
+    agreement covers any more loses its SLA; one newly covered starts its
+    clock at the change. The change gains an
+    :class:`~issuecore.model.AgreementChanged` event and a history entry.
+    """
+    issue = change.issue
+    chosen = choose_agreement(agreements, issue)
+    current = None if issue.sla is None else issue.sla.agreement
+    new = None if chosen is None else chosen.name
+    if new == current:
+        return change
+    at = issue.updated_at
+    notices: tuple[SlaNotice, ...] = ()
+    if chosen is None:
+        clock = None
+    else:
+        target = chosen.target_for(issue.priority)
+        role = chosen.role(issue.status, workflow)
+        if issue.sla is None:
+            clock = start_clock(
+                chosen,
+                priority=issue.priority or chosen.default_priority,
+                response=target.response,
+                resolution=target.resolution,
+                role=role,
+                at=at,
+            )
+        else:
+            moved, notices = retarget(
+                attrs.evolve(issue.sla, agreement=chosen.name),
+                chosen,
+                priority=issue.priority or chosen.default_priority,
+                response=target.response,
+                resolution=target.resolution,
+                at=at,
+            )
+            clock, more = observe(moved, chosen, role=role, at=at)
+            notices += more
+    actor = Actor.system("sla")
+    entry = HistoryEntry(
+        at=at,
+        actor=actor,
+        action="agreement",
+        from_status=issue.status,
+        to_status=issue.status,
+        detail=f"{current} -> {new}",
+    )
+    new_issue = attrs.evolve(issue, sla=clock, history=(*issue.history, entry))
+    event = AgreementChanged(number=issue.number, at=at, actor=actor, old=current, new=new)
+    switched = Change(issue=new_issue, events=(*change.events, event))
+    return _with(switched, new_issue, notices, at)
 
 
 def reset_sla(

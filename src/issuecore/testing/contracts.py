@@ -30,6 +30,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import attrs
+import pendulum
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -63,6 +64,8 @@ __all__ = [
     "StoreStateMachine",
     "escaped_content",
     "expected_issues",
+    "instants_in",
+    "is_pendulum_utc",
     "issue_queries",
     "large_content",
     "populated_entry",
@@ -175,6 +178,7 @@ def populated_entry(at: datetime = T0, *, text: str = "Hello\n> quoted") -> Thre
         author="ana@example.com",
         text=text,
         at=at,
+        written_at=at - timedelta(hours=3, microseconds=1),
         new_text="Hello",
         html="<p>Hello</p>",
         subject="Re: printer",
@@ -224,6 +228,29 @@ def _outbox_item(number: str | None, at: datetime, subject: str = "Hello") -> Ou
     message["Message-ID"] = f"<{uuid.uuid4().hex}@example.com>"
     message.set_content("Thank you for your message.\n")
     return OutboxItem.for_message(message, number=number, created_at=at)
+
+
+def instants_in(value: object) -> list[datetime]:
+    """Return every datetime held anywhere in ``value`` (attrs values, tuples, lists, dicts)."""
+    if isinstance(value, datetime):
+        return [value]
+    kind: Any = type(value)
+    if attrs.has(kind):
+        return [
+            found
+            for field in attrs.fields(kind)
+            for found in instants_in(getattr(value, field.name))
+        ]
+    if isinstance(value, tuple | list | frozenset | set):
+        return [found for item in value for found in instants_in(item)]
+    if isinstance(value, dict):
+        return [found for item in value.values() for found in instants_in(item)]
+    return []
+
+
+def is_pendulum_utc(value: datetime) -> bool:
+    """Return whether ``value`` is a :class:`pendulum.DateTime` in UTC, as every store returns."""
+    return type(value) is pendulum.DateTime and value.tzinfo is pendulum.UTC
 
 
 def _effect(kind: EffectKind, at: datetime, *, text: str = "hello") -> OutboxItem:
@@ -325,7 +352,9 @@ def query_cases(count: int = 36, *, seed: int = 12) -> list[QueryCase]:
 
 
 def _micros(value: datetime) -> int:
-    return round((value - datetime(1970, 1, 1, tzinfo=UTC)) / timedelta(microseconds=1))
+    return round(
+        datetime.__sub__(value, datetime(1970, 1, 1, tzinfo=UTC)) / timedelta(microseconds=1)
+    )
 
 
 def _standing(case: QueryCase, at: datetime) -> set[str]:
@@ -879,6 +908,7 @@ class StoreContract(QueryContract):
                 html=None,
                 message_id=None,
                 unverified=False,
+                written_at=None,
             ),
             populated_entry(T0 + timedelta(minutes=1), text="third"),
         ]
@@ -956,6 +986,52 @@ class StoreContract(QueryContract):
         with store.transaction(read_only=True) as work:
             assert work.kept_message("<kept-1@example.com>") == raw
             assert work.kept_message("<never-kept@example.com>") is None
+
+    def test_quarantined_messages_are_listed_newest_first_and_can_be_released(
+        self, store: Store
+    ) -> None:
+        tag = _number()
+        first = datetime(2026, 3, 2, 10, tzinfo=_BERLIN)
+        with store.transaction() as work:
+            for minutes, name, outcome in ((0, "old", "quarantined"), (5, "new", "quarantined")):
+                work.record_message(
+                    f"<{name}.{tag}@example.com>",
+                    number=None,
+                    outcome=outcome,
+                    reason=f"unreadable {name}",
+                    at=first + timedelta(minutes=minutes),
+                )
+            work.record_message(
+                f"<fine.{tag}@example.com>", number=None, outcome="ignored", reason="robot"
+            )
+            work.keep_message(f"<old.{tag}@example.com>", b"From: ?\r\n\r\nold")
+            work.commit()
+        with store.transaction(read_only=True) as work:
+            listed = [r.message_id for r in work.quarantined_messages(limit=1000)]
+        ours = [message_id for message_id in listed if tag in message_id]
+        assert ours == [f"<new.{tag}@example.com>", f"<old.{tag}@example.com>"]
+        with store.transaction() as work:
+            assert work.release_message(f"<old.{tag}@example.com>") is True
+            assert work.release_message(f"<fine.{tag}@example.com>") is False  # not quarantined
+            assert work.release_message(f"<never.{tag}@example.com>") is False
+            work.commit()
+        with store.transaction(read_only=True) as work:
+            assert work.lookup_message(f"<old.{tag}@example.com>") is None
+            assert work.lookup_message(f"<fine.{tag}@example.com>") is not None
+            assert work.kept_message(f"<old.{tag}@example.com>") == b"From: ?\r\n\r\nold"
+            assert len(work.quarantined_messages(limit=1)) == 1
+
+    def test_releasing_a_message_is_undone_without_commit(self, store: Store) -> None:
+        tag = _number()
+        with store.transaction() as work:
+            work.record_message(
+                f"<q.{tag}@example.com>", number=None, outcome="quarantined", reason="?"
+            )
+            work.commit()
+        with store.transaction() as work:
+            assert work.release_message(f"<q.{tag}@example.com>") is True
+        with store.transaction(read_only=True) as work:
+            assert work.lookup_message(f"<q.{tag}@example.com>") is not None
 
     # large content: MariaDB refuses statements over 16 MiB at its default settings
 
@@ -1195,6 +1271,81 @@ class StoreContract(QueryContract):
         with store.transaction() as work, pytest.raises(UnstorableValueError):
             work.append_entry(issue.number, attrs.evolve(entry, attachments=(broken,)))
 
+    @pytest.mark.parametrize(
+        "change",
+        [
+            {"subject": None},
+            {"subject": 42},
+            {"raised_by": None},
+            {"history": (None,)},
+            {"priority": 3},
+            {"assignees": (None,)},
+            {"participants": ("a@example.com", b"b@example.com")},
+            {"follows_up": 7},
+        ],
+        ids=[
+            "subject-none",
+            "subject-int",
+            "raiser-none",
+            "history-none",
+            "priority-int",
+            "assignee-none",
+            "participant-bytes",
+            "follows-up-int",
+        ],
+    )
+    def test_an_issue_with_a_value_of_the_wrong_type_is_refused(
+        self, store: Store, change: dict[str, Any]
+    ) -> None:
+        issue = simple_issue(_number())
+        self.insert(store, issue)
+        # attrs does not check types at runtime, so such an issue can be built.
+        broken = attrs.evolve(issue, **change)
+        with store.transaction() as work:
+            with pytest.raises(UnstorableValueError):
+                work.insert_issue(attrs.evolve(broken, number=_number()), wake_at=None)
+            with pytest.raises(UnstorableValueError):
+                work.update_issue(attrs.evolve(broken, version=1), wake_at=None)
+        assert self.get(store, issue.number) == attrs.evolve(issue, version=1)
+
+    @pytest.mark.parametrize(
+        "change",
+        [
+            {"text": None},
+            {"author": None},
+            {"text": b"bytes"},
+            {"subject": 1},
+            {"unverified": "no"},
+        ],
+        ids=["text-none", "author-none", "text-bytes", "subject-int", "unverified-str"],
+    )
+    def test_an_entry_with_a_value_of_the_wrong_type_is_refused(
+        self, store: Store, change: dict[str, Any]
+    ) -> None:
+        issue = simple_issue(_number())
+        self.insert(store, issue)
+        with store.transaction() as work:
+            with pytest.raises(UnstorableValueError):
+                work.append_entry(issue.number, attrs.evolve(populated_entry(), **change))
+            work.commit()
+        with store.transaction(read_only=True) as work:
+            assert work.thread(issue.number) == []
+
+    @pytest.mark.parametrize(
+        "change",
+        [{"data": "text, not bytes"}, {"filename": None}, {"content_type": 5}],
+        ids=["data-str", "filename-none", "content-type-int"],
+    )
+    def test_an_attachment_with_a_value_of_the_wrong_type_is_refused(
+        self, store: Store, change: dict[str, Any]
+    ) -> None:
+        issue = simple_issue(_number())
+        self.insert(store, issue)
+        entry = populated_entry()
+        broken = attrs.evolve(entry.attachments[0], **change)
+        with store.transaction() as work, pytest.raises(UnstorableValueError):
+            work.append_entry(issue.number, attrs.evolve(entry, attachments=(broken,)))
+
     def test_nul_inside_issue_and_entry_text_is_kept_exactly(self, store: Store) -> None:
         issue = attrs.evolve(simple_issue(_number()), subject="before\x00after")
         entry = attrs.evolve(populated_entry(), text="a\x00b", html="<p>\x00</p>")
@@ -1205,6 +1356,36 @@ class StoreContract(QueryContract):
         assert self.get(store, issue.number).subject == "before\x00after"
         with store.transaction(read_only=True) as work:
             assert work.thread(issue.number) == [entry]
+
+    def test_every_instant_reads_back_as_a_pendulum_datetime_in_utc(self, store: Store) -> None:
+        berlin = datetime(2026, 3, 2, 10, 0, 0, 1, tzinfo=_BERLIN)
+        issue = populated_issue(_number())
+        entry = attrs.evolve(populated_entry(), at=berlin)
+        item = _outbox_item(issue.number, berlin)
+        message_id = f"<{uuid.uuid4().hex}@example.com>"
+        with store.transaction() as work:
+            work.insert_issue(issue, wake_at=berlin)
+            work.append_entry(issue.number, entry)
+            work.record_message(message_id, number=issue.number, outcome="x", reason="y", at=berlin)
+            work.outbox.add(item)
+            work.commit()
+        with store.transaction() as work:
+            (claimed,) = work.outbox.claim(berlin, owner="o", until=berlin, limit=1)
+            work.outbox.fail(claimed.id, owner="o", error="e", retry_at=None, at=berlin)
+            work.commit()
+        with store.transaction(read_only=True) as work:
+            loaded = work.get_issue(issue.number)
+            thread = work.thread(issue.number)
+            record = work.lookup_message(message_id)
+            dead = work.outbox.dead_letters(limit=10)
+        found = instants_in((loaded, thread, record, dead))
+        # history, SLA clock, thread, the Message-ID record, outbox creation and death
+        assert len(found) >= 12
+        assert [value for value in found if not is_pendulum_utc(value)] == []
+        assert loaded.created_at == issue.created_at
+        assert thread[0].at == berlin
+        assert record is not None
+        assert record.at == berlin
 
     def test_unstorable_lookups_are_refused(self, store: Store) -> None:
         with store.transaction(read_only=True) as work:

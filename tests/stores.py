@@ -1,0 +1,44 @@
+"""Every store the desk ships with, opened fresh for one test (the servers only when configured)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from issuecore.adapters.memory import InMemoryStore
+from issuecore.adapters.sql import SqlStore
+from issuecore.adapters.sqlite import SQLiteStore
+from issuecore.ports import Store
+
+STORE_KINDS = ("memory", "sqlite", "postgresql", "mariadb")
+_SERVER_VARIABLES = {
+    "postgresql": "ISSUECORE_TEST_POSTGRES_URL",
+    "mariadb": "ISSUECORE_TEST_MARIADB_URL",
+}
+
+
+@contextmanager
+def fresh_store(kind: str, tmp_path: Path) -> Iterator[Store]:
+    """Yield an empty store of ``kind``; skip the test when that server is not configured."""
+    if kind == "memory":
+        yield InMemoryStore()
+        return
+    if kind == "sqlite":
+        with SQLiteStore(tmp_path / f"{uuid.uuid4().hex}.db") as sqlite:
+            yield sqlite
+        return
+    variable = _SERVER_VARIABLES[kind]
+    url = os.environ.get(variable)
+    if not url:
+        pytest.skip(f"{variable} is not set; give a {kind} URL to run these tests")
+    server = SqlStore(url, table_prefix=f"a{uuid.uuid4().hex[:10]}_")
+    try:
+        yield server
+    finally:
+        server.drop_tables()
+        server.close()
