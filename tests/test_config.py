@@ -89,9 +89,9 @@ def test_a_file_that_is_not_utf8_is_refused(tmp_path: Path) -> None:
         load_config(path)
 
 
-def test_a_file_that_cannot_be_read_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="cannot be read"):
-        load_config(tmp_path)  # a folder
+def test_a_folder_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="is a folder, not a configuration file"):
+        load_config(tmp_path)
 
 
 def test_the_template_reads_back_as_a_configuration() -> None:

@@ -117,9 +117,13 @@ def test_the_default_priority_must_have_a_target() -> None:
 
 
 @pytest.mark.parametrize(
-    "changes", [{"pause_on": None}, {"fulfilled_on": None}], ids=["pause_on", "fulfilled_on"]
+    "changes",
+    [{"pause_on": {"On Hold"}}, {"fulfilled_on": {"Closed"}}],
+    ids=["pause_on", "fulfilled_on"],
 )
-def test_pause_on_and_fulfilled_on_are_both_given_or_both_none(changes: dict[str, None]) -> None:
+def test_pause_on_and_fulfilled_on_are_both_given_or_both_none(
+    changes: dict[str, set[str]],
+) -> None:
     with pytest.raises(AgreementError, match="must both be given or both be None"):
         agreement(**changes)
 
