@@ -399,3 +399,16 @@ def test_an_override_replaces_the_weekly_hours_of_its_day_and_a_holiday_closes_i
     assert calendar.is_open(MONDAY + timedelta(hours=13))
     assert not calendar.is_open(MONDAY + timedelta(days=1, hours=9))
     assert calendar.is_open(MONDAY + timedelta(days=2, hours=9))
+
+
+def test_an_instant_in_the_repeated_hour_keeps_its_fold() -> None:
+    # 2026-10-25 in Berlin: 02:00-03:00 comes twice, first CEST then CET.
+    calendar = BusinessCalendar.always_open(BERLIN)
+    first, second = (
+        datetime(2026, 10, 25, 0, 30, tzinfo=UTC),
+        datetime(2026, 10, 25, 1, 30, tzinfo=UTC),
+    )
+    assert (calendar.next_open(first).hour, calendar.next_open(first).fold) == (2, 0)
+    assert (calendar.next_open(second).hour, calendar.next_open(second).fold) == (2, 1)
+    assert calendar.add(first, timedelta(hours=1)).astimezone(UTC) == second
+    assert calendar.next_open(second).astimezone(UTC) == second
