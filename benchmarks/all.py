@@ -22,6 +22,7 @@ SCRIPTS = [
     ("the sweep (benchmarks/sweep.py)", "sweep.py"),
     ("peak memory of intake (benchmarks/memory.py)", "memory.py"),
     ("outbox delivery by worker processes (benchmarks/delivery.py)", "delivery.py"),
+    ("the agent console's pages (benchmarks/console.py)", "console.py"),
 ]
 
 

@@ -298,6 +298,8 @@ class Config:
     busy_timeout: timedelta = timedelta(seconds=30)
     mail: Mapping[str, Any] = attrs.field(factory=dict)
     agreements: tuple[ServiceLevelAgreement, ...] = (DEFAULT_AGREEMENT,)
+    web: Mapping[str, Any] = attrs.field(factory=dict)
+    """The ``[web]`` table as written; ``issuecore.web`` checks its keys when the console starts."""
 
     @property
     def server_database(self) -> bool:
@@ -818,6 +820,8 @@ class _Reader:
             fields["mail"] = self.mail(self.table(data["mail"], "mail"), support)
         if "agreements" in data:
             fields["agreements"] = self.agreements(data["agreements"])
+        if "web" in data:
+            fields["web"] = dict(self.table(data["web"], "web"))
         return Config(**fields)
 
     def address(self, value: object, key: str) -> str:
@@ -1218,6 +1222,7 @@ _TOP_KEYS: Final = (
     "busy_timeout",
     "mail",
     "agreements",
+    "web",
 )
 _AGREEMENT_KEYS: Final = (
     "name",

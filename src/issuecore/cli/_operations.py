@@ -257,3 +257,12 @@ def sla(run: Run) -> int:
         raise UsageError(f"{target}: {error.strerror}") from None
     run.print(f"wrote the SLA timeline of {issue.number} to {printable(str(target))}")
     return EXIT_OK
+
+
+def serve(run: Run) -> int:
+    """``issuecore serve [--host HOST] [--port PORT]``: the agent console (the web extra)."""
+    try:
+        from issuecore.web import serve as serve_console
+    except ImportError:
+        raise UsageError("the console needs the web extra: pip install 'issuecore[web]'") from None
+    return serve_console(run.desk, run.config, host=run.args.host, port=run.args.port)

@@ -299,6 +299,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     number(sla)
     sla.add_argument("--svg", default=None, metavar="FILE", help="write an SVG picture to FILE")
+
+    serve = command(
+        "serve", "serve the agent console in the browser (the web extra)", _operations.serve
+    )
+    serve.add_argument(
+        "--host",
+        default=None,
+        metavar="HOST",
+        help="address to listen on (default: web.host, else 127.0.0.1)",
+    )
+    serve.add_argument(
+        "--port",
+        type=whole_number(1, 65_535),
+        default=None,
+        metavar="PORT",
+        help="port to listen on (default: web.port, else 8080)",
+    )
     _add_quarantine(command, commands)
     return parser
 
