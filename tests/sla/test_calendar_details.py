@@ -412,3 +412,26 @@ def test_an_instant_in_the_repeated_hour_keeps_its_fold() -> None:
     assert (calendar.next_open(second).hour, calendar.next_open(second).fold) == (2, 1)
     assert calendar.add(first, timedelta(hours=1)).astimezone(UTC) == second
     assert calendar.next_open(second).astimezone(UTC) == second
+
+
+def office_hours_between_by_counting_days(start: date, end: date) -> timedelta:
+    """Return 8 hours for each weekday from ``start`` up to ``end`` (excluded)."""
+    days = (end - start).days
+    weekdays = sum(1 for n in range(days) if (start + timedelta(days=n)).weekday() < 5)
+    return weekdays * timedelta(hours=8)
+
+
+def test_a_calendar_measures_up_to_the_first_instant_of_the_year_after_the_one_it_used() -> None:
+    # between() looks up its end first; the first call makes 2026 the remembered year.
+    calendar = utc_office()
+    thursday = datetime(2026, 12, 31, 9, tzinfo=UTC)
+    assert calendar.between(thursday, thursday + timedelta(hours=1)) == timedelta(hours=1)
+    assert calendar.between(thursday, datetime(2027, 1, 1, tzinfo=UTC)) == timedelta(hours=8)
+
+
+def test_a_calendar_measures_into_years_beyond_the_ones_it_knows() -> None:
+    calendar = utc_office()
+    monday = datetime(2026, 3, 2, tzinfo=UTC)
+    assert calendar.between(monday, monday + timedelta(days=1)) == timedelta(hours=8)
+    measured = calendar.between(monday, datetime(2028, 3, 6, tzinfo=UTC))
+    assert measured == office_hours_between_by_counting_days(date(2026, 3, 2), date(2028, 3, 6))
