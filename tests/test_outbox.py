@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from issuecore import DeskSettings, HelpDesk
 from issuecore.adapters.memory import InMemoryStore
 from issuecore.adapters.null import NullEventSink, NullNotifier, NullTaskBoard
 from issuecore.adapters.sqlite import SQLiteStore
+from issuecore.errors import ConcurrencyConflictError
 from issuecore.model import Assigned, IssueOpened, NoteAdded
 from issuecore.ports import EffectKind, Store
 from issuecore.testing import (
@@ -351,3 +353,63 @@ def test_pruning_deletes_delivered_effects_in_batches_until_none_is_left(
     desk.tick()
     with store.transaction(read_only=True) as work:
         assert [work.outbox.get(effect_id) for effect_id in events.ids if effect_id] == [None] * 5
+
+
+class Conflicting:
+    """A store whose next ``conflicts`` commits fail as if another writer won a lock."""
+
+    def __init__(self, inner: Store) -> None:
+        self.inner = inner
+        self.conflicts = 0
+
+    @contextmanager
+    def _transaction(self, read_only: bool) -> Iterator[Any]:
+        with self.inner.transaction(read_only=read_only) as work:
+            yield _ConflictingWork(work, self)
+
+    def transaction(self, *, read_only: bool = False) -> AbstractContextManager[Any]:
+        return self._transaction(read_only)
+
+
+class _ConflictingWork:
+    def __init__(self, work: Any, store: Conflicting) -> None:
+        self._work = work
+        self._store = store
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._work, name)
+
+    def commit(self) -> None:
+        if self._store.conflicts:
+            self._store.conflicts -= 1
+            raise ConcurrencyConflictError("simulated: a deadlock", number=None)
+        self._work.commit()
+
+
+def conflicting_desk_with_a_retry_due(store: Store) -> tuple[HelpDesk, Conflicting, Broken]:
+    """Return a desk whose notice failed once and is due again, and its store and notifier."""
+    clock = FakeClock(START)
+    notifier = Broken()
+    conflicting = Conflicting(store)
+    desk = make_desk(conflicting, clock, notifier=notifier)  # type: ignore[arg-type]
+    number = desk.open_issue(subject="s", raised_by="ana@customer.test", body="b").number
+    desk.assign(number, "ben@example.com", by="lead@example.com")
+    notifier.down = False
+    clock.advance(timedelta(minutes=1))
+    return desk, conflicting, notifier
+
+
+def test_claiming_from_the_outbox_is_repeated_after_conflicts(store: Store) -> None:
+    desk, conflicting, notifier = conflicting_desk_with_a_retry_due(store)
+    conflicting.conflicts = 4  # the fifth attempt claims the row
+    assert desk.flush_outbox() == (1, 0)
+    assert [name for name, _, _ in notifier.calls] == ["notify"]
+
+
+def test_claiming_from_the_outbox_gives_up_after_five_conflicts(store: Store) -> None:
+    desk, conflicting, notifier = conflicting_desk_with_a_retry_due(store)
+    conflicting.conflicts = 5
+    with pytest.raises(ConcurrencyConflictError, match="simulated: a deadlock"):
+        desk.flush_outbox()
+    assert notifier.calls == []
+    assert desk.flush_outbox() == (1, 0)

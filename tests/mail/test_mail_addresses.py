@@ -168,3 +168,36 @@ def test_changing_one_non_ascii_local_letter_makes_another_address(
     replacement = data.draw(st.sampled_from([c for c in "ksiaSKIA" if c != local[index]]))
     changed = f"{local[:index]}{replacement}{local[index + 1 :]}@{domain}"
     assert not same_address(value, changed)
+
+
+# --- edges stated one by one: the longest address and domain, brackets, a second @ ---
+
+LONGEST_DOMAIN = ".".join(["a" * 63, "b" * 63, "c" * 63, "d" * 61])  # 253 characters
+LONGEST_ADDRESS = "x" * (320 - len("@example.com")) + "@example.com"
+
+
+def test_a_domain_of_253_characters_is_accepted_and_254_refused() -> None:
+    assert len(LONGEST_DOMAIN) == 253
+    assert ascii_domain(LONGEST_DOMAIN) == LONGEST_DOMAIN
+    assert ascii_domain(LONGEST_DOMAIN + "e") is None
+
+
+def test_an_address_of_320_characters_is_accepted_and_321_refused() -> None:
+    assert len(LONGEST_ADDRESS) == 320
+    assert normalize_address(LONGEST_ADDRESS) == LONGEST_ADDRESS
+    assert normalize_address("x" + LONGEST_ADDRESS) is None
+    assert normalize_address(f"<{LONGEST_ADDRESS}>") == LONGEST_ADDRESS
+
+
+@pytest.mark.parametrize("value", ["<ana@example.com", "ana@example.com>"])
+def test_an_address_with_one_angle_bracket_is_refused(value: str) -> None:
+    assert normalize_address(value) is None
+
+
+def test_an_address_in_angle_brackets_is_read() -> None:
+    assert normalize_address(" <Ana@Example.COM> ") == "Ana@example.com"
+
+
+@pytest.mark.parametrize("value", ["a@b@example.com", " a@b@Example.com "])
+def test_an_address_with_two_at_signs_is_refused(value: str) -> None:
+    assert normalize_address(value) is None

@@ -7,9 +7,12 @@ from datetime import UTC, date, datetime, time, timedelta
 import pytest
 
 from issuecore.errors import (
+    CalendarNeverOpensError,
+    InvalidHolidayError,
     InvalidTimeError,
     NaiveDatetimeError,
     NegativeDurationError,
+    UnknownTimezoneError,
     UnreachableDeadlineError,
 )
 from issuecore.sla.calendar import BusinessCalendar
@@ -307,3 +310,128 @@ def test_24_00_cannot_start_an_interval() -> None:
 def test_hours_that_are_not_a_list_of_pairs_are_refused(intervals: object, reason: str) -> None:
     with pytest.raises(InvalidTimeError, match=reason):
         BusinessCalendar(timezone="UTC", hours={"mon": intervals})  # type: ignore[dict-item]
+
+
+# Building a calendar: weekday keys, joined intervals, the week's wrap, refusals.
+
+
+@pytest.mark.parametrize("key", ["mon", "MON", " Mon ", 0])
+def test_monday_may_be_named_in_any_case_or_by_number(key: object) -> None:
+    calendar = BusinessCalendar(timezone="UTC", hours={key: [("09:00", "17:00")]})  # type: ignore[dict-item]
+    assert calendar.is_open(MONDAY + timedelta(hours=9))
+
+
+def test_sunday_is_day_6() -> None:
+    calendar = BusinessCalendar(timezone="UTC", hours={6: [("09:00", "17:00")]})
+    assert calendar.is_open(MONDAY - timedelta(hours=15))  # Sunday 09:00
+    assert not calendar.is_open(MONDAY + timedelta(hours=9))
+
+
+@pytest.mark.parametrize(
+    "intervals",
+    [[("09:00", "12:00"), ("12:00", "17:00")], [("09:00", "13:00"), ("12:00", "17:00")],
+     [("09:00", "17:00"), ("10:00", "11:00")], [("12:00", "17:00"), ("09:00", "12:00")]],
+)  # fmt: skip
+def test_touching_overlapping_and_nested_intervals_are_one_opening(
+    intervals: list[tuple[str, str]],
+) -> None:
+    calendar = BusinessCalendar(timezone="UTC", hours={"mon": intervals})
+    assert calendar.between(MONDAY, MONDAY + timedelta(days=1)) == timedelta(hours=8)
+    assert calendar.is_open(MONDAY + timedelta(hours=12))
+    assert calendar.next_open(MONDAY + timedelta(hours=12)) == MONDAY + timedelta(hours=12)
+
+
+def test_sunday_night_hours_run_into_monday_morning() -> None:
+    calendar = BusinessCalendar(timezone="UTC", hours={"sun": [("22:00", "02:00")]})
+    assert calendar.is_open(MONDAY + timedelta(hours=1, minutes=59))
+    assert not calendar.is_open(MONDAY + timedelta(hours=2))
+    assert calendar.is_open(MONDAY - timedelta(hours=2))
+    assert calendar.between(MONDAY - timedelta(days=1), MONDAY + timedelta(days=1)) == timedelta(
+        hours=4
+    )
+
+
+def test_sunday_hours_to_midnight_end_with_the_week() -> None:
+    calendar = BusinessCalendar(timezone="UTC", hours={"sun": [("22:00", "24:00")]})
+    assert calendar.is_open(MONDAY - timedelta(microseconds=1))
+    assert not calendar.is_open(MONDAY)
+    assert calendar.add(MONDAY - timedelta(hours=1), timedelta(hours=1)) == MONDAY
+
+
+def test_a_calendar_that_never_opens_is_refused() -> None:
+    with pytest.raises(CalendarNeverOpensError, match="Europe/Berlin"):
+        BusinessCalendar(timezone=BERLIN, hours={"mon": []})
+    with pytest.raises(CalendarNeverOpensError):
+        BusinessCalendar(timezone=BERLIN, hours={}, overrides={date(2026, 3, 2): []})
+
+
+def test_a_calendar_open_only_on_an_override_is_accepted() -> None:
+    calendar = BusinessCalendar(
+        timezone="UTC", hours={}, overrides={date(2026, 3, 2): [("09:00", "10:00")]}
+    )
+    assert calendar.is_open(MONDAY + timedelta(hours=9))
+    assert not calendar.is_open(MONDAY + timedelta(days=7, hours=9))
+
+
+def test_an_override_keyed_by_a_datetime_is_refused() -> None:
+    with pytest.raises(InvalidHolidayError):
+        BusinessCalendar(
+            timezone="UTC",
+            hours=OFFICE_HOURS,
+            overrides={MONDAY: [("09:00", "10:00")]},  # type: ignore[dict-item]
+        )
+
+
+@pytest.mark.parametrize("zone", ["Mars/Olympus", "", 3, None])
+def test_an_unknown_zone_is_refused(zone: object) -> None:
+    with pytest.raises(UnknownTimezoneError):
+        BusinessCalendar(timezone=zone, hours=OFFICE_HOURS)  # type: ignore[arg-type]
+
+
+def test_an_override_replaces_the_weekly_hours_of_its_day_and_a_holiday_closes_it() -> None:
+    calendar = BusinessCalendar(
+        timezone="UTC",
+        hours=OFFICE_HOURS,
+        holidays=[date(2026, 3, 3)],
+        overrides={date(2026, 3, 2): [("13:00", "14:00")]},
+    )
+    assert not calendar.is_open(MONDAY + timedelta(hours=9))
+    assert calendar.is_open(MONDAY + timedelta(hours=13))
+    assert not calendar.is_open(MONDAY + timedelta(days=1, hours=9))
+    assert calendar.is_open(MONDAY + timedelta(days=2, hours=9))
+
+
+def test_an_instant_in_the_repeated_hour_keeps_its_fold() -> None:
+    # 2026-10-25 in Berlin: 02:00-03:00 comes twice, first CEST then CET.
+    calendar = BusinessCalendar.always_open(BERLIN)
+    first, second = (
+        datetime(2026, 10, 25, 0, 30, tzinfo=UTC),
+        datetime(2026, 10, 25, 1, 30, tzinfo=UTC),
+    )
+    assert (calendar.next_open(first).hour, calendar.next_open(first).fold) == (2, 0)
+    assert (calendar.next_open(second).hour, calendar.next_open(second).fold) == (2, 1)
+    assert calendar.add(first, timedelta(hours=1)).astimezone(UTC) == second
+    assert calendar.next_open(second).astimezone(UTC) == second
+
+
+def office_hours_between_by_counting_days(start: date, end: date) -> timedelta:
+    """Return 8 hours for each weekday from ``start`` up to ``end`` (excluded)."""
+    days = (end - start).days
+    weekdays = sum(1 for n in range(days) if (start + timedelta(days=n)).weekday() < 5)
+    return weekdays * timedelta(hours=8)
+
+
+def test_a_calendar_measures_up_to_the_first_instant_of_the_year_after_the_one_it_used() -> None:
+    # between() looks up its end first; the first call makes 2026 the remembered year.
+    calendar = utc_office()
+    thursday = datetime(2026, 12, 31, 9, tzinfo=UTC)
+    assert calendar.between(thursday, thursday + timedelta(hours=1)) == timedelta(hours=1)
+    assert calendar.between(thursday, datetime(2027, 1, 1, tzinfo=UTC)) == timedelta(hours=8)
+
+
+def test_a_calendar_measures_into_years_beyond_the_ones_it_knows() -> None:
+    calendar = utc_office()
+    monday = datetime(2026, 3, 2, tzinfo=UTC)
+    assert calendar.between(monday, monday + timedelta(days=1)) == timedelta(hours=8)
+    measured = calendar.between(monday, datetime(2028, 3, 6, tzinfo=UTC))
+    assert measured == office_hours_between_by_counting_days(date(2026, 3, 2), date(2028, 3, 6))
