@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any, Final
 
 from issuecore import _arguments as check
-from issuecore._desk_core import _AfterCommit, _DeskCore, _reply_threading
+from issuecore._desk_core import _AfterCommit, _AutoReplyCounter, _DeskCore, _reply_threading
 from issuecore.errors import InvalidArgumentError
 from issuecore.mail.compose import (
     compose_acknowledgement,
@@ -28,19 +28,6 @@ class Keep(enum.Enum):
 
 
 KEEP: Final = Keep.KEEP
-
-
-class _AutoReplies:
-    """The automatic-reply rate limit, counted in the caller's transaction."""
-
-    def __init__(self, work: UnitOfWork) -> None:
-        self._work = work
-
-    def count_since(self, address: str, since: datetime) -> int:
-        return self._work.count_auto_replies(address, since)
-
-    def record(self, address: str, at: datetime) -> None:
-        self._work.record_auto_reply(address, at)
 
 
 class _AgentCommands(_DeskCore):
@@ -117,7 +104,7 @@ class _AgentCommands(_DeskCore):
         message = compose_acknowledgement(issue, settings=self.mail, now=now)
         if message is None:
             return
-        counter = _AutoReplies(work)
+        counter = _AutoReplyCounter(work)
         if reserve_auto_reply(counter, issue.raised_by, now=now, settings=self.mail):
             self._queue(work, after, message, number=issue.number, now=now)
 

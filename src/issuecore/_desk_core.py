@@ -76,6 +76,19 @@ def _type_priorities(value: Mapping[str, str]) -> dict[str, str]:
     return dict(value)
 
 
+class _AutoReplyCounter:
+    """The automatic-reply rate limit, counted in the caller's transaction."""
+
+    def __init__(self, work: UnitOfWork) -> None:
+        self._work = work
+
+    def count_since(self, address: str, since: datetime) -> int:
+        return self._work.count_auto_replies(address, since)
+
+    def record(self, address: str, at: datetime) -> None:
+        self._work.record_auto_reply(address, at)
+
+
 @attrs.frozen
 class DeskSettings:
     """How a desk behaves.

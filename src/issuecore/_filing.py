@@ -16,7 +16,13 @@ from email.message import EmailMessage
 
 import attrs
 
-from issuecore._desk_core import DeskSettings, _AfterCommit, _DeskCore, _reply_threading
+from issuecore._desk_core import (
+    DeskSettings,
+    _AfterCommit,
+    _AutoReplyCounter,
+    _DeskCore,
+    _reply_threading,
+)
 from issuecore.errors import IssueNotFoundError
 from issuecore.mail.compose import compose_agent_reply, compose_auto_reply, reserve_auto_reply
 from issuecore.mail.intake import (
@@ -85,19 +91,6 @@ class _Lookup:
 
     def is_agent(self, address: str) -> bool:
         return self._settings.is_agent(address)
-
-
-class _Counter:
-    """The auto-reply rate limit, counted in the intake transaction."""
-
-    def __init__(self, work: UnitOfWork) -> None:
-        self._work = work
-
-    def count_since(self, address: str, since: datetime) -> int:
-        return self._work.count_auto_replies(address, since)
-
-    def record(self, address: str, at: datetime) -> None:
-        self._work.record_auto_reply(address, at)
 
 
 class _Filing(_DeskCore):
@@ -188,7 +181,7 @@ class _Filing(_DeskCore):
         auto_reply = False
         recipient = new.auto_reply_to
         if recipient and reserve_auto_reply(
-            _Counter(work), recipient, now=now, settings=self.mail, sender=new.raised_by
+            _AutoReplyCounter(work), recipient, now=now, settings=self.mail, sender=new.raised_by
         ):
             assert isinstance(plan.message, InboundMessage)
             reply = compose_auto_reply(
