@@ -161,39 +161,41 @@ def calls(desk: HelpDesk) -> dict[str, Callable[[], int]]:
 
 
 class Recorder:
-    """Keeps the statements a store runs while recording, with what to explain them."""
+    """Keeps the statements a store runs while recording; nothing is traced the rest of the time."""
 
     def __init__(self) -> None:
-        self.recording = False
         self.statements: list[tuple[str, Any]] = []
+        self.attach: Callable[[], None] = lambda: None
+        self.detach: Callable[[], None] = lambda: None
 
     @contextmanager
     def record(self) -> Iterator[list[tuple[str, Any]]]:
         self.statements = []
-        self.recording = True
+        self.attach()
         try:
             yield self.statements
         finally:
-            self.recording = False
+            self.detach()
 
     def main_statement(self) -> tuple[str, Any] | None:
         """Return the longest SELECT recorded: the one reading the issues."""
-        selects = [
-            item for item in self.statements if item[0].lstrip().upper().startswith("SELECT")
-        ]
+        selects = [item for item in self.statements if item[0].lstrip()[:6].upper() == "SELECT"]
         return max(selects, key=lambda item: len(item[0]), default=None)
 
 
 def trace_sqlite(store: SQLiteStore, recorder: Recorder) -> Callable[[str, Any], list[str]]:
-    """Record the SQL of ``store`` (with its values bound); return a function explaining one."""
+    """Let ``recorder`` trace the SQL of ``store`` (values bound); return how to explain one."""
+
     # The store keeps its idle connections; a single-threaded caller always gets this one back.
-    with store._connection() as connection:
+    def attach() -> None:
+        with store._connection() as connection:
+            connection.set_trace_callback(lambda sql: recorder.statements.append((sql, None)))
 
-        def trace(sql: str) -> None:
-            if recorder.recording:
-                recorder.statements.append((sql, None))
+    def detach() -> None:
+        with store._connection() as connection:
+            connection.set_trace_callback(None)
 
-        connection.set_trace_callback(trace)
+    recorder.attach, recorder.detach = attach, detach
 
     def explain(sql: str, parameters: Any) -> list[str]:
         # The traced SQL has its values bound already; ``parameters`` is None.
@@ -213,15 +215,15 @@ def trace_sqlite(store: SQLiteStore, recorder: Recorder) -> Callable[[str, Any],
 
 
 def trace_sql(store: SqlStore, recorder: Recorder) -> Callable[[str, Any], list[str]]:
-    """Record the statements of ``store``'s engine; return a function explaining one."""
+    """Let ``recorder`` trace the statements of ``store``'s engine; return how to explain one."""
 
     def before(
         conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool
     ) -> None:
-        if recorder.recording:
-            recorder.statements.append((statement, parameters))
+        recorder.statements.append((statement, parameters))
 
-    event.listen(store.engine, "before_cursor_execute", before)
+    recorder.attach = lambda: event.listen(store.engine, "before_cursor_execute", before)
+    recorder.detach = lambda: event.remove(store.engine, "before_cursor_execute", before)
 
     def explain(statement: str, parameters: Any) -> list[str]:
         with store.engine.connect() as connection:
@@ -253,13 +255,16 @@ def measure(
             seen = call()
             timings.append(time.perf_counter() - began)
         expected = REPORT_COUNT if name.startswith("report") else 50
-        assert seen == expected, f"{name}: saw {seen} issues, expected {expected}"
+        if seen != expected:
+            raise SystemExit(f"{name}: saw {seen} issues, expected {expected}")
         results[name] = (min(timings), statistics.median(timings))
         if explain is not None:
             with recorder.record():
                 call()
             chosen = recorder.main_statement()
-            if chosen is not None:
+            if chosen is None:
+                plans[name] = ["(no SELECT was recorded)"]
+            else:
                 plans[name] = [chosen[0], *explain(*chosen)]
     return results, plans
 
