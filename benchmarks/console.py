@@ -198,18 +198,30 @@ def main() -> None:
                     store.drop_tables()
     else:
         print("  PostgreSQL: not measured; give --postgres URL or set ISSUECORE_TEST_POSTGRES_URL")
+    print_table(measured, sizes)
+
+
+def print_table(
+    measured: dict[str, dict[int, tuple[float, float]]], sizes: tuple[int, ...], *, width: int = 18
+) -> None:
+    """Print best and median per size and the ratio of the largest to the smallest.
+
+    Exits with status 1 when a ratio misses ``TARGET``.
+    """
     print()
     small, large = sizes
-    header = f"{'measured':18} {f'{small:,} stored':>22} {f'{large:,} stored':>22}"
+    header = f"{'measured':{width}} {f'{small:,} stored':>22} {f'{large:,} stored':>22}"
     print(f"{header} {'ratio':>7}  target")
-    print(f"{'':18} {'best / median ms':>22} {'best / median ms':>22}")
+    print(f"{'':{width}} {'best / median ms':>22} {'best / median ms':>22}")
     failed = False
     for name, results in measured.items():
         cells = [f"{results[size][0] * 1e3:9.1f} / {results[size][1] * 1e3:9.1f}" for size in sizes]
         ratio = results[large][0] / results[small][0]
         verdict = "ok" if ratio <= TARGET else "MISSED"
         failed = failed or ratio > TARGET
-        print(f"{name:18} {cells[0]:>22} {cells[1]:>22} {ratio:7.2f}  <= {TARGET:.0f} {verdict}")
+        print(
+            f"{name:{width}} {cells[0]:>22} {cells[1]:>22} {ratio:7.2f}  <= {TARGET:.0f} {verdict}"
+        )
     if failed:
         raise SystemExit(1)
 

@@ -61,7 +61,6 @@ from issuecore.testing import FakeClock, RecordingMailer
 from issuecore.workflow import Workflow, format_issue_number, open_issue
 
 CALLS = 25
-TARGET = 2.0
 REPORT_PREFIX = "RPT"
 REPORT_MONTH = "2025-11"
 REPORT_COUNT = 1_000
@@ -336,20 +335,7 @@ def main() -> None:
         for call, (statement, *plan) in found.items():
             print(f"\nplan of {call!r}, {where}:\n  {' '.join(statement.split())}")
             print("\n".join(plan))
-    print()
-    small, large = sizes
-    header = f"{'measured':26} {f'{small:,} stored':>22} {f'{large:,} stored':>22}"
-    print(f"{header} {'ratio':>7}  target")
-    print(f"{'':26} {'best / median ms':>22} {'best / median ms':>22}")
-    failed = False
-    for name, results in measured.items():
-        cells = [f"{results[size][0] * 1e3:9.1f} / {results[size][1] * 1e3:9.1f}" for size in sizes]
-        ratio = results[large][0] / results[small][0]
-        verdict = "ok" if ratio <= TARGET else "MISSED"
-        failed = failed or ratio > TARGET
-        print(f"{name:26} {cells[0]:>22} {cells[1]:>22} {ratio:7.2f}  <= {TARGET:.0f} {verdict}")
-    if failed:
-        raise SystemExit(1)
+    console.print_table(measured, sizes, width=26)
 
 
 if __name__ == "__main__":
