@@ -46,6 +46,7 @@ from zoneinfo import ZoneInfo
 import attrs
 
 from issuecore._instants import in_utc, require_aware
+from issuecore._text import refuse_unstorable, refuse_unstorable_document
 from issuecore.errors import UnstorableValueError
 from issuecore.model import Attachment, Issue, ThreadEntry
 
@@ -416,6 +417,15 @@ def issue_from_document(document: str | bytes, *, version: int) -> Issue:
     data["version"] = version
     issue: Issue = decode(data, Issue)
     return issue
+
+
+def refuse_unstorable_entry(entry: ThreadEntry) -> None:
+    """Raise :class:`UnstorableValueError` when no store can keep ``entry`` as it is."""
+    refuse_unstorable("message_id", entry.message_id, required=False)
+    document, files = entry_document(entry)
+    refuse_unstorable_document("thread entry", document)
+    for described, _ in files:
+        refuse_unstorable_document("attachment", described)
 
 
 def entry_document(entry: ThreadEntry) -> tuple[str, list[tuple[str, bytes]]]:

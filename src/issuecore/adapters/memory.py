@@ -20,7 +20,7 @@ from datetime import datetime
 
 import attrs
 
-from issuecore._codec import entry_document, issue_document
+from issuecore._codec import issue_document, refuse_unstorable_entry
 from issuecore._instants import optional_aware, require_aware
 from issuecore._marks import IssueMarks, matches, query_instant, sort_key, text_matches
 from issuecore._text import refuse_unstorable, refuse_unstorable_document
@@ -241,7 +241,7 @@ class InMemoryUnitOfWork:
         """Add ``entry`` to the end of the thread of issue ``number``."""
         tables = self._usable(writes=True)
         refuse_unstorable("number", number)
-        _refuse_unstorable_entry(entry)
+        refuse_unstorable_entry(entry)
         if number not in tables.issues:
             raise IssueNotFoundError.for_number(number)
         blobs = self.blobs
@@ -352,7 +352,7 @@ class InMemoryUnitOfWork:
         if number not in tables.issues:
             raise IssueNotFoundError.for_number(number)
         for entry in entries:
-            _refuse_unstorable_entry(entry)
+            refuse_unstorable_entry(entry)
         old = _thread_digests(tables, number)
         tables.threads[number] = ()
         for entry in entries:
@@ -444,14 +444,6 @@ def _refuse_unstorable_issue(issue: Issue) -> None:
     for assignee in issue.assignees:
         refuse_unstorable("assignee", assignee)
     refuse_unstorable_document("issue", issue_document(issue))
-
-
-def _refuse_unstorable_entry(entry: ThreadEntry) -> None:
-    refuse_unstorable("message_id", entry.message_id, required=False)
-    document, files = entry_document(entry)
-    refuse_unstorable_document("thread entry", document)
-    for described, _ in files:
-        refuse_unstorable_document("attachment", described)
 
 
 class _ReadOnlyAware(MemoryBlobStore):

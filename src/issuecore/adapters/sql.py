@@ -44,6 +44,7 @@ from issuecore._codec import (
     from_micros,
     issue_document,
     issue_from_document,
+    refuse_unstorable_entry,
     to_micros,
 )
 from issuecore._instants import optional_aware, require_aware
@@ -1171,11 +1172,7 @@ class SqlUnitOfWork:
         db = self._db(writes=True)
         issue = self.get_issue(number, for_update=True)
         for entry in entries:
-            refuse_unstorable("message_id", entry.message_id, required=False)
-            document, files = entry_document(entry)
-            refuse_unstorable_document("thread entry", document)
-            for described, _ in files:
-                refuse_unstorable_document("attachment", described)
+            refuse_unstorable_entry(entry)
         old = self._thread_digests(number)
         self._delete_thread(number)
         db.execute(

@@ -1405,6 +1405,24 @@ class StoreContract(QueryContract):
             assert list(work.find_page(IssueQuery(text="zebra"))) == []
             assert [i.number for i in work.find_page(IssueQuery(text="erased"))] == [issue.number]
 
+    def test_a_replacement_thread_no_store_can_keep_leaves_the_old_thread(
+        self, store: Store
+    ) -> None:
+        issue = simple_issue(_number())
+        self.insert(store, issue)
+        kept = attrs.evolve(populated_entry(), text="kept words")
+        with store.transaction() as work:
+            work.append_entry(issue.number, kept)
+            work.commit()
+        fine = attrs.evolve(kept, text="fine")
+        broken = attrs.evolve(kept, text="lone \udcff surrogate")
+        with store.transaction() as work:
+            with pytest.raises(UnstorableValueError):
+                work.replace_thread(issue.number, [fine, broken])
+            work.commit()  # what was refused wrote nothing, even when the caller commits
+        with store.transaction(read_only=True) as work:
+            assert work.thread(issue.number) == [kept]
+
     def test_a_removed_issue_leaves_nothing_under_its_number(self, store: Store) -> None:
         issue, other = simple_issue(_number()), simple_issue(_number())
         self.insert(store, issue, other)
