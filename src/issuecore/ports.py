@@ -24,7 +24,7 @@ from contextlib import AbstractContextManager
 from datetime import datetime
 from email.message import EmailMessage
 from email.parser import BytesParser
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import attrs
 
@@ -40,6 +40,7 @@ from issuecore._queries import IssuePage, IssueQuery
 __all__ = [
     "BlobStore",
     "Clock",
+    "DiscardingBlobStore",
     "EffectKind",
     "EventSink",
     "MailSource",
@@ -432,6 +433,25 @@ class BlobStore(Protocol):
 
     def has(self, digest: str) -> bool:
         """Return whether content is kept under ``digest``."""
+        ...
+
+
+@runtime_checkable
+class DiscardingBlobStore(BlobStore, Protocol):
+    """A :class:`BlobStore` that can also delete content nothing references any more.
+
+    After a transaction that stopped referencing blobs commits (an erasure, a
+    purge, a replaced thread), the stores call :meth:`discard` for each of
+    them that no row references after the commit. A blob store without the
+    method keeps that content until its owner removes it.
+    """
+
+    def discard(self, digest: str) -> bool:
+        """Delete the content kept under ``digest``; return whether it was deleted.
+
+        Content kept again recently (a transaction running now may be about
+        to reference it) is spared, and ``False`` returned.
+        """
         ...
 
 

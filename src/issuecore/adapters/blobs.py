@@ -14,32 +14,43 @@ it commits: to a temporary file, flushed to disk, then renamed into place, so
 a blob file is whole or absent. A transaction that rolls back (or a process
 that dies before its commit) leaves a file nothing references: harmless, and
 removed by :meth:`FileBlobStore.sweep`.
+
+When a committed transaction leaves a blob that no row references any more
+(an erasure, a purge, a replaced thread), the store discards it after the
+commit through the blob store's ``discard`` method
+(:class:`~issuecore.ports.DiscardingBlobStore`, see :func:`discard_released`).
+A file touched within the store's ``grace`` (a concurrent transaction keeping
+the same content) is spared; a later sweep removes it if it stays orphaned.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import os
 import re
 import tempfile
+import threading
 import time
-from collections.abc import Collection, Iterable, Iterator, MutableMapping
+from collections.abc import Callable, Collection, Iterable, Iterator, MutableMapping
 from datetime import timedelta
 from pathlib import Path
 from typing import IO, Final
 
 from issuecore.errors import BlobNotFoundError
-from issuecore.ports import BlobStore
+from issuecore.ports import BlobStore, DiscardingBlobStore
 
 __all__ = [
     "CHUNK_SIZE",
+    "DISCARD_GRACE",
     "DOCUMENT_BLOB",
     "BlobContent",
     "FallbackBlobStore",
     "FileBlobStore",
     "MemoryBlobStore",
     "check_digest",
+    "discard_released",
     "joined",
     "load_document",
     "store_document",
@@ -49,6 +60,12 @@ CHUNK_SIZE: Final = 1024 * 1024
 """The size of the pieces blobs are written and read in (a database row holds one piece)."""
 
 _DIGEST: Final = re.compile(r"[0-9a-f]{64}")
+
+DISCARD_GRACE: Final = timedelta(minutes=10)
+"""How long after its last ``put`` a blob is spared by ``discard``: a transaction keeping
+the same content may be about to reference it. Keep it above the longest transaction."""
+
+logger = logging.getLogger("issuecore.blobs")
 
 
 DOCUMENT_BLOB: Final = "blob:"
@@ -166,21 +183,42 @@ def joined(pieces: Iterable[bytes | memoryview], size: int) -> bytes:
 
 
 class MemoryBlobStore:
-    """Blobs in a dictionary (the in-memory store keeps its blobs in one per transaction)."""
+    """Blobs in a dictionary (the in-memory store keeps its blobs in one per transaction).
 
-    def __init__(self, blobs: MutableMapping[str, bytes] | None = None) -> None:
+    :meth:`discard` spares content kept again within ``grace``, as
+    :class:`FileBlobStore` does.
+    """
+
+    def __init__(
+        self, blobs: MutableMapping[str, bytes] | None = None, *, grace: timedelta = DISCARD_GRACE
+    ) -> None:
         self._blobs: MutableMapping[str, bytes] = {} if blobs is None else blobs
+        self.grace = grace
+        # When each content was last kept (time.monotonic()), for discard's grace.
+        self._kept_at: dict[str, float] = {}
+        self._lock = threading.Lock()
 
     def put(self, content: bytes | Iterable[bytes]) -> str:
         """Keep ``content`` and return its digest."""
-        with BlobContent(content) as described:
+        with BlobContent(content) as described, self._lock:
             if described.digest not in self._blobs:
                 if isinstance(content, bytes):
                     data = content if type(content) is bytes else bytes(content)
                 else:
                     data = joined(described.pieces(), described.size)
                 self._blobs[described.digest] = data
+            self._kept_at[described.digest] = time.monotonic()
             return described.digest
+
+    def discard(self, digest: str) -> bool:
+        """Remove ``digest`` unless kept within ``grace``; return whether it was removed."""
+        check_digest(digest)
+        with self._lock:
+            kept_at = self._kept_at.get(digest)
+            if kept_at is not None and time.monotonic() - kept_at < self.grace.total_seconds():
+                return False
+            self._kept_at.pop(digest, None)
+            return self._blobs.pop(digest, None) is not None
 
     def get(self, digest: str) -> bytes:
         """Return the content kept under ``digest``."""
@@ -205,10 +243,13 @@ class FileBlobStore:
     ``root/ab/abcd...`` holds the content whose digest starts with ``ab``;
     ``root/tmp`` holds files being written. A file is written to ``tmp``,
     flushed to disk, and renamed into place, so it is whole or absent.
+    ``grace`` is how long :meth:`discard` spares a file since it was last
+    kept (its modification time; :meth:`put` refreshes it).
     """
 
-    def __init__(self, root: str | os.PathLike[str]) -> None:
+    def __init__(self, root: str | os.PathLike[str], *, grace: timedelta = DISCARD_GRACE) -> None:
         self.root = Path(root)
+        self.grace = grace
         self._tmp = self.root / "tmp"
         self._tmp.mkdir(parents=True, exist_ok=True)
 
@@ -288,6 +329,35 @@ class FileBlobStore:
         """Return whether a file holds ``digest``."""
         return self.path(digest).is_file()
 
+    def discard(self, digest: str) -> bool:
+        """Delete the file of ``digest`` unless kept within ``grace``; return whether it went.
+
+        The file is first renamed out of place, so a concurrent :meth:`put`
+        either touched it before (the renamed file is recent and goes back)
+        or finds it gone and writes it anew: content a transaction keeps is
+        never lost. Call it only for content nothing references.
+        """
+        final = self.path(digest)
+        descriptor, aside = tempfile.mkstemp(dir=self._tmp, prefix="discard-")
+        os.close(descriptor)
+        try:
+            os.replace(final, aside)
+        except FileNotFoundError:
+            os.unlink(aside)
+            return False
+        try:
+            recent = os.stat(aside).st_mtime > time.time() - self.grace.total_seconds()
+        except BaseException:
+            os.replace(aside, final)
+            raise
+        if recent:
+            # Identical content: putting it back over a copy written meanwhile loses nothing.
+            os.replace(aside, final)
+            return False
+        os.unlink(aside)
+        _sync_directory(final.parent)
+        return True
+
     def sweep(
         self, in_use: Collection[str], *, older_than: timedelta = timedelta(hours=1)
     ) -> list[str]:
@@ -350,6 +420,51 @@ class FallbackBlobStore:
     def has(self, digest: str) -> bool:
         """Return whether either store keeps content under ``digest``."""
         return self.primary.has(digest) or self.fallback.has(digest)
+
+    def discard(self, digest: str) -> bool:
+        """Discard ``digest`` from each store that can discard; return whether any removed it."""
+        removed = False
+        for store in (self.primary, self.fallback):
+            if isinstance(store, DiscardingBlobStore):
+                removed = store.discard(digest) or removed
+        return removed
+
+
+def discard_released(
+    blobs: BlobStore | None,
+    released: Collection[str],
+    referenced: Callable[[], Collection[str]],
+) -> list[str]:
+    """After a commit, discard from ``blobs`` the ``released`` digests not ``referenced()``.
+
+    ``released`` are the digests the committed transaction stopped
+    referencing; ``referenced`` reads, after that commit, the digests rows
+    reference now. A blob store without ``discard`` is left as it is (its
+    owner sweeps it). The transaction has committed, so a failure here is
+    logged, not raised: what was not discarded stays until a sweep. Returns
+    the digests removed.
+    """
+    if not released or not isinstance(blobs, DiscardingBlobStore):
+        return []
+    removed = []
+    try:
+        candidates = sorted(set(released).difference(referenced()))
+        for digest in candidates:
+            if blobs.discard(digest):
+                removed.append(digest)
+    except Exception:  # the transaction has committed; the sweep removes what stays
+        logger.warning(
+            "discarding %d released blob(s) after a commit failed; a sweep removes them",
+            len(released),
+            exc_info=True,
+        )
+    else:
+        logger.debug(
+            "discarded %d of %d released blob(s); the rest were kept again meanwhile",
+            len(removed),
+            len(candidates),
+        )
+    return removed
 
 
 def _read_pieces(file: IO[bytes]) -> Iterator[bytes]:

@@ -26,7 +26,7 @@ from issuecore._marks import IssueMarks, matches, query_instant, sort_key, text_
 from issuecore._model import Issue, ThreadEntry
 from issuecore._queries import IssuePage, IssueQuery, decode_cursor, encode_cursor
 from issuecore._text import refuse_unstorable, refuse_unstorable_document
-from issuecore.adapters.blobs import MemoryBlobStore
+from issuecore.adapters.blobs import MemoryBlobStore, discard_released
 from issuecore.errors import ConcurrencyConflictError, DuplicateMessageError, IssueNotFoundError
 from issuecore.mail._addresses import address_key
 from issuecore.ports import BlobStore, MessageRecord, OutboxItem
@@ -93,6 +93,9 @@ class InMemoryStore:
                     work.finish()
                 if work.committed and not read_only:
                     self._tables = work.tables
+                    # Committed: what it released and nothing references leaves the blob store.
+                    tables = self._tables
+                    discard_released(self.blobs, work.released, lambda: _referenced(tables))
             finally:
                 self._owner = None
 
@@ -106,6 +109,8 @@ class InMemoryUnitOfWork:
         self._read_only = read_only
         self._finished = False
         self._blobs = blobs
+        self.released: set[str] = set()
+        """Digests this unit of work stopped referencing, for the blob store given."""
 
     @property
     def blobs(self) -> BlobStore:
@@ -338,12 +343,7 @@ class InMemoryUnitOfWork:
 
     def referenced_blobs(self) -> set[str]:
         """Return the digest of every blob an attachment or a kept message references."""
-        tables = self._usable()
-        found = set(tables.kept.values())
-        for entries in tables.threads.values():
-            for _, digests in entries:
-                found.update(digests)
-        return found
+        return _referenced(self._usable())
 
     def replace_thread(self, number: str, entries: Sequence[ThreadEntry]) -> None:
         """Replace the whole thread of issue ``number`` with ``entries``, in order."""
@@ -391,12 +391,15 @@ class InMemoryUnitOfWork:
         self._drop_unreferenced(old)
 
     def _drop_unreferenced(self, digests: set[str]) -> None:
-        # Only the store's own blobs are dropped; a blob store given is swept by its owner.
-        if self._blobs is not None or not digests:
+        # The store's own blobs go with the transaction; a blob store given is told after commit.
+        if not digests:
             return
         tables = self._usable(writes=True)
-        for digest in digests - self.referenced_blobs():
+        unreferenced = digests - self.referenced_blobs()
+        for digest in unreferenced:
             tables.blobs.pop(digest, None)
+        if self._blobs is not None:
+            self.released |= unreferenced
 
     @property
     def outbox(self) -> InMemoryOutbox:
@@ -430,6 +433,14 @@ class InMemoryUnitOfWork:
         self._usable()
         self.committed = True
         self._finished = True
+
+
+def _referenced(tables: _Tables) -> set[str]:
+    found = set(tables.kept.values())
+    for entries in tables.threads.values():
+        for _, digests in entries:
+            found.update(digests)
+    return found
 
 
 def _thread_digests(tables: _Tables, number: str) -> set[str]:

@@ -58,6 +58,7 @@ from issuecore.adapters.blobs import (
     BlobContent,
     FallbackBlobStore,
     check_digest,
+    discard_released,
     joined,
     load_document,
     store_document,
@@ -812,6 +813,8 @@ class SqlUnitOfWork:
         self._dialect = dialect
         self._read_only = read_only
         self._blobs = blobs
+        # Digests this transaction stopped referencing, for the blob store given.
+        self._released: set[str] = set()
 
     @property
     def blobs(self) -> BlobStore:
@@ -1158,14 +1161,18 @@ class SqlUnitOfWork:
         db.execute(search.delete().where(search.c.number == number))
 
     def _drop_unreferenced(self, digests: set[str]) -> None:
-        # Only the database's own blob tables are cleaned; a blob store given is swept by its owner.
-        if self._blobs is not None or not digests:
+        # The database's own blob tables lose them now, in the transaction; a blob store
+        # given is told only after the commit, so a rollback loses nothing still referenced.
+        if not digests:
             return
         db = self._db(writes=True)
         blobs, chunks = self._schema.blobs, self._schema.blob_chunks
-        for digest in digests - self.referenced_blobs():
+        unreferenced = digests - self.referenced_blobs()
+        for digest in unreferenced:
             db.execute(chunks.delete().where(chunks.c.digest == digest))
             db.execute(blobs.delete().where(blobs.c.digest == digest))
+        if self._blobs is not None:
+            self._released |= unreferenced
 
     def replace_thread(self, number: str, entries: Sequence[ThreadEntry]) -> None:
         """Replace the whole thread of issue ``number`` with ``entries``, in order."""
@@ -1312,9 +1319,21 @@ class SqlUnitOfWork:
         db.execute(replies.delete().where(replies.c.address == address_key(address)))
 
     def commit(self) -> None:
-        """Keep everything this unit of work did, and end it."""
-        self._db().commit()
-        self._connection = None
+        """Keep everything this unit of work did, and end it.
+
+        Then the blobs it released that no row references any more are
+        discarded from the blob store given (see :func:`discard_released`).
+        """
+        db = self._db()
+        db.commit()
+        released, self._released = self._released, set()
+        try:
+            # The check reads in a transaction of its own, after the commit.
+            discard_released(self._blobs, released, self.referenced_blobs)
+        finally:
+            self._connection = None
+            if db.in_transaction():
+                db.rollback()
 
 
 class SqlOutbox:

@@ -50,6 +50,7 @@ from issuecore.adapters.blobs import (
     BlobContent,
     FallbackBlobStore,
     check_digest,
+    discard_released,
     joined,
     load_document,
     store_document,
@@ -490,6 +491,8 @@ class SQLiteUnitOfWork:
         self._connection: sqlite3.Connection | None = connection
         self._read_only = read_only
         self._blobs = blobs
+        # Digests this transaction stopped referencing, for the blob store given.
+        self._released: set[str] = set()
 
     @property
     def blobs(self) -> BlobStore:
@@ -797,13 +800,17 @@ class SQLiteUnitOfWork:
         db.execute("INSERT INTO search_text (search_text) VALUES ('optimize')")
 
     def _drop_unreferenced(self, digests: set[str]) -> None:
-        # Only the file's own blob tables are cleaned; a blob store given is swept by its owner.
-        if self._blobs is not None or not digests:
+        # The file's own blob tables lose them now, in the transaction; a blob store given
+        # is told only after the commit, so a rollback loses nothing still referenced.
+        if not digests:
             return
         db = self._db(writes=True)
-        for digest in digests - self.referenced_blobs():
+        unreferenced = digests - self.referenced_blobs()
+        for digest in unreferenced:
             db.execute("DELETE FROM blob_chunks WHERE digest = ?", (digest,))
             db.execute("DELETE FROM blobs WHERE digest = ?", (digest,))
+        if self._blobs is not None:
+            self._released |= unreferenced
 
     def replace_thread(self, number: str, entries: Sequence[ThreadEntry]) -> None:
         """Replace the whole thread of issue ``number`` with ``entries``, in order."""
@@ -945,10 +952,18 @@ class SQLiteUnitOfWork:
         db.execute("DELETE FROM auto_replies WHERE address = ?", (address_key(address),))
 
     def commit(self) -> None:
-        """Keep everything this unit of work did, and end it."""
+        """Keep everything this unit of work did, and end it.
+
+        Then the blobs it released that no row references any more are
+        discarded from the blob store given (see :func:`discard_released`).
+        """
         db = self._db()
         db.execute("COMMIT")
-        self._connection = None
+        released, self._released = self._released, set()
+        try:
+            discard_released(self._blobs, released, self.referenced_blobs)
+        finally:
+            self._connection = None
 
 
 def _storable_document(document: str) -> str:
