@@ -13,7 +13,7 @@ import pytest
 from issuecore.adapters.memory import InMemoryStore
 from issuecore.adapters.sql import SqlStore
 from issuecore.adapters.sqlite import SQLiteStore
-from issuecore.ports import Store
+from issuecore.ports import BlobStore, Store
 
 STORE_KINDS = ("memory", "sqlite", "postgresql", "mariadb")
 _SERVER_VARIABLES = {
@@ -23,20 +23,23 @@ _SERVER_VARIABLES = {
 
 
 @contextmanager
-def fresh_store(kind: str, tmp_path: Path) -> Iterator[Store]:
-    """Yield an empty store of ``kind``; skip the test when that server is not configured."""
+def fresh_store(kind: str, tmp_path: Path, *, blobs: BlobStore | None = None) -> Iterator[Store]:
+    """Yield an empty store of ``kind``; skip the test when that server is not configured.
+
+    ``blobs`` is the blob store to give it (its own blob tables when ``None``).
+    """
     if kind == "memory":
-        yield InMemoryStore()
+        yield InMemoryStore(blobs=blobs)
         return
     if kind == "sqlite":
-        with SQLiteStore(tmp_path / f"{uuid.uuid4().hex}.db") as sqlite:
+        with SQLiteStore(tmp_path / f"{uuid.uuid4().hex}.db", blobs=blobs) as sqlite:
             yield sqlite
         return
     variable = _SERVER_VARIABLES[kind]
     url = os.environ.get(variable)
     if not url:
         pytest.skip(f"{variable} is not set; give a {kind} URL to run these tests")
-    server = SqlStore(url, table_prefix=f"a{uuid.uuid4().hex[:10]}_")
+    server = SqlStore(url, table_prefix=f"a{uuid.uuid4().hex[:10]}_", blobs=blobs)
     try:
         yield server
     finally:
