@@ -24,13 +24,19 @@ import sqlalchemy as sa
 
 from issuecore import DeskSettings, HelpDesk
 from issuecore._model import Attachment
-from issuecore.adapters.blobs import CHUNK_SIZE, FileBlobStore
+from issuecore.adapters.blobs import (
+    CHUNK_SIZE,
+    FallbackBlobStore,
+    FileBlobStore,
+    MemoryBlobStore,
+    discard_released,
+)
 from issuecore.adapters.memory import InMemoryStore
 from issuecore.adapters.sql import SqlStore
 from issuecore.adapters.sqlite import SQLiteStore
 from issuecore.errors import BlobNotFoundError
 from issuecore.mail._parse import DEFAULT_MAX_BYTES
-from issuecore.ports import BlobStore, Store
+from issuecore.ports import BlobStore, DiscardingBlobStore, Store
 from issuecore.testing import FakeClock, RecordingMailer
 from issuecore.testing.contracts import (
     T0,
@@ -442,6 +448,108 @@ def test_keeping_content_again_renews_its_file_so_a_sweep_spares_it(tmp_path: Pa
     assert blobs.put(b"an old orphan") == digest
     assert blobs.sweep(set(), older_than=timedelta(minutes=30)) == []
     assert blobs.has(digest)
+
+
+def _aged(blobs: FileBlobStore, digest: str) -> None:
+    long_ago = time.time() - blobs.grace.total_seconds() - 60
+    os.utime(blobs.path(digest), (long_ago, long_ago))
+
+
+def test_discarding_deletes_a_file_untouched_for_the_grace_only(tmp_path: Path) -> None:
+    blobs = FileBlobStore(tmp_path, grace=timedelta(minutes=5))
+    old, recent = blobs.put(b"released long ago"), blobs.put(b"kept just now")
+    _aged(blobs, old)
+    assert [blobs.discard(old), blobs.discard(recent), blobs.discard(old)] == [True, False, False]
+    assert [blobs.has(old), blobs.get(recent)] == [False, b"kept just now"]
+    assert list((tmp_path / "tmp").iterdir()) == []
+
+
+def test_content_kept_again_is_not_discarded(tmp_path: Path) -> None:
+    blobs = FileBlobStore(tmp_path)
+    digest = blobs.put(b"the same bytes, mailed again")
+    _aged(blobs, digest)
+    # A concurrent transaction keeps identical content: put refreshes the file.
+    assert blobs.put(b"the same bytes, mailed again") == digest
+    assert not blobs.discard(digest)
+    assert blobs.get(digest) == b"the same bytes, mailed again"
+
+
+def test_content_kept_while_it_is_being_discarded_survives(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blobs = FileBlobStore(tmp_path)
+    digest = blobs.put(b"kept at the very moment")
+    _aged(blobs, digest)
+    replace = os.replace
+
+    def put_first(source: str | Path, target: str | Path) -> None:
+        # Another transaction's put touches the file just as discard moves it aside.
+        if Path(source) == blobs.path(digest):
+            os.utime(source)
+        replace(source, target)
+
+    monkeypatch.setattr(os, "replace", put_first)
+    assert not blobs.discard(digest)
+    assert blobs.get(digest) == b"kept at the very moment"
+    assert list((tmp_path / "tmp").iterdir()) == []
+
+
+def test_memory_blobs_discard_after_their_grace(monkeypatch: pytest.MonkeyPatch) -> None:
+    blobs = MemoryBlobStore(grace=timedelta(minutes=5))
+    digest = blobs.put(b"in memory")
+    assert not blobs.discard(digest)
+    later = time.monotonic() + 301
+    monkeypatch.setattr(time, "monotonic", lambda: later)
+    assert blobs.discard(digest)
+    assert not blobs.has(digest)
+    assert not blobs.discard(digest)
+
+
+def test_fallback_blobs_discard_from_both_stores(tmp_path: Path) -> None:
+    primary, fallback = FileBlobStore(tmp_path), MemoryBlobStore(grace=timedelta(0))
+    both = FallbackBlobStore(primary, fallback)
+    in_file, in_memory = primary.put(b"in a file"), fallback.put(b"in memory")
+    _aged(primary, in_file)
+    assert [both.discard(in_file), both.discard(in_memory)] == [True, True]
+    assert not both.has(in_file)
+    assert not both.has(in_memory)
+    assert isinstance(both, DiscardingBlobStore)
+
+
+def test_released_content_still_referenced_after_the_commit_is_kept() -> None:
+    blobs = MemoryBlobStore(grace=timedelta(0))
+    gone, taken = blobs.put(b"released"), blobs.put(b"released, then referenced again")
+    # Another transaction referenced the second one between the commit and the discard.
+    assert discard_released(blobs, {gone, taken}, lambda: {taken}) == [gone]
+    assert [blobs.has(gone), blobs.has(taken)] == [False, True]
+
+
+def test_releasing_into_a_blob_store_without_discard_does_nothing(tmp_path: Path) -> None:
+    files = FileBlobStore(tmp_path)
+
+    class Plain:
+        put, get, chunks, has = files.put, files.get, files.chunks, files.has
+
+    digest = files.put(b"the owner sweeps it")
+    _aged(files, digest)
+    assert not isinstance(Plain(), DiscardingBlobStore)
+    assert discard_released(Plain(), {digest}, set) == []
+    assert files.has(digest)
+
+
+def test_a_failed_discard_after_the_commit_is_logged_not_raised(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    blobs = MemoryBlobStore(grace=timedelta(0))
+    digest = blobs.put(b"cannot be read back")
+
+    def unreadable() -> set[str]:
+        raise OSError("the database went away after the commit")
+
+    with caplog.at_level("WARNING", logger="issuecore.blobs"):
+        assert discard_released(blobs, {digest}, unreadable) == []
+    assert blobs.has(digest)
+    assert "a sweep removes them" in caplog.text
 
 
 @pytest.mark.parametrize("make_store", ["memory", *DATABASES], indirect=True)
