@@ -546,7 +546,7 @@ def test_a_failed_discard_after_the_commit_is_logged_not_raised(
     def unreadable() -> set[str]:
         raise OSError("the database went away after the commit")
 
-    with caplog.at_level("WARNING", logger="issuecore.blobs"):
+    with caplog.at_level("WARNING", logger="issuecore.adapters.blobs"):
         assert discard_released(blobs, {digest}, unreadable) == []
     assert blobs.has(digest)
     assert "a sweep removes them" in caplog.text

@@ -65,7 +65,7 @@ DISCARD_GRACE: Final = timedelta(minutes=10)
 """How long after its last ``put`` a blob is spared by ``discard``: a transaction keeping
 the same content may be about to reference it. Keep it above the longest transaction."""
 
-logger = logging.getLogger("issuecore.blobs")
+logger = logging.getLogger("issuecore.adapters.blobs")
 
 
 DOCUMENT_BLOB: Final = "blob:"
