@@ -332,21 +332,30 @@ class FileBlobStore:
     def discard(self, digest: str) -> bool:
         """Delete the file of ``digest`` unless kept within ``grace``; return whether it went.
 
-        The file is first renamed out of place, so a concurrent :meth:`put`
-        either touched it before (the renamed file is recent and goes back)
-        or finds it gone and writes it anew: content a transaction keeps is
-        never lost. Call it only for content nothing references.
+        An old file is renamed out of place and its time read again there, so
+        a concurrent :meth:`put` either touched it first (the file is recent
+        and goes back) or finds it gone and writes it anew: content a
+        transaction keeps is never lost. Call it only for content nothing
+        references.
         """
         final = self.path(digest)
+        try:
+            if self._recent(final):
+                return False
+        except FileNotFoundError:
+            return False
         descriptor, aside = tempfile.mkstemp(dir=self._tmp, prefix="discard-")
         os.close(descriptor)
         try:
             os.replace(final, aside)
-        except FileNotFoundError:
+        except FileNotFoundError:  # discarded meanwhile
             os.unlink(aside)
             return False
+        except BaseException:
+            os.unlink(aside)
+            raise
         try:
-            recent = os.stat(aside).st_mtime > time.time() - self.grace.total_seconds()
+            recent = self._recent(Path(aside))
         except BaseException:
             os.replace(aside, final)
             raise
@@ -357,6 +366,9 @@ class FileBlobStore:
         os.unlink(aside)
         _sync_directory(final.parent)
         return True
+
+    def _recent(self, path: Path) -> bool:
+        return path.stat().st_mtime > time.time() - self.grace.total_seconds()
 
     def sweep(
         self, in_use: Collection[str], *, older_than: timedelta = timedelta(hours=1)
