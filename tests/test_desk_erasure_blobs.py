@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -19,13 +20,22 @@ from pathlib import Path
 import pendulum
 import pytest
 
-from issuecore import DeskSettings, HelpDesk, ServiceLevelAgreement, SlaTarget
+from issuecore import (
+    Attachment,
+    DeskSettings,
+    EntryKind,
+    HelpDesk,
+    ServiceLevelAgreement,
+    SlaTarget,
+    ThreadEntry,
+)
 from issuecore.adapters.blobs import FileBlobStore
 from issuecore.adapters.memory import InMemoryUnitOfWork
 from issuecore.adapters.sql import SqlUnitOfWork
 from issuecore.adapters.sqlite import SQLiteUnitOfWork
 from issuecore.ports import BlobStore, Store
 from issuecore.testing import FakeClock, RecordingMailer
+from issuecore.testing.contracts import simple_issue
 from stores import STORE_KINDS, fresh_store
 
 H = timedelta(hours=1)
@@ -199,6 +209,49 @@ def test_files_kept_within_the_grace_stay_until_a_sweep(store: Store, files: Fil
     files.sweep(_referenced(store), older_than=timedelta(minutes=1))
     assert _traces(files) == []
     assert files.has(_digest(SHARED))
+
+
+# On PostgreSQL the erasure commits while the other transaction is open; MariaDB and
+# SQLite make it wait for that transaction's locks, and the check after the commit then
+# sees the new reference.
+@pytest.mark.parametrize("kind", ["postgresql"])
+def test_content_another_transaction_keeps_while_it_is_erased_survives(
+    store: Store, files: FileBlobStore
+) -> None:
+    desk = _desk(store)
+    theirs, _ = _scenario(desk)
+    _age(files)
+    scan = files.path(_digest(SCAN))
+    entry = ThreadEntry(
+        kind=EntryKind.AGENT_REPLY,
+        author="ben",
+        text="The same scan, filed again.",
+        at=START,
+        attachments=(Attachment(filename="p.pdf", content_type="application/pdf", data=SCAN),),
+    )
+    failures: list[BaseException] = []
+
+    def erase() -> None:
+        try:
+            desk.erase(theirs, by="dpo")
+        except BaseException as failure:  # reported by the test thread
+            failures.append(failure)
+
+    with store.transaction() as work:
+        work.insert_issue(simple_issue("ISS-2026-09999"), wake_at=None)
+        work.append_entry("ISS-2026-09999", entry)  # keeps the same bytes: put touches the file
+        # The erasure commits while this transaction, not yet committed, references the scan.
+        eraser = threading.Thread(target=erase)
+        eraser.start()
+        eraser.join(timeout=60)
+        assert not eraser.is_alive(), "the erasure waited for the other transaction"
+        assert failures == []
+        assert scan.exists()
+        work.commit()
+    assert desk.thread(theirs)[0].attachments == ()
+    assert desk.thread("ISS-2026-09999")[0].attachments[0].data == SCAN
+    _age(files)
+    assert _digest(SCAN) not in files.sweep(_referenced(store), older_than=timedelta(minutes=1))
 
 
 class _PlainBlobs:
