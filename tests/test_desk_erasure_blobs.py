@@ -12,10 +12,12 @@ import hashlib
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Collection, Iterator
+from contextlib import AbstractContextManager, nullcontext
 from datetime import timedelta
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 
 import pendulum
 import pytest
@@ -29,10 +31,11 @@ from issuecore import (
     SlaTarget,
     ThreadEntry,
 )
+from issuecore.adapters import sql, sqlite
 from issuecore.adapters.blobs import FileBlobStore
 from issuecore.adapters.memory import InMemoryUnitOfWork
 from issuecore.adapters.sql import SqlUnitOfWork
-from issuecore.adapters.sqlite import SQLiteUnitOfWork
+from issuecore.adapters.sqlite import SQLiteStore, SQLiteUnitOfWork
 from issuecore.ports import BlobStore, Store
 from issuecore.testing import FakeClock, RecordingMailer
 from issuecore.testing.contracts import simple_issue
@@ -222,13 +225,6 @@ def test_content_another_transaction_keeps_while_it_is_erased_survives(
     theirs, _ = _scenario(desk)
     _age(files)
     scan = files.path(_digest(SCAN))
-    entry = ThreadEntry(
-        kind=EntryKind.AGENT_REPLY,
-        author="ben",
-        text="The same scan, filed again.",
-        at=START,
-        attachments=(Attachment(filename="p.pdf", content_type="application/pdf", data=SCAN),),
-    )
     failures: list[BaseException] = []
 
     def erase() -> None:
@@ -239,7 +235,8 @@ def test_content_another_transaction_keeps_while_it_is_erased_survives(
 
     with store.transaction() as work:
         work.insert_issue(simple_issue("ISS-2026-09999"), wake_at=None)
-        work.append_entry("ISS-2026-09999", entry)  # keeps the same bytes: put touches the file
+        # The same bytes kept again: put touches the file.
+        work.append_entry("ISS-2026-09999", _scan_filed_again())
         # The erasure commits while this transaction, not yet committed, references the scan.
         eraser = threading.Thread(target=erase)
         eraser.start()
@@ -252,6 +249,54 @@ def test_content_another_transaction_keeps_while_it_is_erased_survives(
     assert desk.thread("ISS-2026-09999")[0].attachments[0].data == SCAN
     _age(files)
     assert _digest(SCAN) not in files.sweep(_referenced(store), older_than=timedelta(minutes=1))
+
+
+def _scan_filed_again() -> ThreadEntry:
+    return ThreadEntry(
+        kind=EntryKind.AGENT_REPLY,
+        author="ben",
+        text="The same scan, filed again.",
+        at=START,
+        attachments=(Attachment(filename="p.pdf", content_type="application/pdf", data=SCAN),),
+    )
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql", "mariadb"])
+def test_content_referenced_again_between_the_commit_and_the_discard_survives(
+    store: Store, files: FileBlobStore, kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    desk = _desk(store)
+    theirs, _ = _scenario(desk)
+    files.grace = timedelta(0)  # only the check after the commit protects the scan now
+    adapter = sqlite if kind == "sqlite" else sql
+    discard = adapter.discard_released
+    staged: list[str] = []
+
+    def another_commit_first(
+        blobs: BlobStore | None, released: Collection[str], referenced: Callable[[], Any]
+    ) -> list[str]:
+        if not staged:
+            staged.append("ISS-2026-09999")
+            with _another_writer(store, files) as other, other.transaction() as work:
+                work.insert_issue(simple_issue(staged[0]), wake_at=None)
+                work.append_entry(staged[0], _scan_filed_again())
+                work.commit()
+        return discard(blobs, released, referenced)
+
+    monkeypatch.setattr(adapter, "discard_released", another_commit_first)
+    desk.erase(theirs, by="dpo")
+
+    assert staged == ["ISS-2026-09999"]
+    assert desk.thread(theirs)[0].attachments == ()
+    assert desk.thread(staged[0])[0].attachments[0].data == SCAN
+    assert b"xylophone" not in b"".join(path.read_bytes() for path in _blob_files(files))
+
+
+def _another_writer(store: Store, files: FileBlobStore) -> AbstractContextManager[Store]:
+    """Return a store writing the same data beside ``store`` (SQLite locks per instance)."""
+    if isinstance(store, SQLiteStore):
+        return SQLiteStore(store.path, blobs=files)
+    return nullcontext(store)
 
 
 class _PlainBlobs:
