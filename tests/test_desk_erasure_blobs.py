@@ -299,6 +299,39 @@ def _another_writer(store: Store, files: FileBlobStore) -> AbstractContextManage
     return nullcontext(store)
 
 
+def test_many_released_blobs_are_checked_and_discarded_in_batches(
+    store: Store, files: FileBlobStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(os, "fsync", lambda descriptor: None)  # durability is not tested here
+    files.grace = timedelta(0)
+    pieces = [f"attachment {n}".encode() for n in range(650)]
+    many, other = simple_issue("ISS-2026-00001"), simple_issue("ISS-2026-00002")
+    shared = [pieces[0], pieces[400], pieces[649]]  # in the first, a middle and the last batch
+    with store.transaction() as work:
+        work.insert_issue(many, wake_at=None)
+        work.insert_issue(other, wake_at=None)
+        work.append_entry(many.number, _with_files(pieces))
+        work.append_entry(other.number, _with_files(shared))
+        work.commit()
+    with store.transaction() as work:
+        work.remove_issue(many.number)
+        work.commit()
+    assert sorted(path.name for path in _blob_files(files)) == sorted(map(_digest, shared))
+
+
+def _with_files(contents: list[bytes]) -> ThreadEntry:
+    return ThreadEntry(
+        kind=EntryKind.AGENT_REPLY,
+        author="ben",
+        text="Files.",
+        at=START,
+        attachments=tuple(
+            Attachment(filename=f"{n}.txt", content_type="text/plain", data=data)
+            for n, data in enumerate(contents)
+        ),
+    )
+
+
 class _PlainBlobs:
     """An adopter's blob store written before blob stores could discard."""
 

@@ -28,7 +28,7 @@ every statement stays far below MariaDB's default ``max_allowed_packet``
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from types import TracebackType
@@ -76,6 +76,7 @@ from issuecore.ports import BlobStore, MessageRecord, OutboxItem
 __all__ = ["SqlBlobStore", "SqlStore"]
 
 _MYSQL: Final = ("mysql", "mariadb")
+_DIGESTS_PER_QUERY: Final = 500  # a digest list per table kept short in each statement
 _TEXT: Final = sa.Text().with_variant(mysql.LONGTEXT(), *_MYSQL)
 _BLOB: Final = sa.LargeBinary().with_variant(mysql.LONGBLOB(), *_MYSQL)
 # Case- and accent-insensitive on MariaDB, so its FULLTEXT index matches words as the others do.
@@ -1167,7 +1168,7 @@ class SqlUnitOfWork:
             return
         db = self._db(writes=True)
         blobs, chunks = self._schema.blobs, self._schema.blob_chunks
-        unreferenced = digests - self.referenced_blobs()
+        unreferenced = digests - self._referenced_among(digests)
         for digest in unreferenced:
             db.execute(chunks.delete().where(chunks.c.digest == digest))
             db.execute(blobs.delete().where(blobs.c.digest == digest))
@@ -1266,6 +1267,27 @@ class SqlUnitOfWork:
         query = sa.union(sa.select(attachments.c.content), sa.select(kept.c.content), documents)
         return set(self._db().execute(query).scalars())
 
+    def _referenced_among(self, digests: Collection[str]) -> set[str]:
+        """Return which of ``digests`` an attachment, a kept message or a document references."""
+        attachments, kept = self._schema.attachments, self._schema.kept_messages
+        entries = self._schema.thread_entries
+        prefix = len(DOCUMENT_BLOB)
+        stored = sa.func.substr(entries.c.document, prefix + 1, 64)
+        found: set[str] = set()
+        wanted = sorted(digests)
+        for first in range(0, len(wanted), _DIGESTS_PER_QUERY):
+            batch = wanted[first : first + _DIGESTS_PER_QUERY]
+            query = sa.union(
+                sa.select(attachments.c.content).where(attachments.c.content.in_(batch)),
+                sa.select(kept.c.content).where(kept.c.content.in_(batch)),
+                sa.select(stored).where(
+                    sa.func.substr(entries.c.document, 1, prefix) == DOCUMENT_BLOB,
+                    stored.in_(batch),
+                ),
+            )
+            found.update(self._db().execute(query).scalars())
+        return found
+
     def lookup_message(self, message_id: str) -> MessageRecord | None:
         """Return the record of ``message_id``, if any."""
         refuse_unstorable("message_id", message_id)
@@ -1329,7 +1351,7 @@ class SqlUnitOfWork:
         released, self._released = self._released, set()
         try:
             # The check reads in a transaction of its own, after the commit.
-            discard_released(self._blobs, released, self.referenced_blobs)
+            discard_released(self._blobs, released, lambda: self._referenced_among(released))
         finally:
             self._connection = None
             if db.in_transaction():

@@ -22,7 +22,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from types import TracebackType
@@ -322,6 +322,8 @@ MIGRATIONS: Final[Sequence[Migration]] = (
     ),
 )
 """The schema changes in order; entry ``i`` takes the file from version ``i`` to ``i + 1``."""
+
+_DIGESTS_PER_QUERY: Final = 300  # three lists of them stay under SQLite's 999 parameters
 
 _TABLES: Final = Tables(
     issues="issues", assignees="issue_assignees", search="search_text", details="issue_details"
@@ -805,7 +807,7 @@ class SQLiteUnitOfWork:
         if not digests:
             return
         db = self._db(writes=True)
-        unreferenced = digests - self.referenced_blobs()
+        unreferenced = digests - self._referenced_among(digests)
         for digest in unreferenced:
             db.execute("DELETE FROM blob_chunks WHERE digest = ?", (digest,))
             db.execute("DELETE FROM blobs WHERE digest = ?", (digest,))
@@ -902,6 +904,24 @@ class SQLiteUnitOfWork:
             )
         }
 
+    def _referenced_among(self, digests: Collection[str]) -> set[str]:
+        """Return which of ``digests`` an attachment, a kept message or a document references."""
+        found: set[str] = set()
+        wanted = sorted(digests)
+        start = len(DOCUMENT_BLOB) + 1
+        for first in range(0, len(wanted), _DIGESTS_PER_QUERY):
+            batch = wanted[first : first + _DIGESTS_PER_QUERY]
+            marks = ", ".join("?" * len(batch))
+            rows = self._query(
+                f"SELECT content FROM attachments WHERE content IN ({marks}) "
+                f"UNION SELECT content FROM kept_messages WHERE content IN ({marks}) "
+                f"UNION SELECT substr(document, ?) FROM thread_entries "
+                f"WHERE substr(document, 1, ?) = ? AND substr(document, ?) IN ({marks})",
+                (*batch, *batch, start, start - 1, DOCUMENT_BLOB, start, *batch),
+            )
+            found.update(digest for (digest,) in rows)
+        return found
+
     def lookup_message(self, message_id: str) -> MessageRecord | None:
         """Return the record of ``message_id``, if any."""
         refuse_unstorable("message_id", message_id)
@@ -961,7 +981,7 @@ class SQLiteUnitOfWork:
         db.execute("COMMIT")
         released, self._released = self._released, set()
         try:
-            discard_released(self._blobs, released, self.referenced_blobs)
+            discard_released(self._blobs, released, lambda: self._referenced_among(released))
         finally:
             self._connection = None
 
