@@ -319,6 +319,22 @@ def test_many_released_blobs_are_checked_and_discarded_in_batches(
     assert sorted(path.name for path in _blob_files(files)) == sorted(map(_digest, shared))
 
 
+def test_a_long_entry_kept_as_a_blob_by_another_issue_survives_an_erasure(
+    store: Store, files: FileBlobStore
+) -> None:
+    files.grace = timedelta(0)
+    pasted = "a pasted log line that another issue has too\n" * 8000  # kept as a blob
+    desk = _desk(store)
+    theirs, _ = _scenario(desk)
+    other = desk.open_issue(subject="Logs", raised_by="bob@other.test", body="See below.")
+    for number in (theirs, other.number):
+        desk.add_note(number, body=pasted, author="ben")
+    desk.erase(theirs, by="dpo")
+    assert desk.thread(other.number)[-1].text == pasted
+    assert [entry.text for entry in desk.thread(theirs)][-1] == "[erased]"
+    assert _traces(files) == []
+
+
 def _with_files(contents: list[bytes]) -> ThreadEntry:
     return ThreadEntry(
         kind=EntryKind.AGENT_REPLY,
