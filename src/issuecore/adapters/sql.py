@@ -673,6 +673,10 @@ class SqlStore:
     ``engine_options`` go to :func:`sqlalchemy.create_engine`. Opening applies
     missing migrations.
     Close the store with :meth:`close` or use it as a context manager.
+    Attachments and kept messages go to ``blobs`` when given, else to the
+    database's own blob tables; content a committed transaction stopped
+    referencing leaves ``blobs`` after the commit, if it can ``discard``
+    (:class:`~issuecore.ports.DiscardingBlobStore`).
     """
 
     def __init__(

@@ -342,7 +342,9 @@ class SQLiteStore:
     :meth:`close` (or use it as a context manager) to close its connections.
     Attachments and kept messages go to ``blobs`` when given (a
     :class:`~issuecore.adapters.blobs.FileBlobStore`), else to the file's own
-    blob tables.
+    blob tables. Content a committed transaction stopped referencing leaves
+    ``blobs`` after the commit, if it can ``discard``
+    (:class:`~issuecore.ports.DiscardingBlobStore`).
     """
 
     def __init__(
