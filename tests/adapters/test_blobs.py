@@ -505,6 +505,17 @@ def test_memory_blobs_discard_after_their_grace(monkeypatch: pytest.MonkeyPatch)
     assert not blobs.discard(digest)
 
 
+def test_memory_blobs_sweep_what_discard_spared(monkeypatch: pytest.MonkeyPatch) -> None:
+    blobs = MemoryBlobStore()
+    kept, spared = blobs.put(b"still referenced"), blobs.put(b"released a moment ago")
+    assert not blobs.discard(spared)
+    assert blobs.sweep({kept}, older_than=timedelta(minutes=30)) == []
+    later = time.monotonic() + 1801
+    monkeypatch.setattr(time, "monotonic", lambda: later)
+    assert blobs.sweep({kept}, older_than=timedelta(minutes=30)) == [spared]
+    assert [blobs.has(kept), blobs.has(spared)] == [True, False]
+
+
 def test_fallback_blobs_discard_from_both_stores(tmp_path: Path) -> None:
     primary, fallback = FileBlobStore(tmp_path), MemoryBlobStore(grace=timedelta(0))
     both = FallbackBlobStore(primary, fallback)

@@ -220,6 +220,25 @@ class MemoryBlobStore:
             self._kept_at.pop(digest, None)
             return self._blobs.pop(digest, None) is not None
 
+    def sweep(
+        self, in_use: Collection[str], *, older_than: timedelta = timedelta(hours=1)
+    ) -> list[str]:
+        """Remove content not in ``in_use`` and not kept for ``older_than``; return its digests.
+
+        As :meth:`FileBlobStore.sweep`: what :meth:`discard` spared goes here.
+        """
+        cutoff = time.monotonic() - older_than.total_seconds()
+        with self._lock:
+            removed = sorted(
+                digest
+                for digest in self._blobs
+                if digest not in in_use and self._kept_at.get(digest, cutoff) <= cutoff
+            )
+            for digest in removed:
+                del self._blobs[digest]
+                self._kept_at.pop(digest, None)
+        return removed
+
     def get(self, digest: str) -> bytes:
         """Return the content kept under ``digest``."""
         try:

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Final, Self
@@ -1358,8 +1358,11 @@ class SqlUnitOfWork:
             discard_released(self._blobs, released, lambda: self._referenced_among(released))
         finally:
             self._connection = None
-            if db.in_transaction():
-                db.rollback()
+            # Ends the check's read; the work has committed, so a failure here is not raised
+            # (the pool resets a connection it gets back).
+            with suppress(sa.exc.SQLAlchemyError):
+                if db.in_transaction():
+                    db.rollback()
 
 
 class SqlOutbox:
