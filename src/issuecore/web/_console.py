@@ -24,7 +24,7 @@ from issuecore.web._security import (
     csrf_valid,
     current_user,
 )
-from issuecore.web.accounts import AccountFile
+from issuecore.web.accounts import AccountBook
 from issuecore.web.settings import WebSettings
 
 MAX_FORM_BYTES: Final = 64_000
@@ -50,7 +50,7 @@ class Console:
         self.settings = settings
         self.zone = zoneinfo.ZoneInfo(zone)
         self.zone_name = zone
-        self.accounts = AccountFile(settings.accounts) if settings.accounts is not None else None
+        self.accounts = AccountBook(desk.store, desk.clock) if settings.accounts else None
         self.agreements = {agreement.name: agreement for agreement in desk.agreements}
         agents = sorted(desk.settings.agents)
         self.open_as = agents[0] if agents else "agent@localhost"
