@@ -148,6 +148,7 @@ def build_console(
     mailer: Any = None,
     store: Store | None = None,
     send_attempts: int = 1,
+    add_agent_account: bool = True,
 ) -> Iterator[Console]:
     """Yield a console on ``store`` (a new SQLite file by default), nobody signed in."""
     own = store is None
@@ -157,7 +158,7 @@ def build_console(
     desk = build_desk(store, clock, mailer, send_attempts=send_attempts)
     if settings is None:
         settings = account_settings()
-    if settings.accounts:
+    if settings.accounts and add_agent_account:
         add_agent(store, clock)
     wall = Wall()
     app = create_app(desk, settings, zone="Europe/Berlin", seconds=wall)

@@ -106,7 +106,9 @@ class StoredLimiter:
     def _record(self, work: UnitOfWork, keys: tuple[str, ...], now: datetime) -> None:
         for key in keys:
             work.attempts.record(self.scope, self._digest(key), now)
-        work.attempts.prune(self.scope, now - self.window, limit=100)
+        # Counted are the events after now - window; the one at that instant may go too.
+        gone = now - self.window + timedelta(microseconds=1)
+        work.attempts.prune(self.scope, gone, limit=100)
 
     def record(self, *keys: str) -> None:
         """Count one event for every key."""
