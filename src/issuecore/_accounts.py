@@ -7,7 +7,7 @@ from typing import Final
 
 from issuecore._instants import require_aware
 from issuecore._text import refuse_unstorable_key
-from issuecore.mail.addresses import address_key
+from issuecore.mail._addresses import address_key
 from issuecore.ports import AgentAccount
 
 __all__ = [

@@ -12,12 +12,12 @@ from issuecore.cli._errors import EXIT_OK, RefusedError, UsageError
 from issuecore.cli._views import printable
 
 if TYPE_CHECKING:
-    from issuecore.web.accounts import AccountBook
+    from issuecore.web._accounts import AccountBook
 
 
 def _book(run: Run) -> AccountBook:
     try:
-        from issuecore.web.accounts import AccountBook
+        from issuecore.web._accounts import AccountBook
     except ImportError:
         raise UsageError("accounts need the web extra: pip install 'issuecore[web]'") from None
     return AccountBook(run.desk.store, run.clock())

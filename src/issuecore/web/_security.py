@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from issuecore.ports import Store, UnitOfWork
-from issuecore.web.settings import WebSettings
+from issuecore.web._settings import WebSettings
 
 CSRF_FIELD: Final = "csrf_token"
 

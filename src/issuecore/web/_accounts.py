@@ -20,7 +20,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from issuecore.errors import ConfigError
-from issuecore.mail.addresses import address_key, normalize_address
+from issuecore.mail import address_key, normalize_address
 from issuecore.ports import AgentAccount, Clock, Store
 
 __all__ = ["AccountBook", "ImportReport", "read_account_file"]
