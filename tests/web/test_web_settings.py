@@ -15,7 +15,7 @@ from issuecore.adapters.memory import InMemoryStore
 from issuecore.adapters.sqlite import SQLiteStore
 from issuecore.cli import EXIT_USAGE, main
 from issuecore.config import parse_config
-from issuecore.errors import ConfigError, UnstorableValueError
+from issuecore.errors import ConfigError, InvalidArgumentError, UnstorableValueError
 from issuecore.testing import FakeClock
 from issuecore.web import AccountBook, WebSettings, check_exposure, is_loopback, web_settings
 
@@ -260,8 +260,12 @@ def test_the_store_holds_argon2_hashes_never_the_password(book: AccountBook) -> 
 
 
 def test_a_password_of_nine_characters_is_too_short_and_ten_enough(book: AccountBook) -> None:
-    with pytest.raises(ValueError, match="at least 10 characters"):
+    with pytest.raises(InvalidArgumentError, match="at least 10 characters") as refused:
         book.set_password(AGENT, "x" * 9)
+    assert refused.value.argument == "password"
+    assert "x" * 9 not in str(refused.value)
+    with pytest.raises(InvalidArgumentError, match="bytes, not text"):
+        book.set_password(AGENT, b"a long password")  # type: ignore[arg-type]
     book.set_password(AGENT, "x" * 10)
     assert book.addresses() == [AGENT]
 
@@ -276,8 +280,9 @@ def test_removing_an_account(book: AccountBook) -> None:
 
 def test_an_account_needs_an_address(book: AccountBook) -> None:
     for wrong in ("ben", "ben @example.com", "", "ben\x00@example.com", "b" * 400 + "@x.test"):
-        with pytest.raises(ValueError, match="is not an address"):
+        with pytest.raises(InvalidArgumentError, match="it is no e-mail address") as refused:
             book.set_password(wrong, "a long password")
+        assert refused.value.argument == "address"
     assert not book
 
 
@@ -378,6 +383,15 @@ def test_the_accounts_command_refuses_a_short_password(accounts_cli: Cli) -> Non
     code, _, err = accounts_cli("add", AGENT, stdin="short\n")
     assert code == 1
     assert "at least 10 characters" in err
+
+
+@pytest.mark.parametrize("address", ["ben\x00@example.com", "b" * 400 + "@example.com", "ben"])
+def test_the_accounts_command_refuses_what_is_no_address(accounts_cli: Cli, address: str) -> None:
+    code, _, err = accounts_cli("add", address, stdin="a long password\n")
+    assert code == 1
+    assert "it is no e-mail address" in err
+    assert "Traceback" not in err
+    assert accounts_cli("list", "--json")[1] == "[]\n"
 
 
 def test_the_accounts_command_adds_lists_removes_in_the_desks_store(

@@ -19,7 +19,7 @@ import attrs
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from issuecore.errors import ConfigError
+from issuecore.errors import ConfigError, InvalidArgumentError
 from issuecore.mail import address_key, normalize_address
 from issuecore.ports import AgentAccount, Clock, Store
 
@@ -57,14 +57,27 @@ class AccountBook:
     def set_password(self, address: str, password: str) -> str:
         """Create the account of ``address`` or change its password; return the address kept.
 
-        Raise ``ValueError`` for something that is no address or a password
-        shorter than ten characters.
+        Raise :class:`~issuecore.errors.InvalidArgumentError` for something
+        that is no address, or a password that is no text of at least ten
+        characters (the message never shows the password).
         """
-        normal = normalize_address(address.strip())
+        normal = normalize_address(address.strip()) if isinstance(address, str) else None
         if normal is None:
-            raise ValueError(f"{address!r} is not an address like ben@example.com")
-        if len(password) < MIN_PASSWORD:
-            raise ValueError(f"a password needs at least {MIN_PASSWORD} characters")
+            raise InvalidArgumentError.for_argument(
+                "address", address, "it is no e-mail address", "an address like ben@example.com"
+            )
+        if not isinstance(password, str) or len(password) < MIN_PASSWORD:
+            problem = (
+                f"it has {len(password)} characters"
+                if isinstance(password, str)
+                else f"it is {type(password).__name__}, not text"
+            )
+            raise InvalidArgumentError(
+                f"password is not usable: {problem}; a password needs at least "
+                f"{MIN_PASSWORD} characters",
+                argument="password",
+                problem=problem,
+            )
         account = AgentAccount(
             address=normal, password_hash=self._hasher.hash(password), changed_at=self.clock.now()
         )
