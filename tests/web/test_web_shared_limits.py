@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import threading
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, closing, contextmanager
 from datetime import timedelta
 from pathlib import Path
@@ -15,6 +17,7 @@ import pytest
 from web_support import (
     AGENT,
     PASSWORD,
+    START,
     Console,
     account_settings,
     build_console,
@@ -24,6 +27,7 @@ from web_support import (
 from issuecore.adapters.memory import InMemoryStore
 from issuecore.adapters.sqlite import SQLiteStore
 from issuecore.ports import Store
+from issuecore.testing import FakeClock
 from issuecore.web import WebSettings
 from issuecore.web._signin import SIGN_IN_FAILURES, SIGN_IN_WINDOW
 
@@ -187,3 +191,23 @@ def test_a_sign_in_form_that_is_no_utf_8_is_answered(workers: Workers) -> None:
         )
         assert response.status_code == 401
     assert sign_in(workers.one) == 303
+
+
+def test_workers_racing_on_one_sqlite_file_let_exactly_the_limit_through(tmp_path: Path) -> None:
+    from issuecore.web._security import StoredLimiter
+
+    now = FakeClock(START).now
+    with SQLiteStore(tmp_path / "desk.db") as one, SQLiteStore(tmp_path / "desk.db") as two:
+        limiters = [
+            StoredLimiter(store, "web.signin", 5, SIGN_IN_WINDOW, now) for store in (one, two)
+        ]
+        start = threading.Barrier(8)
+
+        def attempt(index: int) -> bool:
+            start.wait()
+            return limiters[index % 2].allow("address:eve@example.com")
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            allowed = list(pool.map(attempt, range(8)))
+        assert allowed.count(True) == 5
+        assert limiters[0].full("address:eve@example.com")
