@@ -55,7 +55,14 @@ from issuecore.errors import (
     UnstorableValueError,
 )
 from issuecore.mail._parse import DEFAULT_MAX_BYTES
-from issuecore.ports import EffectKind, OutboxItem, Store, UnitOfWork, new_effect_id
+from issuecore.ports import (
+    AgentAccount,
+    EffectKind,
+    OutboxItem,
+    Store,
+    UnitOfWork,
+    new_effect_id,
+)
 
 __all__ = [
     "QueryCase",
@@ -1707,6 +1714,188 @@ class StoreContract(QueryContract):
                 "nobody": work.count_auto_replies("nobody@example.com", T0),
             }
         assert counts == {"all": 3, "since 10": 2, "after last": 0, "bob": 1, "nobody": 0}
+
+    # agent accounts
+
+    def test_an_account_is_saved_found_by_its_address_key_and_replaced(self, store: Store) -> None:
+        first = AgentAccount(
+            address="Ben@Example.COM", password_hash="$argon2id$first", changed_at=T0
+        )
+        later = T0 + timedelta(days=1, microseconds=7)
+        with store.transaction() as work:
+            assert work.accounts.save(first) is True
+            work.commit()
+        with store.transaction() as work:
+            found = work.accounts.get("BEN@example.com")
+            assert (
+                work.accounts.save(
+                    attrs.evolve(first, password_hash="$argon2id$second", changed_at=later)
+                )
+                is False
+            )
+            work.commit()
+        assert found == attrs.evolve(first, address="ben@example.com")
+        with store.transaction(read_only=True) as work:
+            again = work.accounts.get("ben@example.com")
+            assert work.accounts.get("eve@example.com") is None
+            assert work.accounts.addresses() == ["ben@example.com"]
+        assert again == AgentAccount(
+            address="ben@example.com", password_hash="$argon2id$second", changed_at=later
+        )
+        assert again is not None
+        assert again.changed_at.utcoffset() == timedelta(0)
+
+    def test_accounts_are_listed_sorted_and_removed(self, store: Store) -> None:
+        with store.transaction() as work:
+            for address in ("zoe@example.com", "ana@example.com", "\u00e9mile@example.com"):
+                work.accounts.save(AgentAccount(address=address, password_hash="h", changed_at=T0))
+            work.commit()
+        with store.transaction() as work:
+            assert work.accounts.remove("ZOE@example.com") is True
+            assert work.accounts.remove("zoe@example.com") is False
+            # Not committed: the account is back.
+        with store.transaction() as work:
+            assert work.accounts.addresses() == [
+                "ana@example.com",
+                "zoe@example.com",
+                "\u00e9mile@example.com",
+            ]
+            assert work.accounts.remove("zoe@example.com") is True
+            work.commit()
+        with store.transaction(read_only=True) as work:
+            assert work.accounts.addresses() == ["ana@example.com", "\u00e9mile@example.com"]
+
+    def test_a_read_only_transaction_refuses_account_and_attempt_writes(self, store: Store) -> None:
+        with store.transaction(read_only=True) as work:
+            with pytest.raises(RuntimeError):
+                work.accounts.save(
+                    AgentAccount(address="ben@example.com", password_hash="h", changed_at=T0)
+                )
+            with pytest.raises(RuntimeError):
+                work.attempts.record("signin", "k", T0)
+
+    @pytest.mark.parametrize(
+        ("field", "value"),
+        [
+            ("address", "ben\x00@example.com"),
+            ("address", "ben\udcff@example.com"),
+            ("address", "b" * 309 + "@example.com"),
+            ("password_hash", "$argon2id$\x00"),
+            ("password_hash", "$argon2id$\ud800"),
+            ("password_hash", "h" * 513),
+            ("address", b"ben@example.com"),
+            ("password_hash", None),
+        ],
+    )
+    def test_an_account_no_store_can_keep_is_refused(
+        self, store: Store, field: str, value: Any
+    ) -> None:
+        good = AgentAccount(address="ben@example.com", password_hash="h" * 512, changed_at=T0)
+        bad = attrs.evolve(good, **{field: value})
+        with store.transaction() as work:
+            with pytest.raises(UnstorableValueError) as refused:
+                work.accounts.save(bad)
+            assert refused.value.field == field
+            if field == "address":
+                for call in (work.accounts.get, work.accounts.remove):
+                    with pytest.raises(UnstorableValueError):
+                        call(value)
+            assert work.accounts.save(good) is True
+            assert work.accounts.save(attrs.evolve(good, address="b" * 308 + "@example.com"))
+            work.commit()
+        with store.transaction(read_only=True) as work:
+            assert work.accounts.addresses() == ["b" * 308 + "@example.com", "ben@example.com"]
+
+    # attempts counted for shared limits
+
+    def test_attempts_are_counted_per_scope_and_key_after_an_instant(self, store: Store) -> None:
+        with store.transaction() as work:
+            for minutes in (0, 10, 20):
+                work.attempts.record("signin", "ana", T0 + timedelta(minutes=minutes))
+            work.attempts.record("contact", "ana", T0)
+            work.attempts.record("signin", "Ana", T0)
+            work.commit()
+        with store.transaction(read_only=True) as work:
+            counts = {
+                "before all": work.attempts.count("signin", "ana", after=T0 - timedelta(seconds=1)),
+                "after first": work.attempts.count("signin", "ana", after=T0),
+                "after 10": work.attempts.count(
+                    "signin", "ana", after=(T0 + timedelta(minutes=10)).astimezone(_BERLIN)
+                ),
+                "after last": work.attempts.count(
+                    "signin", "ana", after=T0 + timedelta(minutes=20)
+                ),
+                "contact": work.attempts.count("contact", "ana", after=T0 - timedelta(hours=1)),
+                "case": work.attempts.count("signin", "Ana", after=T0 - timedelta(hours=1)),
+                "nobody": work.attempts.count("signin", "bob", after=T0 - timedelta(hours=1)),
+            }
+        assert counts == {
+            "before all": 3,
+            "after first": 2,
+            "after 10": 1,
+            "after last": 0,
+            "contact": 1,
+            "case": 1,
+            "nobody": 0,
+        }
+
+    def test_attempts_are_rolled_back_without_commit(self, store: Store) -> None:
+        with store.transaction() as work:
+            work.attempts.record("signin", "ana", T0)
+        with store.transaction(read_only=True) as work:
+            assert work.attempts.count("signin", "ana", after=T0 - timedelta(hours=1)) == 0
+
+    def test_pruning_deletes_old_attempts_of_one_scope_up_to_a_limit(self, store: Store) -> None:
+        with store.transaction() as work:
+            for minutes in range(5):
+                work.attempts.record("signin", f"k{minutes % 2}", T0 + timedelta(minutes=minutes))
+            work.attempts.record("contact", "k0", T0)
+            work.commit()
+        before = T0 + timedelta(minutes=3)
+        with store.transaction() as work:
+            assert work.attempts.prune("signin", before, limit=2) == 2
+            assert work.attempts.prune("signin", before, limit=10) == 1
+            assert work.attempts.prune("signin", before, limit=10) == 0
+            work.commit()
+        long_ago = T0 - timedelta(days=1)
+        with store.transaction(read_only=True) as work:
+            left = [
+                work.attempts.count("signin", "k0", after=long_ago),
+                work.attempts.count("signin", "k1", after=long_ago),
+                work.attempts.count("contact", "k0", after=long_ago),
+            ]
+        assert left == [1, 1, 1]
+
+    @pytest.mark.parametrize(
+        ("field", "scope", "key"),
+        [
+            ("scope", "s" * 65, "k"),
+            ("scope", "sign\x00in", "k"),
+            ("scope", None, "k"),
+            ("key", "signin", "k" * 256),
+            ("key", "signin", "k\x00"),
+            ("key", "signin", "k\udc80"),
+            ("key", "signin", b"k"),
+        ],
+    )
+    def test_an_attempt_no_store_can_keep_is_refused(
+        self, store: Store, field: str, scope: Any, key: Any
+    ) -> None:
+        with store.transaction() as work:
+            with pytest.raises(UnstorableValueError) as refused:
+                work.attempts.record(scope, key, T0)
+            assert refused.value.field == field
+            with pytest.raises(UnstorableValueError):
+                work.attempts.count(scope, key, after=T0)
+            if field == "scope":
+                with pytest.raises(UnstorableValueError):
+                    work.attempts.prune(scope, T0, limit=1)
+            with pytest.raises(NaiveDatetimeError):
+                work.attempts.record("signin", "k", T0.replace(tzinfo=None))
+            work.attempts.record("s" * 64, "k" * 255, T0)
+            work.commit()
+        with store.transaction(read_only=True) as work:
+            assert work.attempts.count("s" * 64, "k" * 255, after=T0 - timedelta(seconds=1)) == 1
 
 
 class StoreStateMachine(RuleBasedStateMachine):
