@@ -56,8 +56,8 @@ from issuecore.queries import IssuePage, IssueQuery, IssueSort, SlaFilter
 from issuecore.reports import Report, ReportPeriod, ReportRow
 from issuecore.sla.agreement import AtRisk, Condition, ServiceLevelAgreement, SlaTarget
 from issuecore.sla.calendar import BusinessCalendar
-from issuecore.sla.clock import AgreementStatus, SlaClock, SlaRole
-from issuecore.sla.view import SlaView, TargetState, TargetView
+from issuecore.sla.clock import AgreementStatus, SlaClock, SlaRole, TargetName, TargetState
+from issuecore.sla.view import SlaView, TargetStatus, TargetView
 from issuecore.workflow import Change, StatusSpec, Transition, Workflow
 
 __all__ = [
@@ -116,7 +116,9 @@ __all__ = [
     "StatusSpec",
     "StoreUnavailableError",
     "StrangerPolicy",
+    "TargetName",
     "TargetState",
+    "TargetStatus",
     "TargetView",
     "ThreadEntry",
     "TickReport",

@@ -20,7 +20,7 @@ from issuecore.adapters.sql import SqlStore
 from issuecore.adapters.sqlite import SQLiteStore
 from issuecore.model import EntryKind, Issue, ThreadEntry
 from issuecore.queries import IssueQuery, IssueSort, SlaFilter
-from issuecore.sla.clock import SlaClock, SlaRole
+from issuecore.sla.clock import SlaClock, SlaRole, TargetName, TargetState
 from issuecore.workflow import open_issue
 
 AT = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -31,12 +31,11 @@ def _old_issues() -> tuple[Issue, Issue, ThreadEntry]:
     clock = SlaClock(
         agreement="Standard",
         priority="High",
-        response_target=timedelta(hours=4),
-        resolution_target=None,
+        response=TargetState(name=TargetName.RESPONSE, target=timedelta(hours=4), due_by=DEADLINE),
+        resolution=TargetState(name=TargetName.RESOLUTION, target=None),
         started_at=AT,
         role=SlaRole.RUNNING,
         running_since=AT,
-        response_by=DEADLINE,
     )
     late = attrs.evolve(
         open_issue(
@@ -47,7 +46,9 @@ def _old_issues() -> tuple[Issue, Issue, ThreadEntry]:
     )
     early = attrs.evolve(
         open_issue(number="ISS-2026-00002", subject="Invoice", raised_by="a@b.test", at=AT).issue,
-        sla=attrs.evolve(clock, response_by=DEADLINE - timedelta(hours=1)),
+        sla=attrs.evolve(
+            clock, response=attrs.evolve(clock.response, due_by=DEADLINE - timedelta(hours=1))
+        ),
         priority="High",
     )
     entry = ThreadEntry(

@@ -439,14 +439,14 @@ def desk_machine(
             for number in self.status:
                 clock = self.desk.get(number).sla
                 assert clock is not None
-                overdue = any(
-                    d is not None and d < now for d in (clock.response_by, clock.resolution_by)
-                )
+                overdue = any(s.due_by is not None and s.due_by < now for s in clock.targets)
                 failed = clock.status(now) is AgreementStatus.FAILED
-                assert failed == (bool(clock.breached) or overdue)
-                if clock.role is not SlaRole.RUNNING:
-                    assert clock.response_by is None
-                    assert clock.resolution_by is None
+                assert failed == (any(s.breached for s in clock.targets) or overdue)
+                for state in clock.targets:
+                    if clock.role is not SlaRole.RUNNING or not state.open:
+                        assert state.due_by is None
+                    if state.met is False:
+                        assert state.breached
 
         @invariant()
         def no_outbound_message_is_lost(self) -> None:

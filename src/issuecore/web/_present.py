@@ -16,7 +16,7 @@ import attrs
 from issuecore.config import format_duration
 from issuecore.model import Issue
 from issuecore.sla.agreement import ServiceLevelAgreement
-from issuecore.sla.clock import RESOLUTION, RESPONSE, AgreementStatus
+from issuecore.sla.clock import AgreementStatus
 
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 _MEDIA_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*")
@@ -87,35 +87,31 @@ def sla_view(
     agreement = agreements.get(clock.agreement)
     status = clock.status(now)
     targets = []
-    for which in (RESPONSE, RESOLUTION):
-        target = clock.target_of(which)
-        done_at = clock.responded_at if which == RESPONSE else clock.resolved_at
-        met = clock.response_met if which == RESPONSE else clock.resolution_met
-        deadline = clock.response_by if which == RESPONSE else clock.resolution_by
+    for state in clock.targets:
         remaining = (
-            None if agreement is None else clock.remaining(agreement.business_time, which, now)
+            None if agreement is None else clock.remaining(agreement.business_time, state, now)
         )
         left = None if remaining is None else remaining.business
         # As the clock judges it: a deadline is missed once it lies in the past.
-        breached = which in clock.breached or (
-            deadline is not None and done_at is None and deadline < now
+        breached = state.breached or (
+            state.due_by is not None and state.done_at is None and state.due_by < now
         )
         at_risk = False
         if (
-            target is not None
+            state.target is not None
             and left is not None
             and not breached
             and agreement is not None
             and agreement.at_risk is not None
         ):
-            at_risk = left <= agreement.at_risk.threshold(target)
+            at_risk = left <= agreement.at_risk.threshold(state.target)
         targets.append(
             TargetView(
-                name=which,
-                target=target,
-                deadline=deadline,
-                done_at=done_at,
-                met=met,
+                name=state.name,
+                target=state.target,
+                deadline=state.due_by,
+                done_at=state.done_at,
+                met=state.met,
                 left_business=left,
                 left_calendar=None if remaining is None else remaining.calendar,
                 at_risk=at_risk,
