@@ -147,20 +147,20 @@ def test_the_adopters_api_names_are_public() -> None:
         Condition,
         HelpDesk,
         InvalidArgumentError,
+        SlaTargetName,
         SlaView,
-        TargetName,
         TargetState,
         TargetStatus,
         TargetView,
     )
 
-    names = ("Condition", "InvalidArgumentError", "SlaView", "TargetName", "TargetState")
+    names = ("Condition", "InvalidArgumentError", "SlaView", "SlaTargetName", "TargetState")
     for name in (*names, "TargetStatus", "TargetView"):
         assert name in issuecore.__all__
     assert issubclass(InvalidArgumentError, ValueError)
     assert issubclass(InvalidArgumentError, TypeError)
     assert [status.value for status in TargetStatus] == ["running", "paused", "met", "breached"]
-    assert [name.value for name in TargetName] == ["response", "resolution"]
+    assert [name.value for name in SlaTargetName] == ["response", "resolution"]
     assert {"due_by", "done_at", "met", "business"} <= set(attrs.fields_dict(TargetState))
     assert Condition(issue_types={"Critical"}).issue_types == frozenset({"Critical"})
     for method in ("resume", "set_details", "sla_view"):

@@ -1,7 +1,7 @@
 """The stored shape of an SLA clock: the flat document stores have always kept.
 
-:class:`~issuecore.sla.clock.SlaClock` holds each target as one
-:class:`~issuecore.sla.clock.TargetState`; stores keep the clock as the flat
+:class:`~issuecore._sla.clock.SlaClock` holds each target as one
+:class:`~issuecore._sla.clock.TargetState`; stores keep the clock as the flat
 document written before that (``response_target``, ``responded_at``,
 ``response_by``, ``breached``, ``notified`` and so on), so no store needs a
 migration and documents written by either version read back alike. The codec
@@ -16,13 +16,11 @@ from datetime import datetime, timedelta
 import attrs
 
 from issuecore._instants import optional_utc_converter, utc_converter
-from issuecore.sla.clock import (
-    RESOLUTION,
-    RESPONSE,
+from issuecore._sla.clock import (
     Period,
     SlaClock,
     SlaRole,
-    TargetName,
+    SlaTargetName,
     TargetState,
 )
 
@@ -101,35 +99,38 @@ def stored_clock(clock: SlaClock) -> StoredClock:
 
 def clock_from_stored(stored: StoredClock) -> SlaClock:
     """Return the clock ``stored`` keeps; a notice naming no known target is refused."""
-    reported: dict[TargetName, list[str]] = {RESPONSE: [], RESOLUTION: []}
+    reported: dict[SlaTargetName, list[str]] = {
+        SlaTargetName.RESPONSE: [],
+        SlaTargetName.RESOLUTION: [],
+    }
     for notice in stored.notified:
         kind, _, name = notice.partition(":")
         if name not in reported:
             raise ValueError(f"stored SLA notice {notice!r} names no target (response, resolution)")
-        if kind not in reported[TargetName(name)]:
-            reported[TargetName(name)].append(kind)
+        if kind not in reported[SlaTargetName(name)]:
+            reported[SlaTargetName(name)].append(kind)
     return SlaClock(
         agreement=stored.agreement,
         priority=stored.priority,
         response=TargetState(
-            name=RESPONSE,
+            name=SlaTargetName.RESPONSE,
             target=stored.response_target,
             due_by=stored.response_by,
             done_at=stored.responded_at,
             met=stored.response_met,
             business=stored.response_business,
-            breached=RESPONSE in stored.breached,
-            reported=tuple(reported[RESPONSE]),
+            breached=SlaTargetName.RESPONSE in stored.breached,
+            reported=tuple(reported[SlaTargetName.RESPONSE]),
         ),
         resolution=TargetState(
-            name=RESOLUTION,
+            name=SlaTargetName.RESOLUTION,
             target=stored.resolution_target,
             due_by=stored.resolution_by,
             done_at=stored.resolved_at,
             met=stored.resolution_met,
             business=stored.resolution_business,
-            breached=RESOLUTION in stored.breached,
-            reported=tuple(reported[RESOLUTION]),
+            breached=SlaTargetName.RESOLUTION in stored.breached,
+            reported=tuple(reported[SlaTargetName.RESOLUTION]),
         ),
         started_at=stored.started_at,
         role=stored.role,

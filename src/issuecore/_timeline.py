@@ -19,13 +19,13 @@ from xml.sax.saxutils import quoteattr as _quote_xml
 
 import attrs
 
+from issuecore._model import Issue
+from issuecore._sla.agreement import ServiceLevelAgreement
+from issuecore._sla.calendar import BusinessCalendar
+from issuecore._sla.clock import SlaClock, SlaRole, SlaTargetName
+from issuecore._sla.view import TargetView, target_view
 from issuecore.charts import xml_safe
 from issuecore.config import format_duration
-from issuecore.model import Issue
-from issuecore.sla.agreement import ServiceLevelAgreement
-from issuecore.sla.calendar import BusinessCalendar
-from issuecore.sla.clock import RESOLUTION, RESPONSE, SlaClock, SlaRole, TargetName
-from issuecore.sla.view import TargetView, target_view
 
 
 def escape(text: str) -> str:
@@ -63,8 +63,12 @@ class _Drawing:
 
 # Label rows are offsets from the top of the deadline lines and from the clock row.
 _DRAWINGS: Final = {
-    RESPONSE: _Drawing(due="response due", done="first response", due_label_y=8, done_label_y=-5),
-    RESOLUTION: _Drawing(due="resolution due", done="resolved", due_label_y=20, done_label_y=34),
+    SlaTargetName.RESPONSE: _Drawing(
+        due="response due", done="first response", due_label_y=8, done_label_y=-5
+    ),
+    SlaTargetName.RESOLUTION: _Drawing(
+        due="resolution due", done="resolved", due_label_y=20, done_label_y=34
+    ),
 }
 
 
@@ -97,7 +101,7 @@ class Timeline:
     breaches: tuple[tuple[str, datetime, datetime], ...]
     consumed: timedelta
 
-    def target(self, name: TargetName) -> TargetView | None:
+    def target(self, name: SlaTargetName) -> TargetView | None:
         """Return the view of the target called ``name``; ``None`` when there is no such target."""
         return next((view for view in self.targets if view.name is name), None)
 
@@ -299,7 +303,7 @@ def render_svg(timeline: Timeline) -> str:
     add("rect", x=0, y=0, width=_WIDTH, height=height, fill="white")
     add("text", x=10, y=22, font_size=15, font_weight="bold", text=title[:110])
     lengths = []
-    for name in TargetName:
+    for name in SlaTargetName:
         view = t.target(name)
         lengths.append(
             f"no {name} target" if view is None else f"{name} target {_hours(view.target)}"
@@ -479,7 +483,7 @@ def render_text(timeline: Timeline) -> str:
             f"  {stretch.kind:<9} {_stamp(stretch.start, t.zone)} -> {until} ({length} elapsed)"
         )
     breached = {which for which, _, _ in t.breaches}
-    for which in TargetName:
+    for which in SlaTargetName:
         view = t.target(which)
         if view is None:
             lines.append(f"  {which}: no target")

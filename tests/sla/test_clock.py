@@ -8,10 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from issuecore import Action, Actor, BusinessCalendar, Status
-from issuecore.errors import AgreementError, UnknownPriorityError
-from issuecore.model import Issue, SlaAtRisk, SlaBreached
-from issuecore.sla.agreement import (
+from issuecore import Action, Actor, BusinessCalendar, SlaTargetName, Status
+from issuecore._model import Issue, SlaAtRisk, SlaBreached
+from issuecore._sla.agreement import (
     AgreementStatus,
     AtRisk,
     ServiceLevelAgreement,
@@ -19,9 +18,12 @@ from issuecore.sla.agreement import (
     check_agreements,
     choose_agreement,
 )
-from issuecore.sla.clock import RESOLUTION, RESPONSE
-from issuecore.sla.tracking import change_priority, follow, reset_sla, start_sla, sweep_sla
-from issuecore.workflow import DEFAULT_WORKFLOW, Change, open_issue
+from issuecore._sla.tracking import change_priority, follow, reset_sla, start_sla, sweep_sla
+from issuecore._workflow import DEFAULT_WORKFLOW, Change, open_issue
+from issuecore.errors import AgreementError, UnknownPriorityError
+
+RESPONSE = SlaTargetName.RESPONSE
+RESOLUTION = SlaTargetName.RESOLUTION
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 H = timedelta(hours=1)

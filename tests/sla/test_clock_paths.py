@@ -7,9 +7,13 @@ from datetime import UTC, datetime, timedelta
 
 import attrs
 
-from issuecore.sla.agreement import ServiceLevelAgreement, SlaTarget
-from issuecore.sla.calendar import BusinessCalendar
-from issuecore.sla.clock import RESOLUTION, RESPONSE, SlaClock, SlaRole, observe, start_clock
+from issuecore import SlaTargetName
+from issuecore._sla.agreement import ServiceLevelAgreement, SlaTarget
+from issuecore._sla.calendar import BusinessCalendar
+from issuecore._sla.clock import SlaClock, SlaRole, observe, start_clock
+
+RESPONSE = SlaTargetName.RESPONSE
+RESOLUTION = SlaTargetName.RESOLUTION
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday
 H = timedelta(hours=1)

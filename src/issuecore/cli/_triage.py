@@ -6,6 +6,17 @@ import difflib
 from datetime import datetime, timedelta
 from typing import Any
 
+from issuecore import (
+    EntryKind,
+    Issue,
+    IssueQuery,
+    IssueSort,
+    SlaAtRisk,
+    SlaBreached,
+    SlaFilter,
+    SlaTargetName,
+)
+from issuecore._sla.clock import SlaRole
 from issuecore.cli._context import Run
 from issuecore.cli._errors import EXIT_OK, UsageError
 from issuecore.cli._views import (
@@ -20,9 +31,6 @@ from issuecore.cli._views import (
     target_line,
 )
 from issuecore.config import format_duration
-from issuecore.model import EntryKind, Issue, SlaAtRisk, SlaBreached
-from issuecore.queries import IssueQuery, IssueSort, SlaFilter
-from issuecore.sla.clock import SlaRole, TargetName
 
 
 def known_statuses(run: Run) -> tuple[str, ...]:
@@ -112,7 +120,7 @@ def list_issues(run: Run) -> int:
             cut(issue.subject, 36),
             sla,
         )
-        for name in TargetName:
+        for name in SlaTargetName:
             cells += remaining_cells(run.config, run.stamp, issue, name, now)
         rows.append(cells)
     for line in table(header, rows):

@@ -9,10 +9,9 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, Final
 
+from issuecore import Issue, SlaClock, SlaTargetName, TargetState, TargetView, ThreadEntry
+from issuecore._sla.view import target_view
 from issuecore.config import Config, format_duration
-from issuecore.model import Issue, ThreadEntry
-from issuecore.sla.clock import SlaClock, TargetName, TargetState
-from issuecore.sla.view import TargetView, target_view
 
 # C0 and C1 controls, DEL, and the characters that reorder or hide text on a terminal.
 _UNSAFE: Final = re.compile(
@@ -108,7 +107,7 @@ def _target_view(
 
 
 def remaining_cells(
-    config: Config, stamp: Stamps, issue: Issue, which: TargetName, now: datetime
+    config: Config, stamp: Stamps, issue: Issue, which: SlaTargetName, now: datetime
 ) -> tuple[str, str]:
     """Return the (deadline, business time left) cells of ``which`` target of ``issue``."""
     clock = issue.sla

@@ -36,15 +36,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, multiple, rule
 
-from issuecore.errors import (
-    ConcurrencyConflictError,
-    DuplicateMessageError,
-    IssueNotFoundError,
-    NaiveDatetimeError,
-    UnstorableValueError,
-)
-from issuecore.mail.parse import DEFAULT_MAX_BYTES
-from issuecore.model import (
+from issuecore._model import (
     Actor,
     Attachment,
     EntryKind,
@@ -53,9 +45,24 @@ from issuecore.model import (
     Status,
     ThreadEntry,
 )
+from issuecore._queries import IssueQuery, IssueSort, SlaFilter
+from issuecore._sla.clock import (
+    AgreementStatus,
+    Period,
+    SlaClock,
+    SlaRole,
+    SlaTargetName,
+    TargetState,
+)
+from issuecore.errors import (
+    ConcurrencyConflictError,
+    DuplicateMessageError,
+    IssueNotFoundError,
+    NaiveDatetimeError,
+    UnstorableValueError,
+)
+from issuecore.mail._parse import DEFAULT_MAX_BYTES
 from issuecore.ports import EffectKind, OutboxItem, Store, UnitOfWork, new_effect_id
-from issuecore.queries import IssueQuery, IssueSort, SlaFilter
-from issuecore.sla.clock import AgreementStatus, Period, SlaClock, SlaRole, TargetName, TargetState
 
 __all__ = [
     "QueryCase",
@@ -126,7 +133,7 @@ def populated_issue(number: str) -> Issue:
             agreement="Standard",
             priority="High",
             response=TargetState(
-                name=TargetName.RESPONSE,
+                name=SlaTargetName.RESPONSE,
                 target=timedelta(hours=4),
                 due_by=at + timedelta(hours=3),
                 done_at=at + timedelta(hours=1),
@@ -135,7 +142,7 @@ def populated_issue(number: str) -> Issue:
                 reported=("at_risk",),
             ),
             resolution=TargetState(
-                name=TargetName.RESOLUTION,
+                name=SlaTargetName.RESOLUTION,
                 target=timedelta(days=2, microseconds=1),
                 due_by=at + timedelta(days=3),
                 done_at=at + timedelta(hours=2),
@@ -326,7 +333,7 @@ def query_cases(count: int = 36, *, seed: int = 12) -> list[QueryCase]:
                 agreement=rng.choice(["Standard", "Premium"]),
                 priority="High",
                 response=TargetState(
-                    name=TargetName.RESPONSE,
+                    name=SlaTargetName.RESPONSE,
                     target=timedelta(hours=4),
                     due_by=response_by,
                     done_at=responded,
@@ -335,7 +342,7 @@ def query_cases(count: int = 36, *, seed: int = 12) -> list[QueryCase]:
                     breached=shape == 5,
                 ),
                 resolution=TargetState(
-                    name=TargetName.RESOLUTION,
+                    name=SlaTargetName.RESOLUTION,
                     target=None if shape == 2 else timedelta(days=2),
                     due_by=resolution_by,
                 ),
@@ -556,9 +563,9 @@ class QueryContract:
             agreement="Standard",
             priority="High",
             response=TargetState(
-                name=TargetName.RESPONSE, target=timedelta(hours=8), due_by=deadline
+                name=SlaTargetName.RESPONSE, target=timedelta(hours=8), due_by=deadline
             ),
-            resolution=TargetState(name=TargetName.RESOLUTION, target=None),
+            resolution=TargetState(name=SlaTargetName.RESOLUTION, target=None),
             started_at=T0,
             role=SlaRole.RUNNING,
             running_since=T0,

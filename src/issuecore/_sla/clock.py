@@ -23,8 +23,6 @@ import attrs
 from issuecore._instants import optional_utc_converter, require_aware, utc_converter
 
 __all__ = [
-    "RESOLUTION",
-    "RESPONSE",
     "AgreementStatus",
     "ClockTerms",
     "Period",
@@ -33,12 +31,12 @@ __all__ = [
     "SlaMetrics",
     "SlaNotice",
     "SlaRole",
-    "TargetName",
+    "SlaTargetName",
     "TargetState",
 ]
 
 
-class TargetName(enum.StrEnum):
+class SlaTargetName(enum.StrEnum):
     """The two targets of an agreement."""
 
     RESPONSE = "response"
@@ -47,8 +45,6 @@ class TargetName(enum.StrEnum):
     """Entering a fulfilled status."""
 
 
-RESPONSE = TargetName.RESPONSE
-RESOLUTION = TargetName.RESOLUTION
 _ZERO = timedelta(0)
 _TICK = timedelta(microseconds=1)
 _AT_RISK = "at_risk"
@@ -156,7 +152,7 @@ class TargetState:
     ``"breached"``).
     """
 
-    name: TargetName = attrs.field(converter=TargetName)
+    name: SlaTargetName = attrs.field(converter=SlaTargetName)
     target: timedelta | None
     due_by: datetime | None = attrs.field(default=None, converter=optional_utc_converter)
     done_at: datetime | None = attrs.field(default=None, converter=optional_utc_converter)
@@ -171,11 +167,13 @@ class TargetState:
         return self.target is not None and self.done_at is None
 
 
-def _named(name: TargetName) -> Callable[[object, attrs.Attribute[TargetState], TargetState], None]:
+def _named(
+    name: SlaTargetName,
+) -> Callable[[object, attrs.Attribute[TargetState], TargetState], None]:
     def check(_: object, attribute: attrs.Attribute[TargetState], value: TargetState) -> None:
         if value.name is not name:
             raise ValueError(f"{attribute.name} holds the {value.name} target")
-        if name is TargetName.RESPONSE and value.target is None:
+        if name is SlaTargetName.RESPONSE and value.target is None:
             raise ValueError("every agreement has a response target")
 
     return check
@@ -193,8 +191,8 @@ class SlaClock:
 
     agreement: str
     priority: str
-    response: TargetState = attrs.field(validator=_named(TargetName.RESPONSE))
-    resolution: TargetState = attrs.field(validator=_named(TargetName.RESOLUTION))
+    response: TargetState = attrs.field(validator=_named(SlaTargetName.RESPONSE))
+    resolution: TargetState = attrs.field(validator=_named(SlaTargetName.RESOLUTION))
     started_at: datetime = attrs.field(converter=utc_converter)
     role: SlaRole
     periods: tuple[Period, ...] = ()
@@ -232,7 +230,7 @@ class SlaClock:
         return self.resolution.due_by
 
     @property
-    def breached(self) -> tuple[TargetName, ...]:
+    def breached(self) -> tuple[SlaTargetName, ...]:
         """Return the names of the targets breached since the clock (re)started."""
         return tuple(state.name for state in self.targets if state.breached)
 
@@ -399,8 +397,8 @@ def start_clock(
     clock = SlaClock(
         agreement=terms.name,
         priority=priority,
-        response=TargetState(name=RESPONSE, target=response),
-        resolution=TargetState(name=RESOLUTION, target=resolution),
+        response=TargetState(name=SlaTargetName.RESPONSE, target=response),
+        resolution=TargetState(name=SlaTargetName.RESOLUTION, target=resolution),
         started_at=at,
         role=SlaRole.PAUSED,
         paused_since=at,

@@ -1,7 +1,7 @@
 """What a user interface shows of an issue's SLA at an instant: one value per target.
 
-An issue's clock (``issue.sla``, a :class:`~issuecore.sla.clock.SlaClock`)
-keeps each target as a :class:`~issuecore.sla.clock.TargetState`:
+An issue's clock (``issue.sla``, a :class:`~issuecore._sla.clock.SlaClock`)
+keeps each target as a :class:`~issuecore._sla.clock.TargetState`:
 ``issue.sla.response`` and ``issue.sla.resolution``. What depends on the
 instant asked (the business time consumed, what is left, whether a deadline
 has passed) needs the agreement's calendar too: :func:`sla_view` reads the
@@ -19,12 +19,12 @@ from typing import Protocol
 import attrs
 
 from issuecore._instants import optional_utc_converter, require_aware, utc_converter
-from issuecore.sla.clock import (
+from issuecore._sla.clock import (
     AgreementStatus,
     ClockTerms,
     SlaClock,
     SlaRole,
-    TargetName,
+    SlaTargetName,
     TargetState,
 )
 
@@ -63,7 +63,7 @@ class TargetView:
     ``None`` while paused, because the deadline is then unknown).
     """
 
-    name: TargetName
+    name: SlaTargetName
     status: TargetStatus
     target: timedelta
     due_by: datetime | None = attrs.field(converter=optional_utc_converter)
