@@ -159,6 +159,22 @@ def test_a_paused_issue_has_no_running_deadline_for_either_target(desk: Desk) ->
     assert view.response.remaining_business == H
 
 
+def test_a_target_breached_before_a_pause_has_no_running_deadline_while_paused(
+    desk: Desk,
+) -> None:
+    number = desk.open()
+    desk.at(START + 3 * H)
+    desk.desk.hold(number, by="ben")
+    clock = desk.desk.get(number).sla
+    assert clock is not None
+    assert (clock.response.breached, clock.response.due_by, clock.response_by) == (True, None, None)
+    assert desk.breaches() == ["response"]
+    view = desk.desk.sla_view(number)
+    assert view is not None
+    assert view.response.due_by == START + 2 * H  # the deadline it is judged against
+    assert view.response.status is TargetStatus.BREACHED
+
+
 def test_an_issue_without_a_resolution_target_keeps_when_it_was_resolved(desk: Desk) -> None:
     number = desk.open(priority="Low")
     clock = desk.desk.get(number).sla
