@@ -53,13 +53,21 @@ from issuecore._queries import IssuePage, IssueQuery, IssueSort, SlaFilter
 from issuecore._reports import REPORT_DIMENSIONS, Report, ReportPeriod, ReportRow
 from issuecore._sla.agreement import (
     AtRisk,
-    BusinessTime,
     Condition,
     ServiceLevelAgreement,
     SlaTarget,
 )
 from issuecore._sla.calendar import BusinessCalendar
-from issuecore._sla.clock import AgreementStatus, SlaClock, SlaRole, SlaTargetName, TargetState
+from issuecore._sla.clock import (
+    AgreementStatus,
+    BusinessTime,
+    ClockTerms,
+    Period,
+    SlaClock,
+    SlaRole,
+    SlaTargetName,
+    TargetState,
+)
 from issuecore._sla.holidays import public_holidays
 from issuecore._sla.view import SlaView, TargetStatus, TargetView
 from issuecore._workflow import Change, StatusSpec, Transition, Workflow
@@ -123,6 +131,7 @@ __all__ = [
     "BusinessTime",
     "CalendarNeverOpensError",
     "Change",
+    "ClockTerms",
     "ConcurrencyConflictError",
     "Condition",
     "ConfigError",
@@ -161,6 +170,7 @@ __all__ = [
     "NoteAdded",
     "OutcomeKind",
     "ParticipantAdded",
+    "Period",
     "PriorityChanged",
     "ReceiveOutcome",
     "ReplySent",

@@ -16,14 +16,18 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import attrs
 
 from issuecore._instants import optional_utc_converter, require_aware, utc_converter
 
+if TYPE_CHECKING:  # the agreement module builds on this one
+    from issuecore._sla.agreement import AtRisk
+
 __all__ = [
     "AgreementStatus",
+    "BusinessTime",
     "ClockTerms",
     "Period",
     "Remaining",
@@ -72,27 +76,35 @@ class AgreementStatus(enum.StrEnum):
     FAILED = "Failed"
 
 
-class _Calendar(Protocol):
-    def add(self, start: datetime, duration: timedelta) -> datetime: ...
+class BusinessTime(Protocol):
+    """What the SLA clock needs of a calendar: exact addition and measurement."""
 
-    def between(self, a: datetime, b: datetime) -> timedelta: ...
+    def add(self, start: datetime, duration: timedelta) -> datetime:
+        """Return the earliest instant at which ``duration`` of open time has passed."""
+        ...
 
-
-class _Threshold(Protocol):
-    def threshold(self, target: timedelta) -> timedelta: ...
+    def between(self, a: datetime, b: datetime) -> timedelta:
+        """Return the open time in ``[a, b)``."""
+        ...
 
 
 class ClockTerms(Protocol):
     """What the clock needs of an agreement (``ServiceLevelAgreement`` provides it)."""
 
     @property
-    def name(self) -> str: ...
+    def name(self) -> str:
+        """Return the agreement's name."""
+        ...
 
     @property
-    def business_time(self) -> _Calendar: ...
+    def business_time(self) -> BusinessTime:
+        """Return the calendar business time is counted on."""
+        ...
 
     @property
-    def at_risk(self) -> _Threshold | None: ...
+    def at_risk(self) -> AtRisk | None:
+        """Return when a running target counts as at risk, if the agreement says."""
+        ...
 
 
 @attrs.frozen(kw_only=True)
@@ -257,13 +269,13 @@ class SlaClock:
         """Return whether the clock is stopped by a pausing status."""
         return self.role is SlaRole.PAUSED
 
-    def consumed_at(self, calendar: _Calendar, at: datetime) -> timedelta:
+    def consumed_at(self, calendar: BusinessTime, at: datetime) -> timedelta:
         """Return the business time consumed up to ``at``."""
         if self.running_since is None or at <= self.running_since:
             return self.consumed
         return self.consumed + calendar.between(self.running_since, at)
 
-    def deadline(self, calendar: _Calendar, amount: timedelta) -> datetime | None:
+    def deadline(self, calendar: BusinessTime, amount: timedelta) -> datetime | None:
         """Return the earliest instant consumed time reaches ``amount``, if known.
 
         Walks the closed running periods (few: one per pause), then the
@@ -278,7 +290,7 @@ class SlaClock:
             return calendar.add(self.running_since, amount - reached)
         return None
 
-    def judged_deadline(self, calendar: _Calendar, state: TargetState) -> datetime | None:
+    def judged_deadline(self, calendar: BusinessTime, state: TargetState) -> datetime | None:
         """Return the deadline of target ``state`` as it stood when it was judged, or now.
 
         For a target already met or missed this is the deadline it was judged
@@ -310,7 +322,9 @@ class SlaClock:
             return calendar.add(done, target - reached - running)
         return None
 
-    def remaining(self, calendar: _Calendar, state: TargetState, at: datetime) -> Remaining | None:
+    def remaining(
+        self, calendar: BusinessTime, state: TargetState, at: datetime
+    ) -> Remaining | None:
         """Return the time left on target ``state`` at ``at``, or ``None`` if it is not due."""
         if state.target is None or state.done_at is not None:
             return None
@@ -433,7 +447,7 @@ def observe(
 
 
 def _judge(
-    clock: SlaClock, state: TargetState, calendar: _Calendar, at: datetime
+    clock: SlaClock, state: TargetState, calendar: BusinessTime, at: datetime
 ) -> tuple[TargetState, tuple[SlaNotice, ...]]:
     """Return target ``state`` done at ``at``: met or not, and a breach notice if it is news."""
     deadline = None if state.target is None else clock.deadline(calendar, state.target)
@@ -499,7 +513,7 @@ def _change_role(
     return attrs.evolve(clock, **changes), notices  # type: ignore[arg-type]
 
 
-def _with_deadlines(clock: SlaClock, calendar: _Calendar) -> SlaClock:
+def _with_deadlines(clock: SlaClock, calendar: BusinessTime) -> SlaClock:
     moved = []
     for state in clock.targets:
         due_by = None

@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime, timedelta
-from typing import Protocol
 
 import attrs
 
 from issuecore._instants import optional_utc_converter, require_aware, utc_converter
 from issuecore._sla.clock import (
     AgreementStatus,
+    BusinessTime,
     ClockTerms,
     SlaClock,
     SlaRole,
@@ -29,12 +29,6 @@ from issuecore._sla.clock import (
 )
 
 __all__ = ["SlaView", "TargetStatus", "TargetView", "sla_view", "target_view"]
-
-
-class _Calendar(Protocol):
-    def add(self, start: datetime, duration: timedelta) -> datetime: ...
-
-    def between(self, a: datetime, b: datetime) -> timedelta: ...
 
 
 class TargetStatus(enum.StrEnum):
@@ -112,7 +106,7 @@ def sla_view(clock: SlaClock, terms: ClockTerms, *, at: datetime) -> SlaView:
 
 
 def target_view(
-    clock: SlaClock, state: TargetState, calendar: _Calendar | None, *, at: datetime
+    clock: SlaClock, state: TargetState, calendar: BusinessTime | None, *, at: datetime
 ) -> TargetView | None:
     """Return target ``state`` of ``clock`` read at ``at``; ``None`` when it has no target.
 
