@@ -236,3 +236,13 @@ def test_the_summary_at_an_instant_reads_the_same_targets(desk: Desk) -> None:
             state.due_by,
         )
         assert target.remaining_calendar == state.due_by - desk.clock.now()  # type: ignore[operator]
+
+
+def test_the_clock_read_without_a_desk_gives_the_desks_summary(desk: Desk) -> None:
+    number = desk.open()
+    desk.at(START + H)
+    desk.desk.reply(number, body="On it.", author="ben")
+    at = START + 30 * H
+    clock = desk.desk.get(number).sla
+    assert clock is not None
+    assert clock.view(STANDARD, at=at) == desk.desk.sla_view(number, at=at)

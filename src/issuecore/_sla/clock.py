@@ -22,8 +22,9 @@ import attrs
 
 from issuecore._instants import optional_utc_converter, require_aware, utc_converter
 
-if TYPE_CHECKING:  # the agreement module builds on this one
+if TYPE_CHECKING:  # the agreement and view modules build on this one
     from issuecore._sla.agreement import AtRisk
+    from issuecore._sla.view import SlaView
 
 __all__ = [
     "AgreementStatus",
@@ -263,6 +264,16 @@ class SlaClock:
 
     def _overdue(self, at: datetime) -> bool:
         return any(s.due_by < at for s in self.targets if s.due_by is not None)
+
+    def view(self, terms: ClockTerms, *, at: datetime) -> SlaView:
+        """Return what this clock shows at ``at`` under its agreement ``terms``, per target.
+
+        The same as :meth:`HelpDesk.sla_view <issuecore.HelpDesk.sla_view>`,
+        for an issue read without a desk.
+        """
+        from issuecore._sla.view import sla_view  # the view module imports this one
+
+        return sla_view(self, terms, at=at)
 
     @property
     def paused(self) -> bool:
