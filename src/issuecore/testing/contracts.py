@@ -46,7 +46,14 @@ from issuecore._model import (
     ThreadEntry,
 )
 from issuecore._queries import IssueQuery, IssueSort, SlaFilter
-from issuecore._sla.clock import AgreementStatus, Period, SlaClock, SlaRole
+from issuecore._sla.clock import (
+    AgreementStatus,
+    Period,
+    SlaClock,
+    SlaRole,
+    SlaTargetName,
+    TargetState,
+)
 from issuecore.errors import (
     ConcurrencyConflictError,
     DuplicateMessageError,
@@ -132,8 +139,25 @@ def populated_issue(number: str) -> Issue:
         sla=SlaClock(
             agreement="Standard",
             priority="High",
-            response_target=timedelta(hours=4),
-            resolution_target=timedelta(days=2, microseconds=1),
+            response=TargetState(
+                name=SlaTargetName.RESPONSE,
+                target=timedelta(hours=4),
+                due_by=at + timedelta(hours=3),
+                done_at=at + timedelta(hours=1),
+                met=True,
+                business=timedelta(minutes=30),
+                reported=("at_risk",),
+            ),
+            resolution=TargetState(
+                name=SlaTargetName.RESOLUTION,
+                target=timedelta(days=2, microseconds=1),
+                due_by=at + timedelta(days=3),
+                done_at=at + timedelta(hours=2),
+                met=False,
+                business=timedelta(hours=3),
+                breached=True,
+                reported=("breached",),
+            ),
             started_at=at,
             role=SlaRole.PAUSED,
             periods=(
@@ -142,16 +166,6 @@ def populated_issue(number: str) -> Issue:
             consumed=timedelta(minutes=30),
             running_since=at + timedelta(hours=2),
             paused_since=at + timedelta(hours=4),
-            responded_at=at + timedelta(hours=1),
-            response_met=True,
-            response_business=timedelta(minutes=30),
-            resolved_at=at + timedelta(hours=2),
-            resolution_met=False,
-            resolution_business=timedelta(hours=3),
-            response_by=at + timedelta(hours=3),
-            resolution_by=at + timedelta(days=3),
-            breached=("resolution",),
-            notified=("response:at_risk", "resolution:breached"),
             hold_business=timedelta(minutes=45),
             hold_elapsed=timedelta(hours=1, minutes=15),
             reset_at=at + timedelta(minutes=5),
@@ -318,7 +332,6 @@ def query_cases(count: int = 36, *, seed: int = 12) -> list[QueryCase]:
         shape = rng.randrange(6)
         if shape > 0:
             responded = created + timedelta(hours=1) if shape in (3, 4) else None
-            breached = ("response",) if shape == 5 else ()
             running = role is SlaRole.RUNNING
             deadline = _QUERY_AT + timedelta(hours=rng.randrange(-40, 40))
             response_by = deadline if running and responded is None else None
@@ -326,16 +339,22 @@ def query_cases(count: int = 36, *, seed: int = 12) -> list[QueryCase]:
             clock = SlaClock(
                 agreement=rng.choice(["Standard", "Premium"]),
                 priority="High",
-                response_target=timedelta(hours=4),
-                resolution_target=None if shape == 2 else timedelta(days=2),
+                response=TargetState(
+                    name=SlaTargetName.RESPONSE,
+                    target=timedelta(hours=4),
+                    due_by=response_by,
+                    done_at=responded,
+                    met=None if responded is None else shape == 3,
+                    business=None if responded is None else timedelta(hours=1),
+                    breached=shape == 5,
+                ),
+                resolution=TargetState(
+                    name=SlaTargetName.RESOLUTION,
+                    target=None if shape == 2 else timedelta(days=2),
+                    due_by=resolution_by,
+                ),
                 started_at=created,
                 role=role,
-                responded_at=responded,
-                response_met=None if responded is None else shape == 3,
-                response_business=None if responded is None else timedelta(hours=1),
-                response_by=response_by,
-                resolution_by=resolution_by,
-                breached=breached,
             )
             if running and (response_by or resolution_by):
                 first = min(when for when in (response_by, resolution_by) if when)
@@ -372,7 +391,7 @@ def _standing(case: QueryCase, at: datetime) -> set[str]:
     clock = case.issue.sla
     if clock is None:
         return set()
-    deadlines = [when for when in (clock.response_by, clock.resolution_by) if when]
+    deadlines = [state.due_by for state in clock.targets if state.due_by]
     status = clock.status(at)
     found = {str(status)}
     risky = case.at_risk_at
@@ -430,9 +449,7 @@ def expected_issues(cases: list[QueryCase], query: IssueQuery) -> list[str]:
             key = _micros(issue.updated_at)
         else:
             sla = issue.sla
-            deadlines = (
-                [when for when in (sla.response_by, sla.resolution_by) if when] if sla else []
-            )
+            deadlines = [state.due_by for state in sla.targets if state.due_by] if sla else []
             key = _micros(min(deadlines)) if deadlines else 2**63 - 1
         chosen.append((key, issue.number))
     chosen.sort(reverse=query.descending)
@@ -539,9 +556,9 @@ class QueryContract:
             page = work.find_page(query)
         assert [issue.number for issue in page.issues] == expected_issues(cases, query)[:5]
         deadlines = [
-            min(when for when in (issue.sla.response_by, issue.sla.resolution_by) if when)
+            min(state.due_by for state in issue.sla.targets if state.due_by)
             for issue in page.issues
-            if issue.sla is not None and (issue.sla.response_by or issue.sla.resolution_by)
+            if issue.sla is not None and any(state.due_by for state in issue.sla.targets)
         ]
         assert deadlines == sorted(deadlines)
         assert len(deadlines) == 5
@@ -552,12 +569,13 @@ class QueryContract:
         clock = SlaClock(
             agreement="Standard",
             priority="High",
-            response_target=timedelta(hours=8),
-            resolution_target=None,
+            response=TargetState(
+                name=SlaTargetName.RESPONSE, target=timedelta(hours=8), due_by=deadline
+            ),
+            resolution=TargetState(name=SlaTargetName.RESOLUTION, target=None),
             started_at=T0,
             role=SlaRole.RUNNING,
             running_since=T0,
-            response_by=deadline,
         )
         issue = attrs.evolve(simple_issue("SLA-1"), sla=clock)
         with store.transaction() as work:
