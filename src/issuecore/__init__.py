@@ -49,7 +49,7 @@ from issuecore._model import (
     ThreadEntry,
     Unassigned,
 )
-from issuecore._queries import IssuePage, IssueQuery, IssueSort, SlaFilter
+from issuecore._queries import IssuePage, IssueQuery, IssueSort, SearchTerm, SlaFilter
 from issuecore._reports import REPORT_DIMENSIONS, Report, ReportPeriod, ReportRow
 from issuecore._sla.agreement import (
     AtRisk,
@@ -63,7 +63,9 @@ from issuecore._sla.clock import (
     BusinessTime,
     ClockTerms,
     Period,
+    Remaining,
     SlaClock,
+    SlaMetrics,
     SlaRole,
     SlaTargetName,
     TargetState,
@@ -173,16 +175,19 @@ __all__ = [
     "Period",
     "PriorityChanged",
     "ReceiveOutcome",
+    "Remaining",
     "ReplySent",
     "Report",
     "ReportPeriod",
     "ReportRow",
     "SchemaVersionError",
+    "SearchTerm",
     "ServiceLevelAgreement",
     "SlaAtRisk",
     "SlaBreached",
     "SlaClock",
     "SlaFilter",
+    "SlaMetrics",
     "SlaReset",
     "SlaRole",
     "SlaTarget",

@@ -32,7 +32,7 @@ from issuecore.errors import ConcurrencyConflictError, DuplicateMessageError, Is
 from issuecore.mail._addresses import address_key
 from issuecore.ports import AgentAccount, BlobStore, MessageRecord, OutboxItem
 
-__all__ = ["InMemoryOutbox", "InMemoryStore"]
+__all__ = ["InMemoryOutbox", "InMemoryStore", "InMemoryUnitOfWork"]
 
 ERASED_REASON = "[erased]"
 

@@ -81,7 +81,7 @@ from issuecore.errors import (
 from issuecore.mail._addresses import address_key
 from issuecore.ports import AgentAccount, BlobStore, MessageRecord, OutboxItem
 
-__all__ = ["SqlBlobStore", "SqlStore"]
+__all__ = ["SqlBlobStore", "SqlStore", "SqlUnitOfWork"]
 
 _MYSQL: Final = ("mysql", "mariadb")
 _TEXT: Final = sa.Text().with_variant(mysql.LONGTEXT(), *_MYSQL)

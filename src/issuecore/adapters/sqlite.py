@@ -65,7 +65,7 @@ from issuecore.errors import (
 from issuecore.mail._addresses import address_key
 from issuecore.ports import AgentAccount, BlobStore, MessageRecord, OutboxItem
 
-__all__ = ["MIGRATIONS", "SQLiteBlobStore", "SQLiteStore"]
+__all__ = ["MIGRATIONS", "SQLiteBlobStore", "SQLiteStore", "SQLiteUnitOfWork"]
 
 
 def _move_content_into_blobs(connection: sqlite3.Connection) -> None:
