@@ -131,8 +131,8 @@ def test_a_finished_issue_of_a_custom_workflow_raises_no_sla_event() -> None:
     clock.advance(H)
     done = desk.act(number, "finish", by="ben")
     assert done.sla is not None
-    assert done.sla.resolved_at == clock.now()
-    assert done.sla.resolution_met is True
+    assert done.sla.resolution.done_at == clock.now()
+    assert done.sla.resolution.met is True
     clock.advance(30 * 24 * H)
     desk.tick()
     assert events.of_type(SlaBreached) == []

@@ -152,7 +152,8 @@ def internal_names_in_signatures() -> dict[str, set[str]]:
                 except (TypeError, ValueError):
                     continue
                 home = inspect.getmodule(function)
-                text = " ".join(str(p.annotation) for p in signature.parameters.values())
+                annotations = [p.annotation for p in signature.parameters.values()]
+                text = " ".join(map(str, [*annotations, signature.return_annotation]))
                 for word in set(re.findall(r"\b_?[A-Z]\w+", text)):
                     found = getattr(home, word, None)
                     internal = (
@@ -168,10 +169,12 @@ def internal_names_in_signatures() -> dict[str, set[str]]:
 def test_public_signatures_name_only_public_types() -> None:
     named = internal_names_in_signatures()
     # Returned by adapters, never built by adopters: their constructors take the adapter's own.
-    built_by_adapters = {"ImapMessage", "InMemoryOutbox", "SqlBlobStore"}
-    # The SLA clock's calculation helpers are being moved onto public names.
-    named = {
-        k: {o for o in v if o not in built_by_adapters and not o.startswith("SlaClock")}
-        for k, v in named.items()
+    built_by_adapters = {
+        "ImapMessage",
+        "InMemoryOutbox",
+        "InMemoryUnitOfWork",
+        "SqlBlobStore",
+        "SqlUnitOfWork",
     }
+    named = {k: {o for o in v if o not in built_by_adapters} for k, v in named.items()}
     assert {k: v for k, v in named.items() if v} == {}

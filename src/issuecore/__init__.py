@@ -49,19 +49,29 @@ from issuecore._model import (
     ThreadEntry,
     Unassigned,
 )
-from issuecore._queries import IssuePage, IssueQuery, IssueSort, SlaFilter
+from issuecore._queries import IssuePage, IssueQuery, IssueSort, SearchTerm, SlaFilter
 from issuecore._reports import REPORT_DIMENSIONS, Report, ReportPeriod, ReportRow
 from issuecore._sla.agreement import (
     AtRisk,
-    BusinessTime,
     Condition,
     ServiceLevelAgreement,
     SlaTarget,
 )
 from issuecore._sla.calendar import BusinessCalendar
-from issuecore._sla.clock import AgreementStatus, SlaClock, SlaRole
+from issuecore._sla.clock import (
+    AgreementStatus,
+    BusinessTime,
+    ClockTerms,
+    Period,
+    Remaining,
+    SlaClock,
+    SlaMetrics,
+    SlaRole,
+    SlaTargetName,
+    TargetState,
+)
 from issuecore._sla.holidays import public_holidays
-from issuecore._sla.view import SlaView, TargetState, TargetView
+from issuecore._sla.view import SlaView, TargetStatus, TargetView
 from issuecore._workflow import Change, StatusSpec, Transition, Workflow
 from issuecore.errors import (
     AccessTokenError,
@@ -123,6 +133,7 @@ __all__ = [
     "BusinessTime",
     "CalendarNeverOpensError",
     "Change",
+    "ClockTerms",
     "ConcurrencyConflictError",
     "Condition",
     "ConfigError",
@@ -161,21 +172,26 @@ __all__ = [
     "NoteAdded",
     "OutcomeKind",
     "ParticipantAdded",
+    "Period",
     "PriorityChanged",
     "ReceiveOutcome",
+    "Remaining",
     "ReplySent",
     "Report",
     "ReportPeriod",
     "ReportRow",
     "SchemaVersionError",
+    "SearchTerm",
     "ServiceLevelAgreement",
     "SlaAtRisk",
     "SlaBreached",
     "SlaClock",
     "SlaFilter",
+    "SlaMetrics",
     "SlaReset",
     "SlaRole",
     "SlaTarget",
+    "SlaTargetName",
     "SlaView",
     "Status",
     "StatusChanged",
@@ -183,6 +199,7 @@ __all__ = [
     "StoreUnavailableError",
     "StrangerPolicy",
     "TargetState",
+    "TargetStatus",
     "TargetView",
     "ThreadEntry",
     "TickReport",

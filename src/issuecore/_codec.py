@@ -45,8 +45,10 @@ from zoneinfo import ZoneInfo
 
 import attrs
 
+from issuecore._clock_document import StoredClock, clock_from_stored, stored_clock
 from issuecore._instants import in_utc, require_aware
 from issuecore._model import Attachment, Issue, ThreadEntry
+from issuecore._sla.clock import SlaClock
 from issuecore._text import refuse_unstorable, refuse_unstorable_document
 from issuecore.errors import UnstorableValueError
 
@@ -67,6 +69,11 @@ T = TypeVar("T")
 
 _TYPE_TAG = "__type__"
 _MICROSECONDS = timedelta(microseconds=1)
+
+# Values stored in another shape than their own fields: (shape, to shape, from shape).
+_STORED_AS: dict[type, tuple[type, Callable[[Any], Any], Callable[[Any], Any]]] = {
+    SlaClock: (StoredClock, stored_clock, clock_from_stored),
+}
 
 
 def dumps(value: object) -> str:
@@ -93,6 +100,11 @@ def encode(value: object, hint: object, path: str = "$") -> Any:
         if hint is None or hint is type(None):
             return None
         raise TypeError(f"{path}: None given for a value of type {_name(hint)}")
+    if isinstance(hint, type) and hint in _STORED_AS:
+        shape, to_shape, _ = _STORED_AS[hint]
+        if not isinstance(value, hint):
+            raise TypeError(f"{path}: expected {_name(hint)}, got {_name(type(value))}")
+        return _encode_attrs(to_shape(value), shape, path)
     if isinstance(hint, type) and attrs.has(hint):
         return _encode_attrs(value, hint, path)
     if origin is not None:
@@ -113,6 +125,9 @@ def decode(data: Any, hint: object, path: str = "$") -> Any:
         if hint is None or hint is type(None):
             return None
         raise TypeError(f"{path}: null stored for a value of type {_name(hint)}")
+    if isinstance(hint, type) and hint in _STORED_AS:
+        shape, _, from_shape = _STORED_AS[hint]
+        return from_shape(_decode_attrs(data, shape, path))
     if isinstance(hint, type) and attrs.has(hint):
         return _decode_attrs(data, hint, path)
     if origin is not None:

@@ -1419,7 +1419,7 @@ signing_key = "{signing_key}"
 # [web]
 # host = "127.0.0.1"                 # listening elsewhere needs accounts or a proxy's header
 # port = 8080
-# accounts = "agents.json"           # python -m issuecore.web._accounts agents.json add ADDR
+# accounts = true                    # sign in with the stored accounts: issuecore accounts add ADDR
 # proxy_user_header = "X-Remote-User"   # or trust a reverse proxy's signed-in user
 # session_lifetime = "8h"
 # secure_cookies = false             # true when served over HTTPS

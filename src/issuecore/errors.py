@@ -240,6 +240,15 @@ class UnstorableValueError(IssueCoreError, ValueError, TypeError):
         return cls(f"{field} cannot be stored: {detail}", field=field)
 
     @classmethod
+    def too_long(cls, field: str, length: int, limit: int) -> Self:
+        """Build the error for ``field`` holding more characters than its column keeps."""
+        return cls(
+            f"{field} cannot be stored: it has {length:,} characters, and stores keep at most "
+            f"{limit:,} here",
+            field=field,
+        )
+
+    @classmethod
     def not_text(cls, field: str, value: object) -> Self:
         """Build the error for ``field`` given as something other than text."""
         return cls(

@@ -19,7 +19,7 @@ ORIGIN = "https://www.example.com"
 @pytest.fixture
 def site(tmp_path: Path) -> Iterator[Console]:
     settings = attrs.evolve(
-        account_settings(tmp_path),
+        account_settings(),
         contact_form=True,
         contact_limit=2,
         contact_max_bytes=5_000,

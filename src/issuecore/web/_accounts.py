@@ -1,149 +1,170 @@
-"""Agent accounts of the console: a small JSON file of argon2 password hashes.
+"""Agent accounts of the console, kept by the desk's store (argon2id password hashes).
 
-The desk's store has no table for people, and only a schema migration may add
-one, so the console keeps its accounts in a file of their own, named by
-``accounts`` in the ``[web]`` table::
+The accounts live in the desk's database (schema version 8), so every web
+worker and every machine on one database signs in the same agents. Manage
+them with ``issuecore accounts add ADDRESS`` (the password is read from the
+terminal, or from standard input when it is not one), ``remove ADDRESS``,
+``list``, and ``import FILE`` for an accounts file of earlier versions::
 
     {"agents": {"ben@example.com": "$argon2id$v=19$m=65536,t=3,p=4$..."}}
-
-Manage it with ``python -m issuecore.web._accounts FILE add ADDRESS`` (the
-password is read from the terminal, or from standard input when it is not
-one), ``remove ADDRESS`` and ``list``.
 """
 
 from __future__ import annotations
 
-import argparse
-import getpass
 import json
-import os
-import sys
-import tempfile
-from collections.abc import Sequence
 from pathlib import Path
+from typing import Final
 
+import attrs
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from issuecore.errors import ConfigError
+from issuecore.errors import ConfigError, InvalidArgumentError
+from issuecore.mail import address_key, normalize_address
+from issuecore.ports import AgentAccount, Clock, Store
 
-__all__ = ["AccountFile", "main"]
+__all__ = ["AccountBook", "ImportReport", "read_account_file"]
 
-_MIN_PASSWORD = 10
+MIN_PASSWORD: Final = 10
+_HASH_PREFIX: Final = "$argon2"
 
 
-class AccountFile:
-    """The accounts in one JSON file; every read sees the file as it is now."""
+@attrs.frozen(kw_only=True)
+class ImportReport:
+    """What importing an accounts file did: the addresses added and those already stored."""
 
-    def __init__(self, path: Path, *, hasher: PasswordHasher | None = None) -> None:
-        self.path = path
+    added: tuple[str, ...]
+    kept: tuple[str, ...]
+
+
+class AccountBook:
+    """The agent accounts in ``store``: set a password, check one, list and remove accounts."""
+
+    def __init__(self, store: Store, clock: Clock, *, hasher: PasswordHasher | None = None) -> None:
+        self.store = store
+        self.clock = clock
         self._hasher = hasher if hasher is not None else PasswordHasher()
         self._decoy: str | None = None
 
-    def _read(self) -> dict[str, str]:
-        try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return {}
-        except (OSError, ValueError) as error:
-            raise ConfigError.for_key(
-                str(self.path), "", f"is not an accounts file: {error}"
-            ) from None
-        agents = data.get("agents") if isinstance(data, dict) else None
-        if not isinstance(agents, dict) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in agents.items()
-        ):
-            raise ConfigError.for_key(
-                str(self.path), "agents", 'must be an object {"address": "argon2 hash"}'
-            )
-        return dict(agents)
-
-    def _write(self, agents: dict[str, str]) -> None:
-        text = json.dumps({"agents": dict(sorted(agents.items()))}, indent=2) + "\n"
-        folder = self.path.parent
-        descriptor, temporary = tempfile.mkstemp(dir=folder, prefix=".accounts-")
-        try:
-            with os.fdopen(descriptor, "w", encoding="utf-8") as stream:
-                stream.write(text)
-            os.chmod(temporary, 0o600)
-            os.replace(temporary, self.path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
-
     def addresses(self) -> list[str]:
         """Return the addresses that have an account, sorted."""
-        return sorted(self._read())
+        with self.store.transaction(read_only=True) as work:
+            return work.accounts.addresses()
 
     def __bool__(self) -> bool:
-        return bool(self._read())
+        return bool(self.addresses())
 
-    def set_password(self, address: str, password: str) -> None:
-        """Create the account ``address`` or change its password."""
-        address = address.strip().lower()
-        if "@" not in address or any(c.isspace() for c in address):
-            raise ValueError(f"{address!r} is not an address like ben@example.com")
-        if len(password) < _MIN_PASSWORD:
-            raise ValueError(f"a password needs at least {_MIN_PASSWORD} characters")
-        agents = self._read()
-        agents[address] = self._hasher.hash(password)
-        self._write(agents)
+    def set_password(self, address: str, password: str) -> str:
+        """Create the account of ``address`` or change its password; return the address kept.
+
+        Raise :class:`~issuecore.errors.InvalidArgumentError` for something
+        that is no address, or a password that is no text of at least ten
+        characters (the message never shows the password).
+        """
+        normal = normalize_address(address.strip()) if isinstance(address, str) else None
+        if normal is None:
+            raise InvalidArgumentError.for_argument(
+                "address", address, "it is no e-mail address", "an address like ben@example.com"
+            )
+        if not isinstance(password, str) or len(password) < MIN_PASSWORD:
+            problem = (
+                f"it has {len(password)} characters"
+                if isinstance(password, str)
+                else f"it is {type(password).__name__}, not text"
+            )
+            raise InvalidArgumentError(
+                f"password is not usable: {problem}; a password needs at least "
+                f"{MIN_PASSWORD} characters",
+                argument="password",
+                problem=problem,
+            )
+        account = AgentAccount(
+            address=normal, password_hash=self._hasher.hash(password), changed_at=self.clock.now()
+        )
+        with self.store.transaction() as work:
+            work.accounts.save(account)
+            stored = work.accounts.get(normal)
+            work.commit()
+        assert stored is not None
+        return stored.address
 
     def remove(self, address: str) -> bool:
-        """Delete the account ``address``; return whether there was one."""
-        agents = self._read()
-        found = agents.pop(address.strip().lower(), None) is not None
-        if found:
-            self._write(agents)
+        """Delete the account of ``address``; return whether there was one."""
+        normal = normalize_address(address.strip())
+        if normal is None:
+            return False
+        with self.store.transaction() as work:
+            found = work.accounts.remove(normal)
+            work.commit()
         return found
 
     def verify(self, address: str, password: str) -> str | None:
-        """Return the account's address when ``password`` is its password, else ``None``."""
-        key = address.strip().lower()
-        stored = self._read().get(key)
-        if stored is None and self._decoy is None:
-            # Checked for unknown addresses, so a wrong address costs what a wrong password does.
+        """Return the account's address when ``password`` is its password, else ``None``.
+
+        Anything that is no address is answered like an unknown address, and
+        both cost as much time as a wrong password.
+        """
+        normal = normalize_address(address.strip())
+        account = None
+        if normal is not None:
+            with self.store.transaction(read_only=True) as work:
+                account = work.accounts.get(normal)
+        if account is None and self._decoy is None:
             self._decoy = self._hasher.hash("not the password of anyone")
+        stored = account.password_hash if account is not None else str(self._decoy)
         try:
-            self._hasher.verify(stored if stored is not None else str(self._decoy), password)
+            self._hasher.verify(stored, password)
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             return None
-        return key if stored is not None else None
+        return account.address if account is not None else None
+
+    def import_file(self, path: Path) -> ImportReport:
+        """Add the accounts of an accounts file; an address already stored keeps its password.
+
+        Nothing is added unless every account of the file can be (one transaction).
+        """
+        agents = read_account_file(path)
+        added: list[str] = []
+        kept: list[str] = []
+        at = self.clock.now()
+        with self.store.transaction() as work:
+            for address, password_hash in sorted(agents.items()):
+                if work.accounts.get(address) is not None:
+                    kept.append(address)
+                    continue
+                work.accounts.save(
+                    AgentAccount(address=address, password_hash=password_hash, changed_at=at)
+                )
+                added.append(address)
+            work.commit()
+        return ImportReport(added=tuple(added), kept=tuple(kept))
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Manage an accounts file from the command line; return the exit code."""
-    parser = argparse.ArgumentParser(
-        prog="python -m issuecore.web._accounts", description="Manage the console's agent accounts."
-    )
-    parser.add_argument("file", type=Path)
-    commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("list", help="list the accounts")
-    add = commands.add_parser("add", help="create an account or change its password")
-    add.add_argument("address")
-    remove = commands.add_parser("remove", help="delete an account")
-    remove.add_argument("address")
-    args = parser.parse_args(argv)
-    accounts = AccountFile(args.file)
+def read_account_file(path: Path) -> dict[str, str]:
+    """Return the address and argon2 hash of every account in an accounts file.
+
+    Raise :class:`~issuecore.errors.ConfigError` naming the file for anything
+    else: no such file, no JSON, no ``agents`` object, an address that is
+    none, or a value that is no argon2 hash.
+    """
+    source = str(path)
     try:
-        if args.command == "list":
-            for address in accounts.addresses():
-                print(address)
-        elif args.command == "add":
-            if sys.stdin.isatty():
-                password = getpass.getpass(f"password for {args.address}: ")
-            else:
-                password = sys.stdin.readline().rstrip("\r\n")
-            accounts.set_password(args.address, password)
-            print(f"account {args.address.strip().lower()} saved in {args.file}")
-        elif not accounts.remove(args.address):
-            print(f"no account {args.address} in {args.file}", file=sys.stderr)
-            return 1
-    except (ValueError, ConfigError, OSError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+        data = json.loads(path.read_bytes().decode("utf-8"))
+    except (OSError, ValueError) as error:
+        raise ConfigError.for_key(source, "", f"is not an accounts file: {error}") from None
+    agents = data.get("agents") if isinstance(data, dict) else None
+    if not isinstance(agents, dict):
+        raise ConfigError.for_key(source, "agents", 'must be an object {"address": "argon2 hash"}')
+    accounts: dict[str, str] = {}
+    for address, password_hash in agents.items():
+        normal = normalize_address(address.strip())
+        if normal is None:
+            raise ConfigError.for_key(
+                source, "agents", f"{address[:80]!r} is not an address like ben@example.com"
+            )
+        if not isinstance(password_hash, str) or not password_hash.startswith(_HASH_PREFIX):
+            raise ConfigError.for_key(
+                source, f"agents.{normal}", "must be an argon2 hash ($argon2id$...)"
+            )
+        accounts[address_key(normal)] = password_hash
+    return accounts

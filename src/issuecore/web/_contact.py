@@ -8,7 +8,8 @@ limit on automatic replies, the same quarantine. In front of that the form
 has its own guards: off unless ``contact_form = true``, a CSRF token, a
 honeypot field people never see, size limits, and at most ``contact_limit``
 submissions per sender address and per client address in
-``contact_window`` (counted in this process).
+``contact_window`` (counted in the desk's store, so every web worker on one
+database shares the count).
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ def check_exposure(host: str, settings: WebSettings, *, source: str) -> None:
         source,
         "web",
         f"refusing to serve the console on {host}, which is not a loopback address, "
-        "without authentication; set web.accounts (agent accounts) or "
+        "without authentication; set web.accounts = true (agent accounts) or "
         "web.proxy_user_header (a reverse proxy's signed-in user), or listen on 127.0.0.1",
     )
 
