@@ -6,6 +6,7 @@ import sqlite3
 from contextlib import closing
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -107,3 +108,31 @@ def test_a_failed_transaction_returns_a_usable_connection(tmp_path: Path) -> Non
         with store.transaction() as work:
             assert work.next_sequence(2026) == 1
             work.commit()
+
+
+def test_a_refused_file_leaves_no_connection_open(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "desk.db"
+    SQLiteStore(path).close()
+    with closing(sqlite3.connect(path)) as connection, connection:
+        connection.execute(
+            "INSERT INTO schema_version (version, applied_at) VALUES (?, 'later')",
+            (len(MIGRATIONS) + 1,),
+        )
+    opened: list[sqlite3.Connection] = []
+    real_connect = sqlite3.connect
+
+    def counting_connect(*args: Any, **kwargs: Any) -> sqlite3.Connection:
+        connection = real_connect(*args, **kwargs)
+        opened.append(connection)
+        return connection
+
+    monkeypatch.setattr(sqlite3, "connect", counting_connect)
+    with pytest.raises(SchemaVersionError):
+        SQLiteStore(path)
+
+    assert opened
+    for connection in opened:
+        with pytest.raises(sqlite3.ProgrammingError, match="closed"):
+            connection.execute("SELECT 1")

@@ -382,7 +382,11 @@ class SQLiteStore:
         self._idle: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         self._closed = False
-        self.schema_version = self._migrate()
+        try:
+            self.schema_version = self._migrate()
+        except BaseException:
+            self.close()  # a refused file leaves no connection open
+            raise
 
     def __enter__(self) -> Self:
         return self
