@@ -371,7 +371,12 @@ class _DeskCore:
         now: datetime,
     ) -> None:
         item = OutboxItem.for_message(message, number=number, created_at=now)
-        message_id = str(message["Message-ID"])
+        self._queue_item(work, after, item, number=number, now=now)
+
+    def _queue_item(
+        self, work: UnitOfWork, after: _AfterCommit, item: OutboxItem, *, number: str, now: datetime
+    ) -> None:
+        message_id = str(item.message_id)
         work.record_message(
             message_id, number=number, outcome="sent", reason="sent by the desk", at=now
         )

@@ -24,7 +24,11 @@ from issuecore._desk_core import (
     _reply_threading,
 )
 from issuecore.errors import IssueNotFoundError
-from issuecore.mail.compose import compose_agent_reply, compose_auto_reply, reserve_auto_reply
+from issuecore.mail.compose import (
+    compose_agent_reply,
+    compose_auto_reply_bytes,
+    reserve_auto_reply,
+)
 from issuecore.mail.intake import (
     AgentRelay,
     IntakePlan,
@@ -37,7 +41,7 @@ from issuecore.mail.intake import (
 from issuecore.mail.matching import PriorMessage, decide
 from issuecore.mail.parse import InboundMessage, Quarantined
 from issuecore.model import Action, Event, Issue, ReplySent
-from issuecore.ports import UnitOfWork
+from issuecore.ports import EffectKind, OutboxItem, UnitOfWork, new_effect_id
 from issuecore.sla.tracking import follow
 from issuecore.workflow import add_participant
 
@@ -184,7 +188,7 @@ class _Filing(_DeskCore):
             _AutoReplyCounter(work), recipient, now=now, settings=self.mail, sender=new.raised_by
         ):
             assert isinstance(plan.message, InboundMessage)
-            reply = compose_auto_reply(
+            reply = compose_auto_reply_bytes(
                 plan.message,
                 number=issue.number,
                 settings=self.mail,
@@ -192,7 +196,17 @@ class _Filing(_DeskCore):
                 unique=_stable_unique(plan.message_id),
             )
             if reply is not None:
-                self._queue(work, after, reply, number=issue.number, now=now)
+                message_id, payload = reply
+                item = OutboxItem(
+                    id=new_effect_id(),
+                    kind=EffectKind.MAIL,
+                    number=issue.number,
+                    message_id=message_id,
+                    payload=payload,
+                    created_at=now,
+                    next_attempt_at=now,
+                )
+                self._queue_item(work, after, item, number=issue.number, now=now)
                 auto_reply = True
         events = (*change.events, plan.received(issue.number))
         self._save_new(work, issue, after, events)
