@@ -50,6 +50,7 @@ from issuecore._codec import (
 from issuecore._instants import optional_aware, require_aware
 from issuecore._marks import NO_DEADLINE, IssueMarks, detail_keys, searchable
 from issuecore._text import refuse_unstorable, refuse_unstorable_document
+from issuecore.adapters._outbox import new_outbox_items
 from issuecore.adapters._query import Tables, page_statement
 from issuecore.adapters.blobs import (
     DOCUMENT_BLOB,
@@ -1340,31 +1341,39 @@ class SqlOutbox:
 
     def add(self, item: OutboxItem) -> None:
         """Store ``item``; an id already stored is left as it is."""
-        refuse_unstorable("id", item.id)
-        refuse_unstorable("number", item.number, required=False)
-        refuse_unstorable("message_id", item.message_id, required=False)
-        refuse_unstorable("last_error", item.last_error, required=False)
+        self.add_all((item,))
+
+    def add_all(self, items: Sequence[OutboxItem]) -> None:
+        """Store each of ``items`` as :meth:`add` would, in one look-up and one insert."""
+        fresh = new_outbox_items(items)
+        if not fresh:
+            return
         effects = self._effects
         db = self._db(writes=True)
-        if db.execute(sa.select(effects.c.seq).where(effects.c.id == item.id)).first():
-            return
-        db.execute(
-            effects.insert().values(
-                id=item.id,
-                kind=str(item.kind),
-                number=item.number,
-                message_id=item.message_id,
-                payload=item.payload,
-                created_at=to_micros("created_at", item.created_at),
-                attempts=item.attempts,
-                next_attempt_at=_optional_micros("next_attempt_at", item.next_attempt_at),
-                claimed_by=item.claimed_by,
-                lease_until=_optional_micros("lease_until", item.lease_until),
-                done_at=_optional_micros("done_at", item.done_at),
-                dead_at=_optional_micros("dead_at", item.dead_at),
-                last_error=item.last_error,
-            )
+        stored = set(
+            db.execute(sa.select(effects.c.id).where(effects.c.id.in_(list(fresh)))).scalars()
         )
+        rows = [
+            {
+                "id": item.id,
+                "kind": str(item.kind),
+                "number": item.number,
+                "message_id": item.message_id,
+                "payload": item.payload,
+                "created_at": to_micros("created_at", item.created_at),
+                "attempts": item.attempts,
+                "next_attempt_at": _optional_micros("next_attempt_at", item.next_attempt_at),
+                "claimed_by": item.claimed_by,
+                "lease_until": _optional_micros("lease_until", item.lease_until),
+                "done_at": _optional_micros("done_at", item.done_at),
+                "dead_at": _optional_micros("dead_at", item.dead_at),
+                "last_error": item.last_error,
+            }
+            for item in fresh.values()
+            if item.id not in stored
+        ]
+        if rows:
+            db.execute(effects.insert(), rows)
 
     def claim(self, now: datetime, *, owner: str, until: datetime, limit: int) -> list[OutboxItem]:
         """Claim up to ``limit`` due rows whose lease ran out, the earliest due first."""
