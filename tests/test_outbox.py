@@ -477,3 +477,28 @@ def test_effects_go_one_by_one_to_an_outbox_without_add_all() -> None:
     items = [_effect("a" * 32, b"1"), _effect("b" * 32, b"2")]
     _add_effects(outbox, items)  # type: ignore[arg-type]
     assert outbox.added == items
+
+
+@pytest.mark.parametrize("store", ["postgresql", "mariadb"], indirect=True)
+def test_completing_effects_together_marks_each_as_completing_one_by_one_does(
+    store: Store,
+) -> None:
+    with store.transaction() as work:
+        work.outbox.add_all(  # type: ignore[attr-defined]
+            [_effect(letter * 32, letter.encode()) for letter in "abc"]
+        )
+        work.outbox.complete("a" * 32, at=START)
+        work.commit()
+    later = START + timedelta(minutes=1)
+    with store.transaction() as work:
+        done = work.outbox.complete_all(  # type: ignore[attr-defined]
+            ["a" * 32, "b" * 32, "c" * 32, "c" * 32], at=later
+        )
+        work.commit()
+    assert done == 2
+    with store.transaction(read_only=True) as work:
+        items = [work.outbox.get(letter * 32) for letter in "abc"]
+    assert [item.done_at if item else None for item in items] == [START, later, later]
+    assert all(item and item.next_attempt_at is None for item in items)
+    with store.transaction() as work, pytest.raises(LookupError, match="d" * 32):
+        work.outbox.complete_all(["b" * 32, "d" * 32], at=later)  # type: ignore[attr-defined]

@@ -1416,6 +1416,38 @@ class SqlOutbox:
             query = query.limit(limit)
         return [_effect(row) for row in self._db().execute(query)]
 
+    def complete_all(self, item_ids: Sequence[str], *, at: datetime) -> int:
+        """Mark each of ``item_ids`` delivered at ``at`` as :meth:`complete` would, in one update.
+
+        Returns how many were not done before.
+        """
+        wanted = list(dict.fromkeys(item_ids))
+        if not wanted:
+            return 0
+        effects = self._effects
+        changed = self._db(writes=True).execute(
+            effects.update()
+            .where(effects.c.id.in_(wanted), effects.c.done_at.is_(None))
+            .values(
+                done_at=to_micros("at", at),
+                dead_at=None,
+                next_attempt_at=None,
+                claimed_by=None,
+                lease_until=None,
+                last_error=None,
+            )
+        )
+        if changed.rowcount != len(wanted):
+            found = set(
+                self._db()
+                .execute(sa.select(effects.c.id).where(effects.c.id.in_(wanted)))
+                .scalars()
+            )
+            for item_id in wanted:
+                if item_id not in found:
+                    raise LookupError(f"no outbox item with id {item_id!r}")
+        return int(changed.rowcount)
+
     def complete(self, item_id: str, *, at: datetime) -> bool:
         """Mark ``item_id`` delivered at ``at``; ``False`` if it was already done."""
         effects = self._effects
