@@ -866,16 +866,18 @@ class SqlUnitOfWork:
             **_mark_columns(IssueMarks.of(issue, at_risk_at=at_risk_at)),
         }
 
-    def _set_details(self, db: sa.Connection, issue: Issue) -> None:
+    def _set_details(self, db: sa.Connection, issue: Issue, *, new: bool = False) -> None:
         details = self._schema.issue_details
-        db.execute(details.delete().where(details.c.number == issue.number))
+        if not new:  # a new issue has no rows: the foreign key deletes them with their issue
+            db.execute(details.delete().where(details.c.number == issue.number))
         keys = list(dict.fromkeys(detail_keys(issue)))
         if keys:
             db.execute(details.insert(), [{"detail": key, "number": issue.number} for key in keys])
 
-    def _set_assignees(self, db: sa.Connection, issue: Issue) -> None:
+    def _set_assignees(self, db: sa.Connection, issue: Issue, *, new: bool = False) -> None:
         assignees = self._schema.issue_assignees
-        db.execute(assignees.delete().where(assignees.c.number == issue.number))
+        if not new:  # as for details
+            db.execute(assignees.delete().where(assignees.c.number == issue.number))
         users = list(dict.fromkeys(issue.assignees))
         if users:
             db.execute(
@@ -895,8 +897,8 @@ class SqlUnitOfWork:
                 )
         except sa.exc.IntegrityError:
             raise ConcurrencyConflictError.already_exists(issue.number) from None
-        self._set_assignees(db, issue)
-        self._set_details(db, issue)
+        self._set_assignees(db, issue, new=True)
+        self._set_details(db, issue, new=True)
         db.execute(
             self._schema.search_text.insert().values(
                 number=issue.number, body=searchable(issue.subject)
