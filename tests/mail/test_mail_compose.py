@@ -13,6 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from mail_support import NOW, SIGNING_KEY, WORKFLOW, fixture_bytes, issue, settings, world
 
+from issuecore._instants import in_utc
 from issuecore.mail import (
     DecisionKind,
     InboundMessage,
@@ -274,12 +275,13 @@ def _queued(message: InboundMessage, **keywords: object) -> tuple[str, bytes] | 
     subject=st.one_of(_PLAIN_WORDS, subjects),
     sender=st.one_of(_PLAIN_ADDRESSES, hostile_text),
     reply_to=st.lists(st.one_of(_PLAIN_ADDRESSES, hostile_text), max_size=2),
-    message_id=st.one_of(_PLAIN_IDS, hostile_text),
+    message_id=st.one_of(_PLAIN_IDS, hostile_text, st.just(""), st.just(" ")),
     references=st.lists(st.one_of(_PLAIN_IDS, hostile_text), max_size=25),
     synthetic=st.booleans(),
     template=st.one_of(st.none(), _PLAIN_WORDS, hostile_text),
     loop_header=st.sampled_from(["X-IssueCore-Loop", "X-Loop", "Subject-Loop"]),
     offset=st.integers(-14 * 60, 14 * 60),
+    pendulum_now=st.booleans(),
     unique=st.from_regex(r"[a-z0-9]{1,64}", fullmatch=True),
 )
 def test_auto_reply_bytes_equal_the_queued_composed_reply(
@@ -292,6 +294,7 @@ def test_auto_reply_bytes_equal_the_queued_composed_reply(
     template: str | None,
     loop_header: str,
     offset: int,
+    pendulum_now: bool,
     unique: str,
 ) -> None:
     message = InboundMessage(
@@ -310,7 +313,7 @@ def test_auto_reply_bytes_equal_the_queued_composed_reply(
     keywords = {
         "number": NUMBER,
         "settings": settings(**changes),
-        "now": NOW.astimezone(timezone(timedelta(minutes=offset))),
+        "now": in_utc(NOW) if pendulum_now else NOW.astimezone(timezone(timedelta(minutes=offset))),
         "unique": unique,
     }
     assert compose_auto_reply_bytes(message, **keywords) == _queued(message, **keywords)  # type: ignore[arg-type]
@@ -340,3 +343,21 @@ def test_an_auto_reply_with_a_non_ascii_subject_is_composed_as_a_message() -> No
     assert found == _queued(message, number=NUMBER, settings=settings(), now=NOW, unique="abc")
     assert found is not None
     assert b"=?utf-8?" in found[1]
+
+
+@pytest.mark.parametrize("message_id", ["", " ", "<not safe@x>"])
+def test_auto_reply_bytes_keep_references_when_the_own_message_id_is_unusable(
+    message_id: str,
+) -> None:
+    message = InboundMessage(
+        message_id=message_id,
+        references=("<first@customer.example>", "<second@customer.example>"),
+        from_address="ana@customer.example",
+        subject="Cannot log in",
+    )
+    keywords: dict[str, object] = {"number": NUMBER, "settings": settings(), "now": NOW}
+    keywords["unique"] = "abc"
+    found = compose_auto_reply_bytes(message, **keywords)  # type: ignore[arg-type]
+    assert found == _queued(message, **keywords)
+    assert found is not None
+    assert b"References: <first@customer.example> <second@customer.example>" in found[1]

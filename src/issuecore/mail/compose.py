@@ -267,8 +267,9 @@ def _plain_auto_reply(
         token=tokens.render(number),
         support_address=settings.support_address,
     )
-    parent = None if message.synthetic_message_id else message.message_id.strip()
-    chain = reference_chain((*message.references, message.message_id)) if parent else ()
+    own = not message.synthetic_message_id
+    parent = message.message_id.strip() if own else ""
+    chain = reference_chain((*message.references, message.message_id)) if own else ()
     loop = settings.loop_header
     if not (
         _PLAIN_ADDRESS.fullmatch(settings.support_address)
@@ -276,7 +277,7 @@ def _plain_auto_reply(
         and _PLAIN_TEXT.fullmatch(subject)
         and "=?" not in subject
         and len(subject) <= _PLAIN_LINE
-        and (parent is None or (_is_safe_id(parent) and _PLAIN_ID.fullmatch(parent)))
+        and (not parent or (_is_safe_id(parent) and _PLAIN_ID.fullmatch(parent)))
         and all(_PLAIN_ID.fullmatch(reference) for reference in chain)
         and len(" ".join(chain)) <= _PLAIN_LINE
         and _PLAIN_HEADER_NAME.fullmatch(loop)
