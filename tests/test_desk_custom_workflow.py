@@ -19,11 +19,11 @@ from issuecore import (
     StatusSpec,
     Workflow,
 )
+from issuecore._model import SlaAtRisk, SlaBreached
+from issuecore._workflow import DEFAULT_WORKFLOW
 from issuecore.adapters.memory import InMemoryStore
-from issuecore.model import SlaAtRisk, SlaBreached
 from issuecore.ports import Store
 from issuecore.testing import FakeClock, RecordingEventSink, RecordingMailer
-from issuecore.workflow import DEFAULT_WORKFLOW
 
 H = timedelta(hours=1)
 START = pendulum.datetime(2026, 3, 2, 9, 0, tz="UTC")
@@ -131,8 +131,8 @@ def test_a_finished_issue_of_a_custom_workflow_raises_no_sla_event() -> None:
     clock.advance(H)
     done = desk.act(number, "finish", by="ben")
     assert done.sla is not None
-    assert done.sla.resolved_at == clock.now()
-    assert done.sla.resolution_met is True
+    assert done.sla.resolution.done_at == clock.now()
+    assert done.sla.resolution.met is True
     clock.advance(30 * 24 * H)
     desk.tick()
     assert events.of_type(SlaBreached) == []

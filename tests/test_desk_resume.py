@@ -19,9 +19,9 @@ from issuecore import (
     SlaTarget,
     Status,
 )
+from issuecore._workflow import DEFAULT_WORKFLOW
 from issuecore.ports import Store
 from issuecore.testing import FakeClock, RecordingMailer
-from issuecore.workflow import DEFAULT_WORKFLOW
 from stores import fresh_store
 
 H = timedelta(hours=1)
@@ -92,7 +92,7 @@ def test_an_agent_resumes_an_issue_from_waiting_for_reply(desk: HelpDesk, clock:
     resumed = desk.resume(number, by=AGENT, reason="the customer called")
     assert resumed.status == Status.OPEN
     assert resumed.sla is not None
-    assert resumed.sla.response_met is True
+    assert resumed.sla.response.met is True
     assert resumed.sla.status(clock.now()) is AgreementStatus.RESOLUTION_DUE
     assert resumed.sla.resolution_by == clock.now() + 9 * H
 

@@ -10,10 +10,10 @@ import attrs
 import pytest
 
 from issuecore import DeskSettings, HelpDesk, _intake
+from issuecore._model import Attachment
 from issuecore.adapters.memory import InMemoryStore
-from issuecore.mail.parse import InboundMessage
-from issuecore.mail.settings import MailSettings
-from issuecore.model import Attachment
+from issuecore.mail._parse import InboundMessage
+from issuecore.mail._settings import MailSettings
 from issuecore.testing import FakeClock, RecordingMailer
 
 SUPPORT = "support@desk.example"

@@ -19,11 +19,11 @@ import pytest
 
 from issuecore import DeskSettings, HelpDesk
 from issuecore._desk_core import _add_effects
+from issuecore._model import Assigned, IssueOpened, NoteAdded
 from issuecore.adapters.memory import InMemoryStore
 from issuecore.adapters.null import NullEventSink, NullNotifier, NullTaskBoard
 from issuecore.adapters.sqlite import SQLiteStore
 from issuecore.errors import ConcurrencyConflictError, UnstorableValueError
-from issuecore.model import Assigned, IssueOpened, NoteAdded
 from issuecore.ports import EffectKind, OutboxItem, Store
 from issuecore.testing import (
     FakeClock,

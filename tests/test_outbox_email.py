@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 
-from issuecore.mail import compose_agent_reply
-from issuecore.mail.settings import MailSettings
-from issuecore.model import Attachment, Issue, Status
+from issuecore import Attachment, Issue, Status
+from issuecore.mail._compose import compose_agent_reply
+from issuecore.mail._settings import MailSettings
 from issuecore.ports import OutboxItem
 from strategies import raw_messages
 

@@ -6,6 +6,7 @@ import email.message
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import attrs
 import pendulum
 
 
@@ -146,16 +147,21 @@ def test_the_adopters_api_names_are_public() -> None:
         Condition,
         HelpDesk,
         InvalidArgumentError,
+        SlaTargetName,
         SlaView,
         TargetState,
+        TargetStatus,
         TargetView,
     )
 
-    for name in ("Condition", "InvalidArgumentError", "SlaView", "TargetState", "TargetView"):
+    names = ("Condition", "InvalidArgumentError", "SlaView", "SlaTargetName", "TargetState")
+    for name in (*names, "TargetStatus", "TargetView"):
         assert name in issuecore.__all__
     assert issubclass(InvalidArgumentError, ValueError)
     assert issubclass(InvalidArgumentError, TypeError)
-    assert [state.value for state in TargetState] == ["running", "paused", "met", "breached"]
+    assert [status.value for status in TargetStatus] == ["running", "paused", "met", "breached"]
+    assert [name.value for name in SlaTargetName] == ["response", "resolution"]
+    assert {"due_by", "done_at", "met", "business"} <= set(attrs.fields_dict(TargetState))
     assert Condition(issue_types={"Critical"}).issue_types == frozenset({"Critical"})
     for method in ("resume", "set_details", "sla_view"):
         assert callable(getattr(HelpDesk, method))

@@ -1,7 +1,7 @@
 """Turn attrs values into JSON and back, guided by their type hints.
 
 Storage adapters keep an issue as one JSON document, so a field added to
-:class:`~issuecore.model.Issue` later needs no migration: a document written
+:class:`~issuecore.Issue` later needs no migration: a document written
 before the field existed decodes with the field's default, and a key no
 longer known is ignored.
 
@@ -45,10 +45,12 @@ from zoneinfo import ZoneInfo
 
 import attrs
 
+from issuecore._clock_document import StoredClock, clock_from_stored, stored_clock
 from issuecore._instants import in_utc, require_aware
+from issuecore._model import Attachment, Issue, ThreadEntry
+from issuecore._sla.clock import SlaClock
 from issuecore._text import refuse_unstorable, refuse_unstorable_document
 from issuecore.errors import UnstorableValueError
-from issuecore.model import Attachment, Issue, ThreadEntry
 
 __all__ = [
     "decode",
@@ -67,6 +69,11 @@ T = TypeVar("T")
 
 _TYPE_TAG = "__type__"
 _MICROSECONDS = timedelta(microseconds=1)
+
+# Values stored in another shape than their own fields: (shape, to shape, from shape).
+_STORED_AS: dict[type, tuple[type, Callable[[Any], Any], Callable[[Any], Any]]] = {
+    SlaClock: (StoredClock, stored_clock, clock_from_stored),
+}
 
 
 def dumps(value: object) -> str:
@@ -95,6 +102,11 @@ def encode(value: object, hint: object, path: str = "$") -> Any:
         if hint is None or hint is type(None):
             return None
         raise TypeError(f"{path}: None given for a value of type {_name(hint)}")
+    if isinstance(hint, type) and hint in _STORED_AS:
+        shape, to_shape, _ = _STORED_AS[hint]
+        if not isinstance(value, hint):
+            raise TypeError(f"{path}: expected {_name(hint)}, got {_name(type(value))}")
+        return _encode_attrs(to_shape(value), shape, path)
     if is_attrs:
         return _encode_attrs(value, hint, path)  # type: ignore[arg-type]
     if origin is not None:
@@ -117,6 +129,9 @@ def decode(data: Any, hint: object, path: str = "$") -> Any:
         if hint is None or hint is type(None):
             return None
         raise TypeError(f"{path}: null stored for a value of type {_name(hint)}")
+    if isinstance(hint, type) and hint in _STORED_AS:
+        shape, _, from_shape = _STORED_AS[hint]
+        return from_shape(_decode_attrs(data, shape, path))
     if is_attrs:
         return _decode_attrs(data, hint, path)  # type: ignore[arg-type]
     if origin is not None:

@@ -16,10 +16,15 @@ from datetime import datetime
 import attrs
 
 from issuecore._codec import to_micros
-from issuecore.mail.addresses import address_key
-from issuecore.model import Issue
-from issuecore.queries import _WORD, IssueQuery, IssueSort, SearchTerm, SlaFilter
-from issuecore.sla.clock import RESOLUTION, RESPONSE, AgreementStatus, ClockTerms, SlaClock, SlaRole
+from issuecore._model import Issue
+from issuecore._queries import _WORD, IssueQuery, IssueSort, SearchTerm, SlaFilter
+from issuecore._sla.clock import (
+    AgreementStatus,
+    ClockTerms,
+    SlaClock,
+    SlaRole,
+)
+from issuecore.mail._addresses import address_key
 
 __all__ = [
     "NO_DEADLINE",
@@ -47,13 +52,13 @@ def _sla_state(clock: SlaClock) -> str:
     # SlaClock.status without the overdue check, which depends on the instant asked.
     if clock.breached:
         return AgreementStatus.FAILED
-    if clock.role is SlaRole.FULFILLED and clock.resolved_at is not None:
+    if clock.role is SlaRole.FULFILLED and clock.resolution.done_at is not None:
         return AgreementStatus.FULFILLED
-    if clock.resolution_target is None and clock.response_met:
+    if clock.resolution.target is None and clock.response.met:
         return AgreementStatus.FULFILLED
     if clock.role is not SlaRole.RUNNING:
         return AgreementStatus.PAUSED
-    if clock.responded_at is None:
+    if clock.response.done_at is None:
         return AgreementStatus.FIRST_RESPONSE_DUE
     return AgreementStatus.RESOLUTION_DUE
 
@@ -64,15 +69,8 @@ def at_risk_from(clock: SlaClock | None, terms: ClockTerms | None) -> datetime |
         return None
     if clock.role is not SlaRole.RUNNING:
         return None
-    found = []
-    for which, deadline in ((RESPONSE, clock.response_by), (RESOLUTION, clock.resolution_by)):
-        target = clock.target_of(which)
-        if deadline is None or target is None:
-            continue
-        risky = clock.deadline(terms.business_time, target - terms.at_risk.threshold(target))
-        if risky is not None:
-            found.append(risky)
-    return min(found) if found else None
+    found = [clock.at_risk_from(terms, state) for state in clock.targets]
+    return min((at for at in found if at is not None), default=None)
 
 
 @attrs.frozen(kw_only=True)
@@ -97,9 +95,7 @@ class IssueMarks:
                 next_deadline=None,
                 at_risk_at=None,
             )
-        deadlines = [
-            to_micros("deadline", d) for d in (clock.response_by, clock.resolution_by) if d
-        ]
+        deadlines = [to_micros("deadline", state.due_by) for state in clock.targets if state.due_by]
         return cls(
             priority=issue.priority,
             agreement=clock.agreement,

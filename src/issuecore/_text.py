@@ -34,6 +34,7 @@ __all__ = [
     "clean_text",
     "refuse_unstorable",
     "refuse_unstorable_document",
+    "refuse_unstorable_key",
 ]
 
 _SURROGATE: Final = re.compile("[\ud800-\udfff]")
@@ -77,6 +78,18 @@ def refuse_unstorable(name: str, value: object, *, required: bool = True) -> Non
         raise UnstorableValueError.not_text(name, value)
     if (found := _UNSAFE.search(value)) is not None:
         raise UnstorableValueError.for_text(name, value, found.start())
+
+
+def refuse_unstorable_key(name: str, value: object, *, limit: int) -> None:
+    """Raise :class:`~issuecore.errors.UnstorableValueError` unless ``value`` is a storable key.
+
+    A key is required storable text (see :func:`refuse_unstorable`) of at most
+    ``limit`` characters: the width of its column on every database.
+    """
+    refuse_unstorable(name, value)
+    assert isinstance(value, str)
+    if len(value) > limit:
+        raise UnstorableValueError.too_long(name, len(value), limit)
 
 
 def refuse_unstorable_document(name: str, document: str) -> None:

@@ -19,12 +19,13 @@ from xml.sax.saxutils import quoteattr as _quote_xml
 
 import attrs
 
+from issuecore._model import Issue
+from issuecore._sla.agreement import ServiceLevelAgreement
+from issuecore._sla.calendar import BusinessCalendar
+from issuecore._sla.clock import SlaClock, SlaRole, SlaTargetName
+from issuecore._sla.view import TargetView, target_view
 from issuecore.charts import xml_safe
 from issuecore.config import format_duration
-from issuecore.model import Issue
-from issuecore.sla.agreement import ServiceLevelAgreement
-from issuecore.sla.calendar import BusinessCalendar
-from issuecore.sla.clock import RESOLUTION, RESPONSE, SlaClock, SlaRole
 
 
 def escape(text: str) -> str:
@@ -48,6 +49,27 @@ _TICK_STEPS: Final = tuple(
 _MAX_WINDOWS: Final = 400
 _RED: Final = "#dc2626"
 _GREEN: Final = "#16a34a"
+
+
+@attrs.frozen(kw_only=True)
+class _Drawing:
+    """How the picture draws one target: its labels and where they go."""
+
+    due: str
+    done: str
+    due_label_y: int
+    done_label_y: int
+
+
+# Label rows are offsets from the top of the deadline lines and from the clock row.
+_DRAWINGS: Final = {
+    SlaTargetName.RESPONSE: _Drawing(
+        due="response due", done="first response", due_label_y=8, done_label_y=-5
+    ),
+    SlaTargetName.RESOLUTION: _Drawing(
+        due="resolution due", done="resolved", due_label_y=20, done_label_y=34
+    ),
+}
 
 
 @attrs.frozen(kw_only=True)
@@ -75,16 +97,13 @@ class Timeline:
     windows: tuple[tuple[datetime, datetime], ...]
     always_open: bool
     stretches: tuple[Stretch, ...]
-    response_due: datetime | None
-    resolution_due: datetime | None
-    responded_at: datetime | None
-    response_met: bool | None
-    resolved_at: datetime | None
-    resolution_met: bool | None
+    targets: tuple[TargetView, ...]
     breaches: tuple[tuple[str, datetime, datetime], ...]
-    response_target: timedelta
-    resolution_target: timedelta | None
     consumed: timedelta
+
+    def target(self, name: SlaTargetName) -> TargetView | None:
+        """Return the view of the target called ``name``; ``None`` when there is no such target."""
+        return next((view for view in self.targets if view.name is name), None)
 
 
 def _plain(at: datetime) -> datetime:
@@ -93,10 +112,6 @@ def _plain(at: datetime) -> datetime:
     return datetime(
         utc.year, utc.month, utc.day, utc.hour, utc.minute, utc.second, utc.microsecond, UTC
     )
-
-
-def _maybe_plain(at: datetime | None) -> datetime | None:
-    return None if at is None else _plain(at)
 
 
 def build_timeline(
@@ -108,31 +123,24 @@ def build_timeline(
         raise ValueError(f"{issue.number} has no SLA")
     now = _plain(now)
     calendar = agreement.business_time if agreement is not None else None
-    response_due = clock.response_by
-    resolution_due = clock.resolution_by
-    if calendar is not None:
-        response_due = clock.deadline_of(calendar, RESPONSE)
-        resolution_due = clock.deadline_of(calendar, RESOLUTION)
-    response_due, resolution_due = _maybe_plain(response_due), _maybe_plain(resolution_due)
-    responded_at, resolved_at = _maybe_plain(clock.responded_at), _maybe_plain(clock.resolved_at)
+    views = [target_view(clock, state, calendar, at=now) for state in clock.targets]
+    targets = tuple(view for view in views if view is not None)
     instants = [_plain(clock.started_at), now]
     instants += [
-        t for t in (response_due, resolution_due, responded_at, resolved_at) if t is not None
+        _plain(t) for view in targets for t in (view.due_by, view.done_at) if t is not None
     ]
     first, last = min(instants), max(instants)
     span = max(last - first, timedelta(hours=1))
     start, end = first - span / 20, last + span / 20
     stretches = tuple(_stretches(issue, clock, agreement, now))
     breaches = []
-    for which, due, done_at in (
-        (RESPONSE, response_due, responded_at),
-        (RESOLUTION, resolution_due, resolved_at),
-    ):
-        if due is None:
+    for view in targets:
+        if view.due_by is None:
             continue
-        until = done_at if done_at is not None else now
+        due = _plain(view.due_by)
+        until = now if view.done_at is None else _plain(view.done_at)
         if until > due:
-            breaches.append((which, due, until))
+            breaches.append((str(view.name), due, until))
     calendar_object = agreement.calendar if agreement is not None else None
     windows: tuple[tuple[datetime, datetime], ...] = ()
     if isinstance(calendar_object, BusinessCalendar):
@@ -150,15 +158,8 @@ def build_timeline(
         windows=windows,
         always_open=calendar_object is None,
         stretches=stretches,
-        response_due=response_due,
-        resolution_due=resolution_due,
-        responded_at=responded_at,
-        response_met=clock.response_met,
-        resolved_at=resolved_at,
-        resolution_met=clock.resolution_met,
+        targets=targets,
         breaches=tuple(breaches),
-        response_target=clock.response_target,
-        resolution_target=clock.resolution_target,
         consumed=clock.consumed_at(calendar, now) if calendar is not None else clock.consumed,
     )
 
@@ -301,15 +302,15 @@ def render_svg(timeline: Timeline) -> str:
     parts.append(f"<title>{escape(f'SLA timeline of {title}')}</title>")
     add("rect", x=0, y=0, width=_WIDTH, height=height, fill="white")
     add("text", x=10, y=22, font_size=15, font_weight="bold", text=title[:110])
+    lengths = []
+    for name in SlaTargetName:
+        view = t.target(name)
+        lengths.append(
+            f"no {name} target" if view is None else f"{name} target {_hours(view.target)}"
+        )
     summary = (
         f"agreement {t.agreement}, priority {t.priority}: {t.status} at {_stamp(t.now, t.zone)}"
-        f"; response target {_hours(t.response_target)}"
-        + (
-            f", resolution target {_hours(t.resolution_target)}"
-            if t.resolution_target is not None
-            else ", no resolution target"
-        )
-        + f"; consumed {_hours(t.consumed)} business time"
+        f"; {', '.join(lengths)}; consumed {_hours(t.consumed)} business time"
     )
     add("text", x=10, y=42, text=summary)
 
@@ -362,12 +363,10 @@ def render_svg(timeline: Timeline) -> str:
 
     top, bottom = 56, 190
     breached = {which for which, _, _ in t.breaches}
-    for which, due, label in (
-        (RESPONSE, t.response_due, "response due"),
-        (RESOLUTION, t.resolution_due, "resolution due"),
-    ):
-        if due is None:
+    for view in t.targets:
+        if view.due_by is None:
             continue
+        which, due, drawing = view.name, _plain(view.due_by), _DRAWINGS[view.name]
         colour = _RED if which in breached else "#111827"
         add(
             "line",
@@ -383,14 +382,13 @@ def render_svg(timeline: Timeline) -> str:
         )
         anchor = "end" if x(due) > _LEFT + width * 0.8 else "start"
         offset = -4 if anchor == "end" else 4
-        y_label = top + 8 if which == RESPONSE else top + 20
         add(
             "text",
             x=round(x(due) + offset, 2),
-            y=y_label,
+            y=top + drawing.due_label_y,
             fill=colour,
             text_anchor=anchor,
-            text=f"{label} {_stamp(due, t.zone)}",
+            text=f"{drawing.due} {_stamp(due, t.zone)}",
         )
     add(
         "line",
@@ -403,13 +401,11 @@ def render_svg(timeline: Timeline) -> str:
         stroke_width=1,
     )
     add("text", x=x(t.now), y=bottom + 10, fill="#6b7280", text_anchor="middle", text="now")
-    for which, at, met, shape in (
-        (RESPONSE, t.responded_at, t.response_met, "first response"),
-        (RESOLUTION, t.resolved_at, t.resolution_met, "resolved"),
-    ):
-        if at is None:
+    for view in t.targets:
+        if view.done_at is None:
             continue
-        colour = _RED if met is False else _GREEN
+        which, at, drawing = view.name, _plain(view.done_at), _DRAWINGS[view.name]
+        colour = _RED if view.met is False else _GREEN
         add(
             "circle",
             id=f"marker-{which}",
@@ -428,10 +424,10 @@ def render_svg(timeline: Timeline) -> str:
         add(
             "text",
             x=position,
-            y=rows["clock"] - 5 if which == RESPONSE else rows["clock"] + 34,
+            y=rows["clock"] + drawing.done_label_y,
             fill=colour,
             text_anchor=anchor,
-            text=f"{shape} {_stamp(at, t.zone)}",
+            text=f"{drawing.done} {_stamp(at, t.zone)}",
         )
 
     axis = 212
@@ -487,23 +483,21 @@ def render_text(timeline: Timeline) -> str:
             f"  {stretch.kind:<9} {_stamp(stretch.start, t.zone)} -> {until} ({length} elapsed)"
         )
     breached = {which for which, _, _ in t.breaches}
-    for which, due, target, at, met in (
-        (RESPONSE, t.response_due, t.response_target, t.responded_at, t.response_met),
-        (RESOLUTION, t.resolution_due, t.resolution_target, t.resolved_at, t.resolution_met),
-    ):
-        if target is None:
+    for which in SlaTargetName:
+        view = t.target(which)
+        if view is None:
             lines.append(f"  {which}: no target")
             continue
-        if at is not None:
-            verdict = "met" if met is not False else "MISSED"
+        due, target = view.due_by, _hours(view.target)
+        if view.done_at is not None:
+            verdict = "met" if view.met is not False else "MISSED"
             due_text = "" if due is None else f", due {_stamp(due, t.zone)}"
-            lines.append(
-                f"  {which} (target {_hours(target)}{due_text}): {verdict} at {_stamp(at, t.zone)}"
-            )
+            done = _stamp(view.done_at, t.zone)
+            lines.append(f"  {which} (target {target}{due_text}): {verdict} at {done}")
             continue
         due_text = "unknown while paused" if due is None else _stamp(due, t.zone)
         verdict = "BREACHED" if which in breached else "open"
-        lines.append(f"  {which} due {due_text} (target {_hours(target)}): {verdict}")
+        lines.append(f"  {which} due {due_text} (target {target}): {verdict}")
     if t.always_open:
         lines.append("  business hours: always open (elapsed time)")
     elif t.windows:

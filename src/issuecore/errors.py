@@ -240,6 +240,15 @@ class UnstorableValueError(IssueCoreError, ValueError, TypeError):
         return cls(f"{field} cannot be stored: {detail}", field=field)
 
     @classmethod
+    def too_long(cls, field: str, length: int, limit: int) -> Self:
+        """Build the error for ``field`` holding more characters than its column keeps."""
+        return cls(
+            f"{field} cannot be stored: it has {length:,} characters, and stores keep at most "
+            f"{limit:,} here",
+            field=field,
+        )
+
+    @classmethod
     def not_text(cls, field: str, value: object) -> Self:
         """Build the error for ``field`` given as something other than text."""
         return cls(
@@ -250,7 +259,7 @@ class UnstorableValueError(IssueCoreError, ValueError, TypeError):
 class StoreUnavailableError(IssueCoreError, OSError):
     """Intake could not record a message at all, not even as quarantined; nothing was lost.
 
-    :meth:`~issuecore.desk.HelpDesk.receive` raises it only when both the normal
+    :meth:`~issuecore.HelpDesk.receive` raises it only when both the normal
     path and the last-resort quarantine failed (the store is down or refuses
     every write). The message was not acknowledged, so its source offers it
     again. Carries ``message_id`` and ``cause`` (the first failure).

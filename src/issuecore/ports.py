@@ -34,22 +34,25 @@ from issuecore._instants import (
     optional_utc_converter,
     utc_converter,
 )
+from issuecore._model import Event, Issue, ThreadEntry
+from issuecore._queries import IssuePage, IssueQuery
 from issuecore.mail._headers import MimeHeaderFactory
-from issuecore.model import Event, Issue, ThreadEntry
-from issuecore.queries import IssuePage, IssueQuery
 
 __all__ = [
+    "AgentAccount",
+    "AgentAccounts",
+    "AttemptLog",
     "BlobStore",
     "Clock",
     "EffectKind",
     "EventSink",
-    "InboundMessage",
     "MailSource",
     "Mailer",
     "MessageRecord",
     "Notifier",
     "Outbox",
     "OutboxItem",
+    "PendingMessage",
     "Store",
     "TaskBoard",
     "TokenProvider",
@@ -71,7 +74,7 @@ class MessageRecord:
     """What became of one inbound Message-ID: the issue it went to, the outcome and why.
 
     ``fingerprint`` identifies the content recorded under the Message-ID (see
-    :func:`issuecore.mail.matching.message_fingerprint`); ``None`` for records
+    :func:`issuecore.mail._matching.message_fingerprint`); ``None`` for records
     written before fingerprints were kept, and for messages the desk sent.
     """
 
@@ -243,6 +246,68 @@ class Outbox(Protocol):
         ...
 
 
+@attrs.frozen(kw_only=True)
+class AgentAccount:
+    """An agent who may sign in to the console: the address and a hash of the password.
+
+    ``password_hash`` is a self-describing hash (argon2id, as the console
+    makes it); ``changed_at`` is when the password was last set.
+    """
+
+    address: str
+    password_hash: str = attrs.field(repr=False)
+    changed_at: datetime = attrs.field(converter=utc_converter, validator=aware_field)
+
+
+class AgentAccounts(Protocol):
+    """The agent accounts of one unit of work: ``work.accounts``.
+
+    An account is kept under the :func:`~issuecore.mail.address_key`
+    of its address, which is what :meth:`get` returns as the address. Every
+    store refuses, with ``UnstorableValueError``, an address of more than 320
+    characters (its key), a hash of more than 512, and text no store can keep.
+    """
+
+    def get(self, address: str) -> AgentAccount | None:
+        """Return the account of ``address``, or ``None``."""
+        ...
+
+    def save(self, account: AgentAccount) -> bool:
+        """Create the account or replace the one of the same address; return whether it is new."""
+        ...
+
+    def remove(self, address: str) -> bool:
+        """Delete the account of ``address``; return whether there was one."""
+        ...
+
+    def addresses(self) -> list[str]:
+        """Return the address of every account, sorted."""
+        ...
+
+
+class AttemptLog(Protocol):
+    """Attempts counted against a key, shared by every process on the store: ``work.attempts``.
+
+    The console counts failed sign-ins and contact form submissions here, so
+    every web worker on one database sees the same counts. ``scope`` names
+    what is counted (at most 64 characters), ``key`` whom it is counted
+    against (at most 255); longer or unstorable text is refused with
+    ``UnstorableValueError`` by every store.
+    """
+
+    def record(self, scope: str, key: str, at: datetime) -> None:
+        """Count one attempt against ``key`` in ``scope`` at ``at``."""
+        ...
+
+    def count(self, scope: str, key: str, *, after: datetime) -> int:
+        """Return how many attempts were counted against ``key`` in ``scope`` after ``after``."""
+        ...
+
+    def prune(self, scope: str, before: datetime, *, limit: int) -> int:
+        """Delete up to ``limit`` attempts of ``scope`` made before ``before``; return how many."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction against a :class:`Store`; nothing is kept unless :meth:`commit` is called.
 
@@ -269,7 +334,7 @@ class UnitOfWork(Protocol):
         Raise ``ConcurrencyConflictError`` if the number is taken. ``wake_at``
         is the earliest instant the sweep must look at the issue again;
         ``at_risk_at`` the earliest instant a running SLA target of the issue
-        counts as at risk (what :class:`~issuecore.queries.SlaFilter` ``AT_RISK``
+        counts as at risk (what :class:`~issuecore.SlaFilter` ``AT_RISK``
         finds), ``None`` when none will.
         """
         ...
@@ -307,7 +372,7 @@ class UnitOfWork(Protocol):
         """Return the issues matching every filter given, oldest first.
 
         ``raised_by`` matches by address identity
-        (:func:`~issuecore.mail.addresses.address_key`: ASCII case and IDNA
+        (:func:`~issuecore.mail.address_key`: ASCII case and IDNA
         domain forms aside, exactly); the other filters exactly.
         """
         ...
@@ -397,6 +462,16 @@ class UnitOfWork(Protocol):
         """Return the outbox of this unit of work: mail, events, to-dos and notices."""
         ...
 
+    @property
+    def accounts(self) -> AgentAccounts:
+        """Return the agent accounts of this unit of work (the console signs agents in by them)."""
+        ...
+
+    @property
+    def attempts(self) -> AttemptLog:
+        """Return the attempts counted for limits shared between processes."""
+        ...
+
     def commit(self) -> None:
         """Keep everything this unit of work did."""
         ...
@@ -466,7 +541,7 @@ class TokenProvider(Protocol):
         ...
 
 
-class InboundMessage(Protocol):
+class PendingMessage(Protocol):
     """One message from a mail source, acknowledged only once the desk committed it."""
 
     @property
@@ -482,7 +557,7 @@ class InboundMessage(Protocol):
 class MailSource(Protocol):
     """Yields inbound messages; a message not acknowledged is offered again next time."""
 
-    def messages(self) -> Iterator[InboundMessage]:
+    def messages(self) -> Iterator[PendingMessage]:
         """Yield the messages waiting at the source."""
         ...
 

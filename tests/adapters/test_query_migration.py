@@ -14,14 +14,14 @@ import pytest
 import sqlalchemy as sa
 
 from issuecore._codec import entry_document, issue_document
+from issuecore._model import EntryKind, Issue, ThreadEntry
+from issuecore._queries import IssueQuery, IssueSort, SlaFilter
+from issuecore._sla.clock import SlaClock, SlaRole, SlaTargetName, TargetState
+from issuecore._workflow import open_issue
 from issuecore.adapters import sql as sql_adapter
 from issuecore.adapters import sqlite as sqlite_adapter
 from issuecore.adapters.sql import SqlStore
 from issuecore.adapters.sqlite import SQLiteStore
-from issuecore.model import EntryKind, Issue, ThreadEntry
-from issuecore.queries import IssueQuery, IssueSort, SlaFilter
-from issuecore.sla.clock import SlaClock, SlaRole
-from issuecore.workflow import open_issue
 
 AT = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 DEADLINE = AT + timedelta(hours=4)
@@ -31,12 +31,13 @@ def _old_issues() -> tuple[Issue, Issue, ThreadEntry]:
     clock = SlaClock(
         agreement="Standard",
         priority="High",
-        response_target=timedelta(hours=4),
-        resolution_target=None,
+        response=TargetState(
+            name=SlaTargetName.RESPONSE, target=timedelta(hours=4), due_by=DEADLINE
+        ),
+        resolution=TargetState(name=SlaTargetName.RESOLUTION, target=None),
         started_at=AT,
         role=SlaRole.RUNNING,
         running_since=AT,
-        response_by=DEADLINE,
     )
     late = attrs.evolve(
         open_issue(
@@ -47,7 +48,9 @@ def _old_issues() -> tuple[Issue, Issue, ThreadEntry]:
     )
     early = attrs.evolve(
         open_issue(number="ISS-2026-00002", subject="Invoice", raised_by="a@b.test", at=AT).issue,
-        sla=attrs.evolve(clock, response_by=DEADLINE - timedelta(hours=1)),
+        sla=attrs.evolve(
+            clock, response=attrs.evolve(clock.response, due_by=DEADLINE - timedelta(hours=1))
+        ),
         priority="High",
     )
     entry = ThreadEntry(

@@ -14,19 +14,17 @@ from hypothesis import strategies as st
 from mail_support import NOW, SIGNING_KEY, WORKFLOW, fixture_bytes, issue, settings, world
 
 from issuecore._instants import in_utc
-from issuecore.mail import (
-    DecisionKind,
-    InboundMessage,
+from issuecore.mail import InboundMessage, parse_message
+from issuecore.mail._compose import (
     InMemoryAutoReplyCounter,
     compose_agent_reply,
     compose_auto_reply,
-    decide,
-    parse_message,
+    compose_auto_reply_bytes,
     reference_chain,
     reserve_auto_reply,
-    verify_message_id,
 )
-from issuecore.mail.compose import compose_auto_reply_bytes
+from issuecore.mail._matching import DecisionKind, decide
+from issuecore.mail._signing import verify_message_id
 from issuecore.ports import OutboxItem
 from strategies import hostile_text, names, raw_messages, subjects
 
@@ -328,7 +326,7 @@ def test_a_plain_auto_reply_is_written_without_building_the_message(
     def refuse(*_: object, **__: object) -> None:
         raise AssertionError("the plain reply was composed as a message")
 
-    monkeypatch.setattr("issuecore.mail.compose.compose_auto_reply", refuse)
+    monkeypatch.setattr("issuecore.mail._compose.compose_auto_reply", refuse)
     found = compose_auto_reply_bytes(
         message, number=NUMBER, settings=settings(), now=NOW, unique="abc"
     )

@@ -8,10 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from issuecore import Action, Actor, BusinessCalendar, Status
-from issuecore.errors import AgreementError, UnknownPriorityError
-from issuecore.model import Issue, SlaAtRisk, SlaBreached
-from issuecore.sla.agreement import (
+from issuecore import Action, Actor, BusinessCalendar, SlaTargetName, Status
+from issuecore._model import Issue, SlaAtRisk, SlaBreached
+from issuecore._sla.agreement import (
     AgreementStatus,
     AtRisk,
     ServiceLevelAgreement,
@@ -19,9 +18,12 @@ from issuecore.sla.agreement import (
     check_agreements,
     choose_agreement,
 )
-from issuecore.sla.clock import RESOLUTION, RESPONSE
-from issuecore.sla.tracking import change_priority, follow, reset_sla, start_sla, sweep_sla
-from issuecore.workflow import DEFAULT_WORKFLOW, Change, open_issue
+from issuecore._sla.tracking import change_priority, follow, reset_sla, start_sla, sweep_sla
+from issuecore._workflow import DEFAULT_WORKFLOW, Change, open_issue
+from issuecore.errors import AgreementError, UnknownPriorityError
+
+RESPONSE = SlaTargetName.RESPONSE
+RESOLUTION = SlaTargetName.RESOLUTION
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 H = timedelta(hours=1)
@@ -88,7 +90,7 @@ def test_a_priority_without_target_opens_on_the_default_priority_target() -> Non
 def test_reply_on_time_meets_response_and_pauses_the_clock() -> None:
     issue = act(opened(), Action.AGENT_REPLY, T0 + 2 * H).issue
     assert issue.sla is not None
-    assert issue.sla.response_met is True
+    assert issue.sla.response.met is True
     assert issue.sla.status(T0 + 2 * H) is AgreementStatus.PAUSED
     assert issue.sla.response_by is None
     assert issue.sla.resolution_by is None
@@ -98,11 +100,11 @@ def test_reply_on_time_meets_response_and_pauses_the_clock() -> None:
 def test_reply_exactly_at_deadline_meets_it_and_one_microsecond_later_breaches() -> None:
     on_time = act(opened(), Action.AGENT_REPLY, T0 + 8 * H).issue
     assert on_time.sla is not None
-    assert on_time.sla.response_met is True
+    assert on_time.sla.response.met is True
     late_change = act(opened(), Action.AGENT_REPLY, T0 + 8 * H + timedelta(microseconds=1))
     late = late_change.issue
     assert late.sla is not None
-    assert late.sla.response_met is False
+    assert late.sla.response.met is False
     assert late.sla.status(T0 + 9 * H) is AgreementStatus.FAILED
     assert [type(e).__name__ for e in late_change.events] == ["StatusChanged", "SlaBreached"]
 
@@ -128,10 +130,10 @@ def test_resolution_on_time_is_fulfilled_and_reopening_resumes_consumed_time() -
     issue = act(opened(), Action.RESOLVE, T0 + 5 * H).issue
     assert issue.sla is not None
     assert issue.sla.status(T0 + 100 * H) is AgreementStatus.FULFILLED
-    assert issue.sla.resolution_met is True
+    assert issue.sla.resolution.met is True
     reopened = act(issue, Action.REOPEN, T0 + 30 * H).issue
     assert reopened.sla is not None
-    assert reopened.sla.resolved_at is None
+    assert reopened.sla.resolution.done_at is None
     assert reopened.sla.consumed == 5 * H
     assert reopened.sla.response_by == T0 + 30 * H + 3 * H
     assert reopened.sla.resolution_by == T0 + 30 * H + timedelta(days=3) - 5 * H
@@ -152,7 +154,7 @@ def test_late_resolution_fails_and_failure_is_sticky() -> None:
     issue = act(issue, Action.CUSTOMER_MESSAGE, T0 + 1 * H, CUSTOMER).issue
     change = act(issue, Action.RESOLVE, T0 + 5 * H)
     assert change.issue.sla is not None
-    assert change.issue.sla.resolution_met is False
+    assert change.issue.sla.resolution.met is False
     assert any(isinstance(e, SlaBreached) and e.target == RESOLUTION for e in change.events)
     assert change.issue.sla.status(T0 + 6 * H) is AgreementStatus.FAILED
 
@@ -180,7 +182,7 @@ def test_escalation_moves_deadlines_earlier_and_keeps_response_verdict() -> None
     change = change_priority(issue, "High", STANDARD, at=T0 + 7 * H, actor=AGENT)
     clock = change.issue.sla
     assert clock is not None
-    assert clock.response_met is True
+    assert clock.response.met is True
     assert clock.resolution_by == T0 + 6 * H + (16 * H - 5 * H)
 
 
@@ -200,7 +202,7 @@ def test_reset_restarts_clock_clears_breach_and_records_who_and_why() -> None:
     clock = change.issue.sla
     assert clock is not None
     assert clock.breached == ()
-    assert clock.responded_at is None
+    assert clock.response.done_at is None
     assert clock.consumed == timedelta(0)
     assert clock.response_by == T0 + 5 * H
     assert (clock.reset_by, clock.reset_reason) == ("agent@example.com", "customer changed scope")
@@ -233,7 +235,7 @@ def test_a_late_sweep_reports_the_breach_without_the_at_risk_due_before_it() -> 
     assert ("SlaBreached", RESPONSE) in kinds
     assert ("SlaAtRisk", RESPONSE) not in kinds
     assert late.issue.sla is not None
-    assert "at_risk:response" in late.issue.sla.notified  # never raised later either
+    assert "at_risk" in late.issue.sla.response.reported  # never raised later either
     assert not any(
         isinstance(e, SlaAtRisk) and e.target == RESPONSE
         for e in sweep_sla(late.issue, STANDARD, now=T0 + 3 * H).events
@@ -260,10 +262,10 @@ def test_remaining_time_in_business_and_calendar_terms_turns_negative() -> None:
     clock = issue.sla
     assert clock is not None
     calendar = STANDARD.business_time
-    left = clock.remaining(calendar, RESPONSE, T0 + 15 * timedelta(minutes=1))
+    left = clock.remaining(calendar, clock.response, T0 + 15 * timedelta(minutes=1))
     assert left is not None
     assert (left.business, left.calendar) == (45 * timedelta(minutes=1), 45 * timedelta(minutes=1))
-    over = clock.remaining(calendar, RESPONSE, T0 + 2 * H)
+    over = clock.remaining(calendar, clock.response, T0 + 2 * H)
     assert over is not None
     assert over.business == -H
     assert over.calendar == -H
@@ -376,7 +378,9 @@ def test_pausing_then_resuming_never_shortens_the_time_left(
     assert issue.sla is not None
     calendar = STANDARD.business_time
     left_at_pause = 16 * H - issue.sla.consumed
-    left_now = resumed.sla.remaining(calendar, RESOLUTION, resumed_at + timedelta(minutes=probe))
+    left_now = resumed.sla.remaining(
+        calendar, resumed.sla.resolution, resumed_at + timedelta(minutes=probe)
+    )
     assert left_now is not None
     assert left_now.business == left_at_pause - timedelta(minutes=probe)
     assert resumed.sla.resolution_by is not None
@@ -394,12 +398,12 @@ def test_deadline_of_a_judged_target_is_the_deadline_it_was_judged_against() -> 
     clock = issue.sla
     assert clock is not None
     calendar = STANDARD.business_time
-    assert clock.deadline_of(calendar, RESPONSE) == T0 + 8 * H
-    assert clock.deadline(calendar, clock.response_target) == T0 + 30 * H + 6 * H
-    assert clock.deadline_of(calendar, RESOLUTION) == clock.resolution_by
+    assert clock.judged_deadline(calendar, clock.response) == T0 + 8 * H
+    assert clock.deadline(calendar, clock.response.target) == T0 + 30 * H + 6 * H
+    assert clock.judged_deadline(calendar, clock.resolution) == clock.resolution_by
     late = act(opened(), Action.AGENT_REPLY, T0 + 9 * H).issue
     assert late.sla is not None
-    assert late.sla.deadline_of(calendar, RESPONSE) == T0 + 8 * H
+    assert late.sla.judged_deadline(calendar, late.sla.response) == T0 + 8 * H
 
 
 # --- the same properties on a business calendar --------------------------------------
@@ -465,7 +469,7 @@ def test_on_a_business_calendar_pausing_never_shortens_the_time_left(
     resumed_at = T0 + timedelta(minutes=before + paused)
     resumed = office_act(issue, Action.CUSTOMER_MESSAGE, resumed_at)
     assert resumed.sla is not None
-    left = resumed.sla.remaining(calendar, RESOLUTION, resumed_at)
+    left = resumed.sla.remaining(calendar, resumed.sla.resolution, resumed_at)
     assert left is not None
     assert left.business == left_at_pause
     deadline = resumed.sla.resolution_by

@@ -7,9 +7,13 @@ from datetime import UTC, datetime, timedelta
 
 import attrs
 
-from issuecore.sla.agreement import ServiceLevelAgreement, SlaTarget
-from issuecore.sla.calendar import BusinessCalendar
-from issuecore.sla.clock import RESOLUTION, RESPONSE, SlaClock, SlaRole, observe, start_clock
+from issuecore import SlaTargetName
+from issuecore._sla.agreement import ServiceLevelAgreement, SlaTarget
+from issuecore._sla.calendar import BusinessCalendar
+from issuecore._sla.clock import SlaClock, SlaRole, observe, start_clock
+
+RESPONSE = SlaTargetName.RESPONSE
+RESOLUTION = SlaTargetName.RESOLUTION
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday
 H = timedelta(hours=1)
@@ -49,17 +53,17 @@ def test_a_late_response_found_only_under_a_changed_calendar_is_a_breach() -> No
     clock, notices = observe(
         running(), ELAPSED, role=SlaRole.PAUSED, at=T0 + 11 * H, responded=True
     )
-    assert clock.response_met is False
+    assert clock.response.met is False
     assert RESPONSE in clock.breached
     assert [(n.kind, n.target, n.deadline) for n in notices] == [
         ("breached", RESPONSE, T0 + 10 * H)
     ]
-    assert "breached:response" in clock.notified
+    assert "breached" in clock.response.reported
 
 
 def test_a_late_resolution_found_only_under_a_changed_calendar_is_a_breach() -> None:
     clock, notices = observe(running(), ELAPSED, role=SlaRole.FULFILLED, at=T0 + 13 * H)
-    assert clock.resolution_met is False
+    assert clock.resolution.met is False
     assert RESOLUTION in clock.breached
     # The response target is judged only by a response, so only resolution breached.
     assert [(n.kind, n.target, n.deadline) for n in notices] == [
@@ -70,14 +74,14 @@ def test_a_late_resolution_found_only_under_a_changed_calendar_is_a_breach() -> 
 def test_a_paused_clock_says_so() -> None:
     clock, _ = observe(running(), ON_OFFICE_HOURS, role=SlaRole.PAUSED, at=T0 + H)
     assert clock.paused is True
-    assert clock.remaining(OFFICE, RESPONSE, T0 + 2 * H) is not None
+    assert clock.remaining(OFFICE, clock.response, T0 + 2 * H) is not None
 
 
 def test_no_time_remains_on_a_met_target() -> None:
     clock, _ = observe(running(), ON_OFFICE_HOURS, role=SlaRole.PAUSED, at=T0 + H, responded=True)
-    assert clock.remaining(OFFICE, RESPONSE, T0 + 2 * H) is None
+    assert clock.remaining(OFFICE, clock.response, T0 + 2 * H) is None
     resolved, _ = observe(clock, ON_OFFICE_HOURS, role=SlaRole.FULFILLED, at=T0 + 2 * H)
-    assert resolved.remaining(OFFICE, RESOLUTION, T0 + 3 * H) is None
+    assert resolved.remaining(OFFICE, resolved.resolution, T0 + 3 * H) is None
 
 
 def test_a_target_met_after_a_pause_has_its_deadline_as_it_stood() -> None:
@@ -87,16 +91,16 @@ def test_a_target_met_after_a_pause_has_its_deadline_as_it_stood() -> None:
     tuesday = datetime(2026, 3, 3, 9, tzinfo=UTC)
     clock, _ = observe(clock, ON_OFFICE_HOURS, role=SlaRole.RUNNING, at=tuesday)
     clock, _ = observe(clock, ON_OFFICE_HOURS, role=SlaRole.PAUSED, at=tuesday + H, responded=True)
-    assert clock.deadline_of(OFFICE, RESPONSE) == datetime(2026, 3, 4, 10, tzinfo=UTC)
+    assert clock.judged_deadline(OFFICE, clock.response) == datetime(2026, 3, 4, 10, tzinfo=UTC)
 
 
 def test_a_target_met_while_paused_short_of_it_has_no_deadline_to_show() -> None:
     clock, _ = observe(running(), ON_OFFICE_HOURS, role=SlaRole.PAUSED, at=T0 + H)
     clock, _ = observe(clock, ON_OFFICE_HOURS, role=SlaRole.PAUSED, at=T0 + 2 * H, responded=True)
-    assert clock.response_met is True
-    assert clock.deadline_of(OFFICE, RESPONSE) is None
+    assert clock.response.met is True
+    assert clock.judged_deadline(OFFICE, clock.response) is None
 
 
 def test_a_target_met_while_running_has_its_deadline_from_the_running_time() -> None:
     clock, _ = observe(running(), ON_OFFICE_HOURS, role=SlaRole.RUNNING, at=T0 + H, responded=True)
-    assert clock.deadline_of(OFFICE, RESPONSE) == datetime(2026, 3, 3, 11, tzinfo=UTC)
+    assert clock.judged_deadline(OFFICE, clock.response) == datetime(2026, 3, 3, 11, tzinfo=UTC)

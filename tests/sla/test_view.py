@@ -14,14 +14,14 @@ from issuecore import (
     HelpDesk,
     ServiceLevelAgreement,
     SlaTarget,
-    TargetState,
+    TargetStatus,
 )
+from issuecore._model import Issue
+from issuecore._sla.tracking import follow, start_sla
+from issuecore._sla.view import sla_view
+from issuecore._workflow import DEFAULT_WORKFLOW, Change, open_issue
 from issuecore.adapters.sqlite import SQLiteStore
-from issuecore.model import Issue
-from issuecore.sla.tracking import follow, start_sla
-from issuecore.sla.view import sla_view
 from issuecore.testing import FakeClock, RecordingMailer
-from issuecore.workflow import DEFAULT_WORKFLOW, Change, open_issue
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 H = timedelta(hours=1)
@@ -50,7 +50,7 @@ def act(issue: Issue, action: str, at: datetime) -> Issue:
 def test_a_new_issue_has_both_targets_running() -> None:
     view = sla_view(opened().sla, STANDARD, at=T0 + H)  # type: ignore[arg-type]
     assert [target.name for target in view.targets] == ["response", "resolution"]
-    assert view.response.state is TargetState.RUNNING
+    assert view.response.status is TargetStatus.RUNNING
     assert view.response.due_by == T0 + 2 * H
     assert view.response.consumed == H
     assert view.response.remaining_business == H
@@ -64,29 +64,29 @@ def test_a_target_is_running_at_its_deadline_and_breached_just_after() -> None:
     clock = opened().sla
     assert clock is not None
     at_deadline = sla_view(clock, STANDARD, at=T0 + 2 * H)
-    assert at_deadline.response.state is TargetState.RUNNING
+    assert at_deadline.response.status is TargetStatus.RUNNING
     assert at_deadline.response.remaining_business == timedelta(0)
     after = sla_view(clock, STANDARD, at=T0 + 2 * H + TICK)
-    assert after.response.state is TargetState.BREACHED
+    assert after.response.status is TargetStatus.BREACHED
     assert after.response.remaining_business == -TICK
 
 
 def test_a_reply_in_time_is_met_and_a_late_one_breached() -> None:
     on_time = act(opened(), Action.AGENT_REPLY, T0 + 2 * H)
     view = sla_view(on_time.sla, STANDARD, at=T0 + 3 * H)  # type: ignore[arg-type]
-    assert (view.response.state, view.response.met) == (TargetState.MET, True)
+    assert (view.response.status, view.response.met) == (TargetStatus.MET, True)
     assert view.response.done_at == T0 + 2 * H
     assert view.response.consumed == 2 * H
     assert view.response.remaining_business is None
     late = act(opened(), Action.AGENT_REPLY, T0 + 2 * H + TICK)
     view = sla_view(late.sla, STANDARD, at=T0 + 3 * H)  # type: ignore[arg-type]
-    assert (view.response.state, view.response.met) == (TargetState.BREACHED, False)
+    assert (view.response.status, view.response.met) == (TargetStatus.BREACHED, False)
 
 
 def test_a_paused_target_has_no_deadline_and_keeps_what_is_left() -> None:
     held = act(opened(), Action.HOLD, T0 + H)
     view = sla_view(held.sla, STANDARD, at=T0 + 30 * H)  # type: ignore[arg-type]
-    assert view.response.state is TargetState.PAUSED
+    assert view.response.status is TargetStatus.PAUSED
     assert view.response.due_by is None
     assert view.response.remaining_business == H
     assert view.response.remaining_calendar is None
@@ -116,7 +116,7 @@ def test_the_desk_gives_the_view_at_now_or_at_an_instant(tmp_path: Path) -> None
         assert now.response.remaining_business == H
         later = desk.sla_view(number, at=T0 + 3 * H)
         assert later is not None
-        assert later.response.state is TargetState.BREACHED
+        assert later.response.status is TargetStatus.BREACHED
 
 
 def test_an_issue_without_agreement_has_no_view() -> None:

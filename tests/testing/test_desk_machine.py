@@ -1,4 +1,10 @@
-"""The whole desk, driven by the stateful machine, on the in-memory and SQLite stores."""
+"""The whole desk, driven by the stateful machine, on the in-memory and SQLite stores.
+
+Besides the default workflow the machine runs a custom one whose paused and
+fulfilled statuses have names of their own (and whose agent actions too): the
+agreement takes its SLA roles from it, and no SLA event is raised for an issue
+that is finished.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +13,12 @@ from pathlib import Path
 
 from hypothesis import settings
 
+from issuecore import SlaRole, StatusSpec, Workflow
 from issuecore.adapters.memory import InMemoryStore
 from issuecore.adapters.sqlite import SQLiteStore
 from issuecore.ports import Store
 from issuecore.testing.stateful import desk_machine
+from issuecore.workflow import DEFAULT_WORKFLOW
 
 
 def _sqlite() -> Store:
@@ -39,4 +47,53 @@ TestDeskOnSQLite.settings = settings(
     TestDeskOnSQLite.settings,
     max_examples=max(10, min(150, _profile.max_examples) // 5),
     stateful_step_count=min(80, _profile.stateful_step_count),
+)
+
+
+# The default workflow's table with every status and agent action renamed.
+_STATUSES = {
+    "Open": "In Progress",
+    "Waiting for Reply": "Awaiting Customer",
+    "On Hold": "Parked",
+    "Resolved": "Done",
+    "Closed": "Archived",
+}
+_ACTIONS = {"hold": "park", "resume": "unpark", "resolve": "finish", "close": "archive"}
+_ACTIONS |= {"reopen": "revive"}
+FIELD_SERVICE = Workflow(
+    name="field service",
+    statuses=[
+        StatusSpec(
+            name=_STATUSES[spec.name], sla=spec.sla, initial=spec.initial, closed=spec.closed
+        )
+        for spec in DEFAULT_WORKFLOW.statuses
+    ],
+    transitions={
+        (_STATUSES[status], _ACTIONS.get(action, action)): _STATUSES[target]
+        for (status, action), target in DEFAULT_WORKFLOW.table.items()
+    },
+)
+assert {spec.name for spec in FIELD_SERVICE.statuses if spec.sla is SlaRole.PAUSED} == {
+    "Awaiting Customer",
+    "Parked",
+}
+assert {spec.name for spec in FIELD_SERVICE.statuses if spec.sla is SlaRole.FULFILLED} == {
+    "Done",
+    "Archived",
+}
+
+TestCustomWorkflowDeskOnMemory = desk_machine(InMemoryStore, workflow=FIELD_SERVICE).TestCase
+TestCustomWorkflowDeskOnSQLite = desk_machine(
+    _sqlite, close_store=_close, workflow=FIELD_SERVICE
+).TestCase
+# Kept small: 75 runs in all under any profile.
+TestCustomWorkflowDeskOnMemory.settings = settings(
+    TestCustomWorkflowDeskOnMemory.settings,
+    max_examples=min(60, _profile.max_examples),
+    stateful_step_count=min(50, _profile.stateful_step_count),
+)
+TestCustomWorkflowDeskOnSQLite.settings = settings(
+    TestCustomWorkflowDeskOnSQLite.settings,
+    max_examples=min(15, _profile.max_examples),
+    stateful_step_count=min(50, _profile.stateful_step_count),
 )

@@ -20,7 +20,15 @@ from typing import Any
 import attrs
 import pytest
 import uvicorn
-from web_support import AGENT, PASSWORD, START, account_settings, build_desk, mail
+from web_support import (
+    AGENT,
+    PASSWORD,
+    START,
+    account_settings,
+    add_agent,
+    build_desk,
+    mail,
+)
 
 from issuecore import Status
 from issuecore.adapters.sqlite import SQLiteStore
@@ -106,7 +114,8 @@ def live(tmp_path: Path) -> Iterator[Live]:
     clock = FakeClock(START)
     mailer = RecordingMailer()
     desk = build_desk(store, clock, mailer)
-    settings = attrs.evolve(account_settings(tmp_path), contact_form=True)
+    add_agent(store, clock)
+    settings = attrs.evolve(account_settings(), contact_form=True)
     app = create_app(desk, settings, zone="Europe/Berlin")
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))

@@ -11,7 +11,7 @@ import attrs
 import pytest
 from web_support import AGENT, Console, account_settings, build_console, csrf_of
 
-from issuecore.web.contact import MAX_MESSAGE, MAX_SUBJECT
+from issuecore.web._contact import MAX_MESSAGE, MAX_SUBJECT
 
 ORIGIN = "https://www.example.com"
 
@@ -19,7 +19,7 @@ ORIGIN = "https://www.example.com"
 @pytest.fixture
 def site(tmp_path: Path) -> Iterator[Console]:
     settings = attrs.evolve(
-        account_settings(tmp_path),
+        account_settings(),
         contact_form=True,
         contact_limit=2,
         contact_max_bytes=5_000,

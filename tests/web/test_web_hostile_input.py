@@ -94,7 +94,7 @@ def setup_module() -> None:
     import tempfile
 
     folder = Path(tempfile.mkdtemp())
-    settings = attrs.evolve(account_settings(folder), contact_form=True, contact_limit=10_000)
+    settings = attrs.evolve(account_settings(), contact_form=True, contact_limit=10_000)
     _CONSOLES = build_console(folder, settings=settings)
     CONSOLE = next(_CONSOLES)
     CONSOLE.sign_in()

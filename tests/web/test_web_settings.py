@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from web_support import AGENT, QUICK_HASHER, SECRET, Console, build_console
+from web_support import AGENT, QUICK_HASHER, SECRET, START, Console, build_console
 
+from issuecore.adapters.memory import InMemoryStore
+from issuecore.adapters.sqlite import SQLiteStore
 from issuecore.cli import EXIT_USAGE, main
 from issuecore.config import parse_config
-from issuecore.errors import ConfigError
-from issuecore.web import WebSettings, check_exposure, is_loopback, web_settings
-from issuecore.web.accounts import AccountFile
-from issuecore.web.accounts import main as accounts_main
+from issuecore.errors import ConfigError, InvalidArgumentError, UnstorableValueError
+from issuecore.testing import FakeClock
+from issuecore.web import AccountBook, WebSettings, check_exposure, is_loopback, web_settings
 
 
 def settings_of(text: str, tmp_path: Path | None = None) -> WebSettings:
@@ -35,13 +36,13 @@ def test_without_a_web_table_the_console_listens_on_loopback_without_auth() -> N
 
 def test_the_web_table_is_read() -> None:
     settings = settings_of(
-        '[web]\nhost = "0.0.0.0"\nport = 9000\naccounts = "agents.json"\n'
+        '[web]\nhost = "0.0.0.0"\nport = 9000\naccounts = true\n'
         'session_lifetime = "30m"\nsecure_cookies = true\n'
         'secret_key = "' + "ab" * 32 + '"\n'
     )
     assert settings.host == "0.0.0.0"
     assert settings.port == 9000
-    assert settings.accounts == Path("/srv/agents.json")
+    assert settings.accounts is True
     assert settings.session_lifetime == timedelta(minutes=30)
     assert settings.secure_cookies is True
     assert settings.secret_key == bytes.fromhex("ab" * 32)
@@ -148,7 +149,7 @@ def test_an_open_console_may_serve_loopback() -> None:
 
 
 def test_a_console_with_accounts_or_a_proxy_may_serve_any_address() -> None:
-    check_exposure("0.0.0.0", WebSettings(secret_key=SECRET, accounts=Path("a.json")), source="s")
+    check_exposure("0.0.0.0", WebSettings(secret_key=SECRET, accounts=True), source="s")
     check_exposure(
         "0.0.0.0", WebSettings(secret_key=SECRET, proxy_user_header="X-Remote-User"), source="s"
     )
@@ -232,83 +233,194 @@ def test_the_header_from_an_untrusted_address_is_ignored(tmp_path: Path) -> None
         assert response.status_code == 303
 
 
-# --- the accounts file ----------------------------------------------------------------------
+# --- the accounts the store keeps -------------------------------------------------------------
 
 
-def test_an_account_verifies_only_its_own_password(tmp_path: Path) -> None:
-    accounts = AccountFile(tmp_path / "a.json", hasher=QUICK_HASHER)
-    accounts.set_password("Ben@Example.com", "a long password")
-    assert accounts.verify("ben@example.com", "a long password") == "ben@example.com"
-    assert accounts.verify("ben@example.com", "a long passwore") is None
-    assert accounts.verify("eve@example.com", "a long password") is None
+@pytest.fixture
+def book() -> AccountBook:
+    return AccountBook(InMemoryStore(), FakeClock(START), hasher=QUICK_HASHER)
 
 
-def test_the_file_holds_argon2_hashes_never_the_password(tmp_path: Path) -> None:
-    path = tmp_path / "a.json"
-    AccountFile(path, hasher=QUICK_HASHER).set_password(AGENT, "a long password")
-    text = path.read_text()
-    assert "a long password" not in text
-    assert json.loads(text)["agents"][AGENT].startswith("$argon2id$")
-    assert path.stat().st_mode & 0o077 == 0
+def test_an_account_verifies_only_its_own_password(book: AccountBook) -> None:
+    assert book.set_password("Ben@Example.com", "a long password") == "ben@example.com"
+    assert book.verify("BEN@example.com", "a long password") == "ben@example.com"
+    assert book.verify("ben@example.com", "a long passwore") is None
+    assert book.verify("eve@example.com", "a long password") is None
 
 
-def test_a_password_of_nine_characters_is_too_short_and_ten_enough(tmp_path: Path) -> None:
-    accounts = AccountFile(tmp_path / "a.json", hasher=QUICK_HASHER)
-    with pytest.raises(ValueError, match="at least 10 characters"):
-        accounts.set_password(AGENT, "x" * 9)
-    accounts.set_password(AGENT, "x" * 10)
-    assert accounts.addresses() == [AGENT]
+def test_the_store_holds_argon2_hashes_never_the_password(book: AccountBook) -> None:
+    book.set_password(AGENT, "a long password")
+    with book.store.transaction(read_only=True) as work:
+        account = work.accounts.get(AGENT)
+    assert account is not None
+    assert account.password_hash.startswith("$argon2id$")
+    assert "a long password" not in account.password_hash
+    assert "a long password" not in repr(account)
+    assert account.changed_at == START
 
 
-def test_removing_an_account(tmp_path: Path) -> None:
-    accounts = AccountFile(tmp_path / "a.json", hasher=QUICK_HASHER)
-    accounts.set_password(AGENT, "a long password")
-    assert accounts.remove(AGENT)
-    assert not accounts.remove(AGENT)
-    assert accounts.verify(AGENT, "a long password") is None
+def test_a_password_of_nine_characters_is_too_short_and_ten_enough(book: AccountBook) -> None:
+    with pytest.raises(InvalidArgumentError, match="at least 10 characters") as refused:
+        book.set_password(AGENT, "x" * 9)
+    assert refused.value.argument == "password"
+    assert "x" * 9 not in str(refused.value)
+    with pytest.raises(InvalidArgumentError, match="bytes, not text"):
+        book.set_password(AGENT, b"a long password")  # type: ignore[arg-type]
+    book.set_password(AGENT, "x" * 10)
+    assert book.addresses() == [AGENT]
 
 
-def test_a_broken_accounts_file_is_a_config_error(tmp_path: Path) -> None:
-    path = tmp_path / "a.json"
-    path.write_text('{"agents": ["ben"]}')
-    with pytest.raises(ConfigError, match="agents: must be an object"):
-        AccountFile(path).verify(AGENT, "whatever")
+def test_removing_an_account(book: AccountBook) -> None:
+    book.set_password(AGENT, "a long password")
+    assert book.remove(AGENT)
+    assert not book.remove(AGENT)
+    assert not book.remove("no address")
+    assert book.verify(AGENT, "a long password") is None
 
 
-def test_a_file_that_is_no_json_is_a_config_error(tmp_path: Path) -> None:
-    path = tmp_path / "a.json"
-    path.write_text("{not json")
-    with pytest.raises(ConfigError, match="is not an accounts file"):
-        AccountFile(path).addresses()
+def test_an_account_needs_an_address(book: AccountBook) -> None:
+    for wrong in ("ben", "ben @example.com", "", "ben\x00@example.com", "b" * 400 + "@x.test"):
+        with pytest.raises(InvalidArgumentError, match="it is no e-mail address") as refused:
+            book.set_password(wrong, "a long password")
+        assert refused.value.argument == "address"
+    assert not book
 
 
-def test_an_account_needs_an_address(tmp_path: Path) -> None:
-    accounts = AccountFile(tmp_path / "a.json", hasher=QUICK_HASHER)
-    for wrong in ("ben", "ben @example.com", ""):
-        with pytest.raises(ValueError, match="is not an address"):
-            accounts.set_password(wrong, "a long password")
-    assert not accounts
-
-
-def test_the_accounts_command_refuses_a_short_password(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(
+    "address", ["ben\x00@example.com", "ben\udcff@example.com", "b" * 100_000, "\x00"]
+)
+def test_hostile_addresses_never_verify_and_never_reach_the_store(
+    book: AccountBook, address: str
 ) -> None:
-    monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))
-    assert accounts_main([str(tmp_path / "a.json"), "add", AGENT]) == 2
-    assert "at least 10 characters" in capsys.readouterr().err
+    book.set_password(AGENT, "a long password")
+    assert book.verify(address, "a long password") is None
 
 
-def test_the_accounts_command_adds_lists_and_removes(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+def _accounts_file(tmp_path: Path, agents: object) -> Path:
+    path = tmp_path / "agents.json"
+    path.write_text(json.dumps({"agents": agents}), encoding="utf-8")
+    return path
+
+
+def test_an_accounts_file_is_imported_with_its_hashes(tmp_path: Path, book: AccountBook) -> None:
+    hashed = QUICK_HASHER.hash("the old password")
+    book.set_password("zoe@example.com", "a stored password")
+    path = _accounts_file(tmp_path, {"Ben@Example.com": hashed, "zoe@example.com": hashed})
+    report = book.import_file(path)
+    assert (report.added, report.kept) == (("ben@example.com",), ("zoe@example.com",))
+    assert book.verify(AGENT, "the old password") == AGENT
+    assert book.verify("zoe@example.com", "a stored password") == "zoe@example.com"
+    again = book.import_file(path)
+    assert (again.added, again.kept) == ((), ("ben@example.com", "zoe@example.com"))
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        ('{"agents": ["ben"]}', "agents: must be an object"),
+        ("{not json", "is not an accounts file"),
+        (b"\xff\xfe", "is not an accounts file"),
+        ('{"agents": {"ben": "$argon2id$x"}}', "'ben' is not an address"),
+        ('{"agents": {"ben@example.com": "plain"}}', "must be an argon2 hash"),
+        ('{"agents": {"ben@example.com": 7}}', "must be an argon2 hash"),
+    ],
+)
+def test_a_broken_accounts_file_is_a_config_error_and_imports_nothing(
+    tmp_path: Path, book: AccountBook, content: str | bytes, problem: str
 ) -> None:
-    path = tmp_path / "a.json"
-    monkeypatch.setattr("sys.stdin", io.StringIO("a long password\n"))
-    assert accounts_main([str(path), "add", AGENT]) == 0
-    assert AccountFile(path).verify(AGENT, "a long password") == AGENT
-    assert accounts_main([str(path), "list"]) == 0
-    assert AGENT in capsys.readouterr().out
-    assert accounts_main([str(path), "remove", AGENT]) == 0
-    assert accounts_main([str(path), "remove", AGENT]) == 1
+    path = tmp_path / "agents.json"
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content, encoding="utf-8")
+    with pytest.raises(ConfigError, match=problem):
+        book.import_file(path)
+    assert book.addresses() == []
+
+
+def test_a_hash_no_store_can_keep_is_refused_and_imports_nothing(
+    tmp_path: Path, book: AccountBook
+) -> None:
+    good = QUICK_HASHER.hash("the old password")
+    path = _accounts_file(tmp_path, {"ana@example.com": good, AGENT: "$argon2id$" + "x" * 600})
+    with pytest.raises(UnstorableValueError, match="password_hash"):
+        book.import_file(path)
+    assert book.addresses() == []
+
+
+def test_an_accounts_file_in_the_web_table_says_how_to_import_it() -> None:
+    with pytest.raises(ConfigError) as raised:
+        settings_of('[web]\naccounts = "agents.json"\n')
+    assert "issuecore accounts import /srv/agents.json" in str(raised.value)
+    assert "accounts = true" in str(raised.value)
+    with pytest.raises(ConfigError, match=r"web\.accounts: must be true or false"):
+        settings_of("[web]\naccounts = 1\n")
+
+
+# --- issuecore accounts ------------------------------------------------------------------------
+
+
+Cli = Callable[..., tuple[int, str, str]]
+
+
+@pytest.fixture
+def accounts_cli(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Cli:
+    """Run ``issuecore --db desk.db accounts ARGS`` in ``tmp_path``; return code, out, err."""
+    monkeypatch.chdir(tmp_path)
+
+    def run(*args: str, stdin: str = "") -> tuple[int, str, str]:
+        monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+        code = main(["--db", str(tmp_path / "desk.db"), "accounts", *args])
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    return run
+
+
+def test_the_accounts_command_refuses_a_short_password(accounts_cli: Cli) -> None:
+    code, _, err = accounts_cli("add", AGENT, stdin="short\n")
+    assert code == 1
+    assert "at least 10 characters" in err
+
+
+@pytest.mark.parametrize("address", ["ben\x00@example.com", "b" * 400 + "@example.com", "ben"])
+def test_the_accounts_command_refuses_what_is_no_address(accounts_cli: Cli, address: str) -> None:
+    code, _, err = accounts_cli("add", address, stdin="a long password\n")
+    assert code == 1
+    assert "it is no e-mail address" in err
+    assert "Traceback" not in err
+    assert accounts_cli("list", "--json")[1] == "[]\n"
+
+
+def test_the_accounts_command_adds_lists_removes_in_the_desks_store(
+    tmp_path: Path, accounts_cli: Cli
+) -> None:
+    code, out, _ = accounts_cli("add", "Ben@Example.com", stdin="a long password\n")
+    assert (code, out) == (0, f"account {AGENT} saved in {tmp_path / 'desk.db'}\n")
+    assert accounts_cli("list", "--json")[:2] == (0, f'[\n  "{AGENT}"\n]\n')
+    with SQLiteStore(tmp_path / "desk.db") as store:
+        book = AccountBook(store, FakeClock(START))
+        assert book.verify(AGENT, "a long password") == AGENT
+    assert accounts_cli()[:2] == (0, f"{AGENT}\n")
+    assert accounts_cli("remove", AGENT)[0] == 0
+    code, _, err = accounts_cli("remove", AGENT)
+    assert code == 1
+    assert "no account" in err
+    assert accounts_cli("list")[1].startswith("no agent accounts")
+
+
+def test_the_accounts_command_imports_a_file(tmp_path: Path, accounts_cli: Cli) -> None:
+    hashed = QUICK_HASHER.hash("the old password")
+    path = _accounts_file(tmp_path, {AGENT: hashed})
+    added = f"added {AGENT}\n1 added, 0 already stored\n"
+    assert accounts_cli("import", str(path))[:2] == (0, added)
+    code, out, _ = accounts_cli("import", str(path))
+    assert (code, out.splitlines()[-1]) == (0, "0 added, 1 already stored")
+    code, _, err = accounts_cli("import", str(tmp_path / "missing.json"))
+    assert code == EXIT_USAGE
+    assert "is not an accounts file" in err
 
 
 # --- built on the public API ------------------------------------------------------------------
@@ -327,12 +439,12 @@ def test_the_console_imports_no_private_module_of_the_library() -> None:
                 imported.add(node.module)
             elif isinstance(node, ast.Import):
                 imported.update(alias.name for alias in node.names)
-    library = {name for name in imported if name.startswith("issuecore.")}
-    assert "issuecore.desk" in library
+    library = {name for name in imported if name.startswith("issuecore")}
+    assert {"issuecore", "issuecore.config"} <= library
     private = {
         name
         for name in library
-        if not name.startswith("issuecore.web")
+        if not name.startswith("issuecore.web.")
         and any(part.startswith("_") for part in name.split("."))
     }
     assert private == set()
@@ -343,7 +455,7 @@ def test_the_web_table_of_the_docs_is_read_as_documented() -> None:
     block = docs.read_text().split("```toml\n[web]\n", 1)[1].split("```", 1)[0]
     settings = settings_of("[web]\n" + block)
     assert (settings.host, settings.port) == ("127.0.0.1", 8080)
-    assert settings.accounts == Path("/srv/agents.json")
+    assert settings.accounts is True
     assert settings.session_lifetime == timedelta(hours=8)
     assert settings.contact_form is False
     assert (settings.contact_limit, settings.contact_window) == (5, timedelta(hours=1))
@@ -360,6 +472,6 @@ def test_the_commented_web_table_of_the_template_reads_back_when_uncommented() -
             break
         block.append(line[2:])
     settings = settings_of("\n".join(block) + "\n")
-    assert settings.accounts == Path("/srv/agents.json")
+    assert settings.accounts is True
     assert settings.proxy_user_header == "X-Remote-User"
     assert settings.port == 8080

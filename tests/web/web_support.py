@@ -15,13 +15,12 @@ from argon2 import PasswordHasher
 from starlette.testclient import TestClient
 
 from issuecore import DeskSettings, HelpDesk, ServiceLevelAgreement, SlaTarget
+from issuecore._sla.agreement import AtRisk
 from issuecore.adapters.sqlite import SQLiteStore
-from issuecore.mail.settings import MailSettings
+from issuecore.mail._settings import MailSettings
 from issuecore.ports import Store
-from issuecore.sla.agreement import AtRisk
 from issuecore.testing import FakeClock, RecordingMailer
-from issuecore.web import WebSettings, create_app
-from issuecore.web.accounts import AccountFile
+from issuecore.web import AccountBook, WebSettings, create_app
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 H = timedelta(hours=1)
@@ -131,11 +130,14 @@ def build_desk(store: Store, clock: FakeClock, mailer: Any, *, send_attempts: in
     )
 
 
-def account_settings(tmp_path: Path) -> WebSettings:
-    """Return settings with an accounts file holding ``AGENT`` with ``PASSWORD``."""
-    accounts = tmp_path / "agents.json"
-    AccountFile(accounts, hasher=QUICK_HASHER).set_password(AGENT, PASSWORD)
-    return WebSettings(secret_key=SECRET, accounts=accounts)
+def account_settings() -> WebSettings:
+    """Return settings that have agents sign in with the accounts the desk's store keeps."""
+    return WebSettings(secret_key=SECRET, accounts=True)
+
+
+def add_agent(store: Store, clock: FakeClock) -> None:
+    """Give ``AGENT`` an account with ``PASSWORD`` in ``store``."""
+    AccountBook(store, clock, hasher=QUICK_HASHER).set_password(AGENT, PASSWORD)
 
 
 def build_console(
@@ -145,6 +147,7 @@ def build_console(
     mailer: Any = None,
     store: Store | None = None,
     send_attempts: int = 1,
+    add_agent_account: bool = True,
 ) -> Iterator[Console]:
     """Yield a console on ``store`` (a new SQLite file by default), nobody signed in."""
     own = store is None
@@ -153,7 +156,9 @@ def build_console(
     mailer = mailer if mailer is not None else RecordingMailer()
     desk = build_desk(store, clock, mailer, send_attempts=send_attempts)
     if settings is None:
-        settings = account_settings(tmp_path)
+        settings = account_settings()
+    if settings.accounts and add_agent_account:
+        add_agent(store, clock)
     wall = Wall()
     app = create_app(desk, settings, zone="Europe/Berlin", seconds=wall)
     base_url = "http://testserver" if settings.authenticated else "http://localhost"

@@ -20,19 +20,20 @@ from datetime import datetime
 
 import attrs
 
+from issuecore._accounts import account_key, check_account, check_attempt
 from issuecore._codec import issue_document, refuse_unstorable_entry
 from issuecore._instants import optional_aware, require_aware
 from issuecore._marks import IssueMarks, matches, query_instant, sort_key, text_matches
+from issuecore._model import Issue, ThreadEntry
+from issuecore._queries import IssuePage, IssueQuery, decode_cursor, encode_cursor
 from issuecore._text import refuse_unstorable, refuse_unstorable_document
 from issuecore.adapters._outbox import new_outbox_items
 from issuecore.adapters.blobs import MemoryBlobStore
 from issuecore.errors import ConcurrencyConflictError, DuplicateMessageError, IssueNotFoundError
-from issuecore.mail.addresses import address_key
-from issuecore.model import Issue, ThreadEntry
-from issuecore.ports import BlobStore, MessageRecord, OutboxItem
-from issuecore.queries import IssuePage, IssueQuery, decode_cursor, encode_cursor
+from issuecore.mail._addresses import address_key
+from issuecore.ports import AgentAccount, BlobStore, MessageRecord, OutboxItem
 
-__all__ = ["InMemoryOutbox", "InMemoryStore"]
+__all__ = ["InMemoryOutbox", "InMemoryStore", "InMemoryUnitOfWork"]
 
 ERASED_REASON = "[erased]"
 
@@ -49,6 +50,8 @@ class _Tables:
     sequences: dict[int, int] = attrs.Factory(dict)
     auto_replies: dict[str, tuple[datetime, ...]] = attrs.Factory(dict)
     marks: dict[str, IssueMarks] = attrs.Factory(dict)
+    accounts: dict[str, AgentAccount] = attrs.Factory(dict)
+    attempts: dict[tuple[str, str], tuple[datetime, ...]] = attrs.Factory(dict)
 
     def copy(self) -> _Tables:
         # Values are immutable, so copying the dictionaries is a full snapshot.
@@ -62,6 +65,8 @@ class _Tables:
             sequences=dict(self.sequences),
             auto_replies=dict(self.auto_replies),
             marks=dict(self.marks),
+            accounts=dict(self.accounts),
+            attempts=dict(self.attempts),
         )
 
 
@@ -405,6 +410,18 @@ class InMemoryUnitOfWork:
         self._usable()
         return InMemoryOutbox(self)
 
+    @property
+    def accounts(self) -> InMemoryAccounts:
+        """Return the agent accounts of this unit of work."""
+        self._usable()
+        return InMemoryAccounts(self)
+
+    @property
+    def attempts(self) -> InMemoryAttempts:
+        """Return the attempts counted in this unit of work."""
+        self._usable()
+        return InMemoryAttempts(self)
+
     def count_auto_replies(self, address: str, since: datetime) -> int:
         """Return how many automatic replies went to ``address`` at or after ``since``."""
         require_aware("since", since)
@@ -584,3 +601,68 @@ class InMemoryOutbox:
         for item_id in old:
             del rows[item_id]
         return len(old)
+
+
+class InMemoryAccounts:
+    """The agent accounts of an :class:`InMemoryUnitOfWork`; see ``ports.AgentAccounts``."""
+
+    def __init__(self, work: InMemoryUnitOfWork) -> None:
+        self._work = work
+
+    def get(self, address: str) -> AgentAccount | None:
+        """Return the account of ``address``, or ``None``."""
+        key = account_key(address)
+        return self._work._usable().accounts.get(key)
+
+    def save(self, account: AgentAccount) -> bool:
+        """Create the account or replace the one of the same address; return whether it is new."""
+        tables = self._work._usable(writes=True)
+        key = check_account(account)
+        new = key not in tables.accounts
+        tables.accounts[key] = attrs.evolve(account, address=key)
+        return new
+
+    def remove(self, address: str) -> bool:
+        """Delete the account of ``address``; return whether there was one."""
+        tables = self._work._usable(writes=True)
+        return tables.accounts.pop(account_key(address), None) is not None
+
+    def addresses(self) -> list[str]:
+        """Return the address of every account, sorted."""
+        return sorted(self._work._usable().accounts)
+
+
+class InMemoryAttempts:
+    """The attempts of an :class:`InMemoryUnitOfWork`; see :class:`issuecore.ports.AttemptLog`."""
+
+    def __init__(self, work: InMemoryUnitOfWork) -> None:
+        self._work = work
+
+    def record(self, scope: str, key: str, at: datetime) -> None:
+        """Count one attempt against ``key`` in ``scope`` at ``at``."""
+        tables = self._work._usable(writes=True)
+        check_attempt(scope, key, at)
+        tables.attempts[scope, key] = (*tables.attempts.get((scope, key), ()), at)
+
+    def count(self, scope: str, key: str, *, after: datetime) -> int:
+        """Return how many attempts were counted against ``key`` in ``scope`` after ``after``."""
+        check_attempt(scope, key, after)
+        return sum(1 for at in self._work._usable().attempts.get((scope, key), ()) if at > after)
+
+    def prune(self, scope: str, before: datetime, *, limit: int) -> int:
+        """Delete up to ``limit`` attempts of ``scope`` made before ``before``; return how many."""
+        tables = self._work._usable(writes=True)
+        check_attempt(scope, "-", before)
+        deleted = 0
+        for counted in [counted for counted in tables.attempts if counted[0] == scope]:
+            kept: list[datetime] = []
+            for at in tables.attempts[counted]:
+                if at < before and deleted < limit:
+                    deleted += 1
+                else:
+                    kept.append(at)
+            if kept:
+                tables.attempts[counted] = tuple(kept)
+            else:
+                del tables.attempts[counted]
+        return deleted

@@ -38,6 +38,15 @@ import attrs
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql, postgresql
 
+from issuecore._accounts import (
+    ADDRESS_WIDTH,
+    HASH_WIDTH,
+    KEY_WIDTH,
+    SCOPE_WIDTH,
+    account_key,
+    check_account,
+    check_attempt,
+)
 from issuecore._codec import (
     entry_document,
     entry_from_document,
@@ -49,6 +58,8 @@ from issuecore._codec import (
 )
 from issuecore._instants import optional_aware, require_aware
 from issuecore._marks import NO_DEADLINE, IssueMarks, detail_keys, searchable
+from issuecore._model import Issue, ThreadEntry
+from issuecore._queries import IssuePage, IssueQuery, encode_cursor
 from issuecore._text import refuse_unstorable, refuse_unstorable_document
 from issuecore.adapters._outbox import new_outbox_items
 from issuecore.adapters._query import Tables, page_statement
@@ -68,12 +79,10 @@ from issuecore.errors import (
     IssueNotFoundError,
     SchemaVersionError,
 )
-from issuecore.mail.addresses import address_key
-from issuecore.model import Issue, ThreadEntry
-from issuecore.ports import BlobStore, MessageRecord, OutboxItem
-from issuecore.queries import IssuePage, IssueQuery, encode_cursor
+from issuecore.mail._addresses import address_key
+from issuecore.ports import AgentAccount, BlobStore, MessageRecord, OutboxItem
 
-__all__ = ["SqlBlobStore", "SqlStore"]
+__all__ = ["SqlBlobStore", "SqlStore", "SqlUnitOfWork"]
 
 _MYSQL: Final = ("mysql", "mariadb")
 _TEXT: Final = sa.Text().with_variant(mysql.LONGTEXT(), *_MYSQL)
@@ -115,6 +124,8 @@ class _Schema:
     search_text: sa.Table
     blobs: sa.Table
     blob_chunks: sa.Table
+    agent_accounts: sa.Table
+    attempts: sa.Table
 
     @classmethod
     def define(cls, prefix: str) -> _Schema:
@@ -291,6 +302,22 @@ class _Schema:
             sa.Column("at", sa.BigInteger, nullable=False),
         )
         index("auto_replies_address", auto_replies.c.address, auto_replies.c.at)
+        # Added by migration 8: the console's agent accounts and the attempts its limits count.
+        agent_accounts = table(
+            "agent_accounts",
+            sa.Column("address", sa.String(ADDRESS_WIDTH), primary_key=True),
+            sa.Column("password_hash", sa.String(HASH_WIDTH), nullable=False),
+            sa.Column("changed_at", sa.BigInteger, nullable=False),
+        )
+        attempts = table(
+            "attempts",
+            sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=True),
+            sa.Column("scope", sa.String(SCOPE_WIDTH), nullable=False),
+            sa.Column("attempt_key", sa.String(KEY_WIDTH), nullable=False),
+            sa.Column("at", sa.BigInteger, nullable=False),
+        )
+        index("attempts_key", attempts.c.scope, attempts.c.attempt_key, attempts.c.at)
+        index("attempts_at", attempts.c.scope, attempts.c.at)
         return cls(
             prefix=prefix,
             metadata=metadata,
@@ -308,6 +335,8 @@ class _Schema:
             search_text=search_text,
             blobs=blobs,
             blob_chunks=blob_chunks,
+            agent_accounts=agent_accounts,
+            attempts=attempts,
         )
 
     def data_tables(self) -> list[sa.Table]:
@@ -386,6 +415,8 @@ def _create_version_1(connection: sa.Connection, schema: _Schema) -> None:
         schema.search_text,
         schema.issues,
         schema.issue_details,
+        schema.agent_accounts,
+        schema.attempts,
     }
     issues = _without_columns(schema.issues, *(column.name for column in _QUERY_COLUMNS))
     issues.create(connection, checkfirst=False)
@@ -637,6 +668,15 @@ def _add_issue_details(connection: sa.Connection, schema: _Schema) -> None:
             )
 
 
+def _add_accounts_and_attempts(connection: sa.Connection, schema: _Schema) -> None:
+    # The console's agent accounts and the attempts its limits count in every process.
+    # MariaDB commits each CREATE on its own: after an interruption some may exist.
+    for created in (schema.agent_accounts, schema.attempts):
+        created.create(connection, checkfirst=True)
+        for index in created.indexes:
+            index.create(connection, checkfirst=True)
+
+
 def _mark_columns(marks: IssueMarks) -> dict[str, Any]:
     return {
         "priority": marks.priority,
@@ -656,6 +696,7 @@ MIGRATIONS: Final[Sequence[Callable[[sa.Connection, _Schema], None]]] = (
     _create_version_5,
     _add_query_columns,
     _add_issue_details,
+    _add_accounts_and_attempts,
 )
 """The schema changes in order; entry ``i`` takes the database from version ``i`` to ``i + 1``.
 
@@ -1288,6 +1329,18 @@ class SqlUnitOfWork:
         self._db()
         return SqlOutbox(self._db, self._schema.effects)
 
+    @property
+    def accounts(self) -> SqlAccounts:
+        """Return the agent accounts of this unit of work."""
+        self._db()
+        return SqlAccounts(self._db, self._schema.agent_accounts)
+
+    @property
+    def attempts(self) -> SqlAttempts:
+        """Return the attempts counted in this unit of work."""
+        self._db()
+        return SqlAttempts(self._db, self._schema.attempts)
+
     def count_auto_replies(self, address: str, since: datetime) -> int:
         """Return how many automatic replies went to ``address`` at or after ``since``."""
         refuse_unstorable("address", address)
@@ -1540,6 +1593,113 @@ class SqlOutbox:
         if not old:
             return 0
         db.execute(effects.delete().where(effects.c.seq.in_(old)))
+        return len(old)
+
+
+class SqlAccounts:
+    """The agent accounts of a :class:`SqlUnitOfWork`; see ``ports.AgentAccounts``."""
+
+    def __init__(self, db: Callable[..., sa.Connection], accounts: sa.Table) -> None:
+        self._db = db
+        self._accounts = accounts
+
+    def get(self, address: str) -> AgentAccount | None:
+        """Return the account of ``address``, or ``None``."""
+        key = account_key(address)
+        accounts = self._accounts
+        row = (
+            self._db()
+            .execute(
+                sa.select(accounts.c.password_hash, accounts.c.changed_at).where(
+                    accounts.c.address == key
+                )
+            )
+            .one_or_none()
+        )
+        if row is None:
+            return None
+        return AgentAccount(
+            address=key, password_hash=row.password_hash, changed_at=from_micros(row.changed_at)
+        )
+
+    def save(self, account: AgentAccount) -> bool:
+        """Create the account or replace the one of the same address; return whether it is new."""
+        db = self._db(writes=True)
+        key = check_account(account)
+        accounts = self._accounts
+        values = {
+            "password_hash": account.password_hash,
+            "changed_at": to_micros("changed_at", account.changed_at),
+        }
+        stored = db.execute(
+            sa.select(accounts.c.address).where(accounts.c.address == key).with_for_update()
+        ).first()
+        if stored is None:
+            try:
+                with db.begin_nested():
+                    db.execute(accounts.insert().values(address=key, **values))
+                return True
+            except sa.exc.IntegrityError:
+                pass  # saved by another transaction meanwhile: replace it below
+        db.execute(accounts.update().where(accounts.c.address == key).values(**values))
+        return False
+
+    def remove(self, address: str) -> bool:
+        """Delete the account of ``address``; return whether there was one."""
+        db = self._db(writes=True)
+        accounts = self._accounts
+        deleted = db.execute(accounts.delete().where(accounts.c.address == account_key(address)))
+        return bool(deleted.rowcount == 1)
+
+    def addresses(self) -> list[str]:
+        """Return the address of every account, sorted."""
+        # Sorted here: every store orders by code point, whatever the database's collation.
+        return sorted(self._db().execute(sa.select(self._accounts.c.address)).scalars())
+
+
+class SqlAttempts:
+    """The attempts of a :class:`SqlUnitOfWork`; see :class:`issuecore.ports.AttemptLog`."""
+
+    def __init__(self, db: Callable[..., sa.Connection], attempts: sa.Table) -> None:
+        self._db = db
+        self._attempts = attempts
+
+    def record(self, scope: str, key: str, at: datetime) -> None:
+        """Count one attempt against ``key`` in ``scope`` at ``at``."""
+        db = self._db(writes=True)
+        check_attempt(scope, key, at)
+        db.execute(
+            self._attempts.insert().values(scope=scope, attempt_key=key, at=to_micros("at", at))
+        )
+
+    def count(self, scope: str, key: str, *, after: datetime) -> int:
+        """Return how many attempts were counted against ``key`` in ``scope`` after ``after``."""
+        check_attempt(scope, key, after)
+        attempts = self._attempts
+        query = sa.select(sa.func.count()).where(
+            attempts.c.scope == scope,
+            attempts.c.attempt_key == key,
+            attempts.c.at > to_micros("after", after),
+        )
+        return int(self._db().execute(query).scalar_one())
+
+    def prune(self, scope: str, before: datetime, *, limit: int) -> int:
+        """Delete up to ``limit`` attempts of ``scope`` made before ``before``; return how many."""
+        db = self._db(writes=True)
+        check_attempt(scope, "-", before)
+        attempts = self._attempts
+        old = list(
+            db.execute(
+                sa.select(attempts.c.id)
+                .where(attempts.c.scope == scope, attempts.c.at < to_micros("before", before))
+                .order_by(attempts.c.at)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            ).scalars()
+        )
+        if not old:
+            return 0
+        db.execute(attempts.delete().where(attempts.c.id.in_(old)))
         return len(old)
 
 

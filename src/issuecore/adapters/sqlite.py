@@ -30,6 +30,7 @@ from typing import Any, Final, Self
 
 import attrs
 
+from issuecore._accounts import account_key, check_account, check_attempt
 from issuecore._codec import (
     entry_document,
     entry_from_document,
@@ -41,6 +42,8 @@ from issuecore._codec import (
 )
 from issuecore._instants import optional_aware, require_aware
 from issuecore._marks import NO_DEADLINE, IssueMarks, detail_keys, searchable
+from issuecore._model import Issue, ThreadEntry
+from issuecore._queries import IssuePage, IssueQuery, encode_cursor
 from issuecore._text import refuse_unstorable, refuse_unstorable_document
 from issuecore.adapters._outbox import new_outbox_items
 from issuecore.adapters._query import Tables, page_statement
@@ -60,12 +63,10 @@ from issuecore.errors import (
     IssueNotFoundError,
     SchemaVersionError,
 )
-from issuecore.mail.addresses import address_key
-from issuecore.model import Issue, ThreadEntry
-from issuecore.ports import BlobStore, MessageRecord, OutboxItem
-from issuecore.queries import IssuePage, IssueQuery, encode_cursor
+from issuecore.mail._addresses import address_key
+from issuecore.ports import AgentAccount, BlobStore, MessageRecord, OutboxItem
 
-__all__ = ["MIGRATIONS", "SQLiteBlobStore", "SQLiteStore"]
+__all__ = ["MIGRATIONS", "SQLiteBlobStore", "SQLiteStore", "SQLiteUnitOfWork"]
 
 
 def _move_content_into_blobs(connection: sqlite3.Connection) -> None:
@@ -319,6 +320,22 @@ MIGRATIONS: Final[Sequence[Migration]] = (
         )""",
         "CREATE INDEX issue_details_number ON issue_details (number)",
         _fill_details,
+    ),
+    # 8: the console's agent accounts, and the attempts its limits count in every process.
+    (
+        """CREATE TABLE agent_accounts (
+            address TEXT PRIMARY KEY,
+            password_hash TEXT NOT NULL,
+            changed_at INTEGER NOT NULL
+        ) WITHOUT ROWID""",
+        """CREATE TABLE attempts (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            scope TEXT NOT NULL,
+            attempt_key TEXT NOT NULL,
+            at INTEGER NOT NULL
+        )""",
+        "CREATE INDEX attempts_key ON attempts (scope, attempt_key, at)",
+        "CREATE INDEX attempts_at ON attempts (scope, at)",
     ),
 )
 """The schema changes in order; entry ``i`` takes the file from version ``i`` to ``i + 1``."""
@@ -921,6 +938,18 @@ class SQLiteUnitOfWork:
         self._db()
         return SQLiteOutbox(self)
 
+    @property
+    def accounts(self) -> SQLiteAccounts:
+        """Return the agent accounts of this unit of work."""
+        self._db()
+        return SQLiteAccounts(self)
+
+    @property
+    def attempts(self) -> SQLiteAttempts:
+        """Return the attempts counted in this unit of work."""
+        self._db()
+        return SQLiteAttempts(self)
+
     def count_auto_replies(self, address: str, since: datetime) -> int:
         """Return how many automatic replies went to ``address`` at or after ``since``."""
         refuse_unstorable("address", address)
@@ -1151,6 +1180,86 @@ def _outbox_item(row: Sequence[Any]) -> OutboxItem:
 
 def _optional_instant(value: int | None) -> datetime | None:
     return None if value is None else from_micros(value)
+
+
+class SQLiteAccounts:
+    """The agent accounts of a :class:`SQLiteUnitOfWork`; see ``ports.AgentAccounts``."""
+
+    def __init__(self, work: SQLiteUnitOfWork) -> None:
+        self._work = work
+
+    def get(self, address: str) -> AgentAccount | None:
+        """Return the account of ``address``, or ``None``."""
+        key = account_key(address)
+        rows = self._work._query(
+            "SELECT password_hash, changed_at FROM agent_accounts WHERE address = ?", (key,)
+        )
+        if not rows:
+            return None
+        return AgentAccount(
+            address=key, password_hash=rows[0][0], changed_at=from_micros(rows[0][1])
+        )
+
+    def save(self, account: AgentAccount) -> bool:
+        """Create the account or replace the one of the same address; return whether it is new."""
+        db = self._work._db(writes=True)
+        key = check_account(account)
+        new = not self._work._query("SELECT 1 FROM agent_accounts WHERE address = ?", (key,))
+        db.execute(
+            "INSERT INTO agent_accounts (address, password_hash, changed_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (address) DO UPDATE SET password_hash = excluded.password_hash, "
+            "changed_at = excluded.changed_at",
+            (key, account.password_hash, to_micros("changed_at", account.changed_at)),
+        )
+        return new
+
+    def remove(self, address: str) -> bool:
+        """Delete the account of ``address``; return whether there was one."""
+        db = self._work._db(writes=True)
+        key = account_key(address)
+        deleted = db.execute("DELETE FROM agent_accounts WHERE address = ?", (key,))
+        return bool(deleted.rowcount == 1)
+
+    def addresses(self) -> list[str]:
+        """Return the address of every account, sorted."""
+        # Sorted here: every store orders by code point, whatever the database's collation.
+        return sorted(row[0] for row in self._work._query("SELECT address FROM agent_accounts"))
+
+
+class SQLiteAttempts:
+    """The attempts of a :class:`SQLiteUnitOfWork`; see :class:`issuecore.ports.AttemptLog`."""
+
+    def __init__(self, work: SQLiteUnitOfWork) -> None:
+        self._work = work
+
+    def record(self, scope: str, key: str, at: datetime) -> None:
+        """Count one attempt against ``key`` in ``scope`` at ``at``."""
+        db = self._work._db(writes=True)
+        check_attempt(scope, key, at)
+        db.execute(
+            "INSERT INTO attempts (scope, attempt_key, at) VALUES (?, ?, ?)",
+            (scope, key, to_micros("at", at)),
+        )
+
+    def count(self, scope: str, key: str, *, after: datetime) -> int:
+        """Return how many attempts were counted against ``key`` in ``scope`` after ``after``."""
+        check_attempt(scope, key, after)
+        rows = self._work._query(
+            "SELECT count(*) FROM attempts WHERE scope = ? AND attempt_key = ? AND at > ?",
+            (scope, key, to_micros("after", after)),
+        )
+        return int(rows[0][0])
+
+    def prune(self, scope: str, before: datetime, *, limit: int) -> int:
+        """Delete up to ``limit`` attempts of ``scope`` made before ``before``; return how many."""
+        db = self._work._db(writes=True)
+        check_attempt(scope, "-", before)
+        deleted = db.execute(
+            "DELETE FROM attempts WHERE id IN (SELECT id FROM attempts "
+            "WHERE scope = ? AND at < ? ORDER BY at LIMIT ?)",
+            (scope, to_micros("before", before), limit),
+        )
+        return int(deleted.rowcount)
 
 
 class SQLiteBlobStore:

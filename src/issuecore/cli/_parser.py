@@ -10,12 +10,12 @@ from collections.abc import Callable
 from importlib import metadata
 from typing import NoReturn
 
+from issuecore import REPORT_DIMENSIONS
+from issuecore._queries import MAX_PAGE, IssueSort
 from issuecore.cli import _commands, _intake, _operations, _triage
 from issuecore.cli._context import NOW_VARIABLE, Run
 from issuecore.cli._errors import EXIT_USAGE
 from issuecore.config import DEFAULT_SOURCE
-from issuecore.queries import MAX_PAGE, IssueSort
-from issuecore.reports import DIMENSIONS
 
 _CHOICE = re.compile(
     r"argument (?P<name>[^:]+): invalid choice: '(?P<given>[^']*)' \(choose from (?P<known>.*)\)"
@@ -287,7 +287,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=None,
         metavar="DIMENSION",
-        help=f"group by {', '.join(DIMENSIONS)} (repeat or separate with commas)",
+        help=f"group by {', '.join(REPORT_DIMENSIONS)} (repeat or separate with commas)",
     )
     json_flag(report)
     report.add_argument(
@@ -317,7 +317,40 @@ def build_parser() -> argparse.ArgumentParser:
         help="port to listen on (default: web.port, else 8080)",
     )
     _add_quarantine(command, commands)
+    _add_accounts(command)
     return parser
+
+
+def _add_accounts(command: Callable[..., argparse.ArgumentParser]) -> None:
+    from issuecore.cli import _accounts
+
+    accounts = command(
+        "accounts",
+        "the agent accounts of the web console: list, add, remove, import (the web extra)",
+        _accounts.listing,
+    )
+    accounts.add_argument("--json", action="store_true", help="print JSON instead of text")
+    actions = accounts.add_subparsers(
+        dest="accounts_command", metavar="ACTION", parser_class=_Parser
+    )
+    listing = command("list", "list the addresses with an account", _accounts.listing, actions)
+    listing.add_argument("--json", action="store_true", help="print JSON instead of text")
+    add = command(
+        "add",
+        "create an account or change its password (read from the terminal or stdin)",
+        _accounts.add,
+        actions,
+    )
+    add.add_argument("address", metavar="ADDRESS", help="the agent's address")
+    remove = command("remove", "delete an account", _accounts.remove, actions)
+    remove.add_argument("address", metavar="ADDRESS", help="the agent's address")
+    imported = command(
+        "import",
+        "add the accounts of a JSON accounts file; stored accounts keep their passwords",
+        _accounts.import_file,
+        actions,
+    )
+    imported.add_argument("file", metavar="FILE", help='{"agents": {"address": "argon2 hash"}}')
 
 
 def _add_quarantine(command: Callable[..., argparse.ArgumentParser], commands: object) -> None:

@@ -6,6 +6,17 @@ import difflib
 from datetime import datetime, timedelta
 from typing import Any
 
+from issuecore import (
+    EntryKind,
+    Issue,
+    IssueQuery,
+    IssueSort,
+    SlaAtRisk,
+    SlaBreached,
+    SlaFilter,
+    SlaTargetName,
+)
+from issuecore._sla.clock import SlaRole
 from issuecore.cli._context import Run
 from issuecore.cli._errors import EXIT_OK, UsageError
 from issuecore.cli._views import (
@@ -20,9 +31,6 @@ from issuecore.cli._views import (
     target_line,
 )
 from issuecore.config import format_duration
-from issuecore.model import EntryKind, Issue, SlaAtRisk, SlaBreached
-from issuecore.queries import IssueQuery, IssueSort, SlaFilter
-from issuecore.sla.clock import RESOLUTION, RESPONSE, SlaRole
 
 
 def known_statuses(run: Run) -> tuple[str, ...]:
@@ -104,22 +112,17 @@ def list_issues(run: Run) -> int:
     header += ("LEFT", "RESOLVE BY", "LEFT")
     rows = []
     for issue in page:
-        response, response_left = remaining_cells(run.config, run.stamp, issue, RESPONSE, now)
-        resolution, resolution_left = remaining_cells(run.config, run.stamp, issue, RESOLUTION, now)
         sla = "-" if issue.sla is None else str(issue.sla.status(now))
-        rows.append(
-            (
-                printable(issue.number),
-                str(issue.status),
-                printable(issue.priority or "-"),
-                cut(issue.subject, 36),
-                sla,
-                response,
-                response_left,
-                resolution,
-                resolution_left,
-            )
+        cells: tuple[str, ...] = (
+            printable(issue.number),
+            str(issue.status),
+            printable(issue.priority or "-"),
+            cut(issue.subject, 36),
+            sla,
         )
+        for name in SlaTargetName:
+            cells += remaining_cells(run.config, run.stamp, issue, name, now)
+        rows.append(cells)
     for line in table(header, rows):
         run.print(line)
     noun = "issue" if len(page) == 1 else "issues"
@@ -220,8 +223,8 @@ def _show_sla(run: Run, issue: Issue, now: datetime) -> None:
             f"  reset        {stamp(clock.reset_at)} by {printable(str(clock.reset_by))}: "
             f"{printable(str(clock.reset_reason))}"
         )
-    for which in (RESPONSE, RESOLUTION):
-        run.print(f"  {target_line(run.config, stamp, clock, which, now)}")
+    for state in clock.targets:
+        run.print(f"  {target_line(run.config, stamp, clock, state, now)}")
     if agreement is not None:
         consumed = clock.consumed_at(agreement.business_time, now)
         run.print(f"  consumed     {hours(consumed)} of business time")

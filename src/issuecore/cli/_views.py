@@ -9,9 +9,9 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, Final
 
+from issuecore import Issue, SlaClock, SlaTargetName, TargetState, TargetView, ThreadEntry
+from issuecore._sla.view import target_view
 from issuecore.config import Config, format_duration
-from issuecore.model import Issue, ThreadEntry
-from issuecore.sla.clock import RESOLUTION, RESPONSE, SlaClock
 
 # C0 and C1 controls, DEL, and the characters that reorder or hide text on a terminal.
 _UNSAFE: Final = re.compile(
@@ -97,50 +97,50 @@ class Stamps:
         return at.astimezone(self.zone).strftime("%Y-%m-%d %H:%M")
 
 
+def _target_view(
+    config: Config, clock: SlaClock, state: TargetState, now: datetime
+) -> TargetView | None:
+    """Return target ``state`` read at ``now``, on its agreement's calendar if still configured."""
+    agreement = config.agreement(clock.agreement)
+    calendar = None if agreement is None else agreement.business_time
+    return target_view(clock, state, calendar, at=now)
+
+
 def remaining_cells(
-    config: Config, stamp: Stamps, issue: Issue, which: str, now: datetime
+    config: Config, stamp: Stamps, issue: Issue, which: SlaTargetName, now: datetime
 ) -> tuple[str, str]:
     """Return the (deadline, business time left) cells of ``which`` target of ``issue``."""
     clock = issue.sla
     if clock is None:
         return "-", "-"
-    if clock.target_of(which) is None:
+    view = _target_view(config, clock, clock.target_state(which), now)
+    if view is None:
         return "none", "-"
-    done_at = clock.responded_at if which == RESPONSE else clock.resolved_at
-    met = clock.response_met if which == RESPONSE else clock.resolution_met
-    if done_at is not None:
-        return ("met" if met is not False else "missed"), "-"
-    deadline = clock.response_by if which == RESPONSE else clock.resolution_by
-    agreement = config.agreement(clock.agreement)
-    if agreement is None:
-        return stamp(deadline), "?"
-    remaining = clock.remaining(agreement.business_time, which, now)
-    left = "-" if remaining is None else hours(remaining.business)
-    if deadline is None:
+    if view.done_at is not None:
+        return ("missed" if view.met is False else "met"), "-"
+    left = "?" if view.remaining_business is None else hours(view.remaining_business)
+    if view.due_by is None:
         return "paused", left
-    return stamp(deadline), left
+    return stamp(view.due_by), left
 
 
-def target_line(config: Config, stamp: Stamps, clock: SlaClock, which: str, now: datetime) -> str:
-    """Return the line describing ``which`` target: due, left, met or missed."""
-    target = clock.target_of(which)
-    label = f"{which:<12}"
-    if target is None:
+def target_line(
+    config: Config, stamp: Stamps, clock: SlaClock, state: TargetState, now: datetime
+) -> str:
+    """Return the line describing target ``state`` of ``clock``: due, left, met or missed."""
+    label = f"{state.name:<12}"
+    view = _target_view(config, clock, state, now)
+    if view is None:
         return f"{label} no target"
-    done_at = clock.responded_at if which == RESPONSE else clock.resolved_at
-    met = clock.response_met if which == RESPONSE else clock.resolution_met
-    if done_at is not None:
-        verdict = "met" if met is not False else "missed"
-        return f"{label} target {hours(target)}: {verdict} at {stamp(done_at)}"
-    deadline = clock.response_by if which == RESPONSE else clock.resolution_by
-    agreement = config.agreement(clock.agreement)
-    remaining = None if agreement is None else clock.remaining(agreement.business_time, which, now)
-    due = "paused (deadline unknown)" if deadline is None else f"due {stamp(deadline)}"
-    parts = [f"{label} target {hours(target)}: {due}"]
-    if remaining is not None:
-        parts.append(f"left {hours(remaining.business)} business")
-        if remaining.calendar is not None:
-            parts.append(f"{format_duration(remaining.calendar)} calendar")
+    if view.done_at is not None:
+        verdict = "missed" if view.met is False else "met"
+        return f"{label} target {hours(view.target)}: {verdict} at {stamp(view.done_at)}"
+    due = "paused (deadline unknown)" if view.due_by is None else f"due {stamp(view.due_by)}"
+    parts = [f"{label} target {hours(view.target)}: {due}"]
+    if view.remaining_business is not None:
+        parts.append(f"left {hours(view.remaining_business)} business")
+        if view.remaining_calendar is not None:
+            parts.append(f"{format_duration(view.remaining_calendar)} calendar")
     return ", ".join(parts)
 
 
@@ -149,12 +149,7 @@ def next_deadline(issue: Issue) -> datetime | None:
     clock = issue.sla
     if clock is None:
         return None
-    running = []
-    if clock.responded_at is None and clock.response_by is not None:
-        running.append(clock.response_by)
-    if clock.resolved_at is None and clock.resolution_by is not None:
-        running.append(clock.resolution_by)
-    return min(running, default=None)
+    return min((state.due_by for state in clock.targets if state.due_by), default=None)
 
 
 def _instant(at: datetime | None) -> str | None:
@@ -165,23 +160,18 @@ def _seconds(delta: timedelta | None) -> float | None:
     return None if delta is None else delta.total_seconds()
 
 
-def target_json(config: Config, clock: SlaClock, which: str, now: datetime) -> dict[str, Any]:
-    """Return ``which`` target of ``clock`` as a JSON object."""
-    target = clock.target_of(which)
-    done_at = clock.responded_at if which == RESPONSE else clock.resolved_at
-    met = clock.response_met if which == RESPONSE else clock.resolution_met
-    deadline = clock.response_by if which == RESPONSE else clock.resolution_by
-    agreement = config.agreement(clock.agreement)
-    remaining = None
-    if target is not None and done_at is None and agreement is not None:
-        left = clock.remaining(agreement.business_time, which, now)
-        remaining = None if left is None else left.business
+def target_json(
+    config: Config, clock: SlaClock, state: TargetState, now: datetime
+) -> dict[str, Any]:
+    """Return target ``state`` of ``clock`` as a JSON object."""
+    view = _target_view(config, clock, state, now)
+    done = view is not None and view.done_at is not None
     return {
-        "target_seconds": _seconds(target),
-        "due": _instant(deadline) if done_at is None else None,
-        "done_at": _instant(done_at),
-        "met": met if done_at is not None else None,
-        "business_seconds_left": _seconds(remaining),
+        "target_seconds": _seconds(state.target),
+        "due": _instant(state.due_by) if not done else None,
+        "done_at": _instant(state.done_at),
+        "met": state.met if done else None,
+        "business_seconds_left": None if view is None else _seconds(view.remaining_business),
     }
 
 
@@ -194,8 +184,7 @@ def issue_json(config: Config, issue: Issue, now: datetime) -> dict[str, Any]:
             "agreement": clock.agreement,
             "priority": clock.priority,
             "status": str(clock.status(now)),
-            RESPONSE: target_json(config, clock, RESPONSE, now),
-            RESOLUTION: target_json(config, clock, RESOLUTION, now),
+            **{state.name: target_json(config, clock, state, now) for state in clock.targets},
         }
     return {
         "number": issue.number,

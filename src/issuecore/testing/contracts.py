@@ -36,15 +36,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, multiple, rule
 
-from issuecore.errors import (
-    ConcurrencyConflictError,
-    DuplicateMessageError,
-    IssueNotFoundError,
-    NaiveDatetimeError,
-    UnstorableValueError,
-)
-from issuecore.mail.parse import DEFAULT_MAX_BYTES
-from issuecore.model import (
+from issuecore._model import (
     Actor,
     Attachment,
     EntryKind,
@@ -53,9 +45,31 @@ from issuecore.model import (
     Status,
     ThreadEntry,
 )
-from issuecore.ports import EffectKind, OutboxItem, Store, UnitOfWork, new_effect_id
-from issuecore.queries import IssueQuery, IssueSort, SlaFilter
-from issuecore.sla.clock import AgreementStatus, Period, SlaClock, SlaRole
+from issuecore._queries import IssueQuery, IssueSort, SlaFilter
+from issuecore._sla.clock import (
+    AgreementStatus,
+    Period,
+    SlaClock,
+    SlaRole,
+    SlaTargetName,
+    TargetState,
+)
+from issuecore.errors import (
+    ConcurrencyConflictError,
+    DuplicateMessageError,
+    IssueNotFoundError,
+    NaiveDatetimeError,
+    UnstorableValueError,
+)
+from issuecore.mail._parse import DEFAULT_MAX_BYTES
+from issuecore.ports import (
+    AgentAccount,
+    EffectKind,
+    OutboxItem,
+    Store,
+    UnitOfWork,
+    new_effect_id,
+)
 
 __all__ = [
     "QueryCase",
@@ -125,8 +139,25 @@ def populated_issue(number: str) -> Issue:
         sla=SlaClock(
             agreement="Standard",
             priority="High",
-            response_target=timedelta(hours=4),
-            resolution_target=timedelta(days=2, microseconds=1),
+            response=TargetState(
+                name=SlaTargetName.RESPONSE,
+                target=timedelta(hours=4),
+                due_by=at + timedelta(hours=3),
+                done_at=at + timedelta(hours=1),
+                met=True,
+                business=timedelta(minutes=30),
+                reported=("at_risk",),
+            ),
+            resolution=TargetState(
+                name=SlaTargetName.RESOLUTION,
+                target=timedelta(days=2, microseconds=1),
+                due_by=at + timedelta(days=3),
+                done_at=at + timedelta(hours=2),
+                met=False,
+                business=timedelta(hours=3),
+                breached=True,
+                reported=("breached",),
+            ),
             started_at=at,
             role=SlaRole.PAUSED,
             periods=(
@@ -135,16 +166,6 @@ def populated_issue(number: str) -> Issue:
             consumed=timedelta(minutes=30),
             running_since=at + timedelta(hours=2),
             paused_since=at + timedelta(hours=4),
-            responded_at=at + timedelta(hours=1),
-            response_met=True,
-            response_business=timedelta(minutes=30),
-            resolved_at=at + timedelta(hours=2),
-            resolution_met=False,
-            resolution_business=timedelta(hours=3),
-            response_by=at + timedelta(hours=3),
-            resolution_by=at + timedelta(days=3),
-            breached=("resolution",),
-            notified=("response:at_risk", "resolution:breached"),
             hold_business=timedelta(minutes=45),
             hold_elapsed=timedelta(hours=1, minutes=15),
             reset_at=at + timedelta(minutes=5),
@@ -311,7 +332,6 @@ def query_cases(count: int = 36, *, seed: int = 12) -> list[QueryCase]:
         shape = rng.randrange(6)
         if shape > 0:
             responded = created + timedelta(hours=1) if shape in (3, 4) else None
-            breached = ("response",) if shape == 5 else ()
             running = role is SlaRole.RUNNING
             deadline = _QUERY_AT + timedelta(hours=rng.randrange(-40, 40))
             response_by = deadline if running and responded is None else None
@@ -319,16 +339,22 @@ def query_cases(count: int = 36, *, seed: int = 12) -> list[QueryCase]:
             clock = SlaClock(
                 agreement=rng.choice(["Standard", "Premium"]),
                 priority="High",
-                response_target=timedelta(hours=4),
-                resolution_target=None if shape == 2 else timedelta(days=2),
+                response=TargetState(
+                    name=SlaTargetName.RESPONSE,
+                    target=timedelta(hours=4),
+                    due_by=response_by,
+                    done_at=responded,
+                    met=None if responded is None else shape == 3,
+                    business=None if responded is None else timedelta(hours=1),
+                    breached=shape == 5,
+                ),
+                resolution=TargetState(
+                    name=SlaTargetName.RESOLUTION,
+                    target=None if shape == 2 else timedelta(days=2),
+                    due_by=resolution_by,
+                ),
                 started_at=created,
                 role=role,
-                responded_at=responded,
-                response_met=None if responded is None else shape == 3,
-                response_business=None if responded is None else timedelta(hours=1),
-                response_by=response_by,
-                resolution_by=resolution_by,
-                breached=breached,
             )
             if running and (response_by or resolution_by):
                 first = min(when for when in (response_by, resolution_by) if when)
@@ -365,7 +391,7 @@ def _standing(case: QueryCase, at: datetime) -> set[str]:
     clock = case.issue.sla
     if clock is None:
         return set()
-    deadlines = [when for when in (clock.response_by, clock.resolution_by) if when]
+    deadlines = [state.due_by for state in clock.targets if state.due_by]
     status = clock.status(at)
     found = {str(status)}
     risky = case.at_risk_at
@@ -423,9 +449,7 @@ def expected_issues(cases: list[QueryCase], query: IssueQuery) -> list[str]:
             key = _micros(issue.updated_at)
         else:
             sla = issue.sla
-            deadlines = (
-                [when for when in (sla.response_by, sla.resolution_by) if when] if sla else []
-            )
+            deadlines = [state.due_by for state in sla.targets if state.due_by] if sla else []
             key = _micros(min(deadlines)) if deadlines else 2**63 - 1
         chosen.append((key, issue.number))
     chosen.sort(reverse=query.descending)
@@ -532,9 +556,9 @@ class QueryContract:
             page = work.find_page(query)
         assert [issue.number for issue in page.issues] == expected_issues(cases, query)[:5]
         deadlines = [
-            min(when for when in (issue.sla.response_by, issue.sla.resolution_by) if when)
+            min(state.due_by for state in issue.sla.targets if state.due_by)
             for issue in page.issues
-            if issue.sla is not None and (issue.sla.response_by or issue.sla.resolution_by)
+            if issue.sla is not None and any(state.due_by for state in issue.sla.targets)
         ]
         assert deadlines == sorted(deadlines)
         assert len(deadlines) == 5
@@ -545,12 +569,13 @@ class QueryContract:
         clock = SlaClock(
             agreement="Standard",
             priority="High",
-            response_target=timedelta(hours=8),
-            resolution_target=None,
+            response=TargetState(
+                name=SlaTargetName.RESPONSE, target=timedelta(hours=8), due_by=deadline
+            ),
+            resolution=TargetState(name=SlaTargetName.RESOLUTION, target=None),
             started_at=T0,
             role=SlaRole.RUNNING,
             running_since=T0,
-            response_by=deadline,
         )
         issue = attrs.evolve(simple_issue("SLA-1"), sla=clock)
         with store.transaction() as work:
@@ -1707,6 +1732,188 @@ class StoreContract(QueryContract):
                 "nobody": work.count_auto_replies("nobody@example.com", T0),
             }
         assert counts == {"all": 3, "since 10": 2, "after last": 0, "bob": 1, "nobody": 0}
+
+    # agent accounts
+
+    def test_an_account_is_saved_found_by_its_address_key_and_replaced(self, store: Store) -> None:
+        first = AgentAccount(
+            address="Ben@Example.COM", password_hash="$argon2id$first", changed_at=T0
+        )
+        later = T0 + timedelta(days=1, microseconds=7)
+        with store.transaction() as work:
+            assert work.accounts.save(first) is True
+            work.commit()
+        with store.transaction() as work:
+            found = work.accounts.get("BEN@example.com")
+            assert (
+                work.accounts.save(
+                    attrs.evolve(first, password_hash="$argon2id$second", changed_at=later)
+                )
+                is False
+            )
+            work.commit()
+        assert found == attrs.evolve(first, address="ben@example.com")
+        with store.transaction(read_only=True) as work:
+            again = work.accounts.get("ben@example.com")
+            assert work.accounts.get("eve@example.com") is None
+            assert work.accounts.addresses() == ["ben@example.com"]
+        assert again == AgentAccount(
+            address="ben@example.com", password_hash="$argon2id$second", changed_at=later
+        )
+        assert again is not None
+        assert again.changed_at.utcoffset() == timedelta(0)
+
+    def test_accounts_are_listed_sorted_and_removed(self, store: Store) -> None:
+        with store.transaction() as work:
+            for address in ("zoe@example.com", "ana@example.com", "\u00e9mile@example.com"):
+                work.accounts.save(AgentAccount(address=address, password_hash="h", changed_at=T0))
+            work.commit()
+        with store.transaction() as work:
+            assert work.accounts.remove("ZOE@example.com") is True
+            assert work.accounts.remove("zoe@example.com") is False
+            # Not committed: the account is back.
+        with store.transaction() as work:
+            assert work.accounts.addresses() == [
+                "ana@example.com",
+                "zoe@example.com",
+                "\u00e9mile@example.com",
+            ]
+            assert work.accounts.remove("zoe@example.com") is True
+            work.commit()
+        with store.transaction(read_only=True) as work:
+            assert work.accounts.addresses() == ["ana@example.com", "\u00e9mile@example.com"]
+
+    def test_a_read_only_transaction_refuses_account_and_attempt_writes(self, store: Store) -> None:
+        with store.transaction(read_only=True) as work:
+            with pytest.raises(RuntimeError):
+                work.accounts.save(
+                    AgentAccount(address="ben@example.com", password_hash="h", changed_at=T0)
+                )
+            with pytest.raises(RuntimeError):
+                work.attempts.record("signin", "k", T0)
+
+    @pytest.mark.parametrize(
+        ("field", "value"),
+        [
+            ("address", "ben\x00@example.com"),
+            ("address", "ben\udcff@example.com"),
+            ("address", "b" * 309 + "@example.com"),
+            ("password_hash", "$argon2id$\x00"),
+            ("password_hash", "$argon2id$\ud800"),
+            ("password_hash", "h" * 513),
+            ("address", b"ben@example.com"),
+            ("password_hash", None),
+        ],
+    )
+    def test_an_account_no_store_can_keep_is_refused(
+        self, store: Store, field: str, value: Any
+    ) -> None:
+        good = AgentAccount(address="ben@example.com", password_hash="h" * 512, changed_at=T0)
+        bad = attrs.evolve(good, **{field: value})
+        with store.transaction() as work:
+            with pytest.raises(UnstorableValueError) as refused:
+                work.accounts.save(bad)
+            assert refused.value.field == field
+            if field == "address":
+                for call in (work.accounts.get, work.accounts.remove):
+                    with pytest.raises(UnstorableValueError):
+                        call(value)
+            assert work.accounts.save(good) is True
+            assert work.accounts.save(attrs.evolve(good, address="b" * 308 + "@example.com"))
+            work.commit()
+        with store.transaction(read_only=True) as work:
+            assert work.accounts.addresses() == ["b" * 308 + "@example.com", "ben@example.com"]
+
+    # attempts counted for shared limits
+
+    def test_attempts_are_counted_per_scope_and_key_after_an_instant(self, store: Store) -> None:
+        with store.transaction() as work:
+            for minutes in (0, 10, 20):
+                work.attempts.record("signin", "ana", T0 + timedelta(minutes=minutes))
+            work.attempts.record("contact", "ana", T0)
+            work.attempts.record("signin", "Ana", T0)
+            work.commit()
+        with store.transaction(read_only=True) as work:
+            counts = {
+                "before all": work.attempts.count("signin", "ana", after=T0 - timedelta(seconds=1)),
+                "after first": work.attempts.count("signin", "ana", after=T0),
+                "after 10": work.attempts.count(
+                    "signin", "ana", after=(T0 + timedelta(minutes=10)).astimezone(_BERLIN)
+                ),
+                "after last": work.attempts.count(
+                    "signin", "ana", after=T0 + timedelta(minutes=20)
+                ),
+                "contact": work.attempts.count("contact", "ana", after=T0 - timedelta(hours=1)),
+                "case": work.attempts.count("signin", "Ana", after=T0 - timedelta(hours=1)),
+                "nobody": work.attempts.count("signin", "bob", after=T0 - timedelta(hours=1)),
+            }
+        assert counts == {
+            "before all": 3,
+            "after first": 2,
+            "after 10": 1,
+            "after last": 0,
+            "contact": 1,
+            "case": 1,
+            "nobody": 0,
+        }
+
+    def test_attempts_are_rolled_back_without_commit(self, store: Store) -> None:
+        with store.transaction() as work:
+            work.attempts.record("signin", "ana", T0)
+        with store.transaction(read_only=True) as work:
+            assert work.attempts.count("signin", "ana", after=T0 - timedelta(hours=1)) == 0
+
+    def test_pruning_deletes_old_attempts_of_one_scope_up_to_a_limit(self, store: Store) -> None:
+        with store.transaction() as work:
+            for minutes in range(5):
+                work.attempts.record("signin", f"k{minutes % 2}", T0 + timedelta(minutes=minutes))
+            work.attempts.record("contact", "k0", T0)
+            work.commit()
+        before = T0 + timedelta(minutes=3)
+        with store.transaction() as work:
+            assert work.attempts.prune("signin", before, limit=2) == 2
+            assert work.attempts.prune("signin", before, limit=10) == 1
+            assert work.attempts.prune("signin", before, limit=10) == 0
+            work.commit()
+        long_ago = T0 - timedelta(days=1)
+        with store.transaction(read_only=True) as work:
+            left = [
+                work.attempts.count("signin", "k0", after=long_ago),
+                work.attempts.count("signin", "k1", after=long_ago),
+                work.attempts.count("contact", "k0", after=long_ago),
+            ]
+        assert left == [1, 1, 1]
+
+    @pytest.mark.parametrize(
+        ("field", "scope", "key"),
+        [
+            ("scope", "s" * 65, "k"),
+            ("scope", "sign\x00in", "k"),
+            ("scope", None, "k"),
+            ("key", "signin", "k" * 256),
+            ("key", "signin", "k\x00"),
+            ("key", "signin", "k\udc80"),
+            ("key", "signin", b"k"),
+        ],
+    )
+    def test_an_attempt_no_store_can_keep_is_refused(
+        self, store: Store, field: str, scope: Any, key: Any
+    ) -> None:
+        with store.transaction() as work:
+            with pytest.raises(UnstorableValueError) as refused:
+                work.attempts.record(scope, key, T0)
+            assert refused.value.field == field
+            with pytest.raises(UnstorableValueError):
+                work.attempts.count(scope, key, after=T0)
+            if field == "scope":
+                with pytest.raises(UnstorableValueError):
+                    work.attempts.prune(scope, T0, limit=1)
+            with pytest.raises(NaiveDatetimeError):
+                work.attempts.record("signin", "k", T0.replace(tzinfo=None))
+            work.attempts.record("s" * 64, "k" * 255, T0)
+            work.commit()
+        with store.transaction(read_only=True) as work:
+            assert work.attempts.count("s" * 64, "k" * 255, after=T0 - timedelta(seconds=1)) == 1
 
 
 class StoreStateMachine(RuleBasedStateMachine):

@@ -15,10 +15,8 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from issuecore.errors import InvalidTransitionError
-from issuecore.model import Action, Actor, HistoryEntry, Issue
-from issuecore.ports import Store
-from issuecore.workflow import (
+from issuecore._model import Action, Actor, HistoryEntry, Issue
+from issuecore._workflow import (
     DEFAULT_AUTO_CLOSE_AFTER,
     DEFAULT_WORKFLOW,
     Workflow,
@@ -28,6 +26,8 @@ from issuecore.workflow import (
     open_issue,
     unassign,
 )
+from issuecore.errors import InvalidTransitionError
+from issuecore.ports import Store
 
 __all__ = ["IssueLifecycleMachine", "desk_machine", "lifecycle_machine"]
 
@@ -175,6 +175,7 @@ def desk_machine(
     make_store: Callable[[], Store],
     *,
     close_store: Callable[[Store], None] | None = None,
+    workflow: Workflow | None = None,
 ) -> type[RuleBasedStateMachine]:
     """Return a state machine class that drives a whole :class:`~issuecore.HelpDesk`.
 
@@ -185,16 +186,33 @@ def desk_machine(
     moves the clock, and compares the desk with a small reference model.
     Invariants: statuses match the model; threads are append-only; each
     received Message-ID is recorded once; the SLA status agrees with the
-    clock; auto-close happens exactly when due; no outbound message is lost.
-    """
-    from issuecore.desk import DeskSettings, HelpDesk
-    from issuecore.mail.settings import MailSettings
-    from issuecore.sla.agreement import ServiceLevelAgreement, SlaTarget
-    from issuecore.testing.clock import FakeClock
-    from issuecore.testing.fakes import RecordingMailer
+    clock; no at-risk or breach event is raised for an issue that stays in a
+    fulfilled status (beyond the verdict on a first reply given there);
+    auto-close happens exactly when due; no outbound message is lost.
 
-    flow = DEFAULT_WORKFLOW
+    ``workflow`` (the default workflow when ``None``) runs the desk on a
+    custom workflow: it must take the ``customer_message``, ``agent_reply``
+    and ``auto_close`` actions where the default workflow does; the machine
+    applies every other action of its table through
+    :meth:`~issuecore.HelpDesk.act`, and the agreement takes its SLA roles
+    from the workflow's statuses.
+    """
+    from issuecore._desk import DeskSettings, HelpDesk
+    from issuecore._model import SlaAtRisk, SlaBreached
+    from issuecore._sla.agreement import ServiceLevelAgreement, SlaTarget
+    from issuecore._sla.clock import SlaRole
+    from issuecore.mail._settings import MailSettings
+    from issuecore.testing._clock import FakeClock
+    from issuecore.testing._fakes import RecordingEventSink, RecordingMailer
+
+    flow = workflow or DEFAULT_WORKFLOW
     table = dict(flow.table)
+    driven = {Action.CUSTOMER_MESSAGE, Action.AGENT_REPLY, Action.AUTO_CLOSE}
+    agent_actions: tuple[str, ...] = (
+        ("hold", "resolve", "close", "reopen")
+        if workflow is None
+        else tuple(action for action in flow.actions if action not in driven)
+    )
     agreement = ServiceLevelAgreement(
         name="Standard",
         targets={
@@ -212,17 +230,22 @@ def desk_machine(
             self.store = make_store()
             self.clock = FakeClock(_START)
             self.mailer = RecordingMailer()
+            self.events = RecordingEventSink()
             self.desk = HelpDesk(
                 store=self.store,
                 mailer=self.mailer,
                 clock=self.clock,
                 agreements=[agreement],
+                events=self.events,
                 settings=DeskSettings(
                     support_address=support,
                     agents=set(_USERS),
                     mail=MailSettings(support_address=support, signing_key=b"m" * 32),
+                    workflow=flow,
                 ),
             )
+            self.events_seen = 0
+            self.finished: dict[str, bool] = {}
             self.sequence: dict[int, int] = {}
             self.status: dict[str, str] = {}
             self.raiser: dict[str, str] = {}
@@ -368,18 +391,23 @@ def desk_machine(
             self.expected_mail += 1
             self.threads[number].append(message_id)
 
+        def _apply(self, number: str, action: str) -> None:
+            if workflow is None:
+                getattr(self.desk, action)(number, by=_USERS[1])
+            else:
+                self.desk.act(number, action, by=_USERS[1])
+
         @precondition(lambda self: bool(self.status))
-        @rule(data=st.data(), action=st.sampled_from(["hold", "resolve", "close", "reopen"]))
+        @rule(data=st.data(), action=st.sampled_from(agent_actions))
         def agent_action(self, data: st.DataObject, action: str) -> None:
             number = data.draw(st.sampled_from(self._numbers()))
-            operation = getattr(self.desk, action)
             if (self.status[number], action) not in table:
                 try:
-                    operation(number, by=_USERS[1])
+                    self._apply(number, action)
                 except InvalidTransitionError:
                     return
                 raise AssertionError(f"{action} on {self.status[number]} was not refused")
-            operation(number, by=_USERS[1])
+            self._apply(number, action)
             self._move(number, action)
 
         @precondition(lambda self: bool(self.status))
@@ -433,20 +461,43 @@ def desk_machine(
 
         @invariant()
         def sla_status_agrees_with_the_clock(self) -> None:
-            from issuecore.sla.clock import AgreementStatus, SlaRole
+            from issuecore._sla.clock import AgreementStatus, SlaRole
 
             now = self.clock.now()
             for number in self.status:
                 clock = self.desk.get(number).sla
                 assert clock is not None
-                overdue = any(
-                    d is not None and d < now for d in (clock.response_by, clock.resolution_by)
-                )
+                overdue = any(s.due_by is not None and s.due_by < now for s in clock.targets)
                 failed = clock.status(now) is AgreementStatus.FAILED
-                assert failed == (bool(clock.breached) or overdue)
-                if clock.role is not SlaRole.RUNNING:
-                    assert clock.response_by is None
-                    assert clock.resolution_by is None
+                assert failed == (any(s.breached for s in clock.targets) or overdue)
+                for state in clock.targets:
+                    if clock.role is not SlaRole.RUNNING or not state.open:
+                        assert state.due_by is None
+                    if state.met is False:
+                        assert state.breached
+
+        @invariant()
+        def no_sla_event_for_a_finished_issue(self) -> None:
+            # An issue that was in a fulfilled status before the step and still is
+            # raises no at-risk or breach event; only a first reply given while
+            # finished is judged, at the reply.
+            fresh = self.events.events[self.events_seen :]
+            self.events_seen = len(self.events.events)
+            for event in fresh:
+                if not isinstance(event, SlaAtRisk | SlaBreached):
+                    continue
+                number = event.number
+                finished = flow.sla_role(self.status[number]) is SlaRole.FULFILLED
+                if not (finished and self.finished.get(number, False)):
+                    continue
+                clock = self.desk.get(number).sla
+                assert clock is not None
+                judged = clock.target_state(event.target).done_at == event.at
+                assert judged, f"{type(event).__name__} for finished {number}: {event}"
+            self.finished = {
+                number: flow.sla_role(status) is SlaRole.FULFILLED
+                for number, status in self.status.items()
+            }
 
         @invariant()
         def no_outbound_message_is_lost(self) -> None:

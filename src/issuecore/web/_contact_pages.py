@@ -11,25 +11,27 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from issuecore.mail.addresses import address_key
+from issuecore.mail import address_key
 from issuecore.web._console import (
     MAX_FORM_BYTES,
     Console,
 )
+from issuecore.web._contact import MAX_FILES, ContactRefusedError, contact_message
 from issuecore.web._security import (
     CSRF_FIELD,
     SECURITY_HEADERS,
-    SlidingLimiter,
+    StoredLimiter,
     client_address,
     csrf_valid,
 )
-from issuecore.web.contact import MAX_FILES, ContactRefusedError, contact_message
 
 
 def contact_routes(console: Console) -> list[Route]:
     """Return the routes of the contact form (answering 404 while it is off)."""
     desk, settings = console.desk, console.settings
-    limiter = SlidingLimiter(settings.contact_limit, settings.contact_window, console.now)
+    limiter = StoredLimiter(
+        desk.store, "web.contact", settings.contact_limit, settings.contact_window, console.now
+    )
 
     def contact_page(embedded: bool) -> Callable[[Request], Awaitable[Response]]:
         template = "contact-embed.html" if embedded else "contact.html"
@@ -68,7 +70,8 @@ def contact_routes(console: Console) -> list[Route]:
             if built is not None:
                 message, sender = built
                 client = client_address(request)
-                if not limiter.allow(f"address:{address_key(sender)}", f"client:{client}"):
+                keys = (f"address:{address_key(sender)}", f"client:{client}")
+                if not await run_in_threadpool(limiter.allow, *keys):
                     context["error"] = "Too many messages from you just now; please try later."
                     return framed(console.render(request, template, context, status=429))
                 await run_in_threadpool(desk.receive, message.as_bytes())

@@ -1,6 +1,6 @@
 """What the pages show of an issue's SLA: per-target state, time left, at-risk and breached marks.
 
-Built only from the public SLA clock (:class:`~issuecore.sla.clock.SlaClock`)
+Built only from the public SLA clock (:class:`~issuecore.SlaClock`)
 and the agreements the desk was given, so the console judges an issue the
 way ``issuecore show`` and the desk's queries do.
 """
@@ -13,17 +13,15 @@ from datetime import datetime, timedelta
 
 import attrs
 
+from issuecore import AgreementStatus, Issue, ServiceLevelAgreement
 from issuecore.config import format_duration
-from issuecore.model import Issue
-from issuecore.sla.agreement import ServiceLevelAgreement
-from issuecore.sla.clock import RESOLUTION, RESPONSE, AgreementStatus
 
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 _MEDIA_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*")
 
 
 @attrs.frozen(kw_only=True)
-class TargetView:
+class PageTarget:
     """One SLA target as a page shows it."""
 
     name: str
@@ -51,13 +49,13 @@ class TargetView:
 
 
 @attrs.frozen(kw_only=True)
-class SlaView:
+class PageSla:
     """An issue's agreement, its status now, and its targets."""
 
     agreement: str
     priority: str
     status: AgreementStatus
-    targets: tuple[TargetView, ...]
+    targets: tuple[PageTarget, ...]
     next_deadline: datetime | None
     reset_at: datetime | None
     reset_by: str | None
@@ -79,7 +77,7 @@ class SlaView:
 
 def sla_view(
     issue: Issue, agreements: Mapping[str, ServiceLevelAgreement], now: datetime
-) -> SlaView | None:
+) -> PageSla | None:
     """Return what the pages show of ``issue``'s SLA at ``now``; ``None`` without an agreement."""
     clock = issue.sla
     if clock is None:
@@ -87,35 +85,31 @@ def sla_view(
     agreement = agreements.get(clock.agreement)
     status = clock.status(now)
     targets = []
-    for which in (RESPONSE, RESOLUTION):
-        target = clock.target_of(which)
-        done_at = clock.responded_at if which == RESPONSE else clock.resolved_at
-        met = clock.response_met if which == RESPONSE else clock.resolution_met
-        deadline = clock.response_by if which == RESPONSE else clock.resolution_by
+    for state in clock.targets:
         remaining = (
-            None if agreement is None else clock.remaining(agreement.business_time, which, now)
+            None if agreement is None else clock.remaining(agreement.business_time, state, now)
         )
         left = None if remaining is None else remaining.business
         # As the clock judges it: a deadline is missed once it lies in the past.
-        breached = which in clock.breached or (
-            deadline is not None and done_at is None and deadline < now
+        breached = state.breached or (
+            state.due_by is not None and state.done_at is None and state.due_by < now
         )
         at_risk = False
         if (
-            target is not None
+            state.target is not None
             and left is not None
             and not breached
             and agreement is not None
             and agreement.at_risk is not None
         ):
-            at_risk = left <= agreement.at_risk.threshold(target)
+            at_risk = left <= agreement.at_risk.threshold(state.target)
         targets.append(
-            TargetView(
-                name=which,
-                target=target,
-                deadline=deadline,
-                done_at=done_at,
-                met=met,
+            PageTarget(
+                name=state.name,
+                target=state.target,
+                deadline=state.due_by,
+                done_at=state.done_at,
+                met=state.met,
                 left_business=left,
                 left_calendar=None if remaining is None else remaining.calendar,
                 at_risk=at_risk,
@@ -123,7 +117,7 @@ def sla_view(
             )
         )
     deadlines = [t.deadline for t in targets if t.deadline is not None and t.done_at is None]
-    return SlaView(
+    return PageSla(
         agreement=clock.agreement,
         priority=clock.priority,
         status=status,

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import secrets
 import time
-from collections import defaultdict, deque
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Final
@@ -14,7 +14,8 @@ from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from issuecore.web.settings import WebSettings
+from issuecore.ports import Store, UnitOfWork
+from issuecore.web._settings import WebSettings
 
 CSRF_FIELD: Final = "csrf_token"
 
@@ -62,41 +63,68 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-class SlidingLimiter:
-    """Counts events per key in a sliding window of ``window``; full at ``limit``."""
+class StoredLimiter:
+    """Counts events per key in the desk's store over a sliding ``window``; full at ``limit``.
 
-    def __init__(self, limit: int, window: timedelta, now: Callable[[], datetime]) -> None:
+    Every process on one store shares the counts. Keys are kept as SHA-256
+    digests, so the store holds no address a stranger typed; ``scope`` keeps
+    the counts of one limiter apart from another's. Each event recorded also
+    deletes up to a hundred events of the scope that left the window.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        scope: str,
+        limit: int,
+        window: timedelta,
+        now: Callable[[], datetime],
+    ) -> None:
+        self.store = store
+        self.scope = scope
         self.limit = limit
         self.window = window
         self.now = now
-        self._seen: dict[str, deque[datetime]] = defaultdict(deque)
+
+    @staticmethod
+    def _digest(key: str) -> str:
+        return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+
+    def _full(self, work: UnitOfWork, keys: tuple[str, ...], now: datetime) -> bool:
+        after = now - self.window
+        return any(
+            work.attempts.count(self.scope, self._digest(key), after=after) >= self.limit
+            for key in keys
+        )
 
     def full(self, *keys: str) -> bool:
         """Return whether any of ``keys`` has had ``limit`` events in the window."""
         now = self.now()
+        with self.store.transaction(read_only=True) as work:
+            return self._full(work, keys, now)
+
+    def _record(self, work: UnitOfWork, keys: tuple[str, ...], now: datetime) -> None:
         for key in keys:
-            seen = self._seen.get(key)
-            if seen is None:
-                continue
-            while seen and seen[0] <= now - self.window:
-                seen.popleft()
-            if not seen:
-                del self._seen[key]
-            elif len(seen) >= self.limit:
-                return True
-        return False
+            work.attempts.record(self.scope, self._digest(key), now)
+        # Counted are the events after now - window; the one at that instant may go too.
+        gone = now - self.window + timedelta(microseconds=1)
+        work.attempts.prune(self.scope, gone, limit=100)
 
     def record(self, *keys: str) -> None:
         """Count one event for every key."""
         now = self.now()
-        for key in keys:
-            self._seen[key].append(now)
+        with self.store.transaction() as work:
+            self._record(work, keys, now)
+            work.commit()
 
     def allow(self, *keys: str) -> bool:
         """Count one event for every key and return ``True``, or ``False`` if any is full."""
-        if self.full(*keys):
-            return False
-        self.record(*keys)
+        now = self.now()
+        with self.store.transaction() as work:
+            if self._full(work, keys, now):
+                return False
+            self._record(work, keys, now)
+            work.commit()
         return True
 
 
@@ -150,7 +178,7 @@ def current_user(
             proxied = request.headers.get(settings.proxy_user_header, "").strip()
             if proxied:
                 return proxied
-        if settings.accounts is None:
+        if not settings.accounts:
             return None
     if not settings.authenticated:
         return open_as

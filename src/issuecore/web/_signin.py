@@ -1,4 +1,4 @@
-"""Signing in and out: the accounts file's check, failures counted per address."""
+"""Signing in and out: the stored accounts' check, failures counted per address in the store."""
 
 from __future__ import annotations
 
@@ -17,11 +17,12 @@ from issuecore.web._console import (
 )
 from issuecore.web._security import (
     CSRF_FIELD,
-    SlidingLimiter,
+    StoredLimiter,
     csrf_valid,
     sign_in,
 )
 
+SIGN_IN_SCOPE: Final = "web.signin"
 SIGN_IN_FAILURES: Final = 5
 SIGN_IN_WINDOW: Final = timedelta(minutes=15)
 TOO_MANY_FAILURES: Final = "Too many failed sign-ins; try again in 15 minutes."
@@ -29,7 +30,9 @@ TOO_MANY_FAILURES: Final = "Too many failed sign-ins; try again in 15 minutes."
 
 def signin_routes(console: Console) -> list[Route]:
     """Return the routes of the sign-in page, signing in and signing out."""
-    failures = SlidingLimiter(SIGN_IN_FAILURES, SIGN_IN_WINDOW, console.now)
+    failures = StoredLimiter(
+        console.desk.store, SIGN_IN_SCOPE, SIGN_IN_FAILURES, SIGN_IN_WINDOW, console.now
+    )
 
     async def signin_form(request: Request) -> Response:
         if console.user(request) is not None:
@@ -47,14 +50,14 @@ def signin_routes(console: Console) -> list[Route]:
         # Counted per address only: behind a reverse proxy every client has the proxy's
         # address, and one stranger's guesses must not lock every agent out.
         keys = (f"address:{address.lower()}",)
-        if failures.full(*keys):
+        if await run_in_threadpool(failures.full, *keys):
             context = {"next": target, "error": TOO_MANY_FAILURES}
             return console.render(request, "signin.html", context, status=429)
         user = None
         if console.accounts is not None and isinstance(password, str) and address:
             user = await run_in_threadpool(console.accounts.verify, address, password)
         if user is None:
-            failures.record(*keys)
+            await run_in_threadpool(failures.record, *keys)
             context = {"next": target, "error": "That address and password do not match."}
             return console.render(request, "signin.html", context, status=401)
         sign_in(request, user, seconds=console.seconds)

@@ -5,7 +5,7 @@ Every key is optional::
     [web]
     host = "127.0.0.1"              # where `issuecore serve` listens
     port = 8080
-    accounts = "agents.json"        # agent accounts (argon2 hashes), relative to the file
+    accounts = true                 # agents sign in with the accounts the desk's store keeps
     proxy_user_header = "X-Remote-User"   # or trust a reverse proxy's authenticated user
     trusted_proxies = ["127.0.0.1", "::1"]
     session_lifetime = "8h"
@@ -73,8 +73,8 @@ def is_loopback(host: str) -> bool:
 class WebSettings:
     """How the console listens, who may sign in, and how long a session lasts.
 
-    ``accounts`` is the JSON file of agent accounts (see
-    :mod:`issuecore.web.accounts`); ``proxy_user_header`` names the header
+    ``accounts`` has agents sign in with the accounts the desk's store keeps
+    (see :class:`~issuecore.web.AccountBook`); ``proxy_user_header`` names the header
     a reverse proxy sets to the user it authenticated, trusted only from
     ``trusted_proxies``. ``secret_key`` signs the session cookies.
     """
@@ -82,7 +82,7 @@ class WebSettings:
     secret_key: bytes = attrs.field(repr=False)
     host: str = "127.0.0.1"
     port: int = 8080
-    accounts: Path | None = None
+    accounts: bool = False
     proxy_user_header: str | None = None
     trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")
     session_lifetime: timedelta = timedelta(hours=8)
@@ -96,7 +96,7 @@ class WebSettings:
     @property
     def authenticated(self) -> bool:
         """Return whether agents must prove who they are (accounts or a trusted proxy)."""
-        return self.accounts is not None or self.proxy_user_header is not None
+        return self.accounts or self.proxy_user_header is not None
 
 
 def web_settings(config: Config) -> WebSettings:
@@ -154,9 +154,18 @@ def web_settings(config: Config) -> WebSettings:
         "contact_window": duration("contact_window", timedelta(hours=1)),
         "secret_key": _secret_key(table, config, fail),
     }
-    accounts = text("accounts")
-    if accounts is not None:
-        fields["accounts"] = config.base / Path(accounts).expanduser()
+    accounts = table.get("accounts", False)
+    if isinstance(accounts, str):
+        # Before schema version 8 the accounts lived in a JSON file named here.
+        raise fail(
+            "accounts",
+            "agent accounts are kept by the desk's store now; import the file once with "
+            f"`issuecore accounts import {config.base / Path(accounts).expanduser()}`, "
+            "then write accounts = true",
+        )
+    if not isinstance(accounts, bool):
+        raise fail("accounts", "must be true or false")
+    fields["accounts"] = accounts
     header = text("proxy_user_header")
     if header is not None:
         fields["proxy_user_header"] = header

@@ -14,17 +14,21 @@ after it breaches it. Breaches are sticky until the clock is reset.
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import attrs
 
 from issuecore._instants import optional_utc_converter, require_aware, utc_converter
 
+if TYPE_CHECKING:  # the agreement and view modules build on this one
+    from issuecore._sla.agreement import AtRisk
+    from issuecore._sla.view import SlaView
+
 __all__ = [
-    "RESOLUTION",
-    "RESPONSE",
     "AgreementStatus",
+    "BusinessTime",
     "ClockTerms",
     "Period",
     "Remaining",
@@ -32,12 +36,24 @@ __all__ = [
     "SlaMetrics",
     "SlaNotice",
     "SlaRole",
+    "SlaTargetName",
+    "TargetState",
 ]
 
-RESPONSE = "response"
-RESOLUTION = "resolution"
+
+class SlaTargetName(enum.StrEnum):
+    """The two targets of an agreement."""
+
+    RESPONSE = "response"
+    """The first agent reply."""
+    RESOLUTION = "resolution"
+    """Entering a fulfilled status."""
+
+
 _ZERO = timedelta(0)
 _TICK = timedelta(microseconds=1)
+_AT_RISK = "at_risk"
+_BREACHED = "breached"
 
 
 class SlaRole(enum.StrEnum):
@@ -61,27 +77,35 @@ class AgreementStatus(enum.StrEnum):
     FAILED = "Failed"
 
 
-class _Calendar(Protocol):
-    def add(self, start: datetime, duration: timedelta) -> datetime: ...
+class BusinessTime(Protocol):
+    """What the SLA clock needs of a calendar: exact addition and measurement."""
 
-    def between(self, a: datetime, b: datetime) -> timedelta: ...
+    def add(self, start: datetime, duration: timedelta) -> datetime:
+        """Return the earliest instant at which ``duration`` of open time has passed."""
+        ...
 
-
-class _Threshold(Protocol):
-    def threshold(self, target: timedelta) -> timedelta: ...
+    def between(self, a: datetime, b: datetime) -> timedelta:
+        """Return the open time in ``[a, b)``."""
+        ...
 
 
 class ClockTerms(Protocol):
     """What the clock needs of an agreement (``ServiceLevelAgreement`` provides it)."""
 
     @property
-    def name(self) -> str: ...
+    def name(self) -> str:
+        """Return the agreement's name."""
+        ...
 
     @property
-    def business_time(self) -> _Calendar: ...
+    def business_time(self) -> BusinessTime:
+        """Return the calendar business time is counted on."""
+        ...
 
     @property
-    def at_risk(self) -> _Threshold | None: ...
+    def at_risk(self) -> AtRisk | None:
+        """Return when a running target counts as at risk, if the agreement says."""
+        ...
 
 
 @attrs.frozen(kw_only=True)
@@ -127,34 +151,67 @@ class SlaMetrics:
 
 
 @attrs.frozen(kw_only=True)
+class TargetState:
+    """One target of an issue's SLA clock: its length, running deadline and verdict.
+
+    ``target`` is the length in business time (``None``: the agreement sets
+    no such target for the priority). ``due_by`` is the running deadline:
+    ``None`` while the clock is paused, once the target is done, or without
+    a target. ``done_at`` is when it was achieved (the first agent reply,
+    entering a fulfilled status), ``met`` whether that was in time (``None``
+    while open or without a target) and ``business`` the business time from
+    the clock's start to ``done_at``. ``breached`` is sticky until a reset;
+    ``reported`` names the notices already raised for it (``"at_risk"``,
+    ``"breached"``).
+    """
+
+    name: SlaTargetName = attrs.field(converter=SlaTargetName)
+    target: timedelta | None
+    due_by: datetime | None = attrs.field(default=None, converter=optional_utc_converter)
+    done_at: datetime | None = attrs.field(default=None, converter=optional_utc_converter)
+    met: bool | None = None
+    business: timedelta | None = None
+    breached: bool = False
+    reported: tuple[str, ...] = ()
+
+    @property
+    def open(self) -> bool:
+        """Return whether the target exists and is not done yet."""
+        return self.target is not None and self.done_at is None
+
+
+def _named(
+    name: SlaTargetName,
+) -> Callable[[object, attrs.Attribute[TargetState], TargetState], None]:
+    def check(_: object, attribute: attrs.Attribute[TargetState], value: TargetState) -> None:
+        if value.name is not name:
+            raise ValueError(f"{attribute.name} holds the {value.name} target")
+        if name is SlaTargetName.RESPONSE and value.target is None:
+            raise ValueError("every agreement has a response target")
+
+    return check
+
+
+@attrs.frozen(kw_only=True)
 class SlaClock:
     """The SLA state of one issue; ``status(at)`` is computed for the instant asked.
 
-    ``agreement`` is the agreement's name. ``response_by`` and
-    ``resolution_by`` are the running deadlines: ``None`` while paused, once
-    met, or when there is no such target.
+    ``agreement`` is the agreement's name. ``response`` and ``resolution``
+    are the two targets, each a :class:`TargetState`. ``response_by`` and
+    ``resolution_by`` are their running deadlines: ``None`` while paused,
+    once met, or when there is no such target.
     """
 
     agreement: str
     priority: str
-    response_target: timedelta
-    resolution_target: timedelta | None
+    response: TargetState = attrs.field(validator=_named(SlaTargetName.RESPONSE))
+    resolution: TargetState = attrs.field(validator=_named(SlaTargetName.RESOLUTION))
     started_at: datetime = attrs.field(converter=utc_converter)
     role: SlaRole
     periods: tuple[Period, ...] = ()
     consumed: timedelta = _ZERO
     running_since: datetime | None = attrs.field(default=None, converter=optional_utc_converter)
     paused_since: datetime | None = attrs.field(default=None, converter=optional_utc_converter)
-    responded_at: datetime | None = attrs.field(default=None, converter=optional_utc_converter)
-    response_met: bool | None = None
-    response_business: timedelta | None = None
-    resolved_at: datetime | None = attrs.field(default=None, converter=optional_utc_converter)
-    resolution_met: bool | None = None
-    resolution_business: timedelta | None = None
-    response_by: datetime | None = attrs.field(default=None, converter=optional_utc_converter)
-    resolution_by: datetime | None = attrs.field(default=None, converter=optional_utc_converter)
-    breached: tuple[str, ...] = ()
-    notified: tuple[str, ...] = ()
     hold_business: timedelta = _ZERO
     hold_elapsed: timedelta = _ZERO
     reset_at: datetime | None = attrs.field(default=None, converter=optional_utc_converter)
@@ -163,40 +220,73 @@ class SlaClock:
 
     # --- reading --------------------------------------------------------------
 
+    @property
+    def targets(self) -> tuple[TargetState, TargetState]:
+        """Return both targets, response first."""
+        return (self.response, self.resolution)
+
+    def target_state(self, name: str) -> TargetState:
+        """Return the target called ``name`` (``"response"`` or ``"resolution"``)."""
+        for state in self.targets:
+            if state.name == name:
+                return state
+        raise ValueError(f"no target {name!r}; known: response, resolution")
+
+    @property
+    def response_by(self) -> datetime | None:
+        """Return the running response deadline; ``None`` while paused or once responded."""
+        return self.response.due_by
+
+    @property
+    def resolution_by(self) -> datetime | None:
+        """Return the running resolution deadline; ``None`` while paused, resolved or untargeted."""
+        return self.resolution.due_by
+
+    @property
+    def breached(self) -> tuple[SlaTargetName, ...]:
+        """Return the names of the targets breached since the clock (re)started."""
+        return tuple(state.name for state in self.targets if state.breached)
+
     def status(self, at: datetime) -> AgreementStatus:
         """Return the agreement status at ``at``, never stale."""
         require_aware("at", at)
         if self.breached or self._overdue(at):
             return AgreementStatus.FAILED
-        if self.role is SlaRole.FULFILLED and self.resolved_at is not None:
+        if self.role is SlaRole.FULFILLED and self.resolution.done_at is not None:
             return AgreementStatus.FULFILLED
-        if self.resolution_target is None and self.response_met:
+        if self.resolution.target is None and self.response.met:
             return AgreementStatus.FULFILLED
         if self.role is not SlaRole.RUNNING:
             return AgreementStatus.PAUSED
-        if self.responded_at is None:
+        if self.response.done_at is None:
             return AgreementStatus.FIRST_RESPONSE_DUE
         return AgreementStatus.RESOLUTION_DUE
 
     def _overdue(self, at: datetime) -> bool:
-        return any(deadline < at for deadline in (self.response_by, self.resolution_by) if deadline)
+        return any(s.due_by < at for s in self.targets if s.due_by is not None)
+
+    def view(self, terms: ClockTerms, *, at: datetime) -> SlaView:
+        """Return what this clock shows at ``at`` under its agreement ``terms``, per target.
+
+        The same as :meth:`HelpDesk.sla_view <issuecore.HelpDesk.sla_view>`,
+        for an issue read without a desk.
+        """
+        from issuecore._sla.view import sla_view  # the view module imports this one
+
+        return sla_view(self, terms, at=at)
 
     @property
     def paused(self) -> bool:
         """Return whether the clock is stopped by a pausing status."""
         return self.role is SlaRole.PAUSED
 
-    def consumed_at(self, calendar: _Calendar, at: datetime) -> timedelta:
+    def consumed_at(self, calendar: BusinessTime, at: datetime) -> timedelta:
         """Return the business time consumed up to ``at``."""
         if self.running_since is None or at <= self.running_since:
             return self.consumed
         return self.consumed + calendar.between(self.running_since, at)
 
-    def target_of(self, which: str) -> timedelta | None:
-        """Return the length of the ``"response"`` or ``"resolution"`` target."""
-        return self.response_target if which == RESPONSE else self.resolution_target
-
-    def deadline(self, calendar: _Calendar, amount: timedelta) -> datetime | None:
+    def deadline(self, calendar: BusinessTime, amount: timedelta) -> datetime | None:
         """Return the earliest instant consumed time reaches ``amount``, if known.
 
         Walks the closed running periods (few: one per pause), then the
@@ -211,18 +301,17 @@ class SlaClock:
             return calendar.add(self.running_since, amount - reached)
         return None
 
-    def deadline_of(self, calendar: _Calendar, which: str) -> datetime | None:
-        """Return the deadline of ``which`` target as it stood when it was judged, or now.
+    def judged_deadline(self, calendar: BusinessTime, state: TargetState) -> datetime | None:
+        """Return the deadline of target ``state`` as it stood when it was judged, or now.
 
         For a target already met or missed this is the deadline it was judged
         against (the clock stops counting for a target once it is done); for
         a running target it is the running deadline; ``None`` when there is
         no such target or the clock was paused short of it.
         """
-        target = self.target_of(which)
+        target, done = state.target, state.done_at
         if target is None:
             return None
-        done = self.responded_at if which == RESPONSE else self.resolved_at
         if done is None:
             return self.deadline(calendar, target)
         reached = _ZERO
@@ -244,29 +333,28 @@ class SlaClock:
             return calendar.add(done, target - reached - running)
         return None
 
-    def remaining(self, calendar: _Calendar, which: str, at: datetime) -> Remaining | None:
-        """Return the time left on ``which`` target at ``at``, or ``None`` if it is not due."""
-        target = self.target_of(which)
-        if target is None or (which == RESPONSE and self.responded_at is not None):
+    def remaining(
+        self, calendar: BusinessTime, state: TargetState, at: datetime
+    ) -> Remaining | None:
+        """Return the time left on target ``state`` at ``at``, or ``None`` if it is not due."""
+        if state.target is None or state.done_at is not None:
             return None
-        if which == RESOLUTION and self.resolved_at is not None:
-            return None
-        business = target - self.consumed_at(calendar, at)
-        deadline = self.response_by if which == RESPONSE else self.resolution_by
-        calendar_left = None if deadline is None else _elapsed(at, deadline)
+        business = state.target - self.consumed_at(calendar, at)
+        calendar_left = None if state.due_by is None else _elapsed(at, state.due_by)
         return Remaining(business=business, calendar=calendar_left)
 
     def metrics(self) -> SlaMetrics:
         """Return first response, resolution and hold time, business and elapsed."""
+        response, resolution = self.response, self.resolution
         return SlaMetrics(
-            first_response_business=self.response_business,
+            first_response_business=response.business,
             first_response_elapsed=None
-            if self.responded_at is None
-            else _elapsed(self.started_at, self.responded_at),
-            resolution_business=self.resolution_business,
+            if response.done_at is None
+            else _elapsed(self.started_at, response.done_at),
+            resolution_business=resolution.business,
             resolution_elapsed=None
-            if self.resolved_at is None
-            else _elapsed(self.started_at, self.resolved_at),
+            if resolution.done_at is None
+            else _elapsed(self.started_at, resolution.done_at),
             hold_business=self.hold_business,
             hold_elapsed=self.hold_elapsed,
         )
@@ -276,22 +364,26 @@ class SlaClock:
         candidates = [instant for _, _, instant in self._pending(terms)]
         return min(candidates) if candidates else None
 
-    def _pending(self, terms: ClockTerms) -> list[tuple[str, str, datetime]]:
+    def at_risk_from(self, terms: ClockTerms, state: TargetState) -> datetime | None:
+        """Return the instant running target ``state`` counts as at risk under ``terms``, if any."""
+        if terms.at_risk is None or state.target is None or state.due_by is None:
+            return None
+        return self.deadline(
+            terms.business_time, state.target - terms.at_risk.threshold(state.target)
+        )
+
+    def _pending(self, terms: ClockTerms) -> list[tuple[str, TargetState, datetime]]:
         if self.role is not SlaRole.RUNNING:
             return []
-        pending: list[tuple[str, str, datetime]] = []
-        calendar = terms.business_time
-        for which, deadline in ((RESPONSE, self.response_by), (RESOLUTION, self.resolution_by)):
-            target = self.target_of(which)
-            if deadline is None or target is None:
+        pending: list[tuple[str, TargetState, datetime]] = []
+        for state in self.targets:
+            if state.due_by is None or state.target is None or _BREACHED in state.reported:
                 continue
-            if f"breached:{which}" in self.notified:
-                continue
-            pending.append(("breached", which, deadline + _TICK))
-            if terms.at_risk is not None and f"at_risk:{which}" not in self.notified:
-                risky = self.deadline(calendar, target - terms.at_risk.threshold(target))
+            pending.append((_BREACHED, state, state.due_by + _TICK))
+            if _AT_RISK not in state.reported:
+                risky = self.at_risk_from(terms, state)
                 if risky is not None:
-                    pending.append(("at_risk", which, risky))
+                    pending.append((_AT_RISK, state, risky))
         return pending
 
 
@@ -301,6 +393,19 @@ class SlaClock:
 def _elapsed(start: datetime, end: datetime) -> timedelta:
     """Return ``end - start`` as a plain timedelta, whatever datetime subclass they are."""
     return datetime.__sub__(end, start)
+
+
+def _replace(clock: SlaClock, *states: TargetState) -> SlaClock:
+    """Return ``clock`` with each of ``states`` in place of the target of its name."""
+    changes = {str(state.name): state for state in states}
+    return attrs.evolve(clock, **changes)  # type: ignore[arg-type]
+
+
+def _reported(state: TargetState, kind: str) -> TargetState:
+    """Return ``state`` with the notice ``kind`` recorded as raised."""
+    if kind in state.reported:
+        return state
+    return attrs.evolve(state, reported=(*state.reported, kind))
 
 
 def start_clock(
@@ -317,8 +422,8 @@ def start_clock(
     clock = SlaClock(
         agreement=terms.name,
         priority=priority,
-        response_target=response,
-        resolution_target=resolution,
+        response=TargetState(name=SlaTargetName.RESPONSE, target=response),
+        resolution=TargetState(name=SlaTargetName.RESOLUTION, target=resolution),
         started_at=at,
         role=SlaRole.PAUSED,
         paused_since=at,
@@ -343,41 +448,47 @@ def observe(
     require_aware("at", at)
     calendar = terms.business_time
     clock, notices = _settle(clock, at)
-    changes: dict[str, object] = {}
-    if responded and clock.responded_at is None:
-        deadline = clock.deadline(calendar, clock.response_target)
-        met = deadline is None or at <= deadline
-        changes |= {
-            "responded_at": at,
-            "response_met": met,
-            "response_business": calendar.between(clock.started_at, at),
-        }
-        if not met and RESPONSE not in clock.breached:
-            assert deadline is not None
-            changes["breached"] = (*clock.breached, RESPONSE)
-            notices += (SlaNotice(kind="breached", target=RESPONSE, deadline=deadline),)
-            changes["notified"] = (*clock.notified, f"breached:{RESPONSE}")
-    clock = attrs.evolve(clock, **changes)  # type: ignore[arg-type]
+    if responded and clock.response.done_at is None:
+        judged, more = _judge(clock, clock.response, calendar, at)
+        clock, notices = _replace(clock, judged), notices + more
     if role is not clock.role:
         clock, more = _change_role(clock, terms, role, at)
         notices += more
     return _with_deadlines(clock, calendar), notices
 
 
+def _judge(
+    clock: SlaClock, state: TargetState, calendar: BusinessTime, at: datetime
+) -> tuple[TargetState, tuple[SlaNotice, ...]]:
+    """Return target ``state`` done at ``at``: met or not, and a breach notice if it is news."""
+    deadline = None if state.target is None else clock.deadline(calendar, state.target)
+    met = deadline is None or at <= deadline
+    judged = attrs.evolve(
+        state,
+        done_at=at,
+        met=None if state.target is None else met,
+        business=calendar.between(clock.started_at, at),
+    )
+    if met or state.breached:
+        return judged, ()
+    assert deadline is not None
+    judged = _reported(attrs.evolve(judged, breached=True), _BREACHED)
+    return judged, (SlaNotice(kind=_BREACHED, target=state.name, deadline=deadline),)
+
+
 def _settle(clock: SlaClock, at: datetime) -> tuple[SlaClock, tuple[SlaNotice, ...]]:
     """Record as breached every running deadline that ``at`` is after."""
     notices: list[SlaNotice] = []
-    breached = list(clock.breached)
-    notified = list(clock.notified)
-    for which, deadline in ((RESPONSE, clock.response_by), (RESOLUTION, clock.resolution_by)):
-        if deadline is not None and at > deadline and which not in breached:
-            breached.append(which)
-            if f"breached:{which}" not in notified:
-                notified.append(f"breached:{which}")
-                notices.append(SlaNotice(kind="breached", target=which, deadline=deadline))
-    if not notices and breached == list(clock.breached):
+    settled: list[TargetState] = []
+    for state in clock.targets:
+        if state.due_by is None or at <= state.due_by or state.breached:
+            continue
+        if _BREACHED not in state.reported:
+            notices.append(SlaNotice(kind=_BREACHED, target=state.name, deadline=state.due_by))
+        settled.append(_reported(attrs.evolve(state, breached=True), _BREACHED))
+    if not settled:
         return clock, ()
-    return attrs.evolve(clock, breached=tuple(breached), notified=tuple(notified)), tuple(notices)
+    return _replace(clock, *settled), tuple(notices)
 
 
 def _change_role(
@@ -385,24 +496,13 @@ def _change_role(
 ) -> tuple[SlaClock, tuple[SlaNotice, ...]]:
     calendar = terms.business_time
     notices: tuple[SlaNotice, ...] = ()
-    changes: dict[str, object] = {"role": role}
-    if role is SlaRole.FULFILLED and clock.resolved_at is None:
-        target = clock.resolution_target
-        deadline = None if target is None else clock.deadline(calendar, target)
-        met = deadline is None or at <= deadline
-        changes |= {
-            "resolved_at": at,
-            "resolution_met": None if target is None else met,
-            "resolution_business": calendar.between(clock.started_at, at),
-        }
-        if not met and RESOLUTION not in clock.breached:
-            assert deadline is not None
-            changes["breached"] = (*clock.breached, RESOLUTION)
-            changes["notified"] = (*clock.notified, f"breached:{RESOLUTION}")
-            notices = (SlaNotice(kind="breached", target=RESOLUTION, deadline=deadline),)
+    resolution = clock.resolution
+    if role is SlaRole.FULFILLED and resolution.done_at is None:
+        resolution, notices = _judge(clock, resolution, calendar, at)
     elif clock.role is SlaRole.FULFILLED:
         # Reopened: the earlier resolution no longer counts.
-        changes |= {"resolved_at": None, "resolution_met": None, "resolution_business": None}
+        resolution = attrs.evolve(resolution, done_at=None, met=None, business=None)
+    changes: dict[str, object] = {"role": role, "resolution": resolution}
     if clock.running_since is not None:
         business = calendar.between(clock.running_since, at)
         period = Period(start=clock.running_since, end=at, business=business)
@@ -424,16 +524,16 @@ def _change_role(
     return attrs.evolve(clock, **changes), notices  # type: ignore[arg-type]
 
 
-def _with_deadlines(clock: SlaClock, calendar: _Calendar) -> SlaClock:
-    response_by = resolution_by = None
-    if clock.role is SlaRole.RUNNING:
-        if clock.responded_at is None:
-            response_by = clock.deadline(calendar, clock.response_target)
-        if clock.resolution_target is not None and clock.resolved_at is None:
-            resolution_by = clock.deadline(calendar, clock.resolution_target)
-    if response_by == clock.response_by and resolution_by == clock.resolution_by:
-        return clock
-    return attrs.evolve(clock, response_by=response_by, resolution_by=resolution_by)
+def _with_deadlines(clock: SlaClock, calendar: BusinessTime) -> SlaClock:
+    moved = []
+    for state in clock.targets:
+        due_by = None
+        if clock.role is SlaRole.RUNNING and state.open:
+            assert state.target is not None
+            due_by = clock.deadline(calendar, state.target)
+        if due_by != state.due_by:
+            moved.append(attrs.evolve(state, due_by=due_by))
+    return _replace(clock, *moved) if moved else clock
 
 
 def retarget(
@@ -451,7 +551,10 @@ def retarget(
     """
     clock, notices = _settle(clock, require_aware("at", at))
     clock = attrs.evolve(
-        clock, priority=priority, response_target=response, resolution_target=resolution
+        clock,
+        priority=priority,
+        response=attrs.evolve(clock.response, target=response),
+        resolution=attrs.evolve(clock.resolution, target=resolution),
     )
     return _with_deadlines(clock, terms.business_time), notices
 
@@ -462,35 +565,35 @@ def sweep(
     """Report each target that became at risk or breached by ``now``, once per target."""
     require_aware("now", now)
     notices: list[SlaNotice] = []
-    notified = list(clock.notified)
-    breached = list(clock.breached)
     pending = sorted(clock._pending(terms), key=lambda item: item[2])
-    due = [(kind, which, instant) for kind, which, instant in pending if instant <= now]
-    # A sweep that comes late finds the breach due as well: it alone is news then.
-    breaching = {which for kind, which, _ in due if kind == "breached"}
-    for kind, which, _instant in due:
-        deadline = clock.response_by if which == RESPONSE else clock.resolution_by
-        assert deadline is not None
-        notified.append(f"{kind}:{which}")
-        if kind == "breached" and which not in breached:
-            breached.append(which)
-        if kind == "at_risk" and which in breaching:
-            continue
-        notices.append(SlaNotice(kind=kind, target=which, deadline=deadline))
+    due = [(kind, state.name, instant) for kind, state, instant in pending if instant <= now]
     if not due:
         return clock, ()
-    return attrs.evolve(clock, notified=tuple(notified), breached=tuple(breached)), tuple(notices)
+    # A sweep that comes late finds the breach due as well: it alone is news then.
+    breaching = {name for kind, name, _ in due if kind == _BREACHED}
+    swept = {state.name: state for state in clock.targets}
+    for kind, name, _instant in due:
+        state = _reported(swept[name], kind)
+        if kind == _BREACHED:
+            state = attrs.evolve(state, breached=True)
+        swept[name] = state
+        if kind == _AT_RISK and name in breaching:
+            continue
+        assert state.due_by is not None
+        notices.append(SlaNotice(kind=kind, target=name, deadline=state.due_by))
+    return _replace(clock, *swept.values()), tuple(notices)
 
 
 def restart(
     clock: SlaClock, terms: ClockTerms, *, role: SlaRole, at: datetime, by: str, reason: str
 ) -> SlaClock:
     """Return the clock reset at ``at``: nothing consumed, no response, no breach."""
+    assert clock.response.target is not None  # checked when the clock was made
     fresh = start_clock(
         terms,
         priority=clock.priority,
-        response=clock.response_target,
-        resolution=clock.resolution_target,
+        response=clock.response.target,
+        resolution=clock.resolution.target,
         role=role,
         at=at,
     )

@@ -2,13 +2,14 @@
 
 The form is written into an RFC 5322 message from the sender to the
 support address and handed to :meth:`HelpDesk.receive
-<issuecore.desk.HelpDesk.receive>`, so it meets exactly the rules mail meets:
+<issuecore._desk.HelpDesk.receive>`, so it meets exactly the rules mail meets:
 the same threading, the same acknowledgement mail, the same per-sender
 limit on automatic replies, the same quarantine. In front of that the form
 has its own guards: off unless ``contact_form = true``, a CSRF token, a
 honeypot field people never see, size limits, and at most ``contact_limit``
 submissions per sender address and per client address in
-``contact_window`` (counted in this process).
+``contact_window`` (counted in the desk's store, so every web worker on one
+database shares the count).
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ from typing import Final
 
 from starlette.datastructures import FormData, UploadFile
 
-from issuecore.desk import HelpDesk
-from issuecore.mail.addresses import address_key, normalize_address, safe_header_text
+from issuecore import HelpDesk
+from issuecore.mail import address_key, normalize_address, safe_header_text
 
 __all__ = ["ContactRefusedError", "contact_message"]
 

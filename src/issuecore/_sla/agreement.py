@@ -9,21 +9,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 import attrs
 import pendulum
 
 from issuecore._instants import require_aware
+from issuecore._model import Issue
+from issuecore._sla.clock import AgreementStatus, BusinessTime, SlaRole
+from issuecore._workflow import DEFAULT_WORKFLOW, Workflow
 from issuecore.errors import AgreementError, UnknownPriorityError
-from issuecore.model import Issue
-from issuecore.sla.clock import AgreementStatus, SlaRole
-from issuecore.workflow import DEFAULT_WORKFLOW, Workflow
 
 __all__ = [
     "AgreementStatus",
     "AtRisk",
-    "BusinessTime",
     "Condition",
     "ElapsedTime",
     "ServiceLevelAgreement",
@@ -31,18 +30,6 @@ __all__ = [
     "check_agreements",
     "choose_agreement",
 ]
-
-
-class BusinessTime(Protocol):
-    """What the SLA clock needs of a calendar: exact addition and measurement."""
-
-    def add(self, start: datetime, duration: timedelta) -> datetime:
-        """Return the earliest instant at which ``duration`` of open time has passed."""
-        ...
-
-    def between(self, a: datetime, b: datetime) -> timedelta:
-        """Return the open time in ``[a, b)``."""
-        ...
 
 
 class ElapsedTime:

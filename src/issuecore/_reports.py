@@ -22,13 +22,13 @@ from datetime import UTC, datetime, timedelta
 import attrs
 
 from issuecore._instants import require_aware
-from issuecore.model import Issue
-from issuecore.queries import MAX_PAGE, IssuePage, IssueQuery, IssueSort
-from issuecore.sla.clock import RESOLUTION, RESPONSE, SlaClock
+from issuecore._model import Issue
+from issuecore._queries import MAX_PAGE, IssuePage, IssueQuery, IssueSort
+from issuecore._sla.clock import TargetState
 
 __all__ = [
-    "DIMENSIONS",
     "NONE",
+    "REPORT_DIMENSIONS",
     "Report",
     "ReportPeriod",
     "ReportRow",
@@ -36,7 +36,7 @@ __all__ = [
     "percentile",
 ]
 
-DIMENSIONS = ("priority", "agreement", "assignee", "month")
+REPORT_DIMENSIONS = ("priority", "agreement", "assignee", "month")
 """What a report can be grouped by."""
 
 NONE = "(none)"
@@ -185,8 +185,10 @@ def _seconds(value: timedelta | None) -> float | None:
 def _dimensions(by: str | Iterable[str]) -> tuple[str, ...]:
     chosen = (by,) if isinstance(by, str) else tuple(by)
     for name in chosen:
-        if name not in DIMENSIONS:
-            raise ValueError(f"cannot group a report by {name!r}; known: {', '.join(DIMENSIONS)}")
+        if name not in REPORT_DIMENSIONS:
+            raise ValueError(
+                f"cannot group a report by {name!r}; known: {', '.join(REPORT_DIMENSIONS)}"
+            )
     if len(set(chosen)) != len(chosen):
         raise ValueError(f"each dimension may be grouped by once, got {', '.join(chosen)}")
     return chosen
@@ -212,14 +214,10 @@ class _Facts:
     resolution_time: timedelta | None
 
 
-def _verdict(clock: SlaClock, which: str, at: datetime) -> bool | None:
-    met = clock.response_met if which == RESPONSE else clock.resolution_met
-    if met is not None:
-        return met
-    if which in clock.breached:
-        return False
-    deadline = clock.response_by if which == RESPONSE else clock.resolution_by
-    if deadline is not None and deadline < at:
+def _verdict(state: TargetState, at: datetime) -> bool | None:
+    if state.met is not None:
+        return state.met
+    if state.breached or (state.due_by is not None and state.due_by < at):
         return False
     return None
 
@@ -231,10 +229,10 @@ def _facts(issue: Issue, at: datetime) -> _Facts:
         return _Facts(resolved, None, None, None, None)
     return _Facts(
         resolved=resolved,
-        response=_verdict(clock, RESPONSE, at),
-        resolution=_verdict(clock, RESOLUTION, at),
-        response_time=clock.response_business,
-        resolution_time=clock.resolution_business,
+        response=_verdict(clock.response, at),
+        resolution=_verdict(clock.resolution, at),
+        response_time=clock.response.business,
+        resolution_time=clock.resolution.business,
     )
 
 

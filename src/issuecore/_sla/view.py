@@ -1,11 +1,13 @@
 """What a user interface shows of an issue's SLA at an instant: one value per target.
 
-:func:`sla_view` reads an issue's :class:`~issuecore.sla.clock.SlaClock` with
-its agreement at an instant and returns an :class:`SlaView`: the agreement
-status and, for the response and the resolution target, a
-:class:`TargetView` with the target's length, when it is due, when it was
-done, whether it was met, the business time consumed and what is left in
-business and in calendar time. It is pure and never reads the system clock.
+An issue's clock (``issue.sla``, a :class:`~issuecore._sla.clock.SlaClock`)
+keeps each target as a :class:`~issuecore._sla.clock.TargetState`:
+``issue.sla.response`` and ``issue.sla.resolution``. What depends on the
+instant asked (the business time consumed, what is left, whether a deadline
+has passed) needs the agreement's calendar too: :func:`sla_view` reads the
+clock with its agreement at an instant and returns an :class:`SlaView`, the
+agreement status and a :class:`TargetView` per target. It is pure and never
+reads the system clock.
 """
 
 from __future__ import annotations
@@ -16,12 +18,20 @@ from datetime import datetime, timedelta
 import attrs
 
 from issuecore._instants import optional_utc_converter, require_aware, utc_converter
-from issuecore.sla.clock import RESOLUTION, RESPONSE, AgreementStatus, ClockTerms, SlaClock, SlaRole
+from issuecore._sla.clock import (
+    AgreementStatus,
+    BusinessTime,
+    ClockTerms,
+    SlaClock,
+    SlaRole,
+    SlaTargetName,
+    TargetState,
+)
 
-__all__ = ["SlaView", "TargetState", "TargetView", "sla_view"]
+__all__ = ["SlaView", "TargetStatus", "TargetView", "sla_view", "target_view"]
 
 
-class TargetState(enum.StrEnum):
+class TargetStatus(enum.StrEnum):
     """Where one target stands at an instant."""
 
     RUNNING = "running"
@@ -36,7 +46,7 @@ class TargetState(enum.StrEnum):
 
 @attrs.frozen(kw_only=True)
 class TargetView:
-    """One target of an issue's agreement at an instant.
+    """One target of an issue's agreement at an instant: its :class:`TargetState` read at ``at``.
 
     ``target`` is its length in business time; ``due_by`` the deadline it is
     judged against (``None`` while the clock is paused short of it);
@@ -47,8 +57,8 @@ class TargetView:
     ``None`` while paused, because the deadline is then unknown).
     """
 
-    name: str
-    state: TargetState
+    name: SlaTargetName
+    status: TargetStatus
     target: timedelta
     due_by: datetime | None = attrs.field(converter=optional_utc_converter)
     done_at: datetime | None = attrs.field(converter=optional_utc_converter)
@@ -82,7 +92,8 @@ class SlaView:
 def sla_view(clock: SlaClock, terms: ClockTerms, *, at: datetime) -> SlaView:
     """Return what ``clock`` (an issue's SLA under the agreement ``terms``) shows at ``at``."""
     require_aware("at", at)
-    response = _target(clock, terms, RESPONSE, at)
+    calendar = terms.business_time
+    response = target_view(clock, clock.response, calendar, at=at)
     assert response is not None  # every agreement has a response target
     return SlaView(
         agreement=clock.agreement,
@@ -90,50 +101,57 @@ def sla_view(clock: SlaClock, terms: ClockTerms, *, at: datetime) -> SlaView:
         at=at,
         status=clock.status(at),
         response=response,
-        resolution=_target(clock, terms, RESOLUTION, at),
+        resolution=target_view(clock, clock.resolution, calendar, at=at),
     )
 
 
-def _target(clock: SlaClock, terms: ClockTerms, which: str, at: datetime) -> TargetView | None:
-    length = clock.target_of(which)
-    if length is None:
+def target_view(
+    clock: SlaClock, state: TargetState, calendar: BusinessTime | None, *, at: datetime
+) -> TargetView | None:
+    """Return target ``state`` of ``clock`` read at ``at``; ``None`` when it has no target.
+
+    Without the agreement's ``calendar`` (an agreement no longer configured)
+    the deadlines are those stored, the consumed time is what the clock had
+    counted at its last change, and nothing is said of the time left.
+    """
+    require_aware("at", at)
+    if state.target is None:
         return None
-    calendar = terms.business_time
-    done_at = clock.responded_at if which == RESPONSE else clock.resolved_at
-    met = clock.response_met if which == RESPONSE else clock.resolution_met
-    due_by = clock.deadline_of(calendar, which)
-    if done_at is not None:
-        used = clock.response_business if which == RESPONSE else clock.resolution_business
-        consumed = used if used is not None else calendar.between(clock.started_at, done_at)
-        state = TargetState.MET if met or met is None else TargetState.BREACHED
+    due_by = state.due_by if calendar is None else clock.judged_deadline(calendar, state)
+    if state.done_at is not None:
+        consumed = state.business
+        if consumed is None:
+            consumed = (
+                clock.consumed
+                if calendar is None
+                else calendar.between(clock.started_at, state.done_at)
+            )
         return TargetView(
-            name=which,
-            state=state,
-            target=length,
+            name=state.name,
+            status=TargetStatus.BREACHED if state.met is False else TargetStatus.MET,
+            target=state.target,
             due_by=due_by,
-            done_at=done_at,
-            met=met,
+            done_at=state.done_at,
+            met=state.met,
             consumed=consumed,
             remaining_business=None,
             remaining_calendar=None,
         )
-    consumed = clock.consumed_at(calendar, at)
-    left = clock.remaining(calendar, which, at)
-    overdue = due_by is not None and at > due_by
-    if which in clock.breached or overdue:
-        state = TargetState.BREACHED
+    left = None if calendar is None else clock.remaining(calendar, state, at)
+    if state.breached or (due_by is not None and at > due_by):
+        status = TargetStatus.BREACHED
     elif clock.role is SlaRole.RUNNING:
-        state = TargetState.RUNNING
+        status = TargetStatus.RUNNING
     else:
-        state = TargetState.PAUSED
+        status = TargetStatus.PAUSED
     return TargetView(
-        name=which,
-        state=state,
-        target=length,
+        name=state.name,
+        status=status,
+        target=state.target,
         due_by=due_by,
         done_at=None,
         met=None,
-        consumed=consumed,
+        consumed=clock.consumed if calendar is None else clock.consumed_at(calendar, at),
         remaining_business=None if left is None else left.business,
         remaining_calendar=None if left is None else left.calendar,
     )
