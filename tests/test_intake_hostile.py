@@ -6,8 +6,13 @@ import email.message
 from datetime import UTC, datetime
 from typing import Any
 
-from issuecore import DeskSettings, HelpDesk
+import attrs
+import pytest
+
+from issuecore import DeskSettings, HelpDesk, _intake
+from issuecore._model import Attachment
 from issuecore.adapters.memory import InMemoryStore
+from issuecore.mail._parse import InboundMessage
 from issuecore.mail._settings import MailSettings
 from issuecore.testing import FakeClock, RecordingMailer
 
@@ -117,3 +122,38 @@ def test_the_same_bytes_given_twice_in_a_batch_that_fails_are_recorded_once() ->
     report = desk.receive_many([raw, raw], batch_size=10)
     assert [outcome.kind for outcome in report.outcomes] == ["quarantined", "duplicate"]
     assert report.failures == ()
+
+
+def test_clean_parsed_text_is_taken_as_it_is() -> None:
+    parsed = _intake.parse_message(b"From: a@c.example\nMessage-ID: <m@c>\nSubject: s\n\nbody\n")
+    assert _intake._cleaned(parsed) is parsed
+    attachment = Attachment(filename="a.txt", content_type="text/plain", data=b"a")
+    with_file = attrs.evolve(parsed, attachments=(attachment,))
+    assert _intake._cleaned(with_file) is with_file
+
+
+@pytest.mark.parametrize(
+    "field",
+    ["subject", "text", "from_name", "cc", "headers", "references", "attachments", "defects"],
+)
+def test_a_lone_surrogate_in_any_one_field_is_cleaned(field: str) -> None:
+    parsed = _intake.parse_message(b"From: a@c.example\nMessage-ID: <m@c>\nSubject: s\n\nbody\n")
+    assert isinstance(parsed, InboundMessage)
+    bad = "x\udcff"
+    values: dict[str, object] = {
+        "subject": bad,
+        "text": bad,
+        "from_name": bad,
+        "cc": ("b@c.example", bad),
+        "headers": (*parsed.headers, ("x-odd", bad)),
+        "references": ("<r@c>", f"<{bad}@c>"),
+        "attachments": (Attachment(filename=bad, content_type="text/plain", data=b"a"),),
+        "defects": (bad,),
+    }
+    dirty = attrs.evolve(parsed, **{field: values[field]})  # type: ignore[misc, arg-type]
+    cleaned = _intake._cleaned(dirty)
+    assert isinstance(cleaned, InboundMessage)
+    assert "\udcff" not in repr(attrs.asdict(cleaned))
+    assert getattr(cleaned, field) != getattr(dirty, field)
+    others = [name for name in attrs.fields_dict(InboundMessage) if name != field]
+    assert all(getattr(cleaned, name) == getattr(dirty, name) for name in others)

@@ -14,15 +14,17 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 
 from issuecore import DeskSettings, HelpDesk
+from issuecore._desk_core import _add_effects
 from issuecore._model import Assigned, IssueOpened, NoteAdded
 from issuecore.adapters.memory import InMemoryStore
 from issuecore.adapters.null import NullEventSink, NullNotifier, NullTaskBoard
 from issuecore.adapters.sqlite import SQLiteStore
-from issuecore.errors import ConcurrencyConflictError
-from issuecore.ports import EffectKind, Store
+from issuecore.errors import ConcurrencyConflictError, UnstorableValueError
+from issuecore.ports import EffectKind, OutboxItem, Store
 from issuecore.testing import (
     FakeClock,
     RecordingEventSink,
@@ -413,3 +415,90 @@ def test_claiming_from_the_outbox_gives_up_after_five_conflicts(store: Store) ->
         desk.flush_outbox()
     assert notifier.calls == []
     assert desk.flush_outbox() == (1, 0)
+
+
+def _effect(effect_id: str, payload: bytes) -> OutboxItem:
+    return OutboxItem(
+        id=effect_id,
+        kind=EffectKind.EVENT,
+        number=None,
+        payload=payload,
+        created_at=START,
+        next_attempt_at=START,
+    )
+
+
+def test_adding_effects_together_keeps_the_first_of_each_id_as_adding_one_by_one_does(
+    store: Store,
+) -> None:
+    with store.transaction() as work:
+        work.outbox.add(_effect("a" * 32, b"stored"))
+        work.commit()
+    with store.transaction() as work:
+        work.outbox.add_all(  # type: ignore[attr-defined]
+            [
+                _effect("a" * 32, b"again"),
+                _effect("b" * 32, b"first"),
+                _effect("b" * 32, b"second"),
+                _effect("c" * 32, b"new"),
+            ]
+        )
+        work.outbox.add_all([])  # type: ignore[attr-defined]
+        work.commit()
+    with store.transaction(read_only=True) as work:
+        payloads = [work.outbox.get(letter * 32) for letter in "abc"]
+        assert [item.payload for item in payloads if item] == [b"stored", b"first", b"new"]
+        assert [item.id for item in work.outbox.pending(limit=10)] == [
+            letter * 32 for letter in "abc"
+        ]
+
+
+def test_adding_effects_together_refuses_unstorable_text_before_writing(store: Store) -> None:
+    with store.transaction() as work:
+        with pytest.raises(UnstorableValueError):
+            work.outbox.add_all(  # type: ignore[attr-defined]
+                [_effect("a" * 32, b"ok"), attrs.evolve(_effect("b" * 32, b""), number="\x00")]
+            )
+        assert work.outbox.get("a" * 32) is None
+
+
+class _AddOnly:
+    """An adopter's outbox offering the port's ``add`` alone."""
+
+    def __init__(self) -> None:
+        self.added: list[OutboxItem] = []
+
+    def add(self, item: OutboxItem) -> None:
+        self.added.append(item)
+
+
+def test_effects_go_one_by_one_to_an_outbox_without_add_all() -> None:
+    outbox = _AddOnly()
+    items = [_effect("a" * 32, b"1"), _effect("b" * 32, b"2")]
+    _add_effects(outbox, items)  # type: ignore[arg-type]
+    assert outbox.added == items
+
+
+@pytest.mark.parametrize("store", ["postgresql", "mariadb"], indirect=True)
+def test_completing_effects_together_marks_each_as_completing_one_by_one_does(
+    store: Store,
+) -> None:
+    with store.transaction() as work:
+        work.outbox.add_all(  # type: ignore[attr-defined]
+            [_effect(letter * 32, letter.encode()) for letter in "abc"]
+        )
+        work.outbox.complete("a" * 32, at=START)
+        work.commit()
+    later = START + timedelta(minutes=1)
+    with store.transaction() as work:
+        done = work.outbox.complete_all(  # type: ignore[attr-defined]
+            ["a" * 32, "b" * 32, "c" * 32, "c" * 32], at=later
+        )
+        work.commit()
+    assert done == 2
+    with store.transaction(read_only=True) as work:
+        items = [work.outbox.get(letter * 32) for letter in "abc"]
+    assert [item.done_at if item else None for item in items] == [START, later, later]
+    assert all(item and item.next_attempt_at is None for item in items)
+    with store.transaction() as work, pytest.raises(LookupError, match="d" * 32):
+        work.outbox.complete_all(["b" * 32, "d" * 32], at=later)  # type: ignore[attr-defined]

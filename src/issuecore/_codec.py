@@ -89,7 +89,9 @@ def loads(cls: type[T], text: str | bytes) -> T:
 
 def encode(value: object, hint: object, path: str = "$") -> Any:
     """Return a JSON-compatible form of ``value`` declared with type ``hint``."""
-    origin = typing.get_origin(hint)
+    if (hint is str or hint is int or hint is bool) and type(value) is hint:
+        return value  # the common case, as _encode_scalar would return it
+    origin, is_attrs = _shape(hint)
     if hint is Any or hint is object:
         return _encode_any(value, path)
     if origin is typing.Literal:
@@ -105,8 +107,8 @@ def encode(value: object, hint: object, path: str = "$") -> Any:
         if not isinstance(value, hint):
             raise TypeError(f"{path}: expected {_name(hint)}, got {_name(type(value))}")
         return _encode_attrs(to_shape(value), shape, path)
-    if isinstance(hint, type) and attrs.has(hint):
-        return _encode_attrs(value, hint, path)
+    if is_attrs:
+        return _encode_attrs(value, hint, path)  # type: ignore[arg-type]
     if origin is not None:
         return _encode_generic(value, hint, origin, path)
     if isinstance(hint, type):
@@ -116,7 +118,9 @@ def encode(value: object, hint: object, path: str = "$") -> Any:
 
 def decode(data: Any, hint: object, path: str = "$") -> Any:
     """Return the value of type ``hint`` that :func:`encode` turned into ``data``."""
-    origin = typing.get_origin(hint)
+    if (hint is str or hint is int or hint is bool) and data is not None:
+        return data  # the common case, as _decode_scalar would return it
+    origin, is_attrs = _shape(hint)
     if hint is Any or hint is object or origin is typing.Literal:
         return data
     if origin is typing.Union or origin is types.UnionType:
@@ -128,8 +132,8 @@ def decode(data: Any, hint: object, path: str = "$") -> Any:
     if isinstance(hint, type) and hint in _STORED_AS:
         shape, _, from_shape = _STORED_AS[hint]
         return from_shape(_decode_attrs(data, shape, path))
-    if isinstance(hint, type) and attrs.has(hint):
-        return _decode_attrs(data, hint, path)
+    if is_attrs:
+        return _decode_attrs(data, hint, path)  # type: ignore[arg-type]
     if origin is not None:
         return _decode_generic(data, hint, origin, path)
     if isinstance(hint, type):
@@ -138,6 +142,20 @@ def decode(data: Any, hint: object, path: str = "$") -> Any:
 
 
 _FIELDS: dict[type, tuple[tuple[str, str, Any], ...]] = {}
+_SHAPES: dict[object, tuple[Any, bool]] = {}
+
+
+def _shape(hint: object) -> tuple[Any, bool]:
+    """Return the ``typing.get_origin`` of ``hint`` and whether it is an attrs class, remembered."""
+    try:
+        return _SHAPES[hint]
+    except KeyError:
+        pass
+    except TypeError:  # an unhashable hint is looked at every time
+        return typing.get_origin(hint), isinstance(hint, type) and attrs.has(hint)
+    shape = (typing.get_origin(hint), isinstance(hint, type) and attrs.has(hint))
+    _SHAPES[hint] = shape
+    return shape
 
 
 def _init_fields(cls: type) -> tuple[tuple[str, str, Any], ...]:

@@ -296,6 +296,10 @@ class Deliverer:
         at = self.clock.now()
 
         def complete(work: UnitOfWork) -> None:
+            complete_all = getattr(work.outbox, "complete_all", None)
+            if complete_all is not None and len(items) > 1:  # one statement where offered
+                complete_all([item.id for item in items], at=at)
+                return
             for item in items:
                 work.outbox.complete(item.id, at=at)
 

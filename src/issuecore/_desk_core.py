@@ -41,6 +41,7 @@ from issuecore.ports import (
     EventSink,
     Mailer,
     Notifier,
+    Outbox,
     OutboxItem,
     Store,
     TaskBoard,
@@ -371,7 +372,12 @@ class _DeskCore:
         now: datetime,
     ) -> None:
         item = OutboxItem.for_message(message, number=number, created_at=now)
-        message_id = str(message["Message-ID"])
+        self._queue_item(work, after, item, number=number, now=now)
+
+    def _queue_item(
+        self, work: UnitOfWork, after: _AfterCommit, item: OutboxItem, *, number: str, now: datetime
+    ) -> None:
+        message_id = str(item.message_id)
         work.record_message(
             message_id, number=number, outcome="sent", reason="sent by the desk", at=now
         )
@@ -412,8 +418,7 @@ class _DeskCore:
             items = after.items(
                 now, owner=self._delivery.owner, until=self._delivery.lease_until(now)
             )
-            for item in items:
-                work.outbox.add(item)
+            _add_effects(work.outbox, items)
             work.commit()
         return result, items
 
@@ -424,3 +429,13 @@ class _DeskCore:
             self._delivery.deliver(items)
         except Exception:  # the operation has committed: its effects wait for the lease to end
             logger.exception("delivering the effects of a committed operation failed")
+
+
+def _add_effects(outbox: Outbox, items: Sequence[OutboxItem]) -> None:
+    """Write ``items`` to ``outbox``: in one go where the store offers it (``add_all``)."""
+    add_all = getattr(outbox, "add_all", None)
+    if add_all is None:  # an adopter's store with the port's add alone
+        for item in items:
+            outbox.add(item)
+    else:
+        add_all(items)

@@ -28,7 +28,11 @@ from issuecore._model import Action, Event, Issue, ReplySent
 from issuecore._sla.tracking import follow
 from issuecore._workflow import add_participant
 from issuecore.errors import IssueNotFoundError
-from issuecore.mail._compose import compose_agent_reply, compose_auto_reply, reserve_auto_reply
+from issuecore.mail._compose import (
+    compose_agent_reply,
+    compose_auto_reply_bytes,
+    reserve_auto_reply,
+)
 from issuecore.mail._intake import (
     AgentRelay,
     IntakePlan,
@@ -40,7 +44,7 @@ from issuecore.mail._intake import (
 )
 from issuecore.mail._matching import PriorMessage, decide
 from issuecore.mail._parse import InboundMessage, Quarantined
-from issuecore.ports import UnitOfWork
+from issuecore.ports import EffectKind, OutboxItem, UnitOfWork, new_effect_id
 
 logger = logging.getLogger("issuecore.intake")
 
@@ -207,7 +211,7 @@ class _Filing(_DeskCore):
             _AutoReplyCounter(work), recipient, now=now, settings=self.mail, sender=new.raised_by
         ):
             assert isinstance(plan.message, InboundMessage)
-            reply = compose_auto_reply(
+            reply = compose_auto_reply_bytes(
                 plan.message,
                 number=issue.number,
                 settings=self.mail,
@@ -215,7 +219,17 @@ class _Filing(_DeskCore):
                 unique=_stable_unique(plan.message_id),
             )
             if reply is not None:
-                self._queue(work, after, reply, number=issue.number, now=now)
+                message_id, payload = reply
+                item = OutboxItem(
+                    id=new_effect_id(),
+                    kind=EffectKind.MAIL,
+                    number=issue.number,
+                    message_id=message_id,
+                    payload=payload,
+                    created_at=now,
+                    next_attempt_at=now,
+                )
+                self._queue_item(work, after, item, number=issue.number, now=now)
                 auto_reply = True
         events = (*change.events, plan.received(issue.number))
         self._save_new(work, issue, after, events)

@@ -422,39 +422,54 @@ def _cleaned(parsed: InboundMessage | Quarantined) -> InboundMessage | Quarantin
             reason=clean_text(parsed.reason),
             message_id=clean_identifier(parsed.message_id),
         )
-    return attrs.evolve(
-        parsed,
-        message_id=clean_identifier(parsed.message_id),
-        in_reply_to=None if parsed.in_reply_to is None else clean_identifier(parsed.in_reply_to),
-        references=tuple(clean_identifier(reference) for reference in parsed.references),
-        returned_message_id=(
+    cleaned: dict[str, object] = {
+        "message_id": clean_identifier(parsed.message_id),
+        "in_reply_to": None if parsed.in_reply_to is None else clean_identifier(parsed.in_reply_to),
+        "references": tuple(clean_identifier(reference) for reference in parsed.references),
+        "returned_message_id": (
             None
             if parsed.returned_message_id is None
             else clean_identifier(parsed.returned_message_id)
         ),
-        from_address=clean_optional(parsed.from_address),
-        from_name=clean_text(parsed.from_name),
-        reply_to=tuple(clean_text(address) for address in parsed.reply_to),
-        to=tuple(clean_text(address) for address in parsed.to),
-        cc=tuple(clean_text(address) for address in parsed.cc),
-        subject=clean_text(parsed.subject),
-        text=clean_text(parsed.text),
-        html=clean_optional(parsed.html),
-        attachments=tuple(_cleaned_attachment(attachment) for attachment in parsed.attachments),
-        headers=tuple((clean_text(name), clean_text(value)) for name, value in parsed.headers),
-        content_type=clean_text(parsed.content_type),
-        report_type=clean_optional(parsed.report_type),
-        defects=tuple(clean_text(defect) for defect in parsed.defects),
-        omissions=tuple(clean_text(omission) for omission in parsed.omissions),
-    )
+        "from_address": clean_optional(parsed.from_address),
+        "from_name": clean_text(parsed.from_name),
+        "reply_to": tuple(clean_text(address) for address in parsed.reply_to),
+        "to": tuple(clean_text(address) for address in parsed.to),
+        "cc": tuple(clean_text(address) for address in parsed.cc),
+        "subject": clean_text(parsed.subject),
+        "text": clean_text(parsed.text),
+        "html": clean_optional(parsed.html),
+        "attachments": tuple(_cleaned_attachment(attachment) for attachment in parsed.attachments),
+        "headers": tuple((clean_text(name), clean_text(value)) for name, value in parsed.headers),
+        "content_type": clean_text(parsed.content_type),
+        "report_type": clean_optional(parsed.report_type),
+        "defects": tuple(clean_text(defect) for defect in parsed.defects),
+        "omissions": tuple(clean_text(omission) for omission in parsed.omissions),
+    }
+    if all(_same(value, getattr(parsed, name)) for name, value in cleaned.items()):
+        return parsed  # every text was clean already (cleaning returns clean text itself)
+    return attrs.evolve(parsed, **cleaned)  # type: ignore[arg-type]
+
+
+def _same(cleaned: object, original: object) -> bool:
+    """Return whether ``cleaned`` holds the very objects of ``original`` (a tuple item by item)."""
+    if isinstance(cleaned, tuple) and isinstance(original, tuple):
+        return len(cleaned) == len(original) and all(
+            _same(a, b) for a, b in zip(cleaned, original, strict=True)
+        )
+    return cleaned is original
 
 
 def _cleaned_attachment(attachment: Attachment) -> Attachment:
+    filename = clean_text(attachment.filename)
+    content_type = clean_text(attachment.content_type)
+    content_id = None if attachment.content_id is None else clean_identifier(attachment.content_id)
+    if (
+        filename is attachment.filename
+        and content_type is attachment.content_type
+        and content_id is attachment.content_id
+    ):
+        return attachment
     return attrs.evolve(
-        attachment,
-        filename=clean_text(attachment.filename),
-        content_type=clean_text(attachment.content_type),
-        content_id=(
-            None if attachment.content_id is None else clean_identifier(attachment.content_id)
-        ),
+        attachment, filename=filename, content_type=content_type, content_id=content_id
     )

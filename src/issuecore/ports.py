@@ -36,6 +36,7 @@ from issuecore._instants import (
 )
 from issuecore._model import Event, Issue, ThreadEntry
 from issuecore._queries import IssuePage, IssueQuery
+from issuecore.mail._headers import MimeHeaderFactory
 
 __all__ = [
     "AgentAccount",
@@ -64,6 +65,9 @@ __all__ = [
 # Lines up to RFC 5322's 998 characters: a long Message-ID in In-Reply-To or
 # References is then kept as it is instead of being RFC 2047-encoded.
 _STORED = email.policy.default.clone(max_line_length=998)
+# Reading a stored message back asks for each part's Content-Type several times;
+# intake's header factory builds those objects faster, and the same.
+_READ = email.policy.default.clone(header_factory=MimeHeaderFactory())
 
 
 @attrs.frozen(kw_only=True)
@@ -167,8 +171,11 @@ class OutboxItem:
         """Return the message parsed back from its bytes (mail only)."""
         if self.kind is not EffectKind.MAIL:
             raise ValueError(f"outbox item {self.id} is a {self.kind}, not mail")
-        parsed = BytesParser(policy=email.policy.default).parsebytes(self.payload)
+        parsed = BytesParser(policy=_READ).parsebytes(self.payload)
         assert isinstance(parsed, EmailMessage)
+        for part in parsed.walk():
+            # The parse kept the raw header lines; later reads use the standard policy.
+            part.policy = email.policy.default
         return parsed
 
 

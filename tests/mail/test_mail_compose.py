@@ -4,24 +4,28 @@ from __future__ import annotations
 
 import email
 import email.policy
-from datetime import timedelta
+from datetime import timedelta, timezone
 from email.message import EmailMessage
 
+import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from mail_support import NOW, SIGNING_KEY, WORKFLOW, fixture_bytes, issue, settings, world
 
+from issuecore._instants import in_utc
 from issuecore.mail import InboundMessage, parse_message
 from issuecore.mail._compose import (
     InMemoryAutoReplyCounter,
     compose_agent_reply,
     compose_auto_reply,
+    compose_auto_reply_bytes,
     reference_chain,
     reserve_auto_reply,
 )
 from issuecore.mail._matching import DecisionKind, decide
 from issuecore.mail._signing import verify_message_id
+from issuecore.ports import OutboxItem
 from strategies import hostile_text, names, raw_messages, subjects
 
 NUMBER = "ISS-2026-00099"
@@ -246,3 +250,112 @@ def test_address_that_needs_smtputf8_gets_no_auto_reply() -> None:
     message = parse_message("From: Jörg <jörg@example.de>\nMessage-ID: <m@x>\n\nhi\n".encode())
     assert isinstance(message, InboundMessage)
     assert compose_auto_reply(message, number=NUMBER, settings=settings(), now=NOW) is None
+
+
+_PLAIN_WORDS = st.from_regex(r"[!-~]{1,12}( [!-~]{1,12}){0,6}", fullmatch=True)
+_PLAIN_IDS = st.from_regex(r"<[A-Za-z0-9_.+-]{1,20}@[a-z0-9.-]{1,20}>", fullmatch=True)
+_PLAIN_ADDRESSES = st.from_regex(
+    r"[A-Za-z0-9_+-]{1,10}(\.[a-z0-9]{1,5})?@[a-z0-9-]{1,10}\.test", fullmatch=True
+)
+
+
+def _queued(message: InboundMessage, **keywords: object) -> tuple[str, bytes] | None:
+    """Return what queueing compose_auto_reply's message stores: its Message-ID and bytes."""
+    reply = compose_auto_reply(message, **keywords)  # type: ignore[arg-type]
+    if reply is None:
+        return None
+    item = OutboxItem.for_message(reply, number=NUMBER, created_at=NOW)
+    assert item.message_id is not None
+    return item.message_id, item.payload
+
+
+@given(
+    subject=st.one_of(_PLAIN_WORDS, subjects),
+    sender=st.one_of(_PLAIN_ADDRESSES, hostile_text),
+    reply_to=st.lists(st.one_of(_PLAIN_ADDRESSES, hostile_text), max_size=2),
+    message_id=st.one_of(_PLAIN_IDS, hostile_text, st.just(""), st.just(" ")),
+    references=st.lists(st.one_of(_PLAIN_IDS, hostile_text), max_size=25),
+    synthetic=st.booleans(),
+    template=st.one_of(st.none(), _PLAIN_WORDS, hostile_text),
+    loop_header=st.sampled_from(["X-IssueCore-Loop", "X-Loop", "Subject-Loop"]),
+    offset=st.integers(-14 * 60, 14 * 60),
+    pendulum_now=st.booleans(),
+    unique=st.from_regex(r"[a-z0-9]{1,64}", fullmatch=True),
+)
+def test_auto_reply_bytes_equal_the_queued_composed_reply(
+    subject: str,
+    sender: str,
+    reply_to: list[str],
+    message_id: str,
+    references: list[str],
+    synthetic: bool,
+    template: str | None,
+    loop_header: str,
+    offset: int,
+    pendulum_now: bool,
+    unique: str,
+) -> None:
+    message = InboundMessage(
+        message_id=message_id,
+        synthetic_message_id=synthetic,
+        references=tuple(references),
+        from_address=sender,
+        reply_to=tuple(reply_to),
+        subject=subject,
+    )
+    changes: dict[str, object] = {"loop_header": loop_header}
+    if template is not None:
+        changes["auto_reply_template"] = template.replace("{", "(").replace("}", ")") + (
+            "\nIssue {number}, {token}: {subject}\n"
+        )
+    keywords = {
+        "number": NUMBER,
+        "settings": settings(**changes),
+        "now": in_utc(NOW) if pendulum_now else NOW.astimezone(timezone(timedelta(minutes=offset))),
+        "unique": unique,
+    }
+    assert compose_auto_reply_bytes(message, **keywords) == _queued(message, **keywords)  # type: ignore[arg-type]
+
+
+def test_a_plain_auto_reply_is_written_without_building_the_message(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    message = attrs.evolve(_inbound("new_customer"), subject="Cannot log in")
+    expected = _queued(message, number=NUMBER, settings=settings(), now=NOW, unique="abc")
+
+    def refuse(*_: object, **__: object) -> None:
+        raise AssertionError("the plain reply was composed as a message")
+
+    monkeypatch.setattr("issuecore.mail._compose.compose_auto_reply", refuse)
+    found = compose_auto_reply_bytes(
+        message, number=NUMBER, settings=settings(), now=NOW, unique="abc"
+    )
+    assert found == expected
+
+
+def test_an_auto_reply_with_a_non_ascii_subject_is_composed_as_a_message() -> None:
+    message = attrs.evolve(_inbound("new_customer"), subject="Drucker brennt \u2013 schnell")
+    found = compose_auto_reply_bytes(
+        message, number=NUMBER, settings=settings(), now=NOW, unique="abc"
+    )
+    assert found == _queued(message, number=NUMBER, settings=settings(), now=NOW, unique="abc")
+    assert found is not None
+    assert b"=?utf-8?" in found[1]
+
+
+@pytest.mark.parametrize("message_id", ["", " ", "<not safe@x>"])
+def test_auto_reply_bytes_keep_references_when_the_own_message_id_is_unusable(
+    message_id: str,
+) -> None:
+    message = InboundMessage(
+        message_id=message_id,
+        references=("<first@customer.example>", "<second@customer.example>"),
+        from_address="ana@customer.example",
+        subject="Cannot log in",
+    )
+    keywords: dict[str, object] = {"number": NUMBER, "settings": settings(), "now": NOW}
+    keywords["unique"] = "abc"
+    found = compose_auto_reply_bytes(message, **keywords)  # type: ignore[arg-type]
+    assert found == _queued(message, **keywords)
+    assert found is not None
+    assert b"References: <first@customer.example> <second@customer.example>" in found[1]

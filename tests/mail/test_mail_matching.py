@@ -319,3 +319,11 @@ def test_decision_is_a_frozen_value(lookup: FakeLookup) -> None:
     decision = _decide(_message(), lookup)
     with pytest.raises(attrs.exceptions.FrozenInstanceError):
         decision.kind = DecisionKind.IGNORE  # type: ignore[misc]
+
+
+def test_a_message_seen_for_the_first_time_is_recorded_under_its_own_message_id(
+    lookup: FakeLookup,
+) -> None:
+    decision = _decide(_message(), lookup)
+    assert decision.kind is DecisionKind.CREATE
+    assert decision.record_as == "<m1@example.com>"

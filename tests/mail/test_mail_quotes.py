@@ -548,3 +548,9 @@ def test_huge_text_takes_linear_time(unit: str) -> None:
         return best
 
     assert seconds(huge) < 35 * max(seconds(tenth), 1e-4)
+
+
+def test_reply_header_wrapped_with_non_ascii_digits_is_recognised() -> None:
+    # Full-width digits count as digits for a wrapped header, as ASCII ones do.
+    header = "On Wed, Nov ２５ at ４:０２ PM Helpdesk\n<support@helpdesk.example>\nwrote:"
+    assert new_content(f"{REPLY}\n\n{header}\n\n{QUOTE}") == REPLY

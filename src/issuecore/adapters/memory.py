@@ -27,6 +27,7 @@ from issuecore._marks import IssueMarks, matches, query_instant, sort_key, text_
 from issuecore._model import Issue, ThreadEntry
 from issuecore._queries import IssuePage, IssueQuery, decode_cursor, encode_cursor
 from issuecore._text import refuse_unstorable, refuse_unstorable_document
+from issuecore.adapters._outbox import new_outbox_items
 from issuecore.adapters.blobs import MemoryBlobStore, discard_released
 from issuecore.errors import ConcurrencyConflictError, DuplicateMessageError, IssueNotFoundError
 from issuecore.mail._addresses import address_key
@@ -505,11 +506,14 @@ class InMemoryOutbox:
 
     def add(self, item: OutboxItem) -> None:
         """Store ``item``; an id already stored is left as it is."""
-        refuse_unstorable("id", item.id)
-        refuse_unstorable("number", item.number, required=False)
-        refuse_unstorable("message_id", item.message_id, required=False)
-        refuse_unstorable("last_error", item.last_error, required=False)
-        self._rows(writes=True).setdefault(item.id, item)
+        self.add_all((item,))
+
+    def add_all(self, items: Sequence[OutboxItem]) -> None:
+        """Store each of ``items`` as :meth:`add` would."""
+        fresh = new_outbox_items(items)
+        rows = self._rows(writes=True)
+        for item in fresh.values():
+            rows.setdefault(item.id, item)
 
     def claim(self, now: datetime, *, owner: str, until: datetime, limit: int) -> list[OutboxItem]:
         """Claim up to ``limit`` due rows whose lease ran out, the earliest due first."""

@@ -53,6 +53,16 @@ _MIME_TYPE: Final = re.compile(
     r"([a-z0-9][a-z0-9!#$&^_.+-]{0,62})/([a-z0-9][a-z0-9!#$&^_.+-]{0,126})"
 )
 _SAFE_MSG_ID: Final = re.compile(r"<[!-;=?-~]{1,250}>")  # printable ASCII without < > or space
+# Values the email package writes back exactly as given, so an automatic reply made of
+# them is written straight to bytes (see compose_auto_reply_bytes).
+_PLAIN_ADDRESS: Final = re.compile(
+    r"[A-Za-z0-9_+-]{1,64}(?:\.[A-Za-z0-9_+-]{1,64}){0,8}@[a-z0-9-]{1,63}(?:\.[a-z0-9-]{1,63}){0,8}"
+)
+_PLAIN_TEXT: Final = re.compile(r"[!-~]{1,200}(?: [!-~]{1,200}){0,200}")
+_PLAIN_ID: Final = re.compile(r"<[A-Za-z0-9_+.-]{1,200}@[A-Za-z0-9.-]{1,200}>")
+_PLAIN_HEADER_NAME: Final = re.compile(r"X-[A-Za-z0-9-]{1,60}")
+_PLAIN_LINE: Final = 900  # a header line this long stays on one line at 998
+_MAX_LINE: Final = 998  # OUTBOUND_POLICY's max_line_length: longer body lines are encoded
 
 
 class AutoReplyCounter(Protocol):
@@ -203,6 +213,103 @@ def compose_auto_reply(
     reply["Auto-Submitted"] = "auto-replied"
     reply["X-Auto-Response-Suppress"] = "All"
     return reply
+
+
+def compose_auto_reply_bytes(
+    message: InboundMessage,
+    *,
+    number: str,
+    settings: MailSettings,
+    now: datetime,
+    unique: str | None = None,
+) -> tuple[str, bytes] | None:
+    """Return the Message-ID and bytes of :func:`compose_auto_reply`'s message, or ``None``.
+
+    The bytes are those the message gives with :data:`OUTBOUND_POLICY`; a
+    reply whose every value is plain ASCII the email package writes back
+    as it is given (the usual case) is written straight from a template,
+    without building the message.
+    """
+    require_aware("now", now)
+    if classify_automated(message, own_addresses=settings.own_addresses).automated:
+        return None
+    recipient = auto_reply_recipient(message, settings)
+    if recipient is None:
+        return None
+    plain = _plain_auto_reply(message, recipient, number=number, settings=settings, now=now)
+    if plain is not None:
+        # The Message-ID comes last: a random one is drawn only once, whichever way is taken.
+        message_id = make_message_id(
+            number, key=settings.signing_key, domain=settings.id_domain, unique=unique
+        )
+        if _PLAIN_ID.fullmatch(message_id):
+            head, tail = plain
+            return message_id, f"{head}Message-ID: {message_id}\n{tail}".encode("ascii")
+    reply = compose_auto_reply(message, number=number, settings=settings, now=now, unique=unique)
+    if reply is None:
+        return None
+    return str(reply["Message-ID"]), reply.as_bytes(policy=OUTBOUND_POLICY)
+
+
+def _plain_auto_reply(
+    message: InboundMessage, recipient: str, *, number: str, settings: MailSettings, now: datetime
+) -> tuple[str, str] | None:
+    """Return the automatic reply's text before and after its Message-ID line, if all is plain.
+
+    ``None`` when any value is one the email package might write otherwise
+    (non-ASCII, encoded words, long lines, unusual addresses or names).
+    """
+    tokens = settings.tokens
+    subject = safe_header_text(reply_subject(message.subject, number, tokens=tokens))
+    body = settings.auto_reply_template.format(
+        number=number,
+        subject=clean_subject(message.subject, tokens=tokens),
+        token=tokens.render(number),
+        support_address=settings.support_address,
+    )
+    own = not message.synthetic_message_id
+    parent = message.message_id.strip() if own else ""
+    chain = reference_chain((*message.references, message.message_id)) if own else ()
+    loop = settings.loop_header
+    if not (
+        _PLAIN_ADDRESS.fullmatch(settings.support_address)
+        and _PLAIN_ADDRESS.fullmatch(recipient)
+        and _PLAIN_TEXT.fullmatch(subject)
+        and "=?" not in subject
+        and len(subject) <= _PLAIN_LINE
+        and (not parent or (_is_safe_id(parent) and _PLAIN_ID.fullmatch(parent)))
+        and all(_PLAIN_ID.fullmatch(reference) for reference in chain)
+        and len(" ".join(chain)) <= _PLAIN_LINE
+        and _PLAIN_HEADER_NAME.fullmatch(loop)
+        and body.isascii()
+        and "\0" not in body
+    ):
+        return None
+    lines = body.encode("ascii").splitlines()
+    if any(len(line) > _MAX_LINE for line in lines):
+        return None
+    head = (
+        f"From: {settings.support_address}\n"
+        f"To: {recipient}\n"
+        f"Subject: {subject}\n"
+        f"Date: {format_datetime(now)}\n"
+    )
+    tail = "".join(
+        (
+            f"In-Reply-To: {parent}\n" if parent else "",
+            f"References: {' '.join(chain)}\n" if chain else "",
+            f"{loop}: {settings.support_address}\n",
+            'Content-Type: text/plain; charset="utf-8"\n',
+            "Content-Transfer-Encoding: 7bit\n",
+            "MIME-Version: 1.0\n",
+            "Auto-Submitted: auto-replied\n",
+            "X-Auto-Response-Suppress: All\n",
+            "\n",
+            b"\n".join(lines).decode("ascii"),
+            "\n",
+        )
+    )
+    return head, tail
 
 
 def compose_agent_reply(

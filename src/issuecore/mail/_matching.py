@@ -242,7 +242,10 @@ def decide(
         reused = original
     if isinstance(message, Quarantined):
         decision = Decision(
-            kind=DecisionKind.QUARANTINE, signal=Signal.UNREADABLE, reason=message.reason
+            kind=DecisionKind.QUARANTINE,
+            signal=Signal.UNREADABLE,
+            reason=message.reason,
+            record_as=message.message_id,
         )
     else:
         decision = _Matcher(message, lookup, settings, now, is_closed).decide()
@@ -252,7 +255,7 @@ def decide(
             f"so it is kept as {message.message_id}"
         )
         decision = attrs.evolve(decision, reason=decision.reason + note, reused_message_id=reused)
-    return attrs.evolve(decision, record_as=message.message_id)
+    return decision
 
 
 def _duplicate(prior: PriorMessage, message: InboundMessage | Quarantined) -> Decision:
@@ -533,5 +536,6 @@ class _Matcher:
             automated=self.automation.automated,
             automation=self.automation.signals,
             forged_references=tuple(self.forged),
+            record_as=self.message.message_id,
             **fields,  # type: ignore[arg-type]
         )

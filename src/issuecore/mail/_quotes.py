@@ -67,6 +67,14 @@ _DASHES: Final = re.compile(r"-{2,}")
 _RULE_CHARS: Final = frozenset("-_=*~\u2014\u2013")
 _LEAD: Final = DECORATION
 _TRAIL: Final = DECORATION
+_DECORATION_CHARS: Final = frozenset(DECORATION)
+_COLONS: Final = (":", "\uff1a")
+_ASCII_DIGIT: Final = re.compile(r"[0-9]")
+# The verbs ending in each last word, longest first, sorted once rather than per line.
+_VERBS_BY_LAST_WORD: Final = {
+    word: tuple(sorted(verbs, key=len, reverse=True))
+    for word, verbs in _LEX.verbs_by_last_word.items()
+}
 _INVISIBLE: Final = dict.fromkeys(
     [0x00AD, 0x200B, 0x200C, 0x200D, 0x200E, 0x200F, 0x2060, 0xFEFF, *range(0x202A, 0x202F)]
 )
@@ -135,6 +143,8 @@ def _text_line(raw: str) -> _Line:
 
 
 def _decorated(value: str) -> bool:
+    if value[:1] not in _DECORATION_CHARS and value[-1:] not in _DECORATION_CHARS:
+        return False  # no decoration at either edge (the common case, decided at once)
     head = len(value) - len(value.lstrip(_LEAD))
     tail = len(value) - len(value.rstrip(_TRAIL))
     edges = value[:head] + value[len(value) - tail :]
@@ -144,10 +154,12 @@ def _decorated(value: str) -> bool:
 def _ending_verb(low: str) -> str | None:
     cut = max(low.rfind(" "), low.rfind(">"), low.rfind(")"), low.rfind('"'))
     last = low[cut + 1 :]
-    for verb in sorted(_LEX.verbs_by_last_word.get(last, ()), key=len, reverse=True):
+    for verb in _VERBS_BY_LAST_WORD.get(last, ()):
         start = len(low) - len(verb)
         if low.endswith(verb) and (start == 0 or not low[start - 1].isalnum()):
             return verb
+    if not low.endswith(_LEX.joined_verbs):
+        return None
     for verb in _LEX.joined_verbs:
         if low.endswith(verb):
             return verb
@@ -183,11 +195,13 @@ def _reply_header(value: str) -> _Strength | None:
     words = low.split()
     if not words:
         return None
+    verb = _ending_verb(low)
+    if verb is None and not terminated and not body.endswith((">", ")")):
+        return None  # every rule below needs an ending verb, a colon, or ">" or ")" at the end
     opener = _opener_words(words)
     date_first = not opener and _date_first(words)
     addressed = _ADDRESS.search(body) is not None
     dated = _dated(body)
-    verb = _ending_verb(low)
     if verb is not None:
         orders = _LEX.orders_by_verb.get(verb, frozenset())
         if not (terminated or decorated or (dated and addressed)):
@@ -230,12 +244,16 @@ def _phrase(value: str) -> tuple[str, bool]:
 def _original_message(line: _Line) -> bool:
     if line.kind is not _Kind.TEXT or len(line.body) > _CONTINUATION_LIMIT:
         return False
+    if not _decorated(line.body):
+        return False
     core, decorated = _phrase(line.body)
     return decorated and core in _LEX.original_message
 
 
 def _forward_marker(line: _Line) -> bool:
     if line.kind is not _Kind.TEXT or len(line.body) > _CONTINUATION_LIMIT:
+        return False
+    if not line.body.endswith(_COLONS) and not _decorated(line.body):
         return False
     core, decorated = _phrase(line.body)
     if core in _LEX.forwarded:
@@ -246,16 +264,22 @@ def _forward_marker(line: _Line) -> bool:
 def _rule(line: _Line) -> bool:
     if line.kind is _Kind.RULE:
         return True
+    if line.body[:1] not in _RULE_CHARS:
+        return False  # a rule starts with a rule character (the body has no leading space)
     body = line.body.replace(" ", "")
     return len(body) >= 5 and all(char in _RULE_CHARS for char in body)
 
 
 def _short_rule(line: _Line) -> bool:
+    if line.body[:1] not in _RULE_CHARS:
+        return False
     body = line.body.replace(" ", "")
     return len(body) >= 2 and all(char in _RULE_CHARS for char in body)
 
 
 def _field(line: _Line) -> tuple[FieldRole, str] | None:
+    if ":" not in line.body and "\uff1a" not in line.body:
+        return None
     body = line.body.lstrip("*").lstrip()
     colon = -1
     for index, char in enumerate(body[: _LEX.longest_label + 6]):
@@ -319,9 +343,9 @@ def _header_at(lines: Sequence[_Line], start: int) -> tuple[_Strength, int] | No
     strength = _reply_header(line.body)
     if strength is not None:
         return strength, start
-    words = line.body.lower().split()
-    if len(line.body) > 200 or not any(char.isdigit() for char in line.body):
+    if len(line.body) > 200 or not _has_digit(line.body):
         return None
+    words = line.body.lower().split()
     if not (_opener_words(words) or _date_first(words)) or _field(line) is not None:
         return None
     joined = line.body
@@ -347,6 +371,12 @@ def _header_at(lines: Sequence[_Line], start: int) -> tuple[_Strength, int] | No
         if strength is not None:
             return strength, index
     return None
+
+
+def _has_digit(value: str) -> bool:
+    if value.isascii():
+        return _ASCII_DIGIT.search(value) is not None
+    return any(char.isdigit() for char in value)
 
 
 def _header_in_line(lines: Sequence[_Line], index: int) -> tuple[str, _Strength] | None:
