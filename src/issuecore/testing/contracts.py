@@ -144,9 +144,10 @@ def populated_issue(number: str) -> Issue:
                 target=timedelta(hours=4),
                 due_by=at + timedelta(hours=3),
                 done_at=at + timedelta(hours=1),
-                met=True,
+                met=False,
                 business=timedelta(minutes=30),
-                reported=("at_risk",),
+                breached=True,
+                reported=("at_risk", "breached"),
             ),
             resolution=TargetState(
                 name=SlaTargetName.RESOLUTION,
