@@ -350,3 +350,6 @@ def test_agent_mail_is_relayed_told_directly_or_kept_as_a_note(
         assert result.note is not None
         assert "was not sent to the customer" in result.note.text
         assert all(omission in result.note.text for omission in message.omissions)
+    # The Message-ID record keeps the outcome's reason, relayed or kept as a note.
+    assert result.record is not None
+    assert result.record.reason == result.reason

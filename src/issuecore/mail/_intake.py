@@ -346,9 +346,8 @@ def _agent_mail(
     ):
         return plan
     if decision.addressed_to_raiser:
-        return attrs.evolve(
-            plan,
-            reason=f"{plan.reason}; the agent wrote to the raiser directly: nothing is relayed",
+        return _with_reason(
+            plan, f"{plan.reason}; the agent wrote to the raiser directly: nothing is relayed"
         )
     if settings.agent_mail_policy is AgentMailPolicy.RECORD_ONLY:
         return unrelayed(plan, "agent_mail_policy is record_only")
@@ -368,8 +367,14 @@ def _agent_mail(
         received_by=(*message.to, *message.cc),
     )
     return attrs.evolve(
-        plan, relay=relay, reason=f"{plan.reason}; relayed to the customer as a desk reply"
+        _with_reason(plan, f"{plan.reason}; relayed to the customer as a desk reply"), relay=relay
     )
+
+
+def _with_reason(plan: IntakePlan, reason: str) -> IntakePlan:
+    """Return ``plan`` with ``reason``, its Message-ID record saying the same."""
+    record = None if plan.record is None else attrs.evolve(plan.record, reason=reason)
+    return attrs.evolve(plan, reason=reason, record=record)
 
 
 _RESULT: Final = re.compile(r"(?:^|;)\s*dmarc\s*=\s*pass\b", re.IGNORECASE)
@@ -418,14 +423,16 @@ def unrelayed(plan: IntakePlan, why: str) -> IntakePlan:
         )
     else:
         note = attrs.evolve(note, text=f"{note.text}\n{line}")
+    reason = (
+        f"{plan.reason.removesuffix('; relayed to the customer as a desk reply')}; "
+        f"kept as an internal note, not sent to the customer: {why}"
+    )
     return attrs.evolve(
-        plan,
+        _with_reason(plan, reason),
         entry=attrs.evolve(plan.entry, kind=EntryKind.INTERNAL_NOTE),
         update=attrs.evolve(plan.update, action=None),
         note=note,
         relay=None,
-        reason=f"{plan.reason.removesuffix('; relayed to the customer as a desk reply')}; "
-        f"kept as an internal note, not sent to the customer: {why}",
     )
 
 
