@@ -28,17 +28,17 @@ from pathlib import Path
 import attrs
 from starlette.testclient import TestClient
 
+from issuecore._desk import DeskSettings, HelpDesk
+from issuecore._model import EntryKind, Issue, ThreadEntry
+from issuecore._sla.tracking import start_sla
+from issuecore._workflow import format_issue_number, open_issue
 from issuecore.adapters.sqlite import SQLiteStore
 from issuecore.config import DEFAULT_AGREEMENT
-from issuecore.desk import DeskSettings, HelpDesk
 from issuecore.errors import IssueNotFoundError
-from issuecore.mail.settings import MailSettings
-from issuecore.model import EntryKind, Issue, ThreadEntry
+from issuecore.mail._settings import MailSettings
 from issuecore.ports import Store
-from issuecore.sla.tracking import start_sla
 from issuecore.testing import FakeClock, RecordingMailer
 from issuecore.web import WebSettings, create_app
-from issuecore.workflow import format_issue_number, open_issue
 
 SIZES = (10_000, 1_000_000)
 THREAD = 200

@@ -26,8 +26,8 @@ from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 
+from issuecore._desk import DeskSettings, HelpDesk
 from issuecore.adapters.sql import SqlStore
-from issuecore.desk import DeskSettings, HelpDesk
 from issuecore.ports import OutboxItem
 
 MESSAGES = 10_000

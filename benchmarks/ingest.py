@@ -23,10 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from issuecore import DeskSettings, HelpDesk, ServiceLevelAgreement, SlaTarget
+from issuecore._workflow import format_issue_number, open_issue
 from issuecore.adapters.sqlite import SQLiteStore
-from issuecore.mail.settings import MailSettings
+from issuecore.mail._settings import MailSettings
 from issuecore.testing import FakeClock, RecordingMailer
-from issuecore.workflow import format_issue_number, open_issue
 
 MESSAGES = 600
 BATCH = 200

@@ -23,19 +23,13 @@ from datetime import UTC, datetime
 from email.parser import BytesParser
 from pathlib import Path
 
-from issuecore.mail import (
-    MailSettings,
-    PriorMessage,
-    clean_subject,
-    decide,
-    new_content,
-    parse_message,
-    strip_prefixes,
-)
-from issuecore.mail import parse as parse_module
-from issuecore.mail.tokens import DEFAULT_TOKENS
-from issuecore.model import Issue, Status
-from issuecore.workflow import Workflow
+from issuecore._model import Issue, Status
+from issuecore._workflow import Workflow
+from issuecore.mail import _parse as parse_module
+from issuecore.mail import clean_subject, new_content, parse_message
+from issuecore.mail._matching import PriorMessage, decide
+from issuecore.mail._settings import MailSettings
+from issuecore.mail._tokens import DEFAULT_TOKENS, strip_prefixes
 
 CORPUS = Path(__file__).resolve().parent.parent / "tests" / "mail" / "fixtures"
 NOW = datetime(2026, 11, 26, 17, 0, tzinfo=UTC)

@@ -31,7 +31,7 @@ from typing import Any
 from issuecore import DeskSettings, HelpDesk
 from issuecore.adapters.memory import InMemoryStore
 from issuecore.adapters.sqlite import SQLiteStore
-from issuecore.mail.parse import parse_message
+from issuecore.mail._parse import parse_message
 from issuecore.ports import Store
 from issuecore.testing import FakeClock, RecordingMailer
 

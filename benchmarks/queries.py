@@ -15,7 +15,7 @@ left open past the resolution deadline, never answered): every size holds
 the same issues in that month, beside however many opened later. On
 PostgreSQL it then runs ``ANALYZE`` on the store's tables (what autovacuum
 does after a bulk load), so the plans are those a running server chooses.
-Then it times, through :class:`~issuecore.desk.HelpDesk`:
+Then it times, through :class:`~issuecore._desk.HelpDesk`:
 
 - ``find_page`` of the first page of open issues by their next deadline
   (the command line's ``list``);
@@ -46,19 +46,19 @@ from typing import Any
 from sqlalchemy import event, inspect
 
 import console  # benchmarks/console.py: this script's directory is first on sys.path
+from issuecore._desk import DeskSettings, HelpDesk
+from issuecore._model import Action, Actor, Issue
+from issuecore._queries import IssueQuery, IssueSort
+from issuecore._sla.clock import SlaRole
+from issuecore._sla.tracking import follow, start_sla
+from issuecore._workflow import Workflow, format_issue_number, open_issue
 from issuecore.adapters.sql import SqlStore
 from issuecore.adapters.sqlite import SQLiteStore
 from issuecore.config import DEFAULT_AGREEMENT
-from issuecore.desk import DeskSettings, HelpDesk
 from issuecore.errors import IssueNotFoundError
-from issuecore.mail.settings import MailSettings
-from issuecore.model import Action, Actor, Issue
+from issuecore.mail._settings import MailSettings
 from issuecore.ports import Store
-from issuecore.queries import IssueQuery, IssueSort
-from issuecore.sla.clock import SlaRole
-from issuecore.sla.tracking import follow, start_sla
 from issuecore.testing import FakeClock, RecordingMailer
-from issuecore.workflow import Workflow, format_issue_number, open_issue
 
 CALLS = 25
 REPORT_PREFIX = "RPT"

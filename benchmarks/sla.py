@@ -22,7 +22,7 @@ import businesstimedelta
 import pendulum
 import pytz
 
-from issuecore.sla.calendar import BusinessCalendar
+from issuecore._sla.calendar import BusinessCalendar
 
 ZONE_NAME = "Europe/Berlin"
 ZONE = ZoneInfo(ZONE_NAME)

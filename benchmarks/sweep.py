@@ -29,13 +29,13 @@ import attrs
 import sqlalchemy as sa
 
 from issuecore._codec import issue_document, to_micros
+from issuecore._desk import DeskSettings, HelpDesk
+from issuecore._workflow import format_issue_number, open_issue
 from issuecore.adapters.sql import SqlStore
 from issuecore.adapters.sqlite import MIGRATIONS, SQLiteStore
-from issuecore.desk import DeskSettings, HelpDesk
-from issuecore.mail.settings import MailSettings
+from issuecore.mail._settings import MailSettings
 from issuecore.ports import Store
 from issuecore.testing import FakeClock, RecordingMailer
-from issuecore.workflow import format_issue_number, open_issue
 
 SIZES = (10_000, 1_000_000)
 DUE = 100

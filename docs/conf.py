@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE.parent / "src"))
 
-from issuecore.workflow import Workflow  # noqa: E402 - the path above makes it importable
+from issuecore._workflow import Workflow  # noqa: E402 - the path above makes it importable
 
 project = "issuecore"
 author = "The issuecore authors"

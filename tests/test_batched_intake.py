@@ -19,12 +19,12 @@ from typing import Any
 import pytest
 
 from issuecore import DeskSettings, HelpDesk
+from issuecore._model import ThreadEntry
 from issuecore.adapters.memory import InMemoryStore
 from issuecore.adapters.sql import SqlStore
 from issuecore.adapters.sqlite import SQLiteStore
 from issuecore.errors import ConcurrencyConflictError
-from issuecore.mail.settings import MailSettings
-from issuecore.model import ThreadEntry
+from issuecore.mail._settings import MailSettings
 from issuecore.ports import Store, UnitOfWork
 from issuecore.testing import FakeClock, RecordingMailer
 

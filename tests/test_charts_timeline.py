@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from issuecore._sla.tracking import start_sla
+from issuecore._workflow import open_issue
 from issuecore.charts import timeline_svg
 from issuecore.config import DEFAULT_AGREEMENT
-from issuecore.sla.tracking import start_sla
-from issuecore.workflow import open_issue
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 

@@ -29,8 +29,8 @@ from issuecore._codec import (
     loads,
     to_micros,
 )
+from issuecore._model import Status
 from issuecore.errors import NaiveDatetimeError
-from issuecore.model import Status
 from issuecore.testing.contracts import populated_entry, populated_issue
 
 BERLIN = ZoneInfo("Europe/Berlin")

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from issuecore._sla.calendar import BusinessCalendar
 from issuecore.config import (
     DEFAULT_AGREEMENT,
     Config,
@@ -17,7 +18,6 @@ from issuecore.config import (
     parse_duration,
 )
 from issuecore.errors import ConfigError
-from issuecore.sla.calendar import BusinessCalendar
 
 KEY = "signing_key = '" + "ab" * 16 + "'\n"
 

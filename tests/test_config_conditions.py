@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 
 import pytest
 
+from issuecore._workflow import open_issue
 from issuecore.config import parse_config
 from issuecore.errors import ConfigError
-from issuecore.workflow import open_issue
 
 AT = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 TOML = """

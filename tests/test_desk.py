@@ -21,10 +21,10 @@ from issuecore import (
     Status,
     UnknownPriorityError,
 )
+from issuecore._model import Assigned, EntryKind, SlaBreached, SlaReset
 from issuecore.adapters.memory import InMemoryStore
 from issuecore.adapters.sqlite import SQLiteStore
-from issuecore.mail.settings import MailSettings
-from issuecore.model import Assigned, EntryKind, SlaBreached, SlaReset
+from issuecore.mail._settings import MailSettings
 from issuecore.ports import Store
 from issuecore.testing import (
     FakeClock,

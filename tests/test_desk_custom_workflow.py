@@ -19,11 +19,11 @@ from issuecore import (
     StatusSpec,
     Workflow,
 )
+from issuecore._model import SlaAtRisk, SlaBreached
+from issuecore._workflow import DEFAULT_WORKFLOW
 from issuecore.adapters.memory import InMemoryStore
-from issuecore.model import SlaAtRisk, SlaBreached
 from issuecore.ports import Store
 from issuecore.testing import FakeClock, RecordingEventSink, RecordingMailer
-from issuecore.workflow import DEFAULT_WORKFLOW
 
 H = timedelta(hours=1)
 START = pendulum.datetime(2026, 3, 2, 9, 0, tz="UTC")

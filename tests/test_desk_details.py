@@ -23,11 +23,11 @@ from issuecore import (
     ServiceLevelAgreement,
     SlaTarget,
 )
-from issuecore.model import AgreementChanged, DetailsChanged
+from issuecore._model import AgreementChanged, DetailsChanged
+from issuecore._sla.agreement import Condition, choose_agreement
+from issuecore._workflow import open_issue
 from issuecore.ports import Store
-from issuecore.sla.agreement import Condition, choose_agreement
 from issuecore.testing import FakeClock, RecordingEventSink, RecordingMailer
-from issuecore.workflow import open_issue
 from stores import STORE_KINDS, fresh_store
 
 H = timedelta(hours=1)

@@ -20,14 +20,14 @@ import attrs
 import pytest
 
 from issuecore import DeskSettings, HelpDesk, StoreUnavailableError
+from issuecore._model import EntryKind
 from issuecore.adapters.maildir import MaildirSource
 from issuecore.adapters.memory import InMemoryStore
 from issuecore.adapters.sql import SqlStore
 from issuecore.adapters.sqlite import SQLiteStore
-from issuecore.mail import parse as parse_module
-from issuecore.mail.matching import message_fingerprint, reused_message_id
-from issuecore.mail.settings import MailSettings
-from issuecore.model import EntryKind
+from issuecore.mail import _parse as parse_module
+from issuecore.mail._matching import message_fingerprint, reused_message_id
+from issuecore.mail._settings import MailSettings
 from issuecore.ports import Store, UnitOfWork
 from issuecore.testing import FakeClock, RecordingMailer
 

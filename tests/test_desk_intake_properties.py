@@ -20,9 +20,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from issuecore._desk import HelpDesk
 from issuecore.adapters.sql import SqlStore
 from issuecore.adapters.sqlite import SQLiteStore
-from issuecore.desk import HelpDesk
 from issuecore.ports import Store
 from test_desk_intake import assert_storable, everything_stored, make_desk
 

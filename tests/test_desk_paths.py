@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from issuecore import DeskSettings, HelpDesk, Status
+from issuecore._model import EntryKind
 from issuecore.adapters.memory import InMemoryStore
 from issuecore.adapters.sqlite import SQLiteStore
-from issuecore.mail.settings import MailSettings
-from issuecore.model import EntryKind
+from issuecore.mail._settings import MailSettings
 from issuecore.testing import FakeClock, RecordingMailer
 from test_desk import AGENT, START, SUPPORT, Desk, mail
 

@@ -10,7 +10,7 @@ import pendulum
 import pytest
 
 from issuecore import Attachment, DeskSettings, HelpDesk, InvalidArgumentError
-from issuecore.mail.settings import MailSettings
+from issuecore.mail._settings import MailSettings
 from issuecore.ports import Store
 from issuecore.testing import FakeClock, RecordingMailer
 from stores import fresh_store

@@ -19,9 +19,9 @@ from issuecore import (
     SlaTarget,
     Status,
 )
+from issuecore._workflow import DEFAULT_WORKFLOW
 from issuecore.ports import Store
 from issuecore.testing import FakeClock, RecordingMailer
-from issuecore.workflow import DEFAULT_WORKFLOW
 from stores import fresh_store
 
 H = timedelta(hours=1)

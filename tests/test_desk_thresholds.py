@@ -25,12 +25,12 @@ from issuecore import (
     SlaTarget,
     Status,
 )
+from issuecore._sla.agreement import AtRisk
 from issuecore.adapters.memory import InMemoryStore
 from issuecore.adapters.sql import SqlStore
 from issuecore.adapters.sqlite import SQLiteStore
-from issuecore.mail.settings import MailSettings
+from issuecore.mail._settings import MailSettings
 from issuecore.ports import Store
-from issuecore.sla.agreement import AtRisk
 from issuecore.testing import FakeClock, RecordingMailer
 from strategies import AROUND, settings_spans, spans_around
 from test_desk import AGENT, START, SUPPORT, mail

@@ -8,7 +8,7 @@ from typing import Any
 
 from issuecore import DeskSettings, HelpDesk
 from issuecore.adapters.memory import InMemoryStore
-from issuecore.mail.settings import MailSettings
+from issuecore.mail._settings import MailSettings
 from issuecore.testing import FakeClock, RecordingMailer
 
 SUPPORT = "support@desk.example"

@@ -17,11 +17,11 @@ from typing import Any
 import pytest
 
 from issuecore import DeskSettings, HelpDesk
+from issuecore._model import Assigned, IssueOpened, NoteAdded
 from issuecore.adapters.memory import InMemoryStore
 from issuecore.adapters.null import NullEventSink, NullNotifier, NullTaskBoard
 from issuecore.adapters.sqlite import SQLiteStore
 from issuecore.errors import ConcurrencyConflictError
-from issuecore.model import Assigned, IssueOpened, NoteAdded
 from issuecore.ports import EffectKind, Store
 from issuecore.testing import (
     FakeClock,

@@ -24,7 +24,7 @@ from issuecore import (
     Workflow,
     WorkflowError,
 )
-from issuecore.model import (
+from issuecore._model import (
     Assigned,
     HistoryEntry,
     NoteAdded,
@@ -32,8 +32,7 @@ from issuecore.model import (
     PriorityChanged,
     Unassigned,
 )
-from issuecore.testing.strategies import actions, aware_datetimes, issues, statuses
-from issuecore.workflow import (
+from issuecore._workflow import (
     DEFAULT_WORKFLOW,
     add_note,
     add_participant,
@@ -44,6 +43,7 @@ from issuecore.workflow import (
     set_priority,
     unassign,
 )
+from issuecore.testing.strategies import actions, aware_datetimes, issues, statuses
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 AGENT = Actor.agent("agent@example.com")

@@ -1,7 +1,7 @@
 """Mutation testing of the domain cores: run mutmut incrementally and print a score per module.
 
     python tools/mutation.py                       # every module in [tool.mutmut] only_mutate
-    python tools/mutation.py issuecore.workflow    # some of them
+    python tools/mutation.py issuecore._workflow    # some of them
     python tools/mutation.py --report              # print the scores of the last runs only
     python tools/mutation.py --retest MODULE       # test the survivors again, after new tests
 

@@ -34,21 +34,21 @@ class Bug(NamedTuple):
 BUGS = (
     Bug(
         "calendar-week-end",
-        "src/issuecore/sla/calendar.py",
+        "src/issuecore/_sla/calendar.py",
         "weeks = (amount - 1) // self._weekly_open",
         "weeks = amount // self._weekly_open",
         ("tests/sla",),
     ),
     Bug(
         "calendar-closing-instant",
-        "src/issuecore/sla/calendar.py",
+        "src/issuecore/_sla/calendar.py",
         "return index >= 0 and position < self._pattern_ends[index]",
         "return index >= 0 and position <= self._pattern_ends[index]",
         ("tests/sla",),
     ),
     Bug(
         "copied-in-participant",
-        "src/issuecore/mail/matching.py",
+        "src/issuecore/mail/_matching.py",
         "return issue.is_participant(sender) or self.lookup.is_agent(sender)",
         "return (issue.is_participant(sender) or self.lookup.is_agent(sender)"
         " or any(issue.is_participant(a) for a in self.message.cc))",

@@ -1,15 +1,67 @@
 """issuecore: support issues as a library.
 
-The public names live here; everything else is reached through its module.
+Everything an application needs to run a desk is importable from here: the
+desk and its settings, the model and its events, the workflow, agreements
+and calendars, queries and reports, mail settings and every error. The
+other public modules are :mod:`issuecore.ports` (the protocols adapters
+implement), :mod:`issuecore.adapters` (one module per adapter),
+:mod:`issuecore.mail` (parsing and address rules), :mod:`issuecore.config`
+(the composition root of ``issuecore.toml``), :mod:`issuecore.charts`,
+:mod:`issuecore.testing` and :mod:`issuecore.web`. Modules whose names start
+with an underscore are internal.
 """
 
-from issuecore.desk import DeskSettings, HelpDesk, ReceiveOutcome, TickReport
+from issuecore._desk import (
+    DeskSettings,
+    HelpDesk,
+    IntakeFailure,
+    IntakeReport,
+    OutcomeKind,
+    ReceiveOutcome,
+    TickReport,
+)
+from issuecore._model import (
+    Action,
+    Actor,
+    ActorKind,
+    AgreementChanged,
+    Assigned,
+    Attachment,
+    DetailsChanged,
+    EntryKind,
+    Event,
+    HistoryEntry,
+    Issue,
+    IssueClosed,
+    IssueOpened,
+    MessageReceived,
+    NoteAdded,
+    ParticipantAdded,
+    PriorityChanged,
+    ReplySent,
+    SlaAtRisk,
+    SlaBreached,
+    SlaReset,
+    Status,
+    StatusChanged,
+    ThreadEntry,
+    Unassigned,
+)
+from issuecore._queries import IssuePage, IssueQuery, IssueSort, SlaFilter
+from issuecore._reports import REPORT_DIMENSIONS, Report, ReportPeriod, ReportRow
+from issuecore._sla.agreement import AtRisk, Condition, ServiceLevelAgreement, SlaTarget
+from issuecore._sla.calendar import BusinessCalendar
+from issuecore._sla.clock import AgreementStatus, SlaClock, SlaRole
+from issuecore._sla.holidays import public_holidays
+from issuecore._sla.view import SlaView, TargetState, TargetView
+from issuecore._workflow import Change, StatusSpec, Transition, Workflow
 from issuecore.errors import (
     AccessTokenError,
     AgreementError,
     BlobNotFoundError,
     CalendarNeverOpensError,
     ConcurrencyConflictError,
+    ConfigError,
     DuplicateMessageError,
     EmptyIntervalError,
     HolidaysUnavailableError,
@@ -34,40 +86,25 @@ from issuecore.errors import (
     UnstorableValueError,
     WorkflowError,
 )
-from issuecore.mail.settings import (
+from issuecore.mail._settings import (
     AgentMailPolicy,
     AutomatedPolicy,
     FollowUpPolicy,
     MailSettings,
     StrangerPolicy,
 )
-from issuecore.model import (
-    Action,
-    Actor,
-    ActorKind,
-    Attachment,
-    EntryKind,
-    HistoryEntry,
-    Issue,
-    Status,
-    ThreadEntry,
-)
-from issuecore.queries import IssuePage, IssueQuery, IssueSort, SlaFilter
-from issuecore.reports import Report, ReportPeriod, ReportRow
-from issuecore.sla.agreement import AtRisk, Condition, ServiceLevelAgreement, SlaTarget
-from issuecore.sla.calendar import BusinessCalendar
-from issuecore.sla.clock import AgreementStatus, SlaClock, SlaRole
-from issuecore.sla.view import SlaView, TargetState, TargetView
-from issuecore.workflow import Change, StatusSpec, Transition, Workflow
 
 __all__ = [
+    "REPORT_DIMENSIONS",
     "AccessTokenError",
     "Action",
     "Actor",
     "ActorKind",
     "AgentMailPolicy",
+    "AgreementChanged",
     "AgreementError",
     "AgreementStatus",
+    "Assigned",
     "AtRisk",
     "Attachment",
     "AutomatedPolicy",
@@ -77,42 +114,59 @@ __all__ = [
     "Change",
     "ConcurrencyConflictError",
     "Condition",
+    "ConfigError",
     "DeskSettings",
+    "DetailsChanged",
     "DuplicateMessageError",
     "EmptyIntervalError",
     "EntryKind",
+    "Event",
     "FollowUpPolicy",
     "HelpDesk",
     "HistoryEntry",
     "HolidaysUnavailableError",
+    "IntakeFailure",
+    "IntakeReport",
     "InvalidArgumentError",
     "InvalidHolidayError",
     "InvalidTimeError",
     "InvalidTransitionError",
     "Issue",
+    "IssueClosed",
     "IssueCoreError",
     "IssueNotFoundError",
+    "IssueOpened",
     "IssuePage",
     "IssueQuery",
     "IssueSort",
     "MailSettings",
     "MailSettingsError",
     "MailTransportError",
+    "MessageReceived",
     "MissingExtraError",
     "NaiveDatetimeError",
     "NegativeDurationError",
+    "NoteAdded",
+    "OutcomeKind",
+    "ParticipantAdded",
+    "PriorityChanged",
     "ReceiveOutcome",
+    "ReplySent",
     "Report",
     "ReportPeriod",
     "ReportRow",
     "SchemaVersionError",
     "ServiceLevelAgreement",
+    "SlaAtRisk",
+    "SlaBreached",
     "SlaClock",
     "SlaFilter",
+    "SlaReset",
     "SlaRole",
     "SlaTarget",
     "SlaView",
     "Status",
+    "StatusChanged",
     "StatusSpec",
     "StoreUnavailableError",
     "StrangerPolicy",
@@ -121,6 +175,7 @@ __all__ = [
     "ThreadEntry",
     "TickReport",
     "Transition",
+    "Unassigned",
     "UnknownCountryError",
     "UnknownPriorityError",
     "UnknownTimezoneError",
@@ -129,4 +184,5 @@ __all__ = [
     "UnstorableValueError",
     "Workflow",
     "WorkflowError",
+    "public_holidays",
 ]

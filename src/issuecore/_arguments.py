@@ -14,9 +14,9 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
+from issuecore._model import Attachment
 from issuecore.errors import InvalidArgumentError, UnknownPriorityError
-from issuecore.mail.addresses import normalize_address
-from issuecore.model import Attachment
+from issuecore.mail._addresses import normalize_address
 
 __all__ = [
     "BODY_LIMIT",

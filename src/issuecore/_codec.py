@@ -1,7 +1,7 @@
 """Turn attrs values into JSON and back, guided by their type hints.
 
 Storage adapters keep an issue as one JSON document, so a field added to
-:class:`~issuecore.model.Issue` later needs no migration: a document written
+:class:`~issuecore.Issue` later needs no migration: a document written
 before the field existed decodes with the field's default, and a key no
 longer known is ignored.
 
@@ -46,9 +46,9 @@ from zoneinfo import ZoneInfo
 import attrs
 
 from issuecore._instants import in_utc, require_aware
+from issuecore._model import Attachment, Issue, ThreadEntry
 from issuecore._text import refuse_unstorable, refuse_unstorable_document
 from issuecore.errors import UnstorableValueError
-from issuecore.model import Attachment, Issue, ThreadEntry
 
 __all__ = [
     "decode",

@@ -9,16 +9,16 @@ from typing import Any, Final
 
 from issuecore import _arguments as check
 from issuecore._desk_core import _AfterCommit, _AutoReplyCounter, _DeskCore, _reply_threading
+from issuecore._model import Action, Actor, Attachment, EntryKind, Issue, ReplySent, ThreadEntry
+from issuecore._sla.tracking import change_priority, follow, reselect, reset_sla
+from issuecore._workflow import Change, add_note, assign, set_details, unassign
 from issuecore.errors import InvalidArgumentError
-from issuecore.mail.compose import (
+from issuecore.mail._compose import (
     compose_acknowledgement,
     compose_agent_reply,
     reserve_auto_reply,
 )
-from issuecore.model import Action, Actor, Attachment, EntryKind, Issue, ReplySent, ThreadEntry
 from issuecore.ports import UnitOfWork
-from issuecore.sla.tracking import change_priority, follow, reselect, reset_sla
-from issuecore.workflow import Change, add_note, assign, set_details, unassign
 
 
 class Keep(enum.Enum):
@@ -122,7 +122,7 @@ class _AgentCommands(_DeskCore):
         """Send an agent reply: mail to the raiser and participants, thread entry, status.
 
         ``html`` adds an HTML alternative to the text ``body``; ``attachments``
-        (:class:`~issuecore.model.Attachment` values) go with the mail and
+        (:class:`~issuecore.Attachment` values) go with the mail and
         stay on the thread entry.
         """
         number = check.name(number, "number")
@@ -301,11 +301,11 @@ class _AgentCommands(_DeskCore):
 
         What is not given stays; ``issue_type=None`` clears the type, and
         ``references``/``fields`` replace the whole mapping. The change is
-        kept in history with a :class:`~issuecore.model.DetailsChanged`
+        kept in history with a :class:`~issuecore.DetailsChanged`
         event. A new type with a priority in ``DeskSettings.type_priorities``
         sets that priority; then the agreement is chosen again and, if
         another one now covers the issue, the issue switches to it
-        (:class:`~issuecore.model.AgreementChanged`), keeping the business
+        (:class:`~issuecore.AgreementChanged`), keeping the business
         time consumed.
         """
         number = check.name(number, "number")

@@ -4,7 +4,7 @@ An operation of the desk writes one outbox row per effect (outbound mail, a
 domain event, a to-do opened or closed, a notice) in its own transaction,
 already claimed by the desk that wrote it. Once committed, that desk hands
 each effect to its port and marks the row done. Any other deliverer
-(:meth:`HelpDesk.tick <issuecore.desk.HelpDesk.tick>`, a worker process)
+(:meth:`HelpDesk.tick <issuecore.HelpDesk.tick>`, a worker process)
 claims only rows whose lease ran out, in a transaction of its own, so no two
 deliverers hold one row at once. A port that raises is retried with
 back-off and finally dead-lettered; it never raises into the caller.
@@ -41,8 +41,8 @@ import attrs
 
 from issuecore._codec import decode, encode
 from issuecore._instants import require_aware
+from issuecore._model import Event
 from issuecore.errors import ConcurrencyConflictError
-from issuecore.model import Event
 from issuecore.ports import (
     Clock,
     EffectKind,

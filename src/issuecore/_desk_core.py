@@ -1,6 +1,6 @@
 """The desk's core: its settings, construction, reading, and the unit of work of each operation.
 
-Every operation of :class:`~issuecore.desk.HelpDesk` runs through :meth:`_DeskCore._run`:
+Every operation of :class:`~issuecore.HelpDesk` runs through :meth:`_DeskCore._run`:
 one transaction, retried on a stale write, whose effects are outbox rows of that
 same transaction, delivered after commit (see :mod:`issuecore._delivery`).
 """
@@ -19,12 +19,23 @@ from issuecore import _arguments as check
 from issuecore._delivery import Deliverer, DeliveryPolicy, effect_items
 from issuecore._instants import require_aware
 from issuecore._marks import at_risk_from
+from issuecore._model import EntryKind, Event, Issue, IssueClosed, ThreadEntry
+from issuecore._sla.agreement import ServiceLevelAgreement, check_agreements
+from issuecore._sla.tracking import start_sla
+from issuecore._workflow import (
+    DEFAULT_AUTO_CLOSE_AFTER,
+    DEFAULT_WORKFLOW,
+    Change,
+    Workflow,
+    auto_close_due_at,
+    format_issue_number,
+    open_issue,
+)
 from issuecore.adapters.clock import SystemClock
 from issuecore.adapters.null import NullEventSink, NullNotifier, NullTaskBoard
 from issuecore.errors import ConcurrencyConflictError, DuplicateMessageError, MailSettingsError
-from issuecore.mail.addresses import address_key, ascii_domain
-from issuecore.mail.settings import MailSettings
-from issuecore.model import EntryKind, Event, Issue, IssueClosed, ThreadEntry
+from issuecore.mail._addresses import address_key, ascii_domain
+from issuecore.mail._settings import MailSettings
 from issuecore.ports import (
     Clock,
     EventSink,
@@ -34,17 +45,6 @@ from issuecore.ports import (
     Store,
     TaskBoard,
     UnitOfWork,
-)
-from issuecore.sla.agreement import ServiceLevelAgreement, check_agreements
-from issuecore.sla.tracking import start_sla
-from issuecore.workflow import (
-    DEFAULT_AUTO_CLOSE_AFTER,
-    DEFAULT_WORKFLOW,
-    Change,
-    Workflow,
-    auto_close_due_at,
-    format_issue_number,
-    open_issue,
 )
 
 _T = TypeVar("_T")
@@ -101,7 +101,7 @@ class DeskSettings:
       (``"example.com"``, compared after IDNA; subdomains are not included).
       Mail from an agent naming an issue is relayed to the customer or
       recorded as a note, as ``mail.agent_mail_policy`` says.
-    - ``mail``: intake and outbound rules (:class:`~issuecore.mail.settings.MailSettings`);
+    - ``mail``: intake and outbound rules (:class:`~issuecore.MailSettings`);
       built from ``support_address`` when omitted. Give it a fixed
       ``signing_key`` in production.
     - ``workflow``: the lifecycle (the default one when omitted).

@@ -18,8 +18,7 @@ import attrs
 from issuecore import _arguments as check
 from issuecore._desk_core import _AfterCommit, _DeskCore
 from issuecore._instants import require_aware
-from issuecore.mail.addresses import address_key
-from issuecore.model import (
+from issuecore._model import (
     Actor,
     ActorKind,
     EntryKind,
@@ -27,6 +26,7 @@ from issuecore.model import (
     Issue,
     ThreadEntry,
 )
+from issuecore.mail._addresses import address_key
 from issuecore.ports import UnitOfWork
 
 ERASED: Final = "[erased]"

@@ -1,7 +1,7 @@
 """Filing one inbound message in the intake transaction: thread it, open an issue or say why not.
 
-Matching (:func:`~issuecore.mail.matching.decide`) and planning
-(:func:`~issuecore.mail.intake.plan_intake`) are pure functions of the mail
+Matching (:func:`~issuecore.mail._matching.decide`) and planning
+(:func:`~issuecore.mail._intake.plan_intake`) are pure functions of the mail
 domain; here the desk answers their questions from the store and executes
 the plan: it numbers a new issue, applies the workflow to the issue as
 stored, counts the automatic reply against the rate limit, and writes.
@@ -9,6 +9,7 @@ stored, counts the automatic reply against the rate limit, and writes.
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import logging
 from datetime import datetime
@@ -23,9 +24,12 @@ from issuecore._desk_core import (
     _DeskCore,
     _reply_threading,
 )
+from issuecore._model import Action, Event, Issue, ReplySent
+from issuecore._sla.tracking import follow
+from issuecore._workflow import add_participant
 from issuecore.errors import IssueNotFoundError
-from issuecore.mail.compose import compose_agent_reply, compose_auto_reply, reserve_auto_reply
-from issuecore.mail.intake import (
+from issuecore.mail._compose import compose_agent_reply, compose_auto_reply, reserve_auto_reply
+from issuecore.mail._intake import (
     AgentRelay,
     IntakePlan,
     MessageRecord,
@@ -34,27 +38,46 @@ from issuecore.mail.intake import (
     plan_intake,
     unrelayed,
 )
-from issuecore.mail.matching import PriorMessage, decide
-from issuecore.mail.parse import InboundMessage, Quarantined
-from issuecore.model import Action, Event, Issue, ReplySent
+from issuecore.mail._matching import PriorMessage, decide
+from issuecore.mail._parse import InboundMessage, Quarantined
 from issuecore.ports import UnitOfWork
-from issuecore.sla.tracking import follow
-from issuecore.workflow import add_participant
 
 logger = logging.getLogger("issuecore.intake")
+
+
+class OutcomeKind(enum.StrEnum):
+    """How one inbound message ended; each compares equal to, and prints as, its value."""
+
+    CREATED = "created"
+    """It opened a new issue."""
+    APPENDED = "appended"
+    """It was added to an existing issue's thread."""
+    DUPLICATE = "duplicate"
+    """It had been recorded before; nothing changed."""
+    LOOP = "loop"
+    """It was automated mail that would start a loop; recorded, not threaded."""
+    IGNORED = "ignored"
+    """Recorded and deliberately not threaded (for example a stranger's mail)."""
+    QUARANTINED = "quarantined"
+    """It could not be read or was refused; kept whole with the reason."""
+
+    def __repr__(self) -> str:
+        # Prints as the string it equals, as outcomes printed before kinds were an enum.
+        return repr(self.value)
 
 
 @attrs.frozen(kw_only=True)
 class ReceiveOutcome:
     """What :meth:`HelpDesk.receive` did with one message.
 
-    ``kind`` is one of ``"created"``, ``"appended"``, ``"duplicate"``,
-    ``"loop"``, ``"ignored"``, ``"quarantined"``; ``reason`` says why and
-    ``signal`` which evidence decided. ``relayed`` says an agent's mail was
-    queued to the customer as a desk reply.
+    ``kind`` is an :class:`OutcomeKind` (a string: ``"created"``,
+    ``"appended"``, ``"duplicate"``, ``"loop"``, ``"ignored"`` or
+    ``"quarantined"``); ``reason`` says why and ``signal`` which evidence
+    decided. ``relayed`` says an agent's mail was queued to the customer as
+    a desk reply.
     """
 
-    kind: str
+    kind: OutcomeKind = attrs.field(converter=OutcomeKind)
     issue_number: str | None
     created: bool
     auto_reply: bool

@@ -14,15 +14,14 @@ import attrs
 
 from issuecore import _arguments as check
 from issuecore._desk_core import _AfterCommit
-from issuecore._filing import ReceiveOutcome, _Filing
+from issuecore._filing import OutcomeKind, ReceiveOutcome, _Filing
 from issuecore._instants import require_aware
+from issuecore._model import Attachment
 from issuecore._text import clean_identifier, clean_optional, clean_text
 from issuecore.errors import ConcurrencyConflictError, DuplicateMessageError, StoreUnavailableError
-from issuecore.mail.matching import Signal, message_fingerprint, reused_message_id
-from issuecore.mail.parse import InboundMessage, Quarantined, parse_message, synthetic_message_id
-from issuecore.model import Attachment
-from issuecore.ports import InboundMessage as SourceMessage
-from issuecore.ports import MailSource, UnitOfWork
+from issuecore.mail._matching import Signal, message_fingerprint, reused_message_id
+from issuecore.mail._parse import InboundMessage, Quarantined, parse_message, synthetic_message_id
+from issuecore.ports import MailSource, PendingMessage, UnitOfWork
 
 logger = logging.getLogger("issuecore.intake")
 
@@ -54,8 +53,7 @@ class IntakeReport:
 
     def counts(self) -> dict[str, int]:
         """Return how many messages ended as each kind, every kind listed."""
-        kinds = ("created", "appended", "duplicate", "loop", "ignored", "quarantined")
-        return {kind: sum(1 for o in self.outcomes if o.kind == kind) for kind in kinds}
+        return {str(kind): sum(1 for o in self.outcomes if o.kind == kind) for kind in OutcomeKind}
 
 
 class _Intake(_Filing):
@@ -141,7 +139,7 @@ class _Intake(_Filing):
         size = max(1, batch_size if batch_size is not None else DEFAULT_BATCH_SIZE) if late else 1
         outcomes: list[ReceiveOutcome] = []
         failures: list[IntakeFailure] = []
-        batch: list[SourceMessage] = []
+        batch: list[PendingMessage] = []
         began = 0.0
 
         def flush() -> None:

@@ -16,10 +16,17 @@ from datetime import datetime
 import attrs
 
 from issuecore._codec import to_micros
-from issuecore.mail.addresses import address_key
-from issuecore.model import Issue
-from issuecore.queries import _WORD, IssueQuery, IssueSort, SearchTerm, SlaFilter
-from issuecore.sla.clock import RESOLUTION, RESPONSE, AgreementStatus, ClockTerms, SlaClock, SlaRole
+from issuecore._model import Issue
+from issuecore._queries import _WORD, IssueQuery, IssueSort, SearchTerm, SlaFilter
+from issuecore._sla.clock import (
+    RESOLUTION,
+    RESPONSE,
+    AgreementStatus,
+    ClockTerms,
+    SlaClock,
+    SlaRole,
+)
+from issuecore.mail._addresses import address_key
 
 __all__ = [
     "NO_DEADLINE",

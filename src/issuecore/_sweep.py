@@ -11,9 +11,9 @@ import attrs
 from issuecore import _arguments as check
 from issuecore._desk_core import _AfterCommit, _DeskCore
 from issuecore._instants import require_aware
-from issuecore.model import Action, Event, IssueClosed, SlaAtRisk, SlaBreached
+from issuecore._model import Action, Event, IssueClosed, SlaAtRisk, SlaBreached
+from issuecore._sla.tracking import follow, sweep_sla
 from issuecore.ports import OutboxItem, UnitOfWork
-from issuecore.sla.tracking import follow, sweep_sla
 
 logger = logging.getLogger("issuecore.sweep")
 
@@ -23,7 +23,7 @@ class TickReport:
     """What one sweep did.
 
     ``closed`` names the issues it auto-closed; ``alerts`` holds the
-    :class:`~issuecore.model.SlaAtRisk` and :class:`~issuecore.model.SlaBreached`
+    :class:`~issuecore.SlaAtRisk` and :class:`~issuecore.SlaBreached`
     events it raised, in order (each names its issue, target and deadline);
     ``at_risk`` and ``breached`` count them.
     """

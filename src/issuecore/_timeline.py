@@ -19,12 +19,12 @@ from xml.sax.saxutils import quoteattr as _quote_xml
 
 import attrs
 
+from issuecore._model import Issue
+from issuecore._sla.agreement import ServiceLevelAgreement
+from issuecore._sla.calendar import BusinessCalendar
+from issuecore._sla.clock import RESOLUTION, RESPONSE, SlaClock, SlaRole
 from issuecore.charts import xml_safe
 from issuecore.config import format_duration
-from issuecore.model import Issue
-from issuecore.sla.agreement import ServiceLevelAgreement
-from issuecore.sla.calendar import BusinessCalendar
-from issuecore.sla.clock import RESOLUTION, RESPONSE, SlaClock, SlaRole
 
 
 def escape(text: str) -> str:

@@ -1,6 +1,6 @@
 """SVG charts: a report's service levels, and one issue's SLA timeline.
 
-:func:`report_svg` draws, for each group of a :class:`~issuecore.reports.Report`
+:func:`report_svg` draws, for each group of a :class:`~issuecore.Report`
 and for the total, two stacked bars: the responses and the resolutions met
 (green) and breached (red), as shares of those judged, with the counts
 beside them. The document is built with :mod:`xml.etree.ElementTree`, which
@@ -15,9 +15,9 @@ import re
 import xml.etree.ElementTree as ElementTree
 from datetime import datetime
 
-from issuecore.model import Issue
-from issuecore.reports import Report, ReportRow
-from issuecore.sla.agreement import ServiceLevelAgreement
+from issuecore._model import Issue
+from issuecore._reports import Report, ReportRow
+from issuecore._sla.agreement import ServiceLevelAgreement
 
 __all__ = ["report_svg", "timeline_svg", "xml_safe"]
 

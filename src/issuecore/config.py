@@ -12,7 +12,7 @@ outbound mail into the Maildir ``outbox/``, answers as ``support@localhost``
 and measures SLAs with the agreement :data:`DEFAULT_AGREEMENT`.
 
 The composition root: :func:`build_desk` turns a :class:`Config` into a
-:class:`~issuecore.desk.HelpDesk` (store, mailer, agreements, signing key),
+:class:`~issuecore.HelpDesk` (store, mailer, agreements, signing key),
 the way the ``issuecore`` command builds its own; :func:`open_store`,
 :func:`build_mailer` and :func:`build_mail_source` build the parts one at a
 time, and :func:`redact` hides the passwords a text could show.
@@ -34,17 +34,17 @@ from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar, cast
 
 import attrs
 
-from issuecore.desk import DeskSettings, HelpDesk
-from issuecore.errors import ConfigError, IssueCoreError
-from issuecore.mail.settings import MailSettings
-from issuecore.sla.agreement import (
+from issuecore._desk import DeskSettings, HelpDesk
+from issuecore._sla.agreement import (
     AtRisk,
     Condition,
     ServiceLevelAgreement,
     SlaTarget,
     check_agreements,
 )
-from issuecore.sla.calendar import BusinessCalendar
+from issuecore._sla.calendar import BusinessCalendar
+from issuecore.errors import ConfigError, IssueCoreError
+from issuecore.mail._settings import MailSettings
 
 if TYPE_CHECKING:
     from issuecore.adapters.imap import ImapSource
@@ -283,7 +283,7 @@ class Config:
 
     ``source`` names the file in messages; relative paths (``database``,
     ``outbox_maildir``) are taken relative to ``base``, the file's folder.
-    ``mail`` holds the ``[mail]`` keys as :class:`~issuecore.mail.settings.MailSettings`
+    ``mail`` holds the ``[mail]`` keys as :class:`~issuecore.MailSettings`
     arguments; :meth:`desk_settings` builds the desk's settings from them.
     """
 
@@ -1225,7 +1225,7 @@ class _Reader:
         country = self.string(value["country"], f"{key}.country")
         subdivision = self.text(value, key, "subdivision", None)
         extra = self.holidays(value.get("dates", []), f"{key}.dates")
-        from issuecore.sla.holidays import public_holidays
+        from issuecore._sla.holidays import public_holidays
 
         try:
             listed = public_holidays(country, years=_HOLIDAY_YEARS, subdivision=subdivision)
@@ -1419,7 +1419,7 @@ signing_key = "{signing_key}"
 # [web]
 # host = "127.0.0.1"                 # listening elsewhere needs accounts or a proxy's header
 # port = 8080
-# accounts = "agents.json"           # python -m issuecore.web.accounts agents.json add ADDR
+# accounts = "agents.json"           # python -m issuecore.web._accounts agents.json add ADDR
 # proxy_user_header = "X-Remote-User"   # or trust a reverse proxy's signed-in user
 # session_lifetime = "8h"
 # secure_cookies = false             # true when served over HTTPS

@@ -250,7 +250,7 @@ class UnstorableValueError(IssueCoreError, ValueError, TypeError):
 class StoreUnavailableError(IssueCoreError, OSError):
     """Intake could not record a message at all, not even as quarantined; nothing was lost.
 
-    :meth:`~issuecore.desk.HelpDesk.receive` raises it only when both the normal
+    :meth:`~issuecore.HelpDesk.receive` raises it only when both the normal
     path and the last-resort quarantine failed (the store is down or refuses
     every write). The message was not acknowledged, so its source offers it
     again. Carries ``message_id`` and ``cause`` (the first failure).

@@ -34,21 +34,21 @@ from issuecore._instants import (
     optional_utc_converter,
     utc_converter,
 )
-from issuecore.model import Event, Issue, ThreadEntry
-from issuecore.queries import IssuePage, IssueQuery
+from issuecore._model import Event, Issue, ThreadEntry
+from issuecore._queries import IssuePage, IssueQuery
 
 __all__ = [
     "BlobStore",
     "Clock",
     "EffectKind",
     "EventSink",
-    "InboundMessage",
     "MailSource",
     "Mailer",
     "MessageRecord",
     "Notifier",
     "Outbox",
     "OutboxItem",
+    "PendingMessage",
     "Store",
     "TaskBoard",
     "TokenProvider",
@@ -67,7 +67,7 @@ class MessageRecord:
     """What became of one inbound Message-ID: the issue it went to, the outcome and why.
 
     ``fingerprint`` identifies the content recorded under the Message-ID (see
-    :func:`issuecore.mail.matching.message_fingerprint`); ``None`` for records
+    :func:`issuecore.mail._matching.message_fingerprint`); ``None`` for records
     written before fingerprints were kept, and for messages the desk sent.
     """
 
@@ -262,7 +262,7 @@ class UnitOfWork(Protocol):
         Raise ``ConcurrencyConflictError`` if the number is taken. ``wake_at``
         is the earliest instant the sweep must look at the issue again;
         ``at_risk_at`` the earliest instant a running SLA target of the issue
-        counts as at risk (what :class:`~issuecore.queries.SlaFilter` ``AT_RISK``
+        counts as at risk (what :class:`~issuecore.SlaFilter` ``AT_RISK``
         finds), ``None`` when none will.
         """
         ...
@@ -300,7 +300,7 @@ class UnitOfWork(Protocol):
         """Return the issues matching every filter given, oldest first.
 
         ``raised_by`` matches by address identity
-        (:func:`~issuecore.mail.addresses.address_key`: ASCII case and IDNA
+        (:func:`~issuecore.mail.address_key`: ASCII case and IDNA
         domain forms aside, exactly); the other filters exactly.
         """
         ...
@@ -459,7 +459,7 @@ class TokenProvider(Protocol):
         ...
 
 
-class InboundMessage(Protocol):
+class PendingMessage(Protocol):
     """One message from a mail source, acknowledged only once the desk committed it."""
 
     @property
@@ -475,7 +475,7 @@ class InboundMessage(Protocol):
 class MailSource(Protocol):
     """Yields inbound messages; a message not acknowledged is offered again next time."""
 
-    def messages(self) -> Iterator[InboundMessage]:
+    def messages(self) -> Iterator[PendingMessage]:
         """Yield the messages waiting at the source."""
         ...
 

@@ -19,8 +19,8 @@ from datetime import UTC, datetime
 from issuecore import DeskSettings, HelpDesk
 from issuecore.adapters.imap import ImapMessage, ImapSource
 from issuecore.adapters.sqlite import SQLiteStore
-from issuecore.mail.settings import MailSettings
-from issuecore.ports import InboundMessage
+from issuecore.mail._settings import MailSettings
+from issuecore.ports import PendingMessage
 from issuecore.testing import FakeClock, RecordingMailer
 
 SUPPORT = "support@example.com"
@@ -48,7 +48,7 @@ class CrashingSource:
         self.source = source
         self.kill_at = kill_at
 
-    def messages(self) -> Iterator[InboundMessage]:
+    def messages(self) -> Iterator[PendingMessage]:
         for position, message in enumerate(self.source.messages(), start=1):
             yield KilledAfterCommit(message) if position == self.kill_at else message
 

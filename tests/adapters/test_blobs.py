@@ -23,13 +23,13 @@ import pytest
 import sqlalchemy as sa
 
 from issuecore import DeskSettings, HelpDesk
+from issuecore._model import Attachment
 from issuecore.adapters.blobs import CHUNK_SIZE, FileBlobStore
 from issuecore.adapters.memory import InMemoryStore
 from issuecore.adapters.sql import SqlStore
 from issuecore.adapters.sqlite import SQLiteStore
 from issuecore.errors import BlobNotFoundError
-from issuecore.mail.parse import DEFAULT_MAX_BYTES
-from issuecore.model import Attachment
+from issuecore.mail._parse import DEFAULT_MAX_BYTES
 from issuecore.ports import BlobStore, Store
 from issuecore.testing import FakeClock, RecordingMailer
 from issuecore.testing.contracts import (

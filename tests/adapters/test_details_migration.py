@@ -14,13 +14,13 @@ import pytest
 import sqlalchemy as sa
 
 from issuecore._codec import issue_document
+from issuecore._model import Issue
+from issuecore._queries import IssueQuery, IssueSort
+from issuecore._workflow import open_issue
 from issuecore.adapters import sql as sql_adapter
 from issuecore.adapters import sqlite as sqlite_adapter
 from issuecore.adapters.sql import SqlStore
 from issuecore.adapters.sqlite import SQLiteStore
-from issuecore.model import Issue
-from issuecore.queries import IssueQuery, IssueSort
-from issuecore.workflow import open_issue
 
 AT = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 

@@ -16,7 +16,7 @@ from issuecore import DeskSettings, HelpDesk
 from issuecore.adapters.imap import ImapMessage, ImapSource
 from issuecore.adapters.sqlite import SQLiteStore
 from issuecore.errors import MailSettingsError, MailTransportError
-from issuecore.mail.settings import MailSettings
+from issuecore.mail._settings import MailSettings
 from issuecore.testing import FakeClock, RecordingMailer
 from mail_servers import SUPPORT, Certificate, Dovecot, customer_mail, free_port
 

@@ -23,7 +23,7 @@ from issuecore.adapters.maildir import (
     SourceMessage,
 )
 from issuecore.adapters.sqlite import SQLiteStore
-from issuecore.mail.settings import MailSettings
+from issuecore.mail._settings import MailSettings
 from issuecore.ports import MailSource, OutboxItem
 from issuecore.testing import FakeClock, RecordingMailer
 from mail_servers import SUPPORT, customer_mail

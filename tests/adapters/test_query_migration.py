@@ -14,14 +14,14 @@ import pytest
 import sqlalchemy as sa
 
 from issuecore._codec import entry_document, issue_document
+from issuecore._model import EntryKind, Issue, ThreadEntry
+from issuecore._queries import IssueQuery, IssueSort, SlaFilter
+from issuecore._sla.clock import SlaClock, SlaRole
+from issuecore._workflow import open_issue
 from issuecore.adapters import sql as sql_adapter
 from issuecore.adapters import sqlite as sqlite_adapter
 from issuecore.adapters.sql import SqlStore
 from issuecore.adapters.sqlite import SQLiteStore
-from issuecore.model import EntryKind, Issue, ThreadEntry
-from issuecore.queries import IssueQuery, IssueSort, SlaFilter
-from issuecore.sla.clock import SlaClock, SlaRole
-from issuecore.workflow import open_issue
 
 AT = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 DEADLINE = AT + timedelta(hours=4)

@@ -18,7 +18,7 @@ from issuecore import DeskSettings, HelpDesk
 from issuecore.adapters.smtp import SmtpMailer
 from issuecore.adapters.sqlite import SQLiteStore
 from issuecore.errors import MailSettingsError, MailTransportError
-from issuecore.mail.settings import MailSettings
+from issuecore.mail._settings import MailSettings
 from issuecore.ports import OutboxItem
 from issuecore.testing import FakeClock
 from mail_servers import (

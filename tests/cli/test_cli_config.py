@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from cli_support import EXAMPLE_CONFIG, MAILBOX, issuecore
 
+from issuecore._sla.calendar import BusinessCalendar
 from issuecore.config import (
     DEFAULT_AGREEMENT,
     config_template,
@@ -20,8 +21,7 @@ from issuecore.config import (
     parse_duration,
 )
 from issuecore.errors import ConfigError
-from issuecore.mail.signing import verify_message_id
-from issuecore.sla.calendar import BusinessCalendar
+from issuecore.mail._signing import verify_message_id
 
 ONE_MESSAGE = b"From: Ana <ana@example.org>\nSubject: Hello\nMessage-ID: <1@example.org>\n\nHi\n"
 

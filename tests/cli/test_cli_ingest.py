@@ -249,8 +249,8 @@ def test_ingest_reads_every_message_behind_a_poison_message_in_an_mbox(tmp_path:
 def test_ingest_names_a_message_it_could_not_record_exits_4_and_reads_the_rest(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    from issuecore._desk import HelpDesk
     from issuecore.cli import EXIT_NOT_RECORDED, main
-    from issuecore.desk import HelpDesk
     from issuecore.errors import StoreUnavailableError
 
     maildir = tmp_path / "Maildir"

@@ -14,7 +14,7 @@ from pathlib import Path
 from concurrency_support import open_store
 
 from issuecore import DeskSettings, HelpDesk
-from issuecore.mail.settings import MailSettings
+from issuecore.mail._settings import MailSettings
 from issuecore.testing import FakeClock, RecordingMailer
 
 

@@ -22,7 +22,7 @@ from issuecore import (
     ServiceLevelAgreement,
     SlaTarget,
 )
-from issuecore.mail.settings import MailSettings
+from issuecore.mail._settings import MailSettings
 from issuecore.testing import RecordingMailer
 
 USERS = ["ana@example.com", "ben@example.com", "chen@example.com"]

@@ -15,8 +15,8 @@ from typing import Any
 from concurrency_support import open_store
 
 from issuecore import DeskSettings, HelpDesk, ServiceLevelAgreement, SlaTarget
-from issuecore.mail.settings import MailSettings
-from issuecore.model import IssueClosed, SlaBreached
+from issuecore._model import IssueClosed, SlaBreached
+from issuecore.mail._settings import MailSettings
 from issuecore.testing import FakeClock, RecordingEventSink, RecordingMailer
 
 AGREEMENT = ServiceLevelAgreement(

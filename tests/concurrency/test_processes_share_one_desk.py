@@ -9,8 +9,8 @@ from typing import Any
 from concurrency_support import run_together
 
 from issuecore import DeskSettings, HelpDesk, Issue
-from issuecore.mail.settings import MailSettings
-from issuecore.model import EntryKind
+from issuecore._model import EntryKind
+from issuecore.mail._settings import MailSettings
 from issuecore.testing import RecordingMailer
 
 WORKER = Path(__file__).with_name("desk_worker.py")

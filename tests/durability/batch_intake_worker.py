@@ -19,7 +19,7 @@ from intake_worker import FolderMailer, KillingStore, KillSwitch
 from issuecore import DeskSettings, HelpDesk, ServiceLevelAgreement, SlaTarget
 from issuecore.adapters.maildir import MaildirSource
 from issuecore.adapters.sqlite import SQLiteStore
-from issuecore.mail.settings import MailSettings
+from issuecore.mail._settings import MailSettings
 from issuecore.testing import FakeClock
 
 

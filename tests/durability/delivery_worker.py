@@ -20,7 +20,7 @@ from issuecore import DeskSettings, HelpDesk
 from issuecore.adapters.maildir import MaildirOutbox
 from issuecore.adapters.smtp import SmtpMailer
 from issuecore.adapters.sqlite import SQLiteStore
-from issuecore.mail.settings import MailSettings
+from issuecore.mail._settings import MailSettings
 from issuecore.ports import Mailer
 from issuecore.testing import FakeClock
 

@@ -22,7 +22,7 @@ from typing import Any
 
 from issuecore import DeskSettings, HelpDesk, ServiceLevelAgreement, SlaTarget
 from issuecore.adapters.sqlite import SQLiteStore
-from issuecore.mail.settings import MailSettings
+from issuecore.mail._settings import MailSettings
 from issuecore.testing import FakeClock
 
 

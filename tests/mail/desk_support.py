@@ -15,7 +15,7 @@ from issuecore import DeskSettings, HelpDesk
 from issuecore.adapters.memory import InMemoryStore
 from issuecore.adapters.sql import SqlStore
 from issuecore.adapters.sqlite import SQLiteStore
-from issuecore.mail.settings import MailSettings
+from issuecore.mail._settings import MailSettings
 from issuecore.ports import Store
 from issuecore.testing import FakeClock, RecordingMailer
 

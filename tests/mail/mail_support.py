@@ -7,10 +7,11 @@ from pathlib import Path
 
 import attrs
 
-from issuecore.mail import MailSettings, PriorMessage
-from issuecore.mail.addresses import address_key
-from issuecore.model import Issue, Status
-from issuecore.workflow import Workflow
+from issuecore._model import Issue, Status
+from issuecore._workflow import Workflow
+from issuecore.mail._addresses import address_key
+from issuecore.mail._matching import PriorMessage
+from issuecore.mail._settings import MailSettings
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SIGNING_KEY = b"issuecore-fixture-signing-key-01"

@@ -31,9 +31,9 @@ from desk_support import (
 from issuecore import DeskSettings, EntryKind, HelpDesk, Status
 from issuecore.adapters.sql import SqlStore
 from issuecore.errors import MailSettingsError
-from issuecore.mail import AgentMailPolicy, MailSettings
-from issuecore.mail.intake import dmarc_passed
-from issuecore.mail.parse import InboundMessage, parse_message
+from issuecore.mail._intake import dmarc_passed
+from issuecore.mail._parse import InboundMessage, parse_message
+from issuecore.mail._settings import AgentMailPolicy, MailSettings
 from issuecore.ports import Store
 from issuecore.testing import FakeClock, RecordingMailer
 

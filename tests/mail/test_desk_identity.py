@@ -2,7 +2,7 @@
 
 The participant check, the agent check, the raiser filter and the
 automatic-reply count all compare addresses by
-:func:`issuecore.mail.addresses.address_key`.
+:func:`issuecore.mail._addresses.address_key`.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from desk_support import AGENT, STORES, Desk, mail, make_desk, server_stores, store_for
 
+from issuecore._model import EntryKind
 from issuecore.adapters.sql import SqlStore
-from issuecore.model import EntryKind
 
 FIRST = "ISS-2026-00001"
 LOOKALIKES = [

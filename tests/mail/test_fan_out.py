@@ -16,7 +16,7 @@ import pytest
 from desk_support import STORES, Desk, mail, make_desk, server_stores, store_for
 
 from issuecore.adapters.sql import SqlStore
-from issuecore.mail import StrangerPolicy
+from issuecore.mail._settings import StrangerPolicy
 from issuecore.ports import Store
 
 LIMIT = 10  # MailSettings.auto_reply_limit by default

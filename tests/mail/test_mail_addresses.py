@@ -6,10 +6,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from issuecore.mail import normalize_address, outbound_address, same_address
-from issuecore.mail.addresses import address_key, ascii_domain, unique_addresses
-from issuecore.mail.settings import MailSettings
-from issuecore.model import Issue
+from issuecore._model import Issue
+from issuecore.mail import normalize_address, same_address
+from issuecore.mail._addresses import address_key, ascii_domain, outbound_address, unique_addresses
+from issuecore.mail._settings import MailSettings
 from strategies import hostile_text
 
 # Letters that case folding or compatibility mapping would take for ASCII ones.

@@ -12,18 +12,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 from mail_support import NOW, SIGNING_KEY, WORKFLOW, fixture_bytes, issue, settings, world
 
-from issuecore.mail import (
-    DecisionKind,
-    InboundMessage,
+from issuecore.mail import InboundMessage, parse_message
+from issuecore.mail._compose import (
     InMemoryAutoReplyCounter,
     compose_agent_reply,
     compose_auto_reply,
-    decide,
-    parse_message,
     reference_chain,
     reserve_auto_reply,
-    verify_message_id,
 )
+from issuecore.mail._matching import DecisionKind, decide
+from issuecore.mail._signing import verify_message_id
 from strategies import hostile_text, names, raw_messages, subjects
 
 NUMBER = "ISS-2026-00099"

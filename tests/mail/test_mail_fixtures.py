@@ -7,15 +7,8 @@ from typing import Any
 import pytest
 from mail_support import FIXTURES, NOW, WORKFLOW, FakeLookup, fixture_bytes, settings
 
-from issuecore.mail import (
-    Decision,
-    DecisionKind,
-    InboundMessage,
-    Signal,
-    decide,
-    new_content,
-    parse_message,
-)
+from issuecore.mail import InboundMessage, new_content, parse_message
+from issuecore.mail._matching import Decision, DecisionKind, Signal, decide
 
 K = DecisionKind
 S = Signal

@@ -1,6 +1,6 @@
 """The intake plan: one shape per outcome, decided without storage.
 
-:func:`~issuecore.mail.intake.plan_intake` is pure, so these properties run it
+:func:`~issuecore.mail._intake.plan_intake` is pure, so these properties run it
 over every decision Hypothesis can build (including combinations ``decide``
 never makes) and over real decisions about strangers' mail.
 """
@@ -16,11 +16,12 @@ from hypothesis import strategies as st
 from mail_support import NOW, settings, world
 from test_mail_strangers import stranger_messages
 
-from issuecore.mail import Decision, DecisionKind, InboundMessage, Quarantined, Signal, decide
-from issuecore.mail.intake import INTAKE_OUTCOMES, IntakePlan, plan_intake
-from issuecore.mail.parse import parse_message
-from issuecore.mail.settings import AgentMailPolicy, StrangerPolicy
-from issuecore.model import Action, ActorKind, EntryKind
+from issuecore._model import Action, ActorKind, EntryKind
+from issuecore.mail import InboundMessage, Quarantined
+from issuecore.mail._intake import INTAKE_OUTCOMES, IntakePlan, plan_intake
+from issuecore.mail._matching import Decision, DecisionKind, Signal, decide
+from issuecore.mail._parse import parse_message
+from issuecore.mail._settings import AgentMailPolicy, StrangerPolicy
 from strategies import hostile_text
 
 SETTINGS = settings()

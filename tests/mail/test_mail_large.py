@@ -14,7 +14,7 @@ import attrs
 from hypothesis import given
 from hypothesis import strategies as st
 
-from issuecore.mail.parse import InboundMessage, _base64_payload, _payload_bytes, parse_message
+from issuecore.mail._parse import InboundMessage, _base64_payload, _payload_bytes, parse_message
 
 _ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/="
 _STRAY = " \t\r\n-_.!*\x00"

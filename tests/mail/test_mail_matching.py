@@ -10,19 +10,18 @@ from hypothesis import given
 from hypothesis import strategies as st
 from mail_support import NOW, SIGNING_KEY, WORKFLOW, FakeLookup, issue, settings, world
 
+from issuecore._model import Status
 from issuecore.errors import NaiveDatetimeError
-from issuecore.mail import (
+from issuecore.mail import InboundMessage, Quarantined, parse_message
+from issuecore.mail._matching import (
     Decision,
     DecisionKind,
-    InboundMessage,
-    Quarantined,
+    PriorMessage,
     Signal,
     decide,
-    make_message_id,
-    parse_message,
+    reused_message_id,
 )
-from issuecore.mail.matching import PriorMessage, reused_message_id
-from issuecore.model import Status
+from issuecore.mail._signing import make_message_id
 from strategies import hostile_text
 
 VICTIM = "ISS-2026-00042"

@@ -24,8 +24,8 @@ from issuecore.mail import (
     normalize_address,
     parse_message,
     safe_filename,
-    synthetic_message_id,
 )
+from issuecore.mail._parse import synthetic_message_id
 from strategies import raw_messages
 
 

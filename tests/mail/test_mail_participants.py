@@ -17,20 +17,16 @@ from mail_support import NOW, WORKFLOW, FakeLookup, issue, settings
 
 from issuecore.config import parse_config
 from issuecore.errors import ConfigError, MailSettingsError
-from issuecore.mail import (
-    Decision,
-    DecisionKind,
-    InboundMessage,
+from issuecore.mail import InboundMessage, classify_automated, parse_message
+from issuecore.mail._automated import reply_to_person
+from issuecore.mail._compose import (
     InMemoryAutoReplyCounter,
-    MailSettings,
     auto_reply_recipient,
-    classify_automated,
     compose_agent_reply,
-    decide,
-    parse_message,
     reserve_auto_reply,
 )
-from issuecore.mail.automated import reply_to_person
+from issuecore.mail._matching import Decision, DecisionKind, decide
+from issuecore.mail._settings import MailSettings
 
 VICTIM = "ISS-2026-00042"  # raised by alice@example.com, bob@example.com copied in
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from issuecore.errors import IssueCoreError, MailSettingsError
-from issuecore.mail import AutomatedPolicy, FollowUpPolicy, MailSettings, StrangerPolicy
+from issuecore.mail._settings import AutomatedPolicy, FollowUpPolicy, MailSettings, StrangerPolicy
 
 
 def test_defaults_follow_the_specification() -> None:

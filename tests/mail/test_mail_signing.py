@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from issuecore.mail import SignatureStatus, make_message_id, verify_message_id
+from issuecore.mail._signing import SignatureStatus, make_message_id, verify_message_id
 
 KEY = b"k" * 32
 

@@ -16,16 +16,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 from mail_support import NOW, SIGNING_KEY, SUPPORT, WORKFLOW, settings, world
 
-from issuecore.mail import (
-    DecisionKind,
-    InboundMessage,
-    InMemoryAutoReplyCounter,
-    StrangerPolicy,
-    decide,
-    parse_message,
-    reserve_auto_reply,
-)
-from issuecore.mail.signing import make_message_id
+from issuecore.mail import InboundMessage, parse_message
+from issuecore.mail._compose import InMemoryAutoReplyCounter, reserve_auto_reply
+from issuecore.mail._matching import DecisionKind, decide
+from issuecore.mail._settings import StrangerPolicy
+from issuecore.mail._signing import make_message_id
 from strategies import AROUND, hostile_text, settings_spans
 
 VICTIM = "ISS-2026-00042"  # raised by alice@example.com, bob@example.com copied in

@@ -8,8 +8,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from issuecore.mail import REPLY_PREFIXES, TokenFormat, clean_subject, reply_subject, strip_prefixes
-from issuecore.mail.tokens import DEFAULT_TOKENS, find_numbers
+from issuecore.mail import clean_subject, reply_subject
+from issuecore.mail._tokens import (
+    DEFAULT_TOKENS,
+    REPLY_PREFIXES,
+    TokenFormat,
+    find_numbers,
+    strip_prefixes,
+)
 from strategies import subjects
 
 NUMBER = "ISS-2026-00042"

@@ -6,10 +6,10 @@ import email
 import email.policy
 from datetime import UTC, datetime
 
-from issuecore.mail.compose import compose_agent_reply
-from issuecore.mail.settings import MailSettings
+from issuecore._workflow import open_issue
+from issuecore.mail._compose import compose_agent_reply
+from issuecore.mail._settings import MailSettings
 from issuecore.ports import OutboxItem
-from issuecore.workflow import open_issue
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 SETTINGS = MailSettings(

@@ -25,13 +25,13 @@ from issuecore import (
 from issuecore.adapters.sql import SqlStore
 from issuecore.config import parse_config
 from issuecore.errors import ConfigError
-from issuecore.mail.intake import (
+from issuecore.mail._intake import (
     WRITTEN_AT_EARLIEST,
     WRITTEN_AT_SKEW,
     message_instant,
     written_at,
 )
-from issuecore.mail.parse import Quarantined, parse_message
+from issuecore.mail._parse import Quarantined, parse_message
 from issuecore.ports import Store
 from issuecore.testing import FakeClock, RecordingMailer
 

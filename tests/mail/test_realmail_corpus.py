@@ -30,10 +30,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from issuecore._desk import DeskSettings, HelpDesk
 from issuecore.adapters.sql import SqlStore
 from issuecore.adapters.sqlite import SQLiteStore
-from issuecore.desk import DeskSettings, HelpDesk
-from issuecore.mail import InboundMessage, MailSettings, html_to_text, parse_message
+from issuecore.mail import InboundMessage, html_to_text, parse_message
+from issuecore.mail._settings import MailSettings
 from issuecore.ports import Store
 from issuecore.testing import FakeClock, RecordingMailer
 

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 from issuecore import AtRisk, DeskSettings, HelpDesk, ServiceLevelAgreement, SlaTarget, Status
+from issuecore._queries import IssueQuery, IssueSort, SlaFilter
+from issuecore._reports import ReportPeriod, percentile
 from issuecore.adapters.memory import InMemoryStore
 from issuecore.adapters.sqlite import SQLiteStore
 from issuecore.charts import report_svg, xml_safe
-from issuecore.queries import IssueQuery, IssueSort, SlaFilter
-from issuecore.reports import ReportPeriod, percentile
 from issuecore.testing import FakeClock, RecordingMailer
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

@@ -1,6 +1,6 @@
 """A brute-force reference for business calendars, written from ``spec/sla.md`` alone.
 
-It shares no code with :mod:`issuecore.sla.calendar`. It finds the instants at
+It shares no code with :mod:`issuecore._sla.calendar`. It finds the instants at
 which the zone's UTC offset changes by sampling ``zoneinfo`` every 30 minutes
 and bisecting, cuts time into segments of one offset, maps every active shift
 (one interval of one date, unmerged) into each segment, and takes the union of

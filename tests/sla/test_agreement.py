@@ -8,9 +8,8 @@ import attrs
 import pytest
 
 from issuecore import Status
-from issuecore.errors import AgreementError, NaiveDatetimeError
-from issuecore.model import Issue
-from issuecore.sla.agreement import (
+from issuecore._model import Issue
+from issuecore._sla.agreement import (
     AtRisk,
     ElapsedTime,
     ServiceLevelAgreement,
@@ -18,7 +17,8 @@ from issuecore.sla.agreement import (
     check_agreements,
     choose_agreement,
 )
-from issuecore.workflow import DEFAULT_WORKFLOW, open_issue
+from issuecore._workflow import DEFAULT_WORKFLOW, open_issue
+from issuecore.errors import AgreementError, NaiveDatetimeError
 
 H = timedelta(hours=1)
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

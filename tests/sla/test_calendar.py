@@ -11,6 +11,8 @@ from zoneinfo import ZoneInfo
 import pendulum
 import pytest
 
+from issuecore._sla.calendar import BusinessCalendar
+from issuecore._sla.holidays import public_holidays
 from issuecore.errors import (
     CalendarNeverOpensError,
     EmptyIntervalError,
@@ -25,8 +27,6 @@ from issuecore.errors import (
     UnknownWeekdayError,
     UnreachableDeadlineError,
 )
-from issuecore.sla.calendar import BusinessCalendar
-from issuecore.sla.holidays import public_holidays
 
 BERLIN = "Europe/Berlin"
 OFFICE_HOURS = {day: [("09:00", "17:00")] for day in ("mon", "tue", "wed", "thu", "fri")}

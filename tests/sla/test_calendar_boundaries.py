@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from oracle import CalendarSpec, from_micros, to_micros
 from test_calendar_properties import oracle_around, scenarios, seconds_label
 
-from issuecore.sla.calendar import BusinessCalendar
+from issuecore._sla.calendar import BusinessCalendar
 from strategies import around, calendar_boundaries
 
 BERLIN = "Europe/Berlin"

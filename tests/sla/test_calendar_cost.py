@@ -7,7 +7,7 @@ import tracemalloc
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from issuecore.sla.calendar import BusinessCalendar
+from issuecore._sla.calendar import BusinessCalendar
 
 BERLIN = ZoneInfo("Europe/Berlin")
 OFFICE_HOURS = {

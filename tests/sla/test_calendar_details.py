@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
+from issuecore._sla.calendar import BusinessCalendar
 from issuecore.errors import (
     CalendarNeverOpensError,
     InvalidHolidayError,
@@ -15,7 +16,6 @@ from issuecore.errors import (
     UnknownTimezoneError,
     UnreachableDeadlineError,
 )
-from issuecore.sla.calendar import BusinessCalendar
 
 BERLIN = "Europe/Berlin"
 OFFICE_HOURS = {day: [("09:00", "17:00")] for day in ("mon", "tue", "wed", "thu", "fri")}

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from oracle import CalendarSpec, Oracle, from_micros, offset_at, to_micros
 
-from issuecore.sla.calendar import BusinessCalendar
+from issuecore._sla.calendar import BusinessCalendar
 
 ZONES = (
     "America/New_York",

@@ -9,9 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from issuecore import Action, Actor, BusinessCalendar, Status
-from issuecore.errors import AgreementError, UnknownPriorityError
-from issuecore.model import Issue, SlaAtRisk, SlaBreached
-from issuecore.sla.agreement import (
+from issuecore._model import Issue, SlaAtRisk, SlaBreached
+from issuecore._sla.agreement import (
     AgreementStatus,
     AtRisk,
     ServiceLevelAgreement,
@@ -19,9 +18,10 @@ from issuecore.sla.agreement import (
     check_agreements,
     choose_agreement,
 )
-from issuecore.sla.clock import RESOLUTION, RESPONSE
-from issuecore.sla.tracking import change_priority, follow, reset_sla, start_sla, sweep_sla
-from issuecore.workflow import DEFAULT_WORKFLOW, Change, open_issue
+from issuecore._sla.clock import RESOLUTION, RESPONSE
+from issuecore._sla.tracking import change_priority, follow, reset_sla, start_sla, sweep_sla
+from issuecore._workflow import DEFAULT_WORKFLOW, Change, open_issue
+from issuecore.errors import AgreementError, UnknownPriorityError
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 H = timedelta(hours=1)

@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import attrs
 
-from issuecore.sla.agreement import ServiceLevelAgreement, SlaTarget
-from issuecore.sla.calendar import BusinessCalendar
-from issuecore.sla.clock import RESOLUTION, RESPONSE, SlaClock, SlaRole, observe, start_clock
+from issuecore._sla.agreement import ServiceLevelAgreement, SlaTarget
+from issuecore._sla.calendar import BusinessCalendar
+from issuecore._sla.clock import RESOLUTION, RESPONSE, SlaClock, SlaRole, observe, start_clock
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday
 H = timedelta(hours=1)

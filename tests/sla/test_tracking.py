@@ -7,11 +7,11 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from issuecore import Action, Actor
+from issuecore._model import Issue, PriorityChanged
+from issuecore._sla.agreement import ServiceLevelAgreement, SlaTarget
+from issuecore._sla.tracking import change_priority, follow, reset_sla, start_sla, sweep_sla
+from issuecore._workflow import DEFAULT_WORKFLOW, Change, open_issue
 from issuecore.errors import NaiveDatetimeError
-from issuecore.model import Issue, PriorityChanged
-from issuecore.sla.agreement import ServiceLevelAgreement, SlaTarget
-from issuecore.sla.tracking import change_priority, follow, reset_sla, start_sla, sweep_sla
-from issuecore.workflow import DEFAULT_WORKFLOW, Change, open_issue
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 H = timedelta(hours=1)

@@ -16,12 +16,12 @@ from issuecore import (
     SlaTarget,
     TargetState,
 )
+from issuecore._model import Issue
+from issuecore._sla.tracking import follow, start_sla
+from issuecore._sla.view import sla_view
+from issuecore._workflow import DEFAULT_WORKFLOW, Change, open_issue
 from issuecore.adapters.sqlite import SQLiteStore
-from issuecore.model import Issue
-from issuecore.sla.tracking import follow, start_sla
-from issuecore.sla.view import sla_view
 from issuecore.testing import FakeClock, RecordingMailer
-from issuecore.workflow import DEFAULT_WORKFLOW, Change, open_issue
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 H = timedelta(hours=1)

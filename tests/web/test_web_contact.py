@@ -11,7 +11,7 @@ import attrs
 import pytest
 from web_support import AGENT, Console, account_settings, build_console, csrf_of
 
-from issuecore.web.contact import MAX_MESSAGE, MAX_SUBJECT
+from issuecore.web._contact import MAX_MESSAGE, MAX_SUBJECT
 
 ORIGIN = "https://www.example.com"
 

@@ -15,13 +15,13 @@ from argon2 import PasswordHasher
 from starlette.testclient import TestClient
 
 from issuecore import DeskSettings, HelpDesk, ServiceLevelAgreement, SlaTarget
+from issuecore._sla.agreement import AtRisk
 from issuecore.adapters.sqlite import SQLiteStore
-from issuecore.mail.settings import MailSettings
+from issuecore.mail._settings import MailSettings
 from issuecore.ports import Store
-from issuecore.sla.agreement import AtRisk
 from issuecore.testing import FakeClock, RecordingMailer
 from issuecore.web import WebSettings, create_app
-from issuecore.web.accounts import AccountFile
+from issuecore.web._accounts import AccountFile
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 H = timedelta(hours=1)

@@ -17,9 +17,9 @@ import attrs
 
 from issuecore._codec import to_micros
 from issuecore._marks import detail_key, query_details, query_instant
-from issuecore.mail.addresses import address_key
-from issuecore.queries import IssueQuery, IssueSort, SearchTerm, SlaFilter, decode_cursor
-from issuecore.sla.clock import AgreementStatus
+from issuecore._queries import IssueQuery, IssueSort, SearchTerm, SlaFilter, decode_cursor
+from issuecore._sla.clock import AgreementStatus
+from issuecore.mail._addresses import address_key
 
 __all__ = ["Tables", "page_statement", "text_expression"]
 

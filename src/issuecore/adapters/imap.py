@@ -5,7 +5,7 @@ still waiting (``UID SEARCH UNSEEN UNDELETED``, or ``UID SEARCH UNDELETED``
 when handled messages are moved away), fetches them in batches with
 ``UID FETCH (BODY.PEEK[])`` — which never sets the ``\\Seen`` flag — and
 marks or moves a message only when :meth:`ImapMessage.ack` is called, which
-:meth:`HelpDesk.ingest <issuecore.desk.HelpDesk.ingest>` does after the
+:meth:`HelpDesk.ingest <issuecore.HelpDesk.ingest>` does after the
 desk committed it. A crash between the commit and the acknowledgement
 leaves the message waiting on the server; the next run fetches it again
 and the desk records it as a duplicate. Nothing is lost, nothing is

@@ -2,7 +2,7 @@
 
 Every source yields :class:`SourceMessage` items and follows the
 :class:`~issuecore.ports.MailSource` contract: :meth:`HelpDesk.ingest
-<issuecore.desk.HelpDesk.ingest>` calls :meth:`SourceMessage.ack` only after
+<issuecore._desk.HelpDesk.ingest>` calls :meth:`SourceMessage.ack` only after
 the desk committed the message, so a crash before that leaves the message
 to be offered again, and the desk's Message-ID index turns the second
 delivery into a recorded duplicate. At-least-once intake plus de-duplication

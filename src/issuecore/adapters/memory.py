@@ -23,13 +23,13 @@ import attrs
 from issuecore._codec import issue_document, refuse_unstorable_entry
 from issuecore._instants import optional_aware, require_aware
 from issuecore._marks import IssueMarks, matches, query_instant, sort_key, text_matches
+from issuecore._model import Issue, ThreadEntry
+from issuecore._queries import IssuePage, IssueQuery, decode_cursor, encode_cursor
 from issuecore._text import refuse_unstorable, refuse_unstorable_document
 from issuecore.adapters.blobs import MemoryBlobStore
 from issuecore.errors import ConcurrencyConflictError, DuplicateMessageError, IssueNotFoundError
-from issuecore.mail.addresses import address_key
-from issuecore.model import Issue, ThreadEntry
+from issuecore.mail._addresses import address_key
 from issuecore.ports import BlobStore, MessageRecord, OutboxItem
-from issuecore.queries import IssuePage, IssueQuery, decode_cursor, encode_cursor
 
 __all__ = ["InMemoryOutbox", "InMemoryStore"]
 

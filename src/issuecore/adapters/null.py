@@ -9,7 +9,7 @@ ports for tests are in :mod:`issuecore.testing`.
 
 from __future__ import annotations
 
-from issuecore.model import Event
+from issuecore._model import Event
 
 __all__ = ["NullEventSink", "NullNotifier", "NullTaskBoard"]
 

@@ -4,8 +4,8 @@
 with ``security="ssl"``), EHLO, STARTTLS with ``security="starttls"``,
 login when a user name is given, send, QUIT. Any failure on the way raises
 :class:`~issuecore.errors.MailTransportError` naming the server and the
-step that failed; :class:`~issuecore.desk.HelpDesk` then keeps the message in
-its outbox and :meth:`~issuecore.desk.HelpDesk.tick` retries it later with
+step that failed; :class:`~issuecore.HelpDesk` then keeps the message in
+its outbox and :meth:`~issuecore.HelpDesk.tick` retries it later with
 the same Message-ID, so a receiver can de-duplicate.
 
 SMTP delivers at least once. The server owns the message from its ``250``

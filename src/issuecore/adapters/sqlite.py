@@ -41,6 +41,8 @@ from issuecore._codec import (
 )
 from issuecore._instants import optional_aware, require_aware
 from issuecore._marks import NO_DEADLINE, IssueMarks, detail_keys, searchable
+from issuecore._model import Issue, ThreadEntry
+from issuecore._queries import IssuePage, IssueQuery, encode_cursor
 from issuecore._text import refuse_unstorable, refuse_unstorable_document
 from issuecore.adapters._query import Tables, page_statement
 from issuecore.adapters.blobs import (
@@ -59,10 +61,8 @@ from issuecore.errors import (
     IssueNotFoundError,
     SchemaVersionError,
 )
-from issuecore.mail.addresses import address_key
-from issuecore.model import Issue, ThreadEntry
+from issuecore.mail._addresses import address_key
 from issuecore.ports import BlobStore, MessageRecord, OutboxItem
-from issuecore.queries import IssuePage, IssueQuery, encode_cursor
 
 __all__ = ["MIGRATIONS", "SQLiteBlobStore", "SQLiteStore"]
 

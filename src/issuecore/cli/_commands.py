@@ -8,13 +8,13 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from issuecore import Issue
+from issuecore._sla.clock import RESOLUTION, RESPONSE
 from issuecore.cli._context import Run
 from issuecore.cli._errors import EXIT_NOT_DELIVERED, EXIT_OK, RefusedError, UsageError
 from issuecore.cli._views import printable, target_line
 from issuecore.config import config_template, open_store, parse_config
-from issuecore.mail.compose import compose_agent_reply
-from issuecore.model import Issue
-from issuecore.sla.clock import RESOLUTION, RESPONSE
+from issuecore.mail._compose import compose_agent_reply
 
 
 def init(run: Run) -> int:

@@ -11,6 +11,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import IO, Any, Final
 
+from issuecore import HelpDesk
 from issuecore.adapters.clock import FixedClock, SystemClock
 from issuecore.cli._errors import UsageError
 from issuecore.cli._views import Stamps, json_text
@@ -22,7 +23,6 @@ from issuecore.config import (
     load_config,
     open_store,
 )
-from issuecore.desk import HelpDesk
 from issuecore.errors import IssueNotFoundError
 from issuecore.ports import Clock, Mailer
 

@@ -8,13 +8,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Final
 
+from issuecore import IntakeFailure, IntakeReport, ReceiveOutcome
 from issuecore.cli._commands import undelivered
 from issuecore.cli._context import Run
 from issuecore.cli._errors import EXIT_NOT_RECORDED, EXIT_OK, EXIT_QUARANTINED, UsageError
 from issuecore.cli._views import printable
 from issuecore.config import build_mail_source
-from issuecore.desk import IntakeFailure, IntakeReport, ReceiveOutcome
-from issuecore.ports import InboundMessage, MailSource
+from issuecore.ports import MailSource, PendingMessage
 
 KINDS: Final = ("created", "appended", "duplicate", "loop", "ignored", "quarantined")
 _PROGRESS_AFTER: Final = 0.5  # seconds before a progress bar appears
@@ -27,7 +27,7 @@ class _OneFile:
     def __init__(self, path: Path) -> None:
         self.path = path
 
-    def messages(self) -> Iterator[InboundMessage]:
+    def messages(self) -> Iterator[PendingMessage]:
         yield _FileMessage(self.path.read_bytes())
 
 
@@ -112,7 +112,7 @@ class _Watched:
         self.source = source
         self.progress = progress
 
-    def messages(self) -> Iterator[InboundMessage]:
+    def messages(self) -> Iterator[PendingMessage]:
         for message in self.source.messages():
             yield message
             self.progress.advance(len(message.raw))

@@ -9,11 +9,10 @@ from datetime import UTC
 from pathlib import Path
 from typing import Final
 
+from issuecore import REPORT_DIMENSIONS, Attachment, ReportPeriod, ReportRow
 from issuecore.cli._context import Run
 from issuecore.cli._errors import EXIT_OK, RefusedError, UsageError
 from issuecore.cli._views import hours, printable, table
-from issuecore.model import Attachment
-from issuecore.reports import DIMENSIONS, ReportPeriod, ReportRow
 
 _UNSAFE_NAME: Final = re.compile(r'[\x00-\x1f\x7f-\x9f/\\:*?"<>|]+')
 _RESERVED: Final = frozenset(
@@ -191,8 +190,10 @@ def report(run: Run) -> int:
         part.strip() for text in run.args.by or () for part in text.split(",") if part.strip()
     )
     for name in by:
-        if name not in DIMENSIONS:
-            raise UsageError(f"--by {name!r} is not a dimension; known: {', '.join(DIMENSIONS)}")
+        if name not in REPORT_DIMENSIONS:
+            raise UsageError(
+                f"--by {name!r} is not a dimension; known: {', '.join(REPORT_DIMENSIONS)}"
+            )
     try:
         if run.args.period is None:
             now = run.now().astimezone(UTC)

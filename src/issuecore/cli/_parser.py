@@ -10,12 +10,12 @@ from collections.abc import Callable
 from importlib import metadata
 from typing import NoReturn
 
+from issuecore import REPORT_DIMENSIONS
+from issuecore._queries import MAX_PAGE, IssueSort
 from issuecore.cli import _commands, _intake, _operations, _triage
 from issuecore.cli._context import NOW_VARIABLE, Run
 from issuecore.cli._errors import EXIT_USAGE
 from issuecore.config import DEFAULT_SOURCE
-from issuecore.queries import MAX_PAGE, IssueSort
-from issuecore.reports import DIMENSIONS
 
 _CHOICE = re.compile(
     r"argument (?P<name>[^:]+): invalid choice: '(?P<given>[^']*)' \(choose from (?P<known>.*)\)"
@@ -287,7 +287,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=None,
         metavar="DIMENSION",
-        help=f"group by {', '.join(DIMENSIONS)} (repeat or separate with commas)",
+        help=f"group by {', '.join(REPORT_DIMENSIONS)} (repeat or separate with commas)",
     )
     json_flag(report)
     report.add_argument(

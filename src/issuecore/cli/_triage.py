@@ -6,6 +6,8 @@ import difflib
 from datetime import datetime, timedelta
 from typing import Any
 
+from issuecore import EntryKind, Issue, IssueQuery, IssueSort, SlaAtRisk, SlaBreached, SlaFilter
+from issuecore._sla.clock import RESOLUTION, RESPONSE, SlaRole
 from issuecore.cli._context import Run
 from issuecore.cli._errors import EXIT_OK, UsageError
 from issuecore.cli._views import (
@@ -20,9 +22,6 @@ from issuecore.cli._views import (
     target_line,
 )
 from issuecore.config import format_duration
-from issuecore.model import EntryKind, Issue, SlaAtRisk, SlaBreached
-from issuecore.queries import IssueQuery, IssueSort, SlaFilter
-from issuecore.sla.clock import RESOLUTION, RESPONSE, SlaRole
 
 
 def known_statuses(run: Run) -> tuple[str, ...]:

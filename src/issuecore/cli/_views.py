@@ -9,9 +9,9 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, Final
 
+from issuecore import Issue, ThreadEntry
+from issuecore._sla.clock import RESOLUTION, RESPONSE, SlaClock
 from issuecore.config import Config, format_duration
-from issuecore.model import Issue, ThreadEntry
-from issuecore.sla.clock import RESOLUTION, RESPONSE, SlaClock
 
 # C0 and C1 controls, DEL, and the characters that reorder or hide text on a terminal.
 _UNSAFE: Final = re.compile(

@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Final
 
-from issuecore.mail.addresses import normalize_address
+from issuecore.mail._addresses import normalize_address
 
 __all__ = ["read_mailboxes"]
 

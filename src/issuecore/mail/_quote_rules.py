@@ -1,6 +1,6 @@
 """The words mail clients put around quoted history, as data keyed by language.
 
-Adding a language is adding a row to :data:`LANGUAGES`; :mod:`issuecore.mail.quotes`
+Adding a language is adding a row to :data:`LANGUAGES`; :mod:`issuecore.mail._quotes`
 never names a word itself. Every phrase is matched whole (lower-cased, spaces
 collapsed), never as a pattern, so matching stays linear.
 

@@ -5,8 +5,8 @@ Strategies live in :mod:`issuecore.testing.strategies`, the workflow machine in
 (Hypothesis). This module itself needs nothing beyond issuecore.
 """
 
-from issuecore.testing.clock import FakeClock
-from issuecore.testing.fakes import (
+from issuecore.testing._clock import FakeClock
+from issuecore.testing._fakes import (
     RecordingEventSink,
     RecordingMailer,
     RecordingNotifier,

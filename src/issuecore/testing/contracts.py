@@ -36,15 +36,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, multiple, rule
 
-from issuecore.errors import (
-    ConcurrencyConflictError,
-    DuplicateMessageError,
-    IssueNotFoundError,
-    NaiveDatetimeError,
-    UnstorableValueError,
-)
-from issuecore.mail.parse import DEFAULT_MAX_BYTES
-from issuecore.model import (
+from issuecore._model import (
     Actor,
     Attachment,
     EntryKind,
@@ -53,9 +45,17 @@ from issuecore.model import (
     Status,
     ThreadEntry,
 )
+from issuecore._queries import IssueQuery, IssueSort, SlaFilter
+from issuecore._sla.clock import AgreementStatus, Period, SlaClock, SlaRole
+from issuecore.errors import (
+    ConcurrencyConflictError,
+    DuplicateMessageError,
+    IssueNotFoundError,
+    NaiveDatetimeError,
+    UnstorableValueError,
+)
+from issuecore.mail._parse import DEFAULT_MAX_BYTES
 from issuecore.ports import EffectKind, OutboxItem, Store, UnitOfWork, new_effect_id
-from issuecore.queries import IssueQuery, IssueSort, SlaFilter
-from issuecore.sla.clock import AgreementStatus, Period, SlaClock, SlaRole
 
 __all__ = [
     "QueryCase",

@@ -22,12 +22,12 @@ from datetime import UTC, datetime
 
 import pytest
 
+from issuecore._desk import DeskSettings, HelpDesk
+from issuecore._sla.agreement import ServiceLevelAgreement
 from issuecore.adapters.memory import InMemoryStore
-from issuecore.desk import DeskSettings, HelpDesk
-from issuecore.mail.settings import MailSettings
-from issuecore.sla.agreement import ServiceLevelAgreement
-from issuecore.testing.clock import FakeClock
-from issuecore.testing.fakes import RecordingMailer
+from issuecore.mail._settings import MailSettings
+from issuecore.testing._clock import FakeClock
+from issuecore.testing._fakes import RecordingMailer
 
 __all__ = ["desk_agreements", "desk_settings", "fake_clock", "memory_desk", "recording_mailer"]
 

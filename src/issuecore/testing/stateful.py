@@ -15,10 +15,8 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from issuecore.errors import InvalidTransitionError
-from issuecore.model import Action, Actor, HistoryEntry, Issue
-from issuecore.ports import Store
-from issuecore.workflow import (
+from issuecore._model import Action, Actor, HistoryEntry, Issue
+from issuecore._workflow import (
     DEFAULT_AUTO_CLOSE_AFTER,
     DEFAULT_WORKFLOW,
     Workflow,
@@ -28,6 +26,8 @@ from issuecore.workflow import (
     open_issue,
     unassign,
 )
+from issuecore.errors import InvalidTransitionError
+from issuecore.ports import Store
 
 __all__ = ["IssueLifecycleMachine", "desk_machine", "lifecycle_machine"]
 
@@ -187,11 +187,11 @@ def desk_machine(
     received Message-ID is recorded once; the SLA status agrees with the
     clock; auto-close happens exactly when due; no outbound message is lost.
     """
-    from issuecore.desk import DeskSettings, HelpDesk
-    from issuecore.mail.settings import MailSettings
-    from issuecore.sla.agreement import ServiceLevelAgreement, SlaTarget
-    from issuecore.testing.clock import FakeClock
-    from issuecore.testing.fakes import RecordingMailer
+    from issuecore._desk import DeskSettings, HelpDesk
+    from issuecore._sla.agreement import ServiceLevelAgreement, SlaTarget
+    from issuecore.mail._settings import MailSettings
+    from issuecore.testing._clock import FakeClock
+    from issuecore.testing._fakes import RecordingMailer
 
     flow = DEFAULT_WORKFLOW
     table = dict(flow.table)
@@ -433,7 +433,7 @@ def desk_machine(
 
         @invariant()
         def sla_status_agrees_with_the_clock(self) -> None:
-            from issuecore.sla.clock import AgreementStatus, SlaRole
+            from issuecore._sla.clock import AgreementStatus, SlaRole
 
             now = self.clock.now()
             for number in self.status:

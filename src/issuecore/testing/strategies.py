@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 
 from hypothesis import strategies as st
 
-from issuecore.model import Actor, ActorKind, Issue
-from issuecore.workflow import DEFAULT_WORKFLOW, Workflow, format_issue_number, open_issue
+from issuecore._model import Actor, ActorKind, Issue
+from issuecore._workflow import DEFAULT_WORKFLOW, Workflow, format_issue_number, open_issue
 
 __all__ = [
     "actions",

@@ -16,16 +16,16 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
+from issuecore import HelpDesk
 from issuecore.config import format_duration
-from issuecore.desk import HelpDesk
+from issuecore.web._accounts import AccountFile
 from issuecore.web._security import (
     CSRF_FIELD,
     csrf_token,
     csrf_valid,
     current_user,
 )
-from issuecore.web.accounts import AccountFile
-from issuecore.web.settings import WebSettings
+from issuecore.web._settings import WebSettings
 
 MAX_FORM_BYTES: Final = 64_000
 LOOPBACK_HOSTS: Final = ("localhost", "127.0.0.1", "[::1]", "::1")

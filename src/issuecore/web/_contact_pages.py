@@ -11,11 +11,12 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from issuecore.mail.addresses import address_key
+from issuecore.mail import address_key
 from issuecore.web._console import (
     MAX_FORM_BYTES,
     Console,
 )
+from issuecore.web._contact import MAX_FILES, ContactRefusedError, contact_message
 from issuecore.web._security import (
     CSRF_FIELD,
     SECURITY_HEADERS,
@@ -23,7 +24,6 @@ from issuecore.web._security import (
     client_address,
     csrf_valid,
 )
-from issuecore.web.contact import MAX_FILES, ContactRefusedError, contact_message
 
 
 def contact_routes(console: Console) -> list[Route]:

@@ -11,10 +11,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from issuecore import Issue, IssueQuery, IssueSort, SlaFilter, SlaRole
 from issuecore.errors import IssueCoreError
-from issuecore.model import Issue
-from issuecore.queries import IssueQuery, IssueSort, SlaFilter
-from issuecore.sla.clock import SlaRole
 from issuecore.web._console import (
     Console,
     page,

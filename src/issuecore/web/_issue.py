@@ -12,10 +12,9 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
+from issuecore import Action, AgreementStatus, Attachment, EntryKind, Issue
 from issuecore.charts import timeline_svg
 from issuecore.errors import IssueCoreError
-from issuecore.model import Action, Attachment, EntryKind, Issue
-from issuecore.sla.clock import AgreementStatus
 from issuecore.web._console import (
     Console,
     Handler,

@@ -1,6 +1,6 @@
 """What the pages show of an issue's SLA: per-target state, time left, at-risk and breached marks.
 
-Built only from the public SLA clock (:class:`~issuecore.sla.clock.SlaClock`)
+Built only from the public SLA clock (:class:`~issuecore.SlaClock`)
 and the agreements the desk was given, so the console judges an issue the
 way ``issuecore show`` and the desk's queries do.
 """
@@ -13,10 +13,8 @@ from datetime import datetime, timedelta
 
 import attrs
 
+from issuecore import AgreementStatus, Issue, ServiceLevelAgreement
 from issuecore.config import format_duration
-from issuecore.model import Issue
-from issuecore.sla.agreement import ServiceLevelAgreement
-from issuecore.sla.clock import RESOLUTION, RESPONSE, AgreementStatus
 
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 _MEDIA_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*")
@@ -87,11 +85,11 @@ def sla_view(
     agreement = agreements.get(clock.agreement)
     status = clock.status(now)
     targets = []
-    for which in (RESPONSE, RESOLUTION):
+    for which in ("response", "resolution"):
         target = clock.target_of(which)
-        done_at = clock.responded_at if which == RESPONSE else clock.resolved_at
-        met = clock.response_met if which == RESPONSE else clock.resolution_met
-        deadline = clock.response_by if which == RESPONSE else clock.resolution_by
+        done_at = clock.responded_at if which == "response" else clock.resolved_at
+        met = clock.response_met if which == "response" else clock.resolution_met
+        deadline = clock.response_by if which == "response" else clock.resolution_by
         remaining = (
             None if agreement is None else clock.remaining(agreement.business_time, which, now)
         )

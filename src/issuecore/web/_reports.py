@@ -10,10 +10,10 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from issuecore import REPORT_DIMENSIONS, ReportPeriod
 from issuecore.charts import report_svg
 from issuecore.errors import IssueCoreError
 from issuecore.ports import OutboxItem
-from issuecore.reports import DIMENSIONS, ReportPeriod
 from issuecore.web._console import (
     Console,
     page,
@@ -67,7 +67,7 @@ def report_routes(console: Console) -> list[Route]:
             "report": figures,
             "period": period,
             "by": by,
-            "dimensions": DIMENSIONS,
+            "dimensions": REPORT_DIMENSIONS,
             "chart_query": chart_query,
         }
         return console.render(request, "report.html", context)

@@ -14,7 +14,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from issuecore.web.settings import WebSettings
+from issuecore.web._settings import WebSettings
 
 CSRF_FIELD: Final = "csrf_token"
 

@@ -15,10 +15,10 @@ import attrs
 import pendulum
 
 from issuecore._instants import require_aware
+from issuecore._model import Issue
+from issuecore._sla.clock import AgreementStatus, SlaRole
+from issuecore._workflow import DEFAULT_WORKFLOW, Workflow
 from issuecore.errors import AgreementError, UnknownPriorityError
-from issuecore.model import Issue
-from issuecore.sla.clock import AgreementStatus, SlaRole
-from issuecore.workflow import DEFAULT_WORKFLOW, Workflow
 
 __all__ = [
     "AgreementStatus",

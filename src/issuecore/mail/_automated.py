@@ -13,8 +13,8 @@ from typing import Final
 
 import attrs
 
-from issuecore.mail.addresses import address_key, outbound_address
-from issuecore.mail.parse import InboundMessage
+from issuecore.mail._addresses import address_key, outbound_address
+from issuecore.mail._parse import InboundMessage
 
 __all__ = ["Automation", "classify_automated", "is_robot_address", "reply_to_person"]
 

@@ -36,6 +36,7 @@ from typing import Final
 
 import attrs
 
+from issuecore.mail._parse import html_to_text
 from issuecore.mail._quote_rules import (
     DECORATION,
     HEADER_LINE_SPLITS,
@@ -43,7 +44,6 @@ from issuecore.mail._quote_rules import (
     HeaderOrder,
     lexicon,
 )
-from issuecore.mail.parse import html_to_text
 
 __all__ = ["new_content"]
 

@@ -5,7 +5,7 @@ by :class:`~datetime.date`. Asking it about a *datetime* truncates that
 datetime to a date in whatever zone the datetime happens to carry: 23:30 UTC
 on 24 December is already Christmas Day in Berlin, yet
 ``datetime(2026, 12, 24, 23, 30, tzinfo=UTC) in holidays.DE()`` is ``False``.
-So this module hands out dates only, and :class:`~issuecore.sla.calendar.BusinessCalendar`
+So this module hands out dates only, and :class:`~issuecore.BusinessCalendar`
 reads every holiday as a local date in its own zone and refuses datetimes.
 """
 

@@ -38,6 +38,8 @@ from typing import Final
 
 import attrs
 
+from issuecore._model import Attachment
+from issuecore.mail._addresses import address_key, normalize_address, safe_header_text
 from issuecore.mail._charsets import (
     decode_body,
     decode_encoded_words,
@@ -48,8 +50,6 @@ from issuecore.mail._flowed import unflow
 from issuecore.mail._headers import MimeHeaderFactory, plain_parameters
 from issuecore.mail._html import html_to_text
 from issuecore.mail._mailboxes import read_mailboxes
-from issuecore.mail.addresses import address_key, normalize_address, safe_header_text
-from issuecore.model import Attachment
 
 __all__ = [
     "DEFAULT_MAX_BYTES",

@@ -11,7 +11,7 @@ import functools
 import re
 from typing import Final
 
-from issuecore.mail.addresses import safe_header_text
+from issuecore.mail._addresses import safe_header_text
 
 __all__ = [
     "DEFAULT_TOKENS",

@@ -1,7 +1,7 @@
 """Writing outbound mail: automatic replies and agent replies, and the auto-reply rate limit.
 
 Every value that came from inbound mail passes through
-:func:`~issuecore.mail.addresses.safe_header_text` (or is dropped) before it
+:func:`~issuecore.mail.safe_header_text` (or is dropped) before it
 reaches a header, so no subject or name can put CR, LF or NUL into an
 outbound header. Every message carries a signed Message-ID and our loop
 header.
@@ -20,18 +20,18 @@ from email.utils import format_datetime, formataddr
 from typing import Final, Protocol
 
 from issuecore._instants import require_aware
-from issuecore.mail.addresses import (
+from issuecore._model import Attachment, Issue
+from issuecore.mail._addresses import (
     address_key,
     outbound_address,
     safe_header_text,
     unique_addresses,
 )
-from issuecore.mail.automated import classify_automated, is_robot_address
-from issuecore.mail.parse import InboundMessage
-from issuecore.mail.settings import MailSettings
-from issuecore.mail.signing import make_message_id
-from issuecore.mail.tokens import clean_subject, reply_subject
-from issuecore.model import Attachment, Issue
+from issuecore.mail._automated import classify_automated, is_robot_address
+from issuecore.mail._parse import InboundMessage
+from issuecore.mail._settings import MailSettings
+from issuecore.mail._signing import make_message_id
+from issuecore.mail._tokens import clean_subject, reply_subject
 
 __all__ = [
     "AutoReplyCounter",

@@ -2,7 +2,7 @@
 
 The form is written into an RFC 5322 message from the sender to the
 support address and handed to :meth:`HelpDesk.receive
-<issuecore.desk.HelpDesk.receive>`, so it meets exactly the rules mail meets:
+<issuecore._desk.HelpDesk.receive>`, so it meets exactly the rules mail meets:
 the same threading, the same acknowledgement mail, the same per-sender
 limit on automatic replies, the same quarantine. In front of that the form
 has its own guards: off unless ``contact_form = true``, a CSRF token, a
@@ -21,8 +21,8 @@ from typing import Final
 
 from starlette.datastructures import FormData, UploadFile
 
-from issuecore.desk import HelpDesk
-from issuecore.mail.addresses import address_key, normalize_address, safe_header_text
+from issuecore import HelpDesk
+from issuecore.mail import address_key, normalize_address, safe_header_text
 
 __all__ = ["ContactRefusedError", "contact_message"]
 

@@ -1,7 +1,7 @@
 """Planning the intake of one message: what to write, decided before anything is written.
 
-:func:`plan_intake` turns a parsed message and the :class:`~issuecore.mail.matching.Decision`
-:func:`~issuecore.mail.matching.decide` made about it into an :class:`IntakePlan`:
+:func:`plan_intake` turns a parsed message and the :class:`~issuecore.mail._matching.Decision`
+:func:`~issuecore.mail._matching.decide` made about it into an :class:`IntakePlan`:
 the outcome the desk reports, the thread entry and its kind, the issue to
 open or the change to an existing one, the Message-ID record and whether the
 raw bytes are kept. It is a pure function: it reads nothing and writes
@@ -38,12 +38,12 @@ from typing import Final
 import attrs
 
 from issuecore._instants import require_aware
+from issuecore._model import Action, Actor, Attachment, EntryKind, MessageReceived, ThreadEntry
 from issuecore._text import clean_text
-from issuecore.mail.matching import Decision, DecisionKind
-from issuecore.mail.parse import InboundMessage, Quarantined
-from issuecore.mail.quotes import new_content
-from issuecore.mail.settings import AgentMailPolicy, MailSettings
-from issuecore.model import Action, Actor, Attachment, EntryKind, MessageReceived, ThreadEntry
+from issuecore.mail._matching import Decision, DecisionKind
+from issuecore.mail._parse import InboundMessage, Quarantined
+from issuecore.mail._quotes import new_content
+from issuecore.mail._settings import AgentMailPolicy, MailSettings
 
 __all__ = [
     "INTAKE_OUTCOMES",
@@ -234,7 +234,7 @@ def plan_intake(
 ) -> IntakePlan:
     """Return the plan for ``message`` as ``decision`` classified it, at ``now``.
 
-    ``decision`` is what :func:`~issuecore.mail.matching.decide` returned for
+    ``decision`` is what :func:`~issuecore.mail._matching.decide` returned for
     ``message`` (its ``record_as`` and, for a duplicate, ``previous_outcome``
     are the facts looked up); ``fingerprint`` is stored with the record.
     ``now`` is the instant the message counts from (its entry's ``at``);

@@ -1,6 +1,6 @@
 """What a user interface shows of an issue's SLA at an instant: one value per target.
 
-:func:`sla_view` reads an issue's :class:`~issuecore.sla.clock.SlaClock` with
+:func:`sla_view` reads an issue's :class:`~issuecore.SlaClock` with
 its agreement at an instant and returns an :class:`SlaView`: the agreement
 status and, for the response and the resolution target, a
 :class:`TargetView` with the target's length, when it is due, when it was
@@ -16,7 +16,14 @@ from datetime import datetime, timedelta
 import attrs
 
 from issuecore._instants import optional_utc_converter, require_aware, utc_converter
-from issuecore.sla.clock import RESOLUTION, RESPONSE, AgreementStatus, ClockTerms, SlaClock, SlaRole
+from issuecore._sla.clock import (
+    RESOLUTION,
+    RESPONSE,
+    AgreementStatus,
+    ClockTerms,
+    SlaClock,
+    SlaRole,
+)
 
 __all__ = ["SlaView", "TargetState", "TargetView", "sla_view"]
 

@@ -28,16 +28,16 @@ from issuecore import _arguments as check
 from issuecore._commands import KEEP, Keep, _AgentCommands
 from issuecore._desk_core import DeskSettings
 from issuecore._erasure import _Erasure
-from issuecore._filing import ReceiveOutcome
+from issuecore._filing import OutcomeKind, ReceiveOutcome
 from issuecore._instants import require_aware
 from issuecore._intake import DEFAULT_BATCH_SECONDS as DEFAULT_BATCH_SECONDS
 from issuecore._intake import DEFAULT_BATCH_SIZE as DEFAULT_BATCH_SIZE
 from issuecore._intake import IntakeFailure, IntakeReport, _Intake
 from issuecore._quarantine import _Quarantine
+from issuecore._queries import IssuePage, IssueQuery
+from issuecore._reports import Report, ReportPeriod, build_report
+from issuecore._sla.view import SlaView, sla_view
 from issuecore._sweep import TickReport, _Sweep
-from issuecore.queries import IssuePage, IssueQuery
-from issuecore.reports import Report, ReportPeriod, build_report
-from issuecore.sla.view import SlaView, sla_view
 
 __all__ = [
     "KEEP",
@@ -46,6 +46,7 @@ __all__ = [
     "IntakeFailure",
     "IntakeReport",
     "Keep",
+    "OutcomeKind",
     "ReceiveOutcome",
     "TickReport",
 ]
@@ -69,7 +70,7 @@ class HelpDesk(_Intake, _AgentCommands, _Sweep, _Quarantine, _Erasure):
     def sla_view(self, number: str, *, at: datetime | None = None) -> SlaView | None:
         """Return issue ``number``'s SLA at ``at`` (now by default), per target; ``None`` without.
 
-        See :class:`~issuecore.sla.view.SlaView`: the agreement status and,
+        See :class:`~issuecore.SlaView`: the agreement status and,
         for response and resolution, the deadline, when it was done, whether
         it was met, the business time consumed and what is left.
         """
@@ -99,8 +100,8 @@ class HelpDesk(_Intake, _AgentCommands, _Sweep, _Quarantine, _Erasure):
     ) -> Report:
         """Return the SLA figures of the issues opened in ``period``, grouped ``by`` dimensions.
 
-        ``period`` is a :class:`~issuecore.reports.ReportPeriod`, ``"2026-03"``,
-        ``"2026"`` or a ``(start, end)`` pair; see :mod:`issuecore.reports`.
+        ``period`` is a :class:`~issuecore.ReportPeriod`, ``"2026-03"``,
+        ``"2026"`` or a ``(start, end)`` pair; see :mod:`issuecore._reports`.
         """
         now = require_aware("clock.now()", self.clock.now())
         return build_report(self.find_page, period, by=by, at=now)

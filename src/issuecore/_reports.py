@@ -22,13 +22,13 @@ from datetime import UTC, datetime, timedelta
 import attrs
 
 from issuecore._instants import require_aware
-from issuecore.model import Issue
-from issuecore.queries import MAX_PAGE, IssuePage, IssueQuery, IssueSort
-from issuecore.sla.clock import RESOLUTION, RESPONSE, SlaClock
+from issuecore._model import Issue
+from issuecore._queries import MAX_PAGE, IssuePage, IssueQuery, IssueSort
+from issuecore._sla.clock import RESOLUTION, RESPONSE, SlaClock
 
 __all__ = [
-    "DIMENSIONS",
     "NONE",
+    "REPORT_DIMENSIONS",
     "Report",
     "ReportPeriod",
     "ReportRow",
@@ -36,7 +36,7 @@ __all__ = [
     "percentile",
 ]
 
-DIMENSIONS = ("priority", "agreement", "assignee", "month")
+REPORT_DIMENSIONS = ("priority", "agreement", "assignee", "month")
 """What a report can be grouped by."""
 
 NONE = "(none)"
@@ -185,8 +185,10 @@ def _seconds(value: timedelta | None) -> float | None:
 def _dimensions(by: str | Iterable[str]) -> tuple[str, ...]:
     chosen = (by,) if isinstance(by, str) else tuple(by)
     for name in chosen:
-        if name not in DIMENSIONS:
-            raise ValueError(f"cannot group a report by {name!r}; known: {', '.join(DIMENSIONS)}")
+        if name not in REPORT_DIMENSIONS:
+            raise ValueError(
+                f"cannot group a report by {name!r}; known: {', '.join(REPORT_DIMENSIONS)}"
+            )
     if len(set(chosen)) != len(chosen):
         raise ValueError(f"each dimension may be grouped by once, got {', '.join(chosen)}")
     return chosen

@@ -313,7 +313,7 @@ class BusinessCalendar:
         Needs the optional ``holidays`` package (``pip install issuecore[holidays]``).
         Its dates are taken as local dates in ``timezone``; ``holidays`` adds more.
         """
-        from issuecore.sla.holidays import public_holidays
+        from issuecore._sla.holidays import public_holidays
 
         listed = public_holidays(country, years=years, subdivision=subdivision)
         return cls(

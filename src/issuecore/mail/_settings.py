@@ -12,8 +12,8 @@ from typing import Any, Final
 import attrs
 
 from issuecore.errors import MailSettingsError
-from issuecore.mail.addresses import address_key, ascii_domain, normalize_address
-from issuecore.mail.tokens import TokenFormat, token_format
+from issuecore.mail._addresses import address_key, ascii_domain, normalize_address
+from issuecore.mail._tokens import TokenFormat, token_format
 
 __all__ = [
     "DEFAULT_AUTO_REPLY_TEMPLATE",

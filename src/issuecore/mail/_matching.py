@@ -29,24 +29,24 @@ from typing import Final, Protocol
 import attrs
 
 from issuecore._instants import require_aware
-from issuecore.mail.addresses import address_key, same_address, unique_addresses
-from issuecore.mail.automated import (
+from issuecore._model import Issue
+from issuecore.mail._addresses import address_key, same_address, unique_addresses
+from issuecore.mail._automated import (
     Automation,
     classify_automated,
     is_robot_address,
     reply_to_person,
 )
-from issuecore.mail.compose import auto_reply_recipient
-from issuecore.mail.parse import InboundMessage, Quarantined
-from issuecore.mail.settings import (
+from issuecore.mail._compose import auto_reply_recipient
+from issuecore.mail._parse import InboundMessage, Quarantined
+from issuecore.mail._settings import (
     AutomatedPolicy,
     FollowUpPolicy,
     MailSettings,
     StrangerPolicy,
 )
-from issuecore.mail.signing import SignatureStatus, verify_message_id
-from issuecore.mail.tokens import clean_subject
-from issuecore.model import Issue
+from issuecore.mail._signing import SignatureStatus, verify_message_id
+from issuecore.mail._tokens import clean_subject
 
 __all__ = [
     "Decision",

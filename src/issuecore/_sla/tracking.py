@@ -1,6 +1,6 @@
 """The SLA clock wired into the lifecycle: every change of an issue moves its clock.
 
-These functions take an issue (or a :class:`~issuecore.workflow.Change`) and
+These functions take an issue (or a :class:`~issuecore.Change`) and
 the agreement that governs it, and return the change with ``issue.sla``
 moved and the SLA events it raised appended. They are pure.
 """
@@ -13,7 +13,7 @@ from datetime import datetime
 import attrs
 
 from issuecore._instants import require_aware
-from issuecore.model import (
+from issuecore._model import (
     Action,
     Actor,
     AgreementChanged,
@@ -24,9 +24,9 @@ from issuecore.model import (
     SlaBreached,
     SlaReset,
 )
-from issuecore.sla.agreement import ServiceLevelAgreement, choose_agreement
-from issuecore.sla.clock import SlaNotice, observe, restart, retarget, start_clock, sweep
-from issuecore.workflow import Change, Workflow, set_priority
+from issuecore._sla.agreement import ServiceLevelAgreement, choose_agreement
+from issuecore._sla.clock import SlaNotice, observe, restart, retarget, start_clock, sweep
+from issuecore._workflow import Change, Workflow, set_priority
 
 __all__ = [
     "change_priority",
@@ -136,7 +136,7 @@ def reselect(
     deadlines from the new agreement's targets on its calendar. An issue no
     agreement covers any more loses its SLA; one newly covered starts its
     clock at the change. The change gains an
-    :class:`~issuecore.model.AgreementChanged` event and a history entry.
+    :class:`~issuecore.AgreementChanged` event and a history entry.
     """
     issue = change.issue
     chosen = choose_agreement(agreements, issue)

@@ -20,7 +20,7 @@ from issuecore._instants import (
     optional_utc_converter,
     utc_converter,
 )
-from issuecore.sla.clock import SlaClock
+from issuecore._sla.clock import SlaClock
 
 __all__ = [
     "Action",
@@ -202,7 +202,7 @@ def _fields(value: Mapping[str, Any] | None) -> dict[str, Any]:
 
 @attrs.frozen(kw_only=True)
 class Issue:
-    """A support issue as the domain sees it; change it through :mod:`issuecore.workflow`.
+    """A support issue as the domain sees it; change it through :mod:`issuecore._workflow`.
 
     ``status`` is kept as a plain string (``Status`` members compare equal to
     it). ``history`` is append-only. ``last_agent_reply_at`` is the instant
@@ -252,7 +252,7 @@ class Issue:
         """Return whether ``address`` raised the issue or was added as a participant."""
         # Imported here: issuecore.mail imports this module, so a module-level
         # import would be circular. Address identity has one home.
-        from issuecore.mail.addresses import address_key
+        from issuecore.mail._addresses import address_key
 
         wanted = address_key(address)
         return wanted == address_key(self.raised_by) or any(

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from issuecore import HelpDesk
 from issuecore.config import Config
-from issuecore.desk import HelpDesk
 from issuecore.errors import ConfigError
-from issuecore.web.settings import WebSettings, is_loopback, web_settings
+from issuecore.web._settings import WebSettings, is_loopback, web_settings
 
 __all__ = ["check_exposure", "serve"]
 
@@ -29,7 +29,7 @@ def serve(
     """Serve the console for ``desk`` until interrupted; return the exit code."""
     import uvicorn
 
-    from issuecore.web.app import create_app
+    from issuecore.web._app import create_app
 
     settings = web_settings(config)
     host = host if host is not None else settings.host

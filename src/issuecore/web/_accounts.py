@@ -6,7 +6,7 @@ one, so the console keeps its accounts in a file of their own, named by
 
     {"agents": {"ben@example.com": "$argon2id$v=19$m=65536,t=3,p=4$..."}}
 
-Manage it with ``python -m issuecore.web.accounts FILE add ADDRESS`` (the
+Manage it with ``python -m issuecore.web._accounts FILE add ADDRESS`` (the
 password is read from the terminal, or from standard input when it is not
 one), ``remove ADDRESS`` and ``list``.
 """
@@ -114,7 +114,7 @@ class AccountFile:
 def main(argv: Sequence[str] | None = None) -> int:
     """Manage an accounts file from the command line; return the exit code."""
     parser = argparse.ArgumentParser(
-        prog="python -m issuecore.web.accounts", description="Manage the console's agent accounts."
+        prog="python -m issuecore.web._accounts", description="Manage the console's agent accounts."
     )
     parser.add_argument("file", type=Path)
     commands = parser.add_subparsers(dest="command", required=True)

@@ -2,7 +2,7 @@
 
 An :class:`IssueQuery` names filters (every one given must match), a sort
 order and a page size; :meth:`HelpDesk.find_page
-<issuecore.desk.HelpDesk.find_page>` returns an :class:`IssuePage` whose
+<issuecore._desk.HelpDesk.find_page>` returns an :class:`IssuePage` whose
 ``next_cursor`` continues the same query where the page ended (keyset
 paging: a page costs the same however deep it is, and issues changing
 between pages never make one appear twice in a sort by creation).
@@ -25,7 +25,7 @@ from typing import Any
 import attrs
 
 from issuecore._instants import optional_aware_field
-from issuecore.model import Issue
+from issuecore._model import Issue
 
 __all__ = ["MAX_PAGE", "IssuePage", "IssueQuery", "IssueSort", "SearchTerm", "SlaFilter"]
 
@@ -49,10 +49,10 @@ class IssueSort(enum.StrEnum):
 class SlaFilter(enum.StrEnum):
     """Where an issue stands against its agreement at the query's instant.
 
-    The first five are the :class:`~issuecore.sla.clock.AgreementStatus`
+    The first five are the :class:`~issuecore.AgreementStatus`
     values (``FAILED`` is also called ``BREACHED``); ``AT_RISK`` holds a
     running target whose remaining time is within its agreement's
-    :class:`~issuecore.sla.agreement.AtRisk` threshold and not yet breached.
+    :class:`~issuecore.AtRisk` threshold and not yet breached.
     """
 
     FIRST_RESPONSE_DUE = "First Response Due"

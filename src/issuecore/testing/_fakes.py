@@ -12,7 +12,7 @@ from email.message import EmailMessage
 
 import attrs
 
-from issuecore.model import Event
+from issuecore._model import Event
 
 __all__ = [
     "RecordingEventSink",

@@ -74,7 +74,7 @@ class WebSettings:
     """How the console listens, who may sign in, and how long a session lasts.
 
     ``accounts`` is the JSON file of agent accounts (see
-    :mod:`issuecore.web.accounts`); ``proxy_user_header`` names the header
+    :mod:`issuecore.web._accounts`); ``proxy_user_header`` names the header
     a reverse proxy sets to the user it authenticated, trusted only from
     ``trusted_proxies``. ``secret_key`` signs the session cookies.
     """

@@ -1,4 +1,4 @@
-"""The agent console: an ASGI application on a :class:`~issuecore.desk.HelpDesk`.
+"""The agent console: an ASGI application on a :class:`~issuecore.HelpDesk`.
 
 Every page reads the desk through its public calls (``find_page``, ``get``,
 ``thread``, ``report``, ``dead_letters``); every change is a POST form with
@@ -21,7 +21,7 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
-from issuecore.desk import HelpDesk
+from issuecore import HelpDesk
 from issuecore.web._console import LOOPBACK_HOSTS, Console
 from issuecore.web._contact_pages import contact_routes
 from issuecore.web._inbox import inbox_routes
@@ -31,8 +31,8 @@ from issuecore.web._reports import report_routes
 from issuecore.web._security import (
     SecurityHeaders,
 )
+from issuecore.web._settings import WebSettings
 from issuecore.web._signin import signin_routes
-from issuecore.web.settings import WebSettings
 
 __all__ = ["create_app"]
 
