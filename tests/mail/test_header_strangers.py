@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from desk_support import AGENT, STORES, Desk, mail, make_desk, server_stores, store_for
 
+from issuecore import StrangerPolicy
 from issuecore.adapters.sql import SqlStore
-from issuecore.mail import StrangerPolicy
 from issuecore.ports import Store
 
 CUSTOMER = "ana@customer.test"
