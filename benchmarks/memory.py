@@ -192,6 +192,8 @@ def run_long(kind: str, operations: int, folder: Path) -> dict[str, int]:
             clock.advance(timedelta(minutes=1))
             if step % 100 == 99:
                 running.tick()
+            if (step + 1) % 10_000 == 0:
+                print(f"{kind}: {step + 1:,} operations", file=sys.stderr, flush=True)
 
     warm_up, middle = operations // 100, operations // 10
     work(0, warm_up)
@@ -223,15 +225,20 @@ def long_running(operations: int) -> None:
         f"\nlong-running desk, default ports, {operations:,} operations on {ISSUES} issues"
         " (notes, customer mail, agent replies; tick every 100)"
     )
-    results = {}
-    for kind in STORES:
-        child = subprocess.run(
+    children = {
+        kind: subprocess.Popen(
             [sys.executable, __file__, "--child", kind, "--operations", str(operations)],
-            check=True,
-            capture_output=True,
+            stdout=subprocess.PIPE,
             text=True,
         )
-        results[kind] = json.loads(child.stdout.strip().splitlines()[-1])
+        for kind in STORES
+    }  # side by side, each in its own process: the figures are per process
+    results = {}
+    for kind, child in children.items():
+        output, _ = child.communicate()
+        if child.returncode != 0:
+            raise SystemExit(f"the {kind} run failed with exit status {child.returncode}")
+        results[kind] = json.loads(output.strip().splitlines()[-1])
     first = next(iter(results.values()))
     warm, middle, end = first["warm_up"], first["middle"], first["operations"]
     columns = [f"blocks @{warm:,}", f"blocks @{middle:,}", f"blocks @{end:,}"]
