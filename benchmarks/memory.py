@@ -26,13 +26,14 @@ operations). Each store runs in a process of its own, side by side:
 - ``SQLiteStore`` keeps the data on disk: what grows in memory is what the
   desk holds on to.
 
-For each: the interpreter's memory blocks after a full collection
-(``sys.getallocatedblocks``) after the 1,000-operation warm-up, after 10,000
-and after 100,000 operations, the growth per 1,000 operations between 10,000
-and 100,000, the bytes allocated during the last 10,000 operations and still
-held at the end (``tracemalloc`` over that stretch only), and the process's
-peak resident size. ``--operations N`` runs N operations instead (checkpoints
-at N/100, N/10 and N); ``--long-running-only`` skips the 35 MB message.
+For each, after the 1,000-operation warm-up and after every 10,000
+operations: the interpreter's memory blocks after a full collection
+(``sys.getallocatedblocks``) and the resident size; then the growth per
+1,000 operations from 10,000 to 100,000, the bytes allocated during the
+last 10,000 operations and still held at the end (``tracemalloc`` over that
+stretch only), and the peak resident size. ``--operations N`` runs N
+operations instead (figures after every tenth); ``--long-running-only``
+skips the 35 MB message.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ import subprocess
 import sys
 import tempfile
 import tracemalloc
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.parser import BytesParser
@@ -166,8 +167,22 @@ def blocks() -> int:
     return sys.getallocatedblocks()
 
 
-def run_long(kind: str, operations: int, folder: Path) -> dict[str, int]:
-    """Run ``operations`` on a desk with default ports over store ``kind``; return the figures."""
+def resident_kib() -> int:
+    """Return the process's resident size now (Linux), else its peak so far, in KiB."""
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[1])
+    except (OSError, IndexError, ValueError):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return pages * resource.getpagesize() // 1024
+
+
+def run_long(kind: str, operations: int, folder: Path) -> Iterator[dict[str, int]]:
+    """Run ``operations`` on a desk with default ports over store ``kind``, yielding figures.
+
+    One figure after the warm-up (a hundredth of the operations) and one after
+    each tenth; the last tenth runs under ``tracemalloc`` to count what it
+    leaves behind.
+    """
     store: Store = SQLiteStore(folder / "desk.db") if kind == "sqlite" else InMemoryStore()
     clock = FakeClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
     running = HelpDesk(
@@ -192,37 +207,33 @@ def run_long(kind: str, operations: int, folder: Path) -> dict[str, int]:
             clock.advance(timedelta(minutes=1))
             if step % 100 == 99:
                 running.tick()
-            if (step + 1) % 10_000 == 0:
-                print(f"{kind}: {step + 1:,} operations", file=sys.stderr, flush=True)
 
-    warm_up, middle = operations // 100, operations // 10
-    work(0, warm_up)
-    figures = {"warm_up": warm_up, "middle": middle, "operations": operations}
-    figures["blocks_warm_up"] = blocks()
-    work(warm_up, middle)
-    figures["blocks_middle"] = blocks()
-    last = max(middle, operations - operations // 10)
-    work(middle, last)
-    gc.collect()
-    tracemalloc.start()
-    try:
-        work(last, operations)
-        gc.collect()
-        figures["traced_last"] = tracemalloc.get_traced_memory()[0]
-        figures["traced_last_from"] = last
-    finally:
-        tracemalloc.stop()
-    figures["blocks_end"] = blocks()
+    checkpoints = [operations // 100] + [operations * tenth // 10 for tenth in range(1, 11)]
+    last = checkpoints[-2]
+    done = 0
+    for checkpoint in checkpoints:
+        traced = checkpoint == operations and last < operations
+        if traced:
+            gc.collect()
+            tracemalloc.start()
+        work(done, checkpoint)
+        done = checkpoint
+        figures = {"operations": done, "blocks": blocks(), "resident_kib": resident_kib()}
+        if traced:
+            figures["held_from_last"] = tracemalloc.get_traced_memory()[0]
+            figures["last_from"] = last
+            tracemalloc.stop()
+        if done == operations:
+            figures["peak_kib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        yield figures
     if isinstance(store, SQLiteStore):
         store.close()
-    figures["peak_rss_kib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return figures
 
 
 def long_running(operations: int) -> None:
     """Print the memory figures of a long-running desk on each store, each in its own process."""
     print(
-        f"\nlong-running desk, default ports, {operations:,} operations on {ISSUES} issues"
+        f"\nlong-running desk, default ports, {operations:,} operations on {ISSUES:,} issues"
         " (notes, customer mail, agent replies; tick every 100)"
     )
     children = {
@@ -233,36 +244,34 @@ def long_running(operations: int) -> None:
         )
         for kind in STORES
     }  # side by side, each in its own process: the figures are per process
-    results = {}
+    results: dict[str, list[dict[str, int]]] = {}
     for kind, child in children.items():
         output, _ = child.communicate()
         if child.returncode != 0:
             raise SystemExit(f"the {kind} run failed with exit status {child.returncode}")
-        results[kind] = json.loads(output.strip().splitlines()[-1])
-    first = next(iter(results.values()))
-    warm, middle, end = first["warm_up"], first["middle"], first["operations"]
-    columns = [f"blocks @{warm:,}", f"blocks @{middle:,}", f"blocks @{end:,}"]
-    columns += [f"per 1k ops {middle // 1000}k-{end // 1000}k", "held, last 10 %", "peak RSS"]
-    print(f"{'store':<34}" + "".join(f"{column:>20}" for column in columns))
+        results[kind] = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+    header = f"{'operations':>10}"
+    for kind in STORES:
+        header += f"  {STORES[kind] + ': blocks':>42} {'resident':>10}"
+    print(header)
+    rows = zip(*results.values(), strict=True)
+    for row in rows:
+        line = f"{row[0]['operations']:>10,}"
+        for figures in row:
+            line += f"  {figures['blocks']:>42,} {figures['resident_kib'] / 1024:>7,.0f} MiB"
+        print(line)
     for kind, figures in results.items():
-        per_thousand = (
-            1000 * (figures["blocks_end"] - figures["blocks_middle"]) / (end - middle)
-            if end > middle
-            else 0.0
+        middle, end = figures[1], figures[-1]
+        span = end["operations"] - middle["operations"]
+        growth = 1000 * (end["blocks"] - middle["blocks"]) / span if span else 0.0
+        print(
+            f"{STORES[kind]}: {growth:+,.1f} blocks per 1,000 operations from"
+            f" {middle['operations']:,} to {end['operations']:,};"
+            f" {end.get('held_from_last', 0) / 1024:,.0f} KiB allocated after"
+            f" {end.get('last_from', 0):,} operations still held at the end;"
+            f" peak resident {end['peak_kib'] / 1024:,.0f} MiB"
         )
-        cells = [
-            f"{figures['blocks_warm_up']:,}",
-            f"{figures['blocks_middle']:,}",
-            f"{figures['blocks_end']:,}",
-            f"{per_thousand:+,.1f}",
-            f"{figures['traced_last'] / 1024:,.0f} KiB",
-            f"{figures['peak_rss_kib'] / 1024:,.0f} MiB",
-        ]
-        print(f"{STORES[kind]:<34}" + "".join(f"{cell:>20}" for cell in cells))
-    print(
-        "blocks: interpreter memory blocks after a full collection; held, last 10 %: bytes"
-        " allocated in the last tenth of the operations and still held at the end"
-    )
+    print("blocks: the interpreter's memory blocks after a full collection")
 
 
 def main() -> None:
@@ -273,8 +282,10 @@ def main() -> None:
     arguments = parser.parse_args()
     if arguments.child:
         with tempfile.TemporaryDirectory() as folder:
-            figures = run_long(arguments.child, arguments.operations, Path(folder))
-        print(json.dumps(figures))
+            for figures in run_long(arguments.child, arguments.operations, Path(folder)):
+                line = json.dumps(figures)
+                print(line, flush=True)
+                print(f"{arguments.child}: {line}", file=sys.stderr, flush=True)
         return
     if not arguments.long_running_only:
         intake_peaks()
