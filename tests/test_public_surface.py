@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import inspect
 import pkgutil
 import re
 from pathlib import Path
@@ -119,3 +120,58 @@ def test_an_unknown_outcome_kind_is_refused() -> None:
             signal="",
             message_id="<m@example.com>",
         )
+
+
+def public_objects() -> dict[int, str]:
+    found = {}
+    for name in PUBLIC_MODULES - {"issuecore.adapters", "issuecore.cli"}:
+        module = importlib.import_module(name)
+        for each in getattr(module, "__all__", ()):
+            found[id(getattr(module, each))] = f"{name}.{each}"
+    return found
+
+
+def internal_names_in_signatures() -> dict[str, set[str]]:
+    """Map each internal class a public signature names to the callables that name it."""
+    public = public_objects()
+    named: dict[str, set[str]] = {}
+    for name in sorted(PUBLIC_MODULES - {"issuecore.adapters", "issuecore.cli"}):
+        module = importlib.import_module(name)
+        for each in getattr(module, "__all__", ()):
+            value = getattr(module, each)
+            members = [(each, value)]
+            if inspect.isclass(value):
+                members += [
+                    (f"{each}.{member}", attribute)
+                    for member, attribute in vars(value).items()
+                    if not member.startswith("_") and callable(attribute)
+                ]
+            for owner, function in members:
+                try:
+                    signature = inspect.signature(function)
+                except (TypeError, ValueError):
+                    continue
+                home = inspect.getmodule(function)
+                text = " ".join(str(p.annotation) for p in signature.parameters.values())
+                for word in set(re.findall(r"\b_?[A-Z]\w+", text)):
+                    found = getattr(home, word, None)
+                    internal = (
+                        inspect.isclass(found)
+                        and found.__module__.startswith("issuecore")
+                        and id(found) not in public
+                    )
+                    if internal:
+                        named.setdefault(f"{found.__module__}.{word}", set()).add(owner)
+    return named
+
+
+def test_public_signatures_name_only_public_types() -> None:
+    named = internal_names_in_signatures()
+    # Returned by adapters, never built by adopters: their constructors take the adapter's own.
+    built_by_adapters = {"ImapMessage", "InMemoryOutbox", "SqlBlobStore"}
+    # The SLA clock's calculation helpers are being moved onto public names.
+    named = {
+        k: {o for o in v if o not in built_by_adapters and not o.startswith("SlaClock")}
+        for k, v in named.items()
+    }
+    assert {k: v for k, v in named.items() if v} == {}

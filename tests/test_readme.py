@@ -39,7 +39,7 @@ def test_the_ci_blocks_are_one_line_each_where_ci_reads_them() -> None:
     assert len(main) == 1
     assert len(tests) == 1
     assert "issuecore ingest examples/support.mbox" in main[0]
-    assert tests[0].endswith("python -m pytest")
+    assert tests[0].endswith("python -m pytest -n auto")
 
 
 @pytest.fixture

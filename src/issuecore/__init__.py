@@ -12,10 +12,12 @@ with an underscore are internal.
 """
 
 from issuecore._desk import (
+    KEEP,
     DeskSettings,
     HelpDesk,
     IntakeFailure,
     IntakeReport,
+    Keep,
     OutcomeKind,
     ReceiveOutcome,
     TickReport,
@@ -49,7 +51,13 @@ from issuecore._model import (
 )
 from issuecore._queries import IssuePage, IssueQuery, IssueSort, SlaFilter
 from issuecore._reports import REPORT_DIMENSIONS, Report, ReportPeriod, ReportRow
-from issuecore._sla.agreement import AtRisk, Condition, ServiceLevelAgreement, SlaTarget
+from issuecore._sla.agreement import (
+    AtRisk,
+    BusinessTime,
+    Condition,
+    ServiceLevelAgreement,
+    SlaTarget,
+)
 from issuecore._sla.calendar import BusinessCalendar
 from issuecore._sla.clock import AgreementStatus, SlaClock, SlaRole
 from issuecore._sla.holidays import public_holidays
@@ -93,8 +101,10 @@ from issuecore.mail._settings import (
     MailSettings,
     StrangerPolicy,
 )
+from issuecore.mail._tokens import TokenFormat
 
 __all__ = [
+    "KEEP",
     "REPORT_DIMENSIONS",
     "AccessTokenError",
     "Action",
@@ -110,6 +120,7 @@ __all__ = [
     "AutomatedPolicy",
     "BlobNotFoundError",
     "BusinessCalendar",
+    "BusinessTime",
     "CalendarNeverOpensError",
     "Change",
     "ConcurrencyConflictError",
@@ -139,6 +150,7 @@ __all__ = [
     "IssuePage",
     "IssueQuery",
     "IssueSort",
+    "Keep",
     "MailSettings",
     "MailSettingsError",
     "MailTransportError",
@@ -174,6 +186,7 @@ __all__ = [
     "TargetView",
     "ThreadEntry",
     "TickReport",
+    "TokenFormat",
     "Transition",
     "Unassigned",
     "UnknownCountryError",
