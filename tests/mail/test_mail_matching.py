@@ -170,6 +170,85 @@ def test_stranger_naming_own_issue_and_victim_goes_to_own_issue(lookup: FakeLook
     assert (decision.kind, decision.issue_number) == (DecisionKind.APPEND, "ISS-2026-00060")
 
 
+ALICE_FIRST = "<CAF-alice-first@mail.gmail.com>"  # Alice's own Message-ID, received on VICTIM
+
+
+@pytest.mark.parametrize("header", ["In-Reply-To", "References"])
+def test_stranger_quoting_a_customers_message_id_starts_own_issue(
+    header: str, lookup: FakeLookup
+) -> None:
+    message = _message(sender="eve@evil.example", extra=f"{header}: {ALICE_FIRST}")
+    decision = _decide(message, lookup)
+    assert (decision.kind, decision.issue_number) == (DecisionKind.CREATE, None)
+    assert decision.signal is Signal(header.lower().replace("-", "_"))
+    assert decision.copied_in == ()
+    assert "eve@evil.example is not a participant; it starts its own issue" in decision.reason
+
+
+@pytest.mark.parametrize(
+    ("policy", "kind", "number"),
+    [
+        ("attach_unverified", DecisionKind.APPEND, VICTIM),
+        ("reject", DecisionKind.QUARANTINE, None),
+    ],
+)
+def test_stranger_quoting_a_customers_message_id_follows_the_stranger_policy(
+    policy: str, kind: DecisionKind, number: str | None, lookup: FakeLookup
+) -> None:
+    message = _message(
+        sender="eve@evil.example", extra=f"In-Reply-To: {ALICE_FIRST}\nCc: eve2@evil.example"
+    )
+    decision = _decide(message, lookup, stranger_policy=policy)
+    assert (decision.kind, decision.issue_number) == (kind, number)
+    assert not decision.change_status
+    assert decision.copied_in == ()
+    assert decision.unverified is (kind is DecisionKind.APPEND)
+
+
+@pytest.mark.parametrize("sender", ["alice@example.com", "BOB@example.com", "sam@helpdesk.example"])
+def test_participants_and_agents_quoting_a_customers_message_id_join_its_issue(
+    sender: str, lookup: FakeLookup
+) -> None:
+    decision = _decide(_message(sender=sender, extra=f"References: {ALICE_FIRST}"), lookup)
+    assert (decision.kind, decision.issue_number) == (DecisionKind.APPEND, VICTIM)
+    assert decision.change_status
+
+
+def test_anyone_replying_to_mail_the_desk_sent_joins_its_issue(lookup: FakeLookup) -> None:
+    old_key = make_message_id(VICTIM, key=b"k" * 32, domain="helpdesk.example", unique="old")
+    lookup.add_message(old_key, "sent", VICTIM)
+    for reference in (_signed(VICTIM), old_key):
+        message = _message(sender="colleague@example.org", extra=f"In-Reply-To: {reference}")
+        decision = _decide(message, lookup)
+        assert (decision.kind, decision.issue_number) == (DecisionKind.APPEND, VICTIM)
+
+
+def test_a_later_reference_the_sender_may_use_wins_over_a_customers_message_id(
+    lookup: FakeLookup,
+) -> None:
+    lookup.add_issue(issue("ISS-2026-00060", raised_by="eve@evil.example", subject="Eve's"))
+    lookup.add_message("<eve-1@evil.example>", "created", "ISS-2026-00060")
+    message = _message(
+        sender="eve@evil.example",
+        extra=f"In-Reply-To: {ALICE_FIRST}\nReferences: <eve-1@evil.example> {ALICE_FIRST}",
+    )
+    decision = _decide(message, lookup)
+    assert (decision.kind, decision.issue_number) == (DecisionKind.APPEND, "ISS-2026-00060")
+
+
+def test_stranger_quoting_a_customers_message_id_with_own_token_goes_to_own_issue(
+    lookup: FakeLookup,
+) -> None:
+    lookup.add_issue(issue("ISS-2026-00060", raised_by="eve@evil.example", subject="Eve's"))
+    message = _message(
+        sender="eve@evil.example",
+        subject="Re: [#ISS-2026-00060]",
+        extra=f"In-Reply-To: {ALICE_FIRST}",
+    )
+    decision = _decide(message, lookup)
+    assert (decision.kind, decision.issue_number) == (DecisionKind.APPEND, "ISS-2026-00060")
+
+
 @pytest.mark.parametrize(
     "sender",
     ["alice@example.com", "ALICE@EXAMPLE.COM", "bob@Example.com", "sam@helpdesk.example"],

@@ -781,6 +781,54 @@ def test_html_head_left_open_ends_at_the_body() -> None:
     assert html_to_text("<html><head><meta charset=utf-8><body>visible") == "visible"
 
 
+def test_flowed_text_is_joined_into_paragraphs_with_quotes_and_signature_kept() -> None:
+    body = (
+        b"Thanks, the order \r\narrived today.\r\n \r\n>> you wrote \r\n>> earlier\r\n"
+        b"> the reply \r\n> quoted\r\n From here on\r\n-- \r\nAnn\r\n"
+    )
+    headers = b"Content-Type: text/plain; charset=utf-8; format=flowed\n"
+    assert _read(_mail(body, headers=headers)).text == (
+        "Thanks, the order arrived today.\n\n>> you wrote earlier\n> the reply quoted\n"
+        "From here on\n-- \nAnn\n"
+    )
+
+
+def test_flowed_text_with_delsp_joins_words_split_at_a_soft_break() -> None:
+    headers = b'Content-Type: text/plain; charset=utf-8; format="Flowed"; delsp=yes\n'
+    body = b"Donau\xc3\xa4 \ndampfschiff \nfahrt ends\n"
+    assert _read(_mail(body, headers=headers)).text == "Donau\u00e4dampfschifffahrt ends\n"
+
+
+@pytest.mark.parametrize(
+    ("meta", "expected"),
+    [
+        (b'<meta http-equiv="Content-Type" content="text/html;charset=iso-8859-2">', "Dzi\u0119ki"),
+        (b"<META CHARSET='koi8-r'>", "Dzi\u0419ki"),
+        (b"<meta name=x>", "Dzi\u00eaki"),  # no declaration: windows-1252, as before
+    ],
+)
+def test_html_without_a_mime_charset_is_read_in_the_charset_its_meta_tag_declares(
+    meta: bytes, expected: str
+) -> None:
+    headers = b"Content-Type: text/html\n"
+    body = b"<html><head>" + meta + b"</head><body><p>Dzi\xeaki</p></body></html>"
+    message = _read(_mail(body, headers=headers))
+    assert message.text == expected
+    assert message.html is not None
+    assert expected in message.html
+
+
+def test_mime_charset_outranks_the_meta_tag() -> None:
+    headers = b"Content-Type: text/html; charset=iso-8859-2\n"
+    body = b'<meta charset="koi8-r"><p>Dzi\xeaki</p>'
+    assert _read(_mail(body, headers=headers)).text == "Dzi\u0119ki"
+
+
+def test_text_not_marked_flowed_keeps_its_line_breaks() -> None:
+    body = b"one \ntwo\n"
+    assert _read(_mail(body, charset="utf-8")).text == body.decode()
+
+
 # --- attachment names ---------------------------------------------------------------------
 
 

@@ -3,8 +3,9 @@
 The participant rule (spec/mail.md, rule 4): a subject token admits only the
 issue's participants and agents. These properties surround a real issue with
 strangers whose To, Cc, Reply-To, References and subject say anything at all,
-except a Message-ID of the thread itself (knowing one is rule 3's evidence),
-under every stranger policy.
+the customer's own Message-ID included, except a Message-ID of mail the desk
+sent on the thread (only its participants received one), under every stranger
+policy.
 """
 
 from __future__ import annotations
@@ -48,9 +49,12 @@ def forged(unique: str) -> str:
     return f"{local[:-1]}{'0' if last != '0' else '1'}@{domain}"
 
 
-#: References a stranger may invent: unknown, signed with another key, forged, or unverified.
+#: References a stranger may know or invent: the customer's, unknown, signed with another
+#: key, forged, or unverified.
 invented_references = st.one_of(
-    st.sampled_from(["<hijack-0@evil.example>", "<nobody@nowhere.example>"]),
+    st.sampled_from(
+        ["<CAF-alice-first@mail.gmail.com>", "<hijack-0@evil.example>", "<nobody@nowhere.example>"]
+    ),
     st.builds(
         lambda unique: make_message_id(
             VICTIM, key=b"x" * 32, domain="helpdesk.example", unique=unique

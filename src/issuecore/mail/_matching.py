@@ -3,7 +3,11 @@
 :func:`decide` applies the rules of the mail specification in order, first
 hit wins: duplicate, our own mail coming back, headers (In-Reply-To, then
 References newest first), the subject token with the participant check, and
-otherwise a new issue. It reads what it needs through :class:`MailLookup`
+otherwise a new issue. A header naming mail the desk sent places a reply on
+its issue whoever sends it; a header naming mail the desk received (a
+customer's own Message-ID, which every recipient of that mail holds) needs
+the same participant check as the token, and from a stranger it follows the
+stranger policy. It reads what it needs through :class:`MailLookup`
 and returns a :class:`Decision`; it records nothing and sends nothing.
 
 The duplicate check comes before everything else, unreadable messages
@@ -18,7 +22,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Final, Protocol
 
@@ -58,6 +62,7 @@ __all__ = [
 _HEADER_END: Final = re.compile(rb"\r?\n\r?\n")
 _FOLDED: Final = re.compile(rb"\r?\n(?=[ \t])")
 _SPACE: Final = re.compile(rb"[ \t]+")
+_SENT: Final = "sent"  # the outcome the desk records for a message it sent
 
 
 class DecisionKind(enum.StrEnum):
@@ -93,8 +98,9 @@ class PriorMessage:
     """What the desk recorded for a Message-ID it has seen before.
 
     ``outcome`` is the kind recorded then (``"created"``, ``"appended"``,
-    ``"ignored"``...); ``issue_number`` the issue it went to, if any;
-    ``unverified`` whether it was kept on that issue from a non-participant.
+    ``"ignored"``..., ``"sent"`` for mail the desk sent); ``issue_number``
+    the issue it went to, if any; ``unverified`` whether it was kept on that
+    issue from a non-participant.
     """
 
     message_id: str
@@ -280,6 +286,8 @@ class _Matcher:
     is_closed: Callable[[str], bool]
     automation: Automation = attrs.field(init=False)
     forged: list[str] = attrs.field(init=False, factory=list)
+    # the first issue a header named only through a message the desk received, from a stranger
+    stranger_header: tuple[Issue, Signal, str] | None = attrs.field(init=False, default=None)
 
     def __attrs_post_init__(self) -> None:
         self.automation = classify_automated(
@@ -299,6 +307,13 @@ class _Matcher:
             return by_header
         if by_token := self._by_token():
             return by_token
+        if self.stranger_header is not None:
+            issue, signal, why = self.stranger_header
+            return self._stranger(issue, signal, why)
+        if named := self._named_by_token():
+            sender = message.from_address
+            why = f"subject token names {named.number} but {sender} is not a participant"
+            return self._stranger(named, Signal.SUBJECT_TOKEN, why)
         return self._new_issue(Signal.NONE, "no reference to a known issue")
 
     # -- rule 2 ---------------------------------------------------------------
@@ -329,6 +344,8 @@ class _Matcher:
 
     def _by_headers(self) -> Decision | None:
         message = self.message
+        sender = message.from_address
+        assert sender is not None
         candidates: list[tuple[str, Signal]] = []
         if message.in_reply_to:
             candidates.append((message.in_reply_to, Signal.IN_REPLY_TO))
@@ -341,23 +358,36 @@ class _Matcher:
                 continue
             seen.add(reference)
             found = self._issue_for_reference(reference)
-            if found is not None:
-                issue, how = found
-                return self._matched(issue, signal, f"{signal.value} {reference} is {how}")
+            if found is None:
+                continue
+            issue, how, ours = found
+            why = f"{signal.value} {reference} is {how}"
+            # Only mail the desk sent went to participants alone; a Message-ID the desk
+            # received was chosen by the customer's client and travels with every copy of
+            # that mail, so it admits no more than a subject token does.
+            if ours or self._may_write_to(issue, sender):
+                return self._matched(issue, signal, why)
+            if self.stranger_header is None:
+                self.stranger_header = (issue, signal, f"{why} but {sender} is not a participant")
         return None
 
-    def _issue_for_reference(self, reference: str) -> tuple[Issue, str] | None:
+    def _issue_for_reference(self, reference: str) -> tuple[Issue, str, bool] | None:
+        """Return the issue ``reference`` names, how, and whether it names mail the desk sent."""
         signed = verify_message_id(reference, key=self.settings.signing_key)
         if signed.status is SignatureStatus.VALID and signed.issue_number is not None:
             issue = self.lookup.issue(signed.issue_number)
-            return None if issue is None else (issue, f"our signed message on {issue.number}")
+            if issue is None:
+                return None
+            return issue, f"our signed message on {issue.number}", True
         # What the desk recorded outranks a signature check that fails: a
         # message sent under an earlier signing key is still ours.
         prior = self.lookup.prior_message(reference)
         if prior is not None and prior.issue_number is not None and not prior.unverified:
             issue = self.lookup.issue(prior.issue_number)
             if issue is not None:
-                return issue, f"a message recorded on {issue.number}"
+                sent = prior.outcome == _SENT
+                what = "a message we sent" if sent else "a message we received"
+                return issue, f"{what}, recorded on {issue.number}", sent
         if signed.status is SignatureStatus.FORGED:
             self.forged.append(reference)
         return None
@@ -367,41 +397,41 @@ class _Matcher:
     def _by_token(self) -> Decision | None:
         sender = self.message.from_address
         assert sender is not None
-        named: list[Issue] = []
-        for number in self.settings.tokens.numbers(self.message.subject):
-            issue = self.lookup.issue(number)
-            if issue is None:
-                continue
+        for issue in self._issues_by_token():
             if self._may_write_to(issue, sender):
                 return self._matched(
                     issue,
                     Signal.SUBJECT_TOKEN,
                     f"subject token names {issue.number} and {sender} is a participant",
                 )
-            named.append(issue)
-        if not named:
-            return None
-        return self._stranger(named[0], sender)
+        return None
+
+    def _named_by_token(self) -> Issue | None:
+        return next(self._issues_by_token(), None)
+
+    def _issues_by_token(self) -> Iterator[Issue]:
+        for number in self.settings.tokens.numbers(self.message.subject):
+            issue = self.lookup.issue(number)
+            if issue is not None:
+                yield issue
 
     def _may_write_to(self, issue: Issue, sender: str) -> bool:
         return issue.is_participant(sender) or self.lookup.is_agent(sender)
 
-    def _stranger(self, issue: Issue, sender: str) -> Decision:
+    def _stranger(self, issue: Issue, signal: Signal, why: str) -> Decision:
+        """Return what the stranger policy makes of a message naming ``issue`` from a stranger."""
         policy = self.settings.stranger_policy
-        why = f"subject token names {issue.number} but {sender} is not a participant"
         if policy is StrangerPolicy.REJECT:
-            return self._decision(
-                DecisionKind.QUARANTINE, Signal.SUBJECT_TOKEN, f"{why}; rejected by policy"
-            )
+            return self._decision(DecisionKind.QUARANTINE, signal, f"{why}; rejected by policy")
         if policy is StrangerPolicy.ATTACH_UNVERIFIED:
             return self._decision(
                 DecisionKind.APPEND,
-                Signal.SUBJECT_TOKEN,
+                signal,
                 f"{why}; kept unverified by policy",
                 issue_number=issue.number,
                 unverified=True,
             )
-        return self._new_issue(Signal.SUBJECT_TOKEN, f"{why}; it starts its own issue")
+        return self._new_issue(signal, f"{why}; it starts its own issue")
 
     # -- outcomes -------------------------------------------------------------
 

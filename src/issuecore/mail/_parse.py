@@ -11,7 +11,8 @@ values, so each message is parsed once and each header read once. What the
 standard parser gives up on is repaired first (a header line without a
 colon in the middle of the header block, a space before a colon, junk
 before the first header). Text is decoded by the character-set policy of
-:mod:`issuecore.mail._charsets`, HTML reduced to text by
+:mod:`issuecore.mail._charsets`, ``format=flowed`` text joined into its
+paragraphs by :mod:`issuecore.mail._flowed`, HTML reduced to text by
 :mod:`issuecore.mail._html`, address headers read by
 :mod:`issuecore.mail._mailboxes`. Every string returned is valid Unicode
 without NUL characters.
@@ -45,6 +46,7 @@ from issuecore.mail._charsets import (
     escape_identifier,
     undo_surrogates,
 )
+from issuecore.mail._flowed import unflow
 from issuecore.mail._headers import MimeHeaderFactory, plain_parameters
 from issuecore.mail._html import html_to_text
 from issuecore.mail._mailboxes import read_mailboxes
@@ -98,6 +100,10 @@ _DECLARED_CHARSET: Final = re.compile(
     rb"charset\s*=\s*[\"']?([A-Za-z0-9_.:+-]{1,40})|=\?([A-Za-z0-9_.:+-]{1,40})(?:\*[^?]*)?\?[bBqQ]\?",
     re.IGNORECASE,
 )
+_META_CHARSET: Final = re.compile(
+    rb"<meta\s[^<>]{0,1000}?charset\s*=\s*[\"']?\s*([A-Za-z0-9_.:+-]{1,40})", re.IGNORECASE
+)
+_META_SCAN: Final = 16 * 1024  # mail clients write long heads; browsers look at the first 1 KiB
 _PARAMETER: Final = re.compile(
     r';\s*([^\s=;*"]+)(?:\*(\d{1,3}))?(\*)?\s*=\s*("(?:[^"\\]|\\.)*"?|[^;]*)', re.DOTALL
 )
@@ -719,7 +725,13 @@ class _Body:
         filename = headers.filename
         is_text = content_type in ("text/plain", "text/html")
         if is_text and headers.disposition != "attachment" and filename is None and not attached:
-            text = decode_body(_payload_bytes(part, self.defects), headers.charset)
+            payload = _payload_bytes(part, self.defects)
+            charset = headers.charset
+            if charset is None and content_type == "text/html":
+                charset = _meta_charset(payload)
+            text = decode_body(payload, charset)
+            if content_type == "text/plain" and headers.flowed:
+                text = unflow(text, delete_space=headers.delete_space)
             piece = (content_type == "text/html", text)
             return _Content(text=[piece], html=[piece])
         if content_type in ("message/rfc822", "message/global", "text/rfc822-headers"):
@@ -765,6 +777,12 @@ def _alternative(children: list[_Content]) -> _Content:
         chosen,
     )
     return _Content(text=list(chosen.text), html=list(with_html.html))
+
+
+def _meta_charset(html: bytes) -> str | None:
+    """Return the charset an HTML body declares in a ``<meta>`` tag near its start, if any."""
+    found = _META_CHARSET.search(html, 0, _META_SCAN)
+    return found.group(1).decode("ascii") if found else None
 
 
 def _count_parts(part: email.message.Message) -> int:
@@ -903,6 +921,14 @@ class _PartHeaders:
     @property
     def charset(self) -> str | None:
         return self.param("content-type", "charset")
+
+    @property
+    def flowed(self) -> bool:
+        return (self.param("content-type", "format") or "").strip().lower() == "flowed"
+
+    @property
+    def delete_space(self) -> bool:
+        return (self.param("content-type", "delsp") or "").strip().lower() == "yes"
 
     @property
     def filename(self) -> str | None:

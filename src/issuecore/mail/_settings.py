@@ -35,7 +35,11 @@ _TEMPLATE_FIELDS: Final = {"number": "", "subject": "", "token": "", "support_ad
 
 
 class StrangerPolicy(enum.StrEnum):
-    """What a message with a valid token from someone who is not a participant does."""
+    """What a message naming an issue from someone who is not a participant does.
+
+    It names the issue by a valid token, or by a reference to a message the
+    desk received on it (a reference to mail the desk sent admits anyone).
+    """
 
     NEW_ISSUE = "new_issue"
     ATTACH_UNVERIFIED = "attach_unverified"
