@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from issuecore.adapters import sqlite as sqlite_adapter
 from issuecore.adapters.memory import InMemoryStore
 from issuecore.adapters.sql import SqlStore
 from issuecore.adapters.sqlite import SQLiteStore
@@ -45,3 +47,19 @@ def fresh_store(kind: str, tmp_path: Path, *, blobs: BlobStore | None = None) ->
     finally:
         server.drop_tables()
         server.close()
+
+
+def sqlite_at_version(connection: sqlite3.Connection, version: int) -> None:
+    """Build an SQLite file as the library of schema ``version`` left it, for migration tests."""
+    connection.execute(
+        "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
+    )
+    for number, migration in enumerate(sqlite_adapter.MIGRATIONS[:version], start=1):
+        for statement in migration:
+            if isinstance(statement, str):
+                connection.execute(statement)
+            else:
+                statement(connection)
+        connection.execute("INSERT INTO schema_version VALUES (?, 'old')", (number,))
+    versions = [row[0] for row in connection.execute("SELECT version FROM schema_version")]
+    assert versions == list(range(1, version + 1))

@@ -19,6 +19,7 @@ from issuecore.adapters.sql import SqlStore
 from issuecore.adapters.sqlite import SQLiteStore
 from issuecore.ports import AgentAccount
 from issuecore.workflow import open_issue
+from stores import sqlite_at_version
 
 AT = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 ISSUE = open_issue(
@@ -58,16 +59,7 @@ def test_the_schema_is_at_version_8() -> None:
 def test_a_sqlite_file_of_version_7_keeps_its_issues_and_gains_accounts(tmp_path: Path) -> None:
     path = tmp_path / "v7.db"
     with closing(sqlite3.connect(path)) as connection:
-        connection.execute(
-            "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
-        )
-        for version, migration in enumerate(sqlite_adapter.MIGRATIONS[:7], start=1):
-            for statement in migration:
-                if isinstance(statement, str):
-                    connection.execute(statement)
-                else:
-                    statement(connection)
-            connection.execute("INSERT INTO schema_version VALUES (?, 'old')", (version,))
+        sqlite_at_version(connection, 7)
         tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
         assert not {"agent_accounts", "attempts"} & tables
         connection.execute(INSERT_ISSUE.format(prefix=""), ROW)

@@ -21,6 +21,7 @@ from issuecore.adapters import sql as sql_adapter
 from issuecore.adapters import sqlite as sqlite_adapter
 from issuecore.adapters.sql import SqlStore
 from issuecore.adapters.sqlite import SQLiteStore
+from stores import sqlite_at_version
 
 AT = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -56,16 +57,7 @@ def _check_upgraded(store: SQLiteStore | SqlStore) -> None:
 def test_a_sqlite_file_of_version_6_gains_the_details_index(tmp_path: Path) -> None:
     path = tmp_path / "v6.db"
     with closing(sqlite3.connect(path)) as connection:
-        connection.execute(
-            "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
-        )
-        for version, migration in enumerate(sqlite_adapter.MIGRATIONS[:6], start=1):
-            for statement in migration:
-                if isinstance(statement, str):
-                    connection.execute(statement)
-                else:
-                    statement(connection)
-            connection.execute("INSERT INTO schema_version VALUES (?, 'old')", (version,))
+        sqlite_at_version(connection, 6)
         tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
         assert "issue_details" not in tables
         for issue in _issues():

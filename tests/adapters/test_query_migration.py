@@ -22,6 +22,7 @@ from issuecore.adapters import sql as sql_adapter
 from issuecore.adapters import sqlite as sqlite_adapter
 from issuecore.adapters.sql import SqlStore
 from issuecore.adapters.sqlite import SQLiteStore
+from stores import sqlite_at_version
 
 AT = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 DEADLINE = AT + timedelta(hours=4)
@@ -77,16 +78,7 @@ def test_a_sqlite_file_from_before_find_gains_its_columns_and_text_index(tmp_pat
     path = tmp_path / "v5.db"
     late, early, entry = _old_issues()
     with closing(sqlite3.connect(path)) as connection:
-        connection.execute(
-            "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
-        )
-        for version, migration in enumerate(sqlite_adapter.MIGRATIONS[:5], start=1):
-            for statement in migration:
-                if isinstance(statement, str):
-                    connection.execute(statement)
-                else:
-                    statement(connection)
-            connection.execute("INSERT INTO schema_version VALUES (?, 'old')", (version,))
+        sqlite_at_version(connection, 5)
         for issue in (late, early):
             connection.execute(
                 "INSERT INTO issues (number, status, raised_by, version, created_at, updated_at, "
