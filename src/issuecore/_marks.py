@@ -50,17 +50,7 @@ SEARCHED_CHARACTERS = 100_000
 
 def _sla_state(clock: SlaClock) -> str:
     # SlaClock.status without the overdue check, which depends on the instant asked.
-    if clock.breached:
-        return AgreementStatus.FAILED
-    if clock.role is SlaRole.FULFILLED and clock.resolution.done_at is not None:
-        return AgreementStatus.FULFILLED
-    if clock.resolution.target is None and clock.response.met:
-        return AgreementStatus.FULFILLED
-    if clock.role is not SlaRole.RUNNING:
-        return AgreementStatus.PAUSED
-    if clock.response.done_at is None:
-        return AgreementStatus.FIRST_RESPONSE_DUE
-    return AgreementStatus.RESOLUTION_DUE
+    return clock._recorded_status()
 
 
 def at_risk_from(clock: SlaClock | None, terms: ClockTerms | None) -> datetime | None:

@@ -250,7 +250,13 @@ class SlaClock:
     def status(self, at: datetime) -> AgreementStatus:
         """Return the agreement status at ``at``, never stale."""
         require_aware("at", at)
-        if self.breached or self._overdue(at):
+        if self._overdue(at):
+            return AgreementStatus.FAILED
+        return self._recorded_status()
+
+    def _recorded_status(self) -> AgreementStatus:
+        # The status as the clock recorded it, without deadlines passed since.
+        if self.breached:
             return AgreementStatus.FAILED
         if self.role is SlaRole.FULFILLED and self.resolution.done_at is not None:
             return AgreementStatus.FULFILLED
