@@ -1,16 +1,17 @@
 """Clock paths the lifecycle tests do not reach: a calendar changed under a running clock,
-deadlines judged after the fact, and targets that are not due."""
+deadlines judged after the fact, targets that are not due, and targets in the wrong place."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
 import attrs
+import pytest
 
 from issuecore import SlaTargetName
 from issuecore._sla.agreement import ServiceLevelAgreement, SlaTarget
 from issuecore._sla.calendar import BusinessCalendar
-from issuecore._sla.clock import SlaClock, SlaRole, observe, start_clock
+from issuecore._sla.clock import SlaClock, SlaRole, TargetState, observe, start_clock
 
 RESPONSE = SlaTargetName.RESPONSE
 RESOLUTION = SlaTargetName.RESOLUTION
@@ -104,3 +105,89 @@ def test_a_target_met_while_paused_short_of_it_has_no_deadline_to_show() -> None
 def test_a_target_met_while_running_has_its_deadline_from_the_running_time() -> None:
     clock, _ = observe(running(), ON_OFFICE_HOURS, role=SlaRole.RUNNING, at=T0 + H, responded=True)
     assert clock.judged_deadline(OFFICE, clock.response) == datetime(2026, 3, 3, 11, tzinfo=UTC)
+
+
+def monday(hour: int, minute: int = 0) -> datetime:
+    return datetime(2026, 3, 2, hour, minute, tzinfo=UTC)
+
+
+def tuesday(hour: int, minute: int = 0) -> datetime:
+    return datetime(2026, 3, 3, hour, minute, tzinfo=UTC)
+
+
+def responding_in(hours: int) -> SlaClock:
+    return start_clock(
+        ON_OFFICE_HOURS,
+        priority="Medium",
+        response=hours * H,
+        resolution=None,
+        role=SlaRole.RUNNING,
+        at=monday(9),
+    )
+
+
+def moved(clock: SlaClock, role: SlaRole, at: datetime, *, responded: bool = False) -> SlaClock:
+    return observe(clock, ON_OFFICE_HOURS, role=role, at=at, responded=responded)[0]
+
+
+def test_a_target_met_while_running_keeps_its_deadline_after_a_later_pause() -> None:
+    # Responded Monday 10:00 while running; paused at 12:00: only the hour before
+    # the response counts, so ten hours were due Tuesday 11:00.
+    clock = moved(responding_in(10), SlaRole.RUNNING, monday(10), responded=True)
+    clock = moved(clock, SlaRole.PAUSED, monday(12))
+    assert clock.judged_deadline(OFFICE, clock.response) == tuesday(11)
+
+
+def test_a_target_reached_in_an_earlier_running_period_has_its_deadline_there() -> None:
+    # Ran 09:00-10:00, paused, ran from 11:00 to Tuesday 12:00, answered at 13:00
+    # while paused: eight hours were reached Tuesday 10:00, in the second period.
+    clock = moved(responding_in(8), SlaRole.PAUSED, monday(10))
+    clock = moved(clock, SlaRole.RUNNING, monday(11))
+    clock = moved(clock, SlaRole.PAUSED, tuesday(12))
+    clock = moved(clock, SlaRole.PAUSED, tuesday(13), responded=True)
+    assert clock.response.met is False
+    assert clock.judged_deadline(OFFICE, clock.response) == tuesday(10)
+
+
+def test_a_target_reached_exactly_at_a_pause_has_its_deadline_at_the_pause() -> None:
+    clock = moved(responding_in(8), SlaRole.PAUSED, monday(17))
+    clock = moved(clock, SlaRole.PAUSED, tuesday(9, 30), responded=True)
+    assert clock.response.met is False
+    assert clock.judged_deadline(OFFICE, clock.response) == monday(17)
+
+
+def test_a_late_response_while_running_has_its_deadline_in_the_running_time() -> None:
+    # One hour Monday 09:00-10:00, then from 11:00: eight hours are reached Tuesday 10:00.
+    clock = moved(responding_in(8), SlaRole.PAUSED, monday(10))
+    clock = moved(clock, SlaRole.RUNNING, monday(11))
+    clock = moved(clock, SlaRole.RUNNING, tuesday(12), responded=True)
+    assert clock.response.met is False
+    assert clock.judged_deadline(OFFICE, clock.response) == tuesday(10)
+
+
+def test_a_late_response_after_closing_time_is_judged_against_the_closing_instant() -> None:
+    # Eight hours are used up at Monday 17:00; an answer at 20:00 (closed hours,
+    # no business time since) is late against 17:00, not against the answer itself.
+    clock = moved(responding_in(8), SlaRole.RUNNING, monday(20), responded=True)
+    assert clock.response.met is False
+    assert clock.judged_deadline(OFFICE, clock.response) == monday(17)
+
+
+def test_a_target_is_found_by_its_name() -> None:
+    clock = running()
+    assert clock.target_state("response") is clock.response
+    assert clock.target_state("resolution") is clock.resolution
+    with pytest.raises(ValueError, match=r"^no target 'reply'; known: response, resolution$"):
+        clock.target_state("reply")
+
+
+def test_a_target_in_the_wrong_place_is_refused() -> None:
+    clock = running()
+    with pytest.raises(ValueError, match=r"^response holds the resolution target$"):
+        attrs.evolve(clock, response=clock.resolution)
+    with pytest.raises(ValueError, match=r"^resolution holds the response target$"):
+        attrs.evolve(clock, resolution=clock.response)
+    with pytest.raises(ValueError, match=r"^every agreement has a response target$"):
+        attrs.evolve(clock, response=TargetState(name=RESPONSE, target=None))
+    untargeted = TargetState(name=RESOLUTION, target=None)
+    assert attrs.evolve(clock, resolution=untargeted).resolution == untargeted
