@@ -11,7 +11,16 @@ import pytest
 from issuecore import SlaTargetName
 from issuecore._sla.agreement import ServiceLevelAgreement, SlaTarget
 from issuecore._sla.calendar import BusinessCalendar
-from issuecore._sla.clock import SlaClock, SlaRole, TargetState, observe, start_clock
+from issuecore._sla.clock import (
+    SlaClock,
+    SlaRole,
+    TargetState,
+    observe,
+    retarget,
+    start_clock,
+    sweep,
+)
+from issuecore.errors import NaiveDatetimeError
 
 RESPONSE = SlaTargetName.RESPONSE
 RESOLUTION = SlaTargetName.RESOLUTION
@@ -139,14 +148,31 @@ def test_a_target_met_while_running_keeps_its_deadline_after_a_later_pause() -> 
 
 
 def test_a_target_reached_in_an_earlier_running_period_has_its_deadline_there() -> None:
-    # Ran 09:00-10:00, paused, ran from 11:00 to Tuesday 12:00, answered at 13:00
-    # while paused: eight hours were reached Tuesday 10:00, in the second period.
+    # Ran 09:00-10:00 and 11:00-12:00, then from 13:00 to Tuesday 12:00; answered
+    # at 13:00 while paused: eight hours were reached Tuesday 11:00, in the third period.
     clock = moved(responding_in(8), SlaRole.PAUSED, monday(10))
     clock = moved(clock, SlaRole.RUNNING, monday(11))
+    clock = moved(clock, SlaRole.PAUSED, monday(12))
+    clock = moved(clock, SlaRole.RUNNING, monday(13))
     clock = moved(clock, SlaRole.PAUSED, tuesday(12))
     clock = moved(clock, SlaRole.PAUSED, tuesday(13), responded=True)
     assert clock.response.met is False
-    assert clock.judged_deadline(OFFICE, clock.response) == tuesday(10)
+    assert clock.judged_deadline(OFFICE, clock.response) == tuesday(11)
+
+
+def test_a_tighter_target_after_several_pauses_is_due_in_the_period_that_reached_it() -> None:
+    # Nine hours consumed in three running periods (the last from Monday 13:00 to
+    # Tuesday 12:00); an eight-hour target was reached Tuesday 11:00.
+    clock = moved(responding_in(20), SlaRole.PAUSED, monday(10))
+    clock = moved(clock, SlaRole.RUNNING, monday(11))
+    clock = moved(clock, SlaRole.PAUSED, monday(12))
+    clock = moved(clock, SlaRole.RUNNING, monday(13))
+    clock = moved(clock, SlaRole.PAUSED, tuesday(12))
+    clock = moved(clock, SlaRole.RUNNING, tuesday(13))
+    tighter, _ = retarget(
+        clock, ON_OFFICE_HOURS, priority="High", response=8 * H, resolution=None, at=tuesday(14)
+    )
+    assert tighter.response_by == tuesday(11)
 
 
 def test_a_target_reached_exactly_at_a_pause_has_its_deadline_at_the_pause() -> None:
@@ -191,3 +217,63 @@ def test_a_target_in_the_wrong_place_is_refused() -> None:
         attrs.evolve(clock, response=TargetState(name=RESPONSE, target=None))
     untargeted = TargetState(name=RESOLUTION, target=None)
     assert attrs.evolve(clock, resolution=untargeted).resolution == untargeted
+
+
+def test_a_response_in_time_after_a_pause_has_the_deadline_that_stood() -> None:
+    # One hour before the pause, one after it by the answer at noon: the six
+    # hours left were due Tuesday 10:00.
+    clock = moved(responding_in(8), SlaRole.PAUSED, monday(10))
+    clock = moved(clock, SlaRole.RUNNING, monday(11))
+    clock = moved(clock, SlaRole.RUNNING, monday(12), responded=True)
+    assert clock.response.met is True
+    assert clock.judged_deadline(OFFICE, clock.response) == tuesday(10)
+
+
+def test_a_deadline_passed_is_settled_as_a_breach_at_the_next_event_once() -> None:
+    # Answered in time; the twelve-hour resolution was due Tuesday 13:00 and
+    # nothing happened until a message at 14:00.
+    clock = moved(running(), SlaRole.RUNNING, monday(10), responded=True)
+    clock, notices = observe(clock, ON_OFFICE_HOURS, role=SlaRole.RUNNING, at=tuesday(14))
+    assert [(n.kind, n.target, n.deadline) for n in notices] == [
+        ("breached", RESOLUTION, tuesday(13))
+    ]
+    assert clock.breached == (RESOLUTION,)
+    assert clock.resolution.reported == ("breached",)
+    assert sweep(clock, ON_OFFICE_HOURS, now=tuesday(15)) == (clock, ())
+    assert observe(clock, ON_OFFICE_HOURS, role=SlaRole.RUNNING, at=tuesday(16))[1] == ()
+
+
+def test_a_clock_started_paused_counts_its_hold_from_the_start() -> None:
+    clock = start_clock(
+        ON_OFFICE_HOURS,
+        priority="Medium",
+        response=10 * H,
+        resolution=None,
+        role=SlaRole.PAUSED,
+        at=monday(9),
+    )
+    clock = moved(clock, SlaRole.RUNNING, monday(11))
+    metrics = clock.metrics()
+    assert (metrics.hold_business, metrics.hold_elapsed) == (2 * H, 2 * H)
+
+
+def test_hold_time_is_counted_in_business_and_elapsed_time() -> None:
+    clock = moved(running(), SlaRole.PAUSED, monday(16))
+    clock = moved(clock, SlaRole.RUNNING, tuesday(10))
+    metrics = clock.metrics()
+    assert (metrics.hold_business, metrics.hold_elapsed) == (2 * H, 18 * H)
+
+
+def test_moving_a_clock_refuses_a_naive_instant_by_name() -> None:
+    naive = datetime(2026, 3, 2, 10)
+    with pytest.raises(NaiveDatetimeError, match=r"^at must"):
+        start_clock(
+            ON_OFFICE_HOURS,
+            priority="Medium",
+            response=H,
+            resolution=None,
+            role=SlaRole.RUNNING,
+            at=naive,
+        )
+    with pytest.raises(NaiveDatetimeError, match=r"^at must"):
+        observe(running(), ON_OFFICE_HOURS, role=SlaRole.RUNNING, at=naive)

@@ -127,6 +127,12 @@ def test_reset_refuses_a_naive_instant() -> None:
         reset_sla(issue, NOW_ON, at=datetime(2026, 3, 2, 10), actor=AGENT, reason="scope")
 
 
+def test_a_sweep_refuses_a_naive_instant() -> None:
+    issue = start_sla(opened(), [NOW_ON]).issue
+    with pytest.raises(NaiveDatetimeError, match=r"^now must"):
+        sweep_sla(issue, NOW_ON, now=datetime(2026, 3, 2, 10))
+
+
 def test_reset_before_the_last_update_happens_at_the_last_update() -> None:
     issue = start_sla(opened(), [NOW_ON]).issue
     change = reset_sla(issue, NOW_ON, at=T0 - H, actor=AGENT, reason="scope changed")
