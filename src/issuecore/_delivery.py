@@ -141,15 +141,16 @@ def effect_items(
     ]
 
 
-def _takes_effect_id(method: Callable[..., Any]) -> bool:
+def _takes_keyword(method: Callable[..., Any], name: str, *, any_keyword: bool = True) -> bool:
+    """Return whether ``method`` takes the keyword argument ``name`` (or, if told, any keyword)."""
     try:
         parameters = inspect.signature(method).parameters.values()
     except (TypeError, ValueError):  # no signature to read: call it the plain way
         return False
     return any(
-        parameter.kind is inspect.Parameter.VAR_KEYWORD
+        (any_keyword and parameter.kind is inspect.Parameter.VAR_KEYWORD)
         or (
-            parameter.name == "effect_id"
+            parameter.name == name
             and parameter.kind
             in (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
         )
@@ -162,7 +163,7 @@ class _Port:
 
     def __init__(self, method: Callable[..., Any]) -> None:
         self._method = method
-        self._with_id = _takes_effect_id(method)
+        self._with_id = _takes_keyword(method, "effect_id")
 
     def __call__(self, *arguments: Any, effect_id: str) -> None:
         if self._with_id:
@@ -192,6 +193,9 @@ class Deliverer:
         self.policy = policy
         self.owner = new_owner()
         self._ports = ports
+        # A lost mark only delivers a row again; a store that can commit such a
+        # change without waiting for the disk is asked to.
+        self._repeatable = _takes_keyword(store.transaction, "durable", any_keyword=False)
         self._bound: tuple[object, ...] = ()
         self._bind()
 
@@ -337,7 +341,12 @@ class Deliverer:
     def _mark(self, change: Callable[[UnitOfWork], _T]) -> _T:
         for attempt in range(1, _MARK_ATTEMPTS + 1):
             try:
-                with self.store.transaction() as work:
+                marks = (
+                    self.store.transaction(durable=False)  # type: ignore[call-arg]
+                    if self._repeatable
+                    else self.store.transaction()
+                )
+                with marks as work:
                     result = change(work)
                     work.commit()
                 return result

@@ -136,3 +136,21 @@ def test_a_refused_file_leaves_no_connection_open(
     for connection in opened:
         with pytest.raises(sqlite3.ProgrammingError, match="closed"):
             connection.execute("SELECT 1")
+
+
+def _synchronous(work: Any) -> int:
+    # 2 is FULL (the commit waits for the disk), 1 is NORMAL.
+    return int(work._db().execute("PRAGMA synchronous").fetchone()[0])
+
+
+def test_a_transaction_that_need_not_be_durable_commits_without_waiting_for_the_disk(
+    tmp_path: Path,
+) -> None:
+    with SQLiteStore(tmp_path / "desk.db") as store:
+        with store.transaction(durable=False) as work:
+            assert _synchronous(work) == 1
+            work.insert_issue(simple_issue("ISS-2026-00001"), wake_at=None)
+            work.commit()
+        with store.transaction() as work:  # the same connection, durable again
+            assert _synchronous(work) == 2
+            assert work.get_issue("ISS-2026-00001").version == 1

@@ -347,6 +347,11 @@ _TABLES: Final = Tables(
     issues="issues", assignees="issue_assignees", search="search_text", details="issue_details"
 )
 
+# WAL mode writes each commit to the log in order: a durable commit takes every commit
+# before it to the disk too, so a power cut can only lose the latest non-durable ones.
+_DURABLE: Final = "PRAGMA synchronous = FULL"
+_NOT_DURABLE: Final = "PRAGMA synchronous = NORMAL"
+
 _EFFECT_COLUMNS: Final = (
     "id, kind, number, message_id, payload, created_at, attempts, next_attempt_at, "
     "claimed_by, lease_until, done_at, dead_at, last_error"
@@ -420,7 +425,7 @@ class SQLiteStore:
             connection.execute("PRAGMA foreign_keys = ON")
             # Every commit reaches the disk before it returns: a committed intake
             # survives a power cut, not only a crash of the process.
-            connection.execute("PRAGMA synchronous = FULL")
+            connection.execute(_DURABLE)
             mode = connection.execute("PRAGMA journal_mode").fetchone()[0]
             if mode != "wal":
                 mode = self._enable_wal(connection)
@@ -497,9 +502,21 @@ class SQLiteStore:
         return known
 
     @contextmanager
-    def transaction(self, *, read_only: bool = False) -> Iterator[SQLiteUnitOfWork]:
-        """Yield a unit of work; it rolls back unless :meth:`SQLiteUnitOfWork.commit` is called."""
+    def transaction(
+        self, *, read_only: bool = False, durable: bool = True
+    ) -> Iterator[SQLiteUnitOfWork]:
+        """Yield a unit of work; it rolls back unless :meth:`SQLiteUnitOfWork.commit` is called.
+
+        A commit returns once the file reached the disk, unless ``durable`` is
+        false: then a crash of the process still keeps it, but a power cut
+        before the next durable commit may lose it. That suits a change whose
+        loss only repeats work, such as marking outbox rows delivered (a lost
+        mark delivers the row again, as a crash before the mark would).
+        """
         with self._connection() as connection:
+            if not read_only:
+                # Set for each transaction: a connection is reused by the next one.
+                connection.execute(_DURABLE if durable else _NOT_DURABLE)
             connection.execute("BEGIN" if read_only else "BEGIN IMMEDIATE")
             work = SQLiteUnitOfWork(connection, read_only=read_only, blobs=self.blobs)
             try:
