@@ -220,6 +220,18 @@ def test_microseconds_since_the_epoch_keep_the_instant() -> None:
     assert from_micros(to_micros("at", at)) == at.astimezone(UTC)
 
 
+@given(at=st.datetimes(timezones=st.sampled_from([UTC, BERLIN, ZoneInfo("Asia/Kolkata")])))
+def test_an_instant_is_stored_as_its_utc_fields_say_in_any_zone_and_as_pendulum_utc(
+    at: datetime,
+) -> None:
+    utc = at.astimezone(UTC)
+    micros = calendar.timegm(utc.timetuple()) * 10**6 + utc.microsecond
+    text = utc.isoformat()
+    assert (to_micros("at", at), encode(at, datetime)) == (micros, text)
+    in_pendulum = from_micros(micros)  # the form the domain keeps instants in
+    assert (to_micros("at", in_pendulum), encode(in_pendulum, datetime)) == (micros, text)
+
+
 def test_encode_refuses_a_value_declared_as_any_that_is_not_plain_json() -> None:
     with pytest.raises(TypeError, match="declare the field with a precise type"):
         encode({"when": datetime(2026, 1, 1, tzinfo=UTC)}, object)

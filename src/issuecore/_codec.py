@@ -23,7 +23,6 @@ apart for a binary column, and instants as integer microseconds since
 from __future__ import annotations
 
 import base64
-import calendar
 import enum
 import functools
 import json
@@ -45,6 +44,7 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import attrs
+import pendulum
 
 from issuecore._clock_document import StoredClock, clock_from_stored, stored_clock
 from issuecore._instants import in_utc, require_aware
@@ -373,6 +373,8 @@ def _decode_scalar(data: Any, hint: type, path: str) -> Any:
 
 
 def _encode_datetime(value: Any, path: str) -> str:
+    if type(value) is pendulum.DateTime and value.tzinfo is pendulum.UTC:
+        return datetime.isoformat(value)  # in UTC already: what astimezone(UTC) would give
     require_aware(path, value)
     return str(value.astimezone(UTC).isoformat())
 
@@ -838,10 +840,10 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 def to_micros(name: str, value: datetime) -> int:
     """Return the aware ``value`` as integer microseconds since 1970-01-01 UTC."""
     require_aware(name, value)
-    # Integer arithmetic on the UTC fields: a pendulum.DateTime difference is a
-    # Duration, whose floor division by a timedelta is not defined.
-    utc = value.astimezone(UTC)
-    return calendar.timegm(utc.timetuple()) * 1_000_000 + utc.microsecond
+    # The stdlib subtraction, which gives a plain timedelta for a pendulum.DateTime
+    # too (its own gives a Duration), read as integers.
+    since = datetime.__sub__(value, _EPOCH)
+    return (since.days * 86_400 + since.seconds) * 1_000_000 + since.microseconds
 
 
 def from_micros(value: int) -> datetime:
