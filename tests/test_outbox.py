@@ -479,7 +479,7 @@ def test_effects_go_one_by_one_to_an_outbox_without_add_all() -> None:
     assert outbox.added == items
 
 
-@pytest.mark.parametrize("store", ["postgresql", "mariadb"], indirect=True)
+@pytest.mark.parametrize("store", ["sqlite", "postgresql", "mariadb"], indirect=True)
 def test_completing_effects_together_marks_each_as_completing_one_by_one_does(
     store: Store,
 ) -> None:

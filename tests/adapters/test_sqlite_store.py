@@ -12,6 +12,7 @@ import pytest
 
 from issuecore.adapters.sqlite import MIGRATIONS, SQLiteStore
 from issuecore.errors import SchemaVersionError
+from issuecore.ports import EffectKind, OutboxItem
 from issuecore.testing.contracts import T0, simple_issue
 
 
@@ -154,3 +155,36 @@ def test_a_transaction_that_need_not_be_durable_commits_without_waiting_for_the_
         with store.transaction() as work:  # the same connection, durable again
             assert _synchronous(work) == 2
             assert work.get_issue("ISS-2026-00001").version == 1
+
+
+def test_completing_more_effects_than_one_statement_holds_marks_each_once(tmp_path: Path) -> None:
+    ids = [f"{index:032x}" for index in range(1901)]
+    with SQLiteStore(tmp_path / "desk.db") as store:
+        with store.transaction() as work:
+            work.outbox.add_all(
+                [
+                    OutboxItem(
+                        id=item_id,
+                        kind=EffectKind.EVENT,
+                        number=None,
+                        payload=b"{}",
+                        created_at=T0,
+                        next_attempt_at=T0,
+                    )
+                    for item_id in ids
+                ]
+            )
+            work.outbox.complete(ids[-1], at=T0)
+            work.commit()
+        later = T0 + timedelta(minutes=1)
+        with store.transaction() as work:
+            assert work.outbox.complete_all([*ids, *ids[:5]], at=later) == 1900
+            work.commit()
+        with store.transaction(read_only=True) as work:
+            assert work.outbox.pending(limit=10) == []
+            assert {work.outbox.get(ids[0]).done_at, work.outbox.get(ids[-1]).done_at} == {
+                later,
+                T0,
+            }
+        with store.transaction() as work, pytest.raises(LookupError, match="f" * 32):
+            work.outbox.complete_all([*ids[:1000], "f" * 32], at=later)
