@@ -122,9 +122,15 @@ def effect_items(
             payload=json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode(),
             created_at=now,
             next_attempt_at=now,
+            claimed_by=owner,
+            lease_until=until,
+            attempts=1,
         )
 
-    items = list(mail)
+    items = [
+        attrs.evolve(item, claimed_by=owner, lease_until=until, attempts=item.attempts + 1)
+        for item in mail
+    ]
     items += [
         row(EffectKind.TODO_OPENED, number, {"number": number, "user": user, "text": text})
         for number, user, text in todos_opened
@@ -135,10 +141,7 @@ def effect_items(
     ]
     items += [row(EffectKind.NOTICE, None, {"user": user, "text": text}) for user, text in notices]
     items += [row(EffectKind.EVENT, event.number, encode(event, Event)) for event in events]
-    return [
-        attrs.evolve(item, claimed_by=owner, lease_until=until, attempts=item.attempts + 1)
-        for item in items
-    ]
+    return items
 
 
 def _takes_keyword(method: Callable[..., Any], name: str, *, any_keyword: bool = True) -> bool:
