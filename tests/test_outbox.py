@@ -528,3 +528,19 @@ def test_effects_are_marked_delivered_in_transactions_that_need_not_wait_for_the
         desk.open_issue(subject="s", raised_by="ana@customer.test", body="b")
         # The change with its effects is durable; marking them delivered need not be.
         assert store.durable == [True, False]
+
+
+def test_events_for_the_default_sink_are_marked_delivered_without_being_read(
+    store: Store,
+) -> None:
+    unreadable = _effect("e" * 32, b"{ not an event")
+    with store.transaction() as work:
+        work.outbox.add(unreadable)
+        work.commit()
+    assert make_desk(store, FakeClock(START)).flush_outbox() == (1, 0)
+    with store.transaction() as work:
+        work.outbox.add(attrs.evolve(unreadable, id="f" * 32))
+        work.commit()
+    # A sink of the adopter's own gets each event read back; this one cannot be.
+    listened = make_desk(store, FakeClock(START), events=RecordingEventSink())
+    assert listened.flush_outbox() == (0, 1)

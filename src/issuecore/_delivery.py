@@ -42,6 +42,7 @@ import attrs
 from issuecore._codec import decode, encode
 from issuecore._instants import require_aware
 from issuecore._model import Event
+from issuecore.adapters.null import NullEventSink
 from issuecore.errors import ConcurrencyConflictError
 from issuecore.ports import (
     Clock,
@@ -216,6 +217,8 @@ class Deliverer:
         self._close_todos = _Port(tasks.close_todos)
         self._notify = _Port(notifier.notify)
         self._publish = _Port(events.publish)
+        # Events to the desk's default sink are dropped unread: decoding them changes nothing.
+        self._events_heard = type(events) is not NullEventSink
 
     def lease_until(self, now: datetime) -> datetime:
         """Return the end of a lease taken at ``now``."""
@@ -318,6 +321,8 @@ class Deliverer:
         self._bind()
         if item.kind is EffectKind.MAIL:
             self._mailer.send(item.email())
+            return
+        if item.kind is EffectKind.EVENT and not self._events_heard:
             return
         payload = json.loads(item.payload)
         if item.kind is EffectKind.EVENT:
