@@ -497,3 +497,16 @@ def test_a_value_the_general_rules_refuse_is_refused_by_the_compiled_codec_too()
     with pytest.raises(TypeError, match=r"\$\.pauses\[0\]\.start: None given"):
         encode(everything(pauses=(Pause(start=None),)), Everything)  # type: ignore[arg-type]
     assert encode(Maybe.NOTHING, Maybe) is None
+
+
+def test_an_instant_text_read_again_is_the_same_instant_and_bad_text_fails_again() -> None:
+    first = decode("2026-03-02T10:00:00.000001+01:00", datetime)
+    assert first == datetime(2026, 3, 2, 9, 0, 0, 1, tzinfo=UTC)
+    assert decode("2026-03-02T10:00:00.000001+01:00", datetime) == first
+    assert decode("2026-03-02T10:00:00.000002+01:00", datetime) != first
+    assert decode("2026-03-02T09:00:00", datetime) == datetime(2026, 3, 2, 9, tzinfo=UTC)
+    for _ in range(2):
+        with pytest.raises(ValueError, match=r"month must be in 1\.\.12"):
+            decode("2026-13-01T00:00:00", datetime)
+    with pytest.raises(TypeError, match="must be str"):
+        decode(["2026-03-02"], datetime)

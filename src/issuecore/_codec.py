@@ -380,8 +380,19 @@ def _encode_datetime(value: Any, path: str) -> str:
 
 
 def _decode_datetime(data: Any) -> datetime:
+    if type(data) is str:
+        # A document repeats its instants (created, updated, status since, clock
+        # started...); each text is read once and the immutable instant shared.
+        return _instant_of_text(data)
+    return _read_instant(data)
+
+
+def _read_instant(data: Any) -> datetime:
     parsed = datetime.fromisoformat(data)
     return in_utc(parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC))
+
+
+_instant_of_text = functools.lru_cache(maxsize=4096)(_read_instant)
 
 
 def _encode_timedelta(value: Any, _path: str) -> int:
