@@ -8,12 +8,13 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 
 from issuecore.adapters.sqlite import MIGRATIONS, SQLiteStore
 from issuecore.errors import SchemaVersionError
 from issuecore.ports import EffectKind, OutboxItem
-from issuecore.testing.contracts import T0, simple_issue
+from issuecore.testing.contracts import T0, populated_issue, simple_issue
 
 
 def _versions(path: Path) -> list[int]:
@@ -188,3 +189,27 @@ def test_completing_more_effects_than_one_statement_holds_marks_each_once(tmp_pa
             }
         with store.transaction() as work, pytest.raises(LookupError, match="f" * 32):
             work.outbox.complete_all([*ids[:1000], "f" * 32], at=later)
+
+
+def test_an_issue_read_again_in_a_transaction_is_equal_with_mappings_of_its_own(
+    tmp_path: Path,
+) -> None:
+    number = "ISS-2026-00001"
+    with SQLiteStore(tmp_path / "desk.db") as store:
+        with store.transaction() as work:
+            work.insert_issue(populated_issue(number), wake_at=None)
+            work.commit()
+        with store.transaction(read_only=True) as work:
+            stored = work.get_issue(number)
+        with store.transaction() as work:
+            first = work.get_issue(number)
+            first.fields["mutated"] = True  # type: ignore[index]
+            first.references["mutated"] = "yes"  # type: ignore[index]
+            again = work.get_issue(number, for_update=True)
+            assert again == stored
+            work.update_issue(attrs.evolve(again, subject="changed"), wake_at=None)
+            assert work.get_issue(number) == attrs.evolve(stored, subject="changed", version=2)
+            listed = attrs.evolve(again, fields={"tags": ["a"]}, version=2)
+            work.update_issue(listed, wake_at=None)
+            work.get_issue(number).fields["tags"].append("mutated")
+            assert work.get_issue(number).fields == {"tags": ["a"]}

@@ -342,6 +342,7 @@ MIGRATIONS: Final[Sequence[Migration]] = (
 """The schema changes in order; entry ``i`` takes the file from version ``i`` to ``i + 1``."""
 
 _DIGESTS_PER_QUERY: Final = 300  # three lists of them stay under SQLite's 999 parameters
+_IMMUTABLE: Final = (str, int, float, bool, type(None))
 _IDS_PER_STATEMENT: Final = 900  # with the instant, under SQLite's 999 parameters
 
 _TABLES: Final = Tables(
@@ -537,6 +538,10 @@ class SQLiteUnitOfWork:
         self._blobs = blobs
         # Digests this transaction stopped referencing, for the blob store given.
         self._released: set[str] = set()
+        # The last issue read, by its document and version, with copies of its mappings
+        # as read (the caller may change its own). Intake reads an issue to match a
+        # message to it, then again to change it.
+        self._last_read: tuple[str, int, Issue, dict[str, Any], dict[str, Any]] | None = None
 
     @property
     def blobs(self) -> BlobStore:
@@ -566,7 +571,16 @@ class SQLiteUnitOfWork:
         rows = self._query("SELECT document, version FROM issues WHERE number = ?", (number,))
         if not rows:
             raise IssueNotFoundError.for_number(number)
-        return issue_from_document(rows[0][0], version=rows[0][1])
+        document, version = rows[0]
+        last = self._last_read
+        if last is not None and last[1] == version and last[0] == document:
+            # The same document decodes to the same issue: a copy with the mappings as read.
+            return attrs.evolve(last[2], references=last[3], fields=last[4])
+        issue = issue_from_document(document, version=version)
+        mappings = (dict(issue.references), dict(issue.fields))
+        if all(type(value) in _IMMUTABLE for mapping in mappings for value in mapping.values()):
+            self._last_read = (document, version, issue, *mappings)
+        return issue
 
     def _issue_columns(
         self, issue: Issue, wake_at: datetime | None, at_risk_at: datetime | None
