@@ -518,7 +518,7 @@ def test_effects_go_one_by_one_to_an_outbox_without_add_all() -> None:
     assert outbox.added == items
 
 
-@pytest.mark.parametrize("store", ["postgresql", "mariadb"], indirect=True)
+@pytest.mark.parametrize("store", ["sqlite", "postgresql", "mariadb"], indirect=True)
 def test_completing_effects_together_marks_each_as_completing_one_by_one_does(
     store: Store,
 ) -> None:
@@ -541,3 +541,45 @@ def test_completing_effects_together_marks_each_as_completing_one_by_one_does(
     assert all(item and item.next_attempt_at is None for item in items)
     with store.transaction() as work, pytest.raises(LookupError, match="d" * 32):
         work.outbox.complete_all(["b" * 32, "d" * 32], at=later)  # type: ignore[attr-defined]
+
+
+class _RecordingDurability:
+    """A SQLite store that records, of each write transaction, whether it had to be durable."""
+
+    def __init__(self, inner: SQLiteStore) -> None:
+        self.inner = inner
+        self.durable: list[bool] = []
+
+    def transaction(
+        self, *, read_only: bool = False, durable: bool = True
+    ) -> AbstractContextManager[Any]:
+        if not read_only:
+            self.durable.append(durable)
+        return self.inner.transaction(read_only=read_only, durable=durable)
+
+
+def test_effects_are_marked_delivered_in_transactions_that_need_not_wait_for_the_disk(
+    tmp_path: Path,
+) -> None:
+    with SQLiteStore(tmp_path / "desk.db") as sqlite_store:
+        store = _RecordingDurability(sqlite_store)
+        desk = make_desk(store, FakeClock(START))  # type: ignore[arg-type]
+        desk.open_issue(subject="s", raised_by="ana@customer.test", body="b")
+        # The change with its effects is durable; marking them delivered need not be.
+        assert store.durable == [True, False]
+
+
+def test_events_for_the_default_sink_are_marked_delivered_without_being_read(
+    store: Store,
+) -> None:
+    unreadable = _effect("e" * 32, b"{ not an event")
+    with store.transaction() as work:
+        work.outbox.add(unreadable)
+        work.commit()
+    assert make_desk(store, FakeClock(START)).flush_outbox() == (1, 0)
+    with store.transaction() as work:
+        work.outbox.add(attrs.evolve(unreadable, id="f" * 32))
+        work.commit()
+    # A sink of the adopter's own gets each event read back; this one cannot be.
+    listened = make_desk(store, FakeClock(START), events=RecordingEventSink())
+    assert listened.flush_outbox() == (0, 1)
