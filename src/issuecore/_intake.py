@@ -21,6 +21,7 @@ from issuecore._text import clean_identifier, clean_optional, clean_text
 from issuecore.errors import ConcurrencyConflictError, DuplicateMessageError, StoreUnavailableError
 from issuecore.mail._matching import Signal, message_fingerprint, reused_message_id
 from issuecore.mail._parse import InboundMessage, Quarantined, parse_message, synthetic_message_id
+from issuecore.mail._tokens import TokenFormat
 from issuecore.ports import MailSource, PendingMessage, UnitOfWork
 
 logger = logging.getLogger("issuecore.intake")
@@ -289,7 +290,7 @@ class _Intake(_Filing):
         self, batch: _Batch, work: UnitOfWork, now: datetime, after: _AfterCommit
     ) -> list[ReceiveOutcome]:
         if batch.hold_writes:
-            batch.held = _hold_writes(work, batch.messages)
+            batch.held = _hold_writes(work, batch.messages, self.mail.tokens)
         done = []
         for index, item in enumerate(batch.messages):
             assert item.parsed is not None
@@ -390,17 +391,18 @@ class _Batch:
     held: bool = False
 
 
-def _hold_writes(work: UnitOfWork, messages: Sequence[_Prepared]) -> bool:
+def _hold_writes(work: UnitOfWork, messages: Sequence[_Prepared], tokens: TokenFormat) -> bool:
     """Let a store that can (``hold_writes``) hold the batch's writes; return whether it does.
 
-    It is told every Message-ID the batch will look up and every address
-    whose automatic replies it may count, to read them ahead in a few
-    statements instead of one per message.
+    It is told every Message-ID the batch will look up, every issue its
+    subject tokens name and every address whose automatic replies it may
+    count, to read them ahead in a few statements instead of one per message.
     """
     hold = getattr(work, "hold_writes", None)
     if hold is None:
         return False
     message_ids: list[str] = []
+    numbers: list[str] = []
     addresses: list[str] = []
     for item in messages:
         parsed = item.parsed
@@ -412,8 +414,9 @@ def _hold_writes(work: UnitOfWork, messages: Sequence[_Prepared]) -> bool:
             for reference in (parsed.in_reply_to, parsed.returned_message_id):
                 if reference is not None:
                     message_ids.append(reference)
+            numbers.extend(tokens.numbers(parsed.subject))
             addresses.extend(a for a in (parsed.from_address, *parsed.reply_to) if a)
-    hold(message_ids=message_ids, addresses=addresses)
+    hold(message_ids=message_ids, issue_numbers=numbers, addresses=addresses)
     return True
 
 

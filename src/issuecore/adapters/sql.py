@@ -880,7 +880,11 @@ class SqlUnitOfWork:
             connection.rollback()
 
     def hold_writes(
-        self, *, message_ids: Iterable[str] = (), addresses: Iterable[str] = ()
+        self,
+        *,
+        message_ids: Iterable[str] = (),
+        issue_numbers: Iterable[str] = (),
+        addresses: Iterable[str] = (),
     ) -> None:
         """Hold this transaction's intake writes and send them together, each table in one go.
 
@@ -888,10 +892,11 @@ class SqlUnitOfWork:
         records and automatic-reply counts written are held and sent at
         :meth:`commit`, or earlier when a read they may change goes to the
         database. Reads are answered from what the transaction read and
-        wrote, so they see its own writes. The records of ``message_ids``
-        and the recent automatic replies of ``addresses`` are read ahead, a
-        few statements for the whole batch; the issues read are locked, as
-        ``get_issue(..., for_update=True)`` locks them.
+        wrote, so they see its own writes. The records of ``message_ids``,
+        the issues ``issue_numbers`` and the recent automatic replies of
+        ``addresses`` are read ahead, a few statements for the whole batch.
+        Every issue read is locked until the transaction ends, as
+        ``get_issue(..., for_update=True)`` locks it.
 
         A write no store could take still raises at once; a conflict with
         another writer (:class:`~issuecore.errors.ConcurrencyConflictError`,
@@ -899,10 +904,11 @@ class SqlUnitOfWork:
         raised by the flush, at the latest by :meth:`commit`.
         :attr:`held_writes_failed` then says the error came from held writes.
         """
-        self._db(writes=True)
+        self._db_for_writes()
         if self._held is None:
             self._held = _HeldWrites(self._connection_now(), self._schema, self._dialect)
         self._held.read_records(message_ids)
+        self._held.read_issues(issue_numbers)
         self._held.expect_senders(addresses)
 
     @property
@@ -918,8 +924,9 @@ class SqlUnitOfWork:
     def _db(self, *, writes: bool = False, reads_stay: bool = False) -> sa.Connection:
         """Return the connection, the held writes sent first (see :meth:`hold_writes`).
 
-        A write through it may change what the batch read, so the batch reads
-        again, unless ``reads_stay``: it writes only blobs or kept messages.
+        A write through it may change what the batch read, so the transaction
+        stops holding writes, unless ``reads_stay``: the write touches only
+        blobs, attachments and kept messages, which the batch does not read.
         """
         connection = self._connection_now()
         if writes and self._read_only:
@@ -927,7 +934,7 @@ class SqlUnitOfWork:
         if self._held is not None:
             self._held.flush()
             if writes and not reads_stay:
-                self._held.forget_reads()
+                self._held = None
         return connection
 
     def get_issue(self, number: str, *, for_update: bool = False) -> Issue:
@@ -1998,19 +2005,26 @@ class _HeldWrites:
     def issue(self, number: str) -> Issue:
         """Return issue ``number`` as the batch last saw or wrote it; a first read locks its row."""
         known = self._issues.get(number)
-        if known is not None:
-            return known
-        issues = self._schema.issues
-        row = self._connection.execute(
-            sa.select(issues.c.document, issues.c.version)
-            .where(issues.c.number == number)
-            .with_for_update()
-        ).one_or_none()
-        if row is None:
+        if known is None:
+            self.read_issues((number,))
+            known = self._issues.get(number)
+        if known is None:
             raise IssueNotFoundError.for_number(number)
-        issue = issue_from_document(row.document, version=row.version)
-        self._issues[number] = issue
-        return issue
+        return known
+
+    def read_issues(self, numbers: Iterable[str]) -> None:
+        """Read the stored issues among ``numbers`` ahead, locking their rows in number order."""
+        wanted = sorted({number for number in numbers if number not in self._issues})
+        issues = self._schema.issues
+        for first in range(0, len(wanted), _DIGESTS_PER_QUERY):
+            rows = self._connection.execute(
+                sa.select(issues.c.number, issues.c.document, issues.c.version)
+                .where(issues.c.number.in_(wanted[first : first + _DIGESTS_PER_QUERY]))
+                .order_by(issues.c.number)
+                .with_for_update()
+            )
+            for row in rows:
+                self._issues[row.number] = issue_from_document(row.document, version=row.version)
 
     def expect_senders(self, addresses: Iterable[str]) -> None:
         """Note the addresses whose automatic replies the batch will count, to read them at once."""
@@ -2107,13 +2121,6 @@ class _HeldWrites:
 
     def record_auto_reply(self, key: str, at: int) -> None:
         self._replies.append({"address": key, "at": at})
-
-    def forget_reads(self) -> None:
-        """Forget what was read: a write outside the batch may have changed it."""
-        self._issues.clear()
-        self._records.clear()
-        self._reply_times.clear()
-        self._replies_since = None
 
     # --- flush --------------------------------------------------------------------------
 
