@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 import attrs
@@ -18,9 +19,10 @@ import pytest
 import sqlalchemy as sa
 
 from issuecore._model import EntryKind, ThreadEntry
-from issuecore.adapters.sql import SqlStore
+from issuecore.adapters.sql import SqlStore, SqlUnitOfWork
 from issuecore.errors import ConcurrencyConflictError, DuplicateMessageError, IssueNotFoundError
-from issuecore.testing.contracts import T0, simple_issue
+from issuecore.ports import Store
+from issuecore.testing.contracts import T0, StoreContract, simple_issue
 
 SERVERS = {
     "postgresql": ("ISSUECORE_TEST_POSTGRES_URL", "PostgreSQL"),
@@ -206,3 +208,71 @@ def test_a_write_the_batch_does_not_hold_ends_the_holding_so_reads_stay_true(
         record = work.lookup_message("<q@c.example>")
         assert record is not None
         assert record.outcome == "ignored"
+
+
+class HoldingStore:
+    """A SqlStore whose every writing unit of work holds its writes from the start."""
+
+    def __init__(self, inner: SqlStore) -> None:
+        self.inner = inner
+        self.blobs = inner.blobs
+
+    @contextmanager
+    def transaction(self, *, read_only: bool = False) -> Iterator[SqlUnitOfWork]:
+        with self.inner.transaction(read_only=read_only) as work:
+            if not read_only:
+                work.hold_writes()
+            yield work
+
+
+@pytest.fixture(scope="module")
+def contract_server(request: pytest.FixtureRequest) -> Iterator[SqlStore]:
+    variable, what = SERVERS[request.param]
+    url = os.environ.get(variable)
+    if not url:
+        pytest.skip(f"{variable} is not set; give a {what} URL to run these tests")
+    opened = SqlStore(url, table_prefix=f"k{uuid.uuid4().hex[:10]}_")
+    try:
+        yield opened
+    finally:
+        opened.drop_tables()
+        opened.close()
+
+
+@pytest.mark.parametrize("contract_server", sorted(SERVERS), indirect=True, scope="module")
+class TestSqlStoreHoldingWrites(StoreContract):
+    """The whole store contract, every writing unit of work holding its writes.
+
+    Two tests change: a taken issue number and a recorded Message-ID the
+    batch did not read raise when the held writes are sent, at commit.
+    """
+
+    @pytest.fixture
+    def store(self, contract_server: SqlStore) -> Store:
+        with contract_server.engine.begin() as connection:
+            for table in reversed(contract_server._schema.data_tables()):
+                connection.execute(table.delete())
+        return HoldingStore(contract_server)  # type: ignore[return-value]
+
+    def test_inserting_a_taken_number_raises_conflict(self, store: Store) -> None:
+        issue = simple_issue("ISS-2026-00001")
+        self.insert(store, issue)
+        with store.transaction() as work:
+            work.insert_issue(attrs.evolve(issue, subject="other"), wake_at=None)
+            with pytest.raises(ConcurrencyConflictError):
+                work.commit()
+        assert self.get(store, issue.number).subject == issue.subject
+
+    def test_recording_a_message_twice_raises_duplicate(self, store: Store) -> None:
+        with store.transaction() as work:
+            work.record_message("<twice@example.com>", number=None, outcome="x", reason="first")
+            work.commit()
+        with store.transaction() as work:
+            work.record_message("<twice@example.com>", number=None, outcome="x", reason="again")
+            with pytest.raises(DuplicateMessageError) as raised:
+                work.commit()
+        assert raised.value.message_id == "<twice@example.com>"
+        with store.transaction(read_only=True) as work:
+            record = work.lookup_message("<twice@example.com>")
+        assert record is not None
+        assert record.reason == "first"
