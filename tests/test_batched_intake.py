@@ -62,13 +62,14 @@ def fresh_store(kind: str, tmp_path: Path) -> Iterator[Store]:
         server.close()
 
 
-def make_desk(store: Any) -> HelpDesk:
+def make_desk(store: Any, *, agents: frozenset[str] = frozenset()) -> HelpDesk:
     return HelpDesk(
         store=store,
         mailer=RecordingMailer(),
         clock=FakeClock(START),
         settings=DeskSettings(
             support_address=SUPPORT,
+            agents=agents,
             mail=MailSettings(support_address=SUPPORT, signing_key=b"k" * 32),
         ),
     )
@@ -403,6 +404,35 @@ def test_replies_to_issues_stored_before_the_batch_are_recorded_as_one_by_one(
         assert picture(batched) == picture(single)
         # Replies appended twice to one issue in the batch leave it at version 3.
         assert batched.get("ISS-2026-00001").version == 3
+
+
+def test_agent_mail_in_a_batch_is_relayed_as_one_by_one(store_kind: str, tmp_path: Path) -> None:
+    agent = "bo@desk.example"
+    raws = [
+        message("<x1@c.example>", subject="Printer broken"),
+        message("<x2@c.example>", sender=agent, subject="Re: Printer [#ISS-2026-00001]"),
+        message("<x3@c.example>", subject="Re: Printer [#ISS-2026-00001]"),
+        message("<x4@c.example>", sender=agent, subject="Re: Printer [#ISS-2026-00001]"),
+    ]
+    with fresh_store(store_kind, tmp_path) as one, fresh_store(store_kind, tmp_path) as many:
+        single = make_desk(one, agents=frozenset({agent}))
+        batched = make_desk(many, agents=frozenset({agent}))
+
+        expected = [single.receive(raw) for raw in raws]
+        report = batched.receive_many(raws, batch_size=50)
+
+        assert [o.relayed for o in expected] == [False, True, False, True]
+        assert list(report.outcomes) == expected
+        assert picture(batched) == picture(single)
+        # The relayed replies answer the latest message of the thread as it stood.
+        assert mail_sent(batched) == mail_sent(single)
+
+
+def mail_sent(desk: HelpDesk) -> list[tuple[str, str, str]]:
+    return [
+        (str(m["To"]), str(m["In-Reply-To"]), str(m["References"]))
+        for m in desk.mailer.sent  # type: ignore[attr-defined]
+    ]
 
 
 SERVER_KINDS = [pytest.param(kind, id=kind) for kind in SERVERS]
