@@ -146,6 +146,7 @@ def test_agent_reply_on_resolved_issue_does_not_reopen_it_but_is_recorded() -> N
 
 def test_customer_reply_reopens_waiting_issue() -> None:
     waiting = DEFAULT_WORKFLOW.apply(new_issue(), Action.AGENT_REPLY, at=T0, actor=AGENT).issue
+    assert waiting.resolved_at is None  # a reply moves to a pausing status, not a fulfilling one
     later = T0 + timedelta(hours=2)
     change = DEFAULT_WORKFLOW.apply(waiting, Action.CUSTOMER_MESSAGE, at=later, actor=CUSTOMER)
     assert change.issue.status == OPN
