@@ -28,9 +28,11 @@ from issuecore._model import (
     Assigned,
     DetailsChanged,
     HistoryEntry,
+    IssueClosed,
     NoteAdded,
     ParticipantAdded,
     PriorityChanged,
+    StatusChanged,
     Unassigned,
 )
 from issuecore._workflow import (
@@ -144,11 +146,24 @@ def test_agent_reply_on_resolved_issue_does_not_reopen_it_but_is_recorded() -> N
 
 def test_customer_reply_reopens_waiting_issue() -> None:
     waiting = DEFAULT_WORKFLOW.apply(new_issue(), Action.AGENT_REPLY, at=T0, actor=AGENT).issue
+    assert waiting.resolved_at is None  # a reply moves to a pausing status, not a fulfilling one
     later = T0 + timedelta(hours=2)
     change = DEFAULT_WORKFLOW.apply(waiting, Action.CUSTOMER_MESSAGE, at=later, actor=CUSTOMER)
     assert change.issue.status == OPN
     assert change.issue.status_since == later
-    assert [type(e).__name__ for e in change.events] == ["StatusChanged"]
+    assert change.issue.last_customer_message_at == later
+    assert change.issue.resolved_at is None
+    assert change.events == (
+        StatusChanged(
+            number=waiting.number,
+            at=later,
+            actor=CUSTOMER,
+            action=Action.CUSTOMER_MESSAGE,
+            from_status=WFR,
+            to_status=OPN,
+            reason=None,
+        ),
+    )
 
 
 def test_closing_raises_closed_event_and_stamps_closed_at() -> None:
@@ -156,8 +171,23 @@ def test_closing_raises_closed_event_and_stamps_closed_at() -> None:
         new_issue(), Action.CLOSE, at=T0, actor=AGENT, reason="duplicate of ISS-2026-00001"
     )
     assert change.issue.closed_at == T0
-    assert [type(e).__name__ for e in change.events] == ["StatusChanged", "IssueClosed"]
-    assert change.issue.history[-1].reason == "duplicate of ISS-2026-00001"
+    reason = "duplicate of ISS-2026-00001"
+    number = change.issue.number
+    assert change.events == (
+        StatusChanged(
+            number=number,
+            at=T0,
+            actor=AGENT,
+            action=Action.CLOSE,
+            from_status=OPN,
+            to_status=CLS,
+            reason=reason,
+        ),
+        IssueClosed(number=number, at=T0, actor=AGENT, status=CLS, reason=reason),
+    )
+    assert change.issue.history[-1] == HistoryEntry(
+        at=T0, actor=AGENT, action=Action.CLOSE, from_status=OPN, to_status=CLS, reason=reason
+    )
 
 
 def test_reopening_clears_closed_and_resolved_instants() -> None:
@@ -167,6 +197,39 @@ def test_reopening_clears_closed_and_resolved_instants() -> None:
     reopened = DEFAULT_WORKFLOW.apply(closed, Action.REOPEN, at=T0, actor=AGENT).issue
     assert reopened.closed_at is None
     assert reopened.resolved_at is None
+
+
+def test_opening_records_an_open_entry_and_keeps_what_was_given() -> None:
+    change = open_issue(
+        number="ISS-2026-00002",
+        subject="Invoice still missing",
+        raised_by="customer@example.com",
+        at=T0,
+        participants=["Customer@Example.com", "cc@example.com"],
+        follows_up="ISS-2026-00001",
+        issue_type="Billing",
+        references={"customer": "C-1"},
+        fields={"seats": 3},
+    )
+    issue = change.issue
+    assert issue.history == (
+        HistoryEntry(
+            at=T0,
+            actor=CUSTOMER,
+            action="open",
+            from_status=OPN,
+            to_status=OPN,
+            reason="follows up ISS-2026-00001",
+        ),
+    )
+    assert issue.participants == ("cc@example.com",)
+    assert issue.follows_up == "ISS-2026-00001"
+    assert (issue.issue_type, issue.references, issue.fields) == (
+        "Billing",
+        {"customer": "C-1"},
+        {"seats": 3},
+    )
+    assert new_issue().history[0].reason is None
 
 
 def test_first_response_is_the_first_agent_reply_only() -> None:
@@ -625,6 +688,20 @@ def test_setting_the_same_details_again_changes_nothing() -> None:
     again = set_details(issue, at=LATER, actor=AGENT, **details)
     assert again.issue is issue
     assert again.events == ()
+
+
+def test_a_field_changed_between_a_boolean_and_a_number_is_a_change() -> None:
+    # True == 1 in Python, but a custom field holding True is not one holding 1.
+    issue = set_details(
+        _raised(), at=T0, actor=AGENT, issue_type=None, references={}, fields={"vip": True}
+    ).issue
+    change = set_details(
+        issue, at=LATER, actor=AGENT, issue_type=None, references={}, fields={"vip": 1}
+    )
+    assert change.issue.fields == {"vip": 1}
+    assert type(change.issue.fields["vip"]) is int
+    assert change.issue.history[-1].detail == "fields"
+    assert len(change.events) == 1
 
 
 @pytest.mark.parametrize(

@@ -610,10 +610,10 @@ def set_details(
         name
         for name, old, new in (
             ("issue_type", issue.issue_type, issue_type),
-            ("references", dict(issue.references), dict(references)),
-            ("fields", dict(issue.fields), dict(fields)),
+            ("references", issue.references, references),
+            ("fields", issue.fields, fields),
         )
-        if old != new or type(old) is not type(new)
+        if not _same_details(old, new)
     ]
     if not changed:
         return Change(issue=issue)
@@ -636,6 +636,13 @@ def set_details(
         fields=fields,
     )
     return Change(issue=new_issue, events=(event,))
+
+
+def _same_details(old: Any, new: Any) -> bool:
+    # True == 1 in Python: a field changed from True to 1 is still a change.
+    if isinstance(old, Mapping) and isinstance(new, Mapping):
+        return old.keys() == new.keys() and all(_same_details(old[k], new[k]) for k in old)
+    return bool(old == new) and type(old) is type(new)
 
 
 def auto_close_due_at(

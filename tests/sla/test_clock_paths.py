@@ -277,3 +277,22 @@ def test_moving_a_clock_refuses_a_naive_instant_by_name() -> None:
         )
     with pytest.raises(NaiveDatetimeError, match=r"^at must"):
         observe(running(), ON_OFFICE_HOURS, role=SlaRole.RUNNING, at=naive)
+    with pytest.raises(NaiveDatetimeError, match=r"^at must"):
+        retarget(running(), ON_OFFICE_HOURS, priority="High", response=H, resolution=None, at=naive)
+    with pytest.raises(NaiveDatetimeError, match=r"^at must"):
+        running().status(naive)
+
+
+def test_a_response_at_the_very_start_is_judged_against_the_whole_target() -> None:
+    clock = moved(responding_in(8), SlaRole.RUNNING, monday(9), responded=True)
+    assert clock.response.met is True
+    assert clock.judged_deadline(OFFICE, clock.response) == monday(17)
+
+
+def test_the_metrics_give_the_business_time_to_resolution() -> None:
+    clock = moved(running(), SlaRole.PAUSED, monday(10), responded=True)
+    clock = moved(clock, SlaRole.RUNNING, monday(20))
+    clock = moved(clock, SlaRole.FULFILLED, tuesday(11))
+    metrics = clock.metrics()
+    assert (metrics.first_response_business, metrics.first_response_elapsed) == (H, H)
+    assert (metrics.resolution_business, metrics.resolution_elapsed) == (10 * H, 26 * H)
