@@ -440,8 +440,11 @@ def test_a_message_nested_60_levels_is_read_whole_with_no_note(tmp_path: Path) -
 # --- anything at all, from an untyped caller ----------------------------------------------
 
 
+# Ids pytest can take back on its command line (repr would put a backslash into one).
 @pytest.mark.parametrize(
-    "given", ["From: a@b.example\n\nnot bytes", None, 42, ["a list"]], ids=repr
+    "given",
+    ["From: a@b.example\n\nnot bytes", None, 42, ["a list"]],
+    ids=["str", "None", "int", "list"],
 )
 def test_anything_not_bytes_is_quarantined_with_the_reason(store: Store, given: Any) -> None:
     desk = make_desk(store)
