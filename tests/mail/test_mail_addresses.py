@@ -265,3 +265,13 @@ def test_a_value_longer_than_an_address_is_compared_without_being_remembered() -
     assert address_key(long_value) == "ana@bücher.example " + "x" * 400
     assert address_key("A" * 321) == "a" * 321
     assert _cached_key.cache_info().currsize == before
+
+
+def test_an_address_written_in_over_320_characters_is_refused_though_its_key_is_shorter() -> None:
+    # Conjoining Hangul letters compose three to a syllable, so the A-label is shorter.
+    label = "\u1100\u1161\u11a8" * 20
+    domain = ".".join([label] * 4) + ".example"
+    written = "a" * 150 + "@" + domain
+    assert len(written) > 320
+    assert len(address_key(written)) <= 320
+    assert normalize_address(written) is None
