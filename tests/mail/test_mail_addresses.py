@@ -13,6 +13,7 @@ from issuecore.mail._addresses import (
     address_key,
     ascii_domain,
     outbound_address,
+    safe_header_text,
     unique_addresses,
 )
 from issuecore.mail._settings import MailSettings
@@ -275,3 +276,22 @@ def test_an_address_written_in_over_320_characters_is_refused_though_its_key_is_
     assert len(written) > 320
     assert len(address_key(written)) <= 320
     assert normalize_address(written) is None
+
+
+@pytest.mark.parametrize(
+    ("value", "line"),
+    [
+        ("Printer  on   fire", "Printer on fire"),
+        (" Printer on fire ", "Printer on fire"),
+        ("Printer\ton\r\nfire", "Printer on fire"),
+        ("Printer on fire", "Printer on fire"),
+    ],
+)
+def test_header_text_has_single_spaces_and_no_blank_ends(value: str, line: str) -> None:
+    assert safe_header_text(value) == line
+
+
+def test_header_text_over_the_limit_is_cut_with_an_ellipsis() -> None:
+    assert safe_header_text("abcdef", limit=6) == "abcdef"
+    assert safe_header_text("abcdefg", limit=6) == "abcde…"
+    assert safe_header_text("abcd  efg", limit=6) == "abcd…"
