@@ -12,7 +12,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -364,3 +364,76 @@ def test_messages_that_cannot_be_recorded_at_all_are_listed_as_failures() -> Non
     assert report.counts() == dict.fromkeys(
         ("created", "appended", "duplicate", "loop", "ignored", "quarantined"), 0
     )
+
+
+# --- counting from the message's own date, on every path --------------------------------
+
+LATER = START + timedelta(days=2)  # the messages were written at START
+
+
+def _dated_desk(*, use_message_date: bool = False) -> HelpDesk:
+    return HelpDesk(
+        store=InMemoryStore(),
+        mailer=RecordingMailer(),
+        clock=FakeClock(LATER),
+        settings=DeskSettings(
+            support_address=SUPPORT,
+            use_message_date=use_message_date,
+            mail=MailSettings(support_address=SUPPORT, signing_key=b"k" * 32),
+        ),
+    )
+
+
+def _created(desk: HelpDesk) -> list[datetime]:
+    return [issue.created_at for issue in desk.find()]
+
+
+@pytest.mark.parametrize("count", [1, 3])
+def test_receive_many_counts_from_the_message_date_when_asked(count: int) -> None:
+    raws = [message(f"<d{i}@c.example>", subject=f"Request {i}") for i in range(count)]
+    asked, default = _dated_desk(), _dated_desk()
+    asked.receive_many(raws, use_message_date=True)
+    default.receive_many(raws)
+    assert _created(asked) == [START] * count
+    assert _created(default) == [LATER] * count
+
+
+@pytest.mark.parametrize("count", [1, 3])
+def test_a_desk_that_counts_from_message_dates_can_be_told_not_to(count: int) -> None:
+    raws = [message(f"<d{i}@c.example>", subject=f"Request {i}") for i in range(count)]
+    told, default = _dated_desk(use_message_date=True), _dated_desk(use_message_date=True)
+    told.receive_many(raws, use_message_date=False)
+    default.receive_many(raws)
+    assert _created(told) == [LATER] * count
+    assert _created(default) == [START] * count
+
+
+def test_receive_and_ingest_count_from_the_message_date_when_asked() -> None:
+    desk = _dated_desk()
+    desk.receive(message("<r1@c.example>", subject="One"), use_message_date=True)
+    desk.receive(message("<r2@c.example>", subject="Two"))
+    raws = [message(f"<i{i}@c.example>", subject=f"Request {i}") for i in range(2)]
+    desk.ingest(LoggingSource(raws, []), use_message_date=True)
+    created = {issue.subject: issue.created_at for issue in desk.find()}
+    assert created == {"One": START, "Two": LATER, "Request 0": START, "Request 1": START}
+
+
+def test_bytes_in_a_bytearray_or_memoryview_are_read_as_bytes() -> None:
+    desk = _dated_desk()
+    raw = message("<b1@c.example>", subject="Bytes")
+    first = desk.receive(bytearray(raw))
+    again = desk.receive(memoryview(raw))
+    assert (first.kind, again.kind) == ("created", "duplicate")
+    assert (
+        desk.receive_many([bytearray(message("<b2@c.example>", subject="x"))]).counts()["created"]
+        == 1
+    )
+
+
+@pytest.mark.parametrize("wrap", [bytearray, memoryview], ids=["bytearray", "memoryview"])
+def test_unreadable_bytes_in_a_bytearray_or_memoryview_are_kept_exactly(wrap: Any) -> None:
+    desk = _dated_desk()
+    raw = b"\x00\xff not a message at all"
+    outcome = desk.receive(wrap(raw))
+    assert outcome.kind == "quarantined"
+    assert desk.kept_message(outcome.message_id) == raw
