@@ -437,3 +437,28 @@ def test_unreadable_bytes_in_a_bytearray_or_memoryview_are_kept_exactly(wrap: An
     outcome = desk.receive(wrap(raw))
     assert outcome.kind == "quarantined"
     assert desk.kept_message(outcome.message_id) == raw
+
+
+@pytest.mark.parametrize(
+    ("batch_size", "commits"), [(None, 1), (0, 5), (1, 5), (2, 3), (5, 1), (6, 1)]
+)
+def test_ingest_records_up_to_batch_size_messages_a_transaction_200_unless_given(
+    batch_size: int | None, commits: int
+) -> None:
+    raws = [message(f"<s{i}@c.example>", subject=f"Request {i}") for i in range(5)]
+    log: list[str] = []
+    desk = make_desk(PoisonStore(InMemoryStore(), log))
+    report = desk.ingest(LoggingSource(raws, log), batch_size=batch_size, batch_seconds=3600)
+    assert report.counts()["created"] == 5
+    assert log.count("commit") == commits
+
+
+@pytest.mark.parametrize(("batch_size", "commits"), [(1, 5), (2, 3), (5, 1), (200, 1)])
+def test_receive_many_records_batch_size_messages_a_transaction(
+    batch_size: int, commits: int
+) -> None:
+    raws = [message(f"<s{i}@c.example>", subject=f"Request {i}") for i in range(5)]
+    log: list[str] = []
+    report = make_desk(PoisonStore(InMemoryStore(), log)).receive_many(raws, batch_size=batch_size)
+    assert report.counts()["created"] == 5
+    assert log.count("commit") == commits
