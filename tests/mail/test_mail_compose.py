@@ -513,3 +513,61 @@ def test_a_reply_exactly_one_window_ago_still_counts() -> None:
     assert not reserve_auto_reply(counter, "ana@x.example", now=at_edge, settings=config)
     assert counter.count_since("ana@x.example", NOW) == 1
     assert counter.count_since("ana@x.example", NOW + timedelta(microseconds=1)) == 0
+
+
+def _plain_message(**changes: object) -> InboundMessage:
+    fields: dict[str, object] = {
+        "message_id": "<first@customer.example>",
+        "references": (),
+        "from_address": "ana@customer.example",
+        "subject": "Cannot log in",
+    }
+    fields.update(changes)
+    return InboundMessage(**fields)  # type: ignore[arg-type]
+
+
+# Values at the edge of what the shortcut writes itself: the bytes are those of the
+# composed message on either side of each edge.
+EDGE_MESSAGES = {
+    "subject-fits-one-line": _plain_message(subject="x" * 870),
+    "subject-over-one-line": _plain_message(subject="x " * 460),
+    "subject-over-a-line": _plain_message(subject=" ".join(["w" * 199] * 6)),
+    "subject-word-of-200": _plain_message(subject="y" * 200),
+    "subject-word-of-201": _plain_message(subject="y" * 201),
+    "subject-encoded-word": _plain_message(subject="=?utf-8?q?hi?= there"),
+    "subject-control": _plain_message(subject="line\x7fbreak"),
+    "references-fit": _plain_message(references=tuple(f"<r{i:03d}@c.example>" for i in range(19))),
+    "references-long": _plain_message(
+        references=tuple(f"<{'r' * 60}{i:03d}@customer.example>" for i in range(19))
+    ),
+    "reference-unusual": _plain_message(references=("<a b@c.example>", "<ok@c.example>")),
+    "own-id-unusual": _plain_message(message_id="<first!@customer.example>"),
+    "own-id-encoded": _plain_message(message_id="<=?x?=@customer.example>"),
+    "recipient-unusual": _plain_message(from_address="Ana.O'Neil@customer.example"),
+    "recipient-upper-domain": _plain_message(from_address="ana@Customer.example"),
+}
+
+
+@pytest.mark.parametrize("message", EDGE_MESSAGES.values(), ids=EDGE_MESSAGES.keys())
+@pytest.mark.parametrize(
+    ("loop_header", "template"),
+    [
+        ("X-IssueCore-Loop", None),
+        ("Subject-Loop", None),
+        ("X-Loop", "Issue {number}\n" + "z" * 998 + "\n"),
+        ("X-Loop", "Issue {number}\n" + "z" * 999 + "\n"),
+        ("X-Loop", "Issue {number} \u2013 {subject}\n"),
+        ("X-Loop", "Issue {number}\0{subject}\n"),
+    ],
+    ids=["default", "non-x-loop", "line-998", "line-999", "non-ascii", "nul"],
+)
+def test_auto_reply_bytes_at_the_edges_of_the_shortcut_equal_the_composed_reply(
+    message: InboundMessage, loop_header: str, template: str | None
+) -> None:
+    changes: dict[str, object] = {"loop_header": loop_header}
+    if template is not None:
+        changes["auto_reply_template"] = template
+    keywords = {"number": NUMBER, "settings": settings(**changes), "now": NOW, "unique": "abc"}
+    found = compose_auto_reply_bytes(message, **keywords)  # type: ignore[arg-type]
+    assert found is not None
+    assert found == _queued(message, **keywords)
