@@ -23,7 +23,7 @@ from issuecore._model import ThreadEntry
 from issuecore.adapters.memory import InMemoryStore
 from issuecore.adapters.sql import SqlStore
 from issuecore.adapters.sqlite import SQLiteStore
-from issuecore.errors import ConcurrencyConflictError
+from issuecore.errors import ConcurrencyConflictError, InvalidArgumentError
 from issuecore.mail._settings import MailSettings
 from issuecore.ports import Store, UnitOfWork
 from issuecore.testing import FakeClock, RecordingMailer
@@ -462,3 +462,11 @@ def test_receive_many_records_batch_size_messages_a_transaction(
     report = make_desk(PoisonStore(InMemoryStore(), log)).receive_many(raws, batch_size=batch_size)
     assert report.counts()["created"] == 5
     assert log.count("commit") == commits
+
+
+def test_intake_calls_name_the_argument_they_refuse() -> None:
+    desk = _dated_desk()
+    with pytest.raises(InvalidArgumentError, match=r"^batch_size=0 is not usable"):
+        desk.receive_many([], batch_size=0)
+    with pytest.raises(InvalidArgumentError, match=r"^message_id='' is not usable"):
+        desk.kept_message("")
