@@ -15,6 +15,7 @@ so that no two workers ever share a table.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -35,6 +36,17 @@ settings.load_profile(os.environ.get("ISSUECORE_HYPOTHESIS_PROFILE", "default"))
 
 
 SERVER_VARIABLES = ("ISSUECORE_TEST_POSTGRES_URL", "ISSUECORE_TEST_MARIADB_URL")
+
+
+def pytest_sessionstart() -> None:
+    # A mutation run tests each mutant in a process forked from one that ran the tests:
+    # the library's functools caches start empty, or a cached function (address_key,
+    # is_robot_address) would answer with what the original code computed.
+    for name, module in list(sys.modules.items()):
+        if name == "issuecore" or name.startswith("issuecore."):
+            for value in list(vars(module).values()):
+                if not isinstance(value, type) and hasattr(value, "cache_info"):
+                    value.cache_clear()
 
 
 def pytest_configure() -> None:

@@ -12,7 +12,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,7 @@ from issuecore._model import Issue, ThreadEntry
 from issuecore.adapters.memory import InMemoryStore
 from issuecore.adapters.sql import SqlStore, _HeldWrites
 from issuecore.adapters.sqlite import SQLiteStore
-from issuecore.errors import ConcurrencyConflictError
+from issuecore.errors import ConcurrencyConflictError, InvalidArgumentError
 from issuecore.mail._settings import MailSettings
 from issuecore.ports import Store, UnitOfWork
 from issuecore.testing import FakeClock, RecordingMailer
@@ -571,3 +571,109 @@ def test_batched_intake_sends_as_many_statements_for_80_messages_as_for_40(
     print(f"statements for 40 and 80 messages: {counts}")
     assert counts[0] == counts[1], counts
     assert counts[1] <= 20, counts  # a batch of 80 messages: well under one per message
+
+
+# --- counting from the message's own date, on every path --------------------------------
+
+LATER = START + timedelta(days=2)  # the messages were written at START
+
+
+def _dated_desk(*, use_message_date: bool = False) -> HelpDesk:
+    return HelpDesk(
+        store=InMemoryStore(),
+        mailer=RecordingMailer(),
+        clock=FakeClock(LATER),
+        settings=DeskSettings(
+            support_address=SUPPORT,
+            use_message_date=use_message_date,
+            mail=MailSettings(support_address=SUPPORT, signing_key=b"k" * 32),
+        ),
+    )
+
+
+def _created(desk: HelpDesk) -> list[datetime]:
+    return [issue.created_at for issue in desk.find()]
+
+
+@pytest.mark.parametrize("count", [1, 3])
+def test_receive_many_counts_from_the_message_date_when_asked(count: int) -> None:
+    raws = [message(f"<d{i}@c.example>", subject=f"Request {i}") for i in range(count)]
+    asked, default = _dated_desk(), _dated_desk()
+    asked.receive_many(raws, use_message_date=True)
+    default.receive_many(raws)
+    assert _created(asked) == [START] * count
+    assert _created(default) == [LATER] * count
+
+
+@pytest.mark.parametrize("count", [1, 3])
+def test_a_desk_that_counts_from_message_dates_can_be_told_not_to(count: int) -> None:
+    raws = [message(f"<d{i}@c.example>", subject=f"Request {i}") for i in range(count)]
+    told, default = _dated_desk(use_message_date=True), _dated_desk(use_message_date=True)
+    told.receive_many(raws, use_message_date=False)
+    default.receive_many(raws)
+    assert _created(told) == [LATER] * count
+    assert _created(default) == [START] * count
+
+
+def test_receive_and_ingest_count_from_the_message_date_when_asked() -> None:
+    desk = _dated_desk()
+    desk.receive(message("<r1@c.example>", subject="One"), use_message_date=True)
+    desk.receive(message("<r2@c.example>", subject="Two"))
+    raws = [message(f"<i{i}@c.example>", subject=f"Request {i}") for i in range(2)]
+    desk.ingest(LoggingSource(raws, []), use_message_date=True)
+    created = {issue.subject: issue.created_at for issue in desk.find()}
+    assert created == {"One": START, "Two": LATER, "Request 0": START, "Request 1": START}
+
+
+def test_bytes_in_a_bytearray_or_memoryview_are_read_as_bytes() -> None:
+    desk = _dated_desk()
+    raw = message("<b1@c.example>", subject="Bytes")
+    first = desk.receive(bytearray(raw))
+    again = desk.receive(memoryview(raw))
+    assert (first.kind, again.kind) == ("created", "duplicate")
+    assert (
+        desk.receive_many([bytearray(message("<b2@c.example>", subject="x"))]).counts()["created"]
+        == 1
+    )
+
+
+@pytest.mark.parametrize("wrap", [bytearray, memoryview], ids=["bytearray", "memoryview"])
+def test_unreadable_bytes_in_a_bytearray_or_memoryview_are_kept_exactly(wrap: Any) -> None:
+    desk = _dated_desk()
+    raw = b"\x00\xff not a message at all"
+    outcome = desk.receive(wrap(raw))
+    assert outcome.kind == "quarantined"
+    assert desk.kept_message(outcome.message_id) == raw
+
+
+@pytest.mark.parametrize(
+    ("batch_size", "commits"), [(None, 1), (0, 5), (1, 5), (2, 3), (5, 1), (6, 1)]
+)
+def test_ingest_records_up_to_batch_size_messages_a_transaction_200_unless_given(
+    batch_size: int | None, commits: int
+) -> None:
+    raws = [message(f"<s{i}@c.example>", subject=f"Request {i}") for i in range(5)]
+    log: list[str] = []
+    desk = make_desk(PoisonStore(InMemoryStore(), log))
+    report = desk.ingest(LoggingSource(raws, log), batch_size=batch_size, batch_seconds=3600)
+    assert report.counts()["created"] == 5
+    assert log.count("commit") == commits
+
+
+@pytest.mark.parametrize(("batch_size", "commits"), [(1, 5), (2, 3), (5, 1), (200, 1)])
+def test_receive_many_records_batch_size_messages_a_transaction(
+    batch_size: int, commits: int
+) -> None:
+    raws = [message(f"<s{i}@c.example>", subject=f"Request {i}") for i in range(5)]
+    log: list[str] = []
+    report = make_desk(PoisonStore(InMemoryStore(), log)).receive_many(raws, batch_size=batch_size)
+    assert report.counts()["created"] == 5
+    assert log.count("commit") == commits
+
+
+def test_intake_calls_name_the_argument_they_refuse() -> None:
+    desk = _dated_desk()
+    with pytest.raises(InvalidArgumentError, match=r"^batch_size=0 is not usable"):
+        desk.receive_many([], batch_size=0)
+    with pytest.raises(InvalidArgumentError, match=r"^message_id='' is not usable"):
+        desk.kept_message("")

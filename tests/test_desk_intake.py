@@ -440,8 +440,11 @@ def test_a_message_nested_60_levels_is_read_whole_with_no_note(tmp_path: Path) -
 # --- anything at all, from an untyped caller ----------------------------------------------
 
 
+# Ids pytest can take back on its command line (repr would put a backslash into one).
 @pytest.mark.parametrize(
-    "given", ["From: a@b.example\n\nnot bytes", None, 42, ["a list"]], ids=repr
+    "given",
+    ["From: a@b.example\n\nnot bytes", None, 42, ["a list"]],
+    ids=["str", "None", "int", "list"],
 )
 def test_anything_not_bytes_is_quarantined_with_the_reason(store: Store, given: Any) -> None:
     desk = make_desk(store)
@@ -519,6 +522,39 @@ def test_a_failure_in_the_normal_path_is_quarantined_with_the_reason(store: Stor
     assert desk.kept_message("<m1@customer.example>") == raw
     assert again.kind == "duplicate"
     assert desk.find() == []
+
+
+def test_a_failing_message_reusing_a_message_id_is_quarantined_under_the_derived_id(
+    store: Store,
+) -> None:
+    desk = make_desk(store)
+    assert desk.receive(message()).kind == "created"
+    other = message(body=b"A different message under the same Message-ID.\n")
+
+    def explode(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("disk on fire")
+
+    desk._receive = explode  # type: ignore[method-assign]
+    outcome = desk.receive(other)
+    again = desk.receive(other)
+
+    derived = reused_message_id("<m1@customer.example>", message_fingerprint(other))
+    assert (outcome.kind, outcome.message_id, outcome.signal) == (
+        "quarantined",
+        derived,
+        "intake_error",
+    )
+    assert (outcome.issue_number, outcome.created, outcome.auto_reply) == (None, False, False)
+    assert desk.kept_message(derived) == other
+    assert desk.kept_message("<m1@customer.example>") is None
+    assert (again.kind, again.message_id, again.signal, again.issue_number) == (
+        "duplicate",
+        derived,
+        "message_id",
+        None,
+    )
+    assert again.reason == f"Message-ID {derived} was already recorded as quarantined"
+    assert (again.created, again.auto_reply) == (False, False)
 
 
 def test_the_reason_of_a_failure_is_bounded_and_storable(store: Store) -> None:

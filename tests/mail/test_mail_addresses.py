@@ -13,6 +13,7 @@ from issuecore.mail._addresses import (
     address_key,
     ascii_domain,
     outbound_address,
+    safe_header_text,
     unique_addresses,
 )
 from issuecore.mail._settings import MailSettings
@@ -265,3 +266,32 @@ def test_a_value_longer_than_an_address_is_compared_without_being_remembered() -
     assert address_key(long_value) == "ana@bücher.example " + "x" * 400
     assert address_key("A" * 321) == "a" * 321
     assert _cached_key.cache_info().currsize == before
+
+
+def test_an_address_written_in_over_320_characters_is_refused_though_its_key_is_shorter() -> None:
+    # Conjoining Hangul letters compose three to a syllable, so the A-label is shorter.
+    label = "\u1100\u1161\u11a8" * 20
+    domain = ".".join([label] * 4) + ".example"
+    written = "a" * 150 + "@" + domain
+    assert len(written) > 320
+    assert len(address_key(written)) <= 320
+    assert normalize_address(written) is None
+
+
+@pytest.mark.parametrize(
+    ("value", "line"),
+    [
+        ("Printer  on   fire", "Printer on fire"),
+        (" Printer on fire ", "Printer on fire"),
+        ("Printer\ton\r\nfire", "Printer on fire"),
+        ("Printer on fire", "Printer on fire"),
+    ],
+)
+def test_header_text_has_single_spaces_and_no_blank_ends(value: str, line: str) -> None:
+    assert safe_header_text(value) == line
+
+
+def test_header_text_over_the_limit_is_cut_with_an_ellipsis() -> None:
+    assert safe_header_text("abcdef", limit=6) == "abcdef"
+    assert safe_header_text("abcdefg", limit=6) == "abcde…"
+    assert safe_header_text("abcd  efg", limit=6) == "abcd…"

@@ -177,3 +177,9 @@ def test_only_the_first_reply_to_of_a_no_reply_sender_is_its_person() -> None:
     assert isinstance(message, InboundMessage)
     assert reply_to_person(message) is None
     assert "robot sender noreply@erp.example" in classify_automated(message).signals
+
+
+@pytest.mark.parametrize("kind", ["delivery-status", "disposition-notification"])
+def test_a_bare_report_body_without_multipart_report_is_automated(kind: str) -> None:
+    message = _message(f"Content-Type: message/{kind}", body="Reporting-MTA: dns; mx.example")
+    assert classify_automated(message).signals == (f"message/{kind} body",)

@@ -14,9 +14,11 @@ from hypothesis import strategies as st
 from mail_support import NOW, SIGNING_KEY, WORKFLOW, fixture_bytes, issue, settings, world
 
 from issuecore._instants import in_utc
+from issuecore._model import Attachment
 from issuecore.mail import InboundMessage, parse_message
 from issuecore.mail._compose import (
     InMemoryAutoReplyCounter,
+    compose_acknowledgement,
     compose_agent_reply,
     compose_auto_reply,
     compose_auto_reply_bytes,
@@ -359,3 +361,213 @@ def test_auto_reply_bytes_keep_references_when_the_own_message_id_is_unusable(
     assert found == _queued(message, **keywords)
     assert found is not None
     assert b"References: <first@customer.example> <second@customer.example>" in found[1]
+
+
+# --- agent replies with extras, acknowledgements, and the rate limit's edges ------------
+
+
+def _with_extras(*attachments: Attachment, html: str | None = None) -> EmailMessage:
+    target = issue("ISS-2026-00042", raised_by="alice@example.com", subject="Invoice")
+    return compose_agent_reply(
+        target, body="See attached.", settings=settings(), now=NOW, html=html,
+        attachments=attachments,
+    )  # fmt: skip
+
+
+def test_an_agent_reply_carries_an_html_alternative_and_its_attachments_in_order() -> None:
+    reply = _with_extras(
+        Attachment(filename="invoice.pdf", content_type="Application/PDF ", data=b"%PDF"),
+        Attachment(filename="notes.txt", content_type="text/plain", data=b"notes"),
+        html="<p>See <b>attached</b>.</p>",
+    )
+    assert reply.get_body(("plain",)).get_content().strip() == "See attached."  # type: ignore[union-attr]
+    assert "<b>attached</b>" in reply.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    found = [
+        (part.get_filename(), part.get_content_type(), part.get_payload(decode=True))
+        for part in reply.iter_attachments()
+    ]
+    assert found == [
+        ("invoice.pdf", "application/pdf", b"%PDF"),
+        ("notes.txt", "text/plain", b"notes"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    ["multipart/mixed", "message/rfc822", "pdf", "application/", "/pdf", "a b/c", ""],
+)
+def test_an_attachment_of_a_container_or_unreadable_type_is_sent_as_octet_stream(
+    content_type: str,
+) -> None:
+    reply = _with_extras(Attachment(filename="a.bin", content_type=content_type, data=b"x"))
+    (part,) = reply.iter_attachments()
+    assert part.get_content_type() == "application/octet-stream"
+
+
+@pytest.mark.parametrize(
+    ("filename", "sent_as"),
+    [("", "attachment"), ("\r\n", "attachment"), ("report\r\nBcc: x@y.example.pdf", None)],
+)
+def test_an_attachment_name_is_made_header_safe_or_replaced(
+    filename: str, sent_as: str | None
+) -> None:
+    reply = _with_extras(Attachment(filename=filename, content_type="text/plain", data=b"x"))
+    (part,) = reply.iter_attachments()
+    assert part.get_filename() == (sent_as or "report Bcc: x@y.example.pdf")
+    _assert_header_safe(reply)
+
+
+def test_an_agent_reply_without_html_is_plain_text() -> None:
+    assert _with_extras().get_content_type() == "text/plain"
+
+
+def test_an_agent_name_that_is_blank_after_cleaning_leaves_from_as_the_address() -> None:
+    target = issue("ISS-2026-00042", raised_by="alice@example.com", subject="x")
+    reply = compose_agent_reply(target, body="b", settings=settings(), now=NOW, agent_name=" \r\n ")
+    assert reply["From"] == "support@helpdesk.example"
+
+
+def test_excluded_addresses_get_no_copy_of_an_agent_reply() -> None:
+    target = issue(
+        "ISS-2026-00042",
+        raised_by="alice@example.com",
+        subject="x",
+        participants=("bob@example.com", "sam@helpdesk.example"),
+    )
+    reply = compose_agent_reply(
+        target, body="b", settings=settings(), now=NOW, exclude=("SAM@helpdesk.example",)
+    )
+    assert (reply["To"], reply["Cc"]) == ("alice@example.com", "bob@example.com")
+
+
+def test_a_robot_raiser_is_not_addressed_and_the_first_participant_is() -> None:
+    target = issue(
+        "ISS-2026-00042",
+        raised_by="noreply@erp.example",
+        subject="Order",
+        participants=("buyer@customer.example", "boss@customer.example"),
+    )
+    reply = compose_agent_reply(target, body="b", settings=settings(), now=NOW)
+    assert (reply["To"], reply["Cc"]) == ("buyer@customer.example", "boss@customer.example")
+
+
+def test_an_acknowledgement_tells_the_raiser_the_number_like_an_automatic_reply() -> None:
+    target = issue("ISS-2026-00042", raised_by="Alice@Bücher.example", subject="Re: Invoice")
+    template = "{number} | {subject} | {token} | {support_address}"
+    ack = compose_acknowledgement(
+        target, settings=settings(auto_reply_template=template), now=NOW, unique="u1"
+    )
+    assert ack is not None
+    assert ack["To"] == "Alice@xn--bcher-kva.example"
+    assert ack["From"] == "support@helpdesk.example"
+    assert ack["Subject"] == "Re: Invoice [#ISS-2026-00042]"
+    assert ack["Auto-Submitted"] == "auto-replied"
+    assert ack["X-Auto-Response-Suppress"] == "All"
+    assert ack["In-Reply-To"] is None
+    assert ack["References"] is None
+    assert verify_message_id(ack["Message-ID"], key=SIGNING_KEY).issue_number == "ISS-2026-00042"
+    assert ack.get_content().strip() == (
+        "ISS-2026-00042 | Invoice | [#ISS-2026-00042] | support@helpdesk.example"
+    )
+
+
+@pytest.mark.parametrize(
+    "raiser",
+    ["noreply@shop.example", "Support@HELPDESK.example", "not an address", "ünïcode@example.com"],
+)
+def test_no_acknowledgement_goes_to_a_robot_our_own_address_or_no_address(raiser: str) -> None:
+    target = issue("ISS-2026-00042", raised_by=raiser, subject="x")
+    assert compose_acknowledgement(target, settings=settings(), now=NOW) is None
+
+
+def test_an_automatic_reply_counts_against_the_sender_as_well_as_the_recipient() -> None:
+    counter = InMemoryAutoReplyCounter()
+    config = settings(auto_reply_limit=2)
+    sender = "noreply@erp.example"
+    allowed = [
+        reserve_auto_reply(counter, f"person{i}@x.example", now=NOW, settings=config, sender=sender)
+        for i in range(3)
+    ]
+    assert allowed == [True, True, False]
+    assert counter.count_since("PERSON0@x.example", NOW) == 1
+    assert counter.count_since(sender, NOW) == 2
+
+
+def test_a_recipient_at_its_limit_is_refused_whoever_the_sender_is() -> None:
+    counter = InMemoryAutoReplyCounter()
+    config = settings(auto_reply_limit=1)
+    assert reserve_auto_reply(
+        counter, "ana@x.example", now=NOW, settings=config, sender="a@y.example"
+    )
+    assert not reserve_auto_reply(
+        counter, "ana@x.example", now=NOW, settings=config, sender="b@y.example"
+    )
+    assert counter.count_since("b@y.example", NOW) == 0
+
+
+def test_a_reply_exactly_one_window_ago_still_counts() -> None:
+    counter = InMemoryAutoReplyCounter()
+    config = settings(auto_reply_limit=1, auto_reply_window=timedelta(hours=1))
+    assert reserve_auto_reply(counter, "ana@x.example", now=NOW, settings=config)
+    at_edge = NOW + timedelta(hours=1)
+    assert not reserve_auto_reply(counter, "ana@x.example", now=at_edge, settings=config)
+    assert counter.count_since("ana@x.example", NOW) == 1
+    assert counter.count_since("ana@x.example", NOW + timedelta(microseconds=1)) == 0
+
+
+def _plain_message(**changes: object) -> InboundMessage:
+    fields: dict[str, object] = {
+        "message_id": "<first@customer.example>",
+        "references": (),
+        "from_address": "ana@customer.example",
+        "subject": "Cannot log in",
+    }
+    fields.update(changes)
+    return InboundMessage(**fields)  # type: ignore[arg-type]
+
+
+# Values at the edge of what the shortcut writes itself: the bytes are those of the
+# composed message on either side of each edge.
+EDGE_MESSAGES = {
+    "subject-fits-one-line": _plain_message(subject="x" * 870),
+    "subject-over-one-line": _plain_message(subject="x " * 460),
+    "subject-over-a-line": _plain_message(subject=" ".join(["w" * 199] * 6)),
+    "subject-word-of-200": _plain_message(subject="y" * 200),
+    "subject-word-of-201": _plain_message(subject="y" * 201),
+    "subject-encoded-word": _plain_message(subject="=?utf-8?q?hi?= there"),
+    "subject-control": _plain_message(subject="line\x7fbreak"),
+    "references-fit": _plain_message(references=tuple(f"<r{i:03d}@c.example>" for i in range(19))),
+    "references-long": _plain_message(
+        references=tuple(f"<{'r' * 60}{i:03d}@customer.example>" for i in range(19))
+    ),
+    "reference-unusual": _plain_message(references=("<a b@c.example>", "<ok@c.example>")),
+    "own-id-unusual": _plain_message(message_id="<first!@customer.example>"),
+    "own-id-encoded": _plain_message(message_id="<=?x?=@customer.example>"),
+    "recipient-unusual": _plain_message(from_address="Ana.O'Neil@customer.example"),
+    "recipient-upper-domain": _plain_message(from_address="ana@Customer.example"),
+}
+
+
+@pytest.mark.parametrize("message", EDGE_MESSAGES.values(), ids=EDGE_MESSAGES.keys())
+@pytest.mark.parametrize(
+    ("loop_header", "template"),
+    [
+        ("X-IssueCore-Loop", None),
+        ("Subject-Loop", None),
+        ("X-Loop", "Issue {number}\n" + "z" * 998 + "\n"),
+        ("X-Loop", "Issue {number}\n" + "z" * 999 + "\n"),
+        ("X-Loop", "Issue {number} \u2013 {subject}\n"),
+        ("X-Loop", "Issue {number}\0{subject}\n"),
+    ],
+    ids=["default", "non-x-loop", "line-998", "line-999", "non-ascii", "nul"],
+)
+def test_auto_reply_bytes_at_the_edges_of_the_shortcut_equal_the_composed_reply(
+    message: InboundMessage, loop_header: str, template: str | None
+) -> None:
+    changes: dict[str, object] = {"loop_header": loop_header}
+    if template is not None:
+        changes["auto_reply_template"] = template
+    keywords = {"number": NUMBER, "settings": settings(**changes), "now": NOW, "unique": "abc"}
+    found = compose_auto_reply_bytes(message, **keywords)  # type: ignore[arg-type]
+    assert found is not None
+    assert found == _queued(message, **keywords)

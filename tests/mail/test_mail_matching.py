@@ -406,3 +406,151 @@ def test_a_message_seen_for_the_first_time_is_recorded_under_its_own_message_id(
     decision = _decide(_message(), lookup)
     assert decision.kind is DecisionKind.CREATE
     assert decision.record_as == "<m1@example.com>"
+
+
+# --- loops, follow-up policies and what a decision records, stated one by one -----------
+
+
+def _closed(days_ago: float) -> FakeLookup:
+    lookup = world()
+    lookup.add_issue(
+        issue(
+            "ISS-2026-00070",
+            raised_by="alice@example.com",
+            subject="Done",
+            status=Status.CLOSED,
+            closed_at=NOW - timedelta(days=days_ago),
+        )
+    )
+    return lookup
+
+
+def test_a_follow_up_policy_of_new_issue_starts_one_even_a_minute_after_closing() -> None:
+    decision = _decide(
+        _message(subject="Re: Done [#ISS-2026-00070]"),
+        _closed(1 / 1440),
+        follow_up_policy="new_issue",
+    )
+    assert (decision.kind, decision.follows_up, decision.reopen) == (
+        DecisionKind.CREATE,
+        "ISS-2026-00070",
+        False,
+    )
+    assert decision.reason.endswith(
+        "; follow-ups always start a new issue, so this starts a new issue"
+    )
+
+
+def test_a_follow_up_policy_of_reopen_reopens_however_long_ago_it_closed() -> None:
+    decision = _decide(
+        _message(subject="Re: Done [#ISS-2026-00070]"), _closed(400), follow_up_policy="reopen"
+    )
+    assert (decision.kind, decision.reopen, decision.change_status) == (
+        DecisionKind.APPEND,
+        True,
+        True,
+    )
+    assert decision.reason.endswith("; the closed issue is reopened (reopen)")
+
+
+def test_a_late_follow_up_says_how_long_the_window_is() -> None:
+    decision = _decide(_message(subject="Re: Done [#ISS-2026-00070]"), _closed(15))
+    assert decision.reason.endswith(
+        "; it was closed more than 14 days, 0:00:00 ago, so this starts a new issue"
+    )
+
+
+def test_automated_mail_on_a_closed_issue_is_added_without_reopening_it() -> None:
+    message = _message(subject="Re: Done [#ISS-2026-00070]", extra="Auto-Submitted: auto-replied")
+    decision = _decide(message, _closed(1), follow_up_policy="reopen")
+    assert (decision.kind, decision.issue_number) == (DecisionKind.APPEND, "ISS-2026-00070")
+    assert (decision.reopen, decision.change_status, decision.automated) == (False, False, True)
+    assert "automated mail is added to the closed issue without reopening it" in decision.reason
+
+
+def test_mail_from_our_own_address_is_a_loop(lookup: FakeLookup) -> None:
+    decision = _decide(_message(sender="Support@Helpdesk.example"), lookup)
+    assert (decision.kind, decision.signal) == (DecisionKind.LOOP, Signal.OWN_ADDRESS)
+    assert decision.reason == "sent from our own address Support@helpdesk.example"
+
+
+def test_mail_whose_loop_header_names_us_is_a_loop(lookup: FakeLookup) -> None:
+    message = _message(extra="X-IssueCore-Loop: SUPPORT@helpdesk.example")
+    decision = _decide(message, lookup)
+    assert (decision.kind, decision.signal) == (DecisionKind.LOOP, Signal.LOOP_HEADER)
+    assert decision.reason == "X-IssueCore-Loop names us: our own mail came back"
+
+
+def test_mail_under_a_message_id_we_signed_is_a_loop(lookup: FakeLookup) -> None:
+    decision = _decide(_message(message_id=_signed(VICTIM)), lookup)
+    assert (decision.kind, decision.signal) == (DecisionKind.LOOP, Signal.OWN_MESSAGE_ID)
+    assert decision.reason.endswith("is one we signed: our own mail came back")
+
+
+def test_mail_without_a_readable_sender_is_quarantined(lookup: FakeLookup) -> None:
+    decision = _decide(_message(sender="not an address"), lookup)
+    assert (decision.kind, decision.signal) == (DecisionKind.QUARANTINE, Signal.NO_SENDER)
+    assert decision.reason == "the message has no readable sender"
+
+
+def test_a_bounce_goes_to_the_issue_of_the_message_it_returns(lookup: FakeLookup) -> None:
+    bounce = attrs.evolve(
+        _message(sender="mailer-daemon@mx.example", extra="Auto-Submitted: auto-replied"),
+        returned_message_id=_signed(VICTIM),
+    )
+    decision = _decide(bounce, lookup)
+    assert (decision.kind, decision.signal, decision.issue_number) == (
+        DecisionKind.APPEND,
+        Signal.RETURNED_MESSAGE,
+        VICTIM,
+    )
+    person = attrs.evolve(_message(sender="zoe@example.com"), returned_message_id=_signed(VICTIM))
+    assert _decide(person, lookup).signal is not Signal.RETURNED_MESSAGE
+
+
+def test_a_reference_that_claims_to_be_ours_but_is_forged_is_recorded(lookup: FakeLookup) -> None:
+    forged = _signed(VICTIM).replace("@", "x@", 1)
+    decision = _decide(_message(extra=f"In-Reply-To: {forged}"), lookup)
+    assert decision.forged_references == (forged,)
+    assert decision.kind is DecisionKind.CREATE
+
+
+def test_a_decision_says_whether_an_agent_sent_it(lookup: FakeLookup) -> None:
+    assert _decide(_message(sender="Sam@helpdesk.example"), lookup).from_agent
+    assert not _decide(_message(sender="zoe@example.com"), lookup).from_agent
+
+
+@pytest.mark.parametrize(
+    ("header", "direct"),
+    [
+        ("To: ALICE@example.com", True),
+        ("Cc: alice@Example.com", True),
+        ("Cc: bob@example.com", False),
+    ],
+)
+def test_an_append_says_whether_the_raiser_had_the_message_already(
+    lookup: FakeLookup, header: str, direct: bool
+) -> None:
+    message = _message(sender="bob@example.com", subject=f"Re: [#{VICTIM}]", extra=header)
+    decision = _decide(message, lookup)
+    assert (decision.kind, decision.addressed_to_raiser) == (DecisionKind.APPEND, direct)
+
+
+def test_a_reused_message_id_is_named_in_the_reason(lookup: FakeLookup) -> None:
+    lookup.messages["<m1@example.com>"] = PriorMessage(
+        message_id="<m1@example.com>", outcome="created", issue_number=VICTIM, fingerprint="a" * 64
+    )
+    decision = decide(
+        _message(sender="zoe@example.com"),
+        lookup=lookup,
+        settings=settings(),
+        now=NOW,
+        is_closed=WORKFLOW.is_closed,
+        fingerprint="b" * 64,
+    )
+    derived = reused_message_id("<m1@example.com>", "b" * 64)
+    assert (decision.reused_message_id, decision.record_as) == ("<m1@example.com>", derived)
+    assert decision.reason.endswith(
+        "; its Message-ID <m1@example.com> was already recorded for a different message, "
+        f"so it is kept as {derived}"
+    )
