@@ -3,14 +3,29 @@
 Run: ``python benchmarks/ingest.py`` (PostgreSQL is measured when
 ``ISSUECORE_TEST_POSTGRES_URL`` is set). Every figure is measured side by side
 in this one run on the same generated mailbox: per-message ``receive`` and
-batched ``receive_many`` (the path of ``ingest``), with the statements sent
-to PostgreSQL per message counted.
+batched ``receive_many`` (the path of ``ingest``).
+
+For PostgreSQL two counts per message follow the rate, each from a second,
+untimed run on a fresh store:
+
+- statements: every statement SQLAlchemy hands to the driver
+  (``before_cursor_execute``); an executemany counts once.
+- round trips: every time the client sent something and then had to wait
+  for the server's answer, read from libpq's protocol trace (a run of
+  frontend messages followed by a backend message). This counts what the
+  statement count leaves out: the pool's ping on checkout, ``BEGIN``,
+  ``COMMIT``, savepoints, psycopg preparing a statement it saw five times;
+  an executemany, which psycopg sends as one pipeline, counts as often as
+  the client stopped to read in it. Split into the intake transactions and
+  the deliveries after each commit (each automatic reply is marked sent in
+  a transaction of its own, right after the mailer took it).
 """
 
 from __future__ import annotations
 
 import email
 import email.policy
+import io
 import os
 import tempfile
 import time
@@ -126,15 +141,68 @@ def batched_rate(desk: HelpDesk, messages: list[bytes]) -> float:
     return len(messages) / elapsed
 
 
-def line(label: str, value: float, bare: float, trips: float | None = None) -> str:
-    text = f"{label:<50} {value:9.0f} messages/s   ({bare / value:5.1f}x the bare parse time"
-    text += " per message)" if trips is None else f", {trips:5.1f} statements per message)"
-    return text
+def line(label: str, value: float, bare: float) -> str:
+    return f"{label:<50} {value:9.0f} messages/s   ({bare / value:5.1f}x the bare parse time)"
 
 
-def postgres_figures(url: str, messages: list[bytes], bare: float) -> None:
-    from sqlalchemy import event
+class RoundTrips:
+    """Counts statements and protocol round trips of one store, split by what the desk was doing."""
 
+    def __init__(self, store: Any, desk: HelpDesk, trace: Path) -> None:
+        from psycopg import pq
+        from sqlalchemy import event
+
+        self.statements = 0
+        self.trips = {"intake": 0, "delivery": 0}
+        self.phase = "intake"
+        self._trace = trace.open("a")
+        self._read = trace.open()
+        self._flags = pq.Trace.SUPPRESS_TIMESTAMPS
+        store.engine.pool.dispose()  # every connection from now on is traced
+        event.listen(store.engine, "connect", self._connected)
+        event.listen(store.engine, "checkin", self._checked_in)
+        event.listen(store.engine, "before_cursor_execute", self._statement)
+        deliver = desk._delivery.deliver
+
+        def delivering(items: Any) -> Any:
+            self.phase = "delivery"
+            try:
+                return deliver(items)
+            finally:
+                self.phase = "intake"
+
+        desk._delivery.deliver = delivering  # type: ignore[method-assign]
+
+    def _statement(self, *_: object) -> None:
+        self.statements += 1
+
+    def _connected(self, dbapi_connection: Any, _: object) -> None:
+        dbapi_connection.pgconn.trace(self._trace.fileno())
+        dbapi_connection.pgconn.set_trace_flags(self._flags)
+
+    def _checked_in(self, dbapi_connection: Any, _: object) -> None:
+        # Untracing flushes libpq's buffer; what this checkout sent and read is then whole.
+        dbapi_connection.pgconn.untrace()
+        self.trips[self.phase] += waits(self._read)
+        dbapi_connection.pgconn.trace(self._trace.fileno())
+        dbapi_connection.pgconn.set_trace_flags(self._flags)
+
+
+def waits(trace: io.TextIOBase) -> int:
+    """Return how often the client turned from sending to reading in the trace lines not read."""
+    turns = 0
+    sending = False
+    for line in trace.read().splitlines():
+        direction = line.split("\t", 1)[0]
+        if direction == "F":
+            sending = True
+        elif direction == "B" and sending:
+            turns += 1
+            sending = False
+    return turns
+
+
+def postgres_figures(url: str, messages: list[bytes], bare: float, folder: Path) -> None:
     from issuecore.adapters.sql import SqlStore
 
     for label, batched in (
@@ -142,22 +210,31 @@ def postgres_figures(url: str, messages: list[bytes], bare: float) -> None:
         (f"batched intake ({BATCH}/transaction) into PostgreSQL:", True),
     ):
         store = SqlStore(url, table_prefix=f"b{uuid.uuid4().hex[:8]}_")
-        statements = [0]
-
-        def count(*_: object, statements: list[int] = statements) -> None:
-            statements[0] += 1
-
-        event.listen(store.engine, "before_cursor_execute", count)
-        event.listen(store.engine, "commit", count)
-        event.listen(store.engine, "begin", count)
         try:
             desk = desk_on(store)
             value = batched_rate(desk, messages) if batched else rate(desk.receive, messages)
         finally:
-            event.remove(store.engine, "before_cursor_execute", count)
             store.drop_tables()
             store.close()
-        print(line(label, value, bare, statements[0] / len(messages)))
+        print(line(label, value, bare))
+        store = SqlStore(url, table_prefix=f"b{uuid.uuid4().hex[:8]}_")
+        try:
+            desk = desk_on(store)
+            counted = RoundTrips(store, desk, folder / f"trace-{uuid.uuid4().hex}.txt")
+            again = mailbox(len(messages))  # the same mail with Message-IDs of its own
+            if batched:
+                batched_rate(desk, again)
+            else:
+                rate(desk.receive, again)
+        finally:
+            store.drop_tables()
+            store.close()
+        intake, delivery = counted.trips["intake"], counted.trips["delivery"]
+        print(
+            f"{'':<50} per message: {counted.statements / len(again):5.2f} statements, "
+            f"{(intake + delivery) / len(again):5.2f} round trips "
+            f"({intake / len(again):.2f} intake, {delivery / len(again):.2f} delivery)"
+        )
 
 
 def main() -> None:
@@ -175,7 +252,7 @@ def main() -> None:
 
     url = os.environ.get("ISSUECORE_TEST_POSTGRES_URL")
     if url:
-        postgres_figures(url, messages, bare)
+        postgres_figures(url, messages, bare, folder)
     else:
         print("PostgreSQL: skipped (ISSUECORE_TEST_POSTGRES_URL unset)")
 

@@ -16,12 +16,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
+import sqlalchemy as sa
 
 from issuecore import DeskSettings, HelpDesk
-from issuecore._model import ThreadEntry
+from issuecore._model import Issue, ThreadEntry
 from issuecore.adapters.memory import InMemoryStore
-from issuecore.adapters.sql import SqlStore
+from issuecore.adapters.sql import SqlStore, _HeldWrites
 from issuecore.adapters.sqlite import SQLiteStore
 from issuecore.errors import ConcurrencyConflictError
 from issuecore.mail._settings import MailSettings
@@ -60,13 +62,14 @@ def fresh_store(kind: str, tmp_path: Path) -> Iterator[Store]:
         server.close()
 
 
-def make_desk(store: Any) -> HelpDesk:
+def make_desk(store: Any, *, agents: frozenset[str] = frozenset()) -> HelpDesk:
     return HelpDesk(
         store=store,
         mailer=RecordingMailer(),
         clock=FakeClock(START),
         settings=DeskSettings(
             support_address=SUPPORT,
+            agents=agents,
             mail=MailSettings(support_address=SUPPORT, signing_key=b"k" * 32),
         ),
     )
@@ -148,13 +151,10 @@ class _PoisonWork:
             self._store.log.append("commit")
 
 
-def picture(desk: HelpDesk) -> list[tuple[str, list[tuple[str, str, str | None]]]]:
-    """Every issue with its thread (kind, author, Message-ID), in number order."""
+def picture(desk: HelpDesk) -> list[tuple[Issue, list[tuple[str, str, str | None]]]]:
+    """Every issue as stored (version included) with its thread, in number order."""
     return [
-        (
-            issue.number,
-            [(str(e.kind), e.author, e.message_id) for e in desk.thread(issue.number)],
-        )
+        (issue, [(str(e.kind), e.author, e.message_id) for e in desk.thread(issue.number)])
         for issue in desk.find()
     ]
 
@@ -364,3 +364,210 @@ def test_messages_that_cannot_be_recorded_at_all_are_listed_as_failures() -> Non
     assert report.counts() == dict.fromkeys(
         ("created", "appended", "duplicate", "loop", "ignored", "quarantined"), 0
     )
+
+
+def replies_to_stored_issues(count: int, *, stored: int = 10) -> list[bytes]:
+    """New requests, and replies by token to the ``stored`` issues opened first, alternating."""
+    raws = []
+    for index in range(count):
+        if index % 2:
+            number = f"ISS-2026-{(index // 2) % stored + 1:05d}"
+            subject = f"Re: Request [#{number}]"
+            sender = f"customer{(index // 2) % stored}@customer.example"
+        else:
+            subject, sender = f"Later request {index}", f"later{index % 4}@customer.example"
+        raws.append(message(f"<s{count}-{index}@c.example>", sender=sender, subject=subject))
+    return raws
+
+
+def first_requests(count: int = 10) -> list[bytes]:
+    return [
+        message(f"<first{i}@c.example>", sender=f"customer{i}@customer.example", subject="Req")
+        for i in range(count)
+    ]
+
+
+def test_replies_to_issues_stored_before_the_batch_are_recorded_as_one_by_one(
+    store_kind: str, tmp_path: Path
+) -> None:
+    raws = replies_to_stored_issues(24)
+    with fresh_store(store_kind, tmp_path) as one, fresh_store(store_kind, tmp_path) as many:
+        single, batched = make_desk(one), make_desk(many)
+        for desk in (single, batched):
+            desk.receive_many(first_requests(), batch_size=50)
+
+        expected = [single.receive(raw) for raw in raws]
+        report = batched.receive_many(raws, batch_size=50)
+
+        assert list(report.outcomes) == expected
+        assert [o.kind for o in expected].count("appended") == 12
+        assert picture(batched) == picture(single)
+        # Replies appended twice to one issue in the batch leave it at version 3.
+        assert batched.get("ISS-2026-00001").version == 3
+
+
+def test_agent_mail_in_a_batch_is_relayed_as_one_by_one(store_kind: str, tmp_path: Path) -> None:
+    agent = "bo@desk.example"
+    raws = [
+        message("<x1@c.example>", subject="Printer broken"),
+        message("<x2@c.example>", sender=agent, subject="Re: Printer [#ISS-2026-00001]"),
+        message("<x3@c.example>", subject="Re: Printer [#ISS-2026-00001]"),
+        message("<x4@c.example>", sender=agent, subject="Re: Printer [#ISS-2026-00001]"),
+    ]
+    with fresh_store(store_kind, tmp_path) as one, fresh_store(store_kind, tmp_path) as many:
+        single = make_desk(one, agents=frozenset({agent}))
+        batched = make_desk(many, agents=frozenset({agent}))
+
+        expected = [single.receive(raw) for raw in raws]
+        report = batched.receive_many(raws, batch_size=50)
+
+        assert [o.relayed for o in expected] == [False, True, False, True]
+        assert list(report.outcomes) == expected
+        assert picture(batched) == picture(single)
+        # The relayed replies answer the latest message of the thread as it stood.
+        assert mail_sent(batched) == mail_sent(single)
+
+
+def mail_sent(desk: HelpDesk) -> list[tuple[str, str, str]]:
+    return [
+        (str(m["To"]), str(m["In-Reply-To"]), str(m["References"]))
+        for m in desk.mailer.sent  # type: ignore[attr-defined]
+    ]
+
+
+SERVER_KINDS = [pytest.param(kind, id=kind) for kind in SERVERS]
+
+
+def server_store(kind: str, tmp_path: Path) -> AbstractContextManager[Store]:
+    if not os.environ.get(SERVERS[kind]):
+        pytest.skip(f"{SERVERS[kind]} is not set; give a database URL to run these tests")
+    return fresh_store(kind, tmp_path)
+
+
+class MeddlingStore:
+    """A store where another writer records ``message_id`` just before the batch's commit."""
+
+    def __init__(self, inner: Store, message_id: str) -> None:
+        self.inner = inner
+        self.message_id = message_id
+        self.meddled = False
+        self.attempts = 0
+
+    @contextmanager
+    def _transaction(self, read_only: bool) -> Iterator[UnitOfWork]:
+        with self.inner.transaction(read_only=read_only) as work:
+            yield _MeddlingWork(work, self)  # type: ignore[misc]
+
+    def transaction(self, *, read_only: bool = False) -> AbstractContextManager[UnitOfWork]:
+        return self._transaction(read_only)
+
+
+class _MeddlingWork:
+    def __init__(self, work: UnitOfWork, store: MeddlingStore) -> None:
+        self._work = work
+        self._store = store
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._work, name)
+
+    def hold_writes(self, **hints: Any) -> None:
+        self._store.attempts += 1
+        self._work.hold_writes(**hints)  # type: ignore[attr-defined]
+
+    @property
+    def outbox(self) -> Any:
+        # The batch's writes are still held: the other writer's record gets in first.
+        if not self._store.meddled:
+            self._store.meddled = True
+            with self._store.inner.transaction() as other:
+                other.record_message(
+                    self._store.message_id, number=None, outcome="ignored", reason="another"
+                )
+                other.commit()
+        return self._work.outbox
+
+
+@pytest.mark.parametrize("kind", SERVER_KINDS)
+def test_a_message_another_process_records_before_a_held_batch_commits_is_retried(
+    kind: str, tmp_path: Path
+) -> None:
+    raws = [message(f"<h{i}@c.example>", subject=f"Request {i}") for i in range(5)]
+    with server_store(kind, tmp_path) as inner:
+        store = MeddlingStore(inner, "<h2@c.example>")
+        desk = make_desk(store)
+
+        report = desk.receive_many(raws, batch_size=100)
+
+        assert store.attempts == 2  # the batch met the other record at commit, and ran again
+        assert [o.kind for o in report.outcomes] == ["created"] * 2 + ["duplicate"] + [
+            "created"
+        ] * 2
+        assert [i.number for i in desk.find()] == [f"ISS-2026-{n:05d}" for n in range(1, 5)]
+        assert [len(desk.thread(i.number)) for i in desk.find()] == [1] * 4
+
+
+@pytest.mark.parametrize("kind", SERVER_KINDS)
+def test_a_batch_whose_held_writes_fail_runs_again_writing_as_it_goes(
+    kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    raws = [message(f"<r{i}@c.example>", subject=f"Request {i}") for i in range(8)]
+    refused = []
+    send = _HeldWrites._send
+
+    def refuse_a_row(held: _HeldWrites) -> None:
+        # The database refuses a row of the fourth message, but only when sent held.
+        if any(row["message_id"] == "<r3@c.example>" for row in held._entries):
+            refused.append("<r3@c.example>")
+            raise RuntimeError("simulated: the database refused a held row")
+        send(held)
+
+    monkeypatch.setattr(_HeldWrites, "_send", refuse_a_row)
+    with server_store(kind, tmp_path) as inner:
+        log: list[str] = []
+        desk = make_desk(PoisonStore(inner, log))
+
+        report = desk.receive_many(raws, batch_size=50)
+
+        assert refused == ["<r3@c.example>"]
+        assert [o.kind for o in report.outcomes] == ["created"] * 8
+        # Not one message at a time until the failing one: the whole batch, once more.
+        assert log == ["commit"]
+        assert [len(desk.thread(i.number)) for i in desk.find()] == [1] * 8
+
+
+@pytest.mark.parametrize("kind", SERVER_KINDS)
+def test_batched_intake_sends_as_many_statements_for_80_messages_as_for_40(
+    kind: str, tmp_path: Path
+) -> None:
+    """The statements a batch sends do not grow with its messages: reads ahead, writes per table.
+
+    Counted: every statement SQLAlchemy hands the driver (an executemany is
+    one; psycopg sends it as one pipeline, pymysql as one multi-row INSERT,
+    an UPDATE row by row), begins and commits, delivery of the effects
+    included. Automatic replies are off: each is delivered in a transaction
+    of its own, by design, whatever the batch.
+    """
+    counts = []
+    for size in (40, 80):
+        with server_store(kind, tmp_path) as store:
+            desk = make_desk(store)
+            desk.mail = attrs.evolve(desk.mail, auto_reply=False)
+            desk.receive_many(first_requests(size // 2), batch_size=200)
+            raws = replies_to_stored_issues(size, stored=size // 2)  # each issue once
+            statements = [0]
+
+            def count(*_: object, statements: list[int] = statements) -> None:
+                statements[0] += 1
+
+            engine = store.engine  # type: ignore[attr-defined]
+            for name in ("before_cursor_execute", "begin", "commit"):
+                sa.event.listen(engine, name, count)
+            report = desk.receive_many(raws, batch_size=200)
+            for name in ("before_cursor_execute", "begin", "commit"):
+                sa.event.remove(engine, name, count)
+
+            assert [o.kind for o in report.outcomes].count("appended") == size // 2
+            counts.append(statements[0])
+    print(f"statements for 40 and 80 messages: {counts}")
+    assert counts[0] == counts[1], counts
+    assert counts[1] <= 20, counts  # a batch of 80 messages: well under one per message

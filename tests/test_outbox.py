@@ -23,7 +23,12 @@ from issuecore._model import Assigned, IssueOpened, NoteAdded
 from issuecore.adapters.memory import InMemoryStore
 from issuecore.adapters.null import NullEventSink, NullNotifier, NullTaskBoard
 from issuecore.adapters.sqlite import SQLiteStore
-from issuecore.errors import ConcurrencyConflictError, UnstorableValueError
+from issuecore.errors import (
+    ConcurrencyConflictError,
+    InvalidArgumentError,
+    NaiveDatetimeError,
+    UnstorableValueError,
+)
 from issuecore.ports import EffectKind, OutboxItem, Store
 from issuecore.testing import (
     FakeClock,
@@ -174,6 +179,40 @@ def test_a_port_that_keeps_failing_becomes_a_dead_letter_with_its_reason(store: 
         ("notify", ("ben@example.com", f"Issue {number} was assigned to you: s"), dead.id)
     ]
     assert desk.dead_letters() == []
+
+
+def test_dead_letters_are_listed_up_to_the_limit_a_hundred_unless_given() -> None:
+    clock = FakeClock(START)
+    desk = make_desk(InMemoryStore(), clock, notifier=Broken())
+    for index in range(101):
+        number = desk.open_issue(
+            subject=f"s{index}", raised_by="ana@customer.test", body="b"
+        ).number
+        desk.assign(number, "ben@example.com", by="lead@example.com")
+    for _ in range(2):  # the second and third attempts; the first was made after the commit
+        clock.advance(timedelta(hours=1))
+        assert desk.tick().failed == 101
+    assert len(desk.dead_letters()) == 100
+    assert len(desk.dead_letters(limit=101)) == 101
+    assert len(desk.dead_letters(limit=1)) == 1
+
+
+def test_dead_letter_calls_name_the_argument_they_refuse(store: Store) -> None:
+    desk = make_desk(store, FakeClock(START))
+    with pytest.raises(InvalidArgumentError, match=r"^effect_id='' is not usable"):
+        desk.retry_dead_letter("")
+    with pytest.raises(InvalidArgumentError, match=r"^limit=0 is not usable"):
+        desk.dead_letters(limit=0)
+
+
+def test_retrying_a_dead_letter_with_a_clock_without_zone_names_the_clock(store: Store) -> None:
+    class NaiveClock:
+        def now(self) -> datetime:
+            return datetime(2026, 3, 2, 9, 0)  # no zone: the mistake under test
+
+    desk = make_desk(store, NaiveClock())  # type: ignore[arg-type]
+    with pytest.raises(NaiveDatetimeError, match=r"clock\.now\(\) must be timezone-aware"):
+        desk.retry_dead_letter("effect-1")
 
 
 def test_mail_the_transport_refuses_is_dead_lettered_after_the_last_attempt(

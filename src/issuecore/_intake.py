@@ -21,6 +21,7 @@ from issuecore._text import clean_identifier, clean_optional, clean_text
 from issuecore.errors import ConcurrencyConflictError, DuplicateMessageError, StoreUnavailableError
 from issuecore.mail._matching import Signal, message_fingerprint, reused_message_id
 from issuecore.mail._parse import InboundMessage, Quarantined, parse_message, synthetic_message_id
+from issuecore.mail._tokens import TokenFormat
 from issuecore.ports import MailSource, PendingMessage, UnitOfWork
 
 logger = logging.getLogger("issuecore.intake")
@@ -254,11 +255,15 @@ class _Intake(_Filing):
         """Commit the longest prefix of ``run`` that records without error; return its outcomes.
 
         ``errors`` receives the error of each message that failed, by position.
+        The store holds the batch's writes until commit where it can; when
+        sending them fails, the failure names no message, so the batch runs
+        again writing as it goes, which finds the message.
         """
         size = len(run)
         conflicts = 0
+        hold = True
         while size > 0:
-            batch = _Batch(run[:size], use_message_date=use_message_date)
+            batch = _Batch(run[:size], use_message_date=use_message_date, hold_writes=hold)
             try:
                 outcomes, items = self._attempt_once(functools.partial(self._record_batch, batch))
             except (ConcurrencyConflictError, DuplicateMessageError):
@@ -269,6 +274,9 @@ class _Intake(_Filing):
                     return []
                 continue
             except Exception as error:
+                if batch.failed_at is None and batch.held:
+                    hold = False  # the held writes failed: again, writing message by message
+                    continue
                 if batch.failed_at is None:
                     return []  # the transaction itself failed: each message alone
                 errors[batch.failed_at] = error
@@ -281,6 +289,8 @@ class _Intake(_Filing):
     def _record_batch(
         self, batch: _Batch, work: UnitOfWork, now: datetime, after: _AfterCommit
     ) -> list[ReceiveOutcome]:
+        if batch.hold_writes:
+            batch.held = _hold_writes(work, batch.messages, self.mail.tokens)
         done = []
         for index, item in enumerate(batch.messages):
             assert item.parsed is not None
@@ -300,7 +310,8 @@ class _Intake(_Filing):
             except (ConcurrencyConflictError, DuplicateMessageError):
                 raise
             except Exception:
-                batch.failed_at = index
+                if not getattr(work, "held_writes_failed", False):
+                    batch.failed_at = index  # else held writes of earlier messages failed
                 raise
         return done
 
@@ -367,11 +378,46 @@ class _Intake(_Filing):
 
 @attrs.define
 class _Batch:
-    """Messages recorded in one transaction, and which of them failed, if one did."""
+    """Messages recorded in one transaction, and which of them failed, if one did.
+
+    ``hold_writes`` asks the store to hold the writes until commit; ``held``
+    says it did.
+    """
 
     messages: list[_Prepared]
     failed_at: int | None = None
     use_message_date: bool = False
+    hold_writes: bool = True
+    held: bool = False
+
+
+def _hold_writes(work: UnitOfWork, messages: Sequence[_Prepared], tokens: TokenFormat) -> bool:
+    """Let a store that can (``hold_writes``) hold the batch's writes; return whether it does.
+
+    It is told every Message-ID the batch will look up, every issue its
+    subject tokens name and every address whose automatic replies it may
+    count, to read them ahead in a few statements instead of one per message.
+    """
+    hold = getattr(work, "hold_writes", None)
+    if hold is None:
+        return False
+    message_ids: list[str] = []
+    numbers: list[str] = []
+    addresses: list[str] = []
+    for item in messages:
+        parsed = item.parsed
+        if parsed is None:
+            continue
+        message_ids.append(parsed.message_id)
+        if isinstance(parsed, InboundMessage):
+            message_ids.extend(parsed.references)
+            for reference in (parsed.in_reply_to, parsed.returned_message_id):
+                if reference is not None:
+                    message_ids.append(reference)
+            numbers.extend(tokens.numbers(parsed.subject))
+            addresses.extend(a for a in (parsed.from_address, *parsed.reply_to) if a)
+    hold(message_ids=message_ids, issue_numbers=numbers, addresses=addresses)
+    return True
 
 
 @attrs.frozen(kw_only=True)

@@ -80,9 +80,14 @@ def store_document(document: str, blobs: BlobStore) -> str:
     A long pasted log makes an entry's text, and so its document, as large as
     the message: no row holds more than a chunk.
     """
-    if len(document) <= _INLINE_DOCUMENT:
+    if stays_inline(document):
         return document
     return DOCUMENT_BLOB + blobs.put(document.encode("utf-8", "surrogatepass"))
+
+
+def stays_inline(document: str) -> bool:
+    """Return whether :func:`store_document` keeps ``document`` in its row rather than in a blob."""
+    return len(document) <= _INLINE_DOCUMENT
 
 
 def load_document(stored: str, blobs: BlobStore) -> str:

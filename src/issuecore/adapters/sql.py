@@ -71,6 +71,7 @@ from issuecore.adapters.blobs import (
     discard_released,
     joined,
     load_document,
+    stays_inline,
     store_document,
 )
 from issuecore.errors import (
@@ -862,29 +863,85 @@ class SqlUnitOfWork:
         self._blobs = blobs
         # Digests this transaction stopped referencing, for the blob store given.
         self._released: set[str] = set()
+        # In a batch (hold_writes): what it read and the writes it holds until a flush.
+        self._held: _HeldWrites | None = None
 
     @property
     def blobs(self) -> BlobStore:
         """Return where this unit of work keeps content: the database's blob tables, unless told."""
-        own = SqlBlobStore(self._db(), self._schema, read_only=self._read_only)
+        own = SqlBlobStore(self._db(reads_stay=True), self._schema, read_only=self._read_only)
         return own if self._blobs is None else FallbackBlobStore(self._blobs, own)
 
     def finish(self) -> None:
         """Roll back unless committed, and end the unit of work."""
         connection, self._connection = self._connection, None
+        self._held = None
         if connection is not None and connection.in_transaction():
             connection.rollback()
 
-    def _db(self, *, writes: bool = False) -> sa.Connection:
+    def hold_writes(
+        self,
+        *,
+        message_ids: Iterable[str] = (),
+        issue_numbers: Iterable[str] = (),
+        addresses: Iterable[str] = (),
+    ) -> None:
+        """Hold this transaction's intake writes and send them together, each table in one go.
+
+        For batched intake: from now on the issues, thread entries, message
+        records and automatic-reply counts written are held and sent at
+        :meth:`commit`, or earlier when a read they may change goes to the
+        database. Reads are answered from what the transaction read and
+        wrote, so they see its own writes. The records of ``message_ids``,
+        the issues ``issue_numbers`` and the recent automatic replies of
+        ``addresses`` are read ahead, a few statements for the whole batch.
+        Every issue read is locked until the transaction ends, as
+        ``get_issue(..., for_update=True)`` locks it.
+
+        A write no store could take still raises at once; a conflict with
+        another writer (:class:`~issuecore.errors.ConcurrencyConflictError`,
+        :class:`~issuecore.errors.DuplicateMessageError`) may instead be
+        raised by the flush, at the latest by :meth:`commit`.
+        :attr:`held_writes_failed` then says the error came from held writes.
+        """
+        self._db_for_writes()
+        if self._held is None:
+            self._held = _HeldWrites(self._connection_now(), self._schema, self._dialect)
+        self._held.read_records(message_ids)
+        self._held.read_issues(issue_numbers)
+        self._held.expect_senders(addresses)
+
+    @property
+    def held_writes_failed(self) -> bool:
+        """Return whether sending the writes :meth:`hold_writes` held failed in this transaction."""
+        return self._held is not None and self._held.failed
+
+    def _connection_now(self) -> sa.Connection:
         if self._connection is None:
             raise RuntimeError("this unit of work has ended; start a new transaction")
+        return self._connection
+
+    def _db(self, *, writes: bool = False, reads_stay: bool = False) -> sa.Connection:
+        """Return the connection, the held writes sent first (see :meth:`hold_writes`).
+
+        A write through it may change what the batch read, so the transaction
+        stops holding writes, unless ``reads_stay``: the write touches only
+        blobs, attachments and kept messages, which the batch does not read.
+        """
+        connection = self._connection_now()
         if writes and self._read_only:
             raise RuntimeError("this transaction was opened read_only; it cannot write")
-        return self._connection
+        if self._held is not None:
+            self._held.flush()
+            if writes and not reads_stay:
+                self._held = None
+        return connection
 
     def get_issue(self, number: str, *, for_update: bool = False) -> Issue:
         """Return the stored issue ``number``; ``for_update`` locks its row."""
         refuse_unstorable("number", number)
+        if self._held is not None:
+            return self._held.issue(number)
         issues = self._schema.issues
         query = sa.select(issues.c.document, issues.c.version).where(issues.c.number == number)
         if for_update:
@@ -937,6 +994,10 @@ class SqlUnitOfWork:
         self, issue: Issue, *, wake_at: datetime | None, at_risk_at: datetime | None = None
     ) -> Issue:
         """Store a new issue and return it with version 1."""
+        if self._held is not None:
+            self._db_for_writes()
+            columns = self._issue_columns(issue, wake_at, at_risk_at)
+            return self._held.insert_issue(issue, columns)
         db = self._db(writes=True)
         columns = self._issue_columns(issue, wake_at, at_risk_at)
         try:
@@ -959,6 +1020,10 @@ class SqlUnitOfWork:
         self, issue: Issue, *, wake_at: datetime | None, at_risk_at: datetime | None = None
     ) -> Issue:
         """Store ``issue`` if the stored version is ``issue.version``; return the next version."""
+        if self._held is not None:
+            self._db_for_writes()
+            columns = self._issue_columns(issue, wake_at, at_risk_at)
+            return self._held.update_issue(issue, columns)
         db = self._db(writes=True)
         issues = self._schema.issues
         columns = self._issue_columns(issue, wake_at, at_risk_at)
@@ -982,6 +1047,9 @@ class SqlUnitOfWork:
 
     def next_sequence(self, year: int) -> int:
         """Return the next sequence of ``year``; the row stays locked until the transaction ends."""
+        if self._held is not None:
+            self._db_for_writes()
+            return self._held.next_sequence(year)
         db = self._db(writes=True)
         sequences = self._schema.issue_sequences
         if self._dialect == "postgresql":
@@ -1067,6 +1135,9 @@ class SqlUnitOfWork:
 
     def _require_issue(self, number: str) -> None:
         refuse_unstorable("number", number)
+        if self._held is not None:
+            self._held.issue(number)
+            return
         issues = self._schema.issues
         found = self._db().execute(sa.select(issues.c.number).where(issues.c.number == number))
         if found.first() is None:
@@ -1074,13 +1145,26 @@ class SqlUnitOfWork:
 
     def append_entry(self, number: str, entry: ThreadEntry) -> None:
         """Add ``entry`` with its attachments to the end of the thread of issue ``number``."""
-        db = self._db(writes=True)
+        self._db_for_writes()
         self._require_issue(number)
         refuse_unstorable("message_id", entry.message_id, required=False)
         document, files = entry_document(entry)
         refuse_unstorable_document("thread entry", document)
         for described, _ in files:
             refuse_unstorable_document("attachment", described)
+        if self._held is not None and not files and stays_inline(document):
+            self._held.append_entry(
+                {
+                    "number": number,
+                    "at": to_micros("at", entry.at),
+                    "kind": str(entry.kind),
+                    "message_id": entry.message_id,
+                    "document": document,
+                },
+                searchable(entry.display_text),
+            )
+            return
+        db = self._db(writes=True, reads_stay=True)
         blobs = self.blobs
         inserted = db.execute(
             self._schema.thread_entries.insert().values(
@@ -1143,7 +1227,7 @@ class SqlUnitOfWork:
         fingerprint: str | None = None,
     ) -> None:
         """Record what became of ``message_id``."""
-        db = self._db(writes=True)
+        self._db_for_writes()
         refuse_unstorable("message_id", message_id)
         refuse_unstorable("number", number, required=False)
         refuse_unstorable("outcome", outcome)
@@ -1158,6 +1242,10 @@ class SqlUnitOfWork:
             "at": None if at is None else to_micros("at", at),
             "fingerprint": fingerprint,
         }
+        if self._held is not None:
+            self._held.record_message(row)
+            return
+        db = self._db(writes=True)
         try:
             with db.begin_nested():
                 db.execute(self._schema.message_ids.insert().values(**row))
@@ -1167,7 +1255,7 @@ class SqlUnitOfWork:
     def keep_message(self, message_id: str, raw: bytes) -> None:
         """Keep the raw bytes of a message that went to no issue, as a blob."""
         kept = self._schema.kept_messages
-        db = self._db(writes=True)
+        db = self._db(writes=True, reads_stay=True)
         refuse_unstorable("message_id", message_id)
         digest = _digest(message_id)
         if db.execute(sa.select(kept.c.digest).where(kept.c.digest == digest)).first():
@@ -1339,6 +1427,8 @@ class SqlUnitOfWork:
     def lookup_message(self, message_id: str) -> MessageRecord | None:
         """Return the record of ``message_id``, if any."""
         refuse_unstorable("message_id", message_id)
+        if self._held is not None:
+            return self._held.record(message_id)
         messages = self._schema.message_ids
         row = (
             self._db()
@@ -1377,6 +1467,8 @@ class SqlUnitOfWork:
     def count_auto_replies(self, address: str, since: datetime) -> int:
         """Return how many automatic replies went to ``address`` at or after ``since``."""
         refuse_unstorable("address", address)
+        if self._held is not None:
+            return self._held.count_auto_replies(address_key(address), to_micros("since", since))
         replies = self._schema.auto_replies
         query = sa.select(sa.func.count()).where(
             replies.c.address == address_key(address), replies.c.at >= to_micros("since", since)
@@ -1385,8 +1477,12 @@ class SqlUnitOfWork:
 
     def record_auto_reply(self, address: str, at: datetime) -> None:
         """Count an automatic reply to ``address`` at ``at``."""
-        db = self._db(writes=True)
+        self._db_for_writes()
         refuse_unstorable("address", address)
+        if self._held is not None:
+            self._held.record_auto_reply(address_key(address), to_micros("at", at))
+            return
+        db = self._db(writes=True)
         db.execute(
             self._schema.auto_replies.insert().values(
                 address=address_key(address), at=to_micros("at", at)
@@ -1400,8 +1496,14 @@ class SqlUnitOfWork:
         replies = self._schema.auto_replies
         db.execute(replies.delete().where(replies.c.address == address_key(address)))
 
+    def _db_for_writes(self) -> None:
+        """Refuse a write if this transaction ended or is read-only; send no held writes."""
+        self._connection_now()
+        if self._read_only:
+            raise RuntimeError("this transaction was opened read_only; it cannot write")
+
     def commit(self) -> None:
-        """Keep everything this unit of work did, and end it.
+        """Keep everything this unit of work did (held writes sent first), and end it.
 
         Then the blobs it released that no row references any more are
         discarded from the blob store given (see :func:`discard_released`).
@@ -1414,6 +1516,7 @@ class SqlUnitOfWork:
             discard_released(self._blobs, released, lambda: self._referenced_among(released))
         finally:
             self._connection = None
+            self._held = None
             # Ends the check's read; the work has committed, so a failure here is not raised
             # (the pool resets a connection it gets back).
             with suppress(sa.exc.SQLAlchemyError):
@@ -1833,6 +1936,358 @@ class SqlBlobStore:
             sa.select(blobs.c.digest).where(blobs.c.digest == check_digest(digest))
         ).first()
         return found is not None
+
+
+@attrs.define
+class _IssueWrite:
+    """An issue a batch holds to write: new (``expected`` is ``None``) or replacing ``expected``."""
+
+    issue: Issue
+    columns: dict[str, Any]
+    expected: int | None
+
+
+class _HeldWrites:
+    """What one batched transaction read, and the writes it holds until a flush sends them.
+
+    Reads are answered from here first: an issue, a message record or a count
+    of automatic replies the batch read or wrote is not read again. The held
+    writes go out table by table, each table in one statement (an executemany
+    that psycopg sends as one pipeline), in an order the foreign keys accept;
+    an issue written several times is written once, checked against the
+    version the batch first read.
+    """
+
+    def __init__(self, connection: sa.Connection, schema: _Schema, dialect: str) -> None:
+        self._connection = connection
+        self._schema = schema
+        self._dialect = dialect
+        self.failed = False
+        # Read (or written) so far; a record of ``None`` is known to be absent.
+        self._issues: dict[str, Issue] = {}
+        self._records: dict[str, MessageRecord | None] = {}
+        self._senders: set[str] = set()
+        self._reply_times: dict[str, list[int]] = {}
+        self._replies_since: int | None = None
+        # year -> [the value stored, the last value handed out]; the row is locked.
+        self._sequences: dict[int, list[int]] = {}
+        # Held, in the order written.
+        self._issue_writes: dict[str, _IssueWrite] = {}
+        self._entries: list[dict[str, Any]] = []
+        self._search: list[dict[str, Any]] = []
+        self._messages: list[dict[str, Any]] = []
+        self._replies: list[dict[str, Any]] = []
+
+    # --- reads ----------------------------------------------------------------------
+
+    def read_records(self, message_ids: Iterable[str]) -> None:
+        """Read the records of ``message_ids`` ahead, in a few statements."""
+        wanted = {
+            _digest(message_id): message_id
+            for message_id in message_ids
+            if _digest(message_id) not in self._records
+        }
+        messages = self._schema.message_ids
+        digests = sorted(wanted)
+        for first in range(0, len(digests), _DIGESTS_PER_QUERY):
+            batch = digests[first : first + _DIGESTS_PER_QUERY]
+            self._records.update(dict.fromkeys(batch))
+            rows = self._connection.execute(sa.select(messages).where(messages.c.digest.in_(batch)))
+            for row in rows:
+                self._records[row.digest] = _message_record(row._mapping)
+
+    def record(self, message_id: str) -> MessageRecord | None:
+        digest = _digest(message_id)
+        if digest not in self._records:
+            self.read_records((message_id,))
+        return self._records[digest]
+
+    def issue(self, number: str) -> Issue:
+        """Return issue ``number`` as the batch last saw or wrote it; a first read locks its row."""
+        known = self._issues.get(number)
+        if known is None:
+            self.read_issues((number,))
+            known = self._issues.get(number)
+        if known is None:
+            raise IssueNotFoundError.for_number(number)
+        return known
+
+    def read_issues(self, numbers: Iterable[str]) -> None:
+        """Read the stored issues among ``numbers`` ahead, locking their rows in number order."""
+        wanted = sorted({number for number in numbers if number not in self._issues})
+        issues = self._schema.issues
+        for first in range(0, len(wanted), _DIGESTS_PER_QUERY):
+            rows = self._connection.execute(
+                sa.select(issues.c.number, issues.c.document, issues.c.version)
+                .where(issues.c.number.in_(wanted[first : first + _DIGESTS_PER_QUERY]))
+                .order_by(issues.c.number)
+                .with_for_update()
+            )
+            for row in rows:
+                self._issues[row.number] = issue_from_document(row.document, version=row.version)
+
+    def expect_senders(self, addresses: Iterable[str]) -> None:
+        """Note the addresses whose automatic replies the batch will count, to read them at once."""
+        for address in addresses:
+            with suppress(Exception):  # an address that has no key is simply not read ahead
+                self._senders.add(address_key(address))
+
+    def count_auto_replies(self, key: str, since: int) -> int:
+        """Return the automatic replies to ``key`` since ``since``: those stored and those held."""
+        if self._replies_since is None or since < self._replies_since:
+            # The first count reads every sender of the batch at once.
+            self._reply_times.clear()
+            self._read_replies({*self._senders, key}, since)
+        elif key not in self._reply_times:
+            self._read_replies({key}, self._replies_since)
+        stored = sum(1 for at in self._reply_times[key] if at >= since)
+        held = sum(1 for row in self._replies if row["address"] == key and row["at"] >= since)
+        return stored + held
+
+    def _read_replies(self, keys: set[str], since: int) -> None:
+        replies = self._schema.auto_replies
+        ordered = sorted(keys)
+        self._replies_since = since
+        for first in range(0, len(ordered), _DIGESTS_PER_QUERY):
+            batch = ordered[first : first + _DIGESTS_PER_QUERY]
+            for key in batch:
+                self._reply_times.setdefault(key, [])
+            rows = self._connection.execute(
+                sa.select(replies.c.address, replies.c.at).where(
+                    replies.c.address.in_(batch), replies.c.at >= since
+                )
+            )
+            for address, at in rows:
+                self._reply_times[address].append(int(at))
+
+    # --- held writes ------------------------------------------------------------------
+
+    def next_sequence(self, year: int) -> int:
+        if year not in self._sequences:
+            stored = self._lock_sequence(year)
+            self._sequences[year] = [stored, stored]
+        self._sequences[year][1] += 1
+        return self._sequences[year][1]
+
+    def _lock_sequence(self, year: int) -> int:
+        """Return the last sequence of ``year`` stored; its row stays locked until the end."""
+        sequences = self._schema.issue_sequences
+        db = self._connection
+        if self._dialect == "postgresql":
+            upsert = postgresql.insert(sequences).values(year=year, last_value=0)
+            statement = upsert.on_conflict_do_update(
+                index_elements=[sequences.c.year], set_={"last_value": sequences.c.last_value}
+            ).returning(sequences.c.last_value)
+            return int(db.execute(statement).scalar_one())
+        mysql_upsert = mysql.insert(sequences).values(year=year, last_value=0)
+        db.execute(mysql_upsert.on_duplicate_key_update(last_value=sequences.c.last_value))
+        locked = sa.select(sequences.c.last_value).where(sequences.c.year == year).with_for_update()
+        return int(db.execute(locked).scalar_one())
+
+    def insert_issue(self, issue: Issue, columns: dict[str, Any]) -> Issue:
+        if issue.number in self._issues or issue.number in self._issue_writes:
+            raise ConcurrencyConflictError.already_exists(issue.number)
+        stored = attrs.evolve(issue, version=1)
+        self._issue_writes[issue.number] = _IssueWrite(issue=stored, columns=columns, expected=None)
+        self._issues[issue.number] = stored
+        self._search.append({"number": issue.number, "body": searchable(issue.subject)})
+        return stored
+
+    def update_issue(self, issue: Issue, columns: dict[str, Any]) -> Issue:
+        current = self.issue(issue.number)
+        if current.version != issue.version:
+            raise ConcurrencyConflictError.stale_version(
+                issue.number, expected=issue.version, stored=current.version
+            )
+        stored = attrs.evolve(issue, version=issue.version + 1)
+        held = self._issue_writes.get(issue.number)
+        expected = issue.version if held is None else held.expected
+        self._issue_writes[issue.number] = _IssueWrite(
+            issue=stored, columns=columns, expected=expected
+        )
+        self._issues[issue.number] = stored
+        return stored
+
+    def append_entry(self, row: dict[str, Any], searched: str) -> None:
+        self._entries.append(row)
+        self._search.append({"number": row["number"], "body": searched})
+
+    def record_message(self, row: dict[str, Any]) -> None:
+        # A record not read (the desk's own replies) is not looked up: the flush finds a repeat.
+        if self._records.get(row["digest"]) is not None:
+            raise DuplicateMessageError.for_message_id(row["message_id"])
+        self._messages.append(row)
+        self._records[row["digest"]] = _message_record(row)
+
+    def record_auto_reply(self, key: str, at: int) -> None:
+        self._replies.append({"address": key, "at": at})
+
+    # --- flush --------------------------------------------------------------------------
+
+    def flush(self) -> None:
+        """Send every held write, table by table; raise a conflict as the single writes would."""
+        if not (
+            self._issue_writes
+            or self._entries
+            or self._search
+            or self._messages
+            or self._replies
+            or any(stored != last for stored, last in self._sequences.values())
+        ):
+            return
+        try:
+            self._send()
+        except BaseException:
+            self.failed = True
+            raise
+
+    def _send(self) -> None:
+        schema, db = self._schema, self._connection
+        sequences = schema.issue_sequences
+        for year, numbers in sorted(self._sequences.items()):
+            if numbers[1] != numbers[0]:
+                db.execute(
+                    sequences.update().where(sequences.c.year == year).values(last_value=numbers[1])
+                )
+                numbers[0] = numbers[1]
+        writes, self._issue_writes = self._issue_writes, {}
+        new = [write for write in writes.values() if write.expected is None]
+        changed = [write for write in writes.values() if write.expected is not None]
+        self._insert_new(
+            schema.issues,
+            [{"number": w.issue.number, "version": w.issue.version, **w.columns} for w in new],
+            lambda number: ConcurrencyConflictError.already_exists(number),
+        )
+        self._update_versions(changed)
+        self._replace_keys(new, changed)
+        entries, self._entries = self._entries, []
+        if entries:
+            db.execute(schema.thread_entries.insert(), entries)
+        search, self._search = self._search, []
+        if search:
+            db.execute(schema.search_text.insert(), search)
+        messages, self._messages = self._messages, []
+        self._insert_new(
+            schema.message_ids,
+            messages,
+            lambda digest: DuplicateMessageError.for_message_id(
+                next(row["message_id"] for row in messages if row["digest"] == digest)
+            ),
+        )
+        replies, self._replies = self._replies, []
+        if replies:
+            db.execute(schema.auto_replies.insert(), replies)
+        for row in replies:  # now stored: counted with those read
+            if row["address"] in self._reply_times:
+                self._reply_times[row["address"]].append(row["at"])
+
+    def _insert_new(
+        self,
+        table: sa.Table,
+        rows: list[dict[str, Any]],
+        conflict: Callable[[str], Exception],
+    ) -> None:
+        """Insert ``rows``, each with a new primary key; raise ``conflict`` for one that is not."""
+        if not rows:
+            return
+        key = next(iter(table.primary_key.columns))
+        db = self._connection
+        if self._dialect == "postgresql":
+            inserted = set(
+                db.execute(
+                    postgresql.insert(table).on_conflict_do_nothing().returning(key), rows
+                ).scalars()
+            )
+            for row in rows:
+                if row[key.name] not in inserted:
+                    raise conflict(row[key.name])
+            return
+        try:
+            db.execute(table.insert(), rows)
+        except sa.exc.IntegrityError:
+            # MariaDB undid the statement alone; name a row that was there before.
+            wanted = [row[key.name] for row in rows]
+            found = set(db.execute(sa.select(key).where(key.in_(wanted))).scalars())
+            taken = [value for value in wanted if value in found]
+            if not taken:
+                raise
+            raise conflict(taken[0]) from None
+
+    def _update_versions(self, changed: list[_IssueWrite]) -> None:
+        if not changed:
+            return
+        issues = self._schema.issues
+        names = list(changed[0].columns)
+        statement = (
+            issues.update()
+            .where(
+                issues.c.number == sa.bindparam("held_number"),
+                issues.c.version == sa.bindparam("held_expected"),
+            )
+            .values(
+                version=sa.bindparam("held_version"),
+                **{name: sa.bindparam(f"held_{name}") for name in names},
+            )
+        )
+        rows = [
+            {
+                "held_number": write.issue.number,
+                "held_expected": write.expected,
+                "held_version": write.issue.version,
+                **{f"held_{name}": write.columns[name] for name in names},
+            }
+            for write in changed
+        ]
+        updated = self._connection.execute(statement, rows)
+        if updated.rowcount == len(rows):
+            return
+        # Another transaction changed an issue the batch did not read with a lock.
+        numbers = [write.issue.number for write in changed]
+        stored = dict(
+            self._connection.execute(
+                sa.select(issues.c.number, issues.c.version).where(issues.c.number.in_(numbers))
+            ).tuples()
+        )
+        for write in changed:
+            number = write.issue.number
+            if number not in stored:
+                raise IssueNotFoundError.for_number(number)
+            assert write.expected is not None
+            if stored[number] != write.expected:
+                raise ConcurrencyConflictError.stale_version(
+                    number, expected=write.expected, stored=stored[number]
+                )
+        raise ConcurrencyConflictError.aborted_by_database("an issue changed while written")
+
+    def _replace_keys(self, new: list[_IssueWrite], changed: list[_IssueWrite]) -> None:
+        """Write the assignee and detail rows of the issues written: deleted first if stored."""
+        schema, db = self._schema, self._connection
+        numbers = [write.issue.number for write in changed]
+        assignees: list[dict[str, Any]] = []
+        details: list[dict[str, Any]] = []
+        for write in (*new, *changed):
+            number = write.issue.number
+            users = dict.fromkeys(write.issue.assignees)
+            assignees.extend({"assignee": user, "number": number} for user in users)
+            keys = dict.fromkeys(detail_keys(write.issue))
+            details.extend({"detail": key, "number": number} for key in keys)
+        for table, rows in ((schema.issue_assignees, assignees), (schema.issue_details, details)):
+            if numbers:
+                db.execute(table.delete().where(table.c.number.in_(numbers)))
+            if rows:
+                db.execute(table.insert(), rows)
+
+
+def _message_record(row: Mapping[Any, Any]) -> MessageRecord:
+    """Return the record a ``message_ids`` row holds."""
+    return MessageRecord(
+        message_id=row["message_id"],
+        number=row["number"],
+        outcome=row["outcome"],
+        reason=row["reason"],
+        at=None if row["at"] is None else from_micros(row["at"]),
+        fingerprint=row["fingerprint"],
+    )
 
 
 # Errors a database raises to end one of several transactions competing for
