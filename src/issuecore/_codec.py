@@ -892,7 +892,8 @@ def entry_document(entry: ThreadEntry) -> tuple[str, list[tuple[str, bytes]]]:
     Each attachment comes as its JSON document without the bytes, and the bytes,
     so adapters can keep the bytes in a binary column of their own.
     """
-    data = _storable(attrs.evolve(entry, attachments=()), ThreadEntry, "thread entry")
+    bare = entry if entry.attachments == () else attrs.evolve(entry, attachments=())
+    data = _storable(bare, ThreadEntry, "thread entry")
     data.pop("attachments", None)
     attachments = []
     for attachment in entry.attachments:

@@ -5,7 +5,10 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import attrs
+import pendulum
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from issuecore import Status
 from issuecore._model import Issue
@@ -290,3 +293,19 @@ def test_numbers_match_across_int_and_float_but_never_booleans() -> None:
     assert not Condition(fields={"vip": 1}).matches(issue_created(day, fields={"vip": True}))
     assert not Condition(fields={"vip": True}).matches(issue_created(day, fields={"vip": 1}))
     assert Condition(fields={"vip": True}).matches(issue_created(day, fields={"vip": True}))
+
+
+@given(
+    start=st.datetimes(
+        min_value=datetime(1900, 1, 1), max_value=datetime(2200, 1, 1), timezones=st.just(UTC)
+    ),
+    seconds=st.integers(min_value=-(10**9), max_value=10**9),
+    micros=st.sampled_from([0, 0, 1, 999_999]),
+)
+def test_elapsed_time_adds_as_pendulum_does(start: datetime, seconds: int, micros: int) -> None:
+    begin = pendulum.instance(start).in_timezone(pendulum.UTC)
+    duration = timedelta(seconds=seconds, microseconds=micros)
+    expected = pendulum.instance(begin) + duration
+    added = ElapsedTime().add(begin, duration)
+    assert (added, type(added), added.fold) == (expected, type(expected), expected.fold)
+    assert added.tzinfo is expected.tzinfo is pendulum.UTC

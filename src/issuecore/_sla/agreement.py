@@ -37,6 +37,16 @@ class ElapsedTime:
 
     def add(self, start: datetime, duration: timedelta) -> pendulum.DateTime:
         """Return ``start + duration``."""
+        if (
+            type(start) is pendulum.DateTime
+            and start.tzinfo is pendulum.UTC
+            and type(duration) is timedelta
+            and not duration.microseconds
+        ):
+            # In UTC and in whole seconds pendulum's addition is the stdlib's, which
+            # builds the same pendulum DateTime without its Python-level arithmetic.
+            result: pendulum.DateTime = datetime.__add__(start, duration)
+            return result
         return pendulum.instance(require_aware("start", start)) + duration
 
     def between(self, a: datetime, b: datetime) -> timedelta:
