@@ -2125,7 +2125,16 @@ class _HeldWrites:
     # --- flush --------------------------------------------------------------------------
 
     def flush(self) -> None:
-        """Send every held write, table by table; raise a conflict as the single writes would."""
+        """Send every held write, table by table; raise a conflict as the single writes would.
+
+        After a failed flush some held writes were sent and some not: the
+        transaction can only be rolled back, so every later flush (and so
+        every commit) refuses.
+        """
+        if self.failed:
+            raise RuntimeError(
+                "sending this transaction's held writes failed; roll it back and start again"
+            )
         if not (
             self._issue_writes
             or self._entries
