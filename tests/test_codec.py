@@ -17,6 +17,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from issuecore import _codec
 from issuecore._codec import (
     decode,
     dumps,
@@ -29,7 +30,16 @@ from issuecore._codec import (
     loads,
     to_micros,
 )
-from issuecore._model import Status
+from issuecore._model import (
+    Actor,
+    ActorKind,
+    Event,
+    Issue,
+    IssueOpened,
+    MessageReceived,
+    Status,
+    ThreadEntry,
+)
 from issuecore.errors import NaiveDatetimeError
 from issuecore.testing.contracts import populated_entry, populated_issue
 
@@ -210,6 +220,18 @@ def test_microseconds_since_the_epoch_keep_the_instant() -> None:
     assert from_micros(to_micros("at", at)) == at.astimezone(UTC)
 
 
+@given(at=st.datetimes(timezones=st.sampled_from([UTC, BERLIN, ZoneInfo("Asia/Kolkata")])))
+def test_an_instant_is_stored_as_its_utc_fields_say_in_any_zone_and_as_pendulum_utc(
+    at: datetime,
+) -> None:
+    utc = at.astimezone(UTC)
+    micros = calendar.timegm(utc.timetuple()) * 10**6 + utc.microsecond
+    text = utc.isoformat()
+    assert (to_micros("at", at), encode(at, datetime)) == (micros, text)
+    in_pendulum = from_micros(micros)  # the form the domain keeps instants in
+    assert (to_micros("at", in_pendulum), encode(in_pendulum, datetime)) == (micros, text)
+
+
 def test_encode_refuses_a_value_declared_as_any_that_is_not_plain_json() -> None:
     with pytest.raises(TypeError, match="declare the field with a precise type"):
         encode({"when": datetime(2026, 1, 1, tzinfo=UTC)}, object)
@@ -384,3 +406,107 @@ def test_a_generic_of_an_unsupported_kind_is_refused_by_its_origin() -> None:
         encode([1, 2], Iterable[int])
     with pytest.raises(TypeError, match=r"\$: cannot decode a value declared as Iterable"):
         decode([1, 2], Iterable[int])
+
+
+# encode and decode run a form compiled once per type; the general rules are the reference.
+
+
+def _general(value: object, hint: object) -> tuple[str, object]:
+    data = _codec._encode(value, hint, "$")
+    return json.dumps(data, ensure_ascii=False), _codec._decode(data, hint, "$")
+
+
+AT = datetime(2026, 3, 2, 9, tzinfo=UTC)
+CUSTOMER = Actor(kind=ActorKind.CUSTOMER, id="ana@example.com")
+
+
+@pytest.mark.parametrize(
+    ("value", "hint"),
+    [
+        (everything(), Everything),
+        (everything(nested=None, either=7, pauses=()), Everything),
+        (collections_value(), Collections),
+        (populated_issue("ISS-2026-00001"), Issue),
+        (populated_entry(), ThreadEntry),
+        (IssueOpened(number="ISS-1", at=AT, actor=CUSTOMER, subject="s", raised_by="a@b.c"), Event),
+        (
+            MessageReceived(
+                number="ISS-1",
+                at=AT,
+                actor=CUSTOMER,
+                message_id="<m@x>",
+                author="ana@example.com",
+                automated=False,
+            ),
+            Event,
+        ),
+        ((Special(start=AT, why="w"), None), tuple[Pause, None]),
+        ({"a": Special(start=AT, why="w")}, Mapping[str, Pause]),
+    ],
+)
+def test_the_compiled_codec_writes_and_reads_what_the_general_rules_do(
+    value: object, hint: object
+) -> None:
+    data = encode(value, hint)
+    text, restored = _general(value, hint)
+    assert json.dumps(data, ensure_ascii=False) == text  # the same keys in the same order
+    decoded = decode(data, hint)
+    assert decoded == restored
+    assert type(decoded) is type(restored)
+
+
+@given(
+    text=st.text(),
+    count=st.integers(),
+    span=st.timedeltas(),
+    at=st.datetimes(timezones=st.sampled_from([UTC, BERLIN])),
+    tags=st.frozensets(st.text(max_size=5)),
+    either=st.integers() | st.text(),
+    by_name=st.dictionaries(st.text(max_size=3), st.timedeltas(), max_size=3),
+)
+def test_compiled_and_general_codecs_agree_on_values_drawn_at_random(
+    text: str,
+    count: int,
+    span: timedelta,
+    at: datetime,
+    tags: frozenset[str],
+    either: int | str,
+    by_name: dict[str, timedelta],
+) -> None:
+    value = everything(
+        text=text, count=count, span=span, at=at, tags=tags, either=either, by_name=by_name
+    )
+    assert (json.dumps(encode(value, Everything), ensure_ascii=False), value) == _general(
+        value, Everything
+    )
+
+
+class Maybe(enum.Enum):
+    NOTHING = None
+    SOMETHING = 1
+
+
+def test_a_value_the_general_rules_refuse_is_refused_by_the_compiled_codec_too() -> None:
+    # An enum whose member has the value None still takes no None for the field.
+    with pytest.raises(TypeError, match=r"\$: None given for a value of type Maybe"):
+        encode(None, Maybe)
+    with pytest.raises(TypeError, match=r"\$: null stored for a value of type Maybe"):
+        decode(None, Maybe)
+    with pytest.raises(TypeError, match=r"\$\[1\]: expected bool, got int"):
+        encode((True, 1), tuple[bool, bool])
+    with pytest.raises(TypeError, match=r"\$\.pauses\[0\]\.start: None given"):
+        encode(everything(pauses=(Pause(start=None),)), Everything)  # type: ignore[arg-type]
+    assert encode(Maybe.NOTHING, Maybe) is None
+
+
+def test_an_instant_text_read_again_is_the_same_instant_and_bad_text_fails_again() -> None:
+    first = decode("2026-03-02T10:00:00.000001+01:00", datetime)
+    assert first == datetime(2026, 3, 2, 9, 0, 0, 1, tzinfo=UTC)
+    assert decode("2026-03-02T10:00:00.000001+01:00", datetime) == first
+    assert decode("2026-03-02T10:00:00.000002+01:00", datetime) != first
+    assert decode("2026-03-02T09:00:00", datetime) == datetime(2026, 3, 2, 9, tzinfo=UTC)
+    for _ in range(2):
+        with pytest.raises(ValueError, match=r"month must be in 1\.\.12"):
+            decode("2026-13-01T00:00:00", datetime)
+    with pytest.raises(TypeError, match="must be str"):
+        decode(["2026-03-02"], datetime)

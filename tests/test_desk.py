@@ -204,6 +204,31 @@ def test_seven_days_of_silence_closes_by_tick(env: Desk) -> None:
     assert env.desk.tick().closed == ()
 
 
+def test_auto_close_fulfils_the_resolution_target_at_the_closing_instant(env: Desk) -> None:
+    env.desk.receive(mail("Printer on fire"))
+    env.desk.reply("ISS-2026-00001", body="Try again?", author=AGENT)
+    env.clock.advance(timedelta(days=7))
+    assert env.desk.tick().closed == ("ISS-2026-00001",)
+    sla = env.desk.get("ISS-2026-00001").sla
+    assert sla is not None
+    assert (sla.resolution.done_at, sla.resolution.met) == (env.clock.now(), True)
+    env.clock.advance(timedelta(days=30))
+    assert env.desk.tick().breached == 0
+    assert env.events.of_type(SlaBreached) == []
+
+
+def test_the_tick_report_holds_each_alert_it_counts(env: Desk) -> None:
+    env.desk.receive(mail("Printer on fire"))
+    env.clock.advance(timedelta(days=4))
+    report = env.desk.tick()
+    assert report.breached == 2
+    assert [(type(alert), alert.number, alert.target) for alert in report.alerts] == [
+        (SlaBreached, "ISS-2026-00001", "response"),
+        (SlaBreached, "ISS-2026-00001", "resolution"),
+    ]
+    assert report.alerts == tuple(env.events.of_type(SlaBreached))
+
+
 def test_manual_close_and_illegal_action_refused(env: Desk) -> None:
     env.desk.receive(mail("Printer on fire"))
     assert env.desk.close("ISS-2026-00001", by=AGENT).status == Status.CLOSED

@@ -182,3 +182,45 @@ def test_no_sla_event_is_raised_for_an_issue_that_is_finished(
         if isinstance(event, SlaBreached | SlaAtRisk) and event.at > finished_at
     ]
     assert late == []
+
+
+# An auto-close that leaves the issue where it was: the issue stays due after its sweep.
+NAGGING = Workflow(
+    name="nagging",
+    statuses=[
+        StatusSpec(name="New", sla=SlaRole.RUNNING, initial=True),
+        StatusSpec(name="Waiting", sla=SlaRole.PAUSED),
+        StatusSpec(name="Done", sla=SlaRole.FULFILLED, closed=True),
+    ],
+    transitions={
+        ("New", "wait"): "Waiting",
+        ("Waiting", "auto_close"): "Waiting",
+        ("New", "auto_close"): "Done",
+        ("Waiting", "finish"): "Done",
+    },
+)
+
+
+@pytest.mark.parametrize("waiting", [1, 2, 3])
+def test_issues_that_stay_due_after_their_sweep_hold_up_neither_the_tick_nor_others(
+    waiting: int,
+) -> None:
+    clock = FakeClock(START)
+    desk = HelpDesk(
+        store=InMemoryStore(),
+        mailer=RecordingMailer(),
+        clock=clock,
+        settings=DeskSettings(
+            support_address="support@example.com", workflow=NAGGING, auto_close_after=24 * H
+        ),
+    )
+    stuck = []
+    for index in range(waiting):  # due first: the earliest due issues come first
+        number = desk.open_issue(subject=f"s{index}", raised_by="ana@customer.test", body="b")
+        stuck.append(desk.act(number.number, "wait", by="ben").number)
+    clock.advance(H)
+    later = desk.open_issue(subject="later", raised_by="ana@customer.test", body="b").number
+    clock.advance(48 * H)
+    assert desk.tick().closed == (later,)
+    assert [desk.get(number).status for number in stuck] == ["Waiting"] * waiting
+    assert desk.tick().closed == ()

@@ -95,3 +95,63 @@ def test_a_failed_intake_is_logged_as_an_error(caplog: pytest.LogCaptureFixture)
     assert outcome.kind == "quarantined"
     errors = [r for r in caplog.records if r.levelno == logging.ERROR]
     assert "disk on fire" in errors[0].getMessage()
+
+
+def test_the_sweep_line_states_each_count(caplog: pytest.LogCaptureFixture) -> None:
+    desk, clock = _desk()
+    desk.receive(RAW)
+    clock.advance(timedelta(hours=2))
+    with caplog.at_level(logging.DEBUG, logger="issuecore.sweep"):
+        desk.tick()
+    (line,) = [r.getMessage() for r in caplog.records if r.name == "issuecore.sweep"]
+    assert line == (
+        "sweep: 1 issues looked at, 0 auto-closed, 0 at risk, 1 breached; "
+        "outbox: 0 delivered, 0 failed"
+    )
+
+
+def test_a_sweep_that_only_auto_closed_is_logged_at_info(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    clock = FakeClock(START)
+    desk = HelpDesk(
+        store=InMemoryStore(),
+        mailer=RecordingMailer(),
+        clock=clock,
+        settings=DeskSettings(
+            support_address="support@example.com", auto_close_after=timedelta(days=7)
+        ),
+    )
+    number = desk.open_issue(subject="s", raised_by="ana@customer.test", body="b").number
+    desk.reply(number, body="Fixed?", author="ben@example.com")
+    clock.advance(timedelta(days=7))
+    with caplog.at_level(logging.DEBUG, logger="issuecore.sweep"):
+        report = desk.tick()
+    assert (report.closed, report.at_risk, report.breached) == ((number,), 0, 0)
+    (record,) = [r for r in caplog.records if r.name == "issuecore.sweep"]
+    assert record.levelno == logging.INFO
+    assert "1 auto-closed" in record.getMessage()
+
+
+def test_a_sweep_that_only_failed_to_deliver_is_logged_at_info(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    class Refusing:
+        def send(self, message: object) -> None:
+            raise ConnectionRefusedError("no server")
+
+    clock = FakeClock(START)
+    desk = HelpDesk(
+        store=InMemoryStore(),
+        mailer=Refusing(),
+        clock=clock,
+        settings=DeskSettings(support_address="support@example.com"),
+    )
+    desk.receive(RAW)  # its automatic reply fails at once and is retried by the sweep
+    clock.advance(timedelta(hours=1))
+    with caplog.at_level(logging.DEBUG, logger="issuecore.sweep"):
+        report = desk.tick()
+    assert (report.closed, report.breached, report.sent, report.failed) == ((), 0, 0, 1)
+    (record,) = [r for r in caplog.records if r.name == "issuecore.sweep"]
+    assert record.levelno == logging.INFO
+    assert record.getMessage().endswith("outbox: 0 delivered, 1 failed")

@@ -23,7 +23,12 @@ from issuecore._model import Assigned, IssueOpened, NoteAdded
 from issuecore.adapters.memory import InMemoryStore
 from issuecore.adapters.null import NullEventSink, NullNotifier, NullTaskBoard
 from issuecore.adapters.sqlite import SQLiteStore
-from issuecore.errors import ConcurrencyConflictError, UnstorableValueError
+from issuecore.errors import (
+    ConcurrencyConflictError,
+    InvalidArgumentError,
+    NaiveDatetimeError,
+    UnstorableValueError,
+)
 from issuecore.ports import EffectKind, OutboxItem, Store
 from issuecore.testing import (
     FakeClock,
@@ -174,6 +179,40 @@ def test_a_port_that_keeps_failing_becomes_a_dead_letter_with_its_reason(store: 
         ("notify", ("ben@example.com", f"Issue {number} was assigned to you: s"), dead.id)
     ]
     assert desk.dead_letters() == []
+
+
+def test_dead_letters_are_listed_up_to_the_limit_a_hundred_unless_given() -> None:
+    clock = FakeClock(START)
+    desk = make_desk(InMemoryStore(), clock, notifier=Broken())
+    for index in range(101):
+        number = desk.open_issue(
+            subject=f"s{index}", raised_by="ana@customer.test", body="b"
+        ).number
+        desk.assign(number, "ben@example.com", by="lead@example.com")
+    for _ in range(2):  # the second and third attempts; the first was made after the commit
+        clock.advance(timedelta(hours=1))
+        assert desk.tick().failed == 101
+    assert len(desk.dead_letters()) == 100
+    assert len(desk.dead_letters(limit=101)) == 101
+    assert len(desk.dead_letters(limit=1)) == 1
+
+
+def test_dead_letter_calls_name_the_argument_they_refuse(store: Store) -> None:
+    desk = make_desk(store, FakeClock(START))
+    with pytest.raises(InvalidArgumentError, match=r"^effect_id='' is not usable"):
+        desk.retry_dead_letter("")
+    with pytest.raises(InvalidArgumentError, match=r"^limit=0 is not usable"):
+        desk.dead_letters(limit=0)
+
+
+def test_retrying_a_dead_letter_with_a_clock_without_zone_names_the_clock(store: Store) -> None:
+    class NaiveClock:
+        def now(self) -> datetime:
+            return datetime(2026, 3, 2, 9, 0)  # no zone: the mistake under test
+
+    desk = make_desk(store, NaiveClock())  # type: ignore[arg-type]
+    with pytest.raises(NaiveDatetimeError, match=r"clock\.now\(\) must be timezone-aware"):
+        desk.retry_dead_letter("effect-1")
 
 
 def test_mail_the_transport_refuses_is_dead_lettered_after_the_last_attempt(
@@ -479,7 +518,7 @@ def test_effects_go_one_by_one_to_an_outbox_without_add_all() -> None:
     assert outbox.added == items
 
 
-@pytest.mark.parametrize("store", ["postgresql", "mariadb"], indirect=True)
+@pytest.mark.parametrize("store", ["sqlite", "postgresql", "mariadb"], indirect=True)
 def test_completing_effects_together_marks_each_as_completing_one_by_one_does(
     store: Store,
 ) -> None:
@@ -502,3 +541,45 @@ def test_completing_effects_together_marks_each_as_completing_one_by_one_does(
     assert all(item and item.next_attempt_at is None for item in items)
     with store.transaction() as work, pytest.raises(LookupError, match="d" * 32):
         work.outbox.complete_all(["b" * 32, "d" * 32], at=later)  # type: ignore[attr-defined]
+
+
+class _RecordingDurability:
+    """A SQLite store that records, of each write transaction, whether it had to be durable."""
+
+    def __init__(self, inner: SQLiteStore) -> None:
+        self.inner = inner
+        self.durable: list[bool] = []
+
+    def transaction(
+        self, *, read_only: bool = False, durable: bool = True
+    ) -> AbstractContextManager[Any]:
+        if not read_only:
+            self.durable.append(durable)
+        return self.inner.transaction(read_only=read_only, durable=durable)
+
+
+def test_effects_are_marked_delivered_in_transactions_that_need_not_wait_for_the_disk(
+    tmp_path: Path,
+) -> None:
+    with SQLiteStore(tmp_path / "desk.db") as sqlite_store:
+        store = _RecordingDurability(sqlite_store)
+        desk = make_desk(store, FakeClock(START))  # type: ignore[arg-type]
+        desk.open_issue(subject="s", raised_by="ana@customer.test", body="b")
+        # The change with its effects is durable; marking them delivered need not be.
+        assert store.durable == [True, False]
+
+
+def test_events_for_the_default_sink_are_marked_delivered_without_being_read(
+    store: Store,
+) -> None:
+    unreadable = _effect("e" * 32, b"{ not an event")
+    with store.transaction() as work:
+        work.outbox.add(unreadable)
+        work.commit()
+    assert make_desk(store, FakeClock(START)).flush_outbox() == (1, 0)
+    with store.transaction() as work:
+        work.outbox.add(attrs.evolve(unreadable, id="f" * 32))
+        work.commit()
+    # A sink of the adopter's own gets each event read back; this one cannot be.
+    listened = make_desk(store, FakeClock(START), events=RecordingEventSink())
+    assert listened.flush_outbox() == (0, 1)

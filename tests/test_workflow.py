@@ -26,6 +26,7 @@ from issuecore import (
 )
 from issuecore._model import (
     Assigned,
+    DetailsChanged,
     HistoryEntry,
     NoteAdded,
     ParticipantAdded,
@@ -40,6 +41,7 @@ from issuecore._workflow import (
     auto_close_due_at,
     format_issue_number,
     open_issue,
+    set_details,
     set_priority,
     unassign,
 )
@@ -129,6 +131,7 @@ def test_default_table_has_exactly_the_documented_rows() -> None:
 
 def test_auto_close_of_resolved_issues_is_opt_in() -> None:
     assert DEFAULT_WORKFLOW.target(RES, Action.AUTO_CLOSE) is None
+    assert Workflow.default().target(RES, Action.AUTO_CLOSE) is None
     assert Workflow.default(auto_close_resolved=True).target(RES, Action.AUTO_CLOSE) == CLS
 
 
@@ -241,6 +244,9 @@ def test_resolved_issue_auto_closes_only_when_configured_counting_from_resolutio
     resolved = flow.apply(issue, Action.RESOLVE, at=T0 + timedelta(days=5), actor=AGENT).issue
     assert auto_close_due_at(resolved, workflow=flow) == T0 + timedelta(days=12)
     assert auto_close_due_at(resolved) is None
+    due = T0 + timedelta(days=12)
+    assert flow.auto_close(resolved, now=due).issue.status == CLS
+    assert DEFAULT_WORKFLOW.auto_close(resolved, now=due).issue is resolved
 
 
 # --- non-status operations ---------------------------------------------------------
@@ -260,14 +266,18 @@ def test_several_assignees_and_unassign() -> None:
     change = unassign(issue, "ben@example.com", at=T0, actor=AGENT)
     assert change.issue.assignees == ("ana@example.com",)
     assert change.issue.history[-1].action == "unassign"
-    assert unassign(change.issue, "ben@example.com", at=T0, actor=AGENT).events == ()
+    again = unassign(change.issue, "ben@example.com", at=T0, actor=AGENT)
+    assert again.issue is change.issue
+    assert again.events == ()
 
 
 def test_participants_compare_case_insensitively() -> None:
     issue = add_participant(new_issue(), "Boss@Example.com", at=T0, actor=CUSTOMER).issue
     assert issue.is_participant("boss@example.com")
     assert issue.is_participant("CUSTOMER@example.com")
-    assert add_participant(issue, "boss@EXAMPLE.com", at=T0, actor=CUSTOMER).events == ()
+    again = add_participant(issue, "boss@EXAMPLE.com", at=T0, actor=CUSTOMER)
+    assert again.issue is issue
+    assert again.events == ()
 
 
 def test_priority_change_is_recorded_with_old_and_new() -> None:
@@ -275,6 +285,11 @@ def test_priority_change_is_recorded_with_old_and_new() -> None:
     assert change.issue.priority == "Urgent"
     assert change.issue.history[-1].detail == "None -> Urgent"
     assert set_priority(change.issue, "Urgent", at=T0, actor=AGENT).events == ()
+    lowered = set_priority(change.issue, "Low", at=T0, actor=AGENT)
+    assert lowered.issue.history[-1].detail == "Urgent -> Low"
+    assert lowered.events == (
+        PriorityChanged(number=change.issue.number, at=T0, actor=AGENT, old="Urgent", new="Low"),
+    )
 
 
 def test_issue_numbers_follow_the_naming_series() -> None:
@@ -289,9 +304,9 @@ def test_naive_datetimes_are_refused_everywhere() -> None:
     issue = new_issue()
     with pytest.raises(NaiveDatetimeError, match="at must be timezone-aware"):
         open_issue(number="X", subject="s", raised_by="a@b.c", at=naive)
-    with pytest.raises(NaiveDatetimeError):
+    with pytest.raises(NaiveDatetimeError, match=r"^at must be timezone-aware"):
         DEFAULT_WORKFLOW.apply(issue, Action.HOLD, at=naive, actor=AGENT)
-    with pytest.raises(NaiveDatetimeError):
+    with pytest.raises(NaiveDatetimeError, match=r"^now must be timezone-aware"):
         DEFAULT_WORKFLOW.auto_close(issue, now=naive)
     for operation in (assign, unassign, add_participant, set_priority):
         with pytest.raises(NaiveDatetimeError):
@@ -554,11 +569,62 @@ def test_set_priority_records_old_and_new_and_a_priority_event() -> None:
         lambda issue, at: unassign(issue, "ben", at=at, actor=AGENT),
         lambda issue, at: add_participant(issue, "cc@example.com", at=at, actor=AGENT),
         lambda issue, at: set_priority(issue, "Urgent", at=at, actor=AGENT),
+        lambda issue, at: set_details(
+            issue, at=at, actor=AGENT, issue_type="Billing", references={}, fields={}
+        ),
     ],
 )
 def test_each_operation_names_the_naive_at_argument(operation: Any) -> None:
     with pytest.raises(NaiveDatetimeError, match=r"^at must be timezone-aware"):
         operation(_raised(), datetime(2026, 3, 2, 9))
+
+
+def test_set_details_records_what_changed_and_a_details_event() -> None:
+    change = set_details(
+        _raised(),
+        at=LATER,
+        actor=AGENT,
+        issue_type="Billing",
+        references={"customer": "C-1"},
+        fields={"seats": 3},
+    )
+    issue = change.issue
+    assert (issue.issue_type, issue.references, issue.fields) == (
+        "Billing",
+        {"customer": "C-1"},
+        {"seats": 3},
+    )
+    assert issue.history[-1] == _entry("set_details", "issue_type, references, fields")
+    expected = DetailsChanged(
+        number="ISS-2026-00001",
+        at=LATER,
+        actor=AGENT,
+        issue_type="Billing",
+        references={"customer": "C-1"},
+        fields={"seats": 3},
+    )
+    assert change.events == (expected,)
+    only_fields = set_details(
+        issue,
+        at=LATER,
+        actor=AGENT,
+        issue_type="Billing",
+        references={"customer": "C-1"},
+        fields={},
+    )
+    assert only_fields.issue.history[-1].detail == "fields"
+
+
+def test_setting_the_same_details_again_changes_nothing() -> None:
+    details: dict[str, Any] = {
+        "issue_type": "Billing",
+        "references": {"customer": "C-1"},
+        "fields": {"seats": 3},
+    }
+    issue = set_details(_raised(), at=LATER, actor=AGENT, **details).issue
+    again = set_details(issue, at=LATER, actor=AGENT, **details)
+    assert again.issue is issue
+    assert again.events == ()
 
 
 @pytest.mark.parametrize(
@@ -623,6 +689,69 @@ DEFAULT_DOT = (
 
 def test_to_dot_of_the_default_workflow_is_the_whole_graph() -> None:
     assert DEFAULT_WORKFLOW.to_dot() == DEFAULT_DOT
+
+
+def test_to_mermaid_of_a_small_workflow_is_the_whole_diagram() -> None:
+    flow = Workflow(
+        statuses=[
+            spec("new", initial=True),
+            spec("needs_info", sla=SlaRole.PAUSED),
+            spec("Done", sla=SlaRole.FULFILLED, closed=True),
+        ],
+        transitions={("new", "ask"): "needs_info", ("needs_info", "close"): "Done"},
+    )
+    assert flow.to_mermaid() == (
+        "stateDiagram-v2\n"
+        '    state "new" as New\n'
+        '    state "needs_info" as Needs_Info\n'
+        "    [*] --> New\n"
+        "    New --> Needs_Info: ask\n"
+        "    Needs_Info --> Done: close\n"
+        "    Done --> [*]\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("statuses", "transitions", "message"),
+    [
+        (
+            [spec("A"), spec("B", closed=True)],
+            {("A", "go"): "B"},
+            "no status is initial; mark exactly one with initial=True",
+        ),
+        (
+            [spec("A", initial=True)],
+            {},
+            "no status is closed; mark at least one with closed=True\n"
+            "  - status 'A' has no path to a closed status (none declared)",
+        ),
+        (
+            [spec("A", initial=True, sla=None, closed=True)],
+            {},
+            "status 'A' does not state its SLA role; "
+            "give sla=SlaRole.RUNNING, SlaRole.PAUSED or SlaRole.FULFILLED",
+        ),
+        (
+            [spec("A", initial=True), spec("B", closed=True)],
+            {("A", ""): "B", ("A", "go"): "B"},
+            "a transition from 'A' has an empty action name",
+        ),
+        (
+            [spec("A", initial=True), spec("B", closed=True), spec("C", closed=True), spec("D")],
+            {("A", "go"): "B", ("A", "stop"): "C", ("A", "park"): "D"},
+            "status 'D' has no path to a closed status (B, C)",
+        ),
+    ],
+    ids=["no-initial", "no-closed", "no-sla-role", "empty-action", "dead-end"],
+)
+def test_a_malformed_workflows_message_word_for_word(
+    statuses: list[StatusSpec], transitions: object, message: str
+) -> None:
+    with pytest.raises(WorkflowError) as caught:
+        Workflow(statuses=statuses, transitions=transitions)  # type: ignore[arg-type]
+    problems = message.count("\n  - ") + 1
+    heading = "malformed workflow: " if problems == 1 else "malformed workflow (2 problems):\n  - "
+    assert str(caught.value) == heading + message
 
 
 def test_the_default_workflow_is_named_default() -> None:

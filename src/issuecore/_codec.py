@@ -23,8 +23,8 @@ apart for a binary column, and instants as integer microseconds since
 from __future__ import annotations
 
 import base64
-import calendar
 import enum
+import functools
 import json
 import types
 import typing
@@ -44,6 +44,7 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import attrs
+import pendulum
 
 from issuecore._clock_document import StoredClock, clock_from_stored, stored_clock
 from issuecore._instants import in_utc, require_aware
@@ -89,6 +90,24 @@ def loads(cls: type[T], text: str | bytes) -> T:
 
 def encode(value: object, hint: object, path: str = "$") -> Any:
     """Return a JSON-compatible form of ``value`` declared with type ``hint``."""
+    try:
+        return _encoder(hint)(value)
+    except Exception:
+        # Whatever the compiled form refuses, the general one encodes, or refuses
+        # with the path of the value in its message.
+        return _encode(value, hint, path)
+
+
+def decode(data: Any, hint: object, path: str = "$") -> Any:
+    """Return the value of type ``hint`` that :func:`encode` turned into ``data``."""
+    try:
+        return _decoder(hint)(data)
+    except Exception:
+        return _decode(data, hint, path)
+
+
+def _encode(value: object, hint: object, path: str) -> Any:
+    """Encode by the rules, looking at the hint every time: the rules' reference form."""
     if (hint is str or hint is int or hint is bool) and type(value) is hint:
         return value  # the common case, as _encode_scalar would return it
     origin, is_attrs = _shape(hint)
@@ -116,8 +135,8 @@ def encode(value: object, hint: object, path: str = "$") -> Any:
     raise TypeError(f"{path}: cannot encode a value declared as {hint!r}")
 
 
-def decode(data: Any, hint: object, path: str = "$") -> Any:
-    """Return the value of type ``hint`` that :func:`encode` turned into ``data``."""
+def _decode(data: Any, hint: object, path: str) -> Any:
+    """Decode by the rules, looking at the hint every time: the rules' reference form."""
     if (hint is str or hint is int or hint is bool) and data is not None:
         return data  # the common case, as _decode_scalar would return it
     origin, is_attrs = _shape(hint)
@@ -180,7 +199,7 @@ def _encode_attrs(value: object, hint: type, path: str) -> dict[str, Any]:
     if cls is not hint:
         result[_TYPE_TAG] = cls.__qualname__
     for name, _, field_hint in _init_fields(cls):
-        result[name] = encode(getattr(value, name), field_hint, f"{path}.{name}")
+        result[name] = _encode(getattr(value, name), field_hint, f"{path}.{name}")
     return result
 
 
@@ -192,7 +211,7 @@ def _decode_attrs(data: Any, hint: type, path: str) -> Any:
     if tag is not None and tag != hint.__qualname__:
         cls = _subclass_named(hint, tag, path)
     arguments = {
-        keyword: decode(data[name], field_hint, f"{path}.{name}")
+        keyword: _decode(data[name], field_hint, f"{path}.{name}")
         for name, keyword, field_hint in _init_fields(cls)
         if name in data
     }
@@ -216,10 +235,10 @@ def _encode_union(value: object, members: tuple[Any, ...], path: str) -> Any:
             return None
         raise TypeError(f"{path}: None given for a value that cannot be None")
     if len(present) == 1:
-        return encode(value, present[0], path)
+        return _encode(value, present[0], path)
     for member in present:
         if _matches(value, member):
-            return {_TYPE_TAG: _name(member), "value": encode(value, member, path)}
+            return {_TYPE_TAG: _name(member), "value": _encode(value, member, path)}
     listed = " | ".join(_name(member) for member in members)
     raise TypeError(f"{path}: {type(value).__name__} is not one of {listed}")
 
@@ -229,11 +248,11 @@ def _decode_union(data: Any, members: tuple[Any, ...], path: str) -> Any:
     if data is None:
         return None
     if len(present) == 1:
-        return decode(data, present[0], path)
+        return _decode(data, present[0], path)
     tag = data.get(_TYPE_TAG) if isinstance(data, dict) else None
     for member in present:
         if _name(member) == tag:
-            return decode(data["value"], member, path)
+            return _decode(data["value"], member, path)
     raise TypeError(f"{path}: stored union member {tag!r} is none of {members!r}")
 
 
@@ -255,18 +274,18 @@ def _encode_generic(value: object, hint: Any, origin: Any, path: str) -> Any:
         if not isinstance(value, tuple):
             raise TypeError(f"{path}: expected a tuple, got {type(value).__name__}")
         if len(arguments) == 2 and arguments[1] is Ellipsis:
-            return [encode(item, arguments[0], f"{path}[{i}]") for i, item in enumerate(value)]
+            return [_encode(item, arguments[0], f"{path}[{i}]") for i, item in enumerate(value)]
         if len(arguments) != len(value):
             raise TypeError(f"{path}: expected {len(arguments)} items, got {len(value)}")
         return [
-            encode(item, item_hint, f"{path}[{i}]")
+            _encode(item, item_hint, f"{path}[{i}]")
             for i, (item, item_hint) in enumerate(zip(value, arguments, strict=True))
         ]
     if origin in (list, set, frozenset) or origin in _ABSTRACT_SEQUENCES:
         item_hint = arguments[0] if arguments else Any
         if not isinstance(value, (list, tuple, set, frozenset)):
             raise TypeError(f"{path}: expected a collection, got {type(value).__name__}")
-        items = [encode(item, item_hint, f"{path}[{i}]") for i, item in enumerate(value)]
+        items = [_encode(item, item_hint, f"{path}[{i}]") for i, item in enumerate(value)]
         if isinstance(value, (set, frozenset)):
             items.sort(key=_sort_key)
         return items
@@ -275,7 +294,7 @@ def _encode_generic(value: object, hint: Any, origin: Any, path: str) -> Any:
         if not isinstance(value, Mapping):
             raise TypeError(f"{path}: expected a mapping, got {type(value).__name__}")
         pairs = [
-            [encode(key, key_hint, f"{path}<key>"), encode(item, value_hint, f"{path}[{key!r}]")]
+            [_encode(key, key_hint, f"{path}<key>"), _encode(item, value_hint, f"{path}[{key!r}]")]
             for key, item in value.items()
         ]
         if key_hint is str:
@@ -283,21 +302,21 @@ def _encode_generic(value: object, hint: Any, origin: Any, path: str) -> Any:
         return pairs
     if origin is type:
         raise TypeError(f"{path}: classes cannot be stored")
-    return encode(value, origin, path)
+    return _encode(value, origin, path)
 
 
 def _decode_generic(data: Any, hint: Any, origin: Any, path: str) -> Any:
     arguments = typing.get_args(hint)
     if origin is tuple:
         if len(arguments) == 2 and arguments[1] is Ellipsis:
-            return tuple(decode(item, arguments[0], f"{path}[{i}]") for i, item in enumerate(data))
+            return tuple(_decode(item, arguments[0], f"{path}[{i}]") for i, item in enumerate(data))
         return tuple(
-            decode(item, item_hint, f"{path}[{i}]")
+            _decode(item, item_hint, f"{path}[{i}]")
             for i, (item, item_hint) in enumerate(zip(data, arguments, strict=True))
         )
     if origin in (list, set, frozenset) or origin in _ABSTRACT_SEQUENCES:
         item_hint = arguments[0] if arguments else Any
-        items = [decode(item, item_hint, f"{path}[{i}]") for i, item in enumerate(data)]
+        items = [_decode(item, item_hint, f"{path}[{i}]") for i, item in enumerate(data)]
         if origin is list:
             return items
         if origin is set:
@@ -309,17 +328,17 @@ def _decode_generic(data: Any, hint: Any, origin: Any, path: str) -> Any:
         key_hint, value_hint = arguments if arguments else (Any, Any)
         pairs = data.items() if isinstance(data, dict) else data
         return {
-            decode(key, key_hint, f"{path}<key>"): decode(item, value_hint, f"{path}[{key!r}]")
+            _decode(key, key_hint, f"{path}<key>"): _decode(item, value_hint, f"{path}[{key!r}]")
             for key, item in pairs
         }
-    return decode(data, origin, path)
+    return _decode(data, origin, path)
 
 
 def _encode_scalar(value: object, hint: type, path: str) -> Any:
     if issubclass(hint, enum.Enum):
         if not isinstance(value, hint):
             value = hint(value)
-        return encode(value.value, type(value.value), path)
+        return _encode(value.value, type(value.value), path)
     if hint is bool or hint is int:
         if type(value) is not hint and not (hint is int and isinstance(value, int)):
             raise TypeError(f"{path}: expected {hint.__name__}, got {type(value).__name__}")
@@ -354,13 +373,26 @@ def _decode_scalar(data: Any, hint: type, path: str) -> Any:
 
 
 def _encode_datetime(value: Any, path: str) -> str:
+    if type(value) is pendulum.DateTime and value.tzinfo is pendulum.UTC:
+        return datetime.isoformat(value)  # in UTC already: what astimezone(UTC) would give
     require_aware(path, value)
     return str(value.astimezone(UTC).isoformat())
 
 
 def _decode_datetime(data: Any) -> datetime:
+    if type(data) is str:
+        # A document repeats its instants (created, updated, status since, clock
+        # started...); each text is read once and the immutable instant shared.
+        return _instant_of_text(data)
+    return _read_instant(data)
+
+
+def _read_instant(data: Any) -> datetime:
     parsed = datetime.fromisoformat(data)
     return in_utc(parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC))
+
+
+_instant_of_text = functools.lru_cache(maxsize=4096)(_read_instant)
 
 
 def _encode_timedelta(value: Any, _path: str) -> int:
@@ -415,6 +447,399 @@ def _name(hint: Any) -> str:
     return getattr(hint, "__qualname__", None) or repr(hint)
 
 
+# --- compiled forms ----------------------------------------------------------------
+# encode and decode first run a function built once per hint: the rules above,
+# decided once instead of at every value, without a path. Any value it does not
+# take exactly as the rules would (a wrong type, a None, an enum's value) makes
+# it raise, and the general form above does the work again, naming the path.
+
+_Coder = Callable[[Any], Any]
+_ENCODERS: dict[object, _Coder] = {}
+_DECODERS: dict[object, _Coder] = {}
+_TAGGED_ENCODERS: dict[type, _Coder] = {}
+_FIELD_DECODERS: dict[type, tuple[tuple[str, str, _Coder], ...]] = {}
+
+
+class _RefusedError(Exception):
+    """A compiled coder leaves this value to the general form (which explains a refusal)."""
+
+
+def _refuse(_value: object) -> Any:
+    raise _RefusedError
+
+
+def _same_value(value: object) -> Any:
+    return value
+
+
+def _encoder(hint: object) -> _Coder:
+    coder = _ENCODERS.get(hint)
+    if coder is None:
+        coder = _ENCODERS[hint] = _compile_encoder(hint)
+    return coder
+
+
+def _decoder(hint: object) -> _Coder:
+    coder = _DECODERS.get(hint)
+    if coder is None:
+        coder = _DECODERS[hint] = _compile_decoder(hint)
+    return coder
+
+
+def _encode_str(value: object) -> str:
+    if type(value) is str:
+        return value
+    if isinstance(value, str):
+        return str(value)
+    raise _RefusedError
+
+
+def _encode_int(value: object) -> int:
+    if type(value) is int:
+        return value
+    if isinstance(value, int):
+        return int(value)
+    raise _RefusedError
+
+
+def _encode_bool(value: object) -> bool:
+    if type(value) is bool:
+        return value
+    raise _RefusedError
+
+
+def _encode_float(value: object) -> float:
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        raise _RefusedError
+    return float(value)
+
+
+def _encode_none(value: object) -> None:
+    if value is not None:
+        raise _RefusedError
+
+
+def _encode_plain(value: object) -> Any:
+    return _encode_any(value, "$")
+
+
+def _compile_encoder(hint: object) -> _Coder:
+    if hint is str:
+        return _encode_str
+    if hint is int:
+        return _encode_int
+    if hint is bool:
+        return _encode_bool
+    origin, is_attrs = _shape(hint)
+    if hint is Any or hint is object:
+        return _encode_plain
+    if origin is typing.Literal:
+        return _same_value
+    if origin is typing.Union or origin is types.UnionType:
+        return _union_encoder(typing.get_args(hint))
+    if hint is None or hint is type(None):
+        return _encode_none
+    if isinstance(hint, type) and hint in _STORED_AS:
+        return _stored_encoder(hint)
+    if is_attrs:
+        return _attrs_encoder(hint)  # type: ignore[arg-type]
+    if origin is not None:
+        return _generic_encoder(hint, origin)
+    if isinstance(hint, type):
+        return _scalar_encoder(hint)
+    return _refuse
+
+
+def _stored_encoder(hint: type) -> _Coder:
+    shape, to_shape, _ = _STORED_AS[hint]
+    encode_shape = _attrs_encoder(shape)
+
+    def encode_stored(value: object) -> Any:
+        if not isinstance(value, hint):
+            raise _RefusedError
+        return encode_shape(to_shape(value))
+
+    return encode_stored
+
+
+def _attrs_encoder(hint: type) -> _Coder:
+    fields: tuple[tuple[str, _Coder], ...] | None = (
+        None  # at the first call: they may name ``hint``
+    )
+
+    def encode_attrs(value: object) -> dict[str, Any]:
+        nonlocal fields
+        if type(value) is not hint:
+            if not isinstance(value, hint):
+                raise _RefusedError
+            tagged: dict[str, Any] = _tagged_encoder(type(value))(value)
+            return tagged
+        if fields is None:
+            fields = _field_encoders(hint)
+        return {name: coder(getattr(value, name)) for name, coder in fields}
+
+    return encode_attrs
+
+
+def _field_encoders(cls: type) -> tuple[tuple[str, _Coder], ...]:
+    return tuple((name, _encoder(field_hint)) for name, _, field_hint in _init_fields(cls))
+
+
+def _tagged_encoder(cls: type) -> _Coder:
+    """Return the encoder of ``cls`` given where a base class is declared: tagged with its name."""
+    coder = _TAGGED_ENCODERS.get(cls)
+    if coder is None:
+        tag = cls.__qualname__
+        fields = _field_encoders(cls)
+
+        def encode_tagged(value: object) -> dict[str, Any]:
+            result: dict[str, Any] = {_TYPE_TAG: tag}
+            for name, field_coder in fields:
+                result[name] = field_coder(getattr(value, name))
+            return result
+
+        coder = _TAGGED_ENCODERS[cls] = encode_tagged
+    return coder
+
+
+def _union_encoder(members: tuple[Any, ...]) -> _Coder:
+    present = tuple(member for member in members if member is not type(None))
+    nullable = len(present) < len(members)
+    if len(present) == 1:
+        encode_member = _encoder(present[0])
+
+        def encode_optional(value: object) -> Any:
+            if value is None:
+                if nullable:
+                    return None
+                raise _RefusedError
+            return encode_member(value)
+
+        return encode_optional
+    options = tuple((member, _name(member), _encoder(member)) for member in present)
+
+    def encode_tagged_union(value: object) -> Any:
+        if value is None:
+            if nullable:
+                return None
+            raise _RefusedError
+        for member, name, coder in options:
+            if _matches(value, member):
+                return {_TYPE_TAG: name, "value": coder(value)}
+        raise _RefusedError
+
+    return encode_tagged_union
+
+
+def _generic_encoder(hint: Any, origin: Any) -> _Coder:
+    arguments = typing.get_args(hint)
+    if origin is tuple:
+        if len(arguments) == 2 and arguments[1] is Ellipsis:
+            encode_item = _encoder(arguments[0])
+
+            def encode_items(value: object) -> list[Any]:
+                if not isinstance(value, tuple):
+                    raise _RefusedError
+                return [encode_item(item) for item in value]
+
+            return encode_items
+        coders = tuple(_encoder(argument) for argument in arguments)
+
+        def encode_fixed(value: object) -> list[Any]:
+            if not isinstance(value, tuple) or len(value) != len(coders):
+                raise _RefusedError
+            return [coder(item) for coder, item in zip(coders, value, strict=True)]
+
+        return encode_fixed
+    if origin in (list, set, frozenset) or origin in _ABSTRACT_SEQUENCES:
+        encode_element = _encoder(arguments[0] if arguments else Any)
+
+        def encode_collection(value: object) -> list[Any]:
+            if not isinstance(value, list | tuple | set | frozenset):
+                raise _RefusedError
+            items = [encode_element(item) for item in value]
+            if isinstance(value, set | frozenset):
+                items.sort(key=_sort_key)
+            return items
+
+        return encode_collection
+    if origin in (dict, Mapping) or origin in _ABSTRACT_MAPPINGS:
+        key_hint, value_hint = arguments if arguments else (Any, Any)
+        encode_key, encode_value = _encoder(key_hint), _encoder(value_hint)
+
+        def encode_mapping(value: object) -> Any:
+            if not isinstance(value, Mapping):
+                raise _RefusedError
+            if key_hint is str:
+                return {encode_key(key): encode_value(item) for key, item in value.items()}
+            return [[encode_key(key), encode_value(item)] for key, item in value.items()]
+
+        return encode_mapping
+    if origin is type:
+        return _refuse
+    encode_origin = _encoder(origin)
+
+    def encode_as_origin(value: object) -> Any:
+        if value is None:
+            raise _RefusedError
+        return encode_origin(value)
+
+    return encode_as_origin
+
+
+def _scalar_encoder(hint: type) -> _Coder:
+    if issubclass(hint, enum.Enum):
+
+        def encode_member(value: object) -> Any:
+            if value is None:
+                raise _RefusedError
+            if not isinstance(value, hint):
+                value = hint(value)
+            inner = value.value
+            return _encoder(type(inner))(inner)
+
+        return encode_member
+    if hint is float:
+        return _encode_float
+    for kind, encoder in _SCALAR_ENCODERS:
+        if issubclass(hint, kind):
+            return functools.partial(_encode_kind, kind, encoder)
+    return _refuse
+
+
+def _encode_kind(kind: type, encoder: Callable[[Any, str], Any], value: object) -> Any:
+    if not isinstance(value, kind):
+        raise _RefusedError
+    return encoder(value, "$")
+
+
+def _decode_present(data: object) -> Any:
+    if data is None:
+        raise _RefusedError
+    return data
+
+
+def _decode_none(data: object) -> None:
+    if data is not None:
+        raise _RefusedError
+
+
+def _compile_decoder(hint: object) -> _Coder:
+    if hint is str or hint is int or hint is bool:
+        return _decode_present
+    origin, is_attrs = _shape(hint)
+    if hint is Any or hint is object or origin is typing.Literal:
+        return _same_value
+    if origin is typing.Union or origin is types.UnionType:
+        return _union_decoder(typing.get_args(hint))
+    if hint is None or hint is type(None):
+        return _decode_none
+    if isinstance(hint, type) and hint in _STORED_AS:
+        shape, _, from_shape = _STORED_AS[hint]
+        decode_shape = _attrs_decoder(shape)
+        return lambda data: from_shape(decode_shape(data))
+    if is_attrs:
+        return _attrs_decoder(hint)  # type: ignore[arg-type]
+    if origin is not None:
+        return _generic_decoder(hint, origin)
+    if isinstance(hint, type):
+        return _scalar_decoder(hint)
+    return _refuse
+
+
+def _attrs_decoder(hint: type) -> _Coder:
+    qualname = hint.__qualname__
+
+    def decode_attrs(data: object) -> Any:
+        if not isinstance(data, dict):
+            raise _RefusedError
+        cls = hint
+        tag = data.get(_TYPE_TAG)
+        if tag is not None and tag != qualname:
+            cls = _subclass_named(hint, tag, "$")
+        arguments = {
+            keyword: coder(data[name])
+            for name, keyword, coder in _field_decoders(cls)
+            if name in data
+        }
+        return cls(**arguments)
+
+    return decode_attrs
+
+
+def _field_decoders(cls: type) -> tuple[tuple[str, str, _Coder], ...]:
+    fields = _FIELD_DECODERS.get(cls)
+    if fields is None:
+        fields = _FIELD_DECODERS[cls] = tuple(
+            (name, keyword, _decoder(field_hint)) for name, keyword, field_hint in _init_fields(cls)
+        )
+    return fields
+
+
+def _union_decoder(members: tuple[Any, ...]) -> _Coder:
+    present = tuple(member for member in members if member is not type(None))
+    if len(present) == 1:
+        decode_member = _decoder(present[0])
+        return lambda data: None if data is None else decode_member(data)
+    options = tuple((_name(member), _decoder(member)) for member in present)
+
+    def decode_tagged_union(data: Any) -> Any:
+        if data is None:
+            return None
+        tag = data.get(_TYPE_TAG) if isinstance(data, dict) else None
+        for name, coder in options:
+            if name == tag:
+                return coder(data["value"])
+        raise _RefusedError
+
+    return decode_tagged_union
+
+
+def _generic_decoder(hint: Any, origin: Any) -> _Coder:
+    arguments = typing.get_args(hint)
+    if origin is tuple:
+        if len(arguments) == 2 and arguments[1] is Ellipsis:
+            decode_item = _decoder(arguments[0])
+            return lambda data: tuple([decode_item(item) for item in data])
+        coders = tuple(_decoder(argument) for argument in arguments)
+        return lambda data: tuple([coder(item) for item, coder in zip(data, coders, strict=True)])
+    if origin in (list, set, frozenset) or origin in _ABSTRACT_SEQUENCES:
+        decode_element = _decoder(arguments[0] if arguments else Any)
+        if origin is list:
+            made: Callable[[list[Any]], Any] = list
+        elif origin is set:
+            made = set
+        elif origin is frozenset or origin in _ABSTRACT_SETS:
+            made = frozenset
+        else:
+            made = tuple
+        return lambda data: made([decode_element(item) for item in data])
+    if origin in (dict, Mapping) or origin in _ABSTRACT_MAPPINGS:
+        key_hint, value_hint = arguments if arguments else (Any, Any)
+        decode_key, decode_value = _decoder(key_hint), _decoder(value_hint)
+
+        def decode_mapping(data: Any) -> dict[Any, Any]:
+            pairs = data.items() if isinstance(data, dict) else data
+            return {decode_key(key): decode_value(item) for key, item in pairs}
+
+        return decode_mapping
+    decode_origin = _decoder(origin)
+    return lambda data: decode_origin(_decode_present(data))
+
+
+def _scalar_decoder(hint: type) -> _Coder:
+    if issubclass(hint, enum.Enum):
+        return lambda data: hint(_decode_present(data))
+    if hint in (bool, int, str):
+        return _decode_present
+    if hint is float:
+        return lambda data: float(_decode_present(data))
+    for kind, decoder in _SCALAR_DECODERS:
+        if issubclass(hint, kind):
+            return lambda data: decoder(_decode_present(data))
+    return _refuse
+
+
 _ABSTRACT_SETS: tuple[type, ...] = (AbstractSet, MutableSet)
 _ABSTRACT_SEQUENCES: tuple[type, ...] = (*_ABSTRACT_SETS, Sequence, MutableSequence)
 _ABSTRACT_MAPPINGS: tuple[type, ...] = (MutableMapping,)
@@ -426,10 +851,10 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 def to_micros(name: str, value: datetime) -> int:
     """Return the aware ``value`` as integer microseconds since 1970-01-01 UTC."""
     require_aware(name, value)
-    # Integer arithmetic on the UTC fields: a pendulum.DateTime difference is a
-    # Duration, whose floor division by a timedelta is not defined.
-    utc = value.astimezone(UTC)
-    return calendar.timegm(utc.timetuple()) * 1_000_000 + utc.microsecond
+    # The stdlib subtraction, which gives a plain timedelta for a pendulum.DateTime
+    # too (its own gives a Duration), read as integers.
+    since = datetime.__sub__(value, _EPOCH)
+    return (since.days * 86_400 + since.seconds) * 1_000_000 + since.microseconds
 
 
 def from_micros(value: int) -> datetime:

@@ -42,6 +42,7 @@ import attrs
 from issuecore._codec import decode, encode
 from issuecore._instants import require_aware
 from issuecore._model import Event
+from issuecore.adapters.null import NullEventSink
 from issuecore.errors import ConcurrencyConflictError
 from issuecore.ports import (
     Clock,
@@ -122,9 +123,15 @@ def effect_items(
             payload=json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode(),
             created_at=now,
             next_attempt_at=now,
+            claimed_by=owner,
+            lease_until=until,
+            attempts=1,
         )
 
-    items = list(mail)
+    items = [
+        attrs.evolve(item, claimed_by=owner, lease_until=until, attempts=item.attempts + 1)
+        for item in mail
+    ]
     items += [
         row(EffectKind.TODO_OPENED, number, {"number": number, "user": user, "text": text})
         for number, user, text in todos_opened
@@ -135,21 +142,19 @@ def effect_items(
     ]
     items += [row(EffectKind.NOTICE, None, {"user": user, "text": text}) for user, text in notices]
     items += [row(EffectKind.EVENT, event.number, encode(event, Event)) for event in events]
-    return [
-        attrs.evolve(item, claimed_by=owner, lease_until=until, attempts=item.attempts + 1)
-        for item in items
-    ]
+    return items
 
 
-def _takes_effect_id(method: Callable[..., Any]) -> bool:
+def _takes_keyword(method: Callable[..., Any], name: str, *, any_keyword: bool = True) -> bool:
+    """Return whether ``method`` takes the keyword argument ``name`` (or, if told, any keyword)."""
     try:
         parameters = inspect.signature(method).parameters.values()
     except (TypeError, ValueError):  # no signature to read: call it the plain way
         return False
     return any(
-        parameter.kind is inspect.Parameter.VAR_KEYWORD
+        (any_keyword and parameter.kind is inspect.Parameter.VAR_KEYWORD)
         or (
-            parameter.name == "effect_id"
+            parameter.name == name
             and parameter.kind
             in (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
         )
@@ -162,7 +167,7 @@ class _Port:
 
     def __init__(self, method: Callable[..., Any]) -> None:
         self._method = method
-        self._with_id = _takes_effect_id(method)
+        self._with_id = _takes_keyword(method, "effect_id")
 
     def __call__(self, *arguments: Any, effect_id: str) -> None:
         if self._with_id:
@@ -192,6 +197,9 @@ class Deliverer:
         self.policy = policy
         self.owner = new_owner()
         self._ports = ports
+        # A lost mark only delivers a row again; a store that can commit such a
+        # change without waiting for the disk is asked to.
+        self._repeatable = _takes_keyword(store.transaction, "durable", any_keyword=False)
         self._bound: tuple[object, ...] = ()
         self._bind()
 
@@ -209,6 +217,8 @@ class Deliverer:
         self._close_todos = _Port(tasks.close_todos)
         self._notify = _Port(notifier.notify)
         self._publish = _Port(events.publish)
+        # Events to the desk's default sink are dropped unread: decoding them changes nothing.
+        self._events_heard = type(events) is not NullEventSink
 
     def lease_until(self, now: datetime) -> datetime:
         """Return the end of a lease taken at ``now``."""
@@ -312,6 +322,8 @@ class Deliverer:
         if item.kind is EffectKind.MAIL:
             self._mailer.send(item.email())
             return
+        if item.kind is EffectKind.EVENT and not self._events_heard:
+            return
         payload = json.loads(item.payload)
         if item.kind is EffectKind.EVENT:
             event: Event = decode(payload, Event)
@@ -337,7 +349,12 @@ class Deliverer:
     def _mark(self, change: Callable[[UnitOfWork], _T]) -> _T:
         for attempt in range(1, _MARK_ATTEMPTS + 1):
             try:
-                with self.store.transaction() as work:
+                marks = (
+                    self.store.transaction(durable=False)  # type: ignore[call-arg]
+                    if self._repeatable
+                    else self.store.transaction()
+                )
+                with marks as work:
                     result = change(work)
                     work.commit()
                 return result

@@ -12,6 +12,8 @@ from issuecore.errors import NaiveDatetimeError
 
 def require_aware(name: str, value: datetime) -> datetime:
     """Return ``value`` unchanged, or raise :class:`NaiveDatetimeError` if it has no zone."""
+    if type(value) is pendulum.DateTime and value.tzinfo is pendulum.UTC:
+        return value  # the form of every instant the domain keeps: aware, no need to ask
     if not isinstance(value, datetime):
         raise TypeError(f"{name} must be a datetime, got {type(value).__name__}")
     if value.tzinfo is None or value.tzinfo.utcoffset(value) is None:
@@ -56,6 +58,8 @@ def utc_converter(value: datetime) -> datetime:
 
     What stays is left to the field's validator, which names the field when it refuses.
     """
+    if type(value) is pendulum.DateTime and value.tzinfo is pendulum.UTC:
+        return value  # in UTC already, as in_utc would return it
     if (
         isinstance(value, datetime)
         and value.tzinfo is not None

@@ -8,11 +8,13 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 
 from issuecore.adapters.sqlite import MIGRATIONS, SQLiteStore
 from issuecore.errors import SchemaVersionError
-from issuecore.testing.contracts import T0, simple_issue
+from issuecore.ports import EffectKind, OutboxItem
+from issuecore.testing.contracts import T0, populated_issue, simple_issue
 
 
 def _versions(path: Path) -> list[int]:
@@ -136,3 +138,78 @@ def test_a_refused_file_leaves_no_connection_open(
     for connection in opened:
         with pytest.raises(sqlite3.ProgrammingError, match="closed"):
             connection.execute("SELECT 1")
+
+
+def _synchronous(work: Any) -> int:
+    # 2 is FULL (the commit waits for the disk), 1 is NORMAL.
+    return int(work._db().execute("PRAGMA synchronous").fetchone()[0])
+
+
+def test_a_transaction_that_need_not_be_durable_commits_without_waiting_for_the_disk(
+    tmp_path: Path,
+) -> None:
+    with SQLiteStore(tmp_path / "desk.db") as store:
+        with store.transaction(durable=False) as work:
+            assert _synchronous(work) == 1
+            work.insert_issue(simple_issue("ISS-2026-00001"), wake_at=None)
+            work.commit()
+        with store.transaction() as work:  # the same connection, durable again
+            assert _synchronous(work) == 2
+            assert work.get_issue("ISS-2026-00001").version == 1
+
+
+def test_completing_more_effects_than_one_statement_holds_marks_each_once(tmp_path: Path) -> None:
+    ids = [f"{index:032x}" for index in range(1901)]
+    with SQLiteStore(tmp_path / "desk.db") as store:
+        with store.transaction() as work:
+            work.outbox.add_all(
+                [
+                    OutboxItem(
+                        id=item_id,
+                        kind=EffectKind.EVENT,
+                        number=None,
+                        payload=b"{}",
+                        created_at=T0,
+                        next_attempt_at=T0,
+                    )
+                    for item_id in ids
+                ]
+            )
+            work.outbox.complete(ids[-1], at=T0)
+            work.commit()
+        later = T0 + timedelta(minutes=1)
+        with store.transaction() as work:
+            assert work.outbox.complete_all([*ids, *ids[:5]], at=later) == 1900
+            work.commit()
+        with store.transaction(read_only=True) as work:
+            assert work.outbox.pending(limit=10) == []
+            assert {work.outbox.get(ids[0]).done_at, work.outbox.get(ids[-1]).done_at} == {
+                later,
+                T0,
+            }
+        with store.transaction() as work, pytest.raises(LookupError, match="f" * 32):
+            work.outbox.complete_all([*ids[:1000], "f" * 32], at=later)
+
+
+def test_an_issue_read_again_in_a_transaction_is_equal_with_mappings_of_its_own(
+    tmp_path: Path,
+) -> None:
+    number = "ISS-2026-00001"
+    with SQLiteStore(tmp_path / "desk.db") as store:
+        with store.transaction() as work:
+            work.insert_issue(populated_issue(number), wake_at=None)
+            work.commit()
+        with store.transaction(read_only=True) as work:
+            stored = work.get_issue(number)
+        with store.transaction() as work:
+            first = work.get_issue(number)
+            first.fields["mutated"] = True  # type: ignore[index]
+            first.references["mutated"] = "yes"  # type: ignore[index]
+            again = work.get_issue(number, for_update=True)
+            assert again == stored
+            work.update_issue(attrs.evolve(again, subject="changed"), wake_at=None)
+            assert work.get_issue(number) == attrs.evolve(stored, subject="changed", version=2)
+            listed = attrs.evolve(again, fields={"tags": ["a"]}, version=2)
+            work.update_issue(listed, wake_at=None)
+            work.get_issue(number).fields["tags"].append("mutated")
+            assert work.get_issue(number).fields == {"tags": ["a"]}

@@ -8,7 +8,13 @@ from hypothesis import strategies as st
 
 from issuecore._model import Issue
 from issuecore.mail import normalize_address, same_address
-from issuecore.mail._addresses import address_key, ascii_domain, outbound_address, unique_addresses
+from issuecore.mail._addresses import (
+    _cached_key,
+    address_key,
+    ascii_domain,
+    outbound_address,
+    unique_addresses,
+)
 from issuecore.mail._settings import MailSettings
 from strategies import hostile_text
 
@@ -201,3 +207,61 @@ def test_an_address_in_angle_brackets_is_read() -> None:
 @pytest.mark.parametrize("value", ["a@b@example.com", " a@b@Example.com "])
 def test_an_address_with_two_at_signs_is_refused(value: str) -> None:
     assert normalize_address(value) is None
+
+
+def test_a_domain_label_of_63_characters_is_accepted_and_64_refused() -> None:
+    for label, expected in (("b" * 63, True), ("b" * 64, False)):
+        address = f"ana@{label}.example"
+        assert (normalize_address(address) is not None) is expected
+        assert (ascii_domain(f"{label}.example") is not None) is expected
+    assert normalize_address(f"ana@{'b' * 64}.example") is None
+    assert normalize_address(f"<ana@{'b' * 64}.example>") is None
+
+
+def test_a_plain_address_with_a_domain_over_253_characters_is_refused() -> None:
+    domain = ".".join(["c" * 60] * 5)  # 304 characters in labels DNS allows
+    assert normalize_address(f"ana@{domain}") is None
+    assert normalize_address(f" ana@{domain} ") is None
+    assert normalize_address(f"ana@{LONGEST_DOMAIN}") == f"ana@{LONGEST_DOMAIN}"
+
+
+@given(addresses)
+def test_the_plain_shortcut_reads_an_address_as_the_full_check_does(address: str) -> None:
+    ascii_only = address.encode("ascii", "ignore").decode()
+    for value in (address, ascii_only):
+        assert normalize_address(value) == normalize_address(f" <{value}> ")
+
+
+@pytest.mark.parametrize("value", ["@example.com", "@Bücher.example", "ana@", " <@example.com> "])
+def test_an_address_without_a_local_part_or_domain_is_refused(value: str) -> None:
+    assert normalize_address(value) is None
+
+
+@pytest.mark.parametrize(
+    "space",
+    ["\u00a0", "\u200b", "\u2003", "\u00ad"],
+    ids=["no-break-space", "zero-width-space", "em-space", "soft-hyphen"],
+)
+def test_an_address_with_an_invisible_or_unusual_space_is_refused(space: str) -> None:
+    assert normalize_address(f"ana{space}x@example.com") is None
+    assert normalize_address(f"ana@exa{space}mple.com") is None
+
+
+def test_something_without_a_local_part_compares_in_its_exact_form() -> None:
+    assert address_key("@Bücher.Example") == "@bücher.example"
+    assert not same_address("@bücher.example", "@xn--bcher-kva.example")
+    assert address_key("Bücher.Example") == "bücher.example"
+    assert not same_address("bücher.example", "xn--bcher-kva.example")
+
+
+def test_a_quoted_local_part_holding_an_at_sign_keeps_it_and_converts_the_domain() -> None:
+    assert address_key('"Ana@Home"@Bücher.example') == '"ana@home"@xn--bcher-kva.example'
+
+
+def test_a_value_longer_than_an_address_is_compared_without_being_remembered() -> None:
+    # Only address-sized values are cached, so header text cannot fill memory.
+    long_value = "Ana@Bücher.example " + "X" * 400
+    before = _cached_key.cache_info().currsize
+    assert address_key(long_value) == "ana@bücher.example " + "x" * 400
+    assert address_key("A" * 321) == "a" * 321
+    assert _cached_key.cache_info().currsize == before

@@ -6,6 +6,7 @@ import pytest
 from mail_support import fixture_bytes
 
 from issuecore.mail import InboundMessage, classify_automated, is_robot_address, parse_message
+from issuecore.mail._automated import reply_to_person
 
 
 def _message(headers: str, body: str = "hello") -> InboundMessage:
@@ -105,3 +106,74 @@ def test_written_reply_is_not_automated() -> None:
     message = parse_message(fixture_bytes("outlook_reply"))
     assert isinstance(message, InboundMessage)
     assert not classify_automated(message).automated
+
+
+# --- the edges of each signal, stated one by one ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("header", "signal"),
+    [
+        ("Auto-Submitted: Auto-Generated; by=cron; job=nightly", "Auto-Submitted: auto-generated"),
+        ("Auto-Submitted:", "Auto-Submitted: (empty)"),
+        ("Auto-Submitted: ; comment", "Auto-Submitted: (empty)"),
+    ],
+)
+def test_auto_submitted_names_the_value_before_the_first_semicolon(
+    header: str, signal: str
+) -> None:
+    assert classify_automated(_message(header)).signals == (signal,)
+
+
+def test_auto_submitted_no_with_several_parameters_is_a_person() -> None:
+    assert classify_automated(_message("Auto-Submitted: no; reason=x; by=y")).signals == ()
+
+
+@pytest.mark.parametrize(
+    ("header", "signal"),
+    [
+        ("X-Auto-Response-Suppress: RN; OOF", "X-Auto-Response-Suppress: oof"),
+        ("X-Auto-Response-Suppress: OOF, DR", "X-Auto-Response-Suppress: dr, oof"),
+        ("X-Auto-Response-Suppress: RN;All;DR", "X-Auto-Response-Suppress: all, dr"),
+    ],
+)
+def test_auto_response_suppress_reads_comma_and_semicolon_lists_and_names_each_value(
+    header: str, signal: str
+) -> None:
+    assert classify_automated(_message(header)).signals == (signal,)
+
+
+def test_a_blank_return_path_is_an_empty_return_path() -> None:
+    assert classify_automated(_message("Return-Path:   ")).signals == ("empty Return-Path",)
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "postmaster+bounces@example.com",
+        "mailer-daemon+x+y@example.com",
+        "no.reply@example.com",
+        "do.not.reply@example.com",
+        "Mailer.Daemon@example.com",
+    ],
+)
+def test_robot_names_are_read_without_plus_tags_dots_dashes_and_case(address: str) -> None:
+    assert is_robot_address(address)
+
+
+@pytest.mark.parametrize(
+    "address", ["postmasters@example.com", "nora+noreply@example.com", "reply.no@example.com"]
+)
+def test_names_that_only_contain_a_robot_name_are_people(address: str) -> None:
+    assert not is_robot_address(address)
+
+
+def test_only_the_first_reply_to_of_a_no_reply_sender_is_its_person() -> None:
+    raw = (
+        b"From: noreply@erp.example\nReply-To: postmaster@erp.example, buyer@customer.example\n"
+        b"Message-ID: <m@erp.example>\n\nOrder 1\n"
+    )
+    message = parse_message(raw)
+    assert isinstance(message, InboundMessage)
+    assert reply_to_person(message) is None
+    assert "robot sender noreply@erp.example" in classify_automated(message).signals

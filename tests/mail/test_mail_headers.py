@@ -9,7 +9,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from issuecore.mail._headers import MimeHeaderFactory, _plain_content_type, plain_parameters
+from issuecore.mail._headers import (
+    MimeHeaderFactory,
+    ReadingPolicy,
+    _plain_content_type,
+    plain_parameters,
+)
 
 STOCK = HeaderRegistry()
 
@@ -169,3 +174,26 @@ def test_plain_parameters_of_common_dispositions(
     value: str, expected: tuple[str, dict[str, str]] | None
 ) -> None:
     assert plain_parameters(value) == expected
+
+
+@given(
+    st.sampled_from(["Content-Type", "content-transfer-encoding", "Subject", "From", "X-Other"]),
+    st.one_of(content_types, st.text(max_size=60)),
+    st.lists(st.sampled_from(["\r\n ", "\n\t", "\r", "\n"]), max_size=2),
+)
+def test_the_reading_policy_fetches_headers_as_policy_default_does(
+    name: str, value: str, breaks: list[str]
+) -> None:
+    folded = "".join(breaks) + value if breaks else value
+    stock = email.policy.default.clone(header_factory=MimeHeaderFactory())
+    reading = ReadingPolicy(header_factory=MimeHeaderFactory())
+    try:
+        expected = stock.header_fetch_parse(name, folded)
+    except Exception as error:  # the standard parser's own failures are shared exactly
+        with pytest.raises(type(error)):
+            reading.header_fetch_parse(name, folded)
+        return
+    fetched = reading.header_fetch_parse(name, folded)
+    # each factory makes its own header class per name: compare the classes by name
+    assert (type(fetched).__name__, str(fetched)) == (type(expected).__name__, str(expected))
+    assert [type(d) for d in fetched.defects] == [type(d) for d in expected.defects]  # type: ignore[attr-defined]

@@ -20,10 +20,10 @@ _ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/="
 _STRAY = " \t\r\n-_.!*\x00"
 
 
-def _part(body: bytes) -> EmailMessage:
+def _part(body: bytes, encoding: bytes = b"base64") -> EmailMessage:
     raw = (
         b"Content-Type: application/octet-stream\r\n"
-        b"Content-Transfer-Encoding: base64\r\n\r\n" + body
+        b"Content-Transfer-Encoding: " + encoding + b"\r\n\r\n" + body
     )
     part = BytesParser(policy=email.policy.default).parsebytes(raw)
     assert isinstance(part, EmailMessage)
@@ -37,19 +37,38 @@ def test_a_well_formed_base64_body_decodes_as_the_standard_library_decodes_it(
     encoded = base64.b64encode(data)
     lines = [encoded[start : start + line_length] for start in range(0, len(encoded), line_length)]
     part = _part(b"\r\n".join(lines) + b"\r\n")
-    assert _base64_payload(part) == data == part.get_payload(decode=True)
+    assert _base64_payload(part, "base64") == data == part.get_payload(decode=True)
 
 
 @given(st.text(alphabet=_ALPHABET + _STRAY, max_size=300))
 def test_any_base64_body_reads_as_the_standard_library_reads_it(body: str) -> None:
     part = _part(body.encode("latin-1"))
-    assert _payload_bytes(part, []) == part.get_payload(decode=True)
+    assert _payload_bytes(part, [], "base64") == part.get_payload(decode=True)
+
+
+_ENCODINGS = ["base64", "BASE64", "7bit", "8bit", "binary", "quoted-printable", "x-uuencode"]
+
+
+@given(
+    st.sampled_from(_ENCODINGS),
+    st.sampled_from(["", " ", "\t", " (comment)", "\r\n ", "=?utf-8?q?x?=", ";", "\x00"]),
+    st.booleans(),
+    st.text(alphabet=_ALPHABET + _STRAY, max_size=100),
+)
+def test_the_raw_transfer_encoding_is_read_as_the_standard_library_reads_the_header(
+    encoding: str, extra: str, before: bool, body: str
+) -> None:
+    # The raw value the parser holds decides a plain token; anything else is read from the part.
+    value = extra + encoding if before else encoding + extra
+    part = _part(body.encode("latin-1"), value.encode("latin-1"))
+    raw = next(raw for name, raw in part.raw_items() if name == "Content-Transfer-Encoding")
+    assert _payload_bytes(part, [], str(raw)) == part.get_payload(decode=True)
 
 
 def test_a_body_that_is_not_ascii_is_left_to_the_standard_library() -> None:
     part = _part("QUJD\xe9RA==\r\n".encode("latin-1"))
-    assert _base64_payload(part) is None
-    assert _payload_bytes(part, []) == part.get_payload(decode=True)
+    assert _base64_payload(part, "base64") is None
+    assert _payload_bytes(part, [], "base64") == part.get_payload(decode=True)
 
 
 @given(st.integers(0, 3), st.sampled_from([b"\n", b"\r\n"]))

@@ -1,4 +1,4 @@
-"""Service-level agreements: targets, at-risk thresholds, roles, validity and their refusals."""
+"""Service-level agreements: targets, at-risk thresholds, roles, validity, conditions, refusals."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from issuecore import Status
 from issuecore._model import Issue
 from issuecore._sla.agreement import (
     AtRisk,
+    Condition,
     ElapsedTime,
     ServiceLevelAgreement,
     SlaTarget,
@@ -70,7 +71,7 @@ def test_a_target_of_one_microsecond_is_accepted() -> None:
 
 
 def test_at_risk_needs_a_fraction_or_a_remaining_time() -> None:
-    with pytest.raises(ValueError, match="AtRisk needs fraction= or remaining="):
+    with pytest.raises(ValueError, match=r"^AtRisk needs fraction= or remaining=$"):
         AtRisk()
 
 
@@ -130,13 +131,17 @@ def test_pause_on_and_fulfilled_on_are_both_given_or_both_none(
 
 
 def test_a_status_cannot_both_pause_and_fulfil() -> None:
-    with pytest.raises(AgreementError, match="and fulfilled_on share Closed, Resolved; a status"):
+    with pytest.raises(
+        AgreementError,
+        match=r"^agreement 'Gold': pause_on and fulfilled_on share Closed, Resolved; a status",
+    ):
         agreement(pause_on={"Resolved", "Closed", "On Hold"}, fulfilled_on={"Resolved", "Closed"})
 
 
 def test_validity_may_not_end_before_it_begins() -> None:
     with pytest.raises(
-        AgreementError, match="valid_from 2026-02-02 is after valid_until 2026-02-01"
+        AgreementError,
+        match=r"^agreement 'Gold': valid_from 2026-02-02 is after valid_until 2026-02-01$",
     ):
         agreement(valid_from=date(2026, 2, 2), valid_until=date(2026, 2, 1))
 
@@ -175,6 +180,12 @@ def test_roles_come_from_the_workflow_when_the_agreement_names_none() -> None:
         assert asking.role(status, DEFAULT_WORKFLOW) == DEFAULT_WORKFLOW.sla_role(status)
 
 
+def test_the_target_of_no_priority_is_the_default_prioritys() -> None:
+    gold = agreement()
+    assert gold.target(None) == gold.target("Low") == SlaTarget(response=4 * H)
+    assert gold.target_for(None) == SlaTarget(response=4 * H)
+
+
 def test_the_repr_names_the_agreement_and_its_priorities() -> None:
     assert repr(agreement()) == "ServiceLevelAgreement(name='Gold', priorities=['High', 'Low'])"
 
@@ -182,6 +193,8 @@ def test_the_repr_names_the_agreement_and_its_priorities() -> None:
 def test_agreement_names_must_be_unique() -> None:
     with pytest.raises(AgreementError, match=r"agreement names must be unique; repeated: Gold$"):
         check_agreements([agreement(), agreement(name="Silver"), agreement()])
+    with pytest.raises(AgreementError, match=r"repeated: Gold, Silver$"):
+        check_agreements([agreement(name="Silver"), agreement()] * 2)
 
 
 def test_at_most_one_agreement_is_the_default() -> None:
@@ -215,3 +228,65 @@ def test_no_agreement_is_chosen_when_the_default_does_not_cover_the_issue() -> N
 def test_a_covering_agreement_is_chosen_without_any_default() -> None:
     only = agreement()
     assert choose_agreement([only], issue_created(date(2026, 2, 1))) is only
+
+
+# --- conditions ------------------------------------------------------------------------
+
+
+def test_an_empty_condition_covers_every_issue() -> None:
+    assert Condition().matches(issue_created(date(2026, 2, 1)))
+    assert agreement(condition=Condition()).covers(issue_created(date(2026, 2, 1)))
+
+
+def test_an_agreement_with_a_condition_covers_only_the_issues_meeting_it() -> None:
+    critical = agreement(condition=Condition(issue_types="Critical"))
+    assert critical.covers(issue_created(date(2026, 2, 1), issue_type="Critical"))
+    assert not critical.covers(issue_created(date(2026, 2, 1), issue_type="Billing"))
+    assert not critical.covers(issue_created(date(2026, 2, 1)))
+
+
+def test_a_single_name_stands_for_a_set_of_one() -> None:
+    condition = Condition(priorities="High", issue_types=["Critical", "Outage"])
+    assert condition.priorities == frozenset({"High"})
+    assert condition.issue_types == frozenset({"Critical", "Outage"})
+    high = issue_created(date(2026, 2, 1), priority="High", issue_type="Outage")
+    assert condition.matches(high)
+    assert not condition.matches(attrs.evolve(high, priority="Low"))
+    assert not condition.matches(attrs.evolve(high, issue_type="Billing"))
+
+
+def test_a_reference_named_without_values_needs_only_to_be_present() -> None:
+    condition = Condition(references={"customer": None})
+    assert condition.references == {"customer": None}
+    day = date(2026, 2, 1)
+    assert condition.matches(issue_created(day, references={"customer": "C-1"}))
+    assert not condition.matches(issue_created(day, references={"order": "SO-1"}))
+
+
+def test_a_reference_or_field_must_hold_one_of_the_values_given() -> None:
+    condition = Condition(references={"customer": "C-1"}, fields={"seats": {10, 20}})
+    assert condition.references == {"customer": frozenset({"C-1"})}
+    assert condition.fields == {"seats": frozenset({10, 20})}
+    day = date(2026, 2, 1)
+    both = issue_created(day, references={"customer": "C-1"}, fields={"seats": 20})
+    assert condition.matches(both)
+    assert not condition.matches(attrs.evolve(both, references={"customer": "C-2"}))
+    assert not condition.matches(attrs.evolve(both, fields={"seats": 11}))
+    assert not condition.matches(attrs.evolve(both, fields={}))
+
+
+def test_a_text_field_matches_only_the_same_text() -> None:
+    condition = Condition(fields={"contract": "gold"})
+    day = date(2026, 2, 1)
+    assert condition.matches(issue_created(day, fields={"contract": "gold"}))
+    assert not condition.matches(issue_created(day, fields={"contract": "silver"}))
+    assert not condition.matches(issue_created(day, fields={"contract": 1}))
+
+
+def test_numbers_match_across_int_and_float_but_never_booleans() -> None:
+    day = date(2026, 2, 1)
+    assert Condition(fields={"seats": 10.0}).matches(issue_created(day, fields={"seats": 10}))
+    assert Condition(fields={"seats": 10}).matches(issue_created(day, fields={"seats": 10.0}))
+    assert not Condition(fields={"vip": 1}).matches(issue_created(day, fields={"vip": True}))
+    assert not Condition(fields={"vip": True}).matches(issue_created(day, fields={"vip": 1}))
+    assert Condition(fields={"vip": True}).matches(issue_created(day, fields={"vip": True}))

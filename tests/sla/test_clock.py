@@ -206,6 +206,7 @@ def test_reset_restarts_clock_clears_breach_and_records_who_and_why() -> None:
     assert clock.consumed == timedelta(0)
     assert clock.response_by == T0 + 5 * H
     assert (clock.reset_by, clock.reset_reason) == ("agent@example.com", "customer changed scope")
+    assert clock.reset_at == T0 + 4 * H
     assert change.issue.history[-1].action == "reset_sla"
     assert clock.status(T0 + 4 * H) is AgreementStatus.FIRST_RESPONSE_DUE
 

@@ -1,16 +1,26 @@
 """Clock paths the lifecycle tests do not reach: a calendar changed under a running clock,
-deadlines judged after the fact, and targets that are not due."""
+deadlines judged after the fact, targets that are not due, and targets in the wrong place."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
 import attrs
+import pytest
 
 from issuecore import SlaTargetName
 from issuecore._sla.agreement import ServiceLevelAgreement, SlaTarget
 from issuecore._sla.calendar import BusinessCalendar
-from issuecore._sla.clock import SlaClock, SlaRole, observe, start_clock
+from issuecore._sla.clock import (
+    SlaClock,
+    SlaRole,
+    TargetState,
+    observe,
+    retarget,
+    start_clock,
+    sweep,
+)
+from issuecore.errors import NaiveDatetimeError
 
 RESPONSE = SlaTargetName.RESPONSE
 RESOLUTION = SlaTargetName.RESOLUTION
@@ -104,3 +114,166 @@ def test_a_target_met_while_paused_short_of_it_has_no_deadline_to_show() -> None
 def test_a_target_met_while_running_has_its_deadline_from_the_running_time() -> None:
     clock, _ = observe(running(), ON_OFFICE_HOURS, role=SlaRole.RUNNING, at=T0 + H, responded=True)
     assert clock.judged_deadline(OFFICE, clock.response) == datetime(2026, 3, 3, 11, tzinfo=UTC)
+
+
+def monday(hour: int, minute: int = 0) -> datetime:
+    return datetime(2026, 3, 2, hour, minute, tzinfo=UTC)
+
+
+def tuesday(hour: int, minute: int = 0) -> datetime:
+    return datetime(2026, 3, 3, hour, minute, tzinfo=UTC)
+
+
+def responding_in(hours: int) -> SlaClock:
+    return start_clock(
+        ON_OFFICE_HOURS,
+        priority="Medium",
+        response=hours * H,
+        resolution=None,
+        role=SlaRole.RUNNING,
+        at=monday(9),
+    )
+
+
+def moved(clock: SlaClock, role: SlaRole, at: datetime, *, responded: bool = False) -> SlaClock:
+    return observe(clock, ON_OFFICE_HOURS, role=role, at=at, responded=responded)[0]
+
+
+def test_a_target_met_while_running_keeps_its_deadline_after_a_later_pause() -> None:
+    # Responded Monday 10:00 while running; paused at 12:00: only the hour before
+    # the response counts, so ten hours were due Tuesday 11:00.
+    clock = moved(responding_in(10), SlaRole.RUNNING, monday(10), responded=True)
+    clock = moved(clock, SlaRole.PAUSED, monday(12))
+    assert clock.judged_deadline(OFFICE, clock.response) == tuesday(11)
+
+
+def test_a_target_reached_in_an_earlier_running_period_has_its_deadline_there() -> None:
+    # Ran 09:00-10:00 and 11:00-12:00, then from 13:00 to Tuesday 12:00; answered
+    # at 13:00 while paused: eight hours were reached Tuesday 11:00, in the third period.
+    clock = moved(responding_in(8), SlaRole.PAUSED, monday(10))
+    clock = moved(clock, SlaRole.RUNNING, monday(11))
+    clock = moved(clock, SlaRole.PAUSED, monday(12))
+    clock = moved(clock, SlaRole.RUNNING, monday(13))
+    clock = moved(clock, SlaRole.PAUSED, tuesday(12))
+    clock = moved(clock, SlaRole.PAUSED, tuesday(13), responded=True)
+    assert clock.response.met is False
+    assert clock.judged_deadline(OFFICE, clock.response) == tuesday(11)
+
+
+def test_a_tighter_target_after_several_pauses_is_due_in_the_period_that_reached_it() -> None:
+    # Nine hours consumed in three running periods (the last from Monday 13:00 to
+    # Tuesday 12:00); an eight-hour target was reached Tuesday 11:00.
+    clock = moved(responding_in(20), SlaRole.PAUSED, monday(10))
+    clock = moved(clock, SlaRole.RUNNING, monday(11))
+    clock = moved(clock, SlaRole.PAUSED, monday(12))
+    clock = moved(clock, SlaRole.RUNNING, monday(13))
+    clock = moved(clock, SlaRole.PAUSED, tuesday(12))
+    clock = moved(clock, SlaRole.RUNNING, tuesday(13))
+    tighter, _ = retarget(
+        clock, ON_OFFICE_HOURS, priority="High", response=8 * H, resolution=None, at=tuesday(14)
+    )
+    assert tighter.response_by == tuesday(11)
+
+
+def test_a_target_reached_exactly_at_a_pause_has_its_deadline_at_the_pause() -> None:
+    clock = moved(responding_in(8), SlaRole.PAUSED, monday(17))
+    clock = moved(clock, SlaRole.PAUSED, tuesday(9, 30), responded=True)
+    assert clock.response.met is False
+    assert clock.judged_deadline(OFFICE, clock.response) == monday(17)
+
+
+def test_a_late_response_while_running_has_its_deadline_in_the_running_time() -> None:
+    # One hour Monday 09:00-10:00, then from 11:00: eight hours are reached Tuesday 10:00.
+    clock = moved(responding_in(8), SlaRole.PAUSED, monday(10))
+    clock = moved(clock, SlaRole.RUNNING, monday(11))
+    clock = moved(clock, SlaRole.RUNNING, tuesday(12), responded=True)
+    assert clock.response.met is False
+    assert clock.judged_deadline(OFFICE, clock.response) == tuesday(10)
+
+
+def test_a_late_response_after_closing_time_is_judged_against_the_closing_instant() -> None:
+    # Eight hours are used up at Monday 17:00; an answer at 20:00 (closed hours,
+    # no business time since) is late against 17:00, not against the answer itself.
+    clock = moved(responding_in(8), SlaRole.RUNNING, monday(20), responded=True)
+    assert clock.response.met is False
+    assert clock.judged_deadline(OFFICE, clock.response) == monday(17)
+
+
+def test_a_target_is_found_by_its_name() -> None:
+    clock = running()
+    assert clock.target_state("response") is clock.response
+    assert clock.target_state("resolution") is clock.resolution
+    with pytest.raises(ValueError, match=r"^no target 'reply'; known: response, resolution$"):
+        clock.target_state("reply")
+
+
+def test_a_target_in_the_wrong_place_is_refused() -> None:
+    clock = running()
+    with pytest.raises(ValueError, match=r"^response holds the resolution target$"):
+        attrs.evolve(clock, response=clock.resolution)
+    with pytest.raises(ValueError, match=r"^resolution holds the response target$"):
+        attrs.evolve(clock, resolution=clock.response)
+    with pytest.raises(ValueError, match=r"^every agreement has a response target$"):
+        attrs.evolve(clock, response=TargetState(name=RESPONSE, target=None))
+    untargeted = TargetState(name=RESOLUTION, target=None)
+    assert attrs.evolve(clock, resolution=untargeted).resolution == untargeted
+
+
+def test_a_response_in_time_after_a_pause_has_the_deadline_that_stood() -> None:
+    # One hour before the pause, one after it by the answer at noon: the six
+    # hours left were due Tuesday 10:00.
+    clock = moved(responding_in(8), SlaRole.PAUSED, monday(10))
+    clock = moved(clock, SlaRole.RUNNING, monday(11))
+    clock = moved(clock, SlaRole.RUNNING, monday(12), responded=True)
+    assert clock.response.met is True
+    assert clock.judged_deadline(OFFICE, clock.response) == tuesday(10)
+
+
+def test_a_deadline_passed_is_settled_as_a_breach_at_the_next_event_once() -> None:
+    # Answered in time; the twelve-hour resolution was due Tuesday 13:00 and
+    # nothing happened until a message at 14:00.
+    clock = moved(running(), SlaRole.RUNNING, monday(10), responded=True)
+    clock, notices = observe(clock, ON_OFFICE_HOURS, role=SlaRole.RUNNING, at=tuesday(14))
+    assert [(n.kind, n.target, n.deadline) for n in notices] == [
+        ("breached", RESOLUTION, tuesday(13))
+    ]
+    assert clock.breached == (RESOLUTION,)
+    assert clock.resolution.reported == ("breached",)
+    assert sweep(clock, ON_OFFICE_HOURS, now=tuesday(15)) == (clock, ())
+    assert observe(clock, ON_OFFICE_HOURS, role=SlaRole.RUNNING, at=tuesday(16))[1] == ()
+
+
+def test_a_clock_started_paused_counts_its_hold_from_the_start() -> None:
+    clock = start_clock(
+        ON_OFFICE_HOURS,
+        priority="Medium",
+        response=10 * H,
+        resolution=None,
+        role=SlaRole.PAUSED,
+        at=monday(9),
+    )
+    clock = moved(clock, SlaRole.RUNNING, monday(11))
+    metrics = clock.metrics()
+    assert (metrics.hold_business, metrics.hold_elapsed) == (2 * H, 2 * H)
+
+
+def test_hold_time_is_counted_in_business_and_elapsed_time() -> None:
+    clock = moved(running(), SlaRole.PAUSED, monday(16))
+    clock = moved(clock, SlaRole.RUNNING, tuesday(10))
+    metrics = clock.metrics()
+    assert (metrics.hold_business, metrics.hold_elapsed) == (2 * H, 18 * H)
+
+
+def test_moving_a_clock_refuses_a_naive_instant_by_name() -> None:
+    naive = datetime(2026, 3, 2, 10)
+    with pytest.raises(NaiveDatetimeError, match=r"^at must"):
+        start_clock(
+            ON_OFFICE_HOURS,
+            priority="Medium",
+            response=H,
+            resolution=None,
+            role=SlaRole.RUNNING,
+            at=naive,
+        )
+    with pytest.raises(NaiveDatetimeError, match=r"^at must"):
+        observe(running(), ON_OFFICE_HOURS, role=SlaRole.RUNNING, at=naive)

@@ -2,9 +2,10 @@
 
 A desk built without ``tasks=``, ``notifier=`` or ``events=`` stores each
 effect in its outbox as usual and hands it to one of these, which drops it,
-so a long-running desk keeps nothing in memory. Pass your own objects with
-the same methods (see :mod:`issuecore.ports`) to act on them; the recording
-ports for tests are in :mod:`issuecore.testing`.
+so a long-running desk keeps nothing in memory (an event for the
+:class:`NullEventSink` is marked delivered without being read back at all).
+Pass your own objects with the same methods (see :mod:`issuecore.ports`) to
+act on them; the recording ports for tests are in :mod:`issuecore.testing`.
 """
 
 from __future__ import annotations

@@ -342,10 +342,17 @@ MIGRATIONS: Final[Sequence[Migration]] = (
 """The schema changes in order; entry ``i`` takes the file from version ``i`` to ``i + 1``."""
 
 _DIGESTS_PER_QUERY: Final = 300  # three lists of them stay under SQLite's 999 parameters
+_IMMUTABLE: Final = (str, int, float, bool, type(None))
+_IDS_PER_STATEMENT: Final = 900  # with the instant, under SQLite's 999 parameters
 
 _TABLES: Final = Tables(
     issues="issues", assignees="issue_assignees", search="search_text", details="issue_details"
 )
+
+# WAL mode writes each commit to the log in order: a durable commit takes every commit
+# before it to the disk too, so a power cut can only lose the latest non-durable ones.
+_DURABLE: Final = "PRAGMA synchronous = FULL"
+_NOT_DURABLE: Final = "PRAGMA synchronous = NORMAL"
 
 _EFFECT_COLUMNS: Final = (
     "id, kind, number, message_id, payload, created_at, attempts, next_attempt_at, "
@@ -420,7 +427,7 @@ class SQLiteStore:
             connection.execute("PRAGMA foreign_keys = ON")
             # Every commit reaches the disk before it returns: a committed intake
             # survives a power cut, not only a crash of the process.
-            connection.execute("PRAGMA synchronous = FULL")
+            connection.execute(_DURABLE)
             mode = connection.execute("PRAGMA journal_mode").fetchone()[0]
             if mode != "wal":
                 mode = self._enable_wal(connection)
@@ -497,9 +504,21 @@ class SQLiteStore:
         return known
 
     @contextmanager
-    def transaction(self, *, read_only: bool = False) -> Iterator[SQLiteUnitOfWork]:
-        """Yield a unit of work; it rolls back unless :meth:`SQLiteUnitOfWork.commit` is called."""
+    def transaction(
+        self, *, read_only: bool = False, durable: bool = True
+    ) -> Iterator[SQLiteUnitOfWork]:
+        """Yield a unit of work; it rolls back unless :meth:`SQLiteUnitOfWork.commit` is called.
+
+        A commit returns once the file reached the disk, unless ``durable`` is
+        false: then a crash of the process still keeps it, but a power cut
+        before the next durable commit may lose it. That suits a change whose
+        loss only repeats work, such as marking outbox rows delivered (a lost
+        mark delivers the row again, as a crash before the mark would).
+        """
         with self._connection() as connection:
+            if not read_only:
+                # Set for each transaction: a connection is reused by the next one.
+                connection.execute(_DURABLE if durable else _NOT_DURABLE)
             connection.execute("BEGIN" if read_only else "BEGIN IMMEDIATE")
             work = SQLiteUnitOfWork(connection, read_only=read_only, blobs=self.blobs)
             try:
@@ -519,6 +538,10 @@ class SQLiteUnitOfWork:
         self._blobs = blobs
         # Digests this transaction stopped referencing, for the blob store given.
         self._released: set[str] = set()
+        # The last issue read, by its document and version, with copies of its mappings
+        # as read (the caller may change its own). Intake reads an issue to match a
+        # message to it, then again to change it.
+        self._last_read: tuple[str, int, Issue, dict[str, Any], dict[str, Any]] | None = None
 
     @property
     def blobs(self) -> BlobStore:
@@ -548,7 +571,16 @@ class SQLiteUnitOfWork:
         rows = self._query("SELECT document, version FROM issues WHERE number = ?", (number,))
         if not rows:
             raise IssueNotFoundError.for_number(number)
-        return issue_from_document(rows[0][0], version=rows[0][1])
+        document, version = rows[0]
+        last = self._last_read
+        if last is not None and last[1] == version and last[0] == document:
+            # The same document decodes to the same issue: a copy with the mappings as read.
+            return attrs.evolve(last[2], references=last[3], fields=last[4])
+        issue = issue_from_document(document, version=version)
+        mappings = (dict(issue.references), dict(issue.fields))
+        if all(type(value) in _IMMUTABLE for mapping in mappings for value in mapping.values()):
+            self._last_read = (document, version, issue, *mappings)
+        return issue
 
     def _issue_columns(
         self, issue: Issue, wake_at: datetime | None, at_risk_at: datetime | None
@@ -568,17 +600,26 @@ class SQLiteUnitOfWork:
 
     def _set_details(self, db: sqlite3.Connection, issue: Issue) -> None:
         db.execute("DELETE FROM issue_details WHERE number = ?", (issue.number,))
-        db.executemany(
-            "INSERT OR IGNORE INTO issue_details (detail, number) VALUES (?, ?)",
-            [(key, issue.number) for key in detail_keys(issue)],
-        )
+        self._add_details(db, issue)
+
+    def _add_details(self, db: sqlite3.Connection, issue: Issue) -> None:
+        keys = detail_keys(issue)
+        if keys:
+            db.executemany(
+                "INSERT OR IGNORE INTO issue_details (detail, number) VALUES (?, ?)",
+                [(key, issue.number) for key in keys],
+            )
 
     def _set_assignees(self, db: sqlite3.Connection, issue: Issue) -> None:
         db.execute("DELETE FROM issue_assignees WHERE number = ?", (issue.number,))
-        db.executemany(
-            "INSERT INTO issue_assignees (assignee, number) VALUES (?, ?)",
-            [(user, issue.number) for user in dict.fromkeys(issue.assignees)],
-        )
+        self._add_assignees(db, issue)
+
+    def _add_assignees(self, db: sqlite3.Connection, issue: Issue) -> None:
+        if issue.assignees:
+            db.executemany(
+                "INSERT INTO issue_assignees (assignee, number) VALUES (?, ?)",
+                [(user, issue.number) for user in dict.fromkeys(issue.assignees)],
+            )
 
     def insert_issue(
         self, issue: Issue, *, wake_at: datetime | None, at_risk_at: datetime | None = None
@@ -596,8 +637,9 @@ class SQLiteUnitOfWork:
         )
         if inserted.rowcount != 1:
             raise ConcurrencyConflictError.already_exists(issue.number)
-        self._set_assignees(db, issue)
-        self._set_details(db, issue)
+        # A new number has no assignee or detail rows to replace (their foreign key).
+        self._add_assignees(db, issue)
+        self._add_details(db, issue)
         db.execute(
             "INSERT INTO search_text (body, number) VALUES (?, ?)",
             (searchable(issue.subject), issue.number),
@@ -1123,6 +1165,37 @@ class SQLiteOutbox:
         if changed != 1:
             self._exists(item_id)
         return changed == 1
+
+    def complete_all(self, item_ids: Sequence[str], *, at: datetime) -> int:
+        """Mark each of ``item_ids`` delivered at ``at`` as :meth:`complete` would, in few updates.
+
+        Returns how many were not done before.
+        """
+        wanted = list(dict.fromkeys(item_ids))
+        done_at = to_micros("at", at)
+        db = self._work._db(writes=True)
+        changed = 0
+        for first in range(0, len(wanted), _IDS_PER_STATEMENT):
+            batch = wanted[first : first + _IDS_PER_STATEMENT]
+            marks = ", ".join("?" * len(batch))
+            count = db.execute(
+                "UPDATE effects SET done_at = ?, dead_at = NULL, next_attempt_at = NULL, "
+                "claimed_by = NULL, lease_until = NULL, last_error = NULL "
+                f"WHERE id IN ({marks}) AND done_at IS NULL",
+                (done_at, *batch),
+            ).rowcount
+            if count != len(batch):
+                found = {
+                    item_id
+                    for (item_id,) in self._work._query(
+                        f"SELECT id FROM effects WHERE id IN ({marks})", batch
+                    )
+                }
+                for item_id in batch:
+                    if item_id not in found:
+                        raise LookupError(f"no outbox item with id {item_id!r}")
+            changed += count
+        return changed
 
     def fail(
         self, item_id: str, *, owner: str, error: str, retry_at: datetime | None, at: datetime

@@ -35,16 +35,18 @@ _MAX_DOMAIN: Final = 253
 _UNSAFE: Final = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]+")
 _SPACES: Final = re.compile(r"\s+")
 _LABEL: Final = re.compile(r"[^\W_](?:[\w-]{0,61}[^\W_])?")  # a host name label, IDN allowed
-# The common case, checked in one step: an ASCII dot-atom local part and a host name.
+# The common case, checked in one step: an ASCII dot-atom local part and a host name
+# (labels of at most 63 characters, as _LABEL and DNS allow).
 _PLAIN_ADDRESS: Final = re.compile(
     r"([A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*)"
-    r"@([A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*)"
+    r"@([A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*)"
 )
 _FORBIDDEN_IN_ADDRESS: Final = frozenset(' \t\r\n\0"(),:;<>[\\]')
 _ASCII_LOWER: Final = str.maketrans(
     "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz"
 )  # A-Z only: str.lower() would also map the Kelvin sign to "k"
-_LDH_DOMAIN: Final = re.compile(r"[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*")
+_LDH_DOMAIN: Final = re.compile(r"[A-Za-z0-9_-]{1,63}(?:\.[A-Za-z0-9_-]{1,63})*")
 
 
 def normalize_address(value: str) -> str | None:
@@ -57,7 +59,8 @@ def normalize_address(value: str) -> str | None:
     if (
         len(value) <= _MAX_ADDRESS
         and (plain := _PLAIN_ADDRESS.fullmatch(value))
-        and "xn--" not in (domain := plain.group(2).lower())
+        and len(domain := plain.group(2).lower()) <= _MAX_DOMAIN
+        and "xn--" not in domain
     ):
         return f"{plain.group(1)}@{domain}"
     candidate = value.strip()

@@ -28,9 +28,10 @@ from email.headerregistry import (
     HeaderRegistry,
     ParameterizedMIMEHeader,
 )
+from email.policy import EmailPolicy
 from typing import Any, Final
 
-__all__ = ["MimeHeaderFactory", "plain_parameters"]
+__all__ = ["MimeHeaderFactory", "ReadingPolicy", "plain_parameters"]
 
 _CACHED: Final = frozenset(
     {"content-type", "content-disposition", "content-transfer-encoding", "mime-version"}
@@ -154,3 +155,17 @@ class MimeHeaderFactory(HeaderRegistry):
     def cache_clear(self) -> None:
         """Forget every remembered header."""
         self._remember.cache_clear()
+
+
+class ReadingPolicy(EmailPolicy):
+    """``policy.default``, fetching a header without the line-break removal it does not need.
+
+    The parser asks for each part's ``Content-Type`` several times, and
+    ``policy.default`` removes line breaks from the value with a regular
+    expression every time; a value without any is passed on as it is.
+    """
+
+    def header_fetch_parse(self, name: str, value: str) -> Any:
+        if type(value) is str and "\n" not in value and "\r" not in value:
+            return self.header_factory(name, value)  # a plain str has no header ``name``
+        return super().header_fetch_parse(name, value)

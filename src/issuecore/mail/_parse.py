@@ -47,7 +47,7 @@ from issuecore.mail._charsets import (
     undo_surrogates,
 )
 from issuecore.mail._flowed import unflow
-from issuecore.mail._headers import MimeHeaderFactory, plain_parameters
+from issuecore.mail._headers import MimeHeaderFactory, ReadingPolicy, plain_parameters
 from issuecore.mail._html import html_to_text
 from issuecore.mail._mailboxes import read_mailboxes
 
@@ -136,9 +136,10 @@ _EXTENSIONS: Final = {
 # The standard library's own table only: the answer must not depend on the machine's mime.types.
 _BUILT_IN_TYPES: Final = mimetypes.MimeTypes(filenames=())
 _HEADER_FACTORY: Final = MimeHeaderFactory()
-_POLICY: Final = email.policy.default.clone(header_factory=_HEADER_FACTORY)
+_POLICY: Final = ReadingPolicy(header_factory=_HEADER_FACTORY)  # policy.default, read faster
 _PARSER: Final = BytesParser(policy=_POLICY)
 _FEED: Final = 64 * 1024
+_NOT_BASE64: Final = frozenset({"7bit", "8bit", "binary", "quoted-printable"})
 
 
 def clear_header_cache() -> None:
@@ -366,21 +367,15 @@ def _read(
 ) -> InboundMessage | Quarantined:
     """Return what intake keeps of ``message``, parsed from ``readable`` (``data`` repaired)."""
     likely = _LazyLikely(_Charsets(data))
-    raw_headers = [(name.lower(), _unfold(value)) for name, value in message.raw_items()]
-    if not raw_headers:
-        return Quarantined(
-            reason="no header fields: this is not an email message",
-            message_id=synthetic_message_id(data),
-            size=len(data),
-            data=data,
-        )
-    defects = [*repairs, *(_describe_defect(defect) for defect in message.defects)]
-    omissions: list[str] = []
     raw_first: dict[str, str] = {}
     first: dict[str, str] = {}
     cleaned: list[tuple[str, str]] = []
     addressed: dict[str, list[str]] = {"from": [], "sender": [], "to": [], "cc": []}
-    for name, raw_value in raw_headers:
+    for raw_name, raw_item in message.raw_items():
+        name = raw_name.lower()
+        raw_value = raw_item if isinstance(raw_item, str) else str(raw_item)
+        if "\n" in raw_value or "\r" in raw_value:  # _unfold, written out: this runs per header
+            raw_value = _FOLD.sub("", raw_value)
         value = raw_value
         if not value.isascii() or "\x00" in value:
             value = _clean_text(undo_surrogates(value, likely))
@@ -392,6 +387,15 @@ def _read(
         if name not in first:
             raw_first[name] = raw_value
             first[name] = value
+    if not cleaned:
+        return Quarantined(
+            reason="no header fields: this is not an email message",
+            message_id=synthetic_message_id(data),
+            size=len(data),
+            data=data,
+        )
+    defects = [*repairs, *(_describe_defect(defect) for defect in message.defects)]
+    omissions: list[str] = []
     headers = tuple(cleaned)
 
     own_id = _first_message_id(raw_first.get("message-id", ""))
@@ -725,7 +729,7 @@ class _Body:
         filename = headers.filename
         is_text = content_type in ("text/plain", "text/html")
         if is_text and headers.disposition != "attachment" and filename is None and not attached:
-            payload = _payload_bytes(part, self.defects)
+            payload = _payload_bytes(part, self.defects, headers.transfer_encoding)
             charset = headers.charset
             if charset is None and content_type == "text/html":
                 charset = _meta_charset(payload)
@@ -741,7 +745,7 @@ class _Body:
         if content_type.startswith("message/") or part.is_multipart():
             data = _raw_body(self._root, self._data, path)
         if data is None:
-            data = _payload_bytes(part, self.defects)
+            data = _payload_bytes(part, self.defects, headers.transfer_encoding)
         self.attachments.append(
             Attachment(
                 filename=safe_filename(
@@ -919,6 +923,11 @@ class _PartHeaders:
         return self.raw.get("content-disposition", "").split(";", 1)[0].strip().lower()
 
     @property
+    def transfer_encoding(self) -> str | None:
+        """Return the first raw Content-Transfer-Encoding, or ``None`` without one."""
+        return self.raw.get("content-transfer-encoding")
+
+    @property
     def charset(self) -> str | None:
         return self.param("content-type", "charset")
 
@@ -994,11 +1003,12 @@ def _rfc2231(pieces: dict[int, tuple[bool, str]], likely: Sequence[str]) -> str 
     return safe_header_text(text, limit=1000) or None
 
 
-def _payload_bytes(part: email.message.Message, defects: list[str]) -> bytes:
+def _payload_bytes(part: email.message.Message, defects: list[str], encoding: str | None) -> bytes:
+    """Return the decoded body of ``part``, whose raw Content-Transfer-Encoding is ``encoding``."""
     try:
         if part.is_multipart():
             return b"".join(_message_bytes(inner) for inner in _children(part))
-        if (decoded := _base64_payload(part)) is not None:
+        if (decoded := _base64_payload(part, encoding)) is not None:
             return decoded
         payload = part.get_payload(decode=True)
     except Exception as error:
@@ -1007,15 +1017,22 @@ def _payload_bytes(part: email.message.Message, defects: list[str]) -> bytes:
     return payload if isinstance(payload, bytes) else b""
 
 
-def _base64_payload(part: email.message.Message) -> bytes | None:
+def _base64_payload(part: email.message.Message, encoding: str | None) -> bytes | None:
     """Return a well-formed base64 body decoded straight from its text, else ``None``.
 
     ``get_payload(decode=True)`` copies the text to bytes, splits it into lines
     and joins them before decoding: several times the part's size. A body the
     fast path cannot read (bad padding, stray bytes) takes that path instead.
+    ``encoding`` is the first raw value of the header (``None`` without one);
+    a plain token is what the standard library reads too, anything else is
+    read from the part as the library reads it.
     """
-    if str(part.get("content-transfer-encoding", "")).lower() != "base64":
+    if encoding is None or encoding.lower() in _NOT_BASE64:
         return None
+    if encoding.lower() != "base64":
+        encoding = str(part.get("content-transfer-encoding", ""))
+        if encoding.lower() != "base64":
+            return None
     payload = part.get_payload()
     if not isinstance(payload, str):
         return None
