@@ -2010,13 +2010,8 @@ class _HeldWrites:
 
     def read_records(self, message_ids: Iterable[str]) -> None:
         """Read the records of ``message_ids`` ahead, in a few statements."""
-        wanted = {
-            _digest(message_id): message_id
-            for message_id in message_ids
-            if _digest(message_id) not in self._records
-        }
+        digests = sorted({_digest(message_id) for message_id in message_ids} - self._records.keys())
         messages = self._schema.message_ids
-        digests = sorted(wanted)
         for first in range(0, len(digests), _DIGESTS_PER_QUERY):
             batch = digests[first : first + _DIGESTS_PER_QUERY]
             self._records.update(dict.fromkeys(batch))
