@@ -191,6 +191,24 @@ def test_an_issue_number_another_writer_takes_meanwhile_fails_the_commit_as_a_co
         assert work.thread("ISS-2026-00007") == []
 
 
+def test_a_transaction_whose_held_writes_failed_cannot_commit_what_was_sent(
+    store: SqlStore,
+) -> None:
+    with store.transaction() as work:
+        work.hold_writes()
+        work.insert_issue(simple_issue("ISS-2026-00001"), wake_at=None)
+        work.record_message("<taken@c.example>", number=None, outcome="ignored", reason="held")
+        with store.transaction() as other:
+            other.record_message("<taken@c.example>", number=None, outcome="ignored", reason="x")
+            other.commit()
+        with pytest.raises(DuplicateMessageError):
+            work.find_issues()  # a read that sends the held writes first
+        with pytest.raises(RuntimeError, match="roll it back"):
+            work.commit()
+    with store.transaction(read_only=True) as work:
+        assert work.find_issues() == []
+
+
 def test_a_write_the_batch_does_not_hold_ends_the_holding_so_reads_stay_true(
     store: SqlStore,
 ) -> None:

@@ -184,3 +184,35 @@ def test_a_deadlock_ends_one_transaction_with_a_conflict_to_retry(url: str, pref
         for thread in threads:
             thread.join()
     assert sorted(outcomes.values()) == ["committed", "conflict None"]
+
+
+def synchronous_commit(work: object) -> str:
+    connection = work._connection  # type: ignore[attr-defined]
+    return str(connection.exec_driver_sql("SHOW synchronous_commit").scalar())
+
+
+def test_a_transaction_not_durable_commits_without_waiting_for_the_disk(
+    url: str, prefix: str
+) -> None:
+    # One connection, so each transaction finds the setting the one before left.
+    with SqlStore(url, table_prefix=prefix, engine_options={"pool_size": 1}) as store:
+        postgresql = store.engine.dialect.name == "postgresql"
+        with store.transaction() as work:
+            default = synchronous_commit(work) if postgresql else ""
+            work.commit()
+        with store.transaction(durable=False) as work:
+            if postgresql:
+                assert synchronous_commit(work) == "off"
+            work.insert_issue(simple_issue("ISS-2026-00001"), wake_at=None)
+            work.commit()
+        with store.transaction(durable=False) as work:
+            if postgresql:
+                assert synchronous_commit(work) == "off"  # still, and no SET sent for it
+        with store.transaction() as work:
+            if postgresql:
+                assert synchronous_commit(work) == default
+            # Rolled back: the setting it made is undone with it.
+        with store.transaction() as work:
+            if postgresql:
+                assert synchronous_commit(work) == default
+            assert work.get_issue("ISS-2026-00001").version == 1

@@ -87,6 +87,7 @@ from issuecore.ports import AgentAccount, BlobStore, MessageRecord, OutboxItem
 __all__ = ["SqlBlobStore", "SqlStore", "SqlUnitOfWork"]
 
 _MYSQL: Final = ("mysql", "mariadb")
+_SYNCHRONOUS_COMMIT: Final = "issuecore synchronous_commit"  # the session's, in Connection.info
 _DIGESTS_PER_QUERY: Final = 500  # a digest list per table kept short in each statement
 _TEXT: Final = sa.Text().with_variant(mysql.LONGTEXT(), *_MYSQL)
 _BLOB: Final = sa.LargeBinary().with_variant(mysql.LONGBLOB(), *_MYSQL)
@@ -826,10 +827,21 @@ class SqlStore:
         return known
 
     @contextmanager
-    def transaction(self, *, read_only: bool = False) -> Iterator[SqlUnitOfWork]:
-        """Yield a unit of work; it rolls back unless :meth:`SqlUnitOfWork.commit` is called."""
+    def transaction(
+        self, *, read_only: bool = False, durable: bool = True
+    ) -> Iterator[SqlUnitOfWork]:
+        """Yield a unit of work; it rolls back unless :meth:`SqlUnitOfWork.commit` is called.
+
+        On PostgreSQL a commit returns once the server wrote it to disk,
+        unless ``durable`` is false: then it returns before
+        (``synchronous_commit`` off), so a crash of the server may lose it,
+        though never a durable commit made after it. That suits a change
+        whose loss only repeats work, such as marking outbox rows delivered.
+        MariaDB commits every transaction as its server is configured to.
+        """
         with self._engine.connect() as connection:
             connection.begin()
+            commits = None if read_only else self._commits(connection, durable=durable)
             work = SqlUnitOfWork(
                 connection, self._schema, self._dialect, read_only=read_only, blobs=self.blobs
             )
@@ -842,6 +854,20 @@ class SqlStore:
                 raise ConcurrencyConflictError.aborted_by_database(reason) from error
             finally:
                 work.finish()
+            if commits is not None and work.committed:
+                # Set in the session: the next transaction on this connection only
+                # sends a SET when it wants the other kind of commit.
+                connection.info[_SYNCHRONOUS_COMMIT] = commits
+
+    def _commits(self, connection: sa.Connection, *, durable: bool) -> str | None:
+        """Make the session's commits durable or not; return the setting, ``None`` if ignored."""
+        if self._dialect != "postgresql":
+            return None
+        wanted = "DEFAULT" if durable else "off"
+        # A new connection has the server's setting; a rolled-back SET is undone with it.
+        if connection.info.get(_SYNCHRONOUS_COMMIT, "DEFAULT") != wanted:
+            connection.exec_driver_sql(f"SET synchronous_commit TO {wanted}")
+        return wanted
 
 
 class SqlUnitOfWork:
@@ -865,6 +891,7 @@ class SqlUnitOfWork:
         self._released: set[str] = set()
         # In a batch (hold_writes): what it read and the writes it holds until a flush.
         self._held: _HeldWrites | None = None
+        self.committed = False
 
     @property
     def blobs(self) -> BlobStore:
@@ -1510,6 +1537,7 @@ class SqlUnitOfWork:
         """
         db = self._db()
         db.commit()
+        self.committed = True
         released, self._released = self._released, set()
         try:
             # The check reads in a transaction of its own, after the commit.
@@ -1982,13 +2010,8 @@ class _HeldWrites:
 
     def read_records(self, message_ids: Iterable[str]) -> None:
         """Read the records of ``message_ids`` ahead, in a few statements."""
-        wanted = {
-            _digest(message_id): message_id
-            for message_id in message_ids
-            if _digest(message_id) not in self._records
-        }
+        digests = sorted({_digest(message_id) for message_id in message_ids} - self._records.keys())
         messages = self._schema.message_ids
-        digests = sorted(wanted)
         for first in range(0, len(digests), _DIGESTS_PER_QUERY):
             batch = digests[first : first + _DIGESTS_PER_QUERY]
             self._records.update(dict.fromkeys(batch))
@@ -2125,7 +2148,16 @@ class _HeldWrites:
     # --- flush --------------------------------------------------------------------------
 
     def flush(self) -> None:
-        """Send every held write, table by table; raise a conflict as the single writes would."""
+        """Send every held write, table by table; raise a conflict as the single writes would.
+
+        After a failed flush some held writes were sent and some not: the
+        transaction can only be rolled back, so every later flush (and so
+        every commit) refuses.
+        """
+        if self.failed:
+            raise RuntimeError(
+                "sending this transaction's held writes failed; roll it back and start again"
+            )
         if not (
             self._issue_writes
             or self._entries
