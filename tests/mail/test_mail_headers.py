@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import email.message
+import email.parser
 import email.policy
 from email.headerregistry import HeaderRegistry
 
@@ -11,6 +13,7 @@ from hypothesis import strategies as st
 
 from issuecore.mail._headers import (
     MimeHeaderFactory,
+    ParsedMessage,
     ReadingPolicy,
     _plain_content_type,
     plain_parameters,
@@ -197,3 +200,61 @@ def test_the_reading_policy_fetches_headers_as_policy_default_does(
     # each factory makes its own header class per name: compare the classes by name
     assert (type(fetched).__name__, str(fetched)) == (type(expected).__name__, str(expected))
     assert [type(d) for d in fetched.defects] == [type(d) for d in expected.defects]  # type: ignore[attr-defined]
+
+
+def _tree(message: email.message.Message) -> list[tuple[object, ...]]:
+    return [
+        (
+            part.get_content_type(),
+            part.get_default_type(),
+            part.is_multipart(),
+            part.get_payload() if not part.is_multipart() else len(part.get_payload()),
+            [type(defect).__name__ for defect in part.defects],
+        )
+        for part in message.walk()
+    ]
+
+
+part_types = st.one_of(
+    content_types,
+    st.sampled_from(["multipart/mixed; boundary=b", "multipart/digest; boundary=b", "text/html"]),
+)
+
+
+@given(
+    st.lists(st.lists(part_types, max_size=2), min_size=1, max_size=4),
+    st.sampled_from(["multipart/mixed", "multipart/digest", "multipart/alternative"]),
+)
+def test_parsed_messages_read_like_email_messages(parts: list[list[str]], outer: str) -> None:
+    # each part has zero, one or two Content-Type headers; nested "b" boundaries are fine too
+    body = "".join(
+        "--a\n" + "".join(f"Content-Type: {value}\n" for value in values) + "\n--b\nx\n--b--\n"
+        for values in parts
+    )
+    raw = f"From: a@example.com\nContent-Type: {outer}; boundary=a\n\n{body}--a--\n".encode()
+    reading = ReadingPolicy(header_factory=MimeHeaderFactory())
+    ours = email.parser.BytesParser(policy=reading).parsebytes(raw)
+    stock = email.parser.BytesParser(policy=email.policy.default).parsebytes(raw)
+    assert isinstance(ours, ParsedMessage)
+    assert _tree(ours) == _tree(stock)
+    assert _tree(ours) == _tree(stock)  # asked again: the remembered answers
+
+
+def test_a_parsed_message_reads_its_content_type_again_after_any_change() -> None:
+    raw = b"Content-Type: text/plain\n\nhi\n"
+    message = email.parser.BytesParser(
+        policy=ReadingPolicy(header_factory=MimeHeaderFactory())
+    ).parsebytes(raw)
+    assert message.get_content_type() == "text/plain"
+    message.replace_header("Content-Type", "text/html")
+    assert message.get_content_type() == "text/html"
+    del message["Content-Type"]
+    assert message.get_content_type() == "text/plain"
+    message.set_default_type("message/rfc822")
+    assert message.get_content_type() == "message/rfc822"
+    message["Content-Type"] = "image/png"
+    assert message.get_content_type() == "image/png"
+    message.set_raw("Content-Type", "audio/ogg")  # a second one: the first still decides
+    assert message.get_content_type() == "image/png"
+    message.replace_header("Content-Type", "video/mp4")
+    assert message.get_content_type() == "video/mp4"

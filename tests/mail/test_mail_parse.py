@@ -6,6 +6,7 @@ import base64
 import email
 import email.policy
 import os
+import re
 import sysconfig
 from datetime import UTC, datetime, timedelta, timezone
 from email.utils import format_datetime, parsedate_to_datetime
@@ -988,3 +989,11 @@ def test_any_bytes_in_any_header_give_valid_unicode(junk: bytes, header: str) ->
     _assert_valid_unicode(parse_message(raw))
     top = header.encode() + b": " + junk.replace(b"\n", b" ").replace(b"\r", b" ")
     _assert_valid_unicode(parse_message(top + b"\nFrom: b@example.com\n\nbody\n"))
+
+
+@given(st.text(alphabet="ab\r\n", max_size=40))
+def test_every_line_ending_in_the_text_becomes_a_line_feed(body: str) -> None:
+    raw = b"From: a@example.com\nContent-Type: text/plain\nContent-Transfer-Encoding: base64\n\n"
+    result = parse_message(raw + base64.b64encode(body.encode()) + b"\n")
+    assert isinstance(result, InboundMessage)
+    assert result.text == re.sub(r"\r\n?", "\n", body)

@@ -28,10 +28,11 @@ from email.headerregistry import (
     HeaderRegistry,
     ParameterizedMIMEHeader,
 )
+from email.message import EmailMessage
 from email.policy import EmailPolicy
 from typing import Any, Final
 
-__all__ = ["MimeHeaderFactory", "ReadingPolicy", "plain_parameters"]
+__all__ = ["MimeHeaderFactory", "ParsedMessage", "ReadingPolicy", "plain_parameters"]
 
 _CACHED: Final = frozenset(
     {"content-type", "content-disposition", "content-transfer-encoding", "mime-version"}
@@ -157,13 +158,50 @@ class MimeHeaderFactory(HeaderRegistry):
         self._remember.cache_clear()
 
 
+class ParsedMessage(EmailMessage):
+    """An :class:`~email.message.EmailMessage` that remembers its content type.
+
+    The parser asks each part for its content type several times (and each
+    child asks its parent); every answer fetches the ``Content-Type`` header
+    object through the policy. The answer is kept with what it was read from:
+    the first raw ``Content-Type`` value (the object itself), the default type
+    and the policy. A change to any of them (a header set, replaced or deleted
+    stores a new value) is read afresh, so the answer is always the one
+    :class:`~email.message.EmailMessage` gives.
+    """
+
+    _content_type: tuple[object, str, object, str] | None = None
+
+    def get_content_type(self) -> str:
+        raw: object = None
+        for name, value in self.raw_items():
+            if name.lower() == "content-type":
+                raw = value
+                break
+        known = self._content_type
+        if (
+            known is not None
+            and known[0] is raw
+            and known[1] == self.get_default_type()
+            and known[2] is self.policy
+        ):
+            return known[3]
+        content_type = super().get_content_type()
+        self._content_type = (raw, self.get_default_type(), self.policy, content_type)
+        return content_type
+
+
 class ReadingPolicy(EmailPolicy):
-    """``policy.default``, fetching a header without the line-break removal it does not need.
+    """``policy.default`` reading into :class:`ParsedMessage`, fetching headers faster.
 
     The parser asks for each part's ``Content-Type`` several times, and
     ``policy.default`` removes line breaks from the value with a regular
     expression every time; a value without any is passed on as it is.
     """
+
+    def __init__(self, **kw: Any) -> None:
+        kw.setdefault("message_factory", ParsedMessage)
+        super().__init__(**kw)
 
     def header_fetch_parse(self, name: str, value: str) -> Any:
         if type(value) is str and "\n" not in value and "\r" not in value:

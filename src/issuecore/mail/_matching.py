@@ -436,15 +436,10 @@ class _Matcher:
     # -- outcomes -------------------------------------------------------------
 
     def _matched(self, issue: Issue, signal: Signal, why: str) -> Decision:
-        decision = self._matched_issue(issue, signal, why)
-        if decision.kind is not DecisionKind.APPEND:
-            return decision
+        """Return what becomes of a message matched to ``issue`` (an append: has the raiser it)."""
+        automated = self.automation.automated
         message = self.message
         direct = any(same_address(a, issue.raised_by) for a in (*message.to, *message.cc))
-        return attrs.evolve(decision, addressed_to_raiser=direct)
-
-    def _matched_issue(self, issue: Issue, signal: Signal, why: str) -> Decision:
-        automated = self.automation.automated
         copied, left_out = self._capped(self._copied_in(issue))
         if not self.is_closed(issue.status):
             return self._decision(
@@ -455,6 +450,7 @@ class _Matcher:
                 change_status=not automated,
                 copied_in=copied,
                 left_out=left_out,
+                addressed_to_raiser=direct,
             )
         if automated:
             return self._decision(
@@ -467,6 +463,7 @@ class _Matcher:
                 issue_number=issue.number,
                 copied_in=copied,
                 left_out=left_out,
+                addressed_to_raiser=direct,
             )
         policy = self.settings.follow_up_policy
         closed_at = issue.closed_at
@@ -483,6 +480,7 @@ class _Matcher:
                 reopen=True,
                 copied_in=copied,
                 left_out=left_out,
+                addressed_to_raiser=direct,
             )
         detail = (
             "follow-ups always start a new issue"

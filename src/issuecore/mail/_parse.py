@@ -70,7 +70,6 @@ _MAX_SUBJECT: Final = 10_000
 _MAX_FILENAME: Final = 150
 _MSG_ID: Final = re.compile(r"<[^<>\s]{1,990}>")
 _FOLD: Final = re.compile(r"\r?\n|\r")
-_NEWLINES: Final = re.compile(r"\r\n?")
 # "Thu, 26 Nov 2026 09:14:01 +0000", the form nearly every client writes; others go to email.utils
 _COMMON_DATE: Final = re.compile(
     r"\s*(?:[A-Za-z]{3},\s*)?(\d{1,2})\s+([A-Za-z]{3})\s+(\d{4})\s+(\d{2}):(\d{2})(?::(\d{2}))?"
@@ -654,7 +653,7 @@ def _plain_to_html(text: str) -> str:
 def _normalise_text(text: str) -> str:
     """Return ``text`` with ``\\n`` line endings, no NUL and no lone surrogate."""
     if "\r" in text:
-        text = _NEWLINES.sub("\n", text)
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
     return _clean_text(text)
 
 

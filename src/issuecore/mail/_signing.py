@@ -10,7 +10,6 @@ an altered or invented ID fails the check.
 from __future__ import annotations
 
 import enum
-import hashlib
 import hmac
 import re
 import secrets
@@ -58,7 +57,7 @@ _FORGED: Final = SignedId(status=SignatureStatus.FORGED)
 
 def _mac(key: bytes, number: str, unique: str) -> str:
     message = f"{_VERSION}\0{number}\0{unique}".encode()
-    return hmac.new(key, message, hashlib.sha256).hexdigest()[:_MAC_LENGTH]
+    return hmac.digest(key, message, "sha256").hex()[:_MAC_LENGTH]
 
 
 def make_message_id(number: str, *, key: bytes, domain: str, unique: str | None = None) -> str:
