@@ -1,12 +1,15 @@
-"""The header factory intake parses with: ``policy.default`` headers, built faster.
+"""The policy intake parses with: ``policy.default`` headers, built and read faster.
 
 :data:`email.policy.default` turns every header it is asked for into a
 structured object, and the parser asks for each part's ``Content-Type``
 several times. Building one costs about as much as parsing a whole small
-message with ``compat32``. Two things make intake cheaper without changing
+message with ``compat32``. Three things make intake cheaper without changing
 what the objects are:
 
 - the factory remembers recently built MIME headers (they are immutable);
+- a parsed part remembers its content type with the raw value it was read
+  from (:class:`ParsedMessage`), and a header value without line breaks is
+  not searched for them (:class:`ReadingPolicy`);
 - a ``Content-Type`` in the plain form nearly all mail uses
   (``type/subtype; name=value; name="quoted value"``) is read directly into
   the same :class:`~email.headerregistry.ContentTypeHeader` the standard

@@ -4,10 +4,11 @@ Parsing never raises. Whatever can be read is kept and the defects the
 parser found are listed; a message that cannot be read at all becomes a
 :class:`Quarantined` value carrying the reason.
 
-Parsing uses :data:`email.policy.default` with a faster header factory
-(:mod:`issuecore.mail._headers`: same header objects, built more cheaply),
-and the address, date and ID headers are decoded once from their raw
-values, so each message is parsed once and each header read once. What the
+Parsing uses :data:`email.policy.default`, read faster
+(:mod:`issuecore.mail._headers`: the same header objects built more cheaply,
+and each part's content type remembered), and the address, date, ID and
+transfer-encoding headers are decoded once from their raw values, so each
+message is parsed once and each header read once. What the
 standard parser gives up on is repaired first (a header line without a
 colon in the middle of the header block, a space before a colon, junk
 before the first header). Text is decoded by the character-set policy of
