@@ -296,3 +296,13 @@ def test_the_metrics_give_the_business_time_to_resolution() -> None:
     metrics = clock.metrics()
     assert (metrics.first_response_business, metrics.first_response_elapsed) == (H, H)
     assert (metrics.resolution_business, metrics.resolution_elapsed) == (10 * H, 26 * H)
+
+
+def test_a_target_met_as_the_clock_resumes_has_no_deadline_to_show() -> None:
+    # One hour ran before the pause at 10:00; the answer came at 11:00, the
+    # instant the clock ran again, so while paused and short of the eight hours.
+    clock = moved(responding_in(8), SlaRole.PAUSED, monday(10))
+    clock = moved(clock, SlaRole.RUNNING, monday(11), responded=True)
+    clock = moved(clock, SlaRole.PAUSED, monday(15))
+    assert clock.response.met is True
+    assert clock.judged_deadline(OFFICE, clock.response) is None
