@@ -9,7 +9,7 @@ import attrs
 import pytest
 
 from issuecore import SlaTargetName
-from issuecore._sla.agreement import ServiceLevelAgreement, SlaTarget
+from issuecore._sla.agreement import AtRisk, ServiceLevelAgreement, SlaTarget
 from issuecore._sla.calendar import BusinessCalendar
 from issuecore._sla.clock import (
     SlaClock,
@@ -296,3 +296,23 @@ def test_the_metrics_give_the_business_time_to_resolution() -> None:
     metrics = clock.metrics()
     assert (metrics.first_response_business, metrics.first_response_elapsed) == (H, H)
     assert (metrics.resolution_business, metrics.resolution_elapsed) == (10 * H, 26 * H)
+
+
+def test_a_target_met_as_the_clock_resumes_has_no_deadline_to_show() -> None:
+    # One hour ran before the pause at 10:00; the answer came at 11:00, the
+    # instant the clock ran again, so while paused and short of the eight hours.
+    clock = moved(responding_in(8), SlaRole.PAUSED, monday(10))
+    clock = moved(clock, SlaRole.RUNNING, monday(11), responded=True)
+    clock = moved(clock, SlaRole.PAUSED, monday(15))
+    assert clock.response.met is True
+    assert clock.judged_deadline(OFFICE, clock.response) is None
+
+
+def test_a_target_is_at_risk_only_while_it_runs() -> None:
+    # Ten hours with the last quarter at risk: at risk from Monday 16:30 while
+    # running; paused at 17:00 past that point, it has no at-risk instant.
+    watched = attrs.evolve(ON_OFFICE_HOURS, at_risk=AtRisk(fraction=0.25))
+    clock = running(watched)
+    assert clock.at_risk_from(watched, clock.response) == monday(16, 30)
+    paused, _ = observe(clock, watched, role=SlaRole.PAUSED, at=monday(17))
+    assert paused.at_risk_from(watched, paused.response) is None
