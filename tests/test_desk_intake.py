@@ -527,14 +527,13 @@ def test_a_failure_in_the_normal_path_is_quarantined_with_the_reason(store: Stor
 def test_a_failing_message_reusing_a_message_id_is_quarantined_under_the_derived_id(
     store: Store,
 ) -> None:
-    desk = make_desk(store)
+    failing = FailingStore(store)
+    desk = make_desk(failing)  # type: ignore[arg-type]
     assert desk.receive(message()).kind == "created"
-    other = message(body=b"A different message under the same Message-ID.\n")
-
-    def explode(*args: object, **kwargs: object) -> None:
-        raise RuntimeError("disk on fire")
-
-    desk._receive = explode  # type: ignore[method-assign]
+    other = message(
+        sender=b"bea@customer.example", body=b"A different message under the same Message-ID.\n"
+    )
+    failing.failures["insert_issue"] = 1
     outcome = desk.receive(other)
     again = desk.receive(other)
 
@@ -544,16 +543,31 @@ def test_a_failing_message_reusing_a_message_id_is_quarantined_under_the_derived
         derived,
         "intake_error",
     )
+    assert outcome.reason == "intake failed: RuntimeError: simulated failure in insert_issue"
     assert (outcome.issue_number, outcome.created, outcome.auto_reply) == (None, False, False)
     assert desk.kept_message(derived) == other
     assert desk.kept_message("<m1@customer.example>") is None
+    assert (again.kind, again.message_id) == ("duplicate", derived)
+    assert len(desk.find()) == 1
+
+
+def test_a_message_whose_intake_fails_again_after_being_quarantined_is_a_duplicate(
+    store: Store,
+) -> None:
+    failing = FailingStore(store)
+    desk = make_desk(failing)  # type: ignore[arg-type]
+    failing.failures["insert_issue"] = 1
+    first = desk.receive(message())
+    failing.failures["lookup_message"] = 1  # the normal path fails; the last resort reads it
+    again = desk.receive(message())
+    assert first.kind == "quarantined"
     assert (again.kind, again.message_id, again.signal, again.issue_number) == (
         "duplicate",
-        derived,
+        "<m1@customer.example>",
         "message_id",
         None,
     )
-    assert again.reason == f"Message-ID {derived} was already recorded as quarantined"
+    assert again.reason == "Message-ID <m1@customer.example> was already recorded as quarantined"
     assert (again.created, again.auto_reply) == (False, False)
 
 
