@@ -115,7 +115,8 @@ def test_an_agreement_needs_a_target() -> None:
 
 def test_the_default_priority_must_have_a_target() -> None:
     with pytest.raises(
-        AgreementError, match="default_priority 'Medium' has no target; known: High, Low"
+        AgreementError,
+        match=r"^agreement 'Gold': default_priority 'Medium' has no target; known: High, Low$",
     ):
         agreement(default_priority="Medium")
 
