@@ -40,13 +40,13 @@ TestDeskOnSQLite = desk_machine(_sqlite, close_store=_close).TestCase
 _profile = settings()
 TestDeskOnMemory.settings = settings(
     TestDeskOnMemory.settings,
-    max_examples=min(150, _profile.max_examples),
-    stateful_step_count=min(80, _profile.stateful_step_count),
+    max_examples=min(100, _profile.max_examples),
+    stateful_step_count=min(60, _profile.stateful_step_count),
 )
 TestDeskOnSQLite.settings = settings(
     TestDeskOnSQLite.settings,
-    max_examples=max(10, min(150, _profile.max_examples) // 5),
-    stateful_step_count=min(80, _profile.stateful_step_count),
+    max_examples=max(10, min(100, _profile.max_examples) // 5),
+    stateful_step_count=min(60, _profile.stateful_step_count),
 )
 
 
