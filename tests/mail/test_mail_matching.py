@@ -843,7 +843,12 @@ def test_automated_mail_from_the_raiser_on_a_closed_issue_still_copies_in_and_sa
         "dan@example.com",
     )
     decision = _decide(message, _closed(1), max_new_participants=1)
-    assert (decision.kind, decision.reopen) == (DecisionKind.APPEND, False)
+    assert (decision.kind, decision.signal, decision.issue_number) == (
+        DecisionKind.APPEND,
+        Signal.SUBJECT_TOKEN,
+        "ISS-2026-00070",
+    )
+    assert (decision.reopen, decision.change_status) == (False, False)
     assert (decision.copied_in, decision.left_out) == (("carl@example.com",), ("dan@example.com",))
     assert decision.addressed_to_raiser
     assert decision.reason.endswith(
@@ -857,11 +862,12 @@ def test_a_reopening_follow_up_from_the_raiser_copies_in_and_says_direct() -> No
         extra="To: alice@example.com\nCc: carl@example.com, dan@example.com",
     )
     decision = _decide(message, _closed(1), max_new_participants=1)
-    assert (decision.kind, decision.reopen, decision.change_status) == (
+    assert (decision.kind, decision.signal, decision.issue_number) == (
         DecisionKind.APPEND,
-        True,
-        True,
+        Signal.SUBJECT_TOKEN,
+        "ISS-2026-00070",
     )
+    assert (decision.reopen, decision.change_status) == (True, True)
     assert (decision.copied_in, decision.left_out) == (("carl@example.com",), ("dan@example.com",))
     assert decision.addressed_to_raiser
     assert decision.reason.endswith(
@@ -881,3 +887,26 @@ def test_a_follow_up_to_an_open_issue_says_what_was_left_out() -> None:
         f"subject token names {VICTIM} and alice@example.com is a participant; "
         "2 more copied-in addresses left out (max_new_participants is 1)"
     )
+
+
+@pytest.mark.parametrize(
+    ("days_ago", "policy", "kind"),
+    [
+        (15, "reopen_within", DecisionKind.CREATE),
+        (1, "new_issue", DecisionKind.CREATE),
+        (1, "reopen_within", DecisionKind.APPEND),
+        (400, "reopen", DecisionKind.APPEND),
+    ],
+)
+def test_a_follow_up_keeps_the_signal_that_named_the_closed_issue(
+    days_ago: int, policy: str, kind: DecisionKind
+) -> None:
+    lookup = _closed(days_ago)
+    lookup.add_message("<done-1@example.com>", "created", "ISS-2026-00070")
+    message = _message(extra="In-Reply-To: <done-1@example.com>")
+    decision = _decide(message, lookup, follow_up_policy=policy)
+    assert (decision.kind, decision.signal) == (kind, Signal.IN_REPLY_TO)
+    if kind is DecisionKind.APPEND:
+        assert (decision.issue_number, decision.reopen) == ("ISS-2026-00070", True)
+    else:
+        assert (decision.issue_number, decision.follows_up) == (None, "ISS-2026-00070")
