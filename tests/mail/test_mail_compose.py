@@ -755,3 +755,27 @@ def test_a_plain_auto_reply_to_a_message_without_its_own_id_is_not_threaded() ->
     assert found is not None
     assert b"In-Reply-To" not in found[1]
     assert b"References" not in found[1]
+
+
+def test_outbound_mail_writes_and_cleans_tokens_in_the_desks_own_format() -> None:
+    config = settings(token_format="(Ticket {number})", auto_reply_template="{subject}|{token}")
+    message = _plain_message(subject="Re: Printer (Ticket ISS-2099-00001)")
+    reply = compose_auto_reply(message, number=NUMBER, settings=config, now=NOW)
+    assert reply is not None
+    assert reply["Subject"] == f"Re: Printer (Ticket {NUMBER})"
+    assert reply.get_content().strip() == f"Printer|(Ticket {NUMBER})"
+    found = compose_auto_reply_bytes(message, number=NUMBER, settings=config, now=NOW)
+    assert found is not None
+    assert f"\nSubject: Re: Printer (Ticket {NUMBER})\n".encode() in found[1]
+    assert found[1].endswith(f"\n\nPrinter|(Ticket {NUMBER})\n".encode())
+    target = issue(
+        "ISS-2026-00042",
+        raised_by="alice@example.com",
+        subject="Re: Printer (Ticket ISS-2026-00042)",
+    )
+    agent = compose_agent_reply(target, body="b", settings=config, now=NOW)
+    assert agent["Subject"] == "Re: Printer (Ticket ISS-2026-00042)"
+    ack = compose_acknowledgement(target, settings=config, now=NOW)
+    assert ack is not None
+    assert ack["Subject"] == "Re: Printer (Ticket ISS-2026-00042)"
+    assert ack.get_content().strip() == "Printer|(Ticket ISS-2026-00042)"

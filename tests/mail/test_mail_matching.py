@@ -910,3 +910,21 @@ def test_a_follow_up_keeps_the_signal_that_named_the_closed_issue(
         assert (decision.issue_number, decision.reopen) == ("ISS-2026-00070", True)
     else:
         assert (decision.issue_number, decision.follows_up) == (None, "ISS-2026-00070")
+
+
+def test_a_new_issue_subject_loses_the_token_in_the_desks_own_format(lookup: FakeLookup) -> None:
+    message = _message(subject="Re: Printer (Ticket ISS-2099-00001)")
+    decision = _decide(message, lookup, token_format="(Ticket {number})")
+    assert (decision.kind, decision.subject) == (DecisionKind.CREATE, "Printer")
+
+
+def test_a_no_reply_sender_naming_our_own_address_copies_in_nobody(lookup: FakeLookup) -> None:
+    message = _message(
+        sender="noreply@erp.example",
+        extra="Reply-To: Support@helpdesk.example\nCc: yan@example.com",
+    )
+    decision = _decide(message, lookup, automated_policy="create")
+    assert (decision.kind, decision.automated) == (DecisionKind.CREATE, True)
+    assert decision.copied_in == ("yan@example.com",)
+    assert decision.reason == "no reference to a known issue"
+    assert (decision.auto_reply, decision.auto_reply_to) == (False, None)
