@@ -779,3 +779,62 @@ def test_outbound_mail_writes_and_cleans_tokens_in_the_desks_own_format() -> Non
     assert ack is not None
     assert ack["Subject"] == "Re: Printer (Ticket ISS-2026-00042)"
     assert ack.get_content().strip() == "Printer|(Ticket ISS-2026-00042)"
+
+
+def test_an_acknowledgement_is_written_with_the_header_lines_of_an_automatic_reply() -> None:
+    target = issue("ISS-2026-00042", raised_by="alice@example.com", subject="Invoice")
+    ack = compose_acknowledgement(target, settings=settings(), now=NOW, unique="u1")
+    assert ack is not None
+    assert list(ack.keys()) == [
+        "From", "To", "Subject", "Date", "Message-ID", "X-IssueCore-Loop", "Content-Type",
+        "Content-Transfer-Encoding", "MIME-Version", "Auto-Submitted", "X-Auto-Response-Suppress",
+    ]  # fmt: skip
+    wire = ack.as_bytes()
+    assert b"\nAuto-Submitted: auto-replied\n" in wire
+    assert b"\nX-Auto-Response-Suppress: All\n" in wire
+
+
+def test_a_retried_acknowledgement_keeps_its_message_id() -> None:
+    target = issue("ISS-2026-00042", raised_by="alice@example.com", subject="Invoice")
+    ids = set()
+    for _ in range(2):
+        ack = compose_acknowledgement(target, settings=settings(), now=NOW, unique="same")
+        assert ack is not None
+        ids.add(ack["Message-ID"])
+    assert len(ids) == 1
+
+
+def test_an_attachment_of_an_unreadable_type_is_written_as_octet_stream_in_lower_case() -> None:
+    reply = _with_extras(Attachment(filename="a.bin", content_type="pdf", data=b"x"))
+    assert b"\nContent-Type: application/octet-stream\n" in reply.as_bytes()
+
+
+@pytest.mark.parametrize(
+    ("agent_name", "sent_as"),
+    [
+        # the email package refuses the name as written (a CR LF inside an encoded word)
+        ("=?utf-8?b?DQo=?=", "= ?utf-8?b?DQo= ?= <support@helpdesk.example>"),
+        # and fails on this one with IndexError
+        (
+            "=?utf-8?q?=3C?= =?utf-8?q?=0D",
+            "= ?utf-8?q?=3C?= = ?utf-8?q?=0D <support@helpdesk.example>",
+        ),
+    ],
+    ids=["refused", "index-error"],
+)
+def test_an_agent_name_the_email_package_cannot_take_is_sent_with_its_encoded_words_broken(
+    agent_name: str, sent_as: str
+) -> None:
+    reply = _agent_reply(body="b", agent_name=agent_name)
+    assert reply["From"] == sent_as
+    _assert_header_safe(reply)
+
+
+def test_an_agent_reply_is_written_with_the_usual_spelling_of_cc() -> None:
+    target = issue(
+        "ISS-2026-00042",
+        raised_by="alice@example.com",
+        subject="x",
+        participants=("bob@b.example",),
+    )
+    assert b"\nCc: bob@b.example\n" in _agent_reply(body="b", target=target).as_bytes()
