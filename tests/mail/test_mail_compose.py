@@ -830,11 +830,82 @@ def test_an_agent_name_the_email_package_cannot_take_is_sent_with_its_encoded_wo
     _assert_header_safe(reply)
 
 
-def test_an_agent_reply_is_written_with_the_usual_spelling_of_cc() -> None:
+def test_an_agent_reply_is_written_with_the_usual_spelling_of_cc_and_html() -> None:
     target = issue(
         "ISS-2026-00042",
         raised_by="alice@example.com",
         subject="x",
         participants=("bob@b.example",),
     )
-    assert b"\nCc: bob@b.example\n" in _agent_reply(body="b", target=target).as_bytes()
+    wire = _agent_reply(body="b", target=target, html="<p>b</p>").as_bytes()
+    assert b"\nCc: bob@b.example\n" in wire
+    assert b'\nContent-Type: text/html; charset="utf-8"\n' in wire
+
+
+def _written_plainly(
+    message: InboundMessage, monkeypatch: pytest.MonkeyPatch, **changes: object
+) -> bytes:
+    """Return the automatic reply's bytes, failing if they were not written by the shortcut."""
+    config = settings(**changes)
+    expected = _queued(message, number=NUMBER, settings=config, now=NOW, unique="abc")
+    assert expected is not None
+    with monkeypatch.context() as patch:
+
+        def refuse(*_: object, **__: object) -> None:
+            raise AssertionError("the plain reply was composed as a message")
+
+        patch.setattr("issuecore.mail._compose.compose_auto_reply", refuse)
+        found = compose_auto_reply_bytes(
+            message, number=NUMBER, settings=config, now=NOW, unique="abc"
+        )
+    assert found == expected
+    return found[1]
+
+
+def test_a_subject_of_exactly_900_characters_is_still_written_plainly(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The subject is cut to 250 characters before the token, so only a long token reaches 900.
+    token = "[" + " ".join(["t" * 150] * 5) + " " + "u" * 109 + " #{number}]"
+    wire = _written_plainly(_plain_message(), monkeypatch, token_format=token)
+    (subject,) = [line for line in wire.split(b"\n") if line.startswith(b"Subject: ")]
+    assert len(subject) == len("Subject: ") + 900
+
+
+def test_references_of_exactly_900_characters_are_still_written_plainly(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # 19 ids of 44 characters and a 45-character one, with 19 spaces between: 900
+    references = tuple(f"<r{i:03d}{'x' * 28}@c.example>" for i in range(19))
+    message = _plain_message(references=references, message_id=f"<{'f' * 33}@c.example>")
+    chain = reference_chain((*references, message.message_id))
+    assert len(" ".join(chain)) == 900
+    wire = _written_plainly(message, monkeypatch)
+    assert f"\nReferences: {' '.join(chain)}\n".encode() in wire
+
+
+def test_a_body_line_of_exactly_998_characters_is_still_written_plainly(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    template = "Issue {number}\n" + "z" * 998 + "\n"
+    wire = _written_plainly(_plain_message(), monkeypatch, auto_reply_template=template)
+    assert b"\n" + b"z" * 998 + b"\n" in wire
+
+
+def test_a_message_without_its_own_id_is_still_answered_plainly(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    wire = _written_plainly(_plain_message(synthetic_message_id=True), monkeypatch)
+    assert b"In-Reply-To" not in wire
+
+
+def test_an_own_message_id_too_long_to_thread_on_is_left_out_of_a_plain_reply() -> None:
+    long_id = f"<{'a' * 200}@{'b' * 50}.example>"  # plain, but over 250 characters
+    message = _plain_message(message_id=long_id, references=("<r1@c.example>",))
+    keywords: dict[str, object] = {"number": NUMBER, "settings": settings(), "now": NOW}
+    keywords["unique"] = "abc"
+    found = compose_auto_reply_bytes(message, **keywords)  # type: ignore[arg-type]
+    assert found is not None
+    assert found == _queued(message, **keywords)
+    assert long_id.encode() not in found[1]
+    assert b"\nReferences: <r1@c.example>\n" in found[1]
