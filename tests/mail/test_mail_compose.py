@@ -909,3 +909,9 @@ def test_an_own_message_id_too_long_to_thread_on_is_left_out_of_a_plain_reply() 
     assert found == _queued(message, **keywords)
     assert long_id.encode() not in found[1]
     assert b"\nReferences: <r1@c.example>\n" in found[1]
+
+
+@pytest.mark.parametrize("limit", [0, 1, 20])
+def test_reference_chain_of_nothing_is_empty_whatever_the_limit(limit: int) -> None:
+    assert reference_chain([], limit=limit) == ()
+    assert reference_chain(["<bad id@x>"], limit=limit) == ()
