@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import email
 import email.policy
-from datetime import timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from email.message import EmailMessage
 
 import attrs
@@ -15,9 +15,11 @@ from mail_support import NOW, SIGNING_KEY, WORKFLOW, fixture_bytes, issue, setti
 
 from issuecore._instants import in_utc
 from issuecore._model import Attachment
+from issuecore.errors import NaiveDatetimeError
 from issuecore.mail import InboundMessage, parse_message
 from issuecore.mail._compose import (
     InMemoryAutoReplyCounter,
+    auto_reply_recipient,
     compose_acknowledgement,
     compose_agent_reply,
     compose_auto_reply,
@@ -571,3 +573,345 @@ def test_auto_reply_bytes_at_the_edges_of_the_shortcut_equal_the_composed_reply(
     found = compose_auto_reply_bytes(message, **keywords)  # type: ignore[arg-type]
     assert found is not None
     assert found == _queued(message, **keywords)
+
+
+# --- what each header of an outbound message holds, stated one by one ----------------------
+
+
+def _agent_reply(**keywords: object) -> EmailMessage:
+    target = keywords.pop("target", None) or issue(
+        "ISS-2026-00042", raised_by="alice@example.com", subject="Invoice"
+    )
+    keywords.setdefault("now", NOW)
+    return compose_agent_reply(target, settings=settings(), **keywords)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("call", "name"),
+    [
+        (lambda at: reserve_auto_reply(
+            InMemoryAutoReplyCounter(), "a@x.example", now=at, settings=settings()
+        ), "now"),
+        (lambda at: InMemoryAutoReplyCounter().record("a@x.example", at), "at"),
+        (lambda at: compose_auto_reply(
+            _inbound("forward"), number=NUMBER, settings=settings(), now=at
+        ), "now"),
+        (lambda at: compose_auto_reply_bytes(
+            _inbound("forward"), number=NUMBER, settings=settings(), now=at
+        ), "now"),
+        (lambda at: _agent_reply(body="b", now=at), "now"),
+        (lambda at: compose_acknowledgement(
+            issue(NUMBER, raised_by="a@x.example", subject="x"), settings=settings(), now=at
+        ), "now"),
+    ],
+    ids=["reserve", "record", "auto-reply", "auto-reply-bytes", "agent-reply", "acknowledgement"],
+)  # fmt: skip
+def test_a_naive_instant_is_refused_by_name(call: object, name: str) -> None:
+    with pytest.raises(NaiveDatetimeError, match=rf"\b{name}\b"):
+        call(datetime(2026, 1, 1))  # type: ignore[operator]
+
+
+def test_an_encoded_word_in_a_subject_is_broken_rather_than_decoded_into_a_line_break() -> None:
+    target = issue(
+        "ISS-2026-00042",
+        raised_by="alice@example.com",
+        subject="=?UTF-8?Q?=0D=0ABcc:_v@x.example?= Xmas",
+    )
+    reply = _agent_reply(body="b", target=target)
+    assert reply["Subject"] == "Re: = ?UTF-8?Q?=0D=0ABcc:_v@x.example?= Xmas [#ISS-2026-00042]"
+    _assert_header_safe(reply)
+
+
+def test_an_agent_reply_without_copies_or_thread_has_no_cc_in_reply_to_or_references() -> None:
+    reply = _agent_reply(body="b")
+    assert reply["To"] == "alice@example.com"
+    assert (reply["Cc"], reply["In-Reply-To"], reply["References"]) == (None, None, None)
+    assert reply["Message-ID"].endswith("@helpdesk.example>")
+
+
+def test_an_agent_reply_to_nobody_it_may_send_to_has_no_to() -> None:
+    target = issue("ISS-2026-00042", raised_by="noreply@erp.example", subject="Order")
+    reply = _agent_reply(body="b", target=target)
+    assert (reply["To"], reply["Cc"]) == (None, None)
+    assert reply["Subject"] == "Re: Order [#ISS-2026-00042]"
+
+
+def test_an_agent_reply_threads_on_a_trimmed_parent_and_drops_an_unsafe_one() -> None:
+    trimmed = _agent_reply(body="b", in_reply_to=" <p@x.example> ")
+    assert (trimmed["In-Reply-To"], trimmed["References"]) == ("<p@x.example>", "<p@x.example>")
+    unsafe = _agent_reply(body="b", in_reply_to="<p q@x.example>", references=("<r@x.example>",))
+    assert (unsafe["In-Reply-To"], unsafe["References"]) == (None, "<r@x.example>")
+    encoded = _agent_reply(body="b", in_reply_to="<=?utf-8?q?p?=@x.example>")
+    assert (encoded["In-Reply-To"], encoded["References"]) == (None, None)
+
+
+def test_a_long_agent_name_is_cut_to_120_characters() -> None:
+    reply = _agent_reply(body="b", agent_name="A" * 130)
+    assert reply["From"] == "A" * 119 + "\u2026 <support@helpdesk.example>"
+    assert _agent_reply(body="b", agent_name="B" * 120)["From"] == (
+        "B" * 120 + " <support@helpdesk.example>"
+    )
+
+
+def test_nul_and_lone_surrogates_in_a_body_are_dropped_and_replaced() -> None:
+    reply = _agent_reply(body="a\0b\ud800c", html="<p>x\0y\udfffz</p>")
+    assert reply.get_body(("plain",)).get_content() == "ab\ufffdc\n"  # type: ignore[union-attr]
+    assert reply.get_body(("html",)).get_content() == "<p>xy\ufffdz</p>\n"  # type: ignore[union-attr]
+
+
+def test_a_long_attachment_name_is_cut_to_200_characters() -> None:
+    long_name = "n" * 195 + ".pdf.txt"
+    reply = _with_extras(Attachment(filename=long_name, content_type="text/plain", data=b"x"))
+    (part,) = reply.iter_attachments()
+    assert part.get_filename() == "n" * 195 + ".pdf\u2026"
+    fitting = "m" * 196 + ".txt"
+    reply = _with_extras(Attachment(filename=fitting, content_type="text/plain", data=b"x"))
+    (part,) = reply.iter_attachments()
+    assert part.get_filename() == fitting
+
+
+def test_reference_chain_keeps_twenty_by_default_and_drops_encoded_words() -> None:
+    ids = [f"<n{i}@x>" for i in range(25)]
+    assert reference_chain(ids) == ("<n0@x>", *ids[6:])
+    assert reference_chain(ids[:20]) == tuple(ids[:20])
+    assert reference_chain([" <a@x> ", "<=?utf-8?q?b?=@x>", "<c@x>"]) == ("<a@x>", "<c@x>")
+
+
+@pytest.mark.parametrize(
+    ("reply_to", "answered"),
+    [
+        ("noreply@third.example, y@third.example", "ana@customer.example"),
+        ("Support@Helpdesk.example, y@third.example", "ana@customer.example"),
+        ("Y@Third.example", "Y@third.example"),
+    ],
+    ids=["robot-first", "own-first", "usable-first"],
+)
+def test_an_unusable_first_reply_to_falls_back_to_from_never_to_the_second(
+    reply_to: str, answered: str
+) -> None:
+    raw = f"From: ana@customer.example\nReply-To: {reply_to}\nMessage-ID: <m@x>\n\nhi\n"
+    message = parse_message(raw.encode())
+    assert isinstance(message, InboundMessage)
+    assert auto_reply_recipient(message, settings()) == answered
+    assert _auto_reply(message)["To"] == answered
+
+
+@pytest.mark.parametrize(
+    "sender",
+    ["noreply@shop.example", "SUPPORT@helpdesk.example", "mailer-daemon@mx.example"],
+    ids=["no-reply", "own", "mailer-daemon"],
+)
+def test_nobody_is_answered_when_from_is_a_robot_or_our_own_address(sender: str) -> None:
+    message = InboundMessage(message_id="<m@x>", from_address=sender, subject="x")
+    assert auto_reply_recipient(message, settings()) is None
+    assert compose_auto_reply(message, number=NUMBER, settings=settings(), now=NOW) is None
+    assert compose_auto_reply_bytes(message, number=NUMBER, settings=settings(), now=NOW) is None
+
+
+def test_an_auto_reply_fills_every_field_of_the_template() -> None:
+    template = "{number} | {subject} | {token} | {support_address}"
+    message = _plain_message(subject="Re: Cannot log in [#ISS-2026-00001]")
+    reply = _auto_reply(message, auto_reply_template=template)
+    expected = f"{NUMBER} | Cannot log in | [#{NUMBER}] | support@helpdesk.example"
+    assert reply.get_content().strip() == expected
+    found = compose_auto_reply_bytes(
+        message, number=NUMBER, settings=settings(auto_reply_template=template), now=NOW
+    )
+    assert found is not None
+    assert found[1].endswith(f"\n\n{expected}\n".encode())
+
+
+def test_a_plain_auto_reply_is_written_header_by_header() -> None:
+    message = _plain_message(references=("<r1@customer.example>",))
+    found = compose_auto_reply_bytes(
+        message, number=NUMBER, settings=settings(auto_reply_template="Hi {number}"), now=NOW,
+        unique="abc",
+    )  # fmt: skip
+    assert found is not None
+    message_id, wire = found
+    assert verify_message_id(message_id, key=SIGNING_KEY).issue_number == NUMBER
+    assert wire.decode("ascii") == (
+        "From: support@helpdesk.example\n"
+        "To: ana@customer.example\n"
+        f"Subject: Re: Cannot log in [#{NUMBER}]\n"
+        "Date: Thu, 26 Nov 2026 17:00:00 +0000\n"
+        f"Message-ID: {message_id}\n"
+        "In-Reply-To: <first@customer.example>\n"
+        "References: <r1@customer.example> <first@customer.example>\n"
+        "X-IssueCore-Loop: support@helpdesk.example\n"
+        'Content-Type: text/plain; charset="utf-8"\n'
+        "Content-Transfer-Encoding: 7bit\n"
+        "MIME-Version: 1.0\n"
+        "Auto-Submitted: auto-replied\n"
+        "X-Auto-Response-Suppress: All\n"
+        "\n"
+        f"Hi {NUMBER}\n"
+    )
+
+
+def test_a_plain_auto_reply_to_a_message_without_its_own_id_is_not_threaded() -> None:
+    message = _plain_message(synthetic_message_id=True, references=("<r1@customer.example>",))
+    found = compose_auto_reply_bytes(message, number=NUMBER, settings=settings(), now=NOW)
+    assert found is not None
+    assert b"In-Reply-To" not in found[1]
+    assert b"References" not in found[1]
+
+
+def test_outbound_mail_writes_and_cleans_tokens_in_the_desks_own_format() -> None:
+    config = settings(token_format="(Ticket {number})", auto_reply_template="{subject}|{token}")
+    message = _plain_message(subject="Re: Printer (Ticket ISS-2099-00001)")
+    reply = compose_auto_reply(message, number=NUMBER, settings=config, now=NOW)
+    assert reply is not None
+    assert reply["Subject"] == f"Re: Printer (Ticket {NUMBER})"
+    assert reply.get_content().strip() == f"Printer|(Ticket {NUMBER})"
+    found = compose_auto_reply_bytes(message, number=NUMBER, settings=config, now=NOW)
+    assert found is not None
+    assert f"\nSubject: Re: Printer (Ticket {NUMBER})\n".encode() in found[1]
+    assert found[1].endswith(f"\n\nPrinter|(Ticket {NUMBER})\n".encode())
+    target = issue(
+        "ISS-2026-00042",
+        raised_by="alice@example.com",
+        subject="Re: Printer (Ticket ISS-2026-00042)",
+    )
+    agent = compose_agent_reply(target, body="b", settings=config, now=NOW)
+    assert agent["Subject"] == "Re: Printer (Ticket ISS-2026-00042)"
+    ack = compose_acknowledgement(target, settings=config, now=NOW)
+    assert ack is not None
+    assert ack["Subject"] == "Re: Printer (Ticket ISS-2026-00042)"
+    assert ack.get_content().strip() == "Printer|(Ticket ISS-2026-00042)"
+
+
+def test_an_acknowledgement_is_written_with_the_header_lines_of_an_automatic_reply() -> None:
+    target = issue("ISS-2026-00042", raised_by="alice@example.com", subject="Invoice")
+    ack = compose_acknowledgement(target, settings=settings(), now=NOW, unique="u1")
+    assert ack is not None
+    assert list(ack.keys()) == [
+        "From", "To", "Subject", "Date", "Message-ID", "X-IssueCore-Loop", "Content-Type",
+        "Content-Transfer-Encoding", "MIME-Version", "Auto-Submitted", "X-Auto-Response-Suppress",
+    ]  # fmt: skip
+    wire = ack.as_bytes()
+    assert b"\nAuto-Submitted: auto-replied\n" in wire
+    assert b"\nX-Auto-Response-Suppress: All\n" in wire
+
+
+def test_a_retried_acknowledgement_keeps_its_message_id() -> None:
+    target = issue("ISS-2026-00042", raised_by="alice@example.com", subject="Invoice")
+    ids = set()
+    for _ in range(2):
+        ack = compose_acknowledgement(target, settings=settings(), now=NOW, unique="same")
+        assert ack is not None
+        ids.add(ack["Message-ID"])
+    assert len(ids) == 1
+
+
+def test_an_attachment_of_an_unreadable_type_is_written_as_octet_stream_in_lower_case() -> None:
+    reply = _with_extras(Attachment(filename="a.bin", content_type="pdf", data=b"x"))
+    assert b"\nContent-Type: application/octet-stream\n" in reply.as_bytes()
+
+
+@pytest.mark.parametrize(
+    ("agent_name", "sent_as"),
+    [
+        # the email package refuses the name as written (a CR LF inside an encoded word)
+        ("=?utf-8?b?DQo=?=", "= ?utf-8?b?DQo= ?= <support@helpdesk.example>"),
+        # and fails on this one with IndexError
+        (
+            "=?utf-8?q?=3C?= =?utf-8?q?=0D",
+            "= ?utf-8?q?=3C?= = ?utf-8?q?=0D <support@helpdesk.example>",
+        ),
+    ],
+    ids=["refused", "index-error"],
+)
+def test_an_agent_name_the_email_package_cannot_take_is_sent_with_its_encoded_words_broken(
+    agent_name: str, sent_as: str
+) -> None:
+    reply = _agent_reply(body="b", agent_name=agent_name)
+    assert reply["From"] == sent_as
+    _assert_header_safe(reply)
+
+
+def test_an_agent_reply_is_written_with_the_usual_spelling_of_cc_and_html() -> None:
+    target = issue(
+        "ISS-2026-00042",
+        raised_by="alice@example.com",
+        subject="x",
+        participants=("bob@b.example",),
+    )
+    wire = _agent_reply(body="b", target=target, html="<p>b</p>").as_bytes()
+    assert b"\nCc: bob@b.example\n" in wire
+    assert b'\nContent-Type: text/html; charset="utf-8"\n' in wire
+
+
+def _written_plainly(
+    message: InboundMessage, monkeypatch: pytest.MonkeyPatch, **changes: object
+) -> bytes:
+    """Return the automatic reply's bytes, failing if they were not written by the shortcut."""
+    config = settings(**changes)
+    expected = _queued(message, number=NUMBER, settings=config, now=NOW, unique="abc")
+    assert expected is not None
+    with monkeypatch.context() as patch:
+
+        def refuse(*_: object, **__: object) -> None:
+            raise AssertionError("the plain reply was composed as a message")
+
+        patch.setattr("issuecore.mail._compose.compose_auto_reply", refuse)
+        found = compose_auto_reply_bytes(
+            message, number=NUMBER, settings=config, now=NOW, unique="abc"
+        )
+    assert found == expected
+    return found[1]
+
+
+def test_a_subject_of_exactly_900_characters_is_still_written_plainly(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The subject is cut to 250 characters before the token, so only a long token reaches 900.
+    token = "[" + " ".join(["t" * 150] * 5) + " " + "u" * 109 + " #{number}]"
+    wire = _written_plainly(_plain_message(), monkeypatch, token_format=token)
+    (subject,) = [line for line in wire.split(b"\n") if line.startswith(b"Subject: ")]
+    assert len(subject) == len("Subject: ") + 900
+
+
+def test_references_of_exactly_900_characters_are_still_written_plainly(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # 19 ids of 44 characters and a 45-character one, with 19 spaces between: 900
+    references = tuple(f"<r{i:03d}{'x' * 28}@c.example>" for i in range(19))
+    message = _plain_message(references=references, message_id=f"<{'f' * 33}@c.example>")
+    chain = reference_chain((*references, message.message_id))
+    assert len(" ".join(chain)) == 900
+    wire = _written_plainly(message, monkeypatch)
+    assert f"\nReferences: {' '.join(chain)}\n".encode() in wire
+
+
+def test_a_body_line_of_exactly_998_characters_is_still_written_plainly(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    template = "Issue {number}\n" + "z" * 998 + "\n"
+    wire = _written_plainly(_plain_message(), monkeypatch, auto_reply_template=template)
+    assert b"\n" + b"z" * 998 + b"\n" in wire
+
+
+def test_a_message_without_its_own_id_is_still_answered_plainly(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    wire = _written_plainly(_plain_message(synthetic_message_id=True), monkeypatch)
+    assert b"In-Reply-To" not in wire
+
+
+def test_an_own_message_id_too_long_to_thread_on_is_left_out_of_a_plain_reply() -> None:
+    long_id = f"<{'a' * 200}@{'b' * 50}.example>"  # plain, but over 250 characters
+    message = _plain_message(message_id=long_id, references=("<r1@c.example>",))
+    keywords: dict[str, object] = {"number": NUMBER, "settings": settings(), "now": NOW}
+    keywords["unique"] = "abc"
+    found = compose_auto_reply_bytes(message, **keywords)  # type: ignore[arg-type]
+    assert found is not None
+    assert found == _queued(message, **keywords)
+    assert long_id.encode() not in found[1]
+    assert b"\nReferences: <r1@c.example>\n" in found[1]
+
+
+@pytest.mark.parametrize("limit", [0, 1, 20])
+def test_reference_chain_of_nothing_is_empty_whatever_the_limit(limit: int) -> None:
+    assert reference_chain([], limit=limit) == ()
+    assert reference_chain(["<bad id@x>"], limit=limit) == ()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime, timedelta
 
 import attrs
@@ -19,6 +20,7 @@ from issuecore.mail._matching import (
     PriorMessage,
     Signal,
     decide,
+    message_fingerprint,
     reused_message_id,
 )
 from issuecore.mail._signing import make_message_id
@@ -554,3 +556,375 @@ def test_a_reused_message_id_is_named_in_the_reason(lookup: FakeLookup) -> None:
         "; its Message-ID <m1@example.com> was already recorded for a different message, "
         f"so it is kept as {derived}"
     )
+
+
+# --- the fingerprint and the derived Message-ID are stored: their recipes must not drift ----
+
+
+def _recipe(sender: bytes, date: bytes, body: bytes) -> str:
+    """Return the fingerprint docs/threading.md describes, from its three parts."""
+    digest = hashlib.sha256()
+    for part in (sender, date):
+        digest.update(len(part).to_bytes(8, "big") + part)
+    digest.update(body)
+    return digest.hexdigest()
+
+
+CANONICAL = (
+    b"From: Ana <ana@c.example>\r\nDate: Mon, 2 Mar 2026 09:00:00 +0000\r\nSubject: Hi\r\n"
+    b"\r\nLine one\r\nLine two  \r\n\r\n"
+)
+
+
+def test_the_fingerprint_of_a_message_is_the_one_earlier_releases_recorded() -> None:
+    expected = "8c4ba70cd34148e112efb6807b63206d6c775e534d40daefe65ab5bc5f5ced48"
+    assert message_fingerprint(CANONICAL) == expected
+    parts = (b"Ana <ana@c.example>", b"Mon, 2 Mar 2026 09:00:00 +0000", b"Line one\nLine two")
+    assert _recipe(*parts) == expected
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"From: Ana\r\n  <ana@c.example>\r\nDate: Mon, 2 Mar 2026\r\n\t09:00:00 +0000\r\n\r\nb",
+        b"From: Ana\n <ana@c.example>\nDate: Mon, 2 Mar 2026\n 09:00:00 +0000\n\nb",
+        b"FROM : Ana \t <ana@c.example> \r\ndate:\tMon,  2 Mar 2026   09:00:00 +0000\r\n\r\nb",
+        b"From\r\nX: y\r\nFrom: Ana <ana@c.example>\r\nDate: Mon, 2 Mar 2026 09:00:00 +0000\r\n"
+        b"From: Eve <eve@e.example>\r\nDate: Tue, 3 Mar 2026 09:00:00 +0000\r\n\r\nb",
+    ],
+    ids=["folded-crlf", "folded-lf", "case-and-blanks", "first-of-each"],
+)
+def test_the_fingerprint_reads_from_and_date_unfolded_with_blanks_made_one_space(
+    raw: bytes,
+) -> None:
+    expected = _recipe(b"Ana <ana@c.example>", b"Mon, 2 Mar 2026 09:00:00 +0000", b"b")
+    assert message_fingerprint(raw) == expected
+
+
+def test_the_fingerprint_counts_a_missing_from_or_date_as_empty() -> None:
+    assert message_fingerprint(b"Subject: x\r\n\r\nbody\r\n") == _recipe(b"", b"", b"body")
+    assert message_fingerprint(b"Date: d\n\nbody") == _recipe(b"", b"d", b"body")
+    assert message_fingerprint(b"From: f\n\nbody") == _recipe(b"f", b"", b"body")
+
+
+def test_the_fingerprint_of_a_message_without_a_body_reads_every_line_as_a_header() -> None:
+    assert message_fingerprint(b"From: f\r\nDate: d\r\n") == _recipe(b"f", b"d", b"")
+    assert message_fingerprint(b"") == _recipe(b"", b"", b"")
+
+
+def test_the_fingerprint_keeps_the_body_from_its_first_byte_and_its_inner_blank_lines() -> None:
+    raw = b"From: f\n\n\n  indented\r\n\r\n\r\nlast \r\n"
+    assert message_fingerprint(raw) == _recipe(b"f", b"", b"\n  indented\n\n\nlast")
+
+
+def test_a_derived_message_id_is_the_one_earlier_releases_recorded() -> None:
+    fingerprint = "b" * 64
+    assert reused_message_id("<m1@c.example>", fingerprint) == (
+        "<3b1b07141f3fa97983cdad6c561acc231c5ccb58@reused.issuecore.invalid>"
+    )
+    digest = hashlib.sha256(b"<m1@c.example>\0" + fingerprint.encode()).hexdigest()
+    assert reused_message_id("<m1@c.example>", fingerprint) == (
+        f"<{digest[:40]}@reused.issuecore.invalid>"
+    )
+
+
+def test_a_message_id_holding_undecodable_bytes_still_gets_a_derived_one() -> None:
+    derived = reused_message_id("<\udcff@c.example>", "b" * 64)
+    assert derived == "<45f14118d5af826fedd3f6cd948ea1165ea92fd8@reused.issuecore.invalid>"
+
+
+# --- what each rule says, and the paths no other test takes ------------------------------
+
+
+def test_a_duplicate_names_its_sender_and_the_record_it_duplicates(lookup: FakeLookup) -> None:
+    lookup.add_message("<m1@example.com>", "appended", VICTIM)
+    decision = _decide(_message(sender="Zoe@example.com"), lookup)
+    assert (decision.kind, decision.signal) == (DecisionKind.DUPLICATE, Signal.MESSAGE_ID)
+    assert decision.reason == "Message-ID <m1@example.com> was already recorded as appended"
+    assert (decision.sender, decision.issue_number) == ("Zoe@example.com", VICTIM)
+    assert (decision.previous_outcome, decision.record_as) == ("appended", "<m1@example.com>")
+
+
+def test_a_duplicate_of_a_reused_message_id_is_recorded_under_the_derived_one(
+    lookup: FakeLookup,
+) -> None:
+    _fingerprinted(lookup, "a" * 64)
+    derived = reused_message_id("<m1@example.com>", "b" * 64)
+    lookup.add_message(derived, "created", "ISS-2026-00099")
+    decision = decide(
+        _message(), lookup=lookup, settings=settings(), now=NOW,
+        is_closed=WORKFLOW.is_closed, fingerprint="b" * 64,
+    )  # fmt: skip
+    assert (decision.kind, decision.record_as) == (DecisionKind.DUPLICATE, derived)
+    assert decision.reason == f"Message-ID {derived} was already recorded as created"
+    assert decision.reused_message_id is None
+
+
+def test_an_unreadable_duplicate_has_no_sender(lookup: FakeLookup) -> None:
+    unreadable = parse_message(b"")
+    assert isinstance(unreadable, Quarantined)
+    lookup.add_message(unreadable.message_id, "quarantined", None)
+    decision = _decide(unreadable, lookup)
+    assert (decision.kind, decision.sender) == (DecisionKind.DUPLICATE, None)
+
+
+def test_the_refused_naive_instant_is_named(lookup: FakeLookup) -> None:
+    with pytest.raises(NaiveDatetimeError, match=r"\bnow\b"):
+        decide(
+            _message(), lookup=lookup, settings=settings(), now=datetime(2026, 1, 1),
+            is_closed=WORKFLOW.is_closed,
+        )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("reference", "how"),
+    [
+        (_signed(VICTIM), f"our signed message on {VICTIM}"),
+        (ALICE_FIRST, f"a message we received, recorded on {VICTIM}"),
+        ("<sent-1@helpdesk.example>", f"a message we sent, recorded on {VICTIM}"),
+    ],
+    ids=["signed", "received", "sent"],
+)
+def test_a_header_match_says_which_header_named_what(
+    lookup: FakeLookup, reference: str, how: str
+) -> None:
+    lookup.add_message("<sent-1@helpdesk.example>", "sent", VICTIM)
+    decision = _decide(_message(extra=f"In-Reply-To: {reference}"), lookup)
+    assert (decision.kind, decision.issue_number) == (DecisionKind.APPEND, VICTIM)
+    assert decision.reason == f"in_reply_to {reference} is {how}"
+    assert decision.forged_references == ()
+
+
+def test_an_unknown_in_reply_to_leaves_the_references_to_decide(lookup: FakeLookup) -> None:
+    message = _message(
+        sender="colleague@example.org",
+        extra=f"In-Reply-To: <unknown@example.org>\nReferences: {_signed(VICTIM)}",
+    )
+    decision = _decide(message, lookup)
+    assert (decision.kind, decision.signal, decision.issue_number) == (
+        DecisionKind.APPEND,
+        Signal.REFERENCES,
+        VICTIM,
+    )
+
+
+def test_a_reference_named_twice_is_looked_at_once_and_the_next_one_still_counts(
+    lookup: FakeLookup,
+) -> None:
+    forged = _signed(VICTIM).replace("@", "x@", 1)
+    message = _message(
+        sender="colleague@example.org",
+        extra=f"In-Reply-To: {forged}\nReferences: {_signed(VICTIM, 'u2')} {forged}",
+    )
+    decision = _decide(message, lookup)
+    assert (decision.kind, decision.signal, decision.issue_number) == (
+        DecisionKind.APPEND,
+        Signal.REFERENCES,
+        VICTIM,
+    )
+    assert decision.forged_references == (forged,)
+
+
+def test_a_message_kept_unverified_places_no_reply_on_its_issue(lookup: FakeLookup) -> None:
+    # <hijack-0@evil.example> came from a stranger and was kept on VICTIM unverified.
+    decision = _decide(_message(extra="In-Reply-To: <hijack-0@evil.example>"), lookup)
+    assert (decision.kind, decision.signal, decision.issue_number) == (
+        DecisionKind.CREATE,
+        Signal.NONE,
+        None,
+    )
+    assert decision.reason == "no reference to a known issue"
+
+
+def test_a_stranger_naming_two_issues_by_header_is_judged_on_the_first(lookup: FakeLookup) -> None:
+    lookup.add_issue(issue("ISS-2026-00060", raised_by="carl@example.com", subject="Carl's"))
+    lookup.add_message("<carl-1@example.com>", "created", "ISS-2026-00060")
+    message = _message(
+        sender="eve@evil.example",
+        extra=f"In-Reply-To: {ALICE_FIRST}\nReferences: <carl-1@example.com>",
+    )
+    decision = _decide(message, lookup, stranger_policy="attach_unverified")
+    assert (decision.kind, decision.signal, decision.issue_number) == (
+        DecisionKind.APPEND,
+        Signal.IN_REPLY_TO,
+        VICTIM,
+    )
+    assert decision.reason == (
+        f"in_reply_to {ALICE_FIRST} is a message we received, recorded on {VICTIM} "
+        "but eve@evil.example is not a participant; kept unverified by policy"
+    )
+
+
+def test_a_participant_matched_by_token_is_told_so(lookup: FakeLookup) -> None:
+    decision = _decide(_message(sender="bob@example.com", subject=f"Re: [#{VICTIM}]"), lookup)
+    assert (decision.kind, decision.signal) == (DecisionKind.APPEND, Signal.SUBJECT_TOKEN)
+    assert decision.reason == f"subject token names {VICTIM} and bob@example.com is a participant"
+    assert (decision.change_status, decision.reopen, decision.unverified) == (True, False, False)
+
+
+@pytest.mark.parametrize(
+    ("policy", "kind", "ending"),
+    [
+        ("reject", DecisionKind.QUARANTINE, "; rejected by policy"),
+        ("attach_unverified", DecisionKind.APPEND, "; kept unverified by policy"),
+        ("new_issue", DecisionKind.CREATE, "; it starts its own issue"),
+    ],
+)
+def test_a_stranger_naming_an_issue_by_token_is_told_which_policy_applied(
+    lookup: FakeLookup, policy: str, kind: DecisionKind, ending: str
+) -> None:
+    message = _message(sender="eve@evil.example", subject=f"Re: [#{VICTIM}]")
+    decision = _decide(message, lookup, stranger_policy=policy)
+    assert (decision.kind, decision.signal) == (kind, Signal.SUBJECT_TOKEN)
+    assert decision.reason == (
+        f"subject token names {VICTIM} but eve@evil.example is not a participant{ending}"
+    )
+    assert decision.unverified is (kind is DecisionKind.APPEND)
+    assert decision.issue_number == (VICTIM if kind is DecisionKind.APPEND else None)
+    assert not decision.change_status
+
+
+def test_an_agent_copying_someone_in_names_them_for_the_participants(lookup: FakeLookup) -> None:
+    message = _message(
+        sender="sam@helpdesk.example",
+        subject=f"Re: [#{VICTIM}]",
+        extra="To: alice@example.com\nCc: carl@example.com, noreply@shop.example",
+    )
+    decision = _decide(message, lookup)
+    assert (decision.kind, decision.from_agent) == (DecisionKind.APPEND, True)
+    assert decision.copied_in == ("carl@example.com",)
+
+
+def test_a_new_issue_copies_in_neither_the_sender_nor_the_desk_nor_robots(
+    lookup: FakeLookup,
+) -> None:
+    message = _message(
+        sender="zoe@example.com",
+        extra="To: Support@helpdesk.example, ZOE@example.com\n"
+        "Cc: mailer-daemon@mx.example, yan@example.com",
+    )
+    decision = _decide(message, lookup)
+    assert decision.kind is DecisionKind.CREATE
+    assert decision.copied_in == ("yan@example.com",)
+
+
+def test_a_new_issue_without_a_subject_is_called_no_subject(lookup: FakeLookup) -> None:
+    assert _decide(_message(subject=""), lookup).subject == "(no subject)"
+    assert _decide(_message(subject="Re: [#ISS-2099-00001]"), lookup).subject == "(no subject)"
+
+
+def test_ignored_automated_mail_says_which_signals_fired(lookup: FakeLookup) -> None:
+    message = _message(extra="Auto-Submitted: auto-generated\nPrecedence: bulk")
+    decision = _decide(message, lookup)
+    assert (decision.kind, decision.signal) == (DecisionKind.IGNORE, Signal.AUTOMATED)
+    assert decision.automated
+    assert decision.automation == ("Auto-Submitted: auto-generated", "Precedence: bulk")
+    assert decision.reason == (
+        "automated mail matching no issue is ignored: "
+        "Auto-Submitted: auto-generated; Precedence: bulk"
+    )
+
+
+def test_a_no_reply_sender_writing_for_a_person_is_named_in_the_reason(
+    lookup: FakeLookup,
+) -> None:
+    message = _message(sender="noreply@erp.example", extra="Reply-To: buyer@customer.example")
+    decision = _decide(message, lookup)
+    assert decision.reason == (
+        "no reference to a known issue; noreply@erp.example sends on behalf of "
+        "buyer@customer.example (Reply-To)"
+    )
+
+
+def test_automated_mail_from_the_raiser_on_a_closed_issue_still_copies_in_and_says_direct() -> None:
+    message = _message(
+        subject="Re: Done [#ISS-2026-00070]",
+        extra="Auto-Submitted: auto-replied\nTo: alice@example.com\nCc: carl@example.com, "
+        "dan@example.com",
+    )
+    decision = _decide(message, _closed(1), max_new_participants=1)
+    assert (decision.kind, decision.signal, decision.issue_number) == (
+        DecisionKind.APPEND,
+        Signal.SUBJECT_TOKEN,
+        "ISS-2026-00070",
+    )
+    assert (decision.reopen, decision.change_status) == (False, False)
+    assert (decision.copied_in, decision.left_out) == (("carl@example.com",), ("dan@example.com",))
+    assert decision.addressed_to_raiser
+    assert decision.reason.endswith(
+        "without reopening it; 1 more copied-in addresses left out (max_new_participants is 1)"
+    )
+
+
+def test_a_reopening_follow_up_from_the_raiser_copies_in_and_says_direct() -> None:
+    message = _message(
+        subject="Re: Done [#ISS-2026-00070]",
+        extra="To: alice@example.com\nCc: carl@example.com, dan@example.com",
+    )
+    decision = _decide(message, _closed(1), max_new_participants=1)
+    assert (decision.kind, decision.signal, decision.issue_number) == (
+        DecisionKind.APPEND,
+        Signal.SUBJECT_TOKEN,
+        "ISS-2026-00070",
+    )
+    assert (decision.reopen, decision.change_status) == (True, True)
+    assert (decision.copied_in, decision.left_out) == (("carl@example.com",), ("dan@example.com",))
+    assert decision.addressed_to_raiser
+    assert decision.reason.endswith(
+        "(reopen_within); 1 more copied-in addresses left out (max_new_participants is 1)"
+    )
+
+
+def test_a_follow_up_to_an_open_issue_says_what_was_left_out() -> None:
+    lookup = world()
+    message = _message(
+        subject=f"Re: [#{VICTIM}]", extra="Cc: carl@example.com, dan@example.com, eva@example.com"
+    )
+    decision = _decide(message, lookup, max_new_participants=1)
+    assert decision.copied_in == ("carl@example.com",)
+    assert decision.left_out == ("dan@example.com", "eva@example.com")
+    assert decision.reason == (
+        f"subject token names {VICTIM} and alice@example.com is a participant; "
+        "2 more copied-in addresses left out (max_new_participants is 1)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("days_ago", "policy", "kind"),
+    [
+        (15, "reopen_within", DecisionKind.CREATE),
+        (1, "new_issue", DecisionKind.CREATE),
+        (1, "reopen_within", DecisionKind.APPEND),
+        (400, "reopen", DecisionKind.APPEND),
+    ],
+)
+def test_a_follow_up_keeps_the_signal_that_named_the_closed_issue(
+    days_ago: int, policy: str, kind: DecisionKind
+) -> None:
+    lookup = _closed(days_ago)
+    lookup.add_message("<done-1@example.com>", "created", "ISS-2026-00070")
+    message = _message(extra="In-Reply-To: <done-1@example.com>")
+    decision = _decide(message, lookup, follow_up_policy=policy)
+    assert (decision.kind, decision.signal) == (kind, Signal.IN_REPLY_TO)
+    if kind is DecisionKind.APPEND:
+        assert (decision.issue_number, decision.reopen) == ("ISS-2026-00070", True)
+    else:
+        assert (decision.issue_number, decision.follows_up) == (None, "ISS-2026-00070")
+
+
+def test_a_new_issue_subject_loses_the_token_in_the_desks_own_format(lookup: FakeLookup) -> None:
+    message = _message(subject="Re: Printer (Ticket ISS-2099-00001)")
+    decision = _decide(message, lookup, token_format="(Ticket {number})")
+    assert (decision.kind, decision.subject) == (DecisionKind.CREATE, "Printer")
+
+
+def test_a_no_reply_sender_naming_our_own_address_copies_in_nobody(lookup: FakeLookup) -> None:
+    message = _message(
+        sender="noreply@erp.example",
+        extra="Reply-To: Support@helpdesk.example\nCc: yan@example.com",
+    )
+    decision = _decide(message, lookup, automated_policy="create")
+    assert (decision.kind, decision.automated) == (DecisionKind.CREATE, True)
+    assert decision.copied_in == ("yan@example.com",)
+    assert decision.reason == "no reference to a known issue"
+    assert (decision.auto_reply, decision.auto_reply_to) == (False, None)

@@ -138,7 +138,7 @@ def _set(message: EmailMessage, name: str, *values: str) -> None:
         for candidate in (value, value.replace("=?", "= ?")):
             try:
                 message[name] = candidate
-            except (ValueError, TypeError, HeaderParseError):
+            except (ValueError, TypeError, IndexError, HeaderParseError):
                 continue
             if _is_safe_value(message[name]):
                 return
