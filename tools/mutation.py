@@ -4,6 +4,7 @@
     python tools/mutation.py issuecore._workflow    # some of them
     python tools/mutation.py --report              # print the scores of the last runs only
     python tools/mutation.py --retest MODULE       # test the survivors again, after new tests
+    python tools/mutation.py --all MODULE          # test every mutant of MODULE again
 
 mutmut keeps its work in ``mutants/``: a second run tests only the mutants of
 functions that changed, so the first run is slow and later ones are quick.
@@ -61,15 +62,40 @@ def forget_survivors(module: str) -> None:
     path.write_text(json.dumps(meta, indent=4), "utf-8")
 
 
-def run(module: str, max_children: int) -> int:
-    """Run mutmut on the mutants of ``module``; return its exit status."""
-    command = [
-        sys.executable, "-m", "mutmut", "run", "--max-children", str(max_children), f"{module}.*",
-    ]  # fmt: skip
-    environment = {"ISSUECORE_HYPOTHESIS_PROFILE": "mutation", **os.environ}
-    return subprocess.run(
-        command, cwd=ROOT, env=environment, check=False, stdout=subprocess.DEVNULL
-    ).returncode
+def unchecked(module: str) -> list[str] | None:
+    """Return the names of the mutants of ``module`` not checked yet, or None before a first run."""
+    path = meta_path(module)
+    if not path.exists():
+        return None
+    codes: dict[str, int | None] = json.loads(path.read_text("utf-8"))["exit_code_by_key"]
+    return sorted(name for name, code in codes.items() if code is None)
+
+
+def run(module: str, max_children: int, *, every: bool = False) -> int:
+    """Run mutmut on the mutants of ``module`` not checked yet (all with ``every``).
+
+    mutmut tests again every mutant whose name it is given, so a module's
+    pattern (``module.*``) is given only on the first run or with ``every``;
+    otherwise the names of its unchecked mutants are. mutmut marks the mutants
+    of functions whose source changed unchecked while it starts, so a second
+    pass tests those the first pass did not name.
+    """
+    status = 0
+    for _ in range(2):
+        names = None if every else unchecked(module)
+        if names == []:
+            break
+        command = [
+            sys.executable, "-m", "mutmut", "run", "--max-children", str(max_children),
+            *(names if names is not None else [f"{module}.*"]),
+        ]  # fmt: skip
+        environment = {"ISSUECORE_HYPOTHESIS_PROFILE": "mutation", **os.environ}
+        status = subprocess.run(
+            command, cwd=ROOT, env=environment, check=False, stdout=subprocess.DEVNULL
+        ).returncode
+        if status != 0 or names is None:
+            break
+    return status
 
 
 def equivalent_mutants(path: Path = EQUIVALENTS) -> dict[str, str]:
@@ -148,6 +174,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--retest", action="store_true", help="test the survivors again (after adding tests)"
     )
+    parser.add_argument(
+        "--all", action="store_true", help="test every mutant again, not only unchecked ones"
+    )
     parser.add_argument("--max-children", type=int, default=2, help="parallel test processes")
     args = parser.parse_args(argv)
     modules = args.modules or configured_modules()
@@ -155,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
         for module in modules:
             if args.retest:
                 forget_survivors(module)
-            run(module, args.max_children)
+            run(module, args.max_children, every=args.all)
     report(modules, survivors=args.survivors)
     return 0
 
