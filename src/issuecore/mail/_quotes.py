@@ -68,6 +68,7 @@ _RULE_CHARS: Final = frozenset("-_=*~\u2014\u2013")
 _LEAD: Final = DECORATION
 _TRAIL: Final = DECORATION
 _DECORATION_CHARS: Final = frozenset(DECORATION)
+_DECORATION_BLANKS: Final = tuple(sorted(_DECORATION_CHARS - _RULE_CHARS))
 _COLONS: Final = (":", "\uff1a")
 _ASCII_DIGIT: Final = re.compile(r"[0-9]")
 # The verbs ending in each last word, longest first, sorted once rather than per line.
@@ -83,6 +84,9 @@ _OPENER_VERB_ORDERS: Final = frozenset(
 )
 _DATE_VERB_ORDERS: Final = frozenset({HeaderOrder.DATE_NAME_VERB, HeaderOrder.DATE_VERB_NAME})
 _POSSIBLE_ENDINGS: Final = (":", "\uff1a", ">", ")")
+# What a line needs to be anything but text (see _plain): a digit or a colon inside it.
+_ASCII_SIGNS: Final = re.compile(r"[0-9:]")
+_COLON_SIGNS: Final = re.compile(r"[:\uff1a]")
 
 
 class _Kind(enum.Enum):
@@ -148,7 +152,8 @@ def _decorated(value: str) -> bool:
     head = len(value) - len(value.lstrip(_LEAD))
     tail = len(value) - len(value.rstrip(_TRAIL))
     edges = value[:head] + value[len(value) - tail :]
-    return sum(char in _RULE_CHARS for char in edges) >= 2
+    # the edges hold decoration only: rule characters and the rest (blanks), counted off
+    return len(edges) - sum(edges.count(char) for char in _DECORATION_BLANKS) >= 2
 
 
 def _ending_verb(low: str) -> str | None:
@@ -373,6 +378,27 @@ def _header_at(lines: Sequence[_Line], start: int) -> tuple[_Strength, int] | No
     return None
 
 
+def _plain(line: _Line) -> bool:
+    """Return whether ``line`` (unquoted) can start no header, separator, rule or forward.
+
+    Every one of them needs a colon, a digit, a decorated edge, or a ``>`` or
+    ``)`` at the end: a dated or terminated reply header, a field of a header
+    block, a rule, a decorated separator. A line with none of these is text
+    whatever follows it, so the walk passes it by without trying each rule.
+    """
+    if line.kind is not _Kind.TEXT:
+        return False
+    body = line.body
+    if not body:
+        return True
+    last = body[-1]
+    if body[0] in _DECORATION_CHARS or last in _DECORATION_CHARS or last in ">)":
+        return False
+    if body.isascii():
+        return _ASCII_SIGNS.search(body) is None
+    return _COLON_SIGNS.search(body) is None and not any(char.isdigit() for char in body)
+
+
 def _has_digit(value: str) -> bool:
     if value.isascii():
         return _ASCII_DIGIT.search(value) is not None
@@ -501,6 +527,9 @@ def _strip(lines: list[_Line]) -> str | None:
     while index < len(lines):
         line = lines[index]
         if line.depth == 0:
+            if _plain(line):
+                index += 1
+                continue
             if _forward_marker(line):
                 forward_from = index
                 break
