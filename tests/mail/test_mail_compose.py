@@ -16,6 +16,7 @@ from mail_support import NOW, SIGNING_KEY, WORKFLOW, fixture_bytes, issue, setti
 from issuecore._instants import in_utc
 from issuecore._model import Attachment
 from issuecore.mail import InboundMessage, parse_message
+from issuecore.mail._automated import classify_automated
 from issuecore.mail._compose import (
     InMemoryAutoReplyCounter,
     compose_acknowledgement,
@@ -571,3 +572,30 @@ def test_auto_reply_bytes_at_the_edges_of_the_shortcut_equal_the_composed_reply(
     found = compose_auto_reply_bytes(message, **keywords)  # type: ignore[arg-type]
     assert found is not None
     assert found == _queued(message, **keywords)
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["new_customer", "gmail_reply", "ooo_exchange", "ooo_zimbra", "mailing_list", "bounce_dsn"],
+)
+def test_auto_reply_bytes_told_the_classification_equal_those_classifying_again(name: str) -> None:
+    message = _inbound(name)
+    automated = classify_automated(message, own_addresses=settings().own_addresses).automated
+    keywords = {"number": NUMBER, "settings": settings(), "now": NOW, "unique": "abc"}
+    told = compose_auto_reply_bytes(message, automated=automated, **keywords)  # type: ignore[arg-type]
+    assert told == compose_auto_reply_bytes(message, **keywords)  # type: ignore[arg-type]
+    assert (told is None) == automated
+
+
+def test_auto_reply_bytes_follow_the_classification_they_are_told(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    message = attrs.evolve(_inbound("new_customer"), subject="Cannot log in")  # a plain reply
+    keywords = {"number": NUMBER, "settings": settings(), "now": NOW, "unique": "abc"}
+    assert compose_auto_reply_bytes(message, automated=True, **keywords) is None  # type: ignore[arg-type]
+
+    def refuse(*_: object, **__: object) -> None:
+        raise AssertionError("classified again")
+
+    monkeypatch.setattr("issuecore.mail._compose.classify_automated", refuse)
+    assert compose_auto_reply_bytes(message, automated=False, **keywords) is not None  # type: ignore[arg-type]

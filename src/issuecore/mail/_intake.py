@@ -255,7 +255,8 @@ def plan_intake(
                 reason=f"Message-ID {message_id} is one we sent: our own mail came back",
             )
         return _plan("duplicate", decision, message, message_id)
-    message = attrs.evolve(message, message_id=message_id)
+    if message.message_id != message_id:
+        message = attrs.evolve(message, message_id=message_id)
     if isinstance(message, Quarantined) or decision.kind in (
         DecisionKind.LOOP,
         DecisionKind.IGNORE,
