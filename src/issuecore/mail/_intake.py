@@ -202,7 +202,9 @@ def written_at(date: datetime | None, *, received: datetime) -> datetime | None:
         instant = date.astimezone(UTC)
     except (OverflowError, ValueError):
         return None
-    if instant < WRITTEN_AT_EARLIEST or instant > received + WRITTEN_AT_SKEW:
+    # The skew is taken from the date, not added to ``received``: the same comparison, made
+    # in the standard library's arithmetic whatever datetime class the clock returns.
+    if instant < WRITTEN_AT_EARLIEST or instant - WRITTEN_AT_SKEW > received:
         return None
     return instant
 
