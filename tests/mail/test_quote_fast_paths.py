@@ -189,3 +189,28 @@ def test_decorated_counts_rule_characters_at_the_edges(value: str) -> None:
     counted = sum(char in _quotes._RULE_CHARS for char in edges)
     edged = value[:1] in _quotes._DECORATION_CHARS or value[-1:] in _quotes._DECORATION_CHARS
     assert _decorated(value) == (edged and counted >= 2)
+
+
+_SPACED = st.text(alphabet=" \t>\u00a0\u200b\u200e\u2060\ufeff\u00adab", max_size=12)
+
+
+@given(_SPACED | st.text(max_size=12))
+@example("a\u200bb")
+@example("\u00a0x")
+def test_clean_drops_invisible_characters_and_squeezes_blanks(value: str) -> None:
+    assert _quotes._clean(value) == " ".join(value.translate(_quotes._INVISIBLE).split())
+
+
+@given(_SPACED | st.text(max_size=12))
+@example("   > x")
+@example("    > x")
+@example("\t>>x")
+@example(">")
+def test_text_line_reads_the_quote_marks_the_pattern_finds(raw: str) -> None:
+    marks = _quotes._QUOTE_MARKS.match(raw)
+    line = _text_line(raw)
+    if marks is None:
+        assert (line.body, line.depth) == (_quotes._clean(raw), 0)
+    else:
+        depth = marks.group(1).count(">")
+        assert (line.body, line.depth) == (_quotes._clean(raw[marks.end() :]), depth)

@@ -32,9 +32,7 @@ import enum
 import html as html_module
 import re
 from collections.abc import Iterator, Sequence
-from typing import Final
-
-import attrs
+from typing import Final, NamedTuple
 
 from issuecore.mail._parse import html_to_text
 from issuecore.mail._quote_rules import (
@@ -95,8 +93,7 @@ class _Kind(enum.Enum):
     SEPARATOR = "separator"  # an HTML container that holds only history (Outlook's reply block)
 
 
-@attrs.frozen
-class _Line:
+class _Line(NamedTuple):  # a tuple: made for every line, read many times
     shown: str  # the line as the new content shows it
     body: str  # the line without quote markers, cleaned for matching
     depth: int = 0
@@ -133,11 +130,14 @@ def new_content(text: str, html: str | None = None) -> str:
 
 
 def _clean(value: str) -> str:
+    if value.isascii():  # every invisible character is outside ASCII
+        return " ".join(value.split())
     return " ".join(value.translate(_INVISIBLE).split())
 
 
 def _text_line(raw: str) -> _Line:
-    marks = _QUOTE_MARKS.match(raw)
+    # quote marks start within the first four characters: up to three blanks, then ">"
+    marks = _QUOTE_MARKS.match(raw) if ">" in raw[:4] else None
     if marks is None:
         return _Line(raw, _clean(raw))
     return _Line(raw, _clean(raw[marks.end() :]), marks.group(1).count(">"))
