@@ -157,3 +157,50 @@ def test_a_lone_surrogate_in_any_one_field_is_cleaned(field: str) -> None:
     assert getattr(cleaned, field) != getattr(dirty, field)
     others = [name for name in attrs.fields_dict(InboundMessage) if name != field]
     assert all(getattr(cleaned, name) == getattr(dirty, name) for name in others)
+
+
+_NUL = "x\x00y"
+_DIRTY_VALUES: dict[str, object] = {
+    "message_id": f"<{_NUL}@c>",
+    "in_reply_to": f"<{_NUL}@c>",
+    "references": ("<r@c>", f"<{_NUL}@c>"),
+    "returned_message_id": f"<{_NUL}@c>",
+    "from_address": f"{_NUL}@c.example",
+    "from_name": _NUL,
+    "reply_to": (f"{_NUL}@c.example",),
+    "to": (f"{_NUL}@c.example",),
+    "cc": ("b@c.example", f"{_NUL}@c.example"),
+    "subject": _NUL,
+    "text": _NUL,
+    "html": _NUL,
+    "attachments": (Attachment(filename=_NUL, content_type="text/plain", data=b"a"),),
+    "headers": (("x-odd", _NUL),),
+    "content_type": _NUL,
+    "report_type": _NUL,
+    "defects": (_NUL,),
+    "omissions": (_NUL,),
+}
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        *_DIRTY_VALUES.items(),
+        ("attachments", (Attachment(filename="a", content_type=_NUL, data=b"a"),)),
+        ("attachments", (Attachment(filename="a", content_type="t/p", data=b"", content_id=_NUL),)),
+        ("headers", ((_NUL, "v"),)),
+    ],
+)
+def test_a_nul_in_any_text_is_found_by_the_one_search(field: str, value: object) -> None:
+    parsed = _intake.parse_message(b"From: a@c.example\nMessage-ID: <m@c>\nSubject: s\n\nbody\n")
+    assert isinstance(parsed, InboundMessage)
+    dirty = attrs.evolve(parsed, **{field: value})  # type: ignore[misc, arg-type]
+    cleaned = _intake._cleaned(dirty)
+    assert cleaned is not dirty
+    assert "\x00" not in repr(attrs.asdict(cleaned))
+
+
+def test_every_text_field_of_a_message_is_searched_for_what_to_clean() -> None:
+    # a field added to InboundMessage must be cleaned (and searched) or named here as no text
+    not_text = {"synthetic_message_id", "date", "size"}
+    assert set(attrs.fields_dict(InboundMessage)) - not_text == set(_DIRTY_VALUES)

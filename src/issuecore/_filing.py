@@ -217,6 +217,7 @@ class _Filing(_DeskCore):
                 settings=self.mail,
                 now=now,
                 unique=_stable_unique(plan.message_id),
+                automated=plan.automated,  # as decide() classified it, with these settings
             )
             if reply is not None:
                 message_id, payload = reply

@@ -7,7 +7,7 @@ import functools
 import itertools
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 
 import attrs
@@ -17,7 +17,7 @@ from issuecore._desk_core import _AfterCommit
 from issuecore._filing import OutcomeKind, ReceiveOutcome, _Filing
 from issuecore._instants import require_aware
 from issuecore._model import Attachment
-from issuecore._text import clean_identifier, clean_optional, clean_text
+from issuecore._text import all_clean, clean_identifier, clean_optional, clean_text
 from issuecore.errors import ConcurrencyConflictError, DuplicateMessageError, StoreUnavailableError
 from issuecore.mail._matching import Signal, message_fingerprint, reused_message_id
 from issuecore.mail._parse import InboundMessage, Quarantined, parse_message, synthetic_message_id
@@ -468,6 +468,8 @@ def _cleaned(parsed: InboundMessage | Quarantined) -> InboundMessage | Quarantin
             reason=clean_text(parsed.reason),
             message_id=clean_identifier(parsed.message_id),
         )
+    if all_clean(_texts(parsed)):
+        return parsed  # the usual case: nothing to clean, decided in one search
     cleaned: dict[str, object] = {
         "message_id": clean_identifier(parsed.message_id),
         "in_reply_to": None if parsed.in_reply_to is None else clean_identifier(parsed.in_reply_to),
@@ -495,6 +497,33 @@ def _cleaned(parsed: InboundMessage | Quarantined) -> InboundMessage | Quarantin
     if all(_same(value, getattr(parsed, name)) for name, value in cleaned.items()):
         return parsed  # every text was clean already (cleaning returns clean text itself)
     return attrs.evolve(parsed, **cleaned)  # type: ignore[arg-type]
+
+
+def _texts(parsed: InboundMessage) -> Iterator[str | None]:
+    """Yield every text of ``parsed`` that :func:`_cleaned` cleans."""
+    yield parsed.message_id
+    yield parsed.in_reply_to
+    yield from parsed.references
+    yield parsed.returned_message_id
+    yield parsed.from_address
+    yield parsed.from_name
+    yield from parsed.reply_to
+    yield from parsed.to
+    yield from parsed.cc
+    yield parsed.subject
+    yield parsed.text
+    yield parsed.html
+    for attachment in parsed.attachments:
+        yield attachment.filename
+        yield attachment.content_type
+        yield attachment.content_id
+    for name, value in parsed.headers:
+        yield name
+        yield value
+    yield parsed.content_type
+    yield parsed.report_type
+    yield from parsed.defects
+    yield from parsed.omissions
 
 
 def _same(cleaned: object, original: object) -> bool:

@@ -24,11 +24,13 @@ exactly what a database refuses.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Final
 
 from issuecore.errors import UnstorableValueError
 
 __all__ = [
+    "all_clean",
     "clean_identifier",
     "clean_optional",
     "clean_text",
@@ -50,6 +52,14 @@ def clean_text(value: str) -> str:
     value = _PAIR.sub(_join_pair, value)
     value = _ESCAPED_BYTES.sub(_read_bytes, value)
     return _UNSAFE.sub("\ufffd", value)
+
+
+def all_clean(values: Iterable[str | None]) -> bool:
+    """Return whether every text of ``values`` (``None`` passed over) is valid Unicode without NUL.
+
+    Then :func:`clean_text` and :func:`clean_identifier` return each of them as it is.
+    """
+    return _UNSAFE.search("".join(value for value in values if value is not None)) is None
 
 
 def clean_optional(value: str | None) -> str | None:

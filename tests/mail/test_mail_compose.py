@@ -17,6 +17,7 @@ from issuecore._instants import in_utc
 from issuecore._model import Attachment
 from issuecore.errors import NaiveDatetimeError
 from issuecore.mail import InboundMessage, parse_message
+from issuecore.mail._automated import classify_automated
 from issuecore.mail._compose import (
     InMemoryAutoReplyCounter,
     auto_reply_recipient,
@@ -915,3 +916,30 @@ def test_an_own_message_id_too_long_to_thread_on_is_left_out_of_a_plain_reply() 
 def test_reference_chain_of_nothing_is_empty_whatever_the_limit(limit: int) -> None:
     assert reference_chain([], limit=limit) == ()
     assert reference_chain(["<bad id@x>"], limit=limit) == ()
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["new_customer", "gmail_reply", "ooo_exchange", "ooo_zimbra", "mailing_list", "bounce_dsn"],
+)
+def test_auto_reply_bytes_told_the_classification_equal_those_classifying_again(name: str) -> None:
+    message = _inbound(name)
+    automated = classify_automated(message, own_addresses=settings().own_addresses).automated
+    keywords = {"number": NUMBER, "settings": settings(), "now": NOW, "unique": "abc"}
+    told = compose_auto_reply_bytes(message, automated=automated, **keywords)  # type: ignore[arg-type]
+    assert told == compose_auto_reply_bytes(message, **keywords)  # type: ignore[arg-type]
+    assert (told is None) == automated
+
+
+def test_auto_reply_bytes_follow_the_classification_they_are_told(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    message = attrs.evolve(_inbound("new_customer"), subject="Cannot log in")  # a plain reply
+    keywords = {"number": NUMBER, "settings": settings(), "now": NOW, "unique": "abc"}
+    assert compose_auto_reply_bytes(message, automated=True, **keywords) is None  # type: ignore[arg-type]
+
+    def refuse(*_: object, **__: object) -> None:
+        raise AssertionError("classified again")
+
+    monkeypatch.setattr("issuecore.mail._compose.classify_automated", refuse)
+    assert compose_auto_reply_bytes(message, automated=False, **keywords) is not None  # type: ignore[arg-type]

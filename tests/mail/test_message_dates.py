@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 from attrs import evolve as attrs_evolve
 from desk_support import SERVER_URLS, STORES, SUPPORT, server_stores, store_for
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 from issuecore import (
     DeskSettings,
@@ -22,6 +24,7 @@ from issuecore import (
     ServiceLevelAgreement,
     SlaTarget,
 )
+from issuecore._instants import in_utc
 from issuecore.adapters.sql import SqlStore
 from issuecore.config import parse_config
 from issuecore.errors import ConfigError
@@ -98,6 +101,35 @@ def test_written_at_is_the_date_in_utc() -> None:
     assert result == WRITTEN
     assert result is not None
     assert result.utcoffset() == timedelta(0)
+
+
+def _written_at_as_defined(date: datetime, received: datetime) -> datetime | None:
+    instant = date.astimezone(UTC)
+    if instant < WRITTEN_AT_EARLIEST or instant > received + WRITTEN_AT_SKEW:
+        return None
+    return instant
+
+
+@given(
+    date=st.datetimes(
+        min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30), timezones=st.just(UTC)
+    ),
+    received=st.datetimes(
+        min_value=datetime(1970, 1, 1), max_value=datetime(9999, 12, 30), timezones=st.just(UTC)
+    ),
+    offset=st.integers(-23 * 60, 23 * 60),
+    pendulum_clock=st.booleans(),
+    near=st.integers(-3, 3),
+)
+@example(date=RECEIVED + WRITTEN_AT_SKEW, received=RECEIVED, offset=0, pendulum_clock=True, near=0)
+def test_written_at_keeps_exactly_the_dates_the_rule_keeps(
+    date: datetime, received: datetime, offset: int, pendulum_clock: bool, near: int
+) -> None:
+    if near:  # about a day after receipt, to the microsecond
+        date = received + WRITTEN_AT_SKEW + timedelta(microseconds=near)
+    date = date.astimezone(timezone(timedelta(minutes=offset)))
+    clock = in_utc(received) if pendulum_clock else received
+    assert written_at(date, received=clock) == _written_at_as_defined(date, clock)
 
 
 def test_no_date_gives_no_written_at() -> None:

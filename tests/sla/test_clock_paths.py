@@ -6,15 +6,20 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import attrs
+import pendulum
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 from issuecore import SlaTargetName
+from issuecore._codec import to_micros
 from issuecore._sla.agreement import AtRisk, ServiceLevelAgreement, SlaTarget
 from issuecore._sla.calendar import BusinessCalendar
 from issuecore._sla.clock import (
     SlaClock,
     SlaRole,
     TargetState,
+    _just_after,
     observe,
     retarget,
     start_clock,
@@ -316,3 +321,20 @@ def test_a_target_is_at_risk_only_while_it_runs() -> None:
     assert clock.at_risk_from(watched, clock.response) == monday(16, 30)
     paused, _ = observe(clock, watched, role=SlaRole.PAUSED, at=monday(17))
     assert paused.at_risk_from(watched, paused.response) is None
+
+
+@given(
+    wall=st.datetimes(min_value=datetime(1971, 1, 1), max_value=datetime(2100, 1, 1)),
+    zone=st.sampled_from(["UTC", "Europe/Berlin", "America/New_York", "Asia/Kathmandu"]),
+    fold=st.sampled_from([0, 1]),
+)
+@example(wall=datetime(2026, 10, 25, 2, 59, 59, 999_999), zone="Europe/Berlin", fold=0)
+@example(wall=datetime(2026, 10, 25, 2, 59, 59, 999_999), zone="Europe/Berlin", fold=1)
+@example(wall=datetime(2026, 3, 29, 1, 59, 59, 999_999), zone="Europe/Berlin", fold=0)
+def test_the_instant_after_a_deadline_is_the_one_pendulum_adds(
+    wall: datetime, zone: str, fold: int
+) -> None:
+    deadline = pendulum.instance(wall, tz=zone).replace(fold=fold)
+    after = _just_after(deadline)
+    assert after.utcoffset() == timedelta(0)
+    assert to_micros("after", after) == to_micros("added", deadline + timedelta(microseconds=1))

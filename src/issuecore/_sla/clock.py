@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
 import attrs
@@ -385,7 +385,7 @@ class SlaClock:
         for state in self.targets:
             if state.due_by is None or state.target is None or _BREACHED in state.reported:
                 continue
-            pending.append((_BREACHED, state, state.due_by + _TICK))
+            pending.append((_BREACHED, state, _just_after(state.due_by)))
             if _AT_RISK not in state.reported:
                 risky = self.at_risk_from(terms, state)
                 if risky is not None:
@@ -394,6 +394,28 @@ class SlaClock:
 
 
 # --- moving the clock ------------------------------------------------------------
+
+
+def _just_after(instant: datetime) -> datetime:
+    """Return the instant one microsecond after the aware ``instant``, in UTC.
+
+    The same instant as ``instant + _TICK``, which for a pendulum DateTime goes
+    through pendulum's calendar arithmetic; this reads the wall time and its
+    offset and adds in the standard library's.
+    """
+    offset = instant.utcoffset()
+    assert offset is not None
+    wall = datetime(
+        instant.year,
+        instant.month,
+        instant.day,
+        instant.hour,
+        instant.minute,
+        instant.second,
+        instant.microsecond,
+        tzinfo=UTC,
+    )
+    return wall - offset + _TICK
 
 
 def _elapsed(start: datetime, end: datetime) -> timedelta:

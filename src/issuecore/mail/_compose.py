@@ -222,16 +222,21 @@ def compose_auto_reply_bytes(
     settings: MailSettings,
     now: datetime,
     unique: str | None = None,
+    automated: bool | None = None,
 ) -> tuple[str, bytes] | None:
     """Return the Message-ID and bytes of :func:`compose_auto_reply`'s message, or ``None``.
 
     The bytes are those the message gives with :data:`OUTBOUND_POLICY`; a
     reply whose every value is plain ASCII the email package writes back
     as it is given (the usual case) is written straight from a template,
-    without building the message.
+    without building the message. ``automated`` is what
+    :func:`~issuecore.mail.classify_automated` said of ``message`` with
+    ``settings.own_addresses``, when the caller knows it already.
     """
     require_aware("now", now)
-    if classify_automated(message, own_addresses=settings.own_addresses).automated:
+    if automated is None:
+        automated = classify_automated(message, own_addresses=settings.own_addresses).automated
+    if automated:
         return None
     recipient = auto_reply_recipient(message, settings)
     if recipient is None:

@@ -174,10 +174,11 @@ class ParsedMessage(EmailMessage):
     """
 
     _content_type: tuple[object, str, object, str] | None = None
+    _headers: list[tuple[str, Any]]  # email.message.Message's own list of raw headers
 
     def get_content_type(self) -> str:
         raw: object = None
-        for name, value in self.raw_items():
+        for name, value in self._headers:  # what raw_items() gives, without copying the list
             if name.lower() == "content-type":
                 raw = value
                 break

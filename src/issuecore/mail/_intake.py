@@ -202,7 +202,9 @@ def written_at(date: datetime | None, *, received: datetime) -> datetime | None:
         instant = date.astimezone(UTC)
     except (OverflowError, ValueError):
         return None
-    if instant < WRITTEN_AT_EARLIEST or instant > received + WRITTEN_AT_SKEW:
+    # The skew is taken from the date, not added to ``received``: the same comparison, made
+    # in the standard library's arithmetic whatever datetime class the clock returns.
+    if instant < WRITTEN_AT_EARLIEST or instant - WRITTEN_AT_SKEW > received:
         return None
     return instant
 
@@ -255,7 +257,8 @@ def plan_intake(
                 reason=f"Message-ID {message_id} is one we sent: our own mail came back",
             )
         return _plan("duplicate", decision, message, message_id)
-    message = attrs.evolve(message, message_id=message_id)
+    if message.message_id != message_id:
+        message = attrs.evolve(message, message_id=message_id)
     if isinstance(message, Quarantined) or decision.kind in (
         DecisionKind.LOOP,
         DecisionKind.IGNORE,

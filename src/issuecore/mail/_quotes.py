@@ -23,7 +23,9 @@ doubt, a line is kept. The words matched come from
 :mod:`issuecore.mail._quote_rules`, a table keyed by language.
 
 Every step looks at each line a bounded number of times, and patterns are
-fixed-width or bounded, so the work is linear in the size of the text.
+fixed-width or bounded, so the work is linear in the size of the text. A
+line without a colon, a digit, a decorated edge or a closing ``>`` or ``)``
+can start none of the above, and the walk passes it at once.
 """
 
 from __future__ import annotations
@@ -32,9 +34,7 @@ import enum
 import html as html_module
 import re
 from collections.abc import Iterator, Sequence
-from typing import Final
-
-import attrs
+from typing import Final, NamedTuple
 
 from issuecore.mail._parse import html_to_text
 from issuecore.mail._quote_rules import (
@@ -68,6 +68,7 @@ _RULE_CHARS: Final = frozenset("-_=*~\u2014\u2013")
 _LEAD: Final = DECORATION
 _TRAIL: Final = DECORATION
 _DECORATION_CHARS: Final = frozenset(DECORATION)
+_DECORATION_BLANKS: Final = tuple(sorted(_DECORATION_CHARS - _RULE_CHARS))
 _COLONS: Final = (":", "\uff1a")
 _ASCII_DIGIT: Final = re.compile(r"[0-9]")
 # The verbs ending in each last word, longest first, sorted once rather than per line.
@@ -83,6 +84,9 @@ _OPENER_VERB_ORDERS: Final = frozenset(
 )
 _DATE_VERB_ORDERS: Final = frozenset({HeaderOrder.DATE_NAME_VERB, HeaderOrder.DATE_VERB_NAME})
 _POSSIBLE_ENDINGS: Final = (":", "\uff1a", ">", ")")
+# What a line needs to be anything but text (see _plain): a digit or a colon inside it.
+_ASCII_SIGNS: Final = re.compile(r"[0-9:]")
+_COLON_SIGNS: Final = re.compile(r"[:\uff1a]")
 
 
 class _Kind(enum.Enum):
@@ -91,8 +95,7 @@ class _Kind(enum.Enum):
     SEPARATOR = "separator"  # an HTML container that holds only history (Outlook's reply block)
 
 
-@attrs.frozen
-class _Line:
+class _Line(NamedTuple):  # a tuple: made for every line, read many times
     shown: str  # the line as the new content shows it
     body: str  # the line without quote markers, cleaned for matching
     depth: int = 0
@@ -129,11 +132,14 @@ def new_content(text: str, html: str | None = None) -> str:
 
 
 def _clean(value: str) -> str:
+    if value.isascii():  # every invisible character is outside ASCII
+        return " ".join(value.split())
     return " ".join(value.translate(_INVISIBLE).split())
 
 
 def _text_line(raw: str) -> _Line:
-    marks = _QUOTE_MARKS.match(raw)
+    # quote marks start within the first four characters: up to three blanks, then ">"
+    marks = _QUOTE_MARKS.match(raw) if ">" in raw[:4] else None
     if marks is None:
         return _Line(raw, _clean(raw))
     return _Line(raw, _clean(raw[marks.end() :]), marks.group(1).count(">"))
@@ -148,7 +154,8 @@ def _decorated(value: str) -> bool:
     head = len(value) - len(value.lstrip(_LEAD))
     tail = len(value) - len(value.rstrip(_TRAIL))
     edges = value[:head] + value[len(value) - tail :]
-    return sum(char in _RULE_CHARS for char in edges) >= 2
+    # the edges hold decoration only: rule characters and the rest (blanks), counted off
+    return len(edges) - sum(edges.count(char) for char in _DECORATION_BLANKS) >= 2
 
 
 def _ending_verb(low: str) -> str | None:
@@ -373,6 +380,27 @@ def _header_at(lines: Sequence[_Line], start: int) -> tuple[_Strength, int] | No
     return None
 
 
+def _plain(line: _Line) -> bool:
+    """Return whether ``line`` (unquoted) can start no header, separator, rule or forward.
+
+    Every one of them needs a colon, a digit, a decorated edge, or a ``>`` or
+    ``)`` at the end: a dated or terminated reply header, a field of a header
+    block, a rule, a decorated separator. A line with none of these is text
+    whatever follows it, so the walk passes it by without trying each rule.
+    """
+    if line.kind is not _Kind.TEXT:
+        return False
+    body = line.body
+    if not body:
+        return True
+    last = body[-1]
+    if body[0] in _DECORATION_CHARS or last in _DECORATION_CHARS or last in ">)":
+        return False
+    if body.isascii():
+        return _ASCII_SIGNS.search(body) is None
+    return _COLON_SIGNS.search(body) is None and not any(char.isdigit() for char in body)
+
+
 def _has_digit(value: str) -> bool:
     if value.isascii():
         return _ASCII_DIGIT.search(value) is not None
@@ -501,6 +529,9 @@ def _strip(lines: list[_Line]) -> str | None:
     while index < len(lines):
         line = lines[index]
         if line.depth == 0:
+            if _plain(line):
+                index += 1
+                continue
             if _forward_marker(line):
                 forward_from = index
                 break
