@@ -170,3 +170,43 @@ def test_office_hours_on_the_fall_back_day_next_to_an_override() -> None:
     assert calendar.is_open(utc(2026, 10, 25, 5) - MICRO) is True
     assert calendar.is_open(utc(2026, 10, 25, 5)) is False
     assert calendar.between(berlin(2026, 10, 23, 9), berlin(2026, 10, 26, 17)) == 23 * H
+
+
+# --- the instant of an offset change, to the microsecond ----------------------------------
+
+SPRING_FORWARD = utc(2026, 3, 29, 1)  # Berlin: 02:00 CET becomes 03:00 CEST
+FALL_BACK = utc(2026, 10, 25, 1)  # Berlin: 03:00 CEST becomes 02:00 CET
+
+
+def sunday_hours(start: str, end: str, **extra: object) -> BusinessCalendar:
+    return BusinessCalendar(timezone=BERLIN, hours={"sun": [(start, end)]}, **extra)  # type: ignore[arg-type]
+
+
+def test_an_opening_at_the_first_wall_time_after_the_gap_is_the_offset_change_itself() -> None:
+    for calendar in (
+        sunday_hours("03:00", "04:00"),
+        sunday_hours("03:00", "04:00", holidays=[date(2026, 3, 28)]),  # listed, not the pattern
+    ):
+        assert calendar.is_open(SPRING_FORWARD - MICRO) is False
+        assert calendar.is_open(SPRING_FORWARD) is True
+        assert calendar.next_open(utc(2026, 3, 29)) == SPRING_FORWARD
+        assert calendar.add(utc(2026, 3, 29), MICRO) == SPRING_FORWARD + MICRO
+        assert calendar.between(utc(2026, 3, 29), utc(2026, 3, 30)) == H
+
+
+def test_the_repeated_hour_opens_again_at_the_offset_change_itself() -> None:
+    # Results in the repeated hour carry fold=1, and Python never finds such a
+    # datetime equal to one in another zone: they are compared in UTC.
+    for calendar in (
+        sunday_hours("02:00", "02:30"),
+        sunday_hours("02:00", "02:30", overrides={date(2026, 10, 26): [("09:00", "10:00")]}),
+    ):
+        half_hour = timedelta(minutes=30)
+        assert calendar.is_open(FALL_BACK - MICRO) is False  # 02:59:59.999999 CEST
+        assert calendar.is_open(FALL_BACK) is True  # 02:00 CET
+        assert calendar.next_open(FALL_BACK - MICRO).astimezone(UTC) == FALL_BACK
+        assert calendar.subtract(FALL_BACK + MICRO, MICRO).astimezone(UTC) == FALL_BACK
+        sunday = utc(2026, 10, 25)
+        assert calendar.add(sunday, half_hour).astimezone(UTC) == sunday + half_hour
+        assert calendar.add(sunday, half_hour + MICRO).astimezone(UTC) == FALL_BACK + MICRO
+        assert calendar.between(utc(2026, 10, 25), utc(2026, 10, 26)) == 2 * half_hour
