@@ -5,8 +5,9 @@
     python tools/mutation.py --report              # print the scores of the last runs only
     python tools/mutation.py --retest MODULE       # test the survivors again, after new tests
 
-mutmut keeps its work in ``mutants/``: a second run tests only the mutants of
-functions that changed, so the first run is slow and later ones are quick.
+mutmut keeps its work in ``mutants/``: a second run tests only the mutants not
+checked yet (all of a module again once its source changed), so the first run
+is slow and later ones are quick.
 The score is killed / (killed + survived + no tests + timeouts not counted
 as kills); ``mutmut show NAME`` prints one surviving mutant's diff. Survivors
 confirmed equivalent (no test can tell them from the original) are listed in
@@ -61,10 +62,37 @@ def forget_survivors(module: str) -> None:
     path.write_text(json.dumps(meta, indent=4), "utf-8")
 
 
+def source_path(module: str) -> Path:
+    return ROOT / "src" / (module.replace(".", "/") + ".py")
+
+
+def unchecked(module: str) -> list[str] | None:
+    """Return the names of the mutants of ``module`` not checked yet, or ``None`` for all.
+
+    mutmut tests every mutant matching a pattern such as ``module.*`` again,
+    checked or not; only mutants named one by one keep the others' results.
+    When the source changed since its mutants were made, mutmut makes them
+    again and forgets the results of the functions that changed, which are
+    not known beforehand: then every mutant is tested (``None``).
+    """
+    path = meta_path(module)
+    mutated = path.with_suffix("")  # mutants/src/.../module.py
+    if not path.exists() or not mutated.exists():
+        return None
+    if source_path(module).stat().st_mtime >= mutated.stat().st_mtime:
+        return None
+    codes: dict[str, int | None] = json.loads(path.read_text("utf-8"))["exit_code_by_key"]
+    return [name for name, code in codes.items() if code in SKIPPED]
+
+
 def run(module: str, max_children: int) -> int:
-    """Run mutmut on the mutants of ``module``; return its exit status."""
+    """Run mutmut on the mutants of ``module`` not checked yet; return its exit status."""
+    names = unchecked(module)
+    if names == []:
+        return 0
     command = [
-        sys.executable, "-m", "mutmut", "run", "--max-children", str(max_children), f"{module}.*",
+        sys.executable, "-m", "mutmut", "run", "--max-children", str(max_children),
+        *(names if names is not None else [f"{module}.*"]),
     ]  # fmt: skip
     environment = {"ISSUECORE_HYPOTHESIS_PROFILE": "mutation", **os.environ}
     return subprocess.run(
