@@ -210,3 +210,16 @@ def test_the_repeated_hour_opens_again_at_the_offset_change_itself() -> None:
         assert calendar.add(sunday, half_hour).astimezone(UTC) == sunday + half_hour
         assert calendar.add(sunday, half_hour + MICRO).astimezone(UTC) == FALL_BACK + MICRO
         assert calendar.between(utc(2026, 10, 25), utc(2026, 10, 26)) == 2 * half_hour
+
+
+def test_listed_days_that_begin_at_an_offset_change_are_open_after_it() -> None:
+    # Casablanca moved to summer time at 00:00 UTC on Sunday 2011-04-03 (00:00
+    # became 01:00); the days listed around Monday's holiday begin at that instant.
+    zone = "Africa/Casablanca"
+    calendar = BusinessCalendar(timezone=zone, hours=OFFICE_HOURS, holidays=[date(2011, 4, 4)])
+    tuesday_opening = datetime(2011, 4, 5, 9, tzinfo=ZoneInfo(zone))
+    assert tuesday_opening == utc(2011, 4, 5, 8)
+    assert calendar.is_open(tuesday_opening) is True
+    assert calendar.is_open(tuesday_opening - MICRO) is False
+    assert calendar.next_open(utc(2011, 4, 3)) == tuesday_opening
+    assert calendar.between(utc(2011, 4, 3), utc(2011, 4, 7)) == 16 * H
