@@ -223,3 +223,12 @@ def test_listed_days_that_begin_at_an_offset_change_are_open_after_it() -> None:
     assert calendar.is_open(tuesday_opening - MICRO) is False
     assert calendar.next_open(utc(2011, 4, 3)) == tuesday_opening
     assert calendar.between(utc(2011, 4, 3), utc(2011, 4, 7)) == 16 * H
+
+
+def test_the_offset_change_after_a_listed_one_still_applies() -> None:
+    # The holiday lists the days around the spring change; the autumn change must still count.
+    calendar = BusinessCalendar(timezone=BERLIN, hours=OFFICE_HOURS, holidays=[date(2026, 3, 30)])
+    december_opening = berlin(2026, 12, 1, 9)
+    assert calendar.is_open(december_opening) is True
+    assert calendar.is_open(december_opening - MICRO) is False
+    assert calendar.between(berlin(2026, 3, 27, 9), berlin(2026, 3, 31, 17)) == 16 * H
