@@ -4,10 +4,10 @@
     python tools/mutation.py issuecore._workflow    # some of them
     python tools/mutation.py --report              # print the scores of the last runs only
     python tools/mutation.py --retest MODULE       # test the survivors again, after new tests
-    python tools/mutation.py --all MODULE          # test every mutant of MODULE again
 
-mutmut keeps its work in ``mutants/``: a second run tests only the mutants of
-functions that changed, so the first run is slow and later ones are quick.
+mutmut keeps its work in ``mutants/``: a second run tests only the mutants not
+checked yet (all of a module again once its source changed), so the first run
+is slow and later ones are quick.
 The score is killed / (killed + survived + no tests + timeouts not counted
 as kills); ``mutmut show NAME`` prints one surviving mutant's diff. Survivors
 confirmed equivalent (no test can tell them from the original) are listed in
@@ -62,40 +62,42 @@ def forget_survivors(module: str) -> None:
     path.write_text(json.dumps(meta, indent=4), "utf-8")
 
 
+def source_path(module: str) -> Path:
+    return ROOT / "src" / (module.replace(".", "/") + ".py")
+
+
 def unchecked(module: str) -> list[str] | None:
-    """Return the names of the mutants of ``module`` not checked yet, or None before a first run."""
+    """Return the names of the mutants of ``module`` not checked yet, or ``None`` for all.
+
+    mutmut tests every mutant matching a pattern such as ``module.*`` again,
+    checked or not; only mutants named one by one keep the others' results.
+    When the source changed since its mutants were made, mutmut makes them
+    again and forgets the results of the functions that changed, which are
+    not known beforehand: then every mutant is tested (``None``).
+    """
     path = meta_path(module)
-    if not path.exists():
+    mutated = path.with_suffix("")  # mutants/src/.../module.py
+    if not path.exists() or not mutated.exists():
+        return None
+    if source_path(module).stat().st_mtime >= mutated.stat().st_mtime:
         return None
     codes: dict[str, int | None] = json.loads(path.read_text("utf-8"))["exit_code_by_key"]
-    return sorted(name for name, code in codes.items() if code is None)
+    return [name for name, code in codes.items() if code in SKIPPED]
 
 
-def run(module: str, max_children: int, *, every: bool = False) -> int:
-    """Run mutmut on the mutants of ``module`` not checked yet (all with ``every``).
-
-    mutmut tests again every mutant whose name it is given, so a module's
-    pattern (``module.*``) is given only on the first run or with ``every``;
-    otherwise the names of its unchecked mutants are. mutmut marks the mutants
-    of functions whose source changed unchecked while it starts, so a second
-    pass tests those the first pass did not name.
-    """
-    status = 0
-    for _ in range(2):
-        names = None if every else unchecked(module)
-        if names == []:
-            break
-        command = [
-            sys.executable, "-m", "mutmut", "run", "--max-children", str(max_children),
-            *(names if names is not None else [f"{module}.*"]),
-        ]  # fmt: skip
-        environment = {"ISSUECORE_HYPOTHESIS_PROFILE": "mutation", **os.environ}
-        status = subprocess.run(
-            command, cwd=ROOT, env=environment, check=False, stdout=subprocess.DEVNULL
-        ).returncode
-        if status != 0 or names is None:
-            break
-    return status
+def run(module: str, max_children: int) -> int:
+    """Run mutmut on the mutants of ``module`` not checked yet; return its exit status."""
+    names = unchecked(module)
+    if names == []:
+        return 0
+    command = [
+        sys.executable, "-m", "mutmut", "run", "--max-children", str(max_children),
+        *(names if names is not None else [f"{module}.*"]),
+    ]  # fmt: skip
+    environment = {"ISSUECORE_HYPOTHESIS_PROFILE": "mutation", **os.environ}
+    return subprocess.run(
+        command, cwd=ROOT, env=environment, check=False, stdout=subprocess.DEVNULL
+    ).returncode
 
 
 def equivalent_mutants(path: Path = EQUIVALENTS) -> dict[str, str]:
@@ -174,9 +176,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--retest", action="store_true", help="test the survivors again (after adding tests)"
     )
-    parser.add_argument(
-        "--all", action="store_true", help="test every mutant again, not only unchecked ones"
-    )
     parser.add_argument("--max-children", type=int, default=2, help="parallel test processes")
     args = parser.parse_args(argv)
     modules = args.modules or configured_modules()
@@ -184,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
         for module in modules:
             if args.retest:
                 forget_survivors(module)
-            run(module, args.max_children, every=args.all)
+            run(module, args.max_children)
     report(modules, survivors=args.survivors)
     return 0
 

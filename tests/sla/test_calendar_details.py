@@ -435,3 +435,14 @@ def test_a_calendar_measures_into_years_beyond_the_ones_it_knows() -> None:
     assert calendar.between(monday, monday + timedelta(days=1)) == timedelta(hours=8)
     measured = calendar.between(monday, datetime(2028, 3, 6, tzinfo=UTC))
     assert measured == office_hours_between_by_counting_days(date(2026, 3, 2), date(2028, 3, 6))
+
+
+def test_a_calendar_behind_utc_works_in_the_first_days_of_year_1() -> None:
+    # New York's local time at 0001-01-01 00:00 UTC is still in year 0, which no
+    # datetime holds: the offset there is read a day later.
+    calendar = BusinessCalendar(timezone="America/New_York", hours=OFFICE_HOURS)
+    tuesday = datetime(1, 1, 2, 20, tzinfo=UTC)  # 15:03:58 local mean time (-4:56:02)
+    assert calendar.is_open(tuesday) is True
+    assert calendar.between(datetime(1, 1, 1, tzinfo=UTC), tuesday) == timedelta(
+        hours=14, minutes=3, seconds=58
+    )
