@@ -14,19 +14,16 @@ from __future__ import annotations
 
 import email
 import email.policy
-import os
 import pickle
-import re
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
+from _callgrind import count_instructions  # this script's directory
 from ingest import BATCH, desk_on, mailbox  # benchmarks/ingest.py: this script's directory
 from issuecore.adapters.sqlite import SQLiteStore
 
 FEW, MANY = 100, 300
-_COLLECTED = re.compile(r"Collected : (\d+)")
 
 
 def run_path(path: str, mail: Path, count: int) -> None:
@@ -43,25 +40,7 @@ def run_path(path: str, mail: Path, count: int) -> None:
 
 def instructions(path: str, mail: Path, count: int) -> int:
     """Return the instructions callgrind counted for one run of ``path`` on ``count`` messages."""
-    log = mail.parent / f"{path}-{count}.log"
-    subprocess.run(
-        [
-            "valgrind",
-            "--tool=callgrind",
-            f"--callgrind-out-file={mail.parent / f'{path}-{count}.out'}",
-            f"--log-file={log}",
-            sys.executable,
-            __file__,
-            path,
-            str(mail),
-            str(count),
-        ],
-        check=True,
-        env={**os.environ, "PYTHONHASHSEED": "0"},
-    )
-    found = _COLLECTED.search(log.read_text())
-    assert found is not None, f"no instruction count in {log}"
-    return int(found.group(1))
+    return count_instructions(__file__, path, mail, count)
 
 
 def per_message(path: str, mail: Path) -> float:

@@ -16,18 +16,15 @@ imports and the setup left out. Naming paths (``bare``, ``kept``,
 from __future__ import annotations
 
 import email
-import os
 import pickle
-import re
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
+from _callgrind import count_instructions  # this script's directory
 from mail import CORPUS, intake, parse_module, unique_boundaries  # this script's directory
 
 FEW, MANY = 2, 8  # passes over the corpus
-_COLLECTED = re.compile(r"Collected : (\d+)")
 PATHS = {
     "bare": "email.message_from_bytes (compat32, bare)",
     "kept": "issuecore intake, header cache kept",
@@ -56,26 +53,7 @@ def run_path(path: str, mail: Path, passes: int) -> None:
 
 def instructions(path: str, mail: Path, passes: int) -> int:
     """Return the instructions callgrind counted for one run of ``path`` over ``passes`` passes."""
-    log = mail.parent / f"{path}-{passes}.log"
-    subprocess.run(
-        [
-            "valgrind",
-            "--tool=callgrind",
-            "--dump-instr=no",
-            f"--callgrind-out-file={mail.parent / f'{path}-{passes}.out'}",
-            f"--log-file={log}",
-            sys.executable,
-            __file__,
-            path,
-            str(mail),
-            str(passes),
-        ],
-        check=True,
-        env={**os.environ, "PYTHONHASHSEED": "0"},
-    )
-    found = _COLLECTED.search(log.read_text())
-    assert found is not None, f"no instruction count in {log}"
-    return int(found.group(1))
+    return count_instructions(__file__, path, mail, passes, "--dump-instr=no")
 
 
 def main(paths: list[str]) -> None:

@@ -24,8 +24,8 @@ from hypothesis import HealthCheck, settings
 settings.register_profile("default", max_examples=100, stateful_step_count=50, deadline=None)
 settings.register_profile(
     "ci",
-    max_examples=150,
-    stateful_step_count=60,
+    max_examples=120,
+    stateful_step_count=50,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
