@@ -20,14 +20,17 @@ import attrs
 import pytest
 import sqlalchemy as sa
 
-from issuecore import DeskSettings, HelpDesk
+from issuecore import DeskSettings, HelpDesk, _intake
 from issuecore._model import Issue, ThreadEntry
 from issuecore.adapters.memory import InMemoryStore
 from issuecore.adapters.sql import SqlStore, _HeldWrites
 from issuecore.adapters.sqlite import SQLiteStore
 from issuecore.errors import ConcurrencyConflictError, InvalidArgumentError
+from issuecore.mail._matching import message_fingerprint
+from issuecore.mail._parse import InboundMessage, Quarantined, parse_message
 from issuecore.mail._settings import MailSettings
-from issuecore.ports import Store, UnitOfWork
+from issuecore.mail._tokens import TokenFormat
+from issuecore.ports import MessageRecord, Store, UnitOfWork
 from issuecore.testing import FakeClock, RecordingMailer
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -114,6 +117,7 @@ class PoisonStore:
         self.inner = inner
         self.log = log if log is not None else []
         self.conflicts = 0
+        self.poison_failures: int | None = None  # how often the poison fails; None: always
 
     @contextmanager
     def _transaction(self, read_only: bool) -> Iterator[UnitOfWork]:
@@ -138,7 +142,9 @@ class _PoisonWork:
         self._work.record_message(message_id, **details)
 
     def append_entry(self, number: str, entry: ThreadEntry) -> None:
-        if entry.message_id == POISON:
+        if entry.message_id == POISON and self._store.poison_failures != 0:
+            if self._store.poison_failures is not None:
+                self._store.poison_failures -= 1
             raise RuntimeError("simulated: this message breaks the store")
         self._work.append_entry(number, entry)
 
@@ -677,3 +683,280 @@ def test_intake_calls_name_the_argument_they_refuse() -> None:
         desk.receive_many([], batch_size=0)
     with pytest.raises(InvalidArgumentError, match=r"^message_id='' is not usable"):
         desk.kept_message("")
+
+
+# --- a store that holds a batch's writes, without a database server ------------------------
+
+
+class HoldingStore:
+    """A store in memory whose units of work take ``hold_writes`` as a database store does.
+
+    It records the hints each batch gives, and refuses the entry of
+    ``refuse_held`` while writes are held, as a database may refuse a held row
+    when it is sent; ``held_writes_failed`` then says so.
+    """
+
+    def __init__(self, inner: Store, *, refuse_held: str | None = None) -> None:
+        self.inner = inner
+        self.refuse_held = refuse_held
+        self.hints: list[dict[str, list[str]]] = []
+        self.log: list[str] = []
+
+    @contextmanager
+    def _transaction(self, read_only: bool) -> Iterator[UnitOfWork]:
+        with self.inner.transaction(read_only=read_only) as work:
+            yield _HoldingWork(work, self)  # type: ignore[misc]
+
+    def transaction(self, *, read_only: bool = False) -> AbstractContextManager[UnitOfWork]:
+        return self._transaction(read_only)
+
+
+class _HoldingWork:
+    def __init__(self, work: UnitOfWork, store: HoldingStore) -> None:
+        self._work = work
+        self._store = store
+        self._held = False
+        self._records = False
+        self.held_writes_failed = False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._work, name)
+
+    def hold_writes(self, **hints: Any) -> None:
+        self._held = True
+        self._store.hints.append({name: list(values) for name, values in hints.items()})
+
+    def record_message(self, message_id: str, **details: Any) -> None:
+        self._records = True
+        self._work.record_message(message_id, **details)
+
+    def append_entry(self, number: str, entry: ThreadEntry) -> None:
+        if self._held and entry.message_id == self._store.refuse_held:
+            self.held_writes_failed = True
+            raise RuntimeError("simulated: the database refused a held row")
+        self._work.append_entry(number, entry)
+
+    def commit(self) -> None:
+        self._work.commit()
+        if self._records:  # only intake transactions are logged, not deliveries
+            self._store.log.append("held commit" if self._held else "commit")
+
+
+def test_a_batch_is_recorded_with_its_writes_held_where_the_store_can_hold_them() -> None:
+    raws = [message(f"<w{i}@c.example>", subject=f"Request {i}") for i in range(3)]
+    store = HoldingStore(InMemoryStore())
+
+    report = make_desk(store).receive_many(raws, batch_size=50)
+
+    assert [o.kind for o in report.outcomes] == ["created"] * 3
+    assert store.log == ["held commit"]
+    assert [hints["message_ids"] for hints in store.hints] == [
+        ["<w0@c.example>", "<w1@c.example>", "<w2@c.example>"]
+    ]
+
+
+def test_a_batch_whose_held_writes_fail_mid_batch_runs_again_without_holding_them() -> None:
+    raws = [message(f"<v{i}@c.example>", subject=f"Request {i}") for i in range(5)]
+    store = HoldingStore(InMemoryStore(), refuse_held="<v2@c.example>")
+    desk = make_desk(store)
+
+    report = desk.receive_many(raws, batch_size=50)
+
+    # The failure came from the held writes, not from the third message itself: the
+    # whole batch once more, writing as it goes, rather than that message quarantined.
+    assert [o.kind for o in report.outcomes] == ["created"] * 5
+    assert store.log == ["commit"]
+    assert len(store.hints) == 1
+    assert [len(desk.thread(i.number)) for i in desk.find()] == [1] * 5
+
+
+def _prepared(parsed: Any) -> _intake._Prepared:
+    return _intake._Prepared(original=b"", raw=b"", fingerprint="f", parsed=parsed)
+
+
+class _HintsWork:
+    def __init__(self) -> None:
+        self.hints: list[dict[str, list[str]]] = []
+
+    def hold_writes(self, **hints: Any) -> None:
+        self.hints.append({name: list(values) for name, values in hints.items()})
+
+
+def test_held_writes_are_told_every_message_id_issue_and_sender_the_batch_will_read() -> None:
+    tokens = make_desk(InMemoryStore()).mail.tokens
+    request = parse_message(
+        b"From: Ana <ana@c.example>\nReply-To: ana.home@c.example, desk@c.example\n"
+        b"Message-ID: <a@c>\nSubject: Printer\n\nbody\n"
+    )
+    reply = parse_message(
+        b"From: bo@c.example\nMessage-ID: <b@c>\nIn-Reply-To: <x@c>\n"
+        b"References: <w@c> <x@c>\nSubject: Re: [#ISS-2026-00007] and [#ISS-2026-00009]\n\nb\n"
+    )
+    assert isinstance(reply, InboundMessage)
+    bounce = attrs.evolve(
+        reply, message_id="<d@c>", in_reply_to=None, references=(), subject="Undelivered",
+        from_address=None, reply_to=(), returned_message_id="<sent@desk>",
+    )  # fmt: skip
+    unreadable = Quarantined(message_id="<q@c>", reason="unreadable")
+    work = _HintsWork()
+
+    held = _intake._hold_writes(
+        work,  # type: ignore[arg-type]
+        [_prepared(None), _prepared(request), _prepared(reply), _prepared(unreadable),
+         _prepared(bounce)],
+        tokens,
+    )  # fmt: skip
+
+    assert held is True
+    assert work.hints == [
+        {
+            "message_ids": ["<a@c>", "<b@c>", "<w@c>", "<x@c>", "<x@c>", "<q@c>", "<d@c>",
+                            "<sent@desk>"],
+            "issue_numbers": ["ISS-2026-00007", "ISS-2026-00009"],
+            "addresses": ["ana@c.example", "ana.home@c.example", "desk@c.example",
+                          "bo@c.example"],
+        }
+    ]  # fmt: skip
+
+
+def test_a_store_that_cannot_hold_writes_is_not_asked_to() -> None:
+    parsed = parse_message(b"From: a@c.example\nMessage-ID: <a@c>\nSubject: s\n\nb\n")
+    assert _intake._hold_writes(object(), [_prepared(parsed)], TokenFormat()) is False  # type: ignore[arg-type]
+
+
+# --- when ingest closes a batch -----------------------------------------------------------
+
+
+class _Ticking:
+    """Stands in for the ``time`` module: its ``monotonic`` reads a clock the test moves."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def monotonic(self) -> float:
+        return self.now
+
+
+class TimedSource(LoggingSource):
+    """A source whose messages arrive ``step`` seconds apart on the given clock."""
+
+    def __init__(self, raws: list[bytes], log: list[str], clock: _Ticking, step: float) -> None:
+        super().__init__(raws, log)
+        self.clock = clock
+        self.step = step
+
+    def messages(self) -> Iterator[_Logged]:
+        for message in super().messages():
+            yield message
+            self.clock.now += self.step
+
+
+def test_a_batch_closes_exactly_when_batch_seconds_have_passed_since_its_first_message(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clock = _Ticking(100.0)
+    monkeypatch.setattr(_intake, "time", clock)
+    raws = [message(f"<e{i}@c.example>", subject=f"Request {i}") for i in range(5)]
+    log: list[str] = []
+    desk = make_desk(PoisonStore(InMemoryStore(), log))
+
+    # Messages arrive at 100.0, 100.5, 101.0, 101.5 and 102.0.
+    desk.ingest(TimedSource(raws, log, clock, 0.5), batch_size=100, batch_seconds=1.0)
+
+    # The third arrives one second after the first: the batch closes with it; the
+    # next batch counts its second from its own first message, the fourth.
+    assert log == [
+        "read 0", "read 1", "read 2", "commit", "ack 0", "ack 1", "ack 2",
+        "read 3", "read 4", "commit", "ack 3", "ack 4",
+    ]  # fmt: skip
+
+
+def test_a_source_without_acks_after_reading_is_read_one_message_a_transaction() -> None:
+    class PlainSource:
+        """A source that says nothing about late acknowledgements."""
+
+        def __init__(self, raws: list[bytes], log: list[str]) -> None:
+            self.inner = LoggingSource(raws, log)
+
+        def messages(self) -> Iterator[_Logged]:
+            return self.inner.messages()
+
+    raws = [message(f"<n{i}@c.example>", subject=f"Request {i}") for i in range(2)]
+    log: list[str] = []
+    desk = make_desk(PoisonStore(InMemoryStore(), log))
+
+    report = desk.ingest(PlainSource(raws, log), batch_size=100, batch_seconds=3600)
+
+    assert report.counts()["created"] == 2
+    assert log == ["read 0", "commit", "ack 0", "read 1", "commit", "ack 1"]
+
+
+def test_ingest_lists_what_the_store_could_not_record_with_the_error() -> None:
+    raws = [message(f"<u{i}@c.example>", subject=f"Request {i}") for i in range(2)]
+    log: list[str] = []
+    desk = make_desk(BrokenStore())
+
+    report = desk.ingest(LoggingSource(raws, log), batch_size=100, batch_seconds=3600)
+
+    assert report.outcomes == ()
+    assert [failure.message_id for failure in report.failures] == [
+        "<u0@c.example>",
+        "<u1@c.example>",
+    ]
+    for failure in report.failures:
+        assert failure.error.startswith(f"message {failure.message_id} could not be recorded")
+        assert "OSError: simulated: the database is down" in failure.error
+    assert not [entry for entry in log if entry.startswith("ack")]
+
+
+# --- what a batch records of each message -------------------------------------------------
+
+
+def test_a_message_that_failed_in_a_batch_is_quarantined_with_that_failure_not_run_again() -> None:
+    raws = [message(f"<j{i}@c.example>", subject=f"Request {i}") for i in range(2)]
+    raws.insert(1, message(POISON, subject="poison"))
+    store = PoisonStore(InMemoryStore())
+    store.poison_failures = 1  # it would go through a second time
+    desk = make_desk(store)
+
+    report = desk.receive_many(raws, batch_size=100)
+
+    assert [o.kind for o in report.outcomes] == ["created", "quarantined", "created"]
+    assert report.outcomes[1].reason == (
+        "intake failed: RuntimeError: simulated: this message breaks the store"
+    )
+    assert desk.message_record(POISON) == MessageRecord(
+        message_id=POISON,
+        number=None,
+        outcome="quarantined",
+        reason=report.outcomes[1].reason,
+        at=START,
+        fingerprint=message_fingerprint(raws[1]),
+    )
+
+
+def test_a_batch_records_each_message_with_its_fingerprint_as_receive_does() -> None:
+    raws = [message(f"<y{i}@c.example>", subject=f"Request {i}") for i in range(3)]
+    single, batched = make_desk(InMemoryStore()), make_desk(InMemoryStore())
+    for raw in raws:
+        single.receive(raw)
+
+    batched.receive_many(raws, batch_size=100)
+
+    ids = [f"<y{i}@c.example>" for i in range(3)]
+    assert [batched.message_record(i) for i in ids] == [single.message_record(i) for i in ids]
+    assert [batched.message_record(i).fingerprint for i in ids] == [  # type: ignore[union-attr]
+        message_fingerprint(raw) for raw in raws
+    ]
+
+
+def test_a_batch_that_meets_one_conflict_fewer_than_the_attempts_still_commits_whole() -> None:
+    raws = [message(f"<z{i}@c.example>", subject=f"Request {i}") for i in range(3)]
+    store = PoisonStore(InMemoryStore())
+    desk = make_desk(store)
+    store.conflicts = desk.settings.max_attempts - 1  # the last attempt goes through
+
+    report = desk.receive_many(raws, batch_size=100)
+
+    assert [o.kind for o in report.outcomes] == ["created"] * 3
+    assert store.log == ["commit"]

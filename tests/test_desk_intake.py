@@ -8,6 +8,7 @@ store that records nothing at all makes ``receive`` raise.
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 from collections.abc import Callable, Iterator
@@ -28,7 +29,7 @@ from issuecore.adapters.sqlite import SQLiteStore
 from issuecore.mail import _parse as parse_module
 from issuecore.mail._matching import message_fingerprint, reused_message_id
 from issuecore.mail._settings import MailSettings
-from issuecore.ports import Store, UnitOfWork
+from issuecore.ports import MessageRecord, Store, UnitOfWork
 from issuecore.testing import FakeClock, RecordingMailer
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -606,6 +607,109 @@ def test_when_the_store_is_down_receive_raises_the_typed_error_and_records_nothi
     assert "was not acknowledged" in str(raised.value)
     failing.down = False
     assert desk.receive(message()).kind == "created"
+
+
+def test_the_last_resort_logs_the_message_its_reason_and_the_traceback(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    desk = make_desk(FailingStore(InMemoryStore(), append_entry=1))  # type: ignore[arg-type]
+
+    with caplog.at_level(logging.ERROR, logger="issuecore.intake"):
+        desk.receive(message())
+
+    [record] = [r for r in caplog.records if r.name == "issuecore.intake"]
+    assert record.levelno == logging.ERROR
+    assert record.getMessage() == (
+        "intake of <m1@customer.example> failed; recording it as quarantined: "
+        "intake failed: RuntimeError: simulated failure in append_entry"
+    )
+    assert record.exc_info is not None
+    assert str(record.exc_info[1]) == "simulated failure in append_entry"
+
+
+def test_a_message_the_last_resort_quarantines_is_recorded_at_now_with_its_fingerprint() -> None:
+    desk = make_desk(FailingStore(InMemoryStore(), append_entry=1))  # type: ignore[arg-type]
+    raw = message()
+
+    desk.receive(raw)
+
+    assert desk.message_record("<m1@customer.example>") == MessageRecord(
+        message_id="<m1@customer.example>",
+        number=None,
+        outcome="quarantined",
+        reason="intake failed: RuntimeError: simulated failure in append_entry",
+        at=START,
+        fingerprint=message_fingerprint(raw),
+    )
+
+
+def test_a_recorded_message_whose_second_delivery_fails_is_a_duplicate_naming_its_issue() -> None:
+    failing = FailingStore(InMemoryStore())
+    desk = make_desk(failing)  # type: ignore[arg-type]
+    first = desk.receive(message())
+    failing.failures["lookup_message"] = 1  # the normal path fails; the last resort reads it
+
+    again = desk.receive(message())
+
+    assert first.kind == "created"
+    assert (again.kind, again.issue_number) == ("duplicate", first.issue_number)
+    assert again.reason == "Message-ID <m1@customer.example> was already recorded as created"
+
+
+def test_a_message_reusing_a_message_id_whose_intake_fails_twice_is_recorded_once() -> None:
+    failing = FailingStore(InMemoryStore())
+    desk = make_desk(failing)  # type: ignore[arg-type]
+    assert desk.receive(message()).kind == "created"
+    other = message(sender=b"bea@customer.example", body=b"Another message, the same ID.\n")
+    derived = reused_message_id("<m1@customer.example>", message_fingerprint(other))
+
+    failing.failures["insert_issue"] = 1
+    first = desk.receive(other)
+    failing.failures["lookup_message"] = 1  # again the normal path fails
+    again = desk.receive(other)
+
+    assert (first.kind, first.message_id) == ("quarantined", derived)
+    assert (again.kind, again.message_id, again.issue_number) == ("duplicate", derived, None)
+    assert again.reason == f"Message-ID {derived} was already recorded as quarantined"
+
+
+def test_when_the_store_is_down_the_error_says_why_the_quarantine_failed_too() -> None:
+    failing = FailingStore(InMemoryStore())
+    failing.down = True
+    desk = make_desk(failing)  # type: ignore[arg-type]
+
+    with pytest.raises(StoreUnavailableError) as raised:
+        desk.receive(message())
+
+    assert str(raised.value) == (
+        "message <m1@customer.example> could not be recorded: intake failed with "
+        "ConnectionError: simulated: the database server is unreachable, and recording it "
+        "as quarantined failed with ConnectionError: simulated: the database server is "
+        "unreachable; it was not acknowledged and will be read again"
+    )
+
+
+class ReadingStore:
+    """A store that notes whether each transaction was opened to read only."""
+
+    def __init__(self, inner: Store) -> None:
+        self.inner = inner
+        self.read_only: list[bool] = []
+
+    def transaction(self, *, read_only: bool = False) -> AbstractContextManager[UnitOfWork]:
+        self.read_only.append(read_only)
+        return self.inner.transaction(read_only=read_only)
+
+
+def test_reading_a_kept_message_opens_a_read_only_transaction() -> None:
+    store = ReadingStore(InMemoryStore())
+    desk = make_desk(store)  # type: ignore[arg-type]
+    raw = b"\x00\xff not a message at all"
+    outcome = desk.receive(raw)
+    store.read_only.clear()
+
+    assert desk.kept_message(outcome.message_id) == raw
+    assert store.read_only == [True]
 
 
 # --- ingest reads everything behind a poison message ------------------------------------------

@@ -204,3 +204,39 @@ def test_every_text_field_of_a_message_is_searched_for_what_to_clean() -> None:
     # a field added to InboundMessage must be cleaned (and searched) or named here as no text
     not_text = {"synthetic_message_id", "date", "size"}
     assert set(attrs.fields_dict(InboundMessage)) - not_text == set(_DIRTY_VALUES)
+
+
+def test_each_text_of_an_attachment_is_cleaned_and_the_rest_kept() -> None:
+    dirty = Attachment(
+        filename="f\x00.txt", content_type="text/\x00", data=b"a", content_id="<\x00@c>"
+    )
+    assert _intake._cleaned_attachment(dirty) == Attachment(
+        filename="f\ufffd.txt", content_type="text/\ufffd", data=b"a", content_id="<%00@c>"
+    )
+    only_id = Attachment(
+        filename="f.txt", content_type="text/plain", data=b"a", content_id="<\x00>"
+    )
+    assert _intake._cleaned_attachment(only_id) == attrs.evolve(only_id, content_id="<%00>")
+    clean = Attachment(filename="f.txt", content_type="text/plain", data=b"a", content_id="<i@c>")
+    assert _intake._cleaned_attachment(clean) is clean
+
+
+def test_a_message_whose_every_text_needs_cleaning_is_cleaned_throughout() -> None:
+    parsed = _intake.parse_message(b"From: a@c.example\nMessage-ID: <m@c>\nSubject: s\n\nbody\n")
+    assert isinstance(parsed, InboundMessage)
+    everything = {
+        **_DIRTY_VALUES,
+        "references": (f"<{_NUL}@c>",),
+        "cc": (f"{_NUL}@c.example",),
+        "headers": ((_NUL, _NUL),),
+        "attachments": (Attachment(filename=_NUL, content_type=_NUL, data=b"a", content_id=_NUL),),
+    }
+    dirty = attrs.evolve(parsed, **everything)  # type: ignore[misc, arg-type]
+
+    cleaned = _intake._cleaned(dirty)
+
+    assert cleaned.message_id == "<x%00y@c>"
+    assert isinstance(cleaned, InboundMessage)
+    assert cleaned.subject == "x\ufffdy"
+    assert cleaned.headers == (("x\ufffdy", "x\ufffdy"),)
+    assert "\x00" not in repr(attrs.asdict(cleaned))
