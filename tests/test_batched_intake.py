@@ -27,7 +27,12 @@ from issuecore.adapters.sql import SqlStore, _HeldWrites
 from issuecore.adapters.sqlite import SQLiteStore
 from issuecore.errors import ConcurrencyConflictError, InvalidArgumentError
 from issuecore.mail._matching import message_fingerprint
-from issuecore.mail._parse import InboundMessage, Quarantined, parse_message
+from issuecore.mail._parse import (
+    InboundMessage,
+    Quarantined,
+    parse_message,
+    synthetic_message_id,
+)
 from issuecore.mail._settings import MailSettings
 from issuecore.mail._tokens import TokenFormat
 from issuecore.ports import MessageRecord, Store, UnitOfWork
@@ -960,3 +965,46 @@ def test_a_batch_that_meets_one_conflict_fewer_than_the_attempts_still_commits_w
 
     assert [o.kind for o in report.outcomes] == ["created"] * 3
     assert store.log == ["commit"]
+
+
+def test_a_desk_allowed_one_attempt_sends_a_batch_that_met_a_conflict_one_by_one() -> None:
+    raws = [message(f"<a{i}@c.example>", subject=f"Request {i}") for i in range(3)]
+    store = PoisonStore(InMemoryStore())
+    store.conflicts = 1
+    desk = HelpDesk(
+        store=store,  # type: ignore[arg-type]
+        mailer=RecordingMailer(),
+        clock=FakeClock(START),
+        settings=DeskSettings(
+            support_address=SUPPORT,
+            max_attempts=1,
+            mail=MailSettings(support_address=SUPPORT, signing_key=b"k" * 32),
+        ),
+    )
+
+    report = desk.receive_many(raws, batch_size=100)
+
+    assert [o.kind for o in report.outcomes] == ["created"] * 3
+    # The first message alone, as receive() records it; then the rest as a batch.
+    assert store.log == ["commit"] * 2
+
+
+def test_a_message_whose_reading_raises_in_a_batch_is_recorded_as_receive_records_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def parse(raw: bytes) -> InboundMessage | Quarantined:
+        if b"<explodes@c.example>" in raw:
+            raise RuntimeError("simulated: the parser broke")
+        return parse_message(raw)
+
+    monkeypatch.setattr(_intake, "parse_message", parse)
+    raws = [message(f"<{name}@c.example>", subject=name) for name in ("b1", "explodes", "b2")]
+    desk = make_desk(InMemoryStore())
+
+    report = desk.receive_many(raws, batch_size=100)
+
+    assert [o.kind for o in report.outcomes] == ["created", "quarantined", "created"]
+    # Unread, the message is known by the Message-ID made from its bytes.
+    assert report.outcomes[1].message_id == synthetic_message_id(raws[1])
+    assert report.outcomes[1].reason == "intake failed: RuntimeError: simulated: the parser broke"
+    assert desk.kept_message(synthetic_message_id(raws[1])) == raws[1]
