@@ -12,6 +12,7 @@ import pytest
 from issuecore import DeskSettings, HelpDesk, _intake
 from issuecore._model import Attachment
 from issuecore.adapters.memory import InMemoryStore
+from issuecore.mail._matching import message_fingerprint
 from issuecore.mail._parse import InboundMessage
 from issuecore.mail._settings import MailSettings
 from issuecore.testing import FakeClock, RecordingMailer
@@ -240,3 +241,58 @@ def test_a_message_whose_every_text_needs_cleaning_is_cleaned_throughout() -> No
     assert cleaned.subject == "x\ufffdy"
     assert cleaned.headers == (("x\ufffdy", "x\ufffdy"),)
     assert "\x00" not in repr(attrs.asdict(cleaned))
+
+
+class OddText(NoBytes):
+    """A message that cannot give bytes, whose text holds an undecodable byte."""
+
+    def as_string(self, *args: Any, **kwargs: Any) -> str:
+        return "From: ana@customer.example\nSubject: Help\n\ncaf\udce9\n"
+
+
+def test_a_message_object_that_cannot_give_bytes_is_fingerprinted_from_its_text() -> None:
+    desk = make_desk()
+
+    outcome = desk.receive(hostile(OddText))
+
+    record = desk.message_record(outcome.message_id)
+    assert record is not None
+    assert record.fingerprint == message_fingerprint(
+        b"From: ana@customer.example\nSubject: Help\n\ncaf\xe9\n"
+    )
+
+
+class OddRepr(NoText):
+    """A message that cannot be serialised, whose repr holds an undecodable byte."""
+
+    def __repr__(self) -> str:
+        return "odd \udcff"
+
+
+def test_a_message_object_that_cannot_be_serialised_is_fingerprinted_from_its_repr() -> None:
+    desk = make_desk()
+
+    outcome = desk.receive(hostile(OddRepr))
+
+    record = desk.message_record(outcome.message_id)
+    assert record is not None
+    assert record.fingerprint == message_fingerprint(b"odd \\udcff")
+
+
+class OddObject:
+    def __repr__(self) -> str:
+        return "odd \udcff"
+
+
+@pytest.mark.parametrize(
+    ("given", "kept"),
+    [(42, b"42"), (["a list"], b"['a list']"), (OddObject(), b"odd \\udcff")],
+    ids=["int", "list", "odd-repr"],
+)
+def test_an_object_that_is_no_message_is_kept_as_its_repr(given: object, kept: bytes) -> None:
+    desk = make_desk()
+
+    outcome = desk.receive(given)  # type: ignore[arg-type]
+
+    assert outcome.kind == "quarantined"
+    assert desk.kept_message(outcome.message_id) == kept
