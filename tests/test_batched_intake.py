@@ -1008,3 +1008,23 @@ def test_a_message_whose_reading_raises_in_a_batch_is_recorded_as_receive_record
     assert report.outcomes[1].message_id == synthetic_message_id(raws[1])
     assert report.outcomes[1].reason == "intake failed: RuntimeError: simulated: the parser broke"
     assert desk.kept_message(synthetic_message_id(raws[1])) == raws[1]
+
+
+def test_a_message_a_batch_sends_alone_counts_from_its_date_when_asked() -> None:
+    raws = [message(f"<l{i}@c.example>", subject=f"Request {i}") for i in range(3)]
+    store = PoisonStore(InMemoryStore())
+    desk = HelpDesk(
+        store=store,  # type: ignore[arg-type]
+        mailer=RecordingMailer(),
+        clock=FakeClock(LATER),
+        settings=DeskSettings(
+            support_address=SUPPORT,
+            mail=MailSettings(support_address=SUPPORT, signing_key=b"k" * 32),
+        ),
+    )
+    store.conflicts = desk.settings.max_attempts  # the first message goes alone
+
+    desk.receive_many(raws, use_message_date=True)
+
+    assert store.log == ["commit"] * 2
+    assert _created(desk) == [START] * 3
