@@ -13,7 +13,7 @@ from issuecore import DeskSettings, HelpDesk, _intake
 from issuecore._model import Attachment
 from issuecore.adapters.memory import InMemoryStore
 from issuecore.mail._matching import message_fingerprint
-from issuecore.mail._parse import InboundMessage
+from issuecore.mail._parse import InboundMessage, synthetic_message_id
 from issuecore.mail._settings import MailSettings
 from issuecore.testing import FakeClock, RecordingMailer
 
@@ -296,3 +296,23 @@ def test_an_object_that_is_no_message_is_kept_as_its_repr(given: object, kept: b
 
     assert outcome.kind == "quarantined"
     assert desk.kept_message(outcome.message_id) == kept
+
+
+def test_a_message_whose_fingerprint_cannot_be_taken_is_quarantined_without_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def fingerprint(raw: bytes) -> str:
+        raise RuntimeError("simulated: no fingerprint")
+
+    monkeypatch.setattr(_intake, "message_fingerprint", fingerprint)
+    desk = make_desk()
+    raw = message(b"<f@x>")
+
+    outcome = desk.receive(raw)
+
+    assert (outcome.kind, outcome.message_id) == ("quarantined", synthetic_message_id(raw))
+    assert outcome.reason == "intake failed: RuntimeError: simulated: no fingerprint"
+    record = desk.message_record(outcome.message_id)
+    assert record is not None
+    assert record.fingerprint is None
+    assert desk.kept_message(outcome.message_id) == raw
