@@ -13,7 +13,7 @@ from issuecore import DeskSettings, HelpDesk, _intake
 from issuecore._model import Attachment
 from issuecore.adapters.memory import InMemoryStore
 from issuecore.mail._matching import message_fingerprint
-from issuecore.mail._parse import InboundMessage, synthetic_message_id
+from issuecore.mail._parse import InboundMessage, Quarantined, synthetic_message_id
 from issuecore.mail._settings import MailSettings
 from issuecore.testing import FakeClock, RecordingMailer
 
@@ -316,3 +316,11 @@ def test_a_message_whose_fingerprint_cannot_be_taken_is_quarantined_without_one(
     assert record is not None
     assert record.fingerprint is None
     assert desk.kept_message(outcome.message_id) == raw
+
+
+def test_the_reason_and_message_id_of_an_unreadable_message_are_cleaned() -> None:
+    unreadable = Quarantined(reason="cannot read \x00 here", message_id="<\udcff@c>", size=3)
+
+    assert _intake._cleaned(unreadable) == Quarantined(
+        reason="cannot read \ufffd here", message_id="<%FF@c>", size=3
+    )
