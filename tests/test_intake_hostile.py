@@ -236,11 +236,31 @@ def test_a_message_whose_every_text_needs_cleaning_is_cleaned_throughout() -> No
 
     cleaned = _intake._cleaned(dirty)
 
-    assert cleaned.message_id == "<x%00y@c>"
-    assert isinstance(cleaned, InboundMessage)
-    assert cleaned.subject == "x\ufffdy"
-    assert cleaned.headers == (("x\ufffdy", "x\ufffdy"),)
-    assert "\x00" not in repr(attrs.asdict(cleaned))
+    # Identifiers are percent-escaped, every other text has U+FFFD for the NUL.
+    text, identifier = "x\ufffdy", "x%00y"
+    assert cleaned == attrs.evolve(
+        parsed,
+        message_id=f"<{identifier}@c>",
+        in_reply_to=f"<{identifier}@c>",
+        references=(f"<{identifier}@c>",),
+        returned_message_id=f"<{identifier}@c>",
+        from_address=f"{text}@c.example",
+        from_name=text,
+        reply_to=(f"{text}@c.example",),
+        to=(f"{text}@c.example",),
+        cc=(f"{text}@c.example",),
+        subject=text,
+        text=text,
+        html=text,
+        attachments=(
+            Attachment(filename=text, content_type=text, data=b"a", content_id=identifier),
+        ),
+        headers=((text, text),),
+        content_type=text,
+        report_type=text,
+        defects=(text,),
+        omissions=(text,),
+    )
 
 
 class OddText(NoBytes):
