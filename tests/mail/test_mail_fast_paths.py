@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from mail_support import FIXTURES
 
 from issuecore.mail import _parse
-from issuecore.mail._headers import MimeHeaderFactory, _plain_transfer_encoding
+from issuecore.mail._headers import MimeHeaderFactory, _plain_transfer_encoding, plain_parameters
 from issuecore.mail._parse import _PLAIN_FILENAME, _without_unsafe_characters, parse_message
 
 
@@ -171,3 +171,15 @@ def test_a_file_name_skips_the_character_filter_only_when_the_filter_would_keep_
 def test_the_plain_file_name_characters_are_exactly_those_the_filter_keeps(char: str) -> None:
     kept = _without_unsafe_characters(char) == char
     assert bool(_PLAIN_FILENAME.fullmatch(char)) == kept
+
+
+def test_remembered_parameters_cannot_be_changed_by_a_reader() -> None:
+    _parse.clear_header_cache()
+    first = plain_parameters('text/plain; charset="utf-8"')
+    assert first is not None
+    with pytest.raises(TypeError):
+        first[1]["charset"] = "latin-1"  # type: ignore[index]
+    assert plain_parameters('text/plain; charset="utf-8"') == ("text/plain", {"charset": "utf-8"})
+    assert plain_parameters.cache_info().hits >= 1
+    _parse.clear_header_cache()
+    assert plain_parameters.cache_info().currsize == 0

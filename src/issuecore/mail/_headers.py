@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Mapping
 from email.headerregistry import (
     BaseHeader,
     ContentTransferEncodingHeader,
@@ -37,6 +38,7 @@ from email.headerregistry import (
 )
 from email.message import EmailMessage
 from email.policy import EmailPolicy
+from types import MappingProxyType
 from typing import Any, Final
 
 __all__ = ["MimeHeaderFactory", "ParsedMessage", "ReadingPolicy", "plain_parameters"]
@@ -93,17 +95,20 @@ def _plain_content_type(value: str) -> tuple[str, str, str, dict[str, str]] | No
     return "".join(pieces), maintype.lower(), subtype.lower(), params
 
 
-def plain_parameters(value: str) -> tuple[str, dict[str, str]] | None:
+@functools.lru_cache(maxsize=2048)
+def plain_parameters(value: str) -> tuple[str, Mapping[str, str]] | None:
     """Return the lower-case value and parameters of a plain MIME header, else ``None``.
 
     Plain means ``token[/token]`` followed by ``; name=token`` or ``; name="text"``
-    parameters; for those the standard parser gives the same result.
+    parameters; for those the standard parser gives the same result. Answers
+    are remembered, as the header objects are (``plain_parameters.cache_clear``
+    forgets them).
     """
     whole = _PLAIN_VALUE.fullmatch(value) if _is_plain_text(value) else None
     if whole is None:
         return None
     params = _plain_rest(whole.group(2), None)
-    return None if params is None else (whole.group(1).lower(), params)
+    return None if params is None else (whole.group(1).lower(), MappingProxyType(params))
 
 
 class _LazyParseTree:

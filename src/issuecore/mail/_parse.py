@@ -147,6 +147,7 @@ _NOT_BASE64: Final = frozenset({"7bit", "8bit", "binary", "quoted-printable"})
 def clear_header_cache() -> None:
     """Forget the MIME headers remembered across messages (for measurements)."""
     _HEADER_FACTORY.cache_clear()
+    plain_parameters.cache_clear()
 
 
 @attrs.frozen(kw_only=True)
@@ -908,7 +909,10 @@ class _PartHeaders:
         if raw is None:
             raw = {}
             for name, value in part.raw_items():
-                raw.setdefault(name.lower(), _unfold(value))
+                key = name.lower()
+                if key not in raw:  # _unfold, written out: this runs per header of every part
+                    text = value if isinstance(value, str) else str(value)
+                    raw[key] = _FOLD.sub("", text) if "\n" in text or "\r" in text else text
         self.raw = raw
         self._likely = likely
         self._default_type = part.get_default_type()
