@@ -258,3 +258,74 @@ def test_a_parsed_message_reads_its_content_type_again_after_any_change() -> Non
     assert message.get_content_type() == "image/png"
     message.replace_header("Content-Type", "video/mp4")
     assert message.get_content_type() == "video/mp4"
+
+
+def _mutations() -> st.SearchStrategy[list[tuple[str, str]]]:
+    values = st.sampled_from(
+        ["text/html", "image/png; name=a.png", "multipart/mixed; boundary=z", "text", ""]
+    )
+    names = st.sampled_from(["Content-Type", "content-type", "Subject", "X-Other"])
+    operations = st.one_of(
+        st.tuples(st.just("set"), names, values),
+        st.tuples(st.just("set_raw"), names, values),
+        st.tuples(st.just("replace"), names, values),
+        st.tuples(st.just("delete"), names, st.just("")),
+        st.tuples(
+            st.just("default"), st.just(""), st.sampled_from(["message/rfc822", "text/plain"])
+        ),
+        st.tuples(st.just("param"), st.just("charset"), st.sampled_from(["utf-8", "latin-1"])),
+        st.tuples(st.just("boundary"), st.just(""), st.just("new-boundary")),
+        st.tuples(st.just("mixed"), st.just(""), st.just("")),
+        st.tuples(st.just("clear"), st.just(""), st.just("")),
+    )
+    return st.lists(st.tuples(operations, st.booleans()), max_size=12).map(
+        lambda steps: [(f"{op}:{ask}", f"{name}\0{value}") for (op, name, value), ask in steps]
+    )
+
+
+def _apply(message: email.message.EmailMessage, operation: str, argument: str) -> None:
+    op = operation.split(":")[0]
+    name, value = argument.split("\0")
+    if op == "set":
+        message[name] = value
+    elif op == "set_raw":
+        message.set_raw(name, value)
+    elif op == "replace":
+        message.replace_header(name, value)
+    elif op == "delete":
+        del message[name]
+    elif op == "default":
+        message.set_default_type(value)
+    elif op == "param":
+        message.set_param(name, value)
+    elif op == "boundary":
+        message.set_boundary(value)
+    elif op == "mixed":
+        message.make_mixed()
+    else:
+        message.clear()
+
+
+@given(_mutations())
+def test_a_parsed_message_gives_the_content_type_an_email_message_gives_after_any_changes(
+    steps: list[tuple[str, str]],
+) -> None:
+    raw = b"Subject: s\nContent-Type: text/plain; charset=us-ascii\nX-Other: o\n\nhi\n"
+    ours = email.parser.BytesParser(
+        policy=ReadingPolicy(header_factory=MimeHeaderFactory())
+    ).parsebytes(raw)
+    stock = email.parser.BytesParser(policy=email.policy.default).parsebytes(raw)
+    assert ours.get_content_type() == stock.get_content_type()
+    for operation, argument in steps:
+        outcomes = []
+        for message in (ours, stock):
+            try:
+                _apply(message, operation, argument)  # type: ignore[arg-type]
+                outcomes.append("done")
+            except Exception as error:  # both refuse the same changes
+                outcomes.append(type(error).__name__)
+        assert outcomes[0] == outcomes[1]
+        if operation.endswith(":True"):  # asked between changes, or only at the end
+            assert ours.get_content_type() == stock.get_content_type()
+    assert ours.get_content_type() == stock.get_content_type()
+    assert ours.get_content_type() == stock.get_content_type()  # asked again: remembered

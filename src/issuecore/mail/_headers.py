@@ -13,26 +13,32 @@ what the objects are:
 - a ``Content-Type`` in the plain form nearly all mail uses
   (``type/subtype; name=value; name="quoted value"``) is read directly into
   the same :class:`~email.headerregistry.ContentTypeHeader` the standard
-  parser would build; its parse tree, which only re-serialising needs, is
-  built when first asked for. Anything else (comments, RFC 2231 or encoded
-  parameters, escapes, duplicates) goes through the standard parser.
+  parser would build, and a ``Content-Transfer-Encoding`` that is one bare
+  token (``base64``, ``quoted-printable``, ``7bit``) into the same
+  :class:`~email.headerregistry.ContentTransferEncodingHeader`; their parse
+  trees, which only re-serialising needs, are built when first asked for.
+  Anything else (comments, white space, RFC 2231 or encoded parameters,
+  escapes, duplicates) goes through the standard parser.
 
-The tests compare both paths on generated values: same text, type,
-parameters, defects and folding.
+The tests compare both paths on generated values and on every header of the
+mail corpora: same text, type, parameters, encoding, defects and folding.
 """
 
 from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Mapping
 from email.headerregistry import (
     BaseHeader,
+    ContentTransferEncodingHeader,
     ContentTypeHeader,
     HeaderRegistry,
     ParameterizedMIMEHeader,
 )
 from email.message import EmailMessage
 from email.policy import EmailPolicy
+from types import MappingProxyType
 from typing import Any, Final
 
 __all__ = ["MimeHeaderFactory", "ParsedMessage", "ReadingPolicy", "plain_parameters"]
@@ -43,26 +49,31 @@ _CACHED: Final = frozenset(
 # RFC 2045 tokens without the characters RFC 2231 gives meaning to ("*", "'", and "%" in names)
 _TOKEN: Final = r"[A-Za-z0-9!#$%&+.^_`{|}~-]+"
 _NAME: Final = r"[A-Za-z0-9!#$&+.^_`{|}~-]+"
-_PLAIN_TYPE: Final = re.compile(rf"(\s*({_TOKEN})/({_TOKEN})\s*)((?:;.*)?)", re.DOTALL)
-_PLAIN_VALUE: Final = re.compile(rf"\s*({_TOKEN}(?:/{_TOKEN})?)\s*((?:;.*)?)", re.DOTALL)
 _PLAIN_PARAM: Final = re.compile(rf';\s*({_NAME})=(?:"([ !#-\[\]-~]+)"|({_TOKEN}))\s*')
+# Any number of plain parameters, checked in one match: each one's extent is fixed (a token
+# ends at a character no token has, a quoted value at its closing quote), so reading them one
+# after another with _PLAIN_PARAM finds the same parameters; nothing is given back (possessive).
+_PLAIN_PARAMS: Final = rf'(?:;\s*+{_NAME}+=(?:"[ !#-\[\]-~]++"|{_TOKEN}+)\s*+)*+'
+_PLAIN_TYPE: Final = re.compile(rf"(\s*({_TOKEN})/({_TOKEN})\s*)({_PLAIN_PARAMS})")
+_PLAIN_VALUE: Final = re.compile(rf"\s*({_TOKEN}(?:/{_TOKEN})?)\s*({_PLAIN_PARAMS})")
+_PLAIN_TOKEN: Final = re.compile(_TOKEN)
 
 
-def _plain_rest(rest: str, pieces: list[str]) -> dict[str, str] | None:
-    """Return the parameters in ``rest`` (``; a=b; c="d"``), or ``None`` if any is not plain."""
+def _plain_rest(rest: str, pieces: list[str] | None) -> dict[str, str] | None:
+    """Return the parameters of ``rest``, plain ones (``; a=b; c="d"``), or ``None`` for repeats.
+
+    ``pieces`` gets each parameter as the standard parser writes it back.
+    """
     params: dict[str, str] = {}
-    position = 0
-    while position < len(rest):
-        param = _PLAIN_PARAM.match(rest, position)
-        if param is None:
-            return None
-        name, quoted, token = param.groups()
+    if not rest:
+        return params
+    for name, quoted, token in _PLAIN_PARAM.findall(rest):
         key = name.lower()
         if key in params:
             return None  # the standard parser records a defect for duplicates
-        params[key] = quoted if quoted is not None else token
-        pieces.append(f'; {name}="{params[key]}"')
-        position = param.end()
+        params[key] = value = quoted or token  # a quoted value is never empty here
+        if pieces is not None:
+            pieces.append(f'; {name}="{value}"')
     return params
 
 
@@ -84,20 +95,38 @@ def _plain_content_type(value: str) -> tuple[str, str, str, dict[str, str]] | No
     return "".join(pieces), maintype.lower(), subtype.lower(), params
 
 
-def plain_parameters(value: str) -> tuple[str, dict[str, str]] | None:
+@functools.lru_cache(maxsize=2048)
+def plain_parameters(value: str) -> tuple[str, Mapping[str, str]] | None:
     """Return the lower-case value and parameters of a plain MIME header, else ``None``.
 
     Plain means ``token[/token]`` followed by ``; name=token`` or ``; name="text"``
-    parameters; for those the standard parser gives the same result.
+    parameters; for those the standard parser gives the same result. Answers
+    are remembered, as the header objects are (``plain_parameters.cache_clear``
+    forgets them).
     """
     whole = _PLAIN_VALUE.fullmatch(value) if _is_plain_text(value) else None
     if whole is None:
         return None
-    params = _plain_rest(whole.group(2), [])
-    return None if params is None else (whole.group(1).lower(), params)
+    params = _plain_rest(whole.group(2), None)
+    return None if params is None else (whole.group(1).lower(), MappingProxyType(params))
 
 
-class _PlainContentTypeHeader(ContentTypeHeader):
+class _LazyParseTree:
+    """A header whose parse tree is built from its text when first asked for."""
+
+    @property
+    def _parse_tree(self) -> Any:
+        tree = self.__dict__.get("_tree")
+        if tree is None:
+            tree = self.__dict__["_tree"] = self.value_parser(str(self))  # type: ignore[attr-defined]
+        return tree
+
+    @_parse_tree.setter
+    def _parse_tree(self, tree: Any) -> None:
+        self.__dict__["_tree"] = tree
+
+
+class _PlainContentTypeHeader(_LazyParseTree, ContentTypeHeader):
     """A ContentTypeHeader that reads plain values directly (see the module docstring)."""
 
     @classmethod
@@ -120,16 +149,34 @@ class _PlainContentTypeHeader(ContentTypeHeader):
         ParameterizedMIMEHeader.init(self, *args, **kw)  # skips reading the parse tree
         self._maintype, self._subtype = plain
 
-    @property
-    def _parse_tree(self) -> Any:
-        tree = self.__dict__.get("_tree")
-        if tree is None:
-            tree = self.__dict__["_tree"] = self.value_parser(str(self))
-        return tree
 
-    @_parse_tree.setter
-    def _parse_tree(self, tree: Any) -> None:
-        self.__dict__["_tree"] = tree
+def _plain_transfer_encoding(value: str) -> str | None:
+    """Return the lower-case encoding of a one-token Content-Transfer-Encoding, else ``None``."""
+    # The standard parser reads such a value as the token alone: no white space, comment or defect.
+    return value.lower() if _PLAIN_TOKEN.fullmatch(value) else None
+
+
+class _PlainTransferEncodingHeader(_LazyParseTree, ContentTransferEncodingHeader):
+    """A ContentTransferEncodingHeader reading a bare token directly (see the module docstring)."""
+
+    @classmethod
+    def parse(cls, value: str, kwds: dict[str, Any]) -> None:
+        plain = _plain_transfer_encoding(value)
+        if plain is None:
+            super().parse(value, kwds)
+            return
+        kwds["parse_tree"] = None
+        kwds["decoded"] = value
+        kwds["plain_encoding"] = plain
+
+    def init(self, *args: Any, **kw: Any) -> None:
+        plain = kw.pop("plain_encoding", None)
+        if plain is None:
+            super().init(*args, **kw)
+            return
+        # BaseHeader.init, next after ContentTransferEncodingHeader in the registry's class
+        BaseHeader.init(self, *args, **kw)  # type: ignore[arg-type]  # skips the parse tree
+        self._cte = plain
 
 
 class MimeHeaderFactory(HeaderRegistry):
@@ -139,6 +186,10 @@ class MimeHeaderFactory(HeaderRegistry):
         super().__init__()
         # typeshed asks for a BaseHeader class; the registry mixes BaseHeader in itself
         self.map_to_type("content-type", _PlainContentTypeHeader)  # type: ignore[arg-type]
+        self.map_to_type(
+            "content-transfer-encoding",
+            _PlainTransferEncodingHeader,  # type: ignore[arg-type]
+        )
         self._classes: dict[str, type[BaseHeader]] = {}
         self._remember = functools.lru_cache(maxsize=2048)(super().__call__)
 
@@ -171,27 +222,50 @@ class ParsedMessage(EmailMessage):
     and the policy. A change to any of them (a header set, replaced or deleted
     stores a new value) is read afresh, so the answer is always the one
     :class:`~email.message.EmailMessage` gives.
+
+    Finding the first raw value means looking through every header. It is
+    not looked for again while the list of headers is the same list, of the
+    same length, holding the same value at the place it was found:
+    :class:`~email.message.Message` adds a header at the end, replaces one
+    in place under its own name, and removes one by building a new list, so
+    no other header can have become the first ``Content-Type`` meanwhile.
     """
 
-    _content_type: tuple[object, str, object, str] | None = None
+    # (headers list, its length, place of the first Content-Type or -1, its raw value,
+    #  default type, policy, the answer)
+    _content_type: tuple[list[tuple[str, Any]], int, int, object, str, object, str] | None = None
     _headers: list[tuple[str, Any]]  # email.message.Message's own list of raw headers
 
     def get_content_type(self) -> str:
-        raw: object = None
-        for name, value in self._headers:  # what raw_items() gives, without copying the list
-            if name.lower() == "content-type":
-                raw = value
-                break
+        headers = self._headers
         known = self._content_type
         if (
             known is not None
-            and known[0] is raw
-            and known[1] == self.get_default_type()
-            and known[2] is self.policy
+            and known[0] is headers
+            and known[1] == len(headers)
+            and (known[2] < 0 or headers[known[2]][1] is known[3])
         ):
-            return known[3]
+            place, raw = known[2], known[3]
+            default_type = self.get_default_type()
+            if known[4] == default_type and known[5] is self.policy:
+                return known[6]
+        else:
+            place, raw = -1, None
+            for index, (name, value) in enumerate(headers):
+                if name.lower() == "content-type":
+                    place, raw = index, value
+                    break
+            default_type = self.get_default_type()
         content_type = super().get_content_type()
-        self._content_type = (raw, self.get_default_type(), self.policy, content_type)
+        self._content_type = (
+            headers,
+            len(headers),
+            place,
+            raw,
+            default_type,
+            self.policy,
+            content_type,
+        )
         return content_type
 
 

@@ -110,6 +110,8 @@ _PARAMETER: Final = re.compile(
 _BLANK_LINE: Final = re.compile(rb"(?:\r\n|\n|\r(?!\n))(?:\r\n|\n|\r(?!\n))")
 _PERCENT_BYTE: Final = re.compile(rb"%([0-9A-Fa-f]{2})")
 _FILE_NAME_CHARS: Final = re.compile(r"[\w.+-]{1,80}\.[A-Za-z][A-Za-z0-9]{0,7}")
+# Printable ASCII without the characters safe_filename replaces: '"', "*", ":", "<", ">", "?", "|"
+_PLAIN_FILENAME: Final = re.compile(r"[ !#-)+-9;=@-{}~]*")
 _WINDOWS_RESERVED: Final = frozenset(
     {"con", "prn", "aux", "nul"} | {f"com{i}" for i in range(10)} | {f"lpt{i}" for i in range(10)}
 )
@@ -145,6 +147,7 @@ _NOT_BASE64: Final = frozenset({"7bit", "8bit", "binary", "quoted-printable"})
 def clear_header_cache() -> None:
     """Forget the MIME headers remembered across messages (for measurements)."""
     _HEADER_FACTORY.cache_clear()
+    plain_parameters.cache_clear()
 
 
 @attrs.frozen(kw_only=True)
@@ -374,12 +377,13 @@ def _read(
     for raw_name, raw_item in message.raw_items():
         name = raw_name.lower()
         raw_value = raw_item if isinstance(raw_item, str) else str(raw_item)
-        if "\n" in raw_value or "\r" in raw_value:  # _unfold, written out: this runs per header
-            raw_value = _FOLD.sub("", raw_value)
         value = raw_value
-        if not value.isascii() or "\x00" in value:
-            value = _clean_text(undo_surrogates(value, likely))
-        if not name.isascii() or not name.isprintable():
+        if not (value.isascii() and value.isprintable()):  # else no line break, NUL or 8-bit
+            if "\n" in raw_value or "\r" in raw_value:  # _unfold, written out: this runs per header
+                value = raw_value = _FOLD.sub("", raw_value)
+            if not value.isascii() or "\x00" in value:
+                value = _clean_text(undo_surrogates(value, likely))
+        if not (name.isascii() and name.isprintable()):
             name = escape_identifier(name)
         cleaned.append((name, value))
         if name in addressed:
@@ -894,7 +898,7 @@ def _unique_names(attachments: list[Attachment]) -> tuple[Attachment, ...]:
 class _PartHeaders:
     """The MIME headers of one part, read in one pass over its raw headers."""
 
-    __slots__ = ("_default_type", "_likely", "raw")
+    __slots__ = ("_default_type", "_likely", "_plain", "raw")
 
     def __init__(
         self,
@@ -905,10 +909,14 @@ class _PartHeaders:
         if raw is None:
             raw = {}
             for name, value in part.raw_items():
-                raw.setdefault(name.lower(), _unfold(value))
+                key = name.lower()
+                if key not in raw:  # _unfold, written out: this runs per header of every part
+                    text = value if isinstance(value, str) else str(value)
+                    raw[key] = _FOLD.sub("", text) if "\n" in text or "\r" in text else text
         self.raw = raw
         self._likely = likely
         self._default_type = part.get_default_type()
+        self._plain: dict[str, Mapping[str, str] | None] = {}  # plain parameters by header
 
     @property
     def content_type(self) -> str:
@@ -949,8 +957,13 @@ class _PartHeaders:
         value = self.raw.get(header)
         if not value or name not in value.lower():
             return None
-        if plain := plain_parameters(value):
-            return plain[1].get(name)
+        if header in self._plain:
+            params = self._plain[header]
+        else:
+            plain = plain_parameters(value)
+            params = self._plain[header] = plain[1] if plain else None
+        if params is not None:
+            return params.get(name)
         return _parameter(value, name, self._likely)
 
 
@@ -1106,11 +1119,8 @@ def _line_end(data: bytes, start: int) -> int:
 def safe_filename(name: str, *, content_type: str = "application/octet-stream") -> str:
     """Return a file name without path parts or control characters, at most 150 characters."""
     base = name.replace("\\", "/").rsplit("/", 1)[-1]
-    base = "".join(
-        "_" if char in '<>:"|?*' else char
-        for char in base
-        if unicodedata.category(char) not in ("Cc", "Cf", "Cs", "Zl", "Zp")
-    )
+    if not _PLAIN_FILENAME.fullmatch(base):  # a plain name would come out unchanged
+        base = _without_unsafe_characters(base)
     base = " ".join(base.split()).strip(" .")
     stem, dot, extension = base.rpartition(".")
     if not dot:
@@ -1123,3 +1133,12 @@ def safe_filename(name: str, *, content_type: str = "application/octet-stream") 
         keep = f".{extension}" if dot and 0 < len(extension) <= 16 else ""
         base = base[: _MAX_FILENAME - len(keep)].rstrip(" .") + keep
     return base
+
+
+def _without_unsafe_characters(name: str) -> str:
+    """Return ``name`` without control and format characters, ``<>:"|?*`` replaced by ``_``."""
+    return "".join(
+        "_" if char in '<>:"|?*' else char
+        for char in name
+        if unicodedata.category(char) not in ("Cc", "Cf", "Cs", "Zl", "Zp")
+    )

@@ -1,0 +1,185 @@
+"""Intake's fast paths read every message of the mail corpora exactly as the general paths do.
+
+The corpora: the fixtures, the standard library's own test messages and the
+real-world messages of ``shared/realmail/zammad-mail`` (or the folder named
+by ``ISSUECORE_REALMAIL``), each used when it is there. Every message is read
+by :func:`parse_message` as it is, and again with the reading policy
+replaced by :data:`email.policy.default` (no remembered headers, no direct
+reading of plain header values); every MIME header value in them is built by
+both header factories; every leaf part's body is decoded both ways.
+"""
+
+from __future__ import annotations
+
+import email.message
+import email.policy
+import os
+import sysconfig
+from email.headerregistry import HeaderRegistry
+from email.parser import BytesParser
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from mail_support import FIXTURES
+
+from issuecore.mail import _parse
+from issuecore.mail._headers import MimeHeaderFactory, _plain_transfer_encoding, plain_parameters
+from issuecore.mail._parse import _PLAIN_FILENAME, _without_unsafe_characters, parse_message
+
+
+def _folders() -> list[Path]:
+    folders = [FIXTURES]
+    folders.append(Path(sysconfig.get_paths()["stdlib"]) / "test" / "test_email" / "data")
+    given_folder = os.environ.get("ISSUECORE_REALMAIL")
+    realmail = (
+        Path(given_folder)
+        if given_folder
+        else Path(__file__).resolve().parents[2].parent / "shared" / "realmail"
+    )
+    folders.append(realmail / "zammad-mail")
+    return folders
+
+
+def _corpus() -> list[Path]:
+    found: list[Path] = []
+    for folder in _folders():
+        for pattern in ("*.eml", "msg_*.txt", "*.box"):
+            found.extend(sorted(folder.glob(pattern)))
+    return found
+
+
+CORPUS = _corpus()
+STOCK = HeaderRegistry()
+MIME_HEADERS = ("content-type", "content-transfer-encoding", "content-disposition")
+
+
+def test_the_corpus_holds_the_fixtures_and_every_folder_present() -> None:
+    # Documents what the comparisons below cover: each folder there adds its messages.
+    present = [folder for folder in _folders() if folder.is_dir()]
+    assert FIXTURES in present
+    for folder in present:
+        assert any(path.parent == folder for path in CORPUS), folder
+
+
+@pytest.mark.parametrize("path", CORPUS, ids=lambda path: f"{path.parent.name}/{path.name}")
+def test_a_corpus_message_reads_the_same_by_the_general_path(
+    path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    raw = path.read_bytes()
+    _parse.clear_header_cache()
+    fast = parse_message(raw)
+    again = parse_message(raw)  # with the headers remembered from the first reading
+    monkeypatch.setattr(_parse, "_POLICY", email.policy.default)
+    monkeypatch.setattr(_parse, "_PARSER", BytesParser(policy=email.policy.default))
+    general = parse_message(raw)
+    assert fast == general
+    assert again == general
+
+
+def _parts(path: Path) -> list[email.message.Message]:
+    parsed = BytesParser(policy=email.policy.default).parsebytes(path.read_bytes())
+    return list(parsed.walk())
+
+
+@pytest.mark.parametrize("path", CORPUS, ids=lambda path: f"{path.parent.name}/{path.name}")
+def test_every_mime_header_of_a_corpus_message_is_built_as_the_standard_library_builds_it(
+    path: Path,
+) -> None:
+    values = [
+        (name, value)
+        for part in _parts(path)
+        for name, value in part.raw_items()
+        if name.lower() in MIME_HEADERS
+    ]
+    for name, value in values:
+        _same_header(name, str(value).replace("\r", "").replace("\n", ""))
+
+
+def _same_header(name: str, value: str) -> None:
+    try:
+        stock = STOCK(name, value)
+    except Exception as error:  # the standard parser has bugs of its own; share them exactly
+        with pytest.raises(type(error)):
+            MimeHeaderFactory()(name, value)
+        return
+    fast = MimeHeaderFactory()(name, value)
+    assert str(fast) == str(stock)
+    assert [type(defect) for defect in fast.defects] == [type(defect) for defect in stock.defects]
+    for attribute in ("cte", "content_type", "content_disposition"):
+        assert getattr(fast, attribute, None) == getattr(stock, attribute, None)
+    assert dict(getattr(fast, "params", {})) == dict(getattr(stock, "params", {}))
+    assert _folded(fast) == _folded(stock)
+
+
+def _folded(header: object) -> tuple[str, str]:
+    try:
+        return ("folded", header.fold(policy=email.policy.default))  # type: ignore[attr-defined]
+    except Exception as error:  # folding some odd values fails in the standard library too
+        return ("failed", type(error).__name__)
+
+
+encodings = st.one_of(
+    st.sampled_from(["base64", "BASE64", "quoted-printable", "7bit", "8bit", "binary", "x-uue"]),
+    st.from_regex(r"[A-Za-z0-9!#$%&'*+.^_`{|}~/()=?\\-]{1,16}", fullmatch=True),
+).flatmap(
+    lambda token: st.builds(
+        lambda lead, tail: f"{lead}{token}{tail}",
+        st.sampled_from(["", " ", "\t"]),
+        st.sampled_from(["", " ", " (comment)", " x", ";", "\t"]),
+    )
+)
+
+
+@given(st.one_of(encodings, st.text(max_size=30)))
+def test_any_transfer_encoding_is_built_as_the_standard_library_builds_it(value: str) -> None:
+    _same_header("Content-Transfer-Encoding", value)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("base64", "base64"),
+        ("Quoted-Printable", "quoted-printable"),
+        ("7bit", "7bit"),
+        ("x-uuencode", "x-uuencode"),
+        (" base64", None),
+        ("base64 ", None),
+        ("base64 (comment)", None),
+        ("", None),
+        ("base/64", None),
+        ("bäse64", None),
+    ],
+)
+def test_only_a_bare_token_is_read_directly(value: str, expected: str | None) -> None:
+    assert _plain_transfer_encoding(value) == expected
+    _same_header("Content-Transfer-Encoding", value)
+
+
+@given(st.one_of(st.text(max_size=40), st.text(st.characters(codec="ascii"), max_size=40)))
+def test_a_file_name_skips_the_character_filter_only_when_the_filter_would_keep_it(
+    name: str,
+) -> None:
+    if _PLAIN_FILENAME.fullmatch(name):
+        assert _without_unsafe_characters(name) == name
+    else:  # every other name loses or changes a character
+        assert _without_unsafe_characters(name) != name or any(ord(char) > 0x7E for char in name)
+
+
+@pytest.mark.parametrize("char", [chr(code) for code in range(0x80)])
+def test_the_plain_file_name_characters_are_exactly_those_the_filter_keeps(char: str) -> None:
+    kept = _without_unsafe_characters(char) == char
+    assert bool(_PLAIN_FILENAME.fullmatch(char)) == kept
+
+
+def test_remembered_parameters_cannot_be_changed_by_a_reader() -> None:
+    _parse.clear_header_cache()
+    first = plain_parameters('text/plain; charset="utf-8"')
+    assert first is not None
+    with pytest.raises(TypeError):
+        first[1]["charset"] = "latin-1"  # type: ignore[index]
+    assert plain_parameters('text/plain; charset="utf-8"') == ("text/plain", {"charset": "utf-8"})
+    assert plain_parameters.cache_info().hits >= 1
+    _parse.clear_header_cache()
+    assert plain_parameters.cache_info().currsize == 0
