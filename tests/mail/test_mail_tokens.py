@@ -190,3 +190,7 @@ def test_number_stops_at_the_first_mark_of_the_closer() -> None:
     dotted = TokenFormat("<{number}.>", r"[\d.]+")
     assert dotted.numbers("Help <12.>") == ("12",)
     assert dotted.numbers("Help <1.2.>") == ()
+
+
+def test_clean_subject_keeps_a_token_that_names_no_issue_number() -> None:
+    assert clean_subject("Re: Help [#urgent] now [#ISS-2026-00042]") == "Help [#urgent] now"
