@@ -179,3 +179,18 @@ def test_reply_subject_removes_tokens_of_its_own_format() -> None:
 def test_remove_reads_a_spaced_token_against_the_number_pattern() -> None:
     digits = TokenFormat(number_pattern=r"\d+(?:-\d+)+")
     assert digits.remove("Help [# 2026 - 42 ]") == "Help"
+
+
+def test_number_goes_where_the_first_number_placeholder_stands() -> None:
+    tokens = TokenFormat("[{number}|{number}]")
+    assert tokens.render(NUMBER) == f"[{NUMBER}|{{number}}]"
+
+
+def test_number_stops_at_the_first_mark_of_the_closer() -> None:
+    dotted = TokenFormat("<{number}.>", r"[\d.]+")
+    assert dotted.numbers("Help <12.>") == ("12",)
+    assert dotted.numbers("Help <1.2.>") == ()
+
+
+def test_clean_subject_keeps_a_token_that_names_no_issue_number() -> None:
+    assert clean_subject("Re: Help [#urgent] now [#ISS-2026-00042]") == "Help [#urgent] now"
