@@ -134,6 +134,28 @@ def test_adding_past_the_last_microsecond_of_year_9999_is_refused() -> None:
         BusinessCalendar.always_open().add(LAST_INSTANT, 2 * MICRO)
 
 
+def test_a_deadline_at_the_very_end_of_year_9999_is_refused() -> None:
+    # The deadline is the instant right after the last one a datetime holds.
+    with pytest.raises(UnreachableDeadlineError, match="outside the years 1 to 9999"):
+        BusinessCalendar.always_open().add(LAST_INSTANT, MICRO)
+
+
+def test_a_deadline_past_year_9999_on_the_zones_clock_is_refused() -> None:
+    # Still in year 9999 in UTC, already in year 10000 in Auckland.
+    calendar = BusinessCalendar(
+        timezone="Pacific/Auckland", hours={day: [("00:00", "24:00")] for day in range(7)}
+    )
+    with pytest.raises(UnreachableDeadlineError, match="outside the years 1 to 9999"):
+        calendar.add(LAST_INSTANT - timedelta(hours=5), timedelta(hours=1))
+    with pytest.raises(UnreachableDeadlineError, match="outside the years 1 to 9999"):
+        calendar.add(LAST_INSTANT - timedelta(hours=1), timedelta(0))
+    with pytest.raises(UnreachableDeadlineError, match="outside the years 1 to 9999"):
+        calendar.next_open(LAST_INSTANT - timedelta(hours=1))
+    # A deadline at the zone's last microsecond of year 9999 is given.
+    deadline = calendar.add(LAST_INSTANT - timedelta(hours=14), timedelta(hours=1))
+    assert deadline.replace(tzinfo=None) == datetime.max
+
+
 # Offset changes and holidays, to the microsecond.
 
 

@@ -368,20 +368,20 @@ class BusinessCalendar:
         origin = self._instant("start", start)
         amount = self._duration("duration", duration, instead="use subtract() to go back")
         if amount == 0:
-            return self._datetime(origin)
+            return self._deadline(origin, duration)
         target = self._open_before(origin) + amount
-        return self._datetime(self._first_reaching(target, duration))
+        return self._deadline(self._first_reaching(target, duration), duration)
 
     def subtract(self, at: datetime, duration: timedelta) -> pendulum.DateTime:
         """Return the latest instant at or before ``at`` with ``duration`` of business time."""
         end = self._instant("at", at)
         amount = self._duration("duration", duration, instead="use add() to go forward")
         if amount == 0:
-            return self._datetime(end)
+            return self._deadline(end, duration)
         target = self._open_before(end) - amount
         # The latest instant with at most ``target`` before it starts the open
         # microsecond that first brings the count to ``target + 1``.
-        return self._datetime(self._first_reaching(target + 1, duration) - 1)
+        return self._deadline(self._first_reaching(target + 1, duration) - 1, duration)
 
     def between(self, a: datetime, b: datetime) -> timedelta:
         """Return the business time in ``[a, b)``; negative when ``b`` is before ``a``."""
@@ -396,10 +396,11 @@ class BusinessCalendar:
     def next_open(self, at: datetime) -> pendulum.DateTime:
         """Return ``at`` if it is open, else the next instant at which the calendar opens."""
         instant = self._instant("at", at)
+        step = timedelta(microseconds=1)
         if self._is_open(instant):
-            return self._datetime(instant)
+            return self._deadline(instant, step)
         target = self._open_before(instant) + 1
-        return self._datetime(self._first_reaching(target, timedelta(microseconds=1)) - 1)
+        return self._deadline(self._first_reaching(target, step) - 1, step)
 
     # -- conversions -------------------------------------------------------
 
@@ -415,6 +416,15 @@ class BusinessCalendar:
         if amount < 0:
             raise NegativeDurationError.for_argument(name, value, instead=instead)
         return amount
+
+    def _deadline(self, instant: int, duration: timedelta) -> pendulum.DateTime:
+        """Return ``instant`` as a datetime; refuse one that no datetime in the zone holds."""
+        try:
+            return self._datetime(instant)
+        except OverflowError:  # just past year 9999, in UTC or on the zone's clock
+            raise UnreachableDeadlineError.outside_supported_years(
+                timezone=self.timezone, duration=duration
+            ) from None
 
     def _datetime(self, instant: int) -> pendulum.DateTime:
         local = self._pendulum_zone.fromutc(self._zone_epoch + timedelta(microseconds=instant))
