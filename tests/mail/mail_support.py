@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import email.policy
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -114,3 +115,11 @@ def world() -> FakeLookup:
 def fixture_bytes(name: str) -> bytes:
     """Return the raw bytes of the fixture ``name`` (without ``.eml``)."""
     return (FIXTURES / f"{name}.eml").read_bytes()
+
+
+def folded(header: object) -> tuple[str, str]:
+    """Return a header object folded by ``policy.default``, or the error its folding raised."""
+    try:
+        return ("folded", header.fold(policy=email.policy.default))  # type: ignore[attr-defined]
+    except Exception as error:  # folding some odd values fails in the standard library too
+        return ("failed", type(error).__name__)
