@@ -310,3 +310,49 @@ def test_elapsed_time_adds_as_pendulum_does(start: datetime, seconds: int, micro
     added = ElapsedTime().add(begin, duration)
     assert (added, type(added), added.fold) == (expected, type(expected), expected.fold)
     assert added.tzinfo is expected.tzinfo is pendulum.UTC
+
+
+# --- the elapsed-time calendar's quick path, and whole error messages --------------------
+
+
+def test_elapsed_time_adds_to_a_standard_utc_datetime_as_pendulum_does() -> None:
+    start = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    deadline = ElapsedTime().add(start, timedelta(hours=8))
+    assert type(deadline) is pendulum.DateTime
+    assert deadline == datetime(2026, 3, 2, 17, 0, tzinfo=UTC)
+
+
+def test_elapsed_time_adds_to_a_standard_datetime_in_pendulums_utc_as_pendulum_does() -> None:
+    start = datetime(2026, 3, 2, 9, 0, tzinfo=pendulum.UTC)
+    deadline = ElapsedTime().add(start, timedelta(seconds=1))
+    assert type(deadline) is pendulum.DateTime
+    assert deadline == datetime(2026, 3, 2, 9, 0, 1, tzinfo=UTC)
+
+
+def test_elapsed_time_adds_across_the_spring_forward_in_absolute_time() -> None:
+    start = pendulum.datetime(2026, 3, 28, 12, 0, tz="Europe/Berlin")
+    deadline = ElapsedTime().add(start, timedelta(hours=24))
+    assert type(deadline) is pendulum.DateTime
+    assert deadline - start == timedelta(hours=24)
+    assert (deadline.hour, deadline.utcoffset()) == (13, timedelta(hours=2))
+
+
+def test_elapsed_time_adds_microseconds_exactly() -> None:
+    start = pendulum.datetime(2026, 3, 2, 9, 0, tz="UTC")
+    deadline = ElapsedTime().add(start, timedelta(seconds=1, microseconds=7))
+    assert type(deadline) is pendulum.DateTime
+    assert deadline == datetime(2026, 3, 2, 9, 0, 1, 7, tzinfo=UTC)
+
+
+def test_pause_on_without_fulfilled_on_is_refused_naming_the_agreement() -> None:
+    with pytest.raises(AgreementError) as raised:
+        agreement(pause_on={"On Hold"}, fulfilled_on=None)
+    assert str(raised.value) == (
+        "agreement 'Gold': pause_on/fulfilled_on must both be given or both be None"
+    )
+
+
+def test_a_status_the_workflow_lacks_is_refused_naming_the_agreement() -> None:
+    with pytest.raises(AgreementError) as raised:
+        agreement(pause_on={"Parked"}, fulfilled_on={"Closed"}).bound_to(DEFAULT_WORKFLOW)
+    assert str(raised.value).startswith("agreement 'Gold': pause_on names 'Parked', which ")
