@@ -338,3 +338,16 @@ def test_the_instant_after_a_deadline_is_the_one_pendulum_adds(
     after = _just_after(deadline)
     assert after.utcoffset() == timedelta(0)
     assert to_micros("after", after) == to_micros("added", deadline + timedelta(microseconds=1))
+
+
+def test_a_period_ending_at_the_response_keeps_its_recorded_time_on_a_changed_calendar() -> None:
+    # Ran Monday 09:00-10:00 on office hours (one hour recorded) and was answered at
+    # the pause. Judged on a calendar that opens at 09:30, the recorded hour still
+    # counts whole: nine hours remained from 10:00, due Tuesday 11:30 on that calendar.
+    late = BusinessCalendar(
+        timezone="UTC",
+        hours={day: [("09:30", "17:00")] for day in ("mon", "tue", "wed", "thu", "fri")},
+    )
+    clock = moved(responding_in(10), SlaRole.PAUSED, monday(10), responded=True)
+    assert clock.response.done_at == monday(10)
+    assert clock.judged_deadline(late, clock.response) == tuesday(11, 30)
