@@ -943,3 +943,8 @@ def test_auto_reply_bytes_follow_the_classification_they_are_told(
 
     monkeypatch.setattr("issuecore.mail._compose.classify_automated", refuse)
     assert compose_auto_reply_bytes(message, automated=False, **keywords) is not None  # type: ignore[arg-type]
+
+
+def test_a_message_with_no_sender_and_no_reply_to_is_answered_by_nobody() -> None:
+    message = InboundMessage(message_id="<m@x>", from_address=None, subject="x")
+    assert auto_reply_recipient(message, settings()) is None
