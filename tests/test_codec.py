@@ -459,7 +459,11 @@ def test_the_compiled_codec_writes_and_reads_what_the_general_rules_do(
     text=st.text(),
     count=st.integers(),
     span=st.timedeltas(),
-    at=st.datetimes(timezones=st.sampled_from([UTC, BERLIN])),
+    # A local time whose offset depends on its fold (in a gap or an overlap) is never
+    # equal to an instant of another zone, whatever it stands for, so none is drawn.
+    at=st.datetimes(timezones=st.sampled_from([UTC, BERLIN])).filter(
+        lambda at: at.utcoffset() == at.replace(fold=1 - at.fold).utcoffset()
+    ),
     tags=st.frozensets(st.text(max_size=5)),
     either=st.integers() | st.text(),
     by_name=st.dictionaries(st.text(max_size=3), st.timedeltas(), max_size=3),
