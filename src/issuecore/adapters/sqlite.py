@@ -673,16 +673,17 @@ class SQLiteUnitOfWork:
 
     def next_sequence(self, year: int) -> int:
         """Return the next sequence of ``year``."""
-        row = (
-            self._db(writes=True)
-            .execute(
-                "INSERT INTO issue_sequences (year, last_value) VALUES (?, 1) "
-                "ON CONFLICT (year) DO UPDATE SET last_value = last_value + 1 "
-                "RETURNING last_value",
-                (year,),
-            )
-            .fetchone()
+        # No RETURNING: it opens a statement journal, and that makes the text index write
+        # out what it holds in memory, a new segment for every issue.
+        db = self._db(writes=True)
+        db.execute(
+            "INSERT INTO issue_sequences (year, last_value) VALUES (?, 1) "
+            "ON CONFLICT (year) DO UPDATE SET last_value = last_value + 1",
+            (year,),
         )
+        row = db.execute(
+            "SELECT last_value FROM issue_sequences WHERE year = ?", (year,)
+        ).fetchone()
         return int(row[0])
 
     def due_issues(self, now: datetime, *, limit: int) -> list[str]:
