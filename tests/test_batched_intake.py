@@ -1028,3 +1028,36 @@ def test_a_message_a_batch_sends_alone_counts_from_its_date_when_asked() -> None
 
     assert store.log == ["commit"] * 2
     assert _created(desk) == [START] * 3
+
+
+# --- SQLite: what a batch costs the file ------------------------------------------------
+
+
+def test_a_sqlite_batch_writes_the_text_index_once_and_reads_each_issue_once(
+    tmp_path: Path,
+) -> None:
+    """Ten new issues and ten replies: the text index is written out at commit, not per issue.
+
+    The full-text index holds what a transaction adds in memory until
+    something makes it write a segment; a statement with a journal of its own
+    (``RETURNING``) did so for every new issue, and merging those segments cost
+    more than the rest of the batch. An issue read to match a reply is not read
+    again to change it, and an entry's issue, once seen, is not looked up again.
+    """
+    with SQLiteStore(tmp_path / "desk.db") as store:
+        desk = make_desk(store)
+        desk.receive_many(first_requests(10), batch_size=200)
+        statements: list[str] = []
+        for connection in store._idle:
+            connection.set_trace_callback(statements.append)
+        report = desk.receive_many(replies_to_stored_issues(20, stored=10), batch_size=200)
+        for connection in store._idle:
+            connection.set_trace_callback(None)
+
+    assert [o.kind for o in report.outcomes].count("appended") == 10
+    assert sum(s.startswith("INSERT INTO thread_entries") for s in statements) == 20
+    segment_writes = [s for s in statements if "'search_text_data'(id, block)" in s]
+    assert 0 < len(segment_writes) <= 6, len(segment_writes)
+    issue_reads = [s for s in statements if s.startswith("SELECT document, version FROM issues")]
+    assert len(issue_reads) == 10  # one per reply
+    assert not [s for s in statements if s.startswith("SELECT 1 FROM issues")]

@@ -542,6 +542,10 @@ class SQLiteUnitOfWork:
         # as read (the caller may change its own). Intake reads an issue to match a
         # message to it, then again to change it.
         self._last_read: tuple[str, int, Issue, dict[str, Any], dict[str, Any]] | None = None
+        # Its number, while this transaction has not written that issue since.
+        self._last_number: str | None = None
+        # Numbers this transaction has seen stored: no issue row is ever deleted.
+        self._present: set[str] = set()
 
     @property
     def blobs(self) -> BlobStore:
@@ -568,18 +572,28 @@ class SQLiteUnitOfWork:
     def get_issue(self, number: str, *, for_update: bool = False) -> Issue:
         """Return the stored issue ``number`` (the write transaction already excludes writers)."""
         refuse_unstorable("number", number)
+        last = self._last_read
+        if last is not None and number == self._last_number:
+            # Read before in this transaction and not written since: no other writer
+            # can change it while the transaction lasts. A copy with the mappings as read.
+            self._db()
+            return attrs.evolve(last[2], references=last[3], fields=last[4])
         rows = self._query("SELECT document, version FROM issues WHERE number = ?", (number,))
         if not rows:
             raise IssueNotFoundError.for_number(number)
+        self._present.add(number)
         document, version = rows[0]
-        last = self._last_read
         if last is not None and last[1] == version and last[0] == document:
             # The same document decodes to the same issue: a copy with the mappings as read.
+            self._last_number = number
             return attrs.evolve(last[2], references=last[3], fields=last[4])
         issue = issue_from_document(document, version=version)
         mappings = (dict(issue.references), dict(issue.fields))
         if all(type(value) in _IMMUTABLE for mapping in mappings for value in mapping.values()):
             self._last_read = (document, version, issue, *mappings)
+            self._last_number = number
+        else:
+            self._last_number = None
         return issue
 
     def _issue_columns(
@@ -637,6 +651,7 @@ class SQLiteUnitOfWork:
         )
         if inserted.rowcount != 1:
             raise ConcurrencyConflictError.already_exists(issue.number)
+        self._present.add(issue.number)
         # A new number has no assignee or detail rows to replace (their foreign key).
         self._add_assignees(db, issue)
         self._add_details(db, issue)
@@ -652,6 +667,8 @@ class SQLiteUnitOfWork:
         """Store ``issue`` if the stored version is ``issue.version``; return the next version."""
         db = self._db(writes=True)
         columns = self._issue_columns(issue, wake_at, at_risk_at)
+        if issue.number == self._last_number:
+            self._last_number = None  # the copy read is no longer what is stored
         updated = db.execute(
             "UPDATE issues SET status = :status, raised_by = :raised_by, version = version + 1, "
             "wake_at = :wake_at, created_at = :created_at, updated_at = :updated_at, "
@@ -742,8 +759,12 @@ class SQLiteUnitOfWork:
 
     def _require_issue(self, number: str) -> None:
         refuse_unstorable("number", number)
+        if number in self._present:
+            self._db()  # refuses as it would have, once the transaction has ended
+            return
         if not self._query("SELECT 1 FROM issues WHERE number = ?", (number,)):
             raise IssueNotFoundError.for_number(number)
+        self._present.add(number)
 
     def append_entry(self, number: str, entry: ThreadEntry) -> None:
         """Add ``entry`` with its attachments to the end of the thread of issue ``number``."""
