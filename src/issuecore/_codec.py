@@ -374,7 +374,9 @@ def _decode_scalar(data: Any, hint: type, path: str) -> Any:
 
 def _encode_datetime(value: Any, path: str) -> str:
     if type(value) is pendulum.DateTime and value.tzinfo is pendulum.UTC:
-        return datetime.isoformat(value)  # in UTC already: what astimezone(UTC) would give
+        # In UTC already: what astimezone(UTC) would give, written from its fields
+        # (the isoformat of the instant itself asks its zone for the offset).
+        return f"{_naive(value).isoformat()}+00:00"
     require_aware(path, value)
     return str(value.astimezone(UTC).isoformat())
 
@@ -848,12 +850,33 @@ _ABSTRACT_MAPPINGS: tuple[type, ...] = (MutableMapping,)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
+_NAIVE_EPOCH = datetime(1970, 1, 1)
+
+
+def _naive(value: datetime) -> datetime:
+    """Return the wall time of ``value`` as a plain naive datetime."""
+    return datetime(
+        value.year,
+        value.month,
+        value.day,
+        value.hour,
+        value.minute,
+        value.second,
+        value.microsecond,
+    )
+
+
 def to_micros(name: str, value: datetime) -> int:
     """Return the aware ``value`` as integer microseconds since 1970-01-01 UTC."""
-    require_aware(name, value)
-    # The stdlib subtraction, which gives a plain timedelta for a pendulum.DateTime
-    # too (its own gives a Duration), read as integers.
-    since = datetime.__sub__(value, _EPOCH)
+    if type(value) is pendulum.DateTime and value.tzinfo is pendulum.UTC:
+        # The domain's own form: counted from its wall time, which is UTC
+        # (subtracting the aware instant asks its zone for the offset).
+        since = _naive(value) - _NAIVE_EPOCH
+    else:
+        require_aware(name, value)
+        # The stdlib subtraction, which gives a plain timedelta for a pendulum.DateTime
+        # too (its own gives a Duration), read as integers.
+        since = datetime.__sub__(value, _EPOCH)
     return (since.days * 86_400 + since.seconds) * 1_000_000 + since.microseconds
 
 
