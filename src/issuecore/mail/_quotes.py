@@ -48,6 +48,7 @@ from issuecore.mail._quote_rules import (
 __all__ = ["new_content"]
 
 _LEX: Final = lexicon()
+_BRANDS_WITH_SPACE: Final = tuple(f"{brand} " for brand in _LEX.client_signature_brands)
 _LINE_LIMIT: Final = 400  # longer lines are never headers, so matching stays linear
 _CONTINUATION_LIMIT: Final = 120  # a line a header is wrapped onto is short
 _BLOCK_LIMIT: Final = 12  # an Outlook-style header block has at most this many lines
@@ -69,6 +70,7 @@ _LEAD: Final = DECORATION
 _TRAIL: Final = DECORATION
 _DECORATION_CHARS: Final = frozenset(DECORATION)
 _DECORATION_BLANKS: Final = tuple(sorted(_DECORATION_CHARS - _RULE_CHARS))
+_WITHOUT_DECORATION_BLANKS: Final = dict.fromkeys(map(ord, _DECORATION_BLANKS))
 _COLONS: Final = (":", "\uff1a")
 _ASCII_DIGIT: Final = re.compile(r"[0-9]")
 # The verbs ending in each last word, longest first, sorted once rather than per line.
@@ -154,8 +156,8 @@ def _decorated(value: str) -> bool:
     head = len(value) - len(value.lstrip(_LEAD))
     tail = len(value) - len(value.rstrip(_TRAIL))
     edges = value[:head] + value[len(value) - tail :]
-    # the edges hold decoration only: rule characters and the rest (blanks), counted off
-    return len(edges) - sum(edges.count(char) for char in _DECORATION_BLANKS) >= 2
+    # the edges hold decoration only: rule characters and the rest (blanks), left out
+    return len(edges.translate(_WITHOUT_DECORATION_BLANKS)) >= 2
 
 
 def _ending_verb(low: str) -> str | None:
@@ -635,13 +637,15 @@ def _client_line(body: str) -> bool:
     if not body or len(body) > 80 or len(body.split()) > _CLIENT_LINE_WORDS:
         return False
     low = body.lower()
-    for phrase in _LEX.client_signatures:
-        if low.startswith(phrase):
-            return low != phrase
-    for phrase in _LEX.client_signature_brands:
-        if low.startswith(phrase + " "):
-            rest = body[len(phrase) + 1 :].lstrip()
-            return bool(rest) and (rest[0].isupper() or rest[0].isdigit())
+    if low.startswith(_LEX.client_signatures):  # one test for all; then which one
+        for phrase in _LEX.client_signatures:
+            if low.startswith(phrase):
+                return low != phrase
+    if low.startswith(_BRANDS_WITH_SPACE):
+        for phrase in _LEX.client_signature_brands:
+            if low.startswith(phrase + " "):
+                rest = body[len(phrase) + 1 :].lstrip()
+                return bool(rest) and (rest[0].isupper() or rest[0].isdigit())
     return any(low.endswith(ending) and low != ending for ending in _LEX.client_signature_endings)
 
 
