@@ -1043,6 +1043,8 @@ def test_a_sqlite_batch_writes_the_text_index_once_and_reads_each_issue_once(
     (``RETURNING``) did so for every new issue, and merging those segments cost
     more than the rest of the batch. An issue read to match a reply is not read
     again to change it, and an entry's issue, once seen, is not looked up again.
+    Issue numbers are counted in the transaction, which holds the file's write
+    lock, and written at commit.
     """
     with SQLiteStore(tmp_path / "desk.db") as store:
         desk = make_desk(store)
@@ -1061,3 +1063,10 @@ def test_a_sqlite_batch_writes_the_text_index_once_and_reads_each_issue_once(
     issue_reads = [s for s in statements if s.startswith("SELECT document, version FROM issues")]
     assert len(issue_reads) == 10  # one per reply
     assert not [s for s in statements if s.startswith("SELECT 1 FROM issues")]
+    # Numbers are counted in the transaction and written once, at commit.
+    sequences = [s for s in statements if "issue_sequences" in s]
+    assert len(sequences) == 2, sequences  # read once, written once
+    # A reply changes neither assignees nor details: their rows are left alone.
+    assert not [
+        s for s in statements if s.startswith(("DELETE FROM issue_", "INSERT INTO issue_a"))
+    ]

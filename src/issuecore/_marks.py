@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
 import attrs
 
@@ -178,9 +179,16 @@ def detail_key(kind: str, name: str, value: object) -> str:
 
 def detail_keys(issue: Issue) -> list[str]:
     """Return the keys of the type, every reference and every custom field of ``issue``."""
-    keys = [] if issue.issue_type is None else [detail_key("type", "", issue.issue_type)]
-    keys += [detail_key("reference", name, value) for name, value in issue.references.items()]
-    keys += [detail_key("field", name, value) for name, value in issue.fields.items()]
+    return details_of(issue.issue_type, issue.references, issue.fields)
+
+
+def details_of(
+    issue_type: str | None, references: Mapping[str, str], fields: Mapping[str, Any]
+) -> list[str]:
+    """Return the keys :func:`detail_keys` gives for an issue with these values."""
+    keys = [] if issue_type is None else [detail_key("type", "", issue_type)]
+    keys += [detail_key("reference", name, value) for name, value in references.items()]
+    keys += [detail_key("field", name, value) for name, value in fields.items()]
     return keys
 
 

@@ -41,7 +41,7 @@ from issuecore._codec import (
     to_micros,
 )
 from issuecore._instants import optional_aware, require_aware
-from issuecore._marks import NO_DEADLINE, IssueMarks, detail_keys, searchable
+from issuecore._marks import NO_DEADLINE, IssueMarks, detail_keys, details_of, searchable
 from issuecore._model import Issue, ThreadEntry
 from issuecore._queries import IssuePage, IssueQuery, encode_cursor
 from issuecore._text import refuse_unstorable, refuse_unstorable_document
@@ -546,6 +546,8 @@ class SQLiteUnitOfWork:
         self._last_number: str | None = None
         # Numbers this transaction has seen stored: no issue row is ever deleted.
         self._present: set[str] = set()
+        # The last sequence handed out in each year, written when the transaction commits.
+        self._sequences: dict[int, int] = {}
 
     @property
     def blobs(self) -> BlobStore:
@@ -667,7 +669,16 @@ class SQLiteUnitOfWork:
         """Store ``issue`` if the stored version is ``issue.version``; return the next version."""
         db = self._db(writes=True)
         columns = self._issue_columns(issue, wake_at, at_risk_at)
+        # Its assignee and detail rows stay as they are if they are those of the copy read.
+        rows_kept = False
         if issue.number == self._last_number:
+            assert self._last_read is not None
+            _, version, read, references, fields = self._last_read  # mappings as read
+            rows_kept = (
+                issue.version == version
+                and issue.assignees == read.assignees
+                and detail_keys(issue) == details_of(read.issue_type, references, fields)
+            )
             self._last_number = None  # the copy read is no longer what is stored
         updated = db.execute(
             "UPDATE issues SET status = :status, raised_by = :raised_by, version = version + 1, "
@@ -684,24 +695,24 @@ class SQLiteUnitOfWork:
             raise ConcurrencyConflictError.stale_version(
                 issue.number, expected=issue.version, stored=rows[0][0]
             )
-        self._set_assignees(db, issue)
-        self._set_details(db, issue)
+        if not rows_kept:
+            self._set_assignees(db, issue)
+            self._set_details(db, issue)
         return attrs.evolve(issue, version=issue.version + 1)
 
     def next_sequence(self, year: int) -> int:
         """Return the next sequence of ``year``."""
-        # No RETURNING: it opens a statement journal, and that makes the text index write
-        # out what it holds in memory, a new segment for every issue.
+        # Counted here and written once at commit: the transaction holds the file's
+        # write lock, so no other writer can take a number meanwhile.
         db = self._db(writes=True)
-        db.execute(
-            "INSERT INTO issue_sequences (year, last_value) VALUES (?, 1) "
-            "ON CONFLICT (year) DO UPDATE SET last_value = last_value + 1",
-            (year,),
-        )
-        row = db.execute(
-            "SELECT last_value FROM issue_sequences WHERE year = ?", (year,)
-        ).fetchone()
-        return int(row[0])
+        last = self._sequences.get(year)
+        if last is None:
+            row = db.execute(
+                "SELECT last_value FROM issue_sequences WHERE year = ?", (year,)
+            ).fetchone()
+            last = 0 if row is None else int(row[0])
+        self._sequences[year] = last + 1
+        return last + 1
 
     def due_issues(self, now: datetime, *, limit: int) -> list[str]:
         """Return up to ``limit`` numbers with ``wake_at <= now``, the earliest first."""
@@ -1078,6 +1089,15 @@ class SQLiteUnitOfWork:
         discarded from the blob store given (see :func:`discard_released`).
         """
         db = self._db()
+        if self._sequences:
+            # No RETURNING: it opens a statement journal, and that makes the text index
+            # write out what it holds in memory as a segment of its own.
+            db.executemany(
+                "INSERT INTO issue_sequences (year, last_value) VALUES (?, ?) "
+                "ON CONFLICT (year) DO UPDATE SET last_value = excluded.last_value",
+                sorted(self._sequences.items()),
+            )
+            self._sequences = {}
         db.execute("COMMIT")
         released, self._released = self._released, set()
         try:
