@@ -12,6 +12,7 @@ import attrs
 import pytest
 import sqlalchemy as sa
 
+from issuecore.adapters import sql as sql_adapter
 from issuecore.adapters.sql import MIGRATIONS, SqlStore
 from issuecore.errors import ConcurrencyConflictError, SchemaVersionError
 from issuecore.ports import EffectKind, OutboxItem
@@ -216,3 +217,72 @@ def test_a_transaction_not_durable_commits_without_waiting_for_the_disk(
             if postgresql:
                 assert synchronous_commit(work) == default
             assert work.get_issue("ISS-2026-00001").version == 1
+
+
+def server_side_id(store: SqlStore) -> int:
+    """Return the server's id of the connection the store's next transaction gets."""
+    with store.transaction(read_only=True) as work:
+        connection: sa.Connection = work._connection  # type: ignore[assignment]
+        if store.engine.dialect.name == "postgresql":
+            return int(connection.exec_driver_sql("SELECT pg_backend_pid()").scalar_one())
+        return int(connection.exec_driver_sql("SELECT CONNECTION_ID()").scalar_one())
+
+
+def end_connection(url: str, server_id: int) -> None:
+    """End the server's connection ``server_id`` from a connection of its own."""
+    engine = sa.create_engine(url, poolclass=sa.NullPool)
+    try:
+        with engine.begin() as connection:
+            if engine.dialect.name == "postgresql":
+                connection.execute(sa.text("SELECT pg_terminate_backend(:id)"), {"id": server_id})
+            else:
+                connection.exec_driver_sql(f"KILL {server_id:d}")
+    finally:
+        engine.dispose()
+
+
+def test_a_pooled_connection_the_server_ended_while_idle_is_replaced_before_use(
+    url: str, prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sql_adapter, "_PING_AFTER_IDLE", 0.0)  # every checkout counts as idle
+    with SqlStore(url, table_prefix=prefix, engine_options={"pool_size": 1}) as store:
+        ended = server_side_id(store)
+        end_connection(url, ended)
+        with store.transaction() as work:
+            work.insert_issue(simple_issue("ISS-2026-00001"), wake_at=None)
+            work.commit()
+        assert server_side_id(store) != ended
+
+
+def test_a_pooled_connection_used_a_moment_ago_is_not_pinged(
+    url: str, prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sql_adapter, "_PING_AFTER_IDLE", 3600.0)
+    with SqlStore(url, table_prefix=prefix, engine_options={"pool_size": 1}) as store:
+        pings: list[object] = []
+        ping = store.engine.dialect.do_ping
+
+        def counted(connection: object) -> bool:
+            pings.append(connection)
+            return ping(connection)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(store.engine.dialect, "do_ping", counted)
+        for _ in range(3):
+            with store.transaction(durable=False) as work:
+                work.outbox.pending(limit=1)
+        assert pings == []
+        monkeypatch.setattr(sql_adapter, "_PING_AFTER_IDLE", 0.0)
+        with store.transaction(durable=False) as work:
+            work.outbox.pending(limit=1)
+        assert len(pings) == 1
+
+
+def test_a_pool_pre_ping_given_pings_on_every_checkout(
+    url: str, prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sql_adapter, "_PING_AFTER_IDLE", 3600.0)
+    options = {"pool_size": 1, "pool_pre_ping": True}
+    with SqlStore(url, table_prefix=prefix, engine_options=options) as store:
+        ended = server_side_id(store)
+        end_connection(url, ended)
+        assert server_side_id(store) != ended
