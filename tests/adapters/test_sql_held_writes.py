@@ -337,7 +337,7 @@ class TestSqlStoreHoldingWrites(StoreContract):
         with contract_server.engine.begin() as connection:
             for table in reversed(contract_server._schema.data_tables()):
                 connection.execute(table.delete())
-        return HoldingStore(contract_server)  # type: ignore[return-value]
+        return HoldingStore(contract_server)
 
     def test_inserting_a_taken_number_raises_conflict(self, store: Store) -> None:
         issue = simple_issue("ISS-2026-00001")
