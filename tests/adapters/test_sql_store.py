@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from issuecore.adapters import sql as sql_adapter
 from issuecore.adapters.sql import MIGRATIONS, SqlStore
-from issuecore.errors import ConcurrencyConflictError, SchemaVersionError
+from issuecore.errors import ConcurrencyConflictError, IssueNotFoundError, SchemaVersionError
 from issuecore.ports import EffectKind, OutboxItem
 from issuecore.testing.contracts import T0, simple_issue
 
@@ -286,3 +286,41 @@ def test_a_pool_pre_ping_given_pings_on_every_checkout(
         ended = server_side_id(store)
         end_connection(url, ended)
         assert server_side_id(store) != ended
+
+
+def test_mark_delivered_marks_rows_done_at_once_counting_those_not_done_before(
+    url: str, prefix: str
+) -> None:
+    with SqlStore(url, table_prefix=prefix, engine_options={"pool_size": 1}) as store:
+        ids = [f"effect-{index}" for index in range(3)]
+        with store.transaction() as work:
+            work.outbox.add_all(
+                [
+                    OutboxItem(
+                        id=item_id,
+                        kind=EffectKind.NOTICE,
+                        number=None,
+                        payload=b"{}",
+                        created_at=T0,
+                        next_attempt_at=T0,
+                    )
+                    for item_id in ids
+                ]
+            )
+            work.commit()
+        done_at = T0 + timedelta(minutes=5)
+        assert store.mark_delivered(ids[:2], at=done_at) == 2
+        assert store.mark_delivered(ids, at=done_at) == 1  # the first two were done already
+        with store.transaction(read_only=True) as work:
+            assert work.outbox.pending(limit=10) == []
+            item = work.outbox.get(ids[0])
+            assert item is not None
+            assert item.done_at == done_at
+        # The marks committed each statement on its own; the pool's connection does not:
+        # a unit of work after them still keeps nothing without commit().
+        with store.transaction() as work:
+            work.insert_issue(simple_issue("ISS-2026-00001"), wake_at=None)
+        with store.transaction(read_only=True) as work, pytest.raises(IssueNotFoundError):
+            work.get_issue("ISS-2026-00001")
+        with pytest.raises(LookupError, match="no outbox item with id 'nowhere'"):
+            store.mark_delivered(["nowhere"], at=done_at)
