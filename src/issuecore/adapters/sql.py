@@ -752,9 +752,8 @@ class SqlStore:
     ``engine_options`` go to :func:`sqlalchemy.create_engine`. A pooled
     connection is pinged before use only when it sat idle for a second or
     more (a round trip saved on every transaction of a busy desk); a dead
-    one is replaced. Give
-    ``pool_pre_ping=True`` to ping on every checkout instead. Opening applies
-    missing migrations.
+    one is replaced. Give ``pool_pre_ping=True`` to ping on every checkout
+    instead. Opening applies missing migrations.
     Close the store with :meth:`close` or use it as a context manager.
     Attachments and kept messages go to ``blobs`` when given, else to the
     database's own blob tables; content a committed transaction stopped
