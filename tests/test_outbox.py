@@ -432,7 +432,7 @@ def conflicting_desk_with_a_retry_due(store: Store) -> tuple[HelpDesk, Conflicti
     clock = FakeClock(START)
     notifier = Broken()
     conflicting = Conflicting(store)
-    desk = make_desk(conflicting, clock, notifier=notifier)  # type: ignore[arg-type]
+    desk = make_desk(conflicting, clock, notifier=notifier)
     number = desk.open_issue(subject="s", raised_by="ana@customer.test", body="b").number
     desk.assign(number, "ben@example.com", by="lead@example.com")
     notifier.down = False
@@ -563,7 +563,7 @@ def test_effects_are_marked_delivered_in_transactions_that_need_not_wait_for_the
 ) -> None:
     with SQLiteStore(tmp_path / "desk.db") as sqlite_store:
         store = _RecordingDurability(sqlite_store)
-        desk = make_desk(store, FakeClock(START))  # type: ignore[arg-type]
+        desk = make_desk(store, FakeClock(START))
         desk.open_issue(subject="s", raised_by="ana@customer.test", body="b")
         # The change with its effects is durable; marking them delivered need not be.
         assert store.durable == [True, False]
@@ -583,3 +583,40 @@ def test_events_for_the_default_sink_are_marked_delivered_without_being_read(
     # A sink of the adopter's own gets each event read back; this one cannot be.
     listened = make_desk(store, FakeClock(START), events=RecordingEventSink())
     assert listened.flush_outbox() == (0, 1)
+
+
+class MarkingStore(InMemoryStore):
+    """An in-memory store that marks delivered rows itself, as SqlStore does."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.marked: list[list[str]] = []
+        self.transactions = 0
+
+    def transaction(self, **options: Any) -> Any:
+        self.transactions += 1
+        return super().transaction(**options)
+
+    def mark_delivered(self, item_ids: list[str], *, at: datetime) -> int:
+        self.marked.append(list(item_ids))
+        with super().transaction() as work:
+            changed = sum(work.outbox.complete(item_id, at=at) for item_id in item_ids)
+            work.commit()
+        return changed
+
+
+def test_a_store_that_marks_delivered_rows_itself_is_asked_to_instead_of_a_unit_of_work() -> None:
+    store = MarkingStore()
+    mailer = RecordingMailer()
+    desk = make_desk(store, FakeClock(START), mailer=mailer, events=RecordingEventSink())
+    transactions = store.transactions
+    desk.receive(
+        b"From: bo@customer.test\nTo: support@example.com\nSubject: Help\n"
+        b"Message-ID: <help@customer.test>\n\nBroken.\n"
+    )
+    assert store.transactions == transactions + 1  # the intake alone: the marks went direct
+    # The automatic reply marked alone right after the mailer took it, then the events.
+    assert len(mailer.sent) == 1
+    assert [len(ids) for ids in store.marked] == [1, 2]
+    with store.transaction(read_only=True) as work:
+        assert work.outbox.pending(limit=10) == []

@@ -304,16 +304,21 @@ class Deliverer:
         if not items:
             return
         at = self.clock.now()
+        mark_delivered = getattr(self.store, "mark_delivered", None)
+        if mark_delivered is not None:
+            # A store that commits the marks itself, in fewer round trips than a unit of work.
+            self._retrying(lambda: mark_delivered([item.id for item in items], at=at))
+        else:
 
-        def complete(work: UnitOfWork) -> None:
-            complete_all = getattr(work.outbox, "complete_all", None)
-            if complete_all is not None and len(items) > 1:  # one statement where offered
-                complete_all([item.id for item in items], at=at)
-                return
-            for item in items:
-                work.outbox.complete(item.id, at=at)
+            def complete(work: UnitOfWork) -> None:
+                complete_all = getattr(work.outbox, "complete_all", None)
+                if complete_all is not None and len(items) > 1:  # one statement where offered
+                    complete_all([item.id for item in items], at=at)
+                    return
+                for item in items:
+                    work.outbox.complete(item.id, at=at)
 
-        self._mark(complete)
+            self._mark(complete)
         for item in items:
             _crash.passing("after-done", (item.kind,))
 
@@ -347,17 +352,23 @@ class Deliverer:
         )
 
     def _mark(self, change: Callable[[UnitOfWork], _T]) -> _T:
+        def once() -> _T:
+            marks = (
+                self.store.transaction(durable=False)  # type: ignore[call-arg]
+                if self._repeatable
+                else self.store.transaction()
+            )
+            with marks as work:
+                result = change(work)
+                work.commit()
+            return result
+
+        return self._retrying(once)
+
+    def _retrying(self, change: Callable[[], _T]) -> _T:
         for attempt in range(1, _MARK_ATTEMPTS + 1):
             try:
-                marks = (
-                    self.store.transaction(durable=False)  # type: ignore[call-arg]
-                    if self._repeatable
-                    else self.store.transaction()
-                )
-                with marks as work:
-                    result = change(work)
-                    work.commit()
-                return result
+                return change()
             except ConcurrencyConflictError:
                 # A deadlock or lock timeout chosen by the server; the change is safe to repeat.
                 if attempt == _MARK_ATTEMPTS:

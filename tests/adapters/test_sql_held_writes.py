@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
+from typing import Any
 
 import attrs
 import pytest
@@ -21,7 +22,7 @@ import sqlalchemy as sa
 from issuecore._model import EntryKind, ThreadEntry
 from issuecore.adapters.sql import SqlStore, SqlUnitOfWork
 from issuecore.errors import ConcurrencyConflictError, DuplicateMessageError, IssueNotFoundError
-from issuecore.ports import Store
+from issuecore.ports import EffectKind, OutboxItem, Store, new_effect_id
 from issuecore.testing.contracts import T0, StoreContract, simple_issue
 
 SERVERS = {
@@ -127,6 +128,72 @@ def test_held_writes_go_out_in_statements_per_table_not_per_row(store: SqlStore)
     # each, however many messages.
     locking = 1 if store.engine.dialect.name == "postgresql" else 2
     assert counts == [locking + 6, locking + 6]
+
+
+def test_on_postgresql_a_batch_sends_short_statements_psycopg_converts_once(
+    store: SqlStore,
+) -> None:
+    """However many rows, each statement stays short, with few parameters, and is no executemany.
+
+    psycopg remembers how it converted a statement's placeholders only for
+    statements of at most 4096 characters and 50 parameters; a longer one
+    (a multi-row VALUES, an IN list of 200 keys) is matched anew each time.
+    """
+    if store.engine.dialect.name != "postgresql":
+        pytest.skip("the arrays and psycopg's statement cache are PostgreSQL's")
+    sent: list[tuple[str, int, bool]] = []
+
+    def record(*arguments: Any) -> None:
+        _, _, statement, parameters, _, executemany = arguments
+        sent.append((statement, len(parameters), executemany))
+
+    numbers = [f"ISS-2026-{sequence:05d}" for sequence in range(1, 121)]
+    sa.event.listen(store.engine, "before_cursor_execute", record)
+    try:
+        with store.transaction() as work:
+            work.hold_writes(
+                message_ids=[f"<{number}@c.example>" for number in numbers],
+                issue_numbers=numbers,
+                addresses=[f"{number}@c.example" for number in numbers],
+            )
+            for number in numbers:
+                assert f"ISS-2026-{work.next_sequence(2026):05d}" == number
+                issue = work.insert_issue(simple_issue(number), wake_at=None)
+                work.append_entry(number, note(f"text of {number}", f"<{number}@c.example>"))
+                work.record_message(
+                    f"<{number}@c.example>", number=number, outcome="created", reason="new"
+                )
+                work.record_auto_reply(f"{number}@c.example", T0)
+                work.count_auto_replies(f"{number}@c.example", T0)
+                work.update_issue(issue, wake_at=None)
+            work.outbox.add_all([notice(number) for number in numbers])
+            work.commit()
+    finally:
+        sa.event.remove(store.engine, "before_cursor_execute", record)
+    assert len(sent) <= 12, [statement[:60] for statement, _, _ in sent]
+    for statement, parameters, executemany in sent:
+        assert len(statement) <= 4096, statement[:200]
+        assert parameters <= 50, statement[:200]
+        assert not executemany, statement[:200]
+        if "unnest(" in statement:
+            # Arrays of documents go in binary: in text psycopg searches and escapes each element.
+            assert ")s::" not in statement, statement
+    assert sum("unnest(" in statement for statement, _, _ in sent) >= 5
+    with store.transaction(read_only=True) as work:
+        assert [entry.text for entry in work.thread(numbers[-1])] == [f"text of {numbers[-1]}"]
+        assert work.get_issue(numbers[0]).version == 2
+        assert len(work.outbox.pending(limit=200)) == len(numbers)
+
+
+def notice(number: str) -> OutboxItem:
+    return OutboxItem(
+        id=new_effect_id(),
+        kind=EffectKind.NOTICE,
+        number=number,
+        payload=b'{"user":"ben@example.com","text":"Assigned to you"}',
+        created_at=T0,
+        next_attempt_at=T0,
+    )
 
 
 def test_an_issue_stored_before_the_batch_is_updated_against_the_version_read(
@@ -270,7 +337,7 @@ class TestSqlStoreHoldingWrites(StoreContract):
         with contract_server.engine.begin() as connection:
             for table in reversed(contract_server._schema.data_tables()):
                 connection.execute(table.delete())
-        return HoldingStore(contract_server)  # type: ignore[return-value]
+        return HoldingStore(contract_server)
 
     def test_inserting_a_taken_number_raises_conflict(self, store: Store) -> None:
         issue = simple_issue("ISS-2026-00001")

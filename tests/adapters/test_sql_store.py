@@ -12,8 +12,9 @@ import attrs
 import pytest
 import sqlalchemy as sa
 
+from issuecore.adapters import sql as sql_adapter
 from issuecore.adapters.sql import MIGRATIONS, SqlStore
-from issuecore.errors import ConcurrencyConflictError, SchemaVersionError
+from issuecore.errors import ConcurrencyConflictError, IssueNotFoundError, SchemaVersionError
 from issuecore.ports import EffectKind, OutboxItem
 from issuecore.testing.contracts import T0, simple_issue
 
@@ -216,3 +217,110 @@ def test_a_transaction_not_durable_commits_without_waiting_for_the_disk(
             if postgresql:
                 assert synchronous_commit(work) == default
             assert work.get_issue("ISS-2026-00001").version == 1
+
+
+def server_side_id(store: SqlStore) -> int:
+    """Return the server's id of the connection the store's next transaction gets."""
+    with store.transaction(read_only=True) as work:
+        connection: sa.Connection = work._connection  # type: ignore[assignment]
+        if store.engine.dialect.name == "postgresql":
+            return int(connection.exec_driver_sql("SELECT pg_backend_pid()").scalar_one())
+        return int(connection.exec_driver_sql("SELECT CONNECTION_ID()").scalar_one())
+
+
+def end_connection(url: str, server_id: int) -> None:
+    """End the server's connection ``server_id`` from a connection of its own."""
+    engine = sa.create_engine(url, poolclass=sa.NullPool)
+    try:
+        with engine.begin() as connection:
+            if engine.dialect.name == "postgresql":
+                connection.execute(sa.text("SELECT pg_terminate_backend(:id)"), {"id": server_id})
+            else:
+                connection.exec_driver_sql(f"KILL {server_id:d}")
+    finally:
+        engine.dispose()
+
+
+def test_a_pooled_connection_the_server_ended_while_idle_is_replaced_before_use(
+    url: str, prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sql_adapter, "_PING_AFTER_IDLE", 0.0)  # every checkout counts as idle
+    with SqlStore(url, table_prefix=prefix, engine_options={"pool_size": 1}) as store:
+        ended = server_side_id(store)
+        end_connection(url, ended)
+        with store.transaction() as work:
+            work.insert_issue(simple_issue("ISS-2026-00001"), wake_at=None)
+            work.commit()
+        assert server_side_id(store) != ended
+
+
+def test_a_pooled_connection_used_a_moment_ago_is_not_pinged(
+    url: str, prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sql_adapter, "_PING_AFTER_IDLE", 3600.0)
+    with SqlStore(url, table_prefix=prefix, engine_options={"pool_size": 1}) as store:
+        pings: list[object] = []
+        ping = store.engine.dialect.do_ping
+
+        def counted(connection: object) -> bool:
+            pings.append(connection)
+            return ping(connection)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(store.engine.dialect, "do_ping", counted)
+        for _ in range(3):
+            with store.transaction(durable=False) as work:
+                work.outbox.pending(limit=1)
+        assert pings == []
+        monkeypatch.setattr(sql_adapter, "_PING_AFTER_IDLE", 0.0)
+        with store.transaction(durable=False) as work:
+            work.outbox.pending(limit=1)
+        assert len(pings) == 1
+
+
+def test_a_pool_pre_ping_given_pings_on_every_checkout(
+    url: str, prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sql_adapter, "_PING_AFTER_IDLE", 3600.0)
+    options = {"pool_size": 1, "pool_pre_ping": True}
+    with SqlStore(url, table_prefix=prefix, engine_options=options) as store:
+        ended = server_side_id(store)
+        end_connection(url, ended)
+        assert server_side_id(store) != ended
+
+
+def test_mark_delivered_marks_rows_done_at_once_counting_those_not_done_before(
+    url: str, prefix: str
+) -> None:
+    with SqlStore(url, table_prefix=prefix, engine_options={"pool_size": 1}) as store:
+        ids = [f"effect-{index}" for index in range(3)]
+        with store.transaction() as work:
+            work.outbox.add_all(
+                [
+                    OutboxItem(
+                        id=item_id,
+                        kind=EffectKind.NOTICE,
+                        number=None,
+                        payload=b"{}",
+                        created_at=T0,
+                        next_attempt_at=T0,
+                    )
+                    for item_id in ids
+                ]
+            )
+            work.commit()
+        done_at = T0 + timedelta(minutes=5)
+        assert store.mark_delivered(ids[:2], at=done_at) == 2
+        assert store.mark_delivered(ids, at=done_at) == 1  # the first two were done already
+        with store.transaction(read_only=True) as work:
+            assert work.outbox.pending(limit=10) == []
+            item = work.outbox.get(ids[0])
+            assert item is not None
+            assert item.done_at == done_at
+        # The marks committed each statement on its own; the pool's connection does not:
+        # a unit of work after them still keeps nothing without commit().
+        with store.transaction() as work:
+            work.insert_issue(simple_issue("ISS-2026-00001"), wake_at=None)
+        with store.transaction(read_only=True) as work, pytest.raises(IssueNotFoundError):
+            work.get_issue("ISS-2026-00001")
+        with pytest.raises(LookupError, match="no outbox item with id 'nowhere'"):
+            store.mark_delivered(["nowhere"], at=done_at)

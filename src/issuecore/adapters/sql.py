@@ -27,7 +27,9 @@ every statement stays far below MariaDB's default ``max_allowed_packet``
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
@@ -88,6 +90,8 @@ __all__ = ["SqlBlobStore", "SqlStore", "SqlUnitOfWork"]
 
 _MYSQL: Final = ("mysql", "mariadb")
 _SYNCHRONOUS_COMMIT: Final = "issuecore synchronous_commit"  # the session's, in Connection.info
+_IDLE_SINCE: Final = "issuecore idle since"  # when the pool got it back, in the record's info
+_PING_AFTER_IDLE: Final = 1.0  # seconds a pooled connection sits unused before a ping
 _DIGESTS_PER_QUERY: Final = 500  # a digest list per table kept short in each statement
 _TEXT: Final = sa.Text().with_variant(mysql.LONGTEXT(), *_MYSQL)
 _BLOB: Final = sa.LargeBinary().with_variant(mysql.LONGBLOB(), *_MYSQL)
@@ -709,13 +713,47 @@ table, migration 1 keeps creating the shape of version 1.
 """
 
 
+def _ping_after_idle(engine: sa.Engine) -> None:
+    """Make ``engine``'s pool ping a connection on checkout when it sat idle long enough.
+
+    A connection the server or the network dropped is found by the ping and
+    replaced before the transaction starts. One used a moment ago is not
+    pinged: a desk delivering its mail takes a connection for every row it
+    marks done, and a ping is a round trip of its own.
+    """
+    dialect = engine.dialect
+
+    def returned(dbapi_connection: Any, record: Any) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    def taken(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        since = record.info.get(_IDLE_SINCE)  # none on a new connection: nothing to ping
+        if since is None or time.monotonic() - since < _PING_AFTER_IDLE:
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+            # psycopg began a transaction for the ping; the checkout starts none.
+            dbapi_connection.rollback()
+        except dialect.loaded_dbapi.Error as error:
+            # The pool replaces the connection and checks the new one out instead.
+            raise sa.exc.DisconnectionError(
+                f"a pooled connection failed its ping: {error}"
+            ) from error
+
+    sa.event.listen(engine, "checkin", returned)
+    sa.event.listen(engine, "checkout", taken)
+
+
 class SqlStore:
     """A :class:`~issuecore.ports.Store` in a PostgreSQL or MariaDB/MySQL database.
 
     ``url`` is a SQLAlchemy URL or an :class:`sqlalchemy.Engine` (which the
     store then does not dispose of; give it ``isolation_level="READ COMMITTED"``).
-    ``engine_options`` go to :func:`sqlalchemy.create_engine`. Opening applies
-    missing migrations.
+    ``engine_options`` go to :func:`sqlalchemy.create_engine`. A pooled
+    connection is pinged before use only when it sat idle for a second or
+    more (a round trip saved on every transaction of a busy desk); a dead
+    one is replaced. Give ``pool_pre_ping=True`` to ping on every checkout
+    instead. Opening applies missing migrations.
     Close the store with :meth:`close` or use it as a context manager.
     Attachments and kept messages go to ``blobs`` when given, else to the
     database's own blob tables; content a committed transaction stopped
@@ -740,11 +778,12 @@ class SqlStore:
                 # Read committed on MariaDB too: no gap locks, so workers skipping
                 # each other's rows do not block each other's updates.
                 "isolation_level": "READ COMMITTED",
-                "pool_pre_ping": True,
                 **(engine_options or {}),
             }
             self._engine = sa.create_engine(url, **options)
             self._owns_engine = True
+            if "pool_pre_ping" not in options:
+                _ping_after_idle(self._engine)
         self._dialect = self._engine.dialect.name
         if self._dialect not in ("postgresql", *_MYSQL):
             if self._owns_engine:
@@ -858,6 +897,37 @@ class SqlStore:
                 # Set in the session: the next transaction on this connection only
                 # sends a SET when it wants the other kind of commit.
                 connection.info[_SYNCHRONOUS_COMMIT] = commits
+
+    def mark_delivered(self, item_ids: Sequence[str], *, at: datetime) -> int:
+        """Mark the outbox rows ``item_ids`` delivered at ``at``, committed not durably.
+
+        What ``work.outbox.complete_all`` does in a ``transaction(durable=False)``
+        of its own; returns how many were not done before. On PostgreSQL the one
+        ``UPDATE`` runs as a transaction by itself, without ``BEGIN`` and
+        ``COMMIT``: one round trip instead of three. An id not stored raises
+        :class:`LookupError`; on PostgreSQL the others stay marked.
+        """
+        wanted = list(dict.fromkeys(item_ids))
+        if not wanted:
+            return 0
+        if self._dialect != "postgresql":
+            with self.transaction(durable=False) as work:
+                changed = work.outbox.complete_all(wanted, at=at)
+                work.commit()
+            return changed
+        with self._engine.connect() as pooled:
+            connection = pooled.execution_options(isolation_level="AUTOCOMMIT")
+            try:
+                if connection.info.get(_SYNCHRONOUS_COMMIT, "DEFAULT") != "off":
+                    connection.exec_driver_sql("SET synchronous_commit TO off")
+                    connection.info[_SYNCHRONOUS_COMMIT] = "off"
+                outbox = SqlOutbox(lambda writes=False: connection, self._schema.effects)
+                return outbox.complete_all(wanted, at=at)
+            except sa.exc.DBAPIError as error:
+                reason = _aborted_for_concurrency(error)
+                if reason is None:
+                    raise
+                raise ConcurrencyConflictError.aborted_by_database(reason) from error
 
     def _commits(self, connection: sa.Connection, *, durable: bool) -> str | None:
         """Make the session's commits durable or not; return the setting, ``None`` if ignored."""
@@ -1552,6 +1622,54 @@ class SqlUnitOfWork:
                     db.rollback()
 
 
+@attrs.frozen
+class _OutboxStatements:
+    """The statements a deliverer runs for every row, built once per table.
+
+    Building a statement anew costs more than sending it; these take their
+    values as parameters.
+    """
+
+    complete: sa.Update
+    complete_all: sa.Update
+    fail: sa.Update
+
+
+@functools.lru_cache(maxsize=64)
+def _outbox_statements(effects: sa.Table, dialect: str) -> _OutboxStatements:
+    """Return the marking statements of the outbox table ``effects`` on ``dialect``."""
+    if dialect == "postgresql":  # one array parameter, as in _among
+        ids = sa.bindparam("item_ids", type_=postgresql.ARRAY(effects.c.id.type))
+        among: sa.ColumnElement[bool] = effects.c.id == sa.any_(ids)
+    else:
+        among = effects.c.id.in_(sa.bindparam("item_ids", expanding=True))
+    done = effects.update().values(
+        done_at=sa.bindparam("at"),
+        dead_at=None,
+        next_attempt_at=None,
+        claimed_by=None,
+        lease_until=None,
+        last_error=None,
+    )
+    return _OutboxStatements(
+        complete=done.where(effects.c.id == sa.bindparam("item_id"), effects.c.done_at.is_(None)),
+        complete_all=done.where(among, effects.c.done_at.is_(None)),
+        fail=effects.update()
+        .where(
+            effects.c.id == sa.bindparam("item_id"),
+            effects.c.claimed_by == sa.bindparam("owner"),
+            effects.c.done_at.is_(None),
+        )
+        .values(
+            next_attempt_at=sa.bindparam("retry_at"),
+            dead_at=sa.bindparam("dead_at"),
+            claimed_by=None,
+            lease_until=None,
+            last_error=sa.bindparam("error"),
+        ),
+    )
+
+
 class SqlOutbox:
     """The outbox rows of a :class:`SqlUnitOfWork`; see :class:`issuecore.ports.Outbox`.
 
@@ -1578,15 +1696,12 @@ class SqlOutbox:
         self.add_all((item,))
 
     def add_all(self, items: Sequence[OutboxItem]) -> None:
-        """Store each of ``items`` as :meth:`add` would, in one look-up and one insert."""
+        """Store each of ``items`` as :meth:`add` would: one insert (a look-up first on MariaDB)."""
         fresh = new_outbox_items(items)
         if not fresh:
             return
         effects = self._effects
         db = self._db(writes=True)
-        stored = set(
-            db.execute(sa.select(effects.c.id).where(effects.c.id.in_(list(fresh)))).scalars()
-        )
         rows = [
             {
                 "id": item.id,
@@ -1604,8 +1719,16 @@ class SqlOutbox:
                 "last_error": item.last_error,
             }
             for item in fresh.values()
-            if item.id not in stored
         ]
+        if db.dialect.name == "postgresql":
+            # One statement: the rows whose id is stored already are skipped by the insert.
+            inserted = _insert_arrays(db, effects, rows, skip="id")
+            assert inserted is not None  # every row has the same columns
+            return
+        stored = set(
+            db.execute(sa.select(effects.c.id).where(effects.c.id.in_(list(fresh)))).scalars()
+        )
+        rows = [row for row in rows if row["id"] not in stored]
         if rows:
             db.execute(effects.insert(), rows)
 
@@ -1659,17 +1782,10 @@ class SqlOutbox:
         if not wanted:
             return 0
         effects = self._effects
-        changed = self._db(writes=True).execute(
-            effects.update()
-            .where(effects.c.id.in_(wanted), effects.c.done_at.is_(None))
-            .values(
-                done_at=to_micros("at", at),
-                dead_at=None,
-                next_attempt_at=None,
-                claimed_by=None,
-                lease_until=None,
-                last_error=None,
-            )
+        db = self._db(writes=True)
+        changed = db.execute(
+            _outbox_statements(effects, db.dialect.name).complete_all,
+            {"item_ids": wanted, "at": to_micros("at", at)},
         )
         if changed.rowcount != len(wanted):
             found = set(
@@ -1684,18 +1800,10 @@ class SqlOutbox:
 
     def complete(self, item_id: str, *, at: datetime) -> bool:
         """Mark ``item_id`` delivered at ``at``; ``False`` if it was already done."""
-        effects = self._effects
-        changed = self._db(writes=True).execute(
-            effects.update()
-            .where(effects.c.id == item_id, effects.c.done_at.is_(None))
-            .values(
-                done_at=to_micros("at", at),
-                dead_at=None,
-                next_attempt_at=None,
-                claimed_by=None,
-                lease_until=None,
-                last_error=None,
-            )
+        db = self._db(writes=True)
+        changed = db.execute(
+            _outbox_statements(self._effects, db.dialect.name).complete,
+            {"item_id": item_id, "at": to_micros("at", at)},
         )
         if changed.rowcount != 1:
             self._exists(item_id)
@@ -1706,21 +1814,16 @@ class SqlOutbox:
     ) -> bool:
         """Record a failed delivery by ``owner``; retry at ``retry_at`` or dead-letter it."""
         refuse_unstorable("error", error)
-        effects = self._effects
-        changed = self._db(writes=True).execute(
-            effects.update()
-            .where(
-                effects.c.id == item_id,
-                effects.c.claimed_by == owner,
-                effects.c.done_at.is_(None),
-            )
-            .values(
-                next_attempt_at=_optional_micros("retry_at", retry_at),
-                dead_at=to_micros("at", at) if retry_at is None else None,
-                claimed_by=None,
-                lease_until=None,
-                last_error=error,
-            )
+        db = self._db(writes=True)
+        changed = db.execute(
+            _outbox_statements(self._effects, db.dialect.name).fail,
+            {
+                "item_id": item_id,
+                "owner": owner,
+                "retry_at": _optional_micros("retry_at", retry_at),
+                "dead_at": to_micros("at", at) if retry_at is None else None,
+                "error": error,
+            },
         )
         if changed.rowcount != 1:
             self._exists(item_id)
@@ -1966,6 +2069,82 @@ class SqlBlobStore:
         return found is not None
 
 
+def _among(column: sa.ColumnElement[Any], values: Sequence[Any], dialect: str) -> Any:
+    """Return ``column IN values``; on PostgreSQL ``= ANY`` of one array parameter.
+
+    psycopg converts every statement's placeholders with a pattern match,
+    remembering the result only for short statements: a list of 200
+    placeholders is matched anew each time, one array parameter is not.
+    """
+    if dialect == "postgresql":
+        return column == sa.any_(sa.literal(list(values), postgresql.ARRAY(column.type)))
+    return column.in_(values)
+
+
+@functools.lru_cache(maxsize=256)
+def _unnest_insert(
+    table: sa.Table, names: tuple[str, ...], skip: str | None, dialect: sa.Dialect
+) -> str:
+    """Return a PostgreSQL INSERT of one row per array position, in the arrays' order.
+
+    Each column ``name`` is bound as one array parameter ``u_name``: a short
+    statement whatever the number of rows, sent in one round trip, where an
+    executemany sends a bind and an execute for every row and a multi-row
+    ``VALUES`` a placeholder for every value. A row whose column ``skip`` is
+    stored already is left out, and the statement returns ``skip`` of the
+    rows it inserted. The arrays go in psycopg's binary format (``%(u_name)b``):
+    in text, every element is searched and escaped, which for 200 stored
+    documents costs more than the rest of the batch's statements together.
+    """
+    arrays = [
+        sa.bindparam(f"u_{name}", type_=postgresql.ARRAY(table.c[name].type)) for name in names
+    ]
+    rows = (
+        sa.func.unnest(*arrays)
+        .table_valued(
+            *(sa.column(name, table.c[name].type) for name in names), with_ordinality="u_position"
+        )
+        .render_derived(name="u")
+    )
+    source = sa.select(*(rows.c[name] for name in names)).order_by(rows.c.u_position)
+    insert = postgresql.insert(table).from_select(list(names), source)
+    if skip is None:
+        sql = str(insert.compile(dialect=dialect))
+    else:
+        skipping = insert.on_conflict_do_nothing(index_elements=[table.c[skip]])
+        sql = str(skipping.returning(table.c[skip]).compile(dialect=dialect))
+    for name in names:
+        sql = sql.replace(f"%(u_{name})s", f"%(u_{name})b")
+    return sql
+
+
+def _insert_arrays(
+    db: sa.Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]], *, skip: str | None
+) -> set[Any] | None:
+    """Insert ``rows`` on PostgreSQL as arrays (see :func:`_unnest_insert`).
+
+    Returns what the insert returned (the values of ``skip`` inserted), or
+    ``None`` when the rows do not all have the same columns: nothing was sent.
+    """
+    names = tuple(rows[0])
+    if any(row.keys() != rows[0].keys() for row in rows):
+        return None
+    values = {f"u_{name}": [row[name] for row in rows] for name in names}
+    result = db.exec_driver_sql(_unnest_insert(table, names, skip, db.dialect), values)
+    return set(result.scalars()) if skip is not None else set()
+
+
+def _insert_rows(
+    db: sa.Connection, table: sa.Table, rows: Sequence[dict[str, Any]], dialect: str
+) -> None:
+    """Insert ``rows`` in their order: on PostgreSQL as arrays (see :func:`_unnest_insert`)."""
+    if not rows:
+        return
+    if dialect == "postgresql" and _insert_arrays(db, table, rows, skip=None) is not None:
+        return
+    db.execute(table.insert(), rows)
+
+
 @attrs.define
 class _IssueWrite:
     """An issue a batch holds to write: new (``expected`` is ``None``) or replacing ``expected``."""
@@ -2015,7 +2194,9 @@ class _HeldWrites:
         for first in range(0, len(digests), _DIGESTS_PER_QUERY):
             batch = digests[first : first + _DIGESTS_PER_QUERY]
             self._records.update(dict.fromkeys(batch))
-            rows = self._connection.execute(sa.select(messages).where(messages.c.digest.in_(batch)))
+            rows = self._connection.execute(
+                sa.select(messages).where(_among(messages.c.digest, batch, self._dialect))
+            )
             for row in rows:
                 self._records[row.digest] = _message_record(row._mapping)
 
@@ -2042,7 +2223,11 @@ class _HeldWrites:
         for first in range(0, len(wanted), _DIGESTS_PER_QUERY):
             rows = self._connection.execute(
                 sa.select(issues.c.number, issues.c.document, issues.c.version)
-                .where(issues.c.number.in_(wanted[first : first + _DIGESTS_PER_QUERY]))
+                .where(
+                    _among(
+                        issues.c.number, wanted[first : first + _DIGESTS_PER_QUERY], self._dialect
+                    )
+                )
                 .order_by(issues.c.number)
                 .with_for_update()
             )
@@ -2077,7 +2262,7 @@ class _HeldWrites:
                 self._reply_times.setdefault(key, [])
             rows = self._connection.execute(
                 sa.select(replies.c.address, replies.c.at).where(
-                    replies.c.address.in_(batch), replies.c.at >= since
+                    _among(replies.c.address, batch, self._dialect), replies.c.at >= since
                 )
             )
             for address, at in rows:
@@ -2193,11 +2378,9 @@ class _HeldWrites:
         self._update_versions(changed)
         self._replace_keys(new, changed)
         entries, self._entries = self._entries, []
-        if entries:
-            db.execute(schema.thread_entries.insert(), entries)
+        _insert_rows(db, schema.thread_entries, entries, self._dialect)
         search, self._search = self._search, []
-        if search:
-            db.execute(schema.search_text.insert(), search)
+        _insert_rows(db, schema.search_text, search, self._dialect)
         messages, self._messages = self._messages, []
         self._insert_new(
             schema.message_ids,
@@ -2207,8 +2390,7 @@ class _HeldWrites:
             ),
         )
         replies, self._replies = self._replies, []
-        if replies:
-            db.execute(schema.auto_replies.insert(), replies)
+        _insert_rows(db, schema.auto_replies, replies, self._dialect)
         for row in replies:  # now stored: counted with those read
             if row["address"] in self._reply_times:
                 self._reply_times[row["address"]].append(row["at"])
@@ -2224,6 +2406,14 @@ class _HeldWrites:
             return
         key = next(iter(table.primary_key.columns))
         db = self._connection
+        inserted = None
+        if self._dialect == "postgresql":
+            inserted = _insert_arrays(db, table, rows, skip=key.name)
+        if inserted is not None:
+            for row in rows:
+                if row[key.name] not in inserted:
+                    raise conflict(row[key.name])
+            return
         if self._dialect == "postgresql":
             inserted = set(
                 db.execute(
@@ -2305,9 +2495,8 @@ class _HeldWrites:
             details.extend({"detail": key, "number": number} for key in keys)
         for table, rows in ((schema.issue_assignees, assignees), (schema.issue_details, details)):
             if numbers:
-                db.execute(table.delete().where(table.c.number.in_(numbers)))
-            if rows:
-                db.execute(table.insert(), rows)
+                db.execute(table.delete().where(_among(table.c.number, numbers, self._dialect)))
+            _insert_rows(db, table, rows, self._dialect)
 
 
 def _message_record(row: Mapping[Any, Any]) -> MessageRecord:
