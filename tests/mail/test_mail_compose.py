@@ -948,3 +948,20 @@ def test_auto_reply_bytes_follow_the_classification_they_are_told(
 def test_a_message_with_no_sender_and_no_reply_to_is_answered_by_nobody() -> None:
     message = InboundMessage(message_id="<m@x>", from_address=None, subject="x")
     assert auto_reply_recipient(message, settings()) is None
+
+
+def test_an_undecodable_encoded_word_in_the_subject_is_answered_with_its_syntax_broken() -> None:
+    """The email package takes this subject, decodes it to escaped bytes, then cannot write it.
+
+    A subject intake kept as text because its encoded word does not decode
+    (ISO-2022-JP with a space inside): the reply's subject holds it with its
+    encoded-word syntax broken, and the reply is written.
+    """
+    subject = "=?ISO-2022-JP?B?GyRCMGxNdyFXJHIlIiVDJVckNyReJ kbKEI=?="
+    message = attrs.evolve(_inbound("new_customer"), subject=subject)
+    found = compose_auto_reply_bytes(
+        message, number=NUMBER, settings=settings(), now=NOW, unique="abc"
+    )
+    assert found is not None
+    reply = email.message_from_bytes(found[1], policy=email.policy.default)
+    assert str(reply["Subject"]).startswith("Re: = ?ISO-2022-JP?B?GyRCMGxNdyFXJHIlIiVDJVckNyReJ ")

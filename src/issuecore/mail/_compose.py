@@ -140,9 +140,22 @@ def _set(message: EmailMessage, name: str, *values: str) -> None:
                 message[name] = candidate
             except (ValueError, TypeError, IndexError, HeaderParseError):
                 continue
-            if _is_safe_value(message[name]):
+            if _is_safe_value(message[name]) and _writable(message, name):
                 return
             del message[name]
+
+
+def _writable(message: EmailMessage, name: str) -> bool:
+    """Return whether header ``name`` of ``message`` can be written out as bytes.
+
+    An encoded word in an unknown character set decodes to bytes the email
+    package keeps as escapes; it takes them, then fails to write them.
+    """
+    try:
+        OUTBOUND_POLICY.fold_binary(name, message[name])
+    except (UnicodeError, ValueError, TypeError, IndexError, HeaderParseError):
+        return False
+    return True
 
 
 def reference_chain(message_ids: Iterable[str], *, limit: int = _MAX_REFERENCES) -> tuple[str, ...]:
