@@ -213,3 +213,72 @@ def test_an_issue_read_again_in_a_transaction_is_equal_with_mappings_of_its_own(
             work.update_issue(listed, wake_at=None)
             work.get_issue(number).fields["tags"].append("mutated")
             assert work.get_issue(number).fields == {"tags": ["a"]}
+
+
+def _notices(store: SQLiteStore, ids: list[str]) -> None:
+    with store.transaction() as work:
+        work.outbox.add_all(
+            [
+                OutboxItem(
+                    id=item_id,
+                    kind=EffectKind.NOTICE,
+                    number=None,
+                    payload=b"{}",
+                    created_at=T0,
+                    next_attempt_at=T0,
+                )
+                for item_id in ids
+            ]
+        )
+        work.commit()
+
+
+def test_mark_delivered_marks_rows_done_counting_those_not_done_before(tmp_path: Path) -> None:
+    ids = [f"effect-{index}" for index in range(3)]
+    with SQLiteStore(tmp_path / "desk.db") as store:
+        _notices(store, ids)
+        done_at = T0 + timedelta(minutes=5)
+        assert store.mark_delivered(ids[:2], at=done_at) == 2
+        assert store.mark_delivered(ids, at=done_at) == 1  # the first two were done already
+        assert store.mark_delivered([], at=done_at) == 0
+        with store.transaction(read_only=True) as work:
+            assert work.outbox.pending(limit=10) == []
+            item = work.outbox.get(ids[0])
+            assert item is not None
+            assert item.done_at == done_at
+        with pytest.raises(LookupError, match="no outbox item with id 'nowhere'"):
+            store.mark_delivered(["nowhere"], at=done_at)
+
+
+def test_mark_delivered_sends_one_update_and_leaves_the_next_intake_durable(
+    tmp_path: Path,
+) -> None:
+    """One mark is one statement committing on its own, without waiting for the disk.
+
+    The connection then goes back to the pool; the next transaction on it
+    waits for the disk again, and keeps nothing without commit().
+    """
+    with SQLiteStore(tmp_path / "desk.db") as store:
+        _notices(store, ["one", "two"])
+        statements: list[str] = []
+        (connection,) = store._idle
+        connection.set_trace_callback(statements.append)
+        assert store.mark_delivered(["one"], at=T0) == 1
+        assert store.mark_delivered(["two"], at=T0) == 1
+        connection.set_trace_callback(None)
+        assert [s.split()[0] for s in statements] == ["PRAGMA", "UPDATE", "UPDATE"]
+        assert statements[0] == "PRAGMA synchronous = NORMAL"
+        with store.transaction() as work:
+            assert _synchronous(work) == 2
+            work.insert_issue(simple_issue("ISS-2026-00001"), wake_at=None)
+        with store.transaction(read_only=True) as work:
+            assert work.find_issues() == []
+
+
+def test_mark_delivered_of_more_rows_than_one_statement_holds_marks_each(tmp_path: Path) -> None:
+    ids = [f"{index:032x}" for index in range(1801)]
+    with SQLiteStore(tmp_path / "desk.db") as store:
+        _notices(store, ids)
+        assert store.mark_delivered(ids, at=T0) == len(ids)
+        with store.transaction(read_only=True) as work:
+            assert work.outbox.pending(limit=10) == []

@@ -388,6 +388,8 @@ class SQLiteStore:
             )
         self._busy_timeout_ms = int(busy_timeout / timedelta(milliseconds=1))
         self._idle: list[sqlite3.Connection] = []
+        # The synchronous setting each connection has now, so it is set only on a change.
+        self._synchronous: dict[sqlite3.Connection, str] = {}
         self._lock = threading.Lock()
         self._closed = False
         try:
@@ -412,6 +414,7 @@ class SQLiteStore:
         with self._lock:
             self._closed = True
             idle, self._idle = self._idle, []
+            self._synchronous.clear()
         for connection in idle:
             connection.close()
 
@@ -470,7 +473,17 @@ class SQLiteStore:
                     self._idle.append(connection)
                     connection = None
             if connection is not None:
+                with self._lock:
+                    self._synchronous.pop(connection, None)
                 connection.close()
+
+    def _commit_durably(self, connection: sqlite3.Connection, durable: bool) -> None:
+        """Make the commits of ``connection`` wait for the disk, or not; set only on a change."""
+        wanted = _DURABLE if durable else _NOT_DURABLE
+        if self._synchronous.get(connection, _DURABLE) != wanted:  # a new one is durable
+            connection.execute(wanted)
+            with self._lock:
+                self._synchronous[connection] = wanted
 
     def _migrate(self) -> int:
         known = len(MIGRATIONS)
@@ -517,12 +530,39 @@ class SQLiteStore:
         """
         with self._connection() as connection:
             if not read_only:
-                # Set for each transaction: a connection is reused by the next one.
-                connection.execute(_DURABLE if durable else _NOT_DURABLE)
+                # Checked for each transaction: a connection is reused by the next one.
+                self._commit_durably(connection, durable)
             connection.execute("BEGIN" if read_only else "BEGIN IMMEDIATE")
             work = SQLiteUnitOfWork(connection, read_only=read_only, blobs=self.blobs)
             try:
                 yield work
+            finally:
+                work.finish()
+
+    def mark_delivered(self, item_ids: Sequence[str], *, at: datetime) -> int:
+        """Mark the outbox rows ``item_ids`` delivered at ``at``, committed not durably.
+
+        What ``work.outbox.complete_all`` does in a ``transaction(durable=False)``
+        of its own; returns how many were not done before. Up to
+        ``_IDS_PER_STATEMENT`` rows (the usual case: one) are marked by one
+        ``UPDATE`` that is a transaction by itself, without ``BEGIN`` and
+        ``COMMIT``. An id not stored raises :class:`LookupError`; the others
+        of that ``UPDATE`` stay marked.
+        """
+        wanted = list(dict.fromkeys(item_ids))
+        if not wanted:
+            return 0
+        if len(wanted) > _IDS_PER_STATEMENT:
+            with self.transaction(durable=False) as work:
+                changed = work.outbox.complete_all(wanted, at=at)
+                work.commit()
+            return changed
+        with self._connection() as connection:
+            self._commit_durably(connection, durable=False)
+            # Outside a transaction each statement commits on its own.
+            work = SQLiteUnitOfWork(connection, read_only=False, blobs=self.blobs)
+            try:
+                return work.outbox.complete_all(wanted, at=at)
             finally:
                 work.finish()
 
