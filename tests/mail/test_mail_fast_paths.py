@@ -5,12 +5,14 @@ real-world messages of ``shared/realmail/zammad-mail`` (or the folder named
 by ``ISSUECORE_REALMAIL``), each used when it is there. Every message is read
 by :func:`parse_message` as it is, and again with the reading policy
 replaced by :data:`email.policy.default` (no remembered headers, no direct
-reading of plain header values); every MIME header value in them is built by
+reading of plain header values) and the standard feed parser (a pattern
+compiled for each boundary); every MIME header value in them is built by
 both header factories; every leaf part's body is decoded both ways.
 """
 
 from __future__ import annotations
 
+import email.feedparser
 import email.message
 import email.policy
 import os
@@ -25,7 +27,7 @@ from hypothesis import strategies as st
 from mail_support import FIXTURES, folded
 
 from issuecore.mail import _parse
-from issuecore.mail._headers import MimeHeaderFactory, _plain_transfer_encoding, plain_parameters
+from issuecore.mail._headers import MimeHeaderFactory, plain_parameters, plain_transfer_encoding
 from issuecore.mail._parse import _PLAIN_FILENAME, _without_unsafe_characters, parse_message
 
 
@@ -73,6 +75,7 @@ def test_a_corpus_message_reads_the_same_by_the_general_path(
     again = parse_message(raw)  # with the headers remembered from the first reading
     monkeypatch.setattr(_parse, "_POLICY", email.policy.default)
     monkeypatch.setattr(_parse, "_PARSER", BytesParser(policy=email.policy.default))
+    monkeypatch.setattr(_parse, "_FEED_PARSER", email.feedparser.BytesFeedParser)
     general = parse_message(raw)
     assert fast == general
     assert again == general
@@ -146,7 +149,7 @@ def test_any_transfer_encoding_is_built_as_the_standard_library_builds_it(value:
     ],
 )
 def test_only_a_bare_token_is_read_directly(value: str, expected: str | None) -> None:
-    assert _plain_transfer_encoding(value) == expected
+    assert plain_transfer_encoding(value) == expected
     _same_header("Content-Transfer-Encoding", value)
 
 

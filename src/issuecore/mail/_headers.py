@@ -41,7 +41,13 @@ from email.policy import EmailPolicy
 from types import MappingProxyType
 from typing import Any, Final
 
-__all__ = ["MimeHeaderFactory", "ParsedMessage", "ReadingPolicy", "plain_parameters"]
+__all__ = [
+    "MimeHeaderFactory",
+    "ParsedMessage",
+    "ReadingPolicy",
+    "plain_parameters",
+    "plain_transfer_encoding",
+]
 
 _CACHED: Final = frozenset(
     {"content-type", "content-disposition", "content-transfer-encoding", "mime-version"}
@@ -150,7 +156,7 @@ class _PlainContentTypeHeader(_LazyParseTree, ContentTypeHeader):
         self._maintype, self._subtype = plain
 
 
-def _plain_transfer_encoding(value: str) -> str | None:
+def plain_transfer_encoding(value: str) -> str | None:
     """Return the lower-case encoding of a one-token Content-Transfer-Encoding, else ``None``."""
     # The standard parser reads such a value as the token alone: no white space, comment or defect.
     return value.lower() if _PLAIN_TOKEN.fullmatch(value) else None
@@ -161,7 +167,7 @@ class _PlainTransferEncodingHeader(_LazyParseTree, ContentTransferEncodingHeader
 
     @classmethod
     def parse(cls, value: str, kwds: dict[str, Any]) -> None:
-        plain = _plain_transfer_encoding(value)
+        plain = plain_transfer_encoding(value)
         if plain is None:
             super().parse(value, kwds)
             return

@@ -28,11 +28,12 @@ import functools
 import hashlib
 import html as html_escape
 import mimetypes
+import quopri
 import re
 import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta, timezone
-from email.parser import BytesFeedParser, BytesParser
+from email.parser import BytesParser
 from email.utils import parsedate_to_datetime
 from types import MappingProxyType
 from typing import Final
@@ -47,8 +48,14 @@ from issuecore.mail._charsets import (
     escape_identifier,
     undo_surrogates,
 )
+from issuecore.mail._feed import BytesFeedParser
 from issuecore.mail._flowed import unflow
-from issuecore.mail._headers import MimeHeaderFactory, ReadingPolicy, plain_parameters
+from issuecore.mail._headers import (
+    MimeHeaderFactory,
+    ReadingPolicy,
+    plain_parameters,
+    plain_transfer_encoding,
+)
 from issuecore.mail._html import html_to_text
 from issuecore.mail._mailboxes import read_mailboxes
 
@@ -140,8 +147,10 @@ _BUILT_IN_TYPES: Final = mimetypes.MimeTypes(filenames=())
 _HEADER_FACTORY: Final = MimeHeaderFactory()
 _POLICY: Final = ReadingPolicy(header_factory=_HEADER_FACTORY)  # policy.default, read faster
 _PARSER: Final = BytesParser(policy=_POLICY)
+# The standard feed parser, without a regular expression compiled for every boundary
+_FEED_PARSER: Final = BytesFeedParser
 _FEED: Final = 64 * 1024
-_NOT_BASE64: Final = frozenset({"7bit", "8bit", "binary", "quoted-printable"})
+_UUENCODED: Final = frozenset({"x-uuencode", "uuencode", "uue", "x-uue"})
 
 
 def clear_header_cache() -> None:
@@ -267,7 +276,7 @@ def parse_message(
 def _parse_bytes(data: bytes) -> email.message.Message:
     # Fed in pieces: ``BytesParser.parsebytes`` holds the whole message as text, and
     # again as a buffer of four bytes a character, near eight times its size at peak.
-    parser = BytesFeedParser(policy=_POLICY)
+    parser = _FEED_PARSER(policy=_POLICY)
     for start in range(0, len(data), _FEED):
         parser.feed(data[start : start + _FEED])
     return parser.close()
@@ -1021,7 +1030,7 @@ def _payload_bytes(part: email.message.Message, defects: list[str], encoding: st
     try:
         if part.is_multipart():
             return b"".join(_message_bytes(inner) for inner in _children(part))
-        if (decoded := _base64_payload(part, encoding)) is not None:
+        if (decoded := _direct_payload(part, encoding)) is not None:
             return decoded
         payload = part.get_payload(decode=True)
     except Exception as error:
@@ -1030,29 +1039,44 @@ def _payload_bytes(part: email.message.Message, defects: list[str], encoding: st
     return payload if isinstance(payload, bytes) else b""
 
 
-def _base64_payload(part: email.message.Message, encoding: str | None) -> bytes | None:
-    """Return a well-formed base64 body decoded straight from its text, else ``None``.
+def _direct_payload(part: email.message.Message, encoding: str | None) -> bytes | None:
+    """Return ``part.get_payload(decode=True)`` read straight from the part's text, else ``None``.
 
-    ``get_payload(decode=True)`` copies the text to bytes, splits it into lines
-    and joins them before decoding: several times the part's size. A body the
-    fast path cannot read (bad padding, stray bytes) takes that path instead.
-    ``encoding`` is the first raw value of the header (``None`` without one);
-    a plain token is what the standard library reads too, anything else is
-    read from the part as the library reads it.
+    ``get_payload`` fetches the Content-Transfer-Encoding header object (built
+    afresh when it is not remembered) and encodes the whole text once to look
+    for the raw 8-bit bytes the parser escaped; and for base64 it copies the
+    text to bytes, splits it into lines and joins them before decoding:
+    several times the part's size. ``encoding`` is the first raw value of the
+    header (``None`` without one): a plain token is what the standard library
+    reads too, anything else is read from the part as the library reads it.
+    Text that is not what the parser makes of bytes (characters beyond the
+    escaped bytes), a uuencoded body and base64 the fast path cannot read
+    (bad padding, stray bytes) take the standard path.
     """
-    if encoding is None or encoding.lower() in _NOT_BASE64:
+    payload = getattr(part, "_payload", None)
+    if type(payload) is not str:
         return None
-    if encoding.lower() != "base64":
-        encoding = str(part.get("content-transfer-encoding", ""))
-        if encoding.lower() != "base64":
+    if encoding is None:
+        cte = ""
+    elif (plain := plain_transfer_encoding(encoding)) is not None:
+        cte = plain
+    else:
+        cte = str(part.get("content-transfer-encoding", "")).lower()
+    if cte == "base64":
+        if not payload.isascii():
             return None
-    payload = part.get_payload()
-    if not isinstance(payload, str):
+        try:
+            return binascii.a2b_base64(payload)
+        except (binascii.Error, ValueError):
+            return None
+    if cte in _UUENCODED:
         return None
     try:
-        return binascii.a2b_base64(payload)
-    except (binascii.Error, ValueError):
+        # what the standard library makes of text with escaped bytes, and of ASCII text
+        data = payload.encode("ascii", "surrogateescape")
+    except UnicodeEncodeError:
         return None
+    return quopri.decodestring(data) if cte == "quoted-printable" else data
 
 
 def _raw_body(root: email.message.Message, data: bytes, path: tuple[int, ...]) -> bytes | None:
