@@ -62,7 +62,9 @@ def boundary_matcher(pattern: str, flags: int = 0) -> BoundaryLine | re.Pattern[
         and pattern.endswith(_SUFFIX)
     ):
         escaped = pattern[len(_PREFIX) : -len(_SUFFIX)]
-        separator = _ESCAPED.sub(r"\1", escaped)
+        # without an escaped backslash, every backslash is an escape
+        plain = "\\\\" not in escaped
+        separator = escaped.replace("\\", "") if plain else _ESCAPED.sub(r"\1", escaped)
         if re.escape(separator) == escaped:
             return BoundaryLine(separator)
     return re.compile(pattern, flags)

@@ -34,12 +34,11 @@ from email.headerregistry import (
     ContentTransferEncodingHeader,
     ContentTypeHeader,
     HeaderRegistry,
-    ParameterizedMIMEHeader,
 )
 from email.message import EmailMessage
 from email.policy import EmailPolicy
 from types import MappingProxyType
-from typing import Any, Final
+from typing import Any, Final, Self
 
 __all__ = [
     "MimeHeaderFactory",
@@ -135,25 +134,23 @@ class _LazyParseTree:
 class _PlainContentTypeHeader(_LazyParseTree, ContentTypeHeader):
     """A ContentTypeHeader that reads plain values directly (see the module docstring)."""
 
-    @classmethod
-    def parse(cls, value: str, kwds: dict[str, Any]) -> None:
+    def __new__(cls, name: str, value: str) -> Self:
         plain = _plain_content_type(value)
         if plain is None:
-            super().parse(value, kwds)
-            return
+            return super().__new__(cls, name, value)  # type: ignore[call-arg]  # BaseHeader's
         text, maintype, subtype, params = plain
-        kwds["parse_tree"] = None
-        kwds["decoded"] = text
-        kwds["params"] = params
-        kwds["plain_type"] = (maintype, subtype)
-
-    def init(self, *args: Any, **kw: Any) -> None:
-        plain = kw.pop("plain_type", None)
-        if plain is None:
-            super().init(*args, **kw)
-            return
-        ParameterizedMIMEHeader.init(self, *args, **kw)  # skips reading the parse tree
-        self._maintype, self._subtype = plain
+        # What BaseHeader.__new__ and the init() chain store, without a parse tree (ASCII text
+        # has no surrogates to sanitise)
+        header = str.__new__(cls, text)  # type: ignore[type-var]  # a str subclass at run time
+        vars(header).update(
+            _name=name,
+            _tree=None,
+            _defects=[],
+            _params=params,
+            _maintype=maintype,
+            _subtype=subtype,
+        )
+        return header
 
 
 def plain_transfer_encoding(value: str) -> str | None:
@@ -165,24 +162,14 @@ def plain_transfer_encoding(value: str) -> str | None:
 class _PlainTransferEncodingHeader(_LazyParseTree, ContentTransferEncodingHeader):
     """A ContentTransferEncodingHeader reading a bare token directly (see the module docstring)."""
 
-    @classmethod
-    def parse(cls, value: str, kwds: dict[str, Any]) -> None:
+    def __new__(cls, name: str, value: str) -> Self:
         plain = plain_transfer_encoding(value)
         if plain is None:
-            super().parse(value, kwds)
-            return
-        kwds["parse_tree"] = None
-        kwds["decoded"] = value
-        kwds["plain_encoding"] = plain
-
-    def init(self, *args: Any, **kw: Any) -> None:
-        plain = kw.pop("plain_encoding", None)
-        if plain is None:
-            super().init(*args, **kw)
-            return
-        # BaseHeader.init, next after ContentTransferEncodingHeader in the registry's class
-        BaseHeader.init(self, *args, **kw)  # type: ignore[arg-type]  # skips the parse tree
-        self._cte = plain
+            return super().__new__(cls, name, value)  # type: ignore[call-arg]  # BaseHeader's
+        # as BaseHeader.__new__ and init() store it, without a parse tree
+        header = str.__new__(cls, value)  # type: ignore[type-var]  # a str subclass at run time
+        vars(header).update(_name=name, _tree=None, _defects=[], _cte=plain)
+        return header
 
 
 class MimeHeaderFactory(HeaderRegistry):
