@@ -22,7 +22,7 @@ from email.parser import BytesParser
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from mail_support import FIXTURES, folded
 
@@ -179,3 +179,76 @@ def test_remembered_parameters_cannot_be_changed_by_a_reader() -> None:
     assert plain_parameters.cache_info().hits >= 1
     _parse.clear_header_cache()
     assert plain_parameters.cache_info().currsize == 0
+
+
+_HEADER_LINES = [
+    "From: Ana <ana@customer.example>",
+    "Subject: Re : printer : on fire",
+    "X-Note:a b :c",
+    "Content-Type: text/plain",
+    " folded on",
+    "\tfolded on",
+    "From ana@customer.example Thu Nov 26 09:14:01 2026",
+    "From the desk",
+    ">From x",
+    "wrapped without indentation",
+    "Name : value",
+    ": no name",
+    "Bad\x00Name: x",
+    "Caf\xe9: x",
+    "",
+    "body text",
+]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"Subject: Re : x\nFrom the desk\n\nbody\n",  # an envelope line read as the body's first
+        b"Subject: Re : x\rFrom the desk\r\rbody\r",
+        b"Subject: Re : x\r\nFrom the desk\r\n",
+        b"Subject: Re : x\nX-Note: y",  # the last header line has no line break
+        b"Subject: Re : x\nwrapped\n\nbody\n",
+        b"From ana@customer.example Thu Nov 26 09:14:01 2026\nSubject: Re : x\n\nFrom me\n",
+        b"Subject: Re : x\n\nbody\n",
+    ],
+)
+def test_a_message_is_read_without_repair_only_when_repair_would_leave_it_unchanged(
+    data: bytes,
+) -> None:
+    repaired: list[str] = []
+    read: list[str] = []
+    readable, message = _parse._parse_readable(data, read)
+    assert readable == _parse._repaired(data, repaired)
+    assert read == repaired
+    assert _shape(message) == _shape(_parse._parse_bytes(readable))
+
+
+@settings(max_examples=300)
+@given(
+    st.lists(st.sampled_from(_HEADER_LINES), min_size=1, max_size=10),
+    st.lists(st.sampled_from(["\n", "\r\n", "\r", ""]), min_size=10, max_size=10),
+    st.sampled_from(["", "\n", "\r\n"]),
+)
+def test_a_message_read_without_repair_is_one_repair_would_leave_unchanged(
+    lines: list[str], ends: list[str], lead: str
+) -> None:
+    data = (lead + "".join(line + end for line, end in zip(lines, ends, strict=False))).encode(
+        "utf-8", "surrogateescape"
+    )
+    assume(data.strip())
+    repaired: list[str] = []
+    read: list[str] = []
+    readable, message = _parse._parse_readable(data, read)
+    assert readable == _parse._repaired(data, repaired)
+    assert read == repaired
+    assert _shape(message) == _shape(_parse._parse_bytes(readable))
+
+
+def _shape(message: email.message.Message) -> object:
+    return (
+        list(message.raw_items()),
+        message.get_unixfrom(),
+        [type(defect) for defect in message.defects],
+        message.get_payload() if not message.is_multipart() else None,
+    )

@@ -22,6 +22,7 @@ without NUL characters.
 from __future__ import annotations
 
 import binascii
+import email.errors
 import email.message
 import email.policy
 import functools
@@ -150,6 +151,11 @@ _PARSER: Final = BytesParser(policy=_POLICY)
 # The standard feed parser, without a regular expression compiled for every boundary
 _FEED_PARSER: Final = BytesFeedParser
 _FEED: Final = 64 * 1024
+# What the parser notes of a header block with a line that is no header line in it
+_HEADER_BLOCK_DEFECTS: Final = (
+    email.errors.MissingHeaderBodySeparatorDefect,
+    email.errors.MisplacedEnvelopeHeaderDefect,
+)
 _UUENCODED: Final = frozenset({"x-uuencode", "uuencode", "uue", "x-uue"})
 
 
@@ -263,8 +269,7 @@ def parse_message(
     try:
         readable = data
         if message is None:
-            readable = _repaired(data, repairs)
-            message = _parse_bytes(readable)
+            readable, message = _parse_readable(data, repairs)
         return _read(message, data, readable, repairs)
     except RecursionError:
         reason = "message nests too deeply to read"
@@ -290,6 +295,42 @@ def _message_bytes(message: email.message.Message) -> bytes:
             return str(message).encode("utf-8", "surrogateescape")
         except Exception:
             return repr(message).encode("utf-8", "replace")
+
+
+def _parse_readable(data: bytes, repairs: list[str]) -> tuple[bytes, email.message.Message]:
+    """Return ``data`` as :func:`_repaired` leaves it and the message parsed from that.
+
+    Most messages need no repair, and the parser checks each line of the
+    header block as :func:`_repaired` does: a message the parser read
+    without finding a line there that is no header line, with no envelope
+    ``From`` line after the first line and a line break at its end (its
+    last header line has one), is returned as parsed, without going through
+    the header block again. Any other message is repaired and then parsed,
+    as every message was before.
+    """
+    if data[:1] not in (b"\r", b"\n") and data[-1:] in (b"\r", b"\n"):
+        try:
+            message: email.message.Message | None = _parse_bytes(data)
+        except Exception:  # left to the repaired reading, which decides what it is
+            message = None
+        if (
+            message is not None
+            and not any(isinstance(defect, _HEADER_BLOCK_DEFECTS) for defect in message.defects)
+            and not _has_envelope_line(data)
+        ):
+            return data, message
+        message = None  # not kept while the repaired bytes are parsed
+    readable = _repaired(data, repairs)
+    return readable, _parse_bytes(readable)
+
+
+def _has_envelope_line(data: bytes) -> bool:
+    """Return whether a line after the first of the header block may begin with ``From ``."""
+    # Each of these ends a line and holds an empty one; the first may come later than the
+    # end of the header block (another blank line), which only looks through more lines.
+    ends = (data.find(b"\n\n"), data.find(b"\n\r\n"), data.find(b"\r\r"))
+    end = min((found for found in ends if found >= 0), default=len(data))
+    return data.find(b"\nFrom ", 0, end) >= 0 or data.find(b"\rFrom ", 0, end) >= 0
 
 
 def _repaired(data: bytes, repairs: list[str]) -> bytes:
