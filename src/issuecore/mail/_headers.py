@@ -46,6 +46,7 @@ __all__ = [
     "ReadingPolicy",
     "plain_parameters",
     "plain_transfer_encoding",
+    "plain_type_parameters",
 ]
 
 _CACHED: Final = frozenset(
@@ -87,8 +88,14 @@ def _is_plain_text(value: str) -> bool:
     return value.isascii() and value == value.rstrip() and "=?" not in value
 
 
+@functools.lru_cache(maxsize=2048)
 def _plain_content_type(value: str) -> tuple[str, str, str, dict[str, str]] | None:
-    """Return (text, maintype, subtype, params) for a plain Content-Type, else ``None``."""
+    """Return (text, maintype, subtype, params) for a plain Content-Type, else ``None``.
+
+    Remembered with the header objects, so reading a parameter of a part's
+    Content-Type (:func:`plain_type_parameters`) finds what building its
+    header object found.
+    """
     whole = _PLAIN_TYPE.fullmatch(value) if _is_plain_text(value) else None
     if whole is None:
         return None
@@ -98,6 +105,16 @@ def _plain_content_type(value: str) -> tuple[str, str, str, dict[str, str]] | No
     if params is None:
         return None
     return "".join(pieces), maintype.lower(), subtype.lower(), params
+
+
+def plain_type_parameters(value: str) -> Mapping[str, str] | None:
+    """Return the parameters of a plain Content-Type (``type/subtype; a=b``), else ``None``.
+
+    They are the parameters :func:`plain_parameters` gives for the value: both
+    read the type and the parameters after it with the same tokens.
+    """
+    plain = _plain_content_type(value)
+    return None if plain is None else MappingProxyType(plain[3])
 
 
 @functools.lru_cache(maxsize=2048)
@@ -203,6 +220,7 @@ class MimeHeaderFactory(HeaderRegistry):
     def cache_clear(self) -> None:
         """Forget every remembered header."""
         self._remember.cache_clear()
+        _plain_content_type.cache_clear()
 
 
 class ParsedMessage(EmailMessage):

@@ -56,6 +56,7 @@ from issuecore.mail._headers import (
     ReadingPolicy,
     plain_parameters,
     plain_transfer_encoding,
+    plain_type_parameters,
 )
 from issuecore.mail._html import html_to_text
 from issuecore.mail._mailboxes import read_mailboxes
@@ -489,7 +490,7 @@ def _read(
         message_id=own_id,
         synthetic_message_id=synthetic,
         in_reply_to=_first_message_id(raw_first.get("in-reply-to", "")),
-        references=tuple(escape_identifier(ref) for ref in references[-_MAX_REFERENCES:]),
+        references=tuple(map(escape_identifier, references[-_MAX_REFERENCES:])),
         from_address=from_address,
         from_name=from_name,
         reply_to=reader.addresses(first.get("reply-to", ""), "Reply-To"),
@@ -504,7 +505,7 @@ def _read(
         content_type=content_type,
         report_type=report_type,
         returned_message_id=body.returned_message_id,
-        defects=tuple(_clean_text(defect) for defect in defects),
+        defects=tuple(map(_clean_text, defects)),
         omissions=tuple(omissions),
         size=len(data),
     )
@@ -649,7 +650,6 @@ def _date(value: str | None, defects: list[str]) -> datetime | None:
         day, month, year, hour, minute, second, sign, zone_hours, zone_minutes = common.groups()
         month_number = _MONTHS.get(month.lower())
         if month_number is not None:
-            offset = timedelta(hours=int(zone_hours), minutes=int(zone_minutes))
             try:
                 return datetime(
                     int(year),
@@ -658,7 +658,7 @@ def _date(value: str | None, defects: list[str]) -> datetime | None:
                     int(hour),
                     int(minute),
                     int(second or 0),
-                    tzinfo=timezone(-offset if sign == "-" else offset),
+                    tzinfo=_zone(sign, zone_hours, zone_minutes),
                 )
             except ValueError:
                 pass  # the full parser below decides what to make of it
@@ -668,6 +668,13 @@ def _date(value: str | None, defects: list[str]) -> datetime | None:
         defects.append(f"unreadable Date: {value[:80]!r}")
         return None
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+@functools.lru_cache(maxsize=256)
+def _zone(sign: str, hours: str, minutes: str) -> timezone:
+    """Return the fixed zone of a numeric offset such as ``+0100`` (there are few in use)."""
+    offset = timedelta(hours=int(hours), minutes=int(minutes))
+    return timezone(-offset if sign == "-" else offset)
 
 
 @attrs.define
@@ -762,7 +769,7 @@ class _Body:
             self._too_deep += _count_parts(part)
             return _Content()
         self._parts += 1
-        if depth:
+        if depth and part.defects:
             self.defects.extend(_describe_defect(defect) for defect in part.defects)
         headers = headers or _PartHeaders(part, self.likely)
         content_type = headers.content_type
@@ -1010,11 +1017,18 @@ class _PartHeaders:
         if header in self._plain:
             params = self._plain[header]
         else:
-            plain = plain_parameters(value)
-            params = self._plain[header] = plain[1] if plain else None
+            params = self._plain[header] = _plain_parameters(header, value)
         if params is not None:
             return params.get(name)
         return _parameter(value, name, self._likely)
+
+
+def _plain_parameters(header: str, value: str) -> Mapping[str, str] | None:
+    """Return the parameters of a plain MIME header value, else ``None``."""
+    if header == "content-type" and (typed := plain_type_parameters(value)) is not None:
+        return typed  # what building the part's header object found
+    plain = plain_parameters(value)
+    return plain[1] if plain else None
 
 
 def _parameter(value: str, name: str, likely: Sequence[str]) -> str | None:
