@@ -15,10 +15,13 @@ what the objects are:
   the same :class:`~email.headerregistry.ContentTypeHeader` the standard
   parser would build, and a ``Content-Transfer-Encoding`` that is one bare
   token (``base64``, ``quoted-printable``, ``7bit``) into the same
-  :class:`~email.headerregistry.ContentTransferEncodingHeader`; their parse
-  trees, which only re-serialising needs, are built when first asked for.
-  Anything else (comments, white space, RFC 2231 or encoded parameters,
-  escapes, duplicates) goes through the standard parser.
+  :class:`~email.headerregistry.ContentTransferEncodingHeader`, with the
+  attributes the standard constructor would set, set at once; their parse
+  trees, which only re-serialising needs, are built when first asked for,
+  and the parameters found are remembered with the header objects for the
+  parts' parameter look-ups (:func:`plain_type_parameters`). Anything else
+  (comments, white space, RFC 2231 or encoded parameters, escapes,
+  duplicates) goes through the standard parser.
 
 The tests compare both paths on generated values and on every header of the
 mail corpora: same text, type, parameters, encoding, defects and folding.

@@ -6,14 +6,16 @@ parser found are listed; a message that cannot be read at all becomes a
 
 Parsing uses :data:`email.policy.default`, read faster
 (:mod:`issuecore.mail._headers`: the same header objects built more cheaply,
-and each part's content type remembered), and the address, date, ID and
-transfer-encoding headers are decoded once from their raw values, so each
-message is parsed once and each header read once. What the
-standard parser gives up on is repaired first (a header line without a
-colon in the middle of the header block, a space before a colon, junk
-before the first header). Text is decoded by the character-set policy of
-:mod:`issuecore.mail._charsets`, ``format=flowed`` text joined into its
-paragraphs by :mod:`issuecore.mail._flowed`, HTML reduced to text by
+and each part's content type remembered) by the standard feed parser without
+a pattern compiled for every MIME boundary (:mod:`issuecore.mail._feed`), and
+the address, date, ID and transfer-encoding headers are decoded once from
+their raw values, so each header is read once. What the standard parser
+gives up on, which it notes as it parses, is repaired and the message parsed
+again (a header line without a colon in the middle of the header block, a
+space before a colon, junk before the first header). Text is decoded by
+the character-set policy of :mod:`issuecore.mail._charsets`,
+``format=flowed`` text joined into its paragraphs by
+:mod:`issuecore.mail._flowed`, HTML reduced to text by
 :mod:`issuecore.mail._html`, address headers read by
 :mod:`issuecore.mail._mailboxes`. Every string returned is valid Unicode
 without NUL characters.
