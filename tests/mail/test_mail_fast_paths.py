@@ -5,12 +5,14 @@ real-world messages of ``shared/realmail/zammad-mail`` (or the folder named
 by ``ISSUECORE_REALMAIL``), each used when it is there. Every message is read
 by :func:`parse_message` as it is, and again with the reading policy
 replaced by :data:`email.policy.default` (no remembered headers, no direct
-reading of plain header values); every MIME header value in them is built by
+reading of plain header values) and the standard feed parser (a pattern
+compiled for each boundary); every MIME header value in them is built by
 both header factories; every leaf part's body is decoded both ways.
 """
 
 from __future__ import annotations
 
+import email.feedparser
 import email.message
 import email.policy
 import os
@@ -20,12 +22,12 @@ from email.parser import BytesParser
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from mail_support import FIXTURES, folded
 
 from issuecore.mail import _parse
-from issuecore.mail._headers import MimeHeaderFactory, _plain_transfer_encoding, plain_parameters
+from issuecore.mail._headers import MimeHeaderFactory, plain_parameters, plain_transfer_encoding
 from issuecore.mail._parse import _PLAIN_FILENAME, _without_unsafe_characters, parse_message
 
 
@@ -73,6 +75,7 @@ def test_a_corpus_message_reads_the_same_by_the_general_path(
     again = parse_message(raw)  # with the headers remembered from the first reading
     monkeypatch.setattr(_parse, "_POLICY", email.policy.default)
     monkeypatch.setattr(_parse, "_PARSER", BytesParser(policy=email.policy.default))
+    monkeypatch.setattr(_parse, "_FEED_PARSER", email.feedparser.BytesFeedParser)
     general = parse_message(raw)
     assert fast == general
     assert again == general
@@ -146,7 +149,7 @@ def test_any_transfer_encoding_is_built_as_the_standard_library_builds_it(value:
     ],
 )
 def test_only_a_bare_token_is_read_directly(value: str, expected: str | None) -> None:
-    assert _plain_transfer_encoding(value) == expected
+    assert plain_transfer_encoding(value) == expected
     _same_header("Content-Transfer-Encoding", value)
 
 
@@ -176,3 +179,76 @@ def test_remembered_parameters_cannot_be_changed_by_a_reader() -> None:
     assert plain_parameters.cache_info().hits >= 1
     _parse.clear_header_cache()
     assert plain_parameters.cache_info().currsize == 0
+
+
+_HEADER_LINES = [
+    "From: Ana <ana@customer.example>",
+    "Subject: Re : printer : on fire",
+    "X-Note:a b :c",
+    "Content-Type: text/plain",
+    " folded on",
+    "\tfolded on",
+    "From ana@customer.example Thu Nov 26 09:14:01 2026",
+    "From the desk",
+    ">From x",
+    "wrapped without indentation",
+    "Name : value",
+    ": no name",
+    "Bad\x00Name: x",
+    "Caf\xe9: x",
+    "",
+    "body text",
+]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"Subject: Re : x\nFrom the desk\n\nbody\n",  # an envelope line read as the body's first
+        b"Subject: Re : x\rFrom the desk\r\rbody\r",
+        b"Subject: Re : x\r\nFrom the desk\r\n",
+        b"Subject: Re : x\nX-Note: y",  # the last header line has no line break
+        b"Subject: Re : x\nwrapped\n\nbody\n",
+        b"From ana@customer.example Thu Nov 26 09:14:01 2026\nSubject: Re : x\n\nFrom me\n",
+        b"Subject: Re : x\n\nbody\n",
+    ],
+)
+def test_a_message_is_read_without_repair_only_when_repair_would_leave_it_unchanged(
+    data: bytes,
+) -> None:
+    repaired: list[str] = []
+    read: list[str] = []
+    readable, message = _parse._parse_readable(data, read)
+    assert readable == _parse._repaired(data, repaired)
+    assert read == repaired
+    assert _shape(message) == _shape(_parse._parse_bytes(readable))
+
+
+@settings(max_examples=300)
+@given(
+    st.lists(st.sampled_from(_HEADER_LINES), min_size=1, max_size=10),
+    st.lists(st.sampled_from(["\n", "\r\n", "\r", ""]), min_size=10, max_size=10),
+    st.sampled_from(["", "\n", "\r\n"]),
+)
+def test_a_message_read_without_repair_is_one_repair_would_leave_unchanged(
+    lines: list[str], ends: list[str], lead: str
+) -> None:
+    data = (lead + "".join(line + end for line, end in zip(lines, ends, strict=False))).encode(
+        "utf-8", "surrogateescape"
+    )
+    assume(data.strip())
+    repaired: list[str] = []
+    read: list[str] = []
+    readable, message = _parse._parse_readable(data, read)
+    assert readable == _parse._repaired(data, repaired)
+    assert read == repaired
+    assert _shape(message) == _shape(_parse._parse_bytes(readable))
+
+
+def _shape(message: email.message.Message) -> object:
+    return (
+        list(message.raw_items()),
+        message.get_unixfrom(),
+        [type(defect) for defect in message.defects],
+        message.get_payload() if not message.is_multipart() else None,
+    )

@@ -18,6 +18,7 @@ from issuecore.mail._headers import (
     ReadingPolicy,
     _plain_content_type,
     plain_parameters,
+    plain_type_parameters,
 )
 
 STOCK = HeaderRegistry()
@@ -155,6 +156,25 @@ def test_plain_content_type_parameters_agree_with_the_header_object(value: str) 
     assert plain == (stock.content_type, dict(stock.params))  # type: ignore[attr-defined]
 
 
+@given(st.one_of(content_types, plain_content_types, st.text(max_size=30)))
+def test_the_parameters_of_a_plain_content_type_are_those_of_the_plain_reading(value: str) -> None:
+    typed = plain_type_parameters(value)
+    if typed is not None:  # the header objects' reading, shared with parameter look-ups
+        plain = plain_parameters(value)
+        assert plain is not None
+        assert dict(typed) == dict(plain[1])
+        assert plain[0].count("/") == 1
+
+
+def test_plain_content_type_parameters_are_forgotten_with_the_headers() -> None:
+    factory = MimeHeaderFactory()
+    factory.cache_clear()
+    assert plain_type_parameters("text/plain; charset=utf-8") == {"charset": "utf-8"}
+    assert _plain_content_type.cache_info().currsize == 1
+    factory.cache_clear()
+    assert _plain_content_type.cache_info().currsize == 0
+
+
 @pytest.mark.parametrize(
     ("value", "expected"),
     [
@@ -193,7 +213,7 @@ def test_the_reading_policy_fetches_headers_as_policy_default_does(
     fetched = reading.header_fetch_parse(name, folded)
     # each factory makes its own header class per name: compare the classes by name
     assert (type(fetched).__name__, str(fetched)) == (type(expected).__name__, str(expected))
-    assert [type(d) for d in fetched.defects] == [type(d) for d in expected.defects]  # type: ignore[attr-defined]
+    assert [type(d) for d in fetched.defects] == [type(d) for d in expected.defects]
 
 
 def _tree(message: email.message.Message) -> list[tuple[object, ...]]:

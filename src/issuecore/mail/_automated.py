@@ -36,6 +36,9 @@ _LIST_HEADERS: Final = (
     "list-owner",
     "list-archive",
 )
+# the same names, each looked for once in the headers before their order is asked for
+_AUTOREPLY_SET: Final = frozenset(_AUTOREPLY_HEADERS)
+_LIST_SET: Final = frozenset(_LIST_HEADERS)
 _SUPPRESS: Final = frozenset({"dr", "oof", "autoreply", "all"})
 _REPORTS: Final = frozenset({"delivery-status", "disposition-notification"})
 _ROBOT_LOCAL_PARTS: Final = frozenset({"mailerdaemon", "postmaster"})
@@ -109,7 +112,8 @@ def classify_automated(message: InboundMessage, *, own_addresses: Iterable[str] 
     precedence = headers.get("precedence", "").strip().lower()
     if precedence in _PRECEDENCE:
         signals.append(f"Precedence: {precedence}")
-    signals.extend(f"{name} present" for name in _AUTOREPLY_HEADERS if name in headers)
+    if not _AUTOREPLY_SET.isdisjoint(headers):
+        signals.extend(f"{name} present" for name in _AUTOREPLY_HEADERS if name in headers)
     suppress = headers.get("x-auto-response-suppress")
     if suppress is not None:
         named = sorted(
@@ -117,7 +121,8 @@ def classify_automated(message: InboundMessage, *, own_addresses: Iterable[str] 
         )
         if named:
             signals.append(f"X-Auto-Response-Suppress: {', '.join(named)}")
-    signals.extend(f"{name} present" for name in _LIST_HEADERS if name in headers)
+    if not _LIST_SET.isdisjoint(headers):
+        signals.extend(f"{name} present" for name in _LIST_HEADERS if name in headers)
     return_path = headers.get("return-path")
     if return_path is not None and "".join(return_path.split()) in ("<>", ""):
         signals.append("empty Return-Path")

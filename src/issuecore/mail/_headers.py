@@ -15,10 +15,13 @@ what the objects are:
   the same :class:`~email.headerregistry.ContentTypeHeader` the standard
   parser would build, and a ``Content-Transfer-Encoding`` that is one bare
   token (``base64``, ``quoted-printable``, ``7bit``) into the same
-  :class:`~email.headerregistry.ContentTransferEncodingHeader`; their parse
-  trees, which only re-serialising needs, are built when first asked for.
-  Anything else (comments, white space, RFC 2231 or encoded parameters,
-  escapes, duplicates) goes through the standard parser.
+  :class:`~email.headerregistry.ContentTransferEncodingHeader`, with the
+  attributes the standard constructor would set, set at once; their parse
+  trees, which only re-serialising needs, are built when first asked for,
+  and the parameters found are remembered with the header objects for the
+  parts' parameter look-ups (:func:`plain_type_parameters`). Anything else
+  (comments, white space, RFC 2231 or encoded parameters, escapes,
+  duplicates) goes through the standard parser.
 
 The tests compare both paths on generated values and on every header of the
 mail corpora: same text, type, parameters, encoding, defects and folding.
@@ -34,14 +37,20 @@ from email.headerregistry import (
     ContentTransferEncodingHeader,
     ContentTypeHeader,
     HeaderRegistry,
-    ParameterizedMIMEHeader,
 )
 from email.message import EmailMessage
 from email.policy import EmailPolicy
 from types import MappingProxyType
-from typing import Any, Final
+from typing import Any, Final, Self
 
-__all__ = ["MimeHeaderFactory", "ParsedMessage", "ReadingPolicy", "plain_parameters"]
+__all__ = [
+    "MimeHeaderFactory",
+    "ParsedMessage",
+    "ReadingPolicy",
+    "plain_parameters",
+    "plain_transfer_encoding",
+    "plain_type_parameters",
+]
 
 _CACHED: Final = frozenset(
     {"content-type", "content-disposition", "content-transfer-encoding", "mime-version"}
@@ -82,8 +91,14 @@ def _is_plain_text(value: str) -> bool:
     return value.isascii() and value == value.rstrip() and "=?" not in value
 
 
+@functools.lru_cache(maxsize=2048)
 def _plain_content_type(value: str) -> tuple[str, str, str, dict[str, str]] | None:
-    """Return (text, maintype, subtype, params) for a plain Content-Type, else ``None``."""
+    """Return (text, maintype, subtype, params) for a plain Content-Type, else ``None``.
+
+    Remembered with the header objects, so reading a parameter of a part's
+    Content-Type (:func:`plain_type_parameters`) finds what building its
+    header object found.
+    """
     whole = _PLAIN_TYPE.fullmatch(value) if _is_plain_text(value) else None
     if whole is None:
         return None
@@ -93,6 +108,16 @@ def _plain_content_type(value: str) -> tuple[str, str, str, dict[str, str]] | No
     if params is None:
         return None
     return "".join(pieces), maintype.lower(), subtype.lower(), params
+
+
+def plain_type_parameters(value: str) -> Mapping[str, str] | None:
+    """Return the parameters of a plain Content-Type (``type/subtype; a=b``), else ``None``.
+
+    They are the parameters :func:`plain_parameters` gives for the value: both
+    read the type and the parameters after it with the same tokens.
+    """
+    plain = _plain_content_type(value)
+    return None if plain is None else MappingProxyType(plain[3])
 
 
 @functools.lru_cache(maxsize=2048)
@@ -129,28 +154,26 @@ class _LazyParseTree:
 class _PlainContentTypeHeader(_LazyParseTree, ContentTypeHeader):
     """A ContentTypeHeader that reads plain values directly (see the module docstring)."""
 
-    @classmethod
-    def parse(cls, value: str, kwds: dict[str, Any]) -> None:
+    def __new__(cls, name: str, value: str) -> Self:
         plain = _plain_content_type(value)
         if plain is None:
-            super().parse(value, kwds)
-            return
+            return super().__new__(cls, name, value)  # type: ignore[call-arg]  # BaseHeader's
         text, maintype, subtype, params = plain
-        kwds["parse_tree"] = None
-        kwds["decoded"] = text
-        kwds["params"] = params
-        kwds["plain_type"] = (maintype, subtype)
+        # What BaseHeader.__new__ and the init() chain store, without a parse tree (ASCII text
+        # has no surrogates to sanitise)
+        header = str.__new__(cls, text)  # type: ignore[type-var]  # a str subclass at run time
+        vars(header).update(
+            _name=name,
+            _tree=None,
+            _defects=[],
+            _params=params,
+            _maintype=maintype,
+            _subtype=subtype,
+        )
+        return header
 
-    def init(self, *args: Any, **kw: Any) -> None:
-        plain = kw.pop("plain_type", None)
-        if plain is None:
-            super().init(*args, **kw)
-            return
-        ParameterizedMIMEHeader.init(self, *args, **kw)  # skips reading the parse tree
-        self._maintype, self._subtype = plain
 
-
-def _plain_transfer_encoding(value: str) -> str | None:
+def plain_transfer_encoding(value: str) -> str | None:
     """Return the lower-case encoding of a one-token Content-Transfer-Encoding, else ``None``."""
     # The standard parser reads such a value as the token alone: no white space, comment or defect.
     return value.lower() if _PLAIN_TOKEN.fullmatch(value) else None
@@ -159,24 +182,14 @@ def _plain_transfer_encoding(value: str) -> str | None:
 class _PlainTransferEncodingHeader(_LazyParseTree, ContentTransferEncodingHeader):
     """A ContentTransferEncodingHeader reading a bare token directly (see the module docstring)."""
 
-    @classmethod
-    def parse(cls, value: str, kwds: dict[str, Any]) -> None:
-        plain = _plain_transfer_encoding(value)
+    def __new__(cls, name: str, value: str) -> Self:
+        plain = plain_transfer_encoding(value)
         if plain is None:
-            super().parse(value, kwds)
-            return
-        kwds["parse_tree"] = None
-        kwds["decoded"] = value
-        kwds["plain_encoding"] = plain
-
-    def init(self, *args: Any, **kw: Any) -> None:
-        plain = kw.pop("plain_encoding", None)
-        if plain is None:
-            super().init(*args, **kw)
-            return
-        # BaseHeader.init, next after ContentTransferEncodingHeader in the registry's class
-        BaseHeader.init(self, *args, **kw)  # type: ignore[arg-type]  # skips the parse tree
-        self._cte = plain
+            return super().__new__(cls, name, value)  # type: ignore[call-arg]  # BaseHeader's
+        # as BaseHeader.__new__ and init() store it, without a parse tree
+        header = str.__new__(cls, value)  # type: ignore[type-var]  # a str subclass at run time
+        vars(header).update(_name=name, _tree=None, _defects=[], _cte=plain)
+        return header
 
 
 class MimeHeaderFactory(HeaderRegistry):
@@ -210,6 +223,7 @@ class MimeHeaderFactory(HeaderRegistry):
     def cache_clear(self) -> None:
         """Forget every remembered header."""
         self._remember.cache_clear()
+        _plain_content_type.cache_clear()
 
 
 class ParsedMessage(EmailMessage):

@@ -288,6 +288,8 @@ class _Matcher:
     forged: list[str] = attrs.field(init=False, factory=list)
     # the first issue a header named only through a message the desk received, from a stranger
     stranger_header: tuple[Issue, Signal, str] | None = attrs.field(init=False, default=None)
+    # the issue numbers the subject's tokens name, found once
+    token_numbers: tuple[str, ...] | None = attrs.field(init=False, default=None)
 
     def __attrs_post_init__(self) -> None:
         self.automation = classify_automated(
@@ -410,7 +412,9 @@ class _Matcher:
         return next(self._issues_by_token(), None)
 
     def _issues_by_token(self) -> Iterator[Issue]:
-        for number in self.settings.tokens.numbers(self.message.subject):
+        if self.token_numbers is None:
+            self.token_numbers = self.settings.tokens.numbers(self.message.subject)
+        for number in self.token_numbers:
             issue = self.lookup.issue(number)
             if issue is not None:
                 yield issue

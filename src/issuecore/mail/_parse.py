@@ -6,14 +6,16 @@ parser found are listed; a message that cannot be read at all becomes a
 
 Parsing uses :data:`email.policy.default`, read faster
 (:mod:`issuecore.mail._headers`: the same header objects built more cheaply,
-and each part's content type remembered), and the address, date, ID and
-transfer-encoding headers are decoded once from their raw values, so each
-message is parsed once and each header read once. What the
-standard parser gives up on is repaired first (a header line without a
-colon in the middle of the header block, a space before a colon, junk
-before the first header). Text is decoded by the character-set policy of
-:mod:`issuecore.mail._charsets`, ``format=flowed`` text joined into its
-paragraphs by :mod:`issuecore.mail._flowed`, HTML reduced to text by
+and each part's content type remembered) by the standard feed parser without
+a pattern compiled for every MIME boundary (:mod:`issuecore.mail._feed`), and
+the address, date, ID and transfer-encoding headers are decoded once from
+their raw values, so each header is read once. What the standard parser
+gives up on, which it notes as it parses, is repaired and the message parsed
+again (a header line without a colon in the middle of the header block, a
+space before a colon, junk before the first header). Text is decoded by
+the character-set policy of :mod:`issuecore.mail._charsets`,
+``format=flowed`` text joined into its paragraphs by
+:mod:`issuecore.mail._flowed`, HTML reduced to text by
 :mod:`issuecore.mail._html`, address headers read by
 :mod:`issuecore.mail._mailboxes`. Every string returned is valid Unicode
 without NUL characters.
@@ -22,17 +24,19 @@ without NUL characters.
 from __future__ import annotations
 
 import binascii
+import email.errors
 import email.message
 import email.policy
 import functools
 import hashlib
 import html as html_escape
 import mimetypes
+import quopri
 import re
 import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta, timezone
-from email.parser import BytesFeedParser, BytesParser
+from email.parser import BytesParser
 from email.utils import parsedate_to_datetime
 from types import MappingProxyType
 from typing import Final
@@ -47,8 +51,15 @@ from issuecore.mail._charsets import (
     escape_identifier,
     undo_surrogates,
 )
+from issuecore.mail._feed import BytesFeedParser
 from issuecore.mail._flowed import unflow
-from issuecore.mail._headers import MimeHeaderFactory, ReadingPolicy, plain_parameters
+from issuecore.mail._headers import (
+    MimeHeaderFactory,
+    ReadingPolicy,
+    plain_parameters,
+    plain_transfer_encoding,
+    plain_type_parameters,
+)
 from issuecore.mail._html import html_to_text
 from issuecore.mail._mailboxes import read_mailboxes
 
@@ -140,8 +151,15 @@ _BUILT_IN_TYPES: Final = mimetypes.MimeTypes(filenames=())
 _HEADER_FACTORY: Final = MimeHeaderFactory()
 _POLICY: Final = ReadingPolicy(header_factory=_HEADER_FACTORY)  # policy.default, read faster
 _PARSER: Final = BytesParser(policy=_POLICY)
+# The standard feed parser, without a regular expression compiled for every boundary
+_FEED_PARSER: Final = BytesFeedParser
 _FEED: Final = 64 * 1024
-_NOT_BASE64: Final = frozenset({"7bit", "8bit", "binary", "quoted-printable"})
+# What the parser notes of a header block with a line that is no header line in it
+_HEADER_BLOCK_DEFECTS: Final = (
+    email.errors.MissingHeaderBodySeparatorDefect,
+    email.errors.MisplacedEnvelopeHeaderDefect,
+)
+_UUENCODED: Final = frozenset({"x-uuencode", "uuencode", "uue", "x-uue"})
 
 
 def clear_header_cache() -> None:
@@ -254,8 +272,7 @@ def parse_message(
     try:
         readable = data
         if message is None:
-            readable = _repaired(data, repairs)
-            message = _parse_bytes(readable)
+            readable, message = _parse_readable(data, repairs)
         return _read(message, data, readable, repairs)
     except RecursionError:
         reason = "message nests too deeply to read"
@@ -267,7 +284,7 @@ def parse_message(
 def _parse_bytes(data: bytes) -> email.message.Message:
     # Fed in pieces: ``BytesParser.parsebytes`` holds the whole message as text, and
     # again as a buffer of four bytes a character, near eight times its size at peak.
-    parser = BytesFeedParser(policy=_POLICY)
+    parser = _FEED_PARSER(policy=_POLICY)
     for start in range(0, len(data), _FEED):
         parser.feed(data[start : start + _FEED])
     return parser.close()
@@ -281,6 +298,42 @@ def _message_bytes(message: email.message.Message) -> bytes:
             return str(message).encode("utf-8", "surrogateescape")
         except Exception:
             return repr(message).encode("utf-8", "replace")
+
+
+def _parse_readable(data: bytes, repairs: list[str]) -> tuple[bytes, email.message.Message]:
+    """Return ``data`` as :func:`_repaired` leaves it and the message parsed from that.
+
+    Most messages need no repair, and the parser checks each line of the
+    header block as :func:`_repaired` does: a message the parser read
+    without finding a line there that is no header line, with no envelope
+    ``From`` line after the first line and a line break at its end (its
+    last header line has one), is returned as parsed, without going through
+    the header block again. Any other message is repaired and then parsed,
+    as every message was before.
+    """
+    if data[:1] not in (b"\r", b"\n") and data[-1:] in (b"\r", b"\n"):
+        try:
+            message: email.message.Message | None = _parse_bytes(data)
+        except Exception:  # left to the repaired reading, which decides what it is
+            message = None
+        if (
+            message is not None
+            and not any(isinstance(defect, _HEADER_BLOCK_DEFECTS) for defect in message.defects)
+            and not _has_envelope_line(data)
+        ):
+            return data, message
+        message = None  # not kept while the repaired bytes are parsed
+    readable = _repaired(data, repairs)
+    return readable, _parse_bytes(readable)
+
+
+def _has_envelope_line(data: bytes) -> bool:
+    """Return whether a line after the first of the header block may begin with ``From ``."""
+    # Each of these ends a line and holds an empty one; the first may come later than the
+    # end of the header block (another blank line), which only looks through more lines.
+    ends = (data.find(b"\n\n"), data.find(b"\n\r\n"), data.find(b"\r\r"))
+    end = min((found for found in ends if found >= 0), default=len(data))
+    return data.find(b"\nFrom ", 0, end) >= 0 or data.find(b"\rFrom ", 0, end) >= 0
 
 
 def _repaired(data: bytes, repairs: list[str]) -> bytes:
@@ -439,7 +492,7 @@ def _read(
         message_id=own_id,
         synthetic_message_id=synthetic,
         in_reply_to=_first_message_id(raw_first.get("in-reply-to", "")),
-        references=tuple(escape_identifier(ref) for ref in references[-_MAX_REFERENCES:]),
+        references=tuple(map(escape_identifier, references[-_MAX_REFERENCES:])),
         from_address=from_address,
         from_name=from_name,
         reply_to=reader.addresses(first.get("reply-to", ""), "Reply-To"),
@@ -454,7 +507,7 @@ def _read(
         content_type=content_type,
         report_type=report_type,
         returned_message_id=body.returned_message_id,
-        defects=tuple(_clean_text(defect) for defect in defects),
+        defects=tuple(map(_clean_text, defects)),
         omissions=tuple(omissions),
         size=len(data),
     )
@@ -599,7 +652,6 @@ def _date(value: str | None, defects: list[str]) -> datetime | None:
         day, month, year, hour, minute, second, sign, zone_hours, zone_minutes = common.groups()
         month_number = _MONTHS.get(month.lower())
         if month_number is not None:
-            offset = timedelta(hours=int(zone_hours), minutes=int(zone_minutes))
             try:
                 return datetime(
                     int(year),
@@ -608,7 +660,7 @@ def _date(value: str | None, defects: list[str]) -> datetime | None:
                     int(hour),
                     int(minute),
                     int(second or 0),
-                    tzinfo=timezone(-offset if sign == "-" else offset),
+                    tzinfo=_zone(sign, zone_hours, zone_minutes),
                 )
             except ValueError:
                 pass  # the full parser below decides what to make of it
@@ -618,6 +670,13 @@ def _date(value: str | None, defects: list[str]) -> datetime | None:
         defects.append(f"unreadable Date: {value[:80]!r}")
         return None
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+@functools.lru_cache(maxsize=256)
+def _zone(sign: str, hours: str, minutes: str) -> timezone:
+    """Return the fixed zone of a numeric offset such as ``+0100`` (there are few in use)."""
+    offset = timedelta(hours=int(hours), minutes=int(minutes))
+    return timezone(-offset if sign == "-" else offset)
 
 
 @attrs.define
@@ -712,7 +771,7 @@ class _Body:
             self._too_deep += _count_parts(part)
             return _Content()
         self._parts += 1
-        if depth:
+        if depth and part.defects:
             self.defects.extend(_describe_defect(defect) for defect in part.defects)
         headers = headers or _PartHeaders(part, self.likely)
         content_type = headers.content_type
@@ -960,11 +1019,18 @@ class _PartHeaders:
         if header in self._plain:
             params = self._plain[header]
         else:
-            plain = plain_parameters(value)
-            params = self._plain[header] = plain[1] if plain else None
+            params = self._plain[header] = _plain_parameters(header, value)
         if params is not None:
             return params.get(name)
         return _parameter(value, name, self._likely)
+
+
+def _plain_parameters(header: str, value: str) -> Mapping[str, str] | None:
+    """Return the parameters of a plain MIME header value, else ``None``."""
+    if header == "content-type" and (typed := plain_type_parameters(value)) is not None:
+        return typed  # what building the part's header object found
+    plain = plain_parameters(value)
+    return plain[1] if plain else None
 
 
 def _parameter(value: str, name: str, likely: Sequence[str]) -> str | None:
@@ -1021,7 +1087,7 @@ def _payload_bytes(part: email.message.Message, defects: list[str], encoding: st
     try:
         if part.is_multipart():
             return b"".join(_message_bytes(inner) for inner in _children(part))
-        if (decoded := _base64_payload(part, encoding)) is not None:
+        if (decoded := _direct_payload(part, encoding)) is not None:
             return decoded
         payload = part.get_payload(decode=True)
     except Exception as error:
@@ -1030,29 +1096,44 @@ def _payload_bytes(part: email.message.Message, defects: list[str], encoding: st
     return payload if isinstance(payload, bytes) else b""
 
 
-def _base64_payload(part: email.message.Message, encoding: str | None) -> bytes | None:
-    """Return a well-formed base64 body decoded straight from its text, else ``None``.
+def _direct_payload(part: email.message.Message, encoding: str | None) -> bytes | None:
+    """Return ``part.get_payload(decode=True)`` read straight from the part's text, else ``None``.
 
-    ``get_payload(decode=True)`` copies the text to bytes, splits it into lines
-    and joins them before decoding: several times the part's size. A body the
-    fast path cannot read (bad padding, stray bytes) takes that path instead.
-    ``encoding`` is the first raw value of the header (``None`` without one);
-    a plain token is what the standard library reads too, anything else is
-    read from the part as the library reads it.
+    ``get_payload`` fetches the Content-Transfer-Encoding header object (built
+    afresh when it is not remembered) and encodes the whole text once to look
+    for the raw 8-bit bytes the parser escaped; and for base64 it copies the
+    text to bytes, splits it into lines and joins them before decoding:
+    several times the part's size. ``encoding`` is the first raw value of the
+    header (``None`` without one): a plain token is what the standard library
+    reads too, anything else is read from the part as the library reads it.
+    Text that is not what the parser makes of bytes (characters beyond the
+    escaped bytes), a uuencoded body and base64 the fast path cannot read
+    (bad padding, stray bytes) take the standard path.
     """
-    if encoding is None or encoding.lower() in _NOT_BASE64:
+    payload = getattr(part, "_payload", None)
+    if type(payload) is not str:
         return None
-    if encoding.lower() != "base64":
-        encoding = str(part.get("content-transfer-encoding", ""))
-        if encoding.lower() != "base64":
+    if encoding is None:
+        cte = ""
+    elif (plain := plain_transfer_encoding(encoding)) is not None:
+        cte = plain
+    else:
+        cte = str(part.get("content-transfer-encoding", "")).lower()
+    if cte == "base64":
+        if not payload.isascii():
             return None
-    payload = part.get_payload()
-    if not isinstance(payload, str):
+        try:
+            return binascii.a2b_base64(payload)
+        except (binascii.Error, ValueError):
+            return None
+    if cte in _UUENCODED:
         return None
     try:
-        return binascii.a2b_base64(payload)
-    except (binascii.Error, ValueError):
+        # what the standard library makes of text with escaped bytes, and of ASCII text
+        data = payload.encode("ascii", "surrogateescape")
+    except UnicodeEncodeError:
         return None
+    return quopri.decodestring(data) if cte == "quoted-printable" else data
 
 
 def _raw_body(root: email.message.Message, data: bytes, path: tuple[int, ...]) -> bytes | None:
