@@ -158,23 +158,29 @@ def test_a_transaction_that_need_not_be_durable_commits_without_waiting_for_the_
             assert work.get_issue("ISS-2026-00001").version == 1
 
 
+def _notices(store: SQLiteStore, ids: list[str]) -> None:
+    with store.transaction() as work:
+        work.outbox.add_all(
+            [
+                OutboxItem(
+                    id=item_id,
+                    kind=EffectKind.NOTICE,
+                    number=None,
+                    payload=b"{}",
+                    created_at=T0,
+                    next_attempt_at=T0,
+                )
+                for item_id in ids
+            ]
+        )
+        work.commit()
+
+
 def test_completing_more_effects_than_one_statement_holds_marks_each_once(tmp_path: Path) -> None:
     ids = [f"{index:032x}" for index in range(1901)]
     with SQLiteStore(tmp_path / "desk.db") as store:
+        _notices(store, ids)
         with store.transaction() as work:
-            work.outbox.add_all(
-                [
-                    OutboxItem(
-                        id=item_id,
-                        kind=EffectKind.EVENT,
-                        number=None,
-                        payload=b"{}",
-                        created_at=T0,
-                        next_attempt_at=T0,
-                    )
-                    for item_id in ids
-                ]
-            )
             work.outbox.complete(ids[-1], at=T0)
             work.commit()
         later = T0 + timedelta(minutes=1)
@@ -213,24 +219,6 @@ def test_an_issue_read_again_in_a_transaction_is_equal_with_mappings_of_its_own(
             work.update_issue(listed, wake_at=None)
             work.get_issue(number).fields["tags"].append("mutated")
             assert work.get_issue(number).fields == {"tags": ["a"]}
-
-
-def _notices(store: SQLiteStore, ids: list[str]) -> None:
-    with store.transaction() as work:
-        work.outbox.add_all(
-            [
-                OutboxItem(
-                    id=item_id,
-                    kind=EffectKind.NOTICE,
-                    number=None,
-                    payload=b"{}",
-                    created_at=T0,
-                    next_attempt_at=T0,
-                )
-                for item_id in ids
-            ]
-        )
-        work.commit()
 
 
 def test_mark_delivered_marks_rows_done_counting_those_not_done_before(tmp_path: Path) -> None:
