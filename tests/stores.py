@@ -15,7 +15,8 @@ from issuecore.adapters import sqlite as sqlite_adapter
 from issuecore.adapters.memory import InMemoryStore
 from issuecore.adapters.sql import SqlStore
 from issuecore.adapters.sqlite import SQLiteStore
-from issuecore.ports import BlobStore, Store
+from issuecore.ports import BlobStore, EffectKind, OutboxItem, Store
+from issuecore.testing.contracts import T0
 
 STORE_KINDS = ("memory", "sqlite", "postgresql", "mariadb")
 _SERVER_VARIABLES = {
@@ -63,3 +64,20 @@ def sqlite_at_version(connection: sqlite3.Connection, version: int) -> None:
         connection.execute("INSERT INTO schema_version VALUES (?, 'old')", (number,))
     versions = [row[0] for row in connection.execute("SELECT version FROM schema_version")]
     assert versions == list(range(1, version + 1))
+
+
+def add_notices(store: Store, ids: list[str]) -> None:
+    """Store one pending notice per id, due at ``T0``, in one committed transaction."""
+    with store.transaction() as work:
+        for item_id in ids:
+            work.outbox.add(
+                OutboxItem(
+                    id=item_id,
+                    kind=EffectKind.NOTICE,
+                    number=None,
+                    payload=b"{}",
+                    created_at=T0,
+                    next_attempt_at=T0,
+                )
+            )
+        work.commit()

@@ -17,6 +17,7 @@ from issuecore.adapters.sql import MIGRATIONS, SqlStore
 from issuecore.errors import ConcurrencyConflictError, IssueNotFoundError, SchemaVersionError
 from issuecore.ports import EffectKind, OutboxItem
 from issuecore.testing.contracts import T0, simple_issue
+from stores import add_notices
 
 SERVERS = {
     "postgresql": ("ISSUECORE_TEST_POSTGRES_URL", "PostgreSQL"),
@@ -293,21 +294,7 @@ def test_mark_delivered_marks_rows_done_at_once_counting_those_not_done_before(
 ) -> None:
     with SqlStore(url, table_prefix=prefix, engine_options={"pool_size": 1}) as store:
         ids = [f"effect-{index}" for index in range(3)]
-        with store.transaction() as work:
-            work.outbox.add_all(
-                [
-                    OutboxItem(
-                        id=item_id,
-                        kind=EffectKind.NOTICE,
-                        number=None,
-                        payload=b"{}",
-                        created_at=T0,
-                        next_attempt_at=T0,
-                    )
-                    for item_id in ids
-                ]
-            )
-            work.commit()
+        add_notices(store, ids)
         done_at = T0 + timedelta(minutes=5)
         assert store.mark_delivered(ids[:2], at=done_at) == 2
         assert store.mark_delivered(ids, at=done_at) == 1  # the first two were done already

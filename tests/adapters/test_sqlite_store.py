@@ -13,8 +13,8 @@ import pytest
 
 from issuecore.adapters.sqlite import MIGRATIONS, SQLiteStore
 from issuecore.errors import SchemaVersionError
-from issuecore.ports import EffectKind, OutboxItem
 from issuecore.testing.contracts import T0, populated_issue, simple_issue
+from stores import add_notices
 
 
 def _versions(path: Path) -> list[int]:
@@ -158,28 +158,10 @@ def test_a_transaction_that_need_not_be_durable_commits_without_waiting_for_the_
             assert work.get_issue("ISS-2026-00001").version == 1
 
 
-def _notices(store: SQLiteStore, ids: list[str]) -> None:
-    with store.transaction() as work:
-        work.outbox.add_all(
-            [
-                OutboxItem(
-                    id=item_id,
-                    kind=EffectKind.NOTICE,
-                    number=None,
-                    payload=b"{}",
-                    created_at=T0,
-                    next_attempt_at=T0,
-                )
-                for item_id in ids
-            ]
-        )
-        work.commit()
-
-
 def test_completing_more_effects_than_one_statement_holds_marks_each_once(tmp_path: Path) -> None:
     ids = [f"{index:032x}" for index in range(1901)]
     with SQLiteStore(tmp_path / "desk.db") as store:
-        _notices(store, ids)
+        add_notices(store, ids)
         with store.transaction() as work:
             work.outbox.complete(ids[-1], at=T0)
             work.commit()
@@ -224,7 +206,7 @@ def test_an_issue_read_again_in_a_transaction_is_equal_with_mappings_of_its_own(
 def test_mark_delivered_marks_rows_done_counting_those_not_done_before(tmp_path: Path) -> None:
     ids = [f"effect-{index}" for index in range(3)]
     with SQLiteStore(tmp_path / "desk.db") as store:
-        _notices(store, ids)
+        add_notices(store, ids)
         done_at = T0 + timedelta(minutes=5)
         assert store.mark_delivered(ids[:2], at=done_at) == 2
         assert store.mark_delivered(ids, at=done_at) == 1  # the first two were done already
@@ -247,7 +229,7 @@ def test_mark_delivered_sends_one_update_and_leaves_the_next_intake_durable(
     waits for the disk again, and keeps nothing without commit().
     """
     with SQLiteStore(tmp_path / "desk.db") as store:
-        _notices(store, ["one", "two"])
+        add_notices(store, ["one", "two"])
         statements: list[str] = []
         (connection,) = store._idle
         connection.set_trace_callback(statements.append)
@@ -266,7 +248,7 @@ def test_mark_delivered_sends_one_update_and_leaves_the_next_intake_durable(
 def test_mark_delivered_of_more_rows_than_one_statement_holds_marks_each(tmp_path: Path) -> None:
     ids = [f"{index:032x}" for index in range(1801)]
     with SQLiteStore(tmp_path / "desk.db") as store:
-        _notices(store, ids)
+        add_notices(store, ids)
         assert store.mark_delivered(ids, at=T0) == len(ids)
         with store.transaction(read_only=True) as work:
             assert work.outbox.pending(limit=10) == []

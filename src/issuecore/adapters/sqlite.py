@@ -743,7 +743,9 @@ class SQLiteUnitOfWork:
     def next_sequence(self, year: int) -> int:
         """Return the next sequence of ``year``."""
         # Counted here and written once at commit: the transaction holds the file's
-        # write lock, so no other writer can take a number meanwhile.
+        # write lock, so no other writer can take a number meanwhile. (Taken with
+        # RETURNING, each number opened a statement journal, which makes the text
+        # index write out what it holds in memory as a segment of its own.)
         db = self._db(writes=True)
         last = self._sequences.get(year)
         if last is None:
@@ -1130,8 +1132,6 @@ class SQLiteUnitOfWork:
         """
         db = self._db()
         if self._sequences:
-            # No RETURNING: it opens a statement journal, and that makes the text index
-            # write out what it holds in memory as a segment of its own.
             db.executemany(
                 "INSERT INTO issue_sequences (year, last_value) VALUES (?, ?) "
                 "ON CONFLICT (year) DO UPDATE SET last_value = excluded.last_value",
