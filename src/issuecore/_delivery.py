@@ -40,6 +40,7 @@ from typing import Any, TypeVar
 import attrs
 
 from issuecore._codec import decode, encode
+from issuecore._evolve import evolve
 from issuecore._instants import require_aware
 from issuecore._model import Event
 from issuecore.adapters.null import NullEventSink
@@ -129,7 +130,7 @@ def effect_items(
         )
 
     items = [
-        attrs.evolve(item, claimed_by=owner, lease_until=until, attempts=item.attempts + 1)
+        evolve(item, claimed_by=owner, lease_until=until, attempts=item.attempts + 1)
         for item in mail
     ]
     items += [

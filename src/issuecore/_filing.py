@@ -24,6 +24,7 @@ from issuecore._desk_core import (
     _DeskCore,
     _reply_threading,
 )
+from issuecore._evolve import evolve
 from issuecore._model import Action, Event, Issue, ReplySent
 from issuecore._sla.tracking import follow
 from issuecore._workflow import add_participant
@@ -256,7 +257,7 @@ class _Filing(_DeskCore):
             relay, why = self._relay(work, now, issue, plan, plan.relay)
             if relay is None:
                 plan = unrelayed(plan, why)
-                update = attrs.evolve(update, action=None)
+                update = evolve(update, action=None)
         if relay is not None:
             # Queued first: the reply counts as the response only once it is on its way.
             self._queue(work, after, relay, number=issue.number, now=now)
@@ -268,7 +269,7 @@ class _Filing(_DeskCore):
                 )
                 issue, events = change.issue, [*events, *change.events]
         else:
-            issue = attrs.evolve(issue, updated_at=max(at, issue.updated_at))
+            issue = evolve(issue, updated_at=max(at, issue.updated_at))
         events.append(plan.received(issue.number))
         if relay is not None:
             events.append(

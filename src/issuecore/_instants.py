@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pendulum
@@ -19,6 +19,19 @@ def require_aware(name: str, value: datetime) -> datetime:
     if value.tzinfo is None or value.tzinfo.utcoffset(value) is None:
         raise NaiveDatetimeError.for_argument(name, value)
     return value
+
+
+def before(value: datetime, span: timedelta) -> datetime:
+    """Return the instant ``span`` before ``value``, of the same type.
+
+    A UTC :class:`pendulum.DateTime` is moved by the standard library's
+    arithmetic, which gives the same instant and type several times faster than
+    pendulum's own (in UTC there is no wall time to keep).
+    """
+    if type(value) is pendulum.DateTime and value.tzinfo is pendulum.UTC:
+        moved: datetime = datetime.__sub__(value, span)
+        return moved
+    return value - span
 
 
 def optional_aware(name: str, value: datetime | None) -> datetime | None:

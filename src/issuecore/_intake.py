@@ -14,6 +14,7 @@ import attrs
 
 from issuecore import _arguments as check
 from issuecore._desk_core import _AfterCommit
+from issuecore._evolve import evolve
 from issuecore._filing import OutcomeKind, ReceiveOutcome, _Filing
 from issuecore._instants import require_aware
 from issuecore._model import Attachment
@@ -463,7 +464,7 @@ def _raw_bytes(raw: object) -> bytes:
 def _cleaned(parsed: InboundMessage | Quarantined) -> InboundMessage | Quarantined:
     """Return ``parsed`` with every text valid Unicode without NUL, as every store needs."""
     if isinstance(parsed, Quarantined):
-        return attrs.evolve(
+        return evolve(
             parsed,
             reason=clean_text(parsed.reason),
             message_id=clean_identifier(parsed.message_id),
@@ -496,7 +497,7 @@ def _cleaned(parsed: InboundMessage | Quarantined) -> InboundMessage | Quarantin
     }
     if all(_same(value, getattr(parsed, name)) for name, value in cleaned.items()):
         return parsed  # every text was clean already (cleaning returns clean text itself)
-    return attrs.evolve(parsed, **cleaned)  # type: ignore[arg-type]
+    return evolve(parsed, **cleaned)
 
 
 def _texts(parsed: InboundMessage) -> Iterator[str | None]:
@@ -545,6 +546,4 @@ def _cleaned_attachment(attachment: Attachment) -> Attachment:
         and content_id is attachment.content_id
     ):
         return attachment
-    return attrs.evolve(
-        attachment, filename=filename, content_type=content_type, content_id=content_id
-    )
+    return evolve(attachment, filename=filename, content_type=content_type, content_id=content_id)

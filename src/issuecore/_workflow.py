@@ -15,6 +15,7 @@ from typing import Any, Final
 
 import attrs
 
+from issuecore._evolve import evolve
 from issuecore._instants import require_aware
 from issuecore._model import (
     Action,
@@ -215,7 +216,7 @@ class Workflow:
             changes["resolved_at"] = at
         elif not fulfilled:
             changes["resolved_at"] = None
-        new_issue = attrs.evolve(issue, **changes)
+        new_issue = evolve(issue, **changes)
         events: list[Event] = []
         if target != source:
             events.append(
@@ -517,7 +518,7 @@ def _record(
         to_status=issue.status,
         detail=detail,
     )
-    new_issue = attrs.evolve(issue, updated_at=at, history=(*issue.history, entry), **changes)
+    new_issue = evolve(issue, updated_at=at, history=(*issue.history, entry), **changes)
     return new_issue, at
 
 

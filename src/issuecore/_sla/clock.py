@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import attrs
 
+from issuecore._evolve import evolve
 from issuecore._instants import optional_utc_converter, require_aware, utc_converter
 
 if TYPE_CHECKING:  # the agreement and view modules build on this one
@@ -426,14 +427,14 @@ def _elapsed(start: datetime, end: datetime) -> timedelta:
 def _replace(clock: SlaClock, *states: TargetState) -> SlaClock:
     """Return ``clock`` with each of ``states`` in place of the target of its name."""
     changes = {str(state.name): state for state in states}
-    return attrs.evolve(clock, **changes)  # type: ignore[arg-type]
+    return evolve(clock, **changes)
 
 
 def _reported(state: TargetState, kind: str) -> TargetState:
     """Return ``state`` with the notice ``kind`` recorded as raised."""
     if kind in state.reported:
         return state
-    return attrs.evolve(state, reported=(*state.reported, kind))
+    return evolve(state, reported=(*state.reported, kind))
 
 
 def start_clock(
@@ -457,7 +458,7 @@ def start_clock(
         paused_since=at,
     )
     moved, _ = observe(clock, terms, role=role, at=at)
-    return attrs.evolve(moved, hold_business=_ZERO, hold_elapsed=_ZERO)
+    return evolve(moved, hold_business=_ZERO, hold_elapsed=_ZERO)
 
 
 def observe(
@@ -491,7 +492,7 @@ def _judge(
     """Return target ``state`` done at ``at``: met or not, and a breach notice if it is news."""
     deadline = None if state.target is None else clock.deadline(calendar, state.target)
     met = deadline is None or at <= deadline
-    judged = attrs.evolve(
+    judged = evolve(
         state,
         done_at=at,
         met=None if state.target is None else met,
@@ -500,7 +501,7 @@ def _judge(
     if met or state.breached:
         return judged, ()
     assert deadline is not None
-    judged = _reported(attrs.evolve(judged, breached=True), _BREACHED)
+    judged = _reported(evolve(judged, breached=True), _BREACHED)
     return judged, (SlaNotice(kind=_BREACHED, target=state.name, deadline=deadline),)
 
 
@@ -513,7 +514,7 @@ def _settle(clock: SlaClock, at: datetime) -> tuple[SlaClock, tuple[SlaNotice, .
             continue
         if _BREACHED not in state.reported:
             notices.append(SlaNotice(kind=_BREACHED, target=state.name, deadline=state.due_by))
-        settled.append(_reported(attrs.evolve(state, breached=True), _BREACHED))
+        settled.append(_reported(evolve(state, breached=True), _BREACHED))
     if not settled:
         return clock, ()
     return _replace(clock, *settled), tuple(notices)
@@ -529,7 +530,7 @@ def _change_role(
         resolution, notices = _judge(clock, resolution, calendar, at)
     elif clock.role is SlaRole.FULFILLED:
         # Reopened: the earlier resolution no longer counts.
-        resolution = attrs.evolve(resolution, done_at=None, met=None, business=None)
+        resolution = evolve(resolution, done_at=None, met=None, business=None)
     changes: dict[str, object] = {"role": role, "resolution": resolution}
     if clock.running_since is not None:
         business = calendar.between(clock.running_since, at)
@@ -549,7 +550,7 @@ def _change_role(
         changes["running_since"] = at
     elif role is SlaRole.PAUSED:
         changes["paused_since"] = at
-    return attrs.evolve(clock, **changes), notices  # type: ignore[arg-type]
+    return evolve(clock, **changes), notices
 
 
 def _with_deadlines(clock: SlaClock, calendar: BusinessTime) -> SlaClock:
@@ -560,7 +561,7 @@ def _with_deadlines(clock: SlaClock, calendar: BusinessTime) -> SlaClock:
             assert state.target is not None
             due_by = clock.deadline(calendar, state.target)
         if due_by != state.due_by:
-            moved.append(attrs.evolve(state, due_by=due_by))
+            moved.append(evolve(state, due_by=due_by))
     return _replace(clock, *moved) if moved else clock
 
 
@@ -578,11 +579,11 @@ def retarget(
     A first response already given keeps its verdict; breaches stay recorded.
     """
     clock, notices = _settle(clock, require_aware("at", at))
-    clock = attrs.evolve(
+    clock = evolve(
         clock,
         priority=priority,
-        response=attrs.evolve(clock.response, target=response),
-        resolution=attrs.evolve(clock.resolution, target=resolution),
+        response=evolve(clock.response, target=response),
+        resolution=evolve(clock.resolution, target=resolution),
     )
     return _with_deadlines(clock, terms.business_time), notices
 
@@ -603,7 +604,7 @@ def sweep(
     for kind, name, _instant in due:
         state = _reported(swept[name], kind)
         if kind == _BREACHED:
-            state = attrs.evolve(state, breached=True)
+            state = evolve(state, breached=True)
         swept[name] = state
         if kind == _AT_RISK and name in breaching:
             continue
@@ -625,4 +626,4 @@ def restart(
         role=role,
         at=at,
     )
-    return attrs.evolve(fresh, reset_at=at, reset_by=by, reset_reason=reason)
+    return evolve(fresh, reset_at=at, reset_by=by, reset_reason=reason)

@@ -10,8 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-import attrs
-
+from issuecore._evolve import evolve
 from issuecore._instants import require_aware
 from issuecore._model import (
     Action,
@@ -65,7 +64,7 @@ def start_sla(
         role=agreement.role(issue.status, workflow),
         at=issue.created_at,
     )
-    return attrs.evolve(change, issue=attrs.evolve(issue, priority=priority, sla=clock))
+    return evolve(change, issue=evolve(issue, priority=priority, sla=clock))
 
 
 def follow(
@@ -91,7 +90,7 @@ def follow(
         at=at,
         responded=action == Action.AGENT_REPLY,
     )
-    return _with(change, attrs.evolve(issue, sla=clock), notices, at)
+    return _with(change, evolve(issue, sla=clock), notices, at)
 
 
 def change_priority(
@@ -120,7 +119,7 @@ def change_priority(
         resolution=target.resolution,
         at=when,
     )
-    return _with(change, attrs.evolve(change.issue, sla=clock), notices, when)
+    return _with(change, evolve(change.issue, sla=clock), notices, when)
 
 
 def reselect(
@@ -162,7 +161,7 @@ def reselect(
             )
         else:
             moved, notices = retarget(
-                attrs.evolve(issue.sla, agreement=chosen.name),
+                evolve(issue.sla, agreement=chosen.name),
                 chosen,
                 priority=issue.priority or chosen.default_priority,
                 response=target.response,
@@ -180,7 +179,7 @@ def reselect(
         to_status=issue.status,
         detail=f"{current} -> {new}",
     )
-    new_issue = attrs.evolve(issue, sla=clock, history=(*issue.history, entry))
+    new_issue = evolve(issue, sla=clock, history=(*issue.history, entry))
     event = AgreementChanged(number=issue.number, at=at, actor=actor, old=current, new=new)
     switched = Change(issue=new_issue, events=(*change.events, event))
     return _with(switched, new_issue, notices, at)
@@ -218,7 +217,7 @@ def reset_sla(
         to_status=issue.status,
         reason=reason,
     )
-    new_issue = attrs.evolve(issue, sla=clock, updated_at=at, history=(*issue.history, entry))
+    new_issue = evolve(issue, sla=clock, updated_at=at, history=(*issue.history, entry))
     event = SlaReset(number=issue.number, at=at, actor=actor, reason=reason)
     return Change(issue=new_issue, events=(event,))
 
@@ -230,7 +229,7 @@ def sweep_sla(issue: Issue, agreement: ServiceLevelAgreement | None, *, now: dat
     clock, notices = sweep(issue.sla, agreement, now=now)
     if not notices:
         return Change(issue=issue)
-    return _with(Change(issue=issue), attrs.evolve(issue, sla=clock), notices, now)
+    return _with(Change(issue=issue), evolve(issue, sla=clock), notices, now)
 
 
 def _with(change: Change, issue: Issue, notices: tuple[SlaNotice, ...], at: datetime) -> Change:

@@ -22,6 +22,7 @@ import attrs
 
 from issuecore._accounts import account_key, check_account, check_attempt
 from issuecore._codec import issue_document, refuse_unstorable_entry
+from issuecore._evolve import evolve
 from issuecore._instants import optional_aware, require_aware
 from issuecore._marks import IssueMarks, matches, query_instant, sort_key, text_matches
 from issuecore._model import Issue, ThreadEntry
@@ -153,7 +154,7 @@ class InMemoryUnitOfWork:
         _refuse_unstorable_issue(issue)
         if issue.number in tables.issues:
             raise ConcurrencyConflictError.already_exists(issue.number)
-        stored = attrs.evolve(issue, version=1)
+        stored = evolve(issue, version=1)
         tables.issues[issue.number] = (stored, wake_at)
         tables.marks[issue.number] = marks
         return stored
@@ -173,7 +174,7 @@ class InMemoryUnitOfWork:
             raise ConcurrencyConflictError.stale_version(
                 issue.number, expected=issue.version, stored=current[0].version
             )
-        stored = attrs.evolve(issue, version=issue.version + 1)
+        stored = evolve(issue, version=issue.version + 1)
         tables.issues[issue.number] = (stored, wake_at)
         tables.marks[issue.number] = marks
         return stored
@@ -257,9 +258,9 @@ class InMemoryUnitOfWork:
             raise IssueNotFoundError.for_number(number)
         blobs = self.blobs
         digests = tuple(blobs.put(attachment.data) for attachment in entry.attachments)
-        bare = attrs.evolve(
+        bare = evolve(
             entry,
-            attachments=tuple(attrs.evolve(file, data=b"") for file in entry.attachments),
+            attachments=tuple(evolve(file, data=b"") for file in entry.attachments),
         )
         tables.threads[number] = (*tables.threads.get(number, ()), (bare, digests))
 
@@ -271,10 +272,10 @@ class InMemoryUnitOfWork:
             raise IssueNotFoundError.for_number(number)
         blobs = self.blobs
         return [
-            attrs.evolve(
+            evolve(
                 entry,
                 attachments=tuple(
-                    attrs.evolve(file, data=blobs.get(digest))
+                    evolve(file, data=blobs.get(digest))
                     for file, digest in zip(entry.attachments, digests, strict=True)
                 ),
             )
@@ -374,7 +375,7 @@ class InMemoryUnitOfWork:
             if record.number != number:
                 continue
             # The reason may quote a sender; the record stays so a repeat is still known.
-            tables.messages[message_id] = attrs.evolve(record, reason=ERASED_REASON)
+            tables.messages[message_id] = evolve(record, reason=ERASED_REASON)
             if message_id in tables.kept:
                 old.add(tables.kept.pop(message_id))
         for item_id in [i for i, item in tables.outbox.items() if item.number == number]:
@@ -531,9 +532,7 @@ class InMemoryOutbox:
         due.sort(key=lambda item: item.next_attempt_at or now)
         claimed = []
         for item in due[:limit]:
-            taken = attrs.evolve(
-                item, claimed_by=owner, lease_until=until, attempts=item.attempts + 1
-            )
+            taken = evolve(item, claimed_by=owner, lease_until=until, attempts=item.attempts + 1)
             rows[item.id] = taken
             claimed.append(taken)
         return claimed
@@ -544,7 +543,7 @@ class InMemoryOutbox:
         item = self._row(item_id)
         if item.done_at is not None:
             return False
-        self._rows(writes=True)[item_id] = attrs.evolve(
+        self._rows(writes=True)[item_id] = evolve(
             item,
             done_at=at,
             dead_at=None,
@@ -565,7 +564,7 @@ class InMemoryOutbox:
         item = self._row(item_id)
         if item.done_at is not None or item.claimed_by != owner:
             return False
-        self._rows(writes=True)[item_id] = attrs.evolve(
+        self._rows(writes=True)[item_id] = evolve(
             item,
             next_attempt_at=retry_at,
             dead_at=at if retry_at is None else None,
@@ -597,7 +596,7 @@ class InMemoryOutbox:
         item = self._rows().get(item_id)
         if item is None or item.dead_at is None:
             return False
-        self._rows(writes=True)[item_id] = attrs.evolve(
+        self._rows(writes=True)[item_id] = evolve(
             item, dead_at=None, next_attempt_at=at, attempts=0
         )
         return True
@@ -630,7 +629,7 @@ class InMemoryAccounts:
         tables = self._work._usable(writes=True)
         key = check_account(account)
         new = key not in tables.accounts
-        tables.accounts[key] = attrs.evolve(account, address=key)
+        tables.accounts[key] = evolve(account, address=key)
         return new
 
     def remove(self, address: str) -> bool:

@@ -58,6 +58,7 @@ from issuecore._codec import (
     refuse_unstorable_entry,
     to_micros,
 )
+from issuecore._evolve import evolve
 from issuecore._instants import optional_aware, require_aware
 from issuecore._marks import NO_DEADLINE, IssueMarks, detail_keys, searchable
 from issuecore._model import Issue, ThreadEntry
@@ -1111,7 +1112,7 @@ class SqlUnitOfWork:
                 number=issue.number, body=searchable(issue.subject)
             )
         )
-        return attrs.evolve(issue, version=1)
+        return evolve(issue, version=1)
 
     def update_issue(
         self, issue: Issue, *, wake_at: datetime | None, at_risk_at: datetime | None = None
@@ -1140,7 +1141,7 @@ class SqlUnitOfWork:
             )
         self._set_assignees(db, issue)
         self._set_details(db, issue)
-        return attrs.evolve(issue, version=issue.version + 1)
+        return evolve(issue, version=issue.version + 1)
 
     def next_sequence(self, year: int) -> int:
         """Return the next sequence of ``year``; the row stays locked until the transaction ends."""
@@ -2295,7 +2296,7 @@ class _HeldWrites:
     def insert_issue(self, issue: Issue, columns: dict[str, Any]) -> Issue:
         if issue.number in self._issues or issue.number in self._issue_writes:
             raise ConcurrencyConflictError.already_exists(issue.number)
-        stored = attrs.evolve(issue, version=1)
+        stored = evolve(issue, version=1)
         self._issue_writes[issue.number] = _IssueWrite(issue=stored, columns=columns, expected=None)
         self._issues[issue.number] = stored
         self._search.append({"number": issue.number, "body": searchable(issue.subject)})
@@ -2307,7 +2308,7 @@ class _HeldWrites:
             raise ConcurrencyConflictError.stale_version(
                 issue.number, expected=issue.version, stored=current.version
             )
-        stored = attrs.evolve(issue, version=issue.version + 1)
+        stored = evolve(issue, version=issue.version + 1)
         held = self._issue_writes.get(issue.number)
         expected = issue.version if held is None else held.expected
         self._issue_writes[issue.number] = _IssueWrite(

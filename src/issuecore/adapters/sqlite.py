@@ -28,8 +28,6 @@ from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Final, Self
 
-import attrs
-
 from issuecore._accounts import account_key, check_account, check_attempt
 from issuecore._codec import (
     entry_document,
@@ -40,6 +38,7 @@ from issuecore._codec import (
     refuse_unstorable_entry,
     to_micros,
 )
+from issuecore._evolve import evolve
 from issuecore._instants import optional_aware, require_aware
 from issuecore._marks import NO_DEADLINE, IssueMarks, detail_keys, details_of, searchable
 from issuecore._model import Issue, ThreadEntry
@@ -619,7 +618,7 @@ class SQLiteUnitOfWork:
             # Read before in this transaction and not written since: no other writer
             # can change it while the transaction lasts. A copy with the mappings as read.
             self._db()
-            return attrs.evolve(last[2], references=last[3], fields=last[4])
+            return evolve(last[2], references=last[3], fields=last[4])
         rows = self._query("SELECT document, version FROM issues WHERE number = ?", (number,))
         if not rows:
             raise IssueNotFoundError.for_number(number)
@@ -628,7 +627,7 @@ class SQLiteUnitOfWork:
         if last is not None and last[1] == version and last[0] == document:
             # The same document decodes to the same issue: a copy with the mappings as read.
             self._last_number = number
-            return attrs.evolve(last[2], references=last[3], fields=last[4])
+            return evolve(last[2], references=last[3], fields=last[4])
         issue = issue_from_document(document, version=version)
         mappings = (dict(issue.references), dict(issue.fields))
         if all(type(value) in _IMMUTABLE for mapping in mappings for value in mapping.values()):
@@ -701,7 +700,7 @@ class SQLiteUnitOfWork:
             "INSERT INTO search_text (body, number) VALUES (?, ?)",
             (searchable(issue.subject), issue.number),
         )
-        return attrs.evolve(issue, version=1)
+        return evolve(issue, version=1)
 
     def update_issue(
         self, issue: Issue, *, wake_at: datetime | None, at_risk_at: datetime | None = None
@@ -738,7 +737,7 @@ class SQLiteUnitOfWork:
         if not rows_kept:
             self._set_assignees(db, issue)
             self._set_details(db, issue)
-        return attrs.evolve(issue, version=issue.version + 1)
+        return evolve(issue, version=issue.version + 1)
 
     def next_sequence(self, year: int) -> int:
         """Return the next sequence of ``year``."""

@@ -19,7 +19,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 from typing import Final, Protocol
 
-from issuecore._instants import require_aware
+from issuecore._instants import before, require_aware
 from issuecore._model import Attachment, Issue
 from issuecore.mail._addresses import (
     address_key,
@@ -109,7 +109,7 @@ def reserve_auto_reply(
     replies sent than one sender writing for themselves.
     """
     require_aware("now", now)
-    since = now - settings.auto_reply_window
+    since = before(now, settings.auto_reply_window)
     keys = tuple(dict.fromkeys(address_key(a) for a in (address, sender) if a is not None))
     if any(counter.count_since(key, since) >= settings.auto_reply_limit for key in keys):
         return False

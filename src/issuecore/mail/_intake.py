@@ -37,6 +37,7 @@ from typing import Final
 
 import attrs
 
+from issuecore._evolve import evolve
 from issuecore._instants import require_aware
 from issuecore._model import Action, Actor, Attachment, EntryKind, MessageReceived, ThreadEntry
 from issuecore._text import clean_text
@@ -258,7 +259,7 @@ def plan_intake(
             )
         return _plan("duplicate", decision, message, message_id)
     if message.message_id != message_id:
-        message = attrs.evolve(message, message_id=message_id)
+        message = evolve(message, message_id=message_id)
     if isinstance(message, Quarantined) or decision.kind in (
         DecisionKind.LOOP,
         DecisionKind.IGNORE,
@@ -268,7 +269,7 @@ def plan_intake(
             DecisionKind.LOOP: "loop",
             DecisionKind.IGNORE: "ignored",
         }.get(decision.kind, "quarantined")
-        return attrs.evolve(
+        return evolve(
             _plan(kind, decision, message, message_id),
             record=MessageRecord(
                 message_id=message_id,
@@ -369,15 +370,15 @@ def _agent_mail(
         attachments=entry.attachments,
         received_by=(*message.to, *message.cc),
     )
-    return attrs.evolve(
+    return evolve(
         _with_reason(plan, f"{plan.reason}; relayed to the customer as a desk reply"), relay=relay
     )
 
 
 def _with_reason(plan: IntakePlan, reason: str) -> IntakePlan:
     """Return ``plan`` with ``reason``, its Message-ID record saying the same."""
-    record = None if plan.record is None else attrs.evolve(plan.record, reason=reason)
-    return attrs.evolve(plan, reason=reason, record=record)
+    record = None if plan.record is None else evolve(plan.record, reason=reason)
+    return evolve(plan, reason=reason, record=record)
 
 
 _RESULT: Final = re.compile(r"(?:^|;)\s*dmarc\s*=\s*pass\b", re.IGNORECASE)
@@ -425,15 +426,15 @@ def unrelayed(plan: IntakePlan, why: str) -> IntakePlan:
             at=plan.entry.at,
         )
     else:
-        note = attrs.evolve(note, text=f"{note.text}\n{line}")
+        note = evolve(note, text=f"{note.text}\n{line}")
     reason = (
         f"{plan.reason.removesuffix('; relayed to the customer as a desk reply')}; "
         f"kept as an internal note, not sent to the customer: {why}"
     )
-    return attrs.evolve(
+    return evolve(
         _with_reason(plan, reason),
-        entry=attrs.evolve(plan.entry, kind=EntryKind.INTERNAL_NOTE),
-        update=attrs.evolve(plan.update, action=None),
+        entry=evolve(plan.entry, kind=EntryKind.INTERNAL_NOTE),
+        update=evolve(plan.update, action=None),
         note=note,
         relay=None,
     )

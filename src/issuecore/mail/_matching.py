@@ -28,6 +28,7 @@ from typing import Final, Protocol
 
 import attrs
 
+from issuecore._evolve import evolve
 from issuecore._instants import require_aware
 from issuecore._model import Issue
 from issuecore.mail._addresses import address_key, same_address, unique_addresses
@@ -244,7 +245,7 @@ def decide(
         again = lookup.prior_message(derived)
         if again is not None:
             return _duplicate(again, message)
-        message = attrs.evolve(message, message_id=derived)
+        message = evolve(message, message_id=derived)
         reused = original
     if isinstance(message, Quarantined):
         decision = Decision(
@@ -260,7 +261,7 @@ def decide(
             f"; its Message-ID {reused} was already recorded for a different message, "
             f"so it is kept as {message.message_id}"
         )
-        decision = attrs.evolve(decision, reason=decision.reason + note, reused_message_id=reused)
+        decision = evolve(decision, reason=decision.reason + note, reused_message_id=reused)
     return decision
 
 
