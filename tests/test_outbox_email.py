@@ -11,11 +11,15 @@ from pathlib import Path
 
 import pytest
 from hypothesis import given
+from hypothesis import strategies as st
 
 from issuecore import Attachment, Issue, Status
-from issuecore.mail._compose import compose_agent_reply
+from issuecore.mail import InboundMessage
+from issuecore.mail._compose import compose_agent_reply, compose_auto_reply_bytes
+from issuecore.mail._parse import parse_message
 from issuecore.mail._settings import MailSettings
-from issuecore.ports import OutboxItem
+from issuecore.mail._stored import _read_plain
+from issuecore.ports import _READ, OutboxItem
 from strategies import raw_messages
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -111,4 +115,69 @@ def test_an_agent_reply_with_html_and_attachments_reads_back_as_the_standard_par
 
 @given(raw_messages())
 def test_any_stored_bytes_read_back_as_the_standard_parser_reads_them(raw: bytes) -> None:
+    _assert_read_as_standard(raw)
+
+
+_NAMES = st.sampled_from(
+    ["Subject", "To", "From", "X-Odd", "Content-Type", "Content-Transfer-Encoding", "Received"]
+)
+_VALUES = st.one_of(
+    st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=30),
+    st.sampled_from(
+        [
+            "text/html; charset=utf-8",
+            "multipart/mixed; boundary=b",
+            "message/rfc822",
+            'text/plain; charset="utf-8"',
+            "=?utf-8?q?D=C3=A9j=C3=A0?=",
+            "Déjà vu",
+            "",
+        ]
+    ),
+)
+
+
+@given(
+    headers=st.lists(st.tuples(_NAMES, _VALUES, st.sampled_from(["", "\n continued", "\n\tmore"]))),
+    body=st.binary(max_size=120),
+)
+def test_a_plain_stored_message_reads_back_as_the_standard_parser_reads_it(
+    headers: list[tuple[str, str, str]], body: bytes
+) -> None:
+    head = "".join(f"{name}: {value}{fold}\n" for name, value, fold in headers)
+    _assert_read_as_standard(head.encode("utf-8") + b"\n" + body)
+
+
+def test_an_automatic_reply_is_read_back_without_the_parser() -> None:
+    settings = MailSettings(support_address="support@example.com", signing_key=b"k" * 32)
+    inbound = parse_message(
+        b"From: Ann <ann@customer.test>\nTo: support@example.com\nSubject: Broken\n"
+        b"Message-ID: <m1@customer.test>\n\nIt broke.\n"
+    )
+    assert isinstance(inbound, InboundMessage)
+    composed = compose_auto_reply_bytes(
+        inbound, number="ISS-2026-00001", settings=settings, now=NOW
+    )
+    assert composed is not None
+    payload = composed[1]
+    read = _read_plain(payload, _READ)
+    assert read is not None  # the plain reading, not the parser
+    assert vars(read).keys() == vars(BytesParser(policy=_READ).parsebytes(payload)).keys()
+    _assert_read_as_standard(payload)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"Subject: a\r\n\r\nbody\r\n",  # carriage returns
+        b"From someone Mon Mar  2 09:00:00 2026\nSubject: a\n\nbody\n",  # envelope line
+        b" Subject: a\n\nbody\n",  # a continuation first
+        b"Subject a\n\nbody\n",  # no colon
+        b"Content-Type: multipart/mixed; boundary=b\n\n--b\n\nx\n--b--\n",
+        b"Content-Type: message/rfc822\n\nSubject: inner\n\nx\n",
+        b"Subject: no body",
+    ],
+)
+def test_what_is_not_plain_is_left_to_the_parser(raw: bytes) -> None:
+    assert _read_plain(raw, _READ) is None
     _assert_read_as_standard(raw)
