@@ -28,6 +28,7 @@ from mail_support import FIXTURES, folded
 
 from issuecore.mail import _parse
 from issuecore.mail._headers import MimeHeaderFactory, plain_parameters, plain_transfer_encoding
+from issuecore.mail._matching import _header_lines_and_body, _header_lines_and_body_in_general
 from issuecore.mail._parse import _PLAIN_FILENAME, _without_unsafe_characters, parse_message
 
 
@@ -252,3 +253,42 @@ def _shape(message: email.message.Message) -> object:
         [type(defect) for defect in message.defects],
         message.get_payload() if not message.is_multipart() else None,
     )
+
+
+_HEADER_BYTES = st.lists(
+    st.sampled_from(
+        [
+            b"From: a@b.test",
+            b"Date: Mon, 2 Mar 2026",
+            b" folded",
+            b"\tfolded",
+            b"X: y",
+            b"",
+            b"from :x",
+        ]
+    ),
+    max_size=8,
+)
+
+
+@given(
+    lines=_HEADER_BYTES,
+    body=st.binary(max_size=40),
+    ending=st.sampled_from([b"\n", b"\r\n"]),
+    separated=st.booleans(),
+)
+def test_header_lines_and_body_without_carriage_returns_are_those_of_the_general_reading(
+    lines: list[bytes], body: bytes, ending: bytes, separated: bool
+) -> None:
+    data = ending.join(lines) + (ending + ending + body if separated else b"")
+    assert _header_lines_and_body(data) == _header_lines_and_body_in_general(data)
+
+
+@pytest.mark.parametrize("path", CORPUS, ids=lambda path: path.name)
+def test_the_fingerprint_of_a_corpus_message_reads_its_headers_as_the_general_reading(
+    path: Path,
+) -> None:
+    data = path.read_bytes()
+    assert _header_lines_and_body(data) == _header_lines_and_body_in_general(data)
+    lf = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    assert _header_lines_and_body(lf) == _header_lines_and_body_in_general(lf)

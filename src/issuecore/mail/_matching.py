@@ -195,10 +195,7 @@ def message_fingerprint(raw: bytes) -> str:
     ``Delivered-To``...) do not count, so a re-delivery has the fingerprint of
     the first delivery.
     """
-    data = bytes(raw)
-    end = _HEADER_END.search(data)
-    head, body = (data[: end.start()], data[end.end() :]) if end else (data, b"")
-    lines = _FOLDED.sub(b"", head).splitlines()
+    lines, body = _header_lines_and_body(bytes(raw))
     found: dict[bytes, bytes] = {}
     for line in lines:
         name, colon, value = line.partition(b":")
@@ -210,6 +207,26 @@ def message_fingerprint(raw: bytes) -> str:
         digest.update(len(part).to_bytes(8, "big") + part)
     digest.update(body.replace(b"\r\n", b"\n").rstrip())
     return digest.hexdigest()
+
+
+def _header_lines_and_body(data: bytes) -> tuple[list[bytes], bytes]:
+    """Return the unfolded header lines of ``data`` and the bytes after the empty line."""
+    if b"\r" not in data:
+        # Line feeds alone (the usual case): the same, by plain finds and replaces.
+        cut = data.find(b"\n\n")
+        head, body = (data[:cut], data[cut + 2 :]) if cut >= 0 else (data, b"")
+        unfolded = head.replace(b"\n ", b" ").replace(b"\n\t", b"\t")
+        lines = unfolded.split(b"\n")
+        if not lines[-1]:  # an end of line closes the last line: no line after it
+            lines.pop()
+        return lines, body
+    return _header_lines_and_body_in_general(data)
+
+
+def _header_lines_and_body_in_general(data: bytes) -> tuple[list[bytes], bytes]:
+    end = _HEADER_END.search(data)
+    head, body = (data[: end.start()], data[end.end() :]) if end else (data, b"")
+    return _FOLDED.sub(b"", head).splitlines(), body
 
 
 def reused_message_id(message_id: str, fingerprint: str) -> str:
