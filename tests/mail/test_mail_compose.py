@@ -6,6 +6,8 @@ import email
 import email.policy
 from datetime import datetime, timedelta, timezone
 from email.message import EmailMessage
+from email.utils import format_datetime
+from zoneinfo import ZoneInfo
 
 import attrs
 import pytest
@@ -20,6 +22,7 @@ from issuecore.mail import InboundMessage, parse_message
 from issuecore.mail._automated import classify_automated
 from issuecore.mail._compose import (
     InMemoryAutoReplyCounter,
+    _date_text,
     auto_reply_recipient,
     compose_acknowledgement,
     compose_agent_reply,
@@ -31,6 +34,7 @@ from issuecore.mail._compose import (
 from issuecore.mail._matching import DecisionKind, decide
 from issuecore.mail._signing import verify_message_id
 from issuecore.ports import OutboxItem
+from issuecore.testing.strategies import aware_datetimes, timezones
 from strategies import hostile_text, names, raw_messages, subjects
 
 NUMBER = "ISS-2026-00099"
@@ -965,3 +969,28 @@ def test_an_undecodable_encoded_word_in_the_subject_is_answered_with_its_syntax_
     assert found is not None
     reply = email.message_from_bytes(found[1], policy=email.policy.default)
     assert str(reply["Subject"]).startswith("Re: = ?ISO-2022-JP?B?GyRCMGxNdyFXJHIlIiVDJVckNyReJ ")
+
+
+@given(
+    first=aware_datetimes(),
+    second=aware_datetimes(),
+    zone=timezones(),
+)
+def test_the_date_of_an_automatic_reply_is_that_instants_own_text(
+    first: datetime, second: datetime, zone: ZoneInfo
+) -> None:
+    # The same instant in another zone right after: its own offset, not the remembered one.
+    for at in (first, first, first.astimezone(zone), second, first):
+        assert _date_text(at) == format_datetime(at)
+
+
+def test_the_date_of_a_repeated_wall_time_is_read_with_its_own_offset() -> None:
+    # 01:30 on the night clocks go back happens twice; the two compare equal in their zone.
+    zone = ZoneInfo("Europe/Berlin")
+    earlier = datetime(2026, 10, 25, 2, 30, tzinfo=zone)
+    later = earlier.replace(fold=1)
+    assert earlier == later
+    assert earlier.utcoffset() != later.utcoffset()
+    assert _date_text(earlier) == format_datetime(earlier)
+    assert _date_text(later) == format_datetime(later)
+    assert _date_text(later).endswith("+0100")

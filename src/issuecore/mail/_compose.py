@@ -269,6 +269,24 @@ def compose_auto_reply_bytes(
     return str(reply["Message-ID"]), reply.as_bytes(policy=OUTBOUND_POLICY)
 
 
+# The Date of the last reply written: a batch of intake answers many messages at one ``now``.
+_last_date: tuple[datetime, str] | None = None
+
+
+def _date_text(now: datetime) -> str:
+    """Return ``format_datetime(now)``, remembered for the last ``now``.
+
+    The text is the wall time and its offset: the same for the same instant at the same offset.
+    """
+    global _last_date
+    last = _last_date
+    if last is not None and last[0] == now and last[0].utcoffset() == now.utcoffset():
+        return last[1]
+    text = format_datetime(now)
+    _last_date = (now, text)
+    return text
+
+
 def _plain_auto_reply(
     message: InboundMessage, recipient: str, *, number: str, settings: MailSettings, now: datetime
 ) -> tuple[str, str] | None:
@@ -310,7 +328,7 @@ def _plain_auto_reply(
         f"From: {settings.support_address}\n"
         f"To: {recipient}\n"
         f"Subject: {subject}\n"
-        f"Date: {format_datetime(now)}\n"
+        f"Date: {_date_text(now)}\n"
     )
     tail = "".join(
         (
