@@ -29,7 +29,7 @@ from issuecore.errors import (
     NaiveDatetimeError,
     UnstorableValueError,
 )
-from issuecore.ports import EffectKind, OutboxItem, Store
+from issuecore.ports import EffectKind, OutboxItem, Store, new_effect_id
 from issuecore.testing import (
     FakeClock,
     RecordingEventSink,
@@ -620,3 +620,21 @@ def test_a_store_that_marks_delivered_rows_itself_is_asked_to_instead_of_a_unit_
     assert [len(ids) for ids in store.marked] == [1, 2]
     with store.transaction(read_only=True) as work:
         assert work.outbox.pending(limit=10) == []
+
+
+def test_an_effect_id_is_a_random_version_4_uuid_in_hexadecimal() -> None:
+    ids = [new_effect_id() for _ in range(2000)]
+    assert len(set(ids)) == len(ids)
+    for effect_id in ids:
+        parsed = uuid.UUID(hex=effect_id)
+        assert parsed.hex == effect_id
+        assert parsed.version == 4
+        assert parsed.variant == uuid.RFC_4122
+    # Every other bit is drawn: each is seen both ways over the ids.
+    fixed = {48, 49, 50, 51, 64, 65}  # the version's four bits and the variant's two
+    bits = [int(effect_id, 16) for effect_id in ids]
+    for position in range(128):
+        if 127 - position in fixed:
+            continue
+        seen = {(value >> position) & 1 for value in bits}
+        assert seen == {0, 1}, position
