@@ -95,6 +95,7 @@ _COLON_SIGNS: Final = re.compile(r"[:\uff1a]")
 _EDGES: Final = "".join(sorted(_DECORATION_CHARS))  # a plain line starts with none of these
 _END_EDGES: Final = _EDGES + ">)"  # and ends with none of these
 _OTHER_BREAKS: Final = ("\r", "\v", "\f", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029")
+_QUOTED_LINE: Final = re.compile(r"\n[ \t]{0,3}>")  # a line after the first with quote marks
 _SIGNS_OR_WIDE: Final = re.compile(r"[0-9:\x80-\U0010ffff]")
 _RULE_AND_SPACE: Final = "".join(sorted(_RULE_CHARS)) + " "
 
@@ -139,7 +140,9 @@ def new_content(text: str, html: str | None = None) -> str:
             return from_html
     raws = text.splitlines()
     lines = _text_lines(raws, text)
-    result = _strip(lines, None if ">" in text else _text_stops(text, lines), raws)
+    # with quoted lines, most lines stop the walk: finding the stops would save nothing
+    quoted = ">" in text and (_QUOTED_LINE.search(text) or _QUOTE_MARKS.match(text))
+    result = _strip(lines, None if quoted else _text_stops(text, lines), raws)
     return result if result is not None and result.strip() else text
 
 
