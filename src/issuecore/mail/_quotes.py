@@ -169,15 +169,13 @@ def _text_lines(raws: list[str], text: str) -> list[_Line]:
             return [new(_Line, (raw, " ".join(raw.split()), 0, text_kind, False)) for raw in raws]
         return [new(_Line, (raw, _clean(raw), 0, text_kind, False)) for raw in raws]
     lines: list[_Line] = []
-    for raw in raws:  # _text_line, written out
+    invisible = _INVISIBLE
+    for raw in raws:  # _text_line and _clean, written out
         marks = _QUOTE_MARKS.match(raw) if ">" in raw[:4] else None
-        if marks is None:
-            body, depth = (" ".join(raw.split()) if ascii_only else _clean(raw)), 0
-        else:
-            rest = raw[marks.end() :]
-            body = " ".join(rest.split()) if ascii_only else _clean(rest)
-            depth = marks.group(1).count(">")
-        lines.append(new(_Line, (raw, body, depth, text_kind, False)))
+        rest, depth = (raw, 0) if marks is None else (raw[marks.end() :], marks.group(1).count(">"))
+        if not ascii_only and not rest.isascii():
+            rest = rest.translate(invisible)
+        lines.append(new(_Line, (raw, " ".join(rest.split()), depth, text_kind, False)))
     return lines
 
 
@@ -255,7 +253,7 @@ def _opener_words(words: Sequence[str]) -> int:
 
 
 def _date_first(words: Sequence[str]) -> bool:
-    return any(any(char.isdigit() for char in word) for word in words[:3])
+    return _has_digit("".join(words[:3]))  # a digit in one of the first three words
 
 
 def _dated(value: str) -> bool:
