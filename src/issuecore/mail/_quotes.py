@@ -25,7 +25,9 @@ doubt, a line is kept. The words matched come from
 Every step looks at each line a bounded number of times, and patterns are
 fixed-width or bounded, so the work is linear in the size of the text. A
 line without a colon, a digit, a decorated edge or a closing ``>`` or ``)``
-can start none of the above, and the walk passes it at once.
+can start none of the above, and the walk passes it at once; in a text
+without quoted lines it goes straight from one line that may start something
+to the next, found for the whole text (one search per line with a sign).
 """
 
 from __future__ import annotations
