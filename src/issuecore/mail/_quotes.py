@@ -25,11 +25,14 @@ doubt, a line is kept. The words matched come from
 Every step looks at each line a bounded number of times, and patterns are
 fixed-width or bounded, so the work is linear in the size of the text. A
 line without a colon, a digit, a decorated edge or a closing ``>`` or ``)``
-can start none of the above, and the walk passes it at once.
+can start none of the above, and the walk passes it at once; in a text
+without quoted lines it goes straight from one line that may start something
+to the next, found for the whole text (one search per line with a sign).
 """
 
 from __future__ import annotations
 
+import bisect
 import enum
 import html as html_module
 import re
@@ -57,6 +60,7 @@ _BARE_SIGNATURE_LINES: Final = 2  # lines a signature after a bare "--" may have
 _SIGNATURE_WIDTH: Final = 100
 _BARE_SIGNATURE_WIDTH: Final = 60
 _CLIENT_LINE_WORDS: Final = 8
+_DELIMITERS: Final = ("-- ", "--")  # a line that opens a signature
 
 _QUOTE_MARKS: Final = re.compile(r"[ \t]{0,3}((?:>[ \t]?)+)")
 _TIME: Final = re.compile(r"\d{1,2} ?[:.h] ?\d{2}")
@@ -84,11 +88,18 @@ _INVISIBLE: Final = dict.fromkeys(
 _OPENER_VERB_ORDERS: Final = frozenset(
     {HeaderOrder.OPENER_DATE_NAME_VERB, HeaderOrder.OPENER_DATE_VERB_NAME}
 )
+_OPENER_FIRST_WORDS: Final = frozenset(opener.split(" ")[0] for opener in _LEX.openers)
 _DATE_VERB_ORDERS: Final = frozenset({HeaderOrder.DATE_NAME_VERB, HeaderOrder.DATE_VERB_NAME})
 _POSSIBLE_ENDINGS: Final = (":", "\uff1a", ">", ")")
 # What a line needs to be anything but text (see _plain): a digit or a colon inside it.
 _ASCII_SIGNS: Final = re.compile(r"[0-9:]")
 _COLON_SIGNS: Final = re.compile(r"[:\uff1a]")
+_EDGES: Final = "".join(sorted(_DECORATION_CHARS))  # a plain line starts with none of these
+_END_EDGES: Final = _EDGES + ">)"  # and ends with none of these
+_OTHER_BREAKS: Final = ("\r", "\v", "\f", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029")
+_QUOTED_LINE: Final = re.compile(r"\n[ \t]{0,3}>")  # a line after the first with quote marks
+_SIGNS_OR_WIDE: Final = re.compile(r"[0-9:\x80-\U0010ffff]")
+_RULE_AND_SPACE: Final = "".join(sorted(_RULE_CHARS)) + " "
 
 
 class _Kind(enum.Enum):
@@ -124,12 +135,16 @@ def new_content(text: str, html: str | None = None) -> str:
     """
     if html and html.strip() and (not text.strip() or text == html_to_text(html)):
         lines = _html_lines(html)
-        from_html = _strip(lines)
+        from_html = _strip(lines, _stops(lines))
         if from_html is None:  # nothing quoted: the text itself
-            from_html = text if text.strip() else _render(lines, [True] * len(lines), {})
+            from_html = text if text.strip() else _render(_shown(lines), [True] * len(lines), {})
         if from_html.strip():
             return from_html
-    result = _strip([_text_line(line) for line in text.splitlines()])
+    raws = text.splitlines()
+    lines = _text_lines(raws, text)
+    # with quoted lines, most lines stop the walk: finding the stops would save nothing
+    quoted = ">" in text and (_QUOTED_LINE.search(text) or _QUOTE_MARKS.match(text))
+    result = _strip(lines, None if quoted else _text_stops(text, lines), raws)
     return result if result is not None and result.strip() else text
 
 
@@ -145,6 +160,59 @@ def _text_line(raw: str) -> _Line:
     if marks is None:
         return _Line(raw, _clean(raw))
     return _Line(raw, _clean(raw[marks.end() :]), marks.group(1).count(">"))
+
+
+def _text_lines(raws: list[str], text: str) -> list[_Line]:
+    """Return ``_text_line`` of each of ``raws``, the lines of ``text``, decided for all at once."""
+    new, text_kind = tuple.__new__, _Kind.TEXT  # tuple.__new__: one Python call less per line
+    ascii_only = text.isascii()  # then no line has an invisible character to drop
+    if ">" not in text:
+        if ascii_only:
+            return [new(_Line, (raw, " ".join(raw.split()), 0, text_kind, False)) for raw in raws]
+        return [new(_Line, (raw, _clean(raw), 0, text_kind, False)) for raw in raws]
+    lines: list[_Line] = []
+    invisible = _INVISIBLE
+    for raw in raws:  # _text_line and _clean, written out
+        marks = _QUOTE_MARKS.match(raw) if ">" in raw[:4] else None
+        rest, depth = (raw, 0) if marks is None else (raw[marks.end() :], marks.group(1).count(">"))
+        if not ascii_only and not rest.isascii():
+            rest = rest.translate(invisible)
+        lines.append(new(_Line, (raw, " ".join(rest.split()), depth, text_kind, False)))
+    return lines
+
+
+def _stops(lines: Sequence[_Line]) -> list[int]:
+    """Return, in order, the index of each line the walk cannot pass at once (see _strip)."""
+    return [index for index, line in enumerate(lines) if line.depth or not _plain(line)]
+
+
+def _text_stops(text: str, lines: Sequence[_Line]) -> list[int]:
+    """Return ``_stops(lines)`` for the lines of ``text``, or more, deciding for the whole text.
+
+    A line that is not plain has a decorated edge, ">" or ")" at its end, a colon or a
+    digit (see _plain), or is quoted. The lines with a sign (a colon, an ASCII digit, or
+    any character outside ASCII, which may be a digit or an invisible edge) are found by
+    one search per such line when "\n" alone breaks lines; the rest by their edges.
+    """
+    if any(map(text.__contains__, _OTHER_BREAKS)):
+        return _stops(lines)  # line numbers are not counts of "\n"
+    signs = _ASCII_SIGNS if text.isascii() else _SIGNS_OR_WIDE
+    signed: set[int] = set()
+    line = position = 0  # the line that starts at ``position``
+    while (found := signs.search(text, position)) is not None:
+        line += text.count("\n", position, found.start())
+        signed.add(line)
+        position = text.find("\n", found.start()) + 1
+        if not position:
+            break
+        line += 1
+    return [
+        index
+        for index, each in enumerate(lines)
+        if each.depth
+        or index in signed
+        or (each.body and (each.body[0] in _EDGES or each.body[-1] in _END_EDGES))
+    ]
 
 
 # --- recognising one line or a few joined lines -------------------------------------------
@@ -176,6 +244,10 @@ def _ending_verb(low: str) -> str | None:
 
 
 def _opener_words(words: Sequence[str]) -> int:
+    if len(words) < 2 or (
+        words[0] not in _OPENER_FIRST_WORDS and words[0].rstrip(",") not in _LEX.openers
+    ):
+        return 0  # every opener starts with its first word; one word may end in commas
     for size in range(min(_LEX.longest_opener, len(words) - 1), 0, -1):
         if " ".join(words[:size]).rstrip(",") in _LEX.openers:
             return size
@@ -183,7 +255,7 @@ def _opener_words(words: Sequence[str]) -> int:
 
 
 def _date_first(words: Sequence[str]) -> bool:
-    return any(any(char.isdigit() for char in word) for word in words[:3])
+    return _has_digit("".join(words[:3]))  # a digit in one of the first three words
 
 
 def _dated(value: str) -> bool:
@@ -197,16 +269,16 @@ def _reply_header(value: str) -> _Strength | None:
     core = value.lstrip(_LEAD).rstrip(_TRAIL)
     if not core:
         return None
-    decorated = _decorated(value)
     terminated = core.endswith((":", "\uff1a"))
     body = core.rstrip(":\uff1a").rstrip()
-    low = body.lower()
-    words = low.split()
-    if not words:
+    if not body or body.isspace():  # no word
         return None
+    low = body.lower()
     verb = _ending_verb(low)
     if verb is None and not terminated and not body.endswith((">", ")")):
         return None  # every rule below needs an ending verb, a colon, or ">" or ")" at the end
+    decorated = _decorated(value)
+    words = low.split()
     opener = _opener_words(words)
     date_first = not opener and _date_first(words)
     addressed = _ADDRESS.search(body) is not None
@@ -243,20 +315,15 @@ def _reply_header(value: str) -> _Strength | None:
     return None
 
 
-def _phrase(value: str) -> tuple[str, bool]:
-    """Return a separator line without decoration or colon, and whether it was decorated."""
-    decorated = _decorated(value)
-    core = value.strip(_LEAD).rstrip(":\uff1a").strip(_LEAD).lower()
-    return core, decorated
+def _phrase(value: str) -> str:
+    """Return a separator line without decoration or colon, in lower case."""
+    return value.strip(_LEAD).rstrip(":\uff1a").strip(_LEAD).lower()
 
 
 def _original_message(line: _Line) -> bool:
     if line.kind is not _Kind.TEXT or len(line.body) > _CONTINUATION_LIMIT:
         return False
-    if not _decorated(line.body):
-        return False
-    core, decorated = _phrase(line.body)
-    return decorated and core in _LEX.original_message
+    return _decorated(line.body) and _phrase(line.body) in _LEX.original_message
 
 
 def _forward_marker(line: _Line) -> bool:
@@ -264,10 +331,7 @@ def _forward_marker(line: _Line) -> bool:
         return False
     if not line.body.endswith(_COLONS) and not _decorated(line.body):
         return False
-    core, decorated = _phrase(line.body)
-    if core in _LEX.forwarded:
-        return decorated or line.body.endswith((":", "\uff1a"))
-    return False
+    return _phrase(line.body) in _LEX.forwarded  # decorated or ending in a colon, as it must
 
 
 def _rule(line: _Line) -> bool:
@@ -290,11 +354,11 @@ def _field(line: _Line) -> tuple[FieldRole, str] | None:
     if ":" not in line.body and "\uff1a" not in line.body:
         return None
     body = line.body.lstrip("*").lstrip()
-    colon = -1
-    for index, char in enumerate(body[: _LEX.longest_label + 6]):
-        if char in ":\uff1a":
-            colon = index
-            break
+    window = body[: _LEX.longest_label + 6]
+    colon = window.find(":")
+    if "\uff1a" in window:
+        wide = window.find("\uff1a")
+        colon = wide if colon < 0 else min(colon, wide)
     if colon <= 0:
         return None
     label = " ".join(body[:colon].replace("*", " ").split()).lower()
@@ -449,6 +513,12 @@ def _history_from(lines: Sequence[_Line], index: int) -> bool:
         or _header_block(lines, index, relaxed=False)
     ):
         return True
+    return _history_below_rule(lines, index)
+
+
+def _history_below_rule(lines: Sequence[_Line], index: int) -> bool:
+    """Return whether the line at ``index`` is a rule with history below it."""
+    line = lines[index]
     if not _rule(line):
         return _short_rule(line) and index + 1 < len(lines) and _list_footer(lines[index + 1])
     following = index + 1
@@ -469,8 +539,7 @@ def _history_from(lines: Sequence[_Line], index: int) -> bool:
 
 
 def _list_footer(line: _Line) -> bool:
-    low = line.body.lower()
-    return any(low.endswith(footer) for footer in _LEX.list_footers)
+    return line.body.lower().endswith(_LEX.list_footers)
 
 
 def _block_end(lines: Sequence[_Line], start: int) -> int:
@@ -506,7 +575,7 @@ def _shows_quote(lines: Sequence[_Line], start: int, end: int) -> bool:
         line = lines[index]
         if line.cited:
             return True
-        if line.depth == 0:
+        if line.depth == 0 or _plain(line):  # a plain line holds no header or separator
             continue
         if _original_message(line):
             return True
@@ -521,18 +590,32 @@ def _shows_quote(lines: Sequence[_Line], start: int, end: int) -> bool:
 # --- the walk over the lines --------------------------------------------------------------
 
 
-def _strip(lines: list[_Line]) -> str | None:
-    """Return the lines shown as new content, or ``None`` when nothing is hidden."""
+def _strip(
+    lines: list[_Line], stops: list[int] | None, shown: Sequence[str | None] | None = None
+) -> str | None:
+    """Return the lines shown as new content, or ``None`` when nothing is hidden.
+
+    ``stops`` holds, in order, every line that is quoted or not plain (more do no harm):
+    the walk passes the lines between at once. ``None`` stands for every line. ``shown``
+    is ``_shown(lines)`` when the caller has it.
+    """
     keep = [True] * len(lines)
     replaced: dict[int, str] = {}
     quoting = False  # an earlier block was shown to be quoted: later blocks are quotes too
     forward_from = len(lines)
-    index = 0
+    index = 0 if stops is None else _next_stop(stops, 0, len(lines))
     while index < len(lines):
         line = lines[index]
         if line.depth == 0:
             if _plain(line):
-                index += 1
+                index = index + 1 if stops is None else _next_stop(stops, index + 1, len(lines))
+                continue
+            if line.kind is _Kind.TEXT and not line.body.strip(_RULE_AND_SPACE):
+                # a rule ("--", "-----") is no separator, header, field or forward marker
+                if _history_below_rule(lines, index):
+                    _drop(keep, index, len(lines))
+                    break
+                index = index + 1 if stops is None else _next_stop(stops, index + 1, len(lines))
                 continue
             if _forward_marker(line):
                 forward_from = index
@@ -555,12 +638,12 @@ def _strip(lines: list[_Line]) -> str | None:
                     end = _block_end(lines, block)
                     _drop(keep, block, end)
                     quoting = True
-                    index = end
+                    index = end if stops is None else _next_stop(stops, end, len(lines))
                     continue
                 if strength is _Strength.STRONG and shared is None:
                     _drop(keep, index, len(lines))
                     break
-            index += 1
+            index = index + 1 if stops is None else _next_stop(stops, index + 1, len(lines))
             continue
         end = _block_end(lines, index)
         opening = next((i for i in range(index, end) if not lines[i].blank and lines[i].body), end)
@@ -570,16 +653,30 @@ def _strip(lines: list[_Line]) -> str | None:
         if quoting or _shows_quote(lines, index, end):
             _drop(keep, index, end)
             quoting = True
-        index = end
-    _hide_signatures(lines, keep, forward_from)
+        index = end if stops is None else _next_stop(stops, end, len(lines))
+    # every delimiter ("--", unquoted) is a stop: its edge is decorated
+    delimiters = [
+        index
+        for index in (range(len(lines)) if stops is None else stops)
+        if lines[index].shown[:2] == "--"
+        and lines[index].depth == 0
+        and lines[index].shown.rstrip("\r\n") in _DELIMITERS
+    ]
+    _hide_signatures(lines, keep, forward_from, delimiters)
     if all(keep) and not replaced:
         return None
-    return _render(lines, keep, replaced)
+    return _render(_shown(lines) if shown is None else shown, keep, replaced)
+
+
+def _next_stop(stops: list[int], index: int, end: int) -> int:
+    """Return the first of ``stops`` at or after ``index``, or ``end``."""
+    position = bisect.bisect_left(stops, index)
+    return stops[position] if position < len(stops) else end
 
 
 def _drop(keep: list[bool], start: int, end: int) -> None:
-    for index in range(start, end):
-        keep[index] = False
+    if start < end:
+        keep[start:end] = [False] * (end - start)
 
 
 def _segment_ends(keep: Sequence[bool], limit: int) -> Iterator[int]:
@@ -589,7 +686,10 @@ def _segment_ends(keep: Sequence[bool], limit: int) -> Iterator[int]:
             yield index
 
 
-def _hide_signatures(lines: Sequence[_Line], keep: list[bool], limit: int) -> None:
+def _hide_signatures(
+    lines: Sequence[_Line], keep: list[bool], limit: int, delimiters: Sequence[int]
+) -> None:
+    """Hide closing signatures and client lines; ``delimiters``: each unquoted "-- " line."""
     # A signature is hidden only below kept text, so the first kept text line never changes.
     first = next((i for i, line in enumerate(lines) if keep[i] and not line.blank), len(lines))
     for end in list(_segment_ends(keep, limit)):
@@ -598,7 +698,8 @@ def _hide_signatures(lines: Sequence[_Line], keep: list[bool], limit: int) -> No
             last -= 1
         if last < 0 or not keep[last]:
             continue
-        _hide_delimited_signature(lines, keep, last, first)
+        if delimiters and delimiters[0] <= last:
+            _hide_delimited_signature(lines, keep, last, first, delimiters)
         while last >= 0 and (not keep[last] or lines[last].blank):
             last -= 1
         if last > first and _client_line(lines[last].body):
@@ -606,25 +707,27 @@ def _hide_signatures(lines: Sequence[_Line], keep: list[bool], limit: int) -> No
 
 
 def _hide_delimited_signature(
-    lines: Sequence[_Line], keep: list[bool], last: int, first: int
+    lines: Sequence[_Line], keep: list[bool], last: int, first: int, delimiters: Sequence[int]
 ) -> None:
-    counted = widest = 0
-    index = last
-    while index >= 0 and keep[index]:
+    """Hide the lines from the delimiter nearest above ``last`` to ``last`` if a signature.
+
+    ``delimiters`` holds, in order, the index of every unquoted "-- " or "--" line.
+    """
+    delimiter = delimiters[bisect.bisect_right(delimiters, last) - 1]  # one at or above last
+    if delimiter <= first or not all(keep[delimiter : last + 1]):
+        return
+    stripped = lines[delimiter].shown.rstrip("\r\n")
+    allowed = _SIGNATURE_LINES if stripped == "-- " else _BARE_SIGNATURE_LINES
+    width = _SIGNATURE_WIDTH if stripped == "-- " else _BARE_SIGNATURE_WIDTH
+    counted = 0
+    for index in range(delimiter + 1, last + 1):
         line = lines[index]
-        stripped = line.shown.rstrip("\r\n")
-        if line.depth == 0 and stripped in ("-- ", "--"):
-            allowed = _SIGNATURE_LINES if stripped == "-- " else _BARE_SIGNATURE_LINES
-            width = _SIGNATURE_WIDTH if stripped == "-- " else _BARE_SIGNATURE_WIDTH
-            if 0 < counted <= allowed and widest <= width and first < index:
-                _drop(keep, index, last + 1)
-            return
         if not line.blank:
             counted += 1
-            widest = max(widest, len(line.body))
-            if counted > _SIGNATURE_LINES or len(line.body) > _SIGNATURE_WIDTH:
+            if counted > allowed or len(line.body) > width:
                 return
-        index -= 1
+    if counted:
+        _drop(keep, delimiter, last + 1)
 
 
 def _client_line(body: str) -> bool:
@@ -649,27 +752,37 @@ def _client_line(body: str) -> bool:
     return any(low.endswith(ending) and low != ending for ending in _LEX.client_signature_endings)
 
 
-def _render(lines: Sequence[_Line], keep: Sequence[bool], replaced: dict[int, str]) -> str:
-    shown: list[str] = []
+def _shown(lines: Sequence[_Line]) -> list[str | None]:
+    """Return each line as shown, or ``None`` for a line that is no text (a rule, a separator)."""
+    return [line.shown if line.kind is _Kind.TEXT else None for line in lines]
+
+
+def _render(shown: Sequence[str | None], keep: Sequence[bool], replaced: dict[int, str]) -> str:
+    """Return the kept lines, blank runs and gaps where lines were removed shown as one blank."""
+    rendered: list[str] = []
+    after_text = False  # the last line rendered is not blank
     gap = False
-    for index, line in enumerate(lines):
-        if not keep[index]:
+    for index, (value, kept) in enumerate(zip(shown, keep, strict=True)):
+        if not kept:
             gap = True
             continue
-        if line.kind is not _Kind.TEXT:
+        if value is None:
             continue
-        value = replaced.get(index, line.shown)
+        if replaced:
+            value = replaced.get(index, value)
         if not value.strip():
-            if shown and shown[-1].strip():
-                shown.append("")
+            if after_text:
+                rendered.append("")
+                after_text = False
             continue
-        if gap and shown and shown[-1].strip():
-            shown.append("")
+        if gap and after_text:
+            rendered.append("")
         gap = False
-        shown.append(value.rstrip("\r"))
-    while shown and not shown[-1].strip():
-        shown.pop()
-    return "\n".join(shown)
+        rendered.append(value.rstrip("\r"))
+        after_text = True
+    if rendered and not after_text:
+        rendered.pop()  # a blank line is only added after text, so there is at most one
+    return "\n".join(rendered)
 
 
 # --- HTML -----------------------------------------------------------------------------------
