@@ -185,6 +185,47 @@ def test_on_postgresql_a_batch_sends_short_statements_psycopg_converts_once(
         assert len(work.outbox.pending(limit=200)) == len(numbers)
 
 
+def test_held_rows_go_as_typed_arrays_psycopg_takes_without_looking_at_each_element(
+    store: SqlStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if store.engine.dialect.name != "postgresql":
+        pytest.skip("the arrays are PostgreSQL's")
+    from psycopg.types.array import BaseListDumper
+
+    looked_at: list[list[Any]] = []
+    find = BaseListDumper._find_list_element
+
+    def looking(dumper: BaseListDumper, values: list[Any], format: Any) -> Any:
+        looked_at.append(values)
+        return find(dumper, values, format)
+
+    monkeypatch.setattr(BaseListDumper, "_find_list_element", looking)
+    numbers = [f"ISS-2026-{sequence:05d}" for sequence in range(1, 31)]
+    payload = bytes(range(256))  # not text in any encoding
+    with store.transaction() as work:
+        work.hold_writes(message_ids=[], issue_numbers=numbers, addresses=[])
+        for number in numbers:
+            assert f"ISS-2026-{work.next_sequence(2026):05d}" == number
+            work.insert_issue(simple_issue(number), wake_at=None)
+            # No Message-ID: a NULL among the text values; the text goes beyond Latin-1.
+            work.append_entry(number, note(f"Ünïcode ✓ {number}"))
+            work.record_auto_reply(f"{number}@c.example", T0)
+        work.outbox.add_all([attrs.evolve(notice(number), payload=payload) for number in numbers])
+        work.commit()
+    with store.transaction(read_only=True) as work:
+        entries = work.thread(numbers[-1])
+        assert [entry.text for entry in entries] == [f"Ünïcode ✓ {numbers[-1]}"]
+        assert entries[0].message_id is None
+        assert entries[0].at == T0  # microseconds since 1970: beyond a 32-bit integer
+        assert {item.payload for item in work.outbox.pending(limit=100)} == {payload}
+        assert work.count_auto_replies(f"{numbers[0]}@c.example", T0) == 1
+    # Lists of keys to look up may be looked at; no inserted column's values were.
+    assert looked_at, "psycopg looked at no list at all: the check would see nothing"
+    for values in looked_at:
+        assert payload not in values
+        assert not any(isinstance(value, str) and "Ünïcode" in value for value in values)
+
+
 def notice(number: str) -> OutboxItem:
     return OutboxItem(
         id=new_effect_id(),

@@ -30,6 +30,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import time
+import weakref
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
@@ -2130,9 +2131,73 @@ def _insert_arrays(
     names = tuple(rows[0])
     if any(row.keys() != rows[0].keys() for row in rows):
         return None
-    values = {f"u_{name}": [row[name] for row in rows] for name in names}
+    kinds = _array_kinds(table, names)
+    _typed_arrays_known(db.connection.driver_connection)
+    values = {
+        f"u_{name}": kind([row[name] for row in rows])
+        for name, kind in zip(names, kinds, strict=True)
+    }
     result = db.exec_driver_sql(_unnest_insert(table, names, skip, db.dialect), values)
     return set(result.scalars()) if skip is not None else set()
+
+
+class _TextArray(list[Any]):
+    """The values of a text column, sent as ``text[]``."""
+
+
+class _BigIntArray(list[Any]):
+    """The values of an integer column, sent as ``bigint[]`` (the insert casts them)."""
+
+
+class _ByteaArray(list[Any]):
+    """The values of a binary column, sent as ``bytea[]``."""
+
+
+_ARRAY_ELEMENTS: Final = {_TextArray: "text", _BigIntArray: "int8", _ByteaArray: "bytea"}
+
+
+@functools.lru_cache(maxsize=256)
+def _array_kinds(table: sa.Table, names: tuple[str, ...]) -> tuple[type[list[Any]], ...]:
+    """Return the array type each column's values are sent as.
+
+    psycopg finds the type of a plain list by looking at every element, once
+    to choose its dumper and again to make it (and for integers to find the
+    smallest type that holds the largest); a list of a type its dumper is
+    registered for is dumped at once. A column of another type goes as a
+    plain list.
+    """
+
+    def kind(column_type: sa.types.TypeEngine[Any]) -> type[list[Any]]:
+        if isinstance(column_type, sa.String):
+            return _TextArray
+        if isinstance(column_type, sa.Integer):
+            return _BigIntArray
+        if isinstance(column_type, sa.LargeBinary):
+            return _ByteaArray
+        return list
+
+    return tuple(kind(table.c[name].type) for name in names)
+
+
+_TYPED: Final[weakref.WeakSet[Any]] = weakref.WeakSet()
+
+
+def _typed_arrays_known(connection: Any) -> None:
+    """Register the dumpers of the typed arrays on psycopg ``connection``, once."""
+    if connection in _TYPED:
+        return
+    from psycopg.postgres import types
+    from psycopg.types.array import ListBinaryDumper
+
+    for values, element in _ARRAY_ELEMENTS.items():
+        info = types[element]
+        dumper = type(
+            f"{values.__name__}Dumper",
+            (ListBinaryDumper,),
+            {"element_oid": info.oid, "oid": info.array_oid},
+        )
+        connection.adapters.register_dumper(values, dumper)
+    _TYPED.add(connection)
 
 
 def _insert_rows(
