@@ -54,6 +54,7 @@ from issuecore._clock_document import (
     stored_clock,
     stored_clock_fields,
 )
+from issuecore._evolve import evolve
 from issuecore._instants import in_utc, require_aware
 from issuecore._model import Attachment, Issue, ThreadEntry
 from issuecore._sla.clock import SlaClock
@@ -1231,8 +1232,8 @@ def entry_from_document(
     for described, data in attachments:
         fields = json_value(described)
         fields["data"] = ""
-        files.append(attrs.evolve(decode(fields, Attachment), data=bytes(data)))
+        files.append(evolve(decode(fields, Attachment), data=bytes(data)))
     entry: ThreadEntry = decode(json_value(document), ThreadEntry)
     if not files and entry.attachments == ():
         return entry  # what the evolve below would give again
-    return attrs.evolve(entry, attachments=tuple(files))
+    return evolve(entry, attachments=tuple(files))
