@@ -17,7 +17,12 @@ and ``Any`` (JSON values as they are).
 The adapters share the helpers at the end: an issue's document (its version
 lives in a column), a thread entry's document with the attachment bytes kept
 apart for a binary column, and instants as integer microseconds since
-1970-01-01 UTC.
+1970-01-01 UTC. :func:`json_text` and :func:`json_value` write and read the
+JSON text of every document, one encoder and one decoder for every call.
+
+An attrs class is coded by a function generated for its fields (see "generated
+coders" below); the general rules, which look at the hints at every value,
+explain every refusal and are what the tests compare the generated coders with.
 """
 
 from __future__ import annotations
