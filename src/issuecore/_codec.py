@@ -1134,34 +1134,23 @@ _ABSTRACT_MAPPINGS: tuple[type, ...] = (MutableMapping,)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-_NAIVE_EPOCH = datetime(1970, 1, 1)
-
-
-def _naive(value: datetime) -> datetime:
-    """Return the wall time of ``value`` as a plain naive datetime."""
-    return datetime(
-        value.year,
-        value.month,
-        value.day,
-        value.hour,
-        value.minute,
-        value.second,
-        value.microsecond,
-    )
-
-
 def to_micros(name: str, value: datetime) -> int:
     """Return the aware ``value`` as integer microseconds since 1970-01-01 UTC."""
     if type(value) is pendulum.DateTime and value.tzinfo is pendulum.UTC:
-        # The domain's own form: counted from its wall time, which is UTC
+        # The domain's own form: counted from its day and wall time, which are UTC
         # (subtracting the aware instant asks its zone for the offset).
-        since = _naive(value) - _NAIVE_EPOCH
-    else:
-        require_aware(name, value)
-        # The stdlib subtraction, which gives a plain timedelta for a pendulum.DateTime
-        # too (its own gives a Duration), read as integers.
-        since = datetime.__sub__(value, _EPOCH)
+        seconds = value.hour * 3600 + value.minute * 60 + value.second
+        days = _day_number(value) - _EPOCH_DAY
+        return (days * 86_400 + seconds) * 1_000_000 + value.microsecond
+    require_aware(name, value)
+    # The stdlib subtraction, which gives a plain timedelta for a pendulum.DateTime
+    # too (its own gives a Duration), read as integers.
+    since = datetime.__sub__(value, _EPOCH)
     return (since.days * 86_400 + since.seconds) * 1_000_000 + since.microseconds
+
+
+_day_number = date.toordinal
+_EPOCH_DAY = date(1970, 1, 1).toordinal()
 
 
 def from_micros(value: int) -> datetime:
