@@ -36,6 +36,7 @@ __all__ = [
 ]
 
 _ZERO = timedelta(0)
+_RESPONSE, _RESOLUTION = SlaTargetName.RESPONSE, SlaTargetName.RESOLUTION
 
 
 @attrs.frozen(kw_only=True)
@@ -118,39 +119,36 @@ def clock_from_stored(stored: StoredClock) -> SlaClock:
 
 def clock_from_fields(stored: Mapping[str, Any]) -> SlaClock:
     """Return the clock whose stored shape has the fields ``stored`` (every one, by name)."""
-    reported: dict[SlaTargetName, list[str]] = {
-        SlaTargetName.RESPONSE: [],
-        SlaTargetName.RESOLUTION: [],
-    }
+    reported: dict[str, list[str]] = {_RESPONSE: [], _RESOLUTION: []}
     for notice in stored["notified"]:
         kind, _, name = notice.partition(":")
         if name not in reported:
             raise ValueError(f"stored SLA notice {notice!r} names no target (response, resolution)")
-        if kind not in reported[SlaTargetName(name)]:
-            reported[SlaTargetName(name)].append(kind)
+        if kind not in reported[name]:  # the target's name is its member's value
+            reported[name].append(kind)
     breached = stored["breached"]
     return SlaClock(
         agreement=stored["agreement"],
         priority=stored["priority"],
         response=TargetState(
-            name=SlaTargetName.RESPONSE,
+            name=_RESPONSE,
             target=stored["response_target"],
             due_by=stored["response_by"],
             done_at=stored["responded_at"],
             met=stored["response_met"],
             business=stored["response_business"],
-            breached=SlaTargetName.RESPONSE in breached,
-            reported=tuple(reported[SlaTargetName.RESPONSE]),
+            breached=_RESPONSE in breached,
+            reported=tuple(reported[_RESPONSE]),
         ),
         resolution=TargetState(
-            name=SlaTargetName.RESOLUTION,
+            name=_RESOLUTION,
             target=stored["resolution_target"],
             due_by=stored["resolution_by"],
             done_at=stored["resolved_at"],
             met=stored["resolution_met"],
             business=stored["resolution_business"],
-            breached=SlaTargetName.RESOLUTION in breached,
-            reported=tuple(reported[SlaTargetName.RESOLUTION]),
+            breached=_RESOLUTION in breached,
+            reported=tuple(reported[_RESOLUTION]),
         ),
         started_at=stored["started_at"],
         role=stored["role"],
