@@ -1,16 +1,23 @@
-"""The project's own Hypothesis strategies: hostile mail, and instants on the edges of time.
+"""The project's own Hypothesis strategies: hostile mail, edges of time, values stores keep.
 
 The strategies adopters get live in :mod:`issuecore.testing.strategies`.
 """
 
 from __future__ import annotations
 
+import enum
 import operator
+import types
+import typing
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
+import attrs
 from hypothesis import strategies as st
+
+from issuecore._sla.clock import Period, SlaClock, SlaRole, SlaTargetName, TargetState
 
 #: Characters that break headers or readers when they slip through.
 NASTY = st.sampled_from(
@@ -168,3 +175,86 @@ settings_spans = st.one_of(
     ),
     st.integers(1, 365 * _MICROS_PER_DAY).map(lambda micros: timedelta(microseconds=micros)),
 )
+
+
+# --- stored values: issues, thread entries and events with every field drawn ------------
+
+_JSON_SCALARS = st.one_of(
+    st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=8)
+)
+
+
+def _instants() -> st.SearchStrategy[datetime]:
+    zones = st.sampled_from([UTC, ZoneInfo("Europe/Berlin"), ZoneInfo("America/Havana")])
+    return st.datetimes(
+        min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30), timezones=zones
+    ).filter(lambda at: at.utcoffset() is not None)
+
+
+def values_of(hint: Any) -> st.SearchStrategy[Any]:
+    """Draw values of the type ``hint``, attrs classes field by field (SLA clocks as made)."""
+    if hint is SlaClock:
+        return sla_clocks()
+    origin, arguments = typing.get_origin(hint), typing.get_args(hint)
+    if origin is typing.Union or origin is types.UnionType:
+        return st.one_of([values_of(member) for member in arguments])
+    if origin is tuple:
+        return st.lists(values_of(arguments[0]), max_size=3).map(tuple)
+    if origin is not None and issubclass(origin, Mapping):
+        items = _JSON_SCALARS if arguments[1] is Any else values_of(arguments[1])
+        return st.dictionaries(st.text(max_size=8), items, max_size=3)
+    if attrs.has(hint):
+        hints = typing.get_type_hints(hint)
+        fields = {
+            field.alias: values_of(hints[field.name]) for field in attrs.fields(hint) if field.init
+        }
+        return st.builds(hint, **fields)
+    if isinstance(hint, enum.EnumMeta):
+        return st.sampled_from(list(hint))
+    scalars: dict[Any, st.SearchStrategy[Any]] = {
+        str: st.text(max_size=12),
+        int: st.integers(),
+        bool: st.booleans(),
+        type(None): st.none(),
+        datetime: _instants(),
+        timedelta: st.timedeltas(),
+        bytes: st.binary(max_size=16),
+    }
+    return scalars[hint]
+
+
+@st.composite
+def sla_clocks(draw: st.DrawFn) -> SlaClock:
+    """Draw SLA clocks with both targets, any deadlines, verdicts, notices and periods."""
+
+    def target(name: SlaTargetName, *, required: bool) -> TargetState:
+        spans = values_of(timedelta)
+        return TargetState(
+            name=name,
+            target=draw(spans if required else st.none() | spans),
+            due_by=draw(st.none() | _instants()),
+            done_at=draw(st.none() | _instants()),
+            met=draw(st.none() | st.booleans()),
+            business=draw(st.none() | spans),
+            breached=draw(st.booleans()),
+            reported=tuple(draw(st.lists(st.sampled_from(["at_risk", "breached"]), unique=True))),
+        )
+
+    optional_text = st.none() | st.text(max_size=8)
+    return SlaClock(
+        agreement=draw(st.text(max_size=8)),
+        priority=draw(st.text(max_size=8)),
+        response=target(SlaTargetName.RESPONSE, required=True),
+        resolution=target(SlaTargetName.RESOLUTION, required=False),
+        started_at=draw(_instants()),
+        role=draw(st.sampled_from(list(SlaRole))),
+        periods=tuple(draw(st.lists(values_of(Period), max_size=2))),
+        consumed=draw(st.timedeltas()),
+        running_since=draw(st.none() | _instants()),
+        paused_since=draw(st.none() | _instants()),
+        hold_business=draw(st.timedeltas()),
+        hold_elapsed=draw(st.timedeltas()),
+        reset_at=draw(st.none() | _instants()),
+        reset_by=draw(optional_text),
+        reset_reason=draw(optional_text),
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import calendar
 import enum
 import json
-from collections.abc import Iterable, Mapping, MutableMapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence
 from collections.abc import Set as AbstractSet
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -13,11 +13,12 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 import attrs
+import pendulum
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from issuecore import _codec
+from issuecore import _codec, _model
 from issuecore._codec import (
     decode,
     dumps,
@@ -27,9 +28,12 @@ from issuecore._codec import (
     from_micros,
     issue_document,
     issue_from_document,
+    json_text,
+    json_value,
     loads,
     to_micros,
 )
+from issuecore._instants import in_utc
 from issuecore._model import (
     Actor,
     ActorKind,
@@ -40,8 +44,10 @@ from issuecore._model import (
     Status,
     ThreadEntry,
 )
+from issuecore._workflow import open_issue
 from issuecore.errors import NaiveDatetimeError
 from issuecore.testing.contracts import populated_entry, populated_issue
+from strategies import values_of
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -514,3 +520,182 @@ def test_an_instant_text_read_again_is_the_same_instant_and_bad_text_fails_again
             decode("2026-13-01T00:00:00", datetime)
     with pytest.raises(TypeError, match="must be str"):
         decode(["2026-03-02"], datetime)
+
+
+# The coders generated per attrs class code common cases inline; the general rules are
+# the reference for every value and document drawn, and for every error.
+
+# Named, not found by Event.__subclasses__(): that may also list the classes attrs
+# replaced by slotted ones until they are collected.
+EVENT_CLASSES = [
+    cls
+    for cls in (getattr(_model, name) for name in _model.__all__)
+    if isinstance(cls, type) and issubclass(cls, Event) and cls is not Event
+]
+
+
+def _general_text(value: object, hint: object, path: str = "$") -> str:
+    return json.dumps(_codec._encode(value, hint, path), separators=(",", ":"), ensure_ascii=False)
+
+
+def _outcome(function: Callable[..., object], *arguments: object) -> tuple[object, ...]:
+    """Return what ``function`` gave, written out (JSON in order, repr), or what it raised."""
+    try:
+        result = function(*arguments)
+    except Exception as error:  # the same error, type and message, is the expected outcome
+        return ("raised", type(error), str(error))
+    if isinstance(result, dict | list):
+        return ("returned", json.dumps(result, ensure_ascii=False))
+    return ("returned", type(result), repr(result))
+
+
+def _keys(data: object, path: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+    """Return the path of every key of every object in the JSON value ``data``."""
+    found: list[tuple[object, ...]] = []
+    if isinstance(data, dict):
+        for key, item in data.items():
+            found.append((*path, key))
+            found += _keys(item, (*path, key))
+    elif isinstance(data, list):
+        for index, item in enumerate(data):
+            found += _keys(item, (*path, index))
+    return found
+
+
+@given(issue=values_of(Issue), version=st.integers(0, 10**6))
+def test_an_issue_document_is_written_and_read_as_the_general_rules_do(
+    issue: Issue, version: int
+) -> None:
+    general = _codec._encode(issue, Issue, "issue")
+    del general["version"]
+    document = issue_document(issue)
+    assert document == json.dumps(general, separators=(",", ":"), ensure_ascii=False)
+    read = issue_from_document(document, version=version)
+    expected = _codec._decode({**json.loads(document), "version": version}, Issue, "$")
+    assert (type(read), repr(read)) == (type(expected), repr(expected))
+    assert read == attrs.evolve(issue, version=version)
+
+
+@given(entry=values_of(ThreadEntry))
+def test_an_entry_document_is_written_and_read_as_the_general_rules_do(
+    entry: ThreadEntry,
+) -> None:
+    assert json_text(encode(entry, ThreadEntry)) == _general_text(entry, ThreadEntry)
+    document, files = entry_document(entry)
+    bare = _codec._encode(attrs.evolve(entry, attachments=()), ThreadEntry, "$")
+    del bare["attachments"]
+    assert document == json.dumps(bare, separators=(",", ":"), ensure_ascii=False)
+    read = entry_from_document(document, files)
+    assert read == entry
+    assert repr(read) == repr(
+        _codec._decode(json.loads(_general_text(entry, ThreadEntry)), ThreadEntry, "$")
+    )
+
+
+@given(event=st.sampled_from(EVENT_CLASSES).flatmap(values_of))
+def test_an_event_is_written_tagged_and_read_back_as_the_general_rules_do(event: Event) -> None:
+    data = encode(event, Event)
+    assert json.dumps(data, ensure_ascii=False) == json.dumps(
+        _codec._encode(event, Event, "$"), ensure_ascii=False
+    )
+    read = decode(data, Event)
+    assert (type(read), repr(read)) == (type(event), repr(_codec._decode(data, Event, "$")))
+    assert read == event
+
+
+@given(
+    issue=values_of(Issue),
+    picked=st.integers(min_value=0),
+    change=st.sampled_from(["drop", "null", "list", "text", "number", "tag"]),
+)
+def test_a_document_changed_anywhere_is_read_or_refused_as_the_general_rules_do(
+    issue: Issue, picked: int, change: str
+) -> None:
+    data = json.loads(_general_text(issue, Issue))
+    paths = _keys(data)
+    *outer, key = paths[picked % len(paths)]
+    holder = data
+    for step in outer:
+        holder = holder[step]
+    if change == "drop":
+        del holder[key]
+    elif change == "tag":
+        holder["__type__"] = "Gone"
+    else:
+        holder[key] = {"null": None, "list": [], "text": "x", "number": 7}[change]
+    assert _outcome(decode, data, Issue) == _outcome(_codec._decode, data, Issue, "$")
+
+
+def _instances(value: object) -> list[object]:
+    """Return ``value`` and every attrs instance inside it, in its fields and their items."""
+    if isinstance(value, tuple):
+        return [found for item in value for found in _instances(item)]
+    if not attrs.has(type(value)):
+        return []
+    inner = [_instances(getattr(value, field.name)) for field in attrs.fields(type(value))]
+    return [value, *(found for each in inner for found in each)]
+
+
+WRONG_VALUES = [None, 7, "x", (), [], {}, 1.5, True, AT.replace(tzinfo=None), Colour.RED]
+
+
+@pytest.mark.parametrize(
+    ("value", "hint"),
+    [
+        (populated_issue("ISS-2026-00003"), Issue),
+        (open_issue(number="ISS-2026-00004", subject="s", raised_by="a@b.c", at=AT).issue, Issue),
+        (populated_entry(), ThreadEntry),
+        (IssueOpened(number="ISS-1", at=AT, actor=CUSTOMER, subject="s", raised_by="a@b.c"), Event),
+    ],
+)
+def test_a_field_of_the_wrong_type_anywhere_is_written_or_refused_as_the_general_rules_do(
+    value: object, hint: type
+) -> None:
+    for instance in _instances(value):
+        for field in attrs.fields(type(instance)):
+            kept = getattr(instance, field.name)
+            for wrong in WRONG_VALUES:
+                object.__setattr__(instance, field.name, wrong)  # past the validators, as a bug
+                assert _outcome(encode, value, hint, "issue") == _outcome(
+                    _codec._encode, value, hint, "issue"
+                ), (type(instance).__qualname__, field.name, wrong)
+            object.__setattr__(instance, field.name, kept)
+
+
+@attrs.frozen(kw_only=True)
+class Node:
+    label: Mood
+    children: tuple[Node, ...] = ()
+    parent: Node | None = None
+
+
+def test_a_type_that_names_itself_is_coded_as_the_general_rules_do() -> None:
+    leaf = Node(label=Mood.CALM)
+    tree = Node(label=Mood.ANGRY, children=(leaf, Node(label=Mood.CALM, parent=leaf)))
+    data = encode(tree, Node)
+    assert json.dumps(data) == json.dumps(_codec._encode(tree, Node, "$"))
+    assert decode(data, Node) == tree == _codec._decode(data, Node, "$")
+
+
+@given(at=st.datetimes(timezones=st.sampled_from([UTC, BERLIN, ZoneInfo("Asia/Kolkata")])))
+def test_an_instant_in_a_field_is_written_in_utc_whatever_its_zone_and_kind(at: datetime) -> None:
+    as_pendulum = pendulum.instance(at, tz=pendulum.timezone(str(at.tzinfo)))
+    for value in (at, as_pendulum, in_utc(at)):
+        pause = Pause(start=value, end=value)
+        written = encode(pause, Pause)
+        assert written == _codec._encode(pause, Pause, "$")
+        expected = datetime.isoformat(datetime.astimezone(value, UTC))  # the instant it means
+        assert written["start"] == written["end"] == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    ['{"a":[1,"é"]}', b'{"a":1}', '\ufeff{"a":1}', b"\xef\xbb\xbf{}", "{", "  [1, 2]  ", "1 2"],
+)
+def test_json_value_reads_and_refuses_as_json_loads_does(text: str | bytes) -> None:
+    assert _outcome(json_value, text) == _outcome(json.loads, text)
+
+
+@given(data=st.recursive(st.none() | st.booleans() | st.floats() | st.text(), st.lists))
+def test_json_text_writes_what_json_dumps_with_its_options_writes(data: object) -> None:
+    assert json_text(data) == json.dumps(data, separators=(",", ":"), ensure_ascii=False)

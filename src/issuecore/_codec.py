@@ -17,7 +17,12 @@ and ``Any`` (JSON values as they are).
 The adapters share the helpers at the end: an issue's document (its version
 lives in a column), a thread entry's document with the attachment bytes kept
 apart for a binary column, and instants as integer microseconds since
-1970-01-01 UTC.
+1970-01-01 UTC. :func:`json_text` and :func:`json_value` write and read the
+JSON text of every document, one encoder and one decoder for every call.
+
+An attrs class is coded by a function generated for its fields (see "generated
+coders" below); the general rules, which look at the hints at every value,
+explain every refusal and are what the tests compare the generated coders with.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import base64
 import enum
 import functools
 import json
+import keyword
 import types
 import typing
 from collections.abc import (
@@ -46,7 +52,14 @@ from zoneinfo import ZoneInfo
 import attrs
 import pendulum
 
-from issuecore._clock_document import StoredClock, clock_from_stored, stored_clock
+from issuecore._clock_document import (
+    StoredClock,
+    clock_from_fields,
+    clock_from_stored,
+    stored_clock,
+    stored_clock_fields,
+)
+from issuecore._evolve import evolve
 from issuecore._instants import in_utc, require_aware
 from issuecore._model import Attachment, Issue, ThreadEntry
 from issuecore._sla.clock import SlaClock
@@ -62,6 +75,8 @@ __all__ = [
     "from_micros",
     "issue_document",
     "issue_from_document",
+    "json_text",
+    "json_value",
     "loads",
     "to_micros",
 ]
@@ -75,16 +90,35 @@ _MICROSECONDS = timedelta(microseconds=1)
 _STORED_AS: dict[type, tuple[type, Callable[[Any], Any], Callable[[Any], Any]]] = {
     SlaClock: (StoredClock, stored_clock, clock_from_stored),
 }
+# The same through the shape's fields by name, which the compiled coders take without
+# making the shape: (to fields, from fields). Making the shape only turns its instants
+# into UTC, which changes no instant's text and which every decoded instant is already.
+_STORED_FIELDS: dict[type, tuple[Callable[[Any], dict[str, Any]], Callable[[Any], Any]]] = {
+    SlaClock: (stored_clock_fields, clock_from_fields),
+}
+
+
+# The compact JSON text of a value, as json.dumps with these options writes it: one
+# encoder for every call (json.dumps given options makes a new one each time).
+json_text: Callable[[Any], str] = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+_JSON_DECODER = json.JSONDecoder()
+
+
+def json_value(text: str | bytes) -> Any:
+    """Return the value of the JSON ``text``, as :func:`json.loads` does."""
+    if type(text) is str and not text.startswith("\ufeff"):
+        return _JSON_DECODER.decode(text)
+    return json.loads(text)  # bytes, or the byte order mark json.loads refuses
 
 
 def dumps(value: object) -> str:
     """Return the compact JSON text of the attrs instance ``value``."""
-    return json.dumps(encode(value, type(value)), separators=(",", ":"), ensure_ascii=False)
+    return json_text(encode(value, type(value)))
 
 
 def loads(cls: type[T], text: str | bytes) -> T:
     """Return the ``cls`` instance that :func:`dumps` wrote as ``text``."""
-    result: T = decode(json.loads(text), cls)
+    result: T = decode(json_value(text), cls)
     return result
 
 
@@ -374,11 +408,22 @@ def _decode_scalar(data: Any, hint: type, path: str) -> Any:
 
 def _encode_datetime(value: Any, path: str) -> str:
     if type(value) is pendulum.DateTime and value.tzinfo is pendulum.UTC:
-        # In UTC already: what astimezone(UTC) would give, written from its fields
-        # (the isoformat of the instant itself asks its zone for the offset).
-        return f"{_naive(value).isoformat()}+00:00"
+        return _utc_text(value)
     require_aware(path, value)
     return str(value.astimezone(UTC).isoformat())
+
+
+def _utc_text(value: datetime) -> str:
+    """Return the ISO text of ``value`` in UTC, ``value`` being in UTC already.
+
+    What ``astimezone(UTC).isoformat()`` would give, written from its date and
+    its wall time (the isoformat of the instant itself asks its zone for the offset).
+    """
+    return f"{_date_text(value)}T{_time_of_day(value).isoformat()}+00:00"
+
+
+_date_text = date.isoformat
+_time_of_day = datetime.time
 
 
 def _decode_datetime(data: Any) -> datetime:
@@ -459,7 +504,7 @@ _Coder = Callable[[Any], Any]
 _ENCODERS: dict[object, _Coder] = {}
 _DECODERS: dict[object, _Coder] = {}
 _TAGGED_ENCODERS: dict[type, _Coder] = {}
-_FIELD_DECODERS: dict[type, tuple[tuple[str, str, _Coder], ...]] = {}
+_FIELD_DECODERS: dict[type, _Coder] = {}
 
 
 class _RefusedError(Exception):
@@ -477,15 +522,43 @@ def _same_value(value: object) -> Any:
 def _encoder(hint: object) -> _Coder:
     coder = _ENCODERS.get(hint)
     if coder is None:
-        coder = _ENCODERS[hint] = _compile_encoder(hint)
+        coder = _compiled(_ENCODERS, hint, _compile_encoder)
     return coder
 
 
 def _decoder(hint: object) -> _Coder:
     coder = _DECODERS.get(hint)
     if coder is None:
-        coder = _DECODERS[hint] = _compile_decoder(hint)
+        coder = _compiled(_DECODERS, hint, _compile_decoder)
     return coder
+
+
+def _compiled(
+    coders: dict[object, _Coder], hint: object, compile_coder: Callable[[Any], _Coder]
+) -> _Coder:
+    """Compile the coder of ``hint`` into ``coders``; a field naming ``hint`` finds a stand-in."""
+    coders[hint] = _Pending(coders, hint)
+    try:
+        coder = compile_coder(hint)
+    except BaseException:
+        del coders[hint]
+        raise
+    coders[hint] = coder
+    return coder
+
+
+class _Pending:
+    """The coder of a hint that is being compiled, for a type that names itself (a tree)."""
+
+    def __init__(self, coders: dict[object, _Coder], hint: object) -> None:
+        self._coders = coders
+        self._hint = hint
+
+    def __call__(self, value: object) -> Any:
+        coder = self._coders.get(self._hint)
+        if coder is None or coder is self:  # still compiling (another thread), or it failed
+            raise _RefusedError
+        return coder(value)
 
 
 def _encode_str(value: object) -> str:
@@ -554,7 +627,18 @@ def _compile_encoder(hint: object) -> _Coder:
 
 def _stored_encoder(hint: type) -> _Coder:
     shape, to_shape, _ = _STORED_AS[hint]
-    encode_shape = _attrs_encoder(shape)
+    by_fields = _STORED_FIELDS.get(hint)
+    if by_fields is not None:
+        to_fields = by_fields[0]
+        encode_fields = _generated_encoder(shape, tag=None, other=None, from_fields=True)
+
+        def encode_by_fields(value: object) -> Any:
+            if not isinstance(value, hint):
+                raise _RefusedError
+            return encode_fields(to_fields(value))
+
+        return encode_by_fields
+    encode_shape = _encoder(shape)
 
     def encode_stored(value: object) -> Any:
         if not isinstance(value, hint):
@@ -565,42 +649,21 @@ def _stored_encoder(hint: type) -> _Coder:
 
 
 def _attrs_encoder(hint: type) -> _Coder:
-    fields: tuple[tuple[str, _Coder], ...] | None = (
-        None  # at the first call: they may name ``hint``
-    )
-
-    def encode_attrs(value: object) -> dict[str, Any]:
-        nonlocal fields
-        if type(value) is not hint:
-            if not isinstance(value, hint):
-                raise _RefusedError
-            tagged: dict[str, Any] = _tagged_encoder(type(value))(value)
-            return tagged
-        if fields is None:
-            fields = _field_encoders(hint)
-        return {name: coder(getattr(value, name)) for name, coder in fields}
-
-    return encode_attrs
+    return _generated_encoder(hint, tag=None, other=functools.partial(_encode_subclass, hint))
 
 
-def _field_encoders(cls: type) -> tuple[tuple[str, _Coder], ...]:
-    return tuple((name, _encoder(field_hint)) for name, _, field_hint in _init_fields(cls))
+def _encode_subclass(hint: type, value: object) -> Any:
+    """Encode ``value``, declared as ``hint`` and not of that exact class: tagged, if a subclass."""
+    if not isinstance(value, hint):
+        raise _RefusedError
+    return _tagged_encoder(type(value))(value)
 
 
 def _tagged_encoder(cls: type) -> _Coder:
     """Return the encoder of ``cls`` given where a base class is declared: tagged with its name."""
     coder = _TAGGED_ENCODERS.get(cls)
     if coder is None:
-        tag = cls.__qualname__
-        fields = _field_encoders(cls)
-
-        def encode_tagged(value: object) -> dict[str, Any]:
-            result: dict[str, Any] = {_TYPE_TAG: tag}
-            for name, field_coder in fields:
-                result[name] = field_coder(getattr(value, name))
-            return result
-
-        coder = _TAGGED_ENCODERS[cls] = encode_tagged
+        coder = _TAGGED_ENCODERS[cls] = _generated_encoder(cls, tag=cls.__qualname__, other=None)
     return coder
 
 
@@ -737,9 +800,7 @@ def _compile_decoder(hint: object) -> _Coder:
     if hint is None or hint is type(None):
         return _decode_none
     if isinstance(hint, type) and hint in _STORED_AS:
-        shape, _, from_shape = _STORED_AS[hint]
-        decode_shape = _attrs_decoder(shape)
-        return lambda data: from_shape(decode_shape(data))
+        return _stored_decoder(hint)
     if is_attrs:
         return _attrs_decoder(hint)  # type: ignore[arg-type]
     if origin is not None:
@@ -749,33 +810,45 @@ def _compile_decoder(hint: object) -> _Coder:
     return _refuse
 
 
+def _stored_decoder(hint: type) -> _Coder:
+    shape, _, from_shape = _STORED_AS[hint]
+    decode_shape = _decoder(shape)
+    by_fields = _STORED_FIELDS.get(hint)
+    if by_fields is None:
+        return lambda data: from_shape(decode_shape(data))
+    from_fields = by_fields[1]
+    decode_fields = _generated_decoder(shape, to_fields=True)
+
+    def decode_by_fields(data: object) -> Any:
+        fields = decode_fields(data)
+        if fields is None:  # not a plain document with every field
+            return from_shape(decode_shape(data))
+        return from_fields(fields)
+
+    return decode_by_fields
+
+
 def _attrs_decoder(hint: type) -> _Coder:
-    qualname = hint.__qualname__
-
-    def decode_attrs(data: object) -> Any:
-        if not isinstance(data, dict):
-            raise _RefusedError
-        cls = hint
-        tag = data.get(_TYPE_TAG)
-        if tag is not None and tag != qualname:
-            cls = _subclass_named(hint, tag, "$")
-        arguments = {
-            keyword: coder(data[name])
-            for name, keyword, coder in _field_decoders(cls)
-            if name in data
-        }
-        return cls(**arguments)
-
-    return decode_attrs
+    return _generated_decoder(hint)
 
 
-def _field_decoders(cls: type) -> tuple[tuple[str, str, _Coder], ...]:
-    fields = _FIELD_DECODERS.get(cls)
-    if fields is None:
-        fields = _FIELD_DECODERS[cls] = tuple(
-            (name, keyword, _decoder(field_hint)) for name, keyword, field_hint in _init_fields(cls)
-        )
-    return fields
+def _decode_other(hint: type, data: object) -> Any:
+    """Decode ``data`` stored for ``hint``: tagged with a subclass, not a plain dict, or partial."""
+    if not isinstance(data, dict):
+        raise _RefusedError
+    cls = hint
+    tag = data.get(_TYPE_TAG)
+    if tag is not None and tag != hint.__qualname__:
+        cls = _subclass_named(hint, tag, "$")
+    return _fields_decoder(cls)(data)
+
+
+def _fields_decoder(cls: type) -> _Coder:
+    """Return the decoder of ``cls`` from a dict that may lack some of its fields."""
+    coder = _FIELD_DECODERS.get(cls)
+    if coder is None:
+        coder = _FIELD_DECODERS[cls] = _generated_fields_decoder(cls)
+    return coder
 
 
 def _union_decoder(members: tuple[Any, ...]) -> _Coder:
@@ -842,6 +915,217 @@ def _scalar_decoder(hint: type) -> _Coder:
     return _refuse
 
 
+# --- generated coders of attrs classes ---------------------------------------------
+# The coder of an attrs class is a function written for its fields, its source
+# built and compiled once per class (as attrs writes ``__init__``): each field is
+# read by name and its common cases (text, None, instants, spans, enums, empty
+# tuples and mappings) are coded inline, the rest by the field's compiled coder.
+# Each inline case does exactly what that coder would, so the two agree by
+# construction, and the tests compare both with the general rules.
+
+
+class _Source:
+    """The source of generated coders and the objects it refers to by name."""
+
+    def __init__(self) -> None:
+        self.namespace: dict[str, Any] = {}
+        self._names: dict[int, str] = {}
+        self._locals = 0
+
+    def name(self, value: object) -> str:
+        """Return the name ``value`` has in the generated source."""
+        known = self._names.get(id(value))
+        if known is None:
+            known = self._names[id(value)] = f"_{len(self._names)}"
+            self.namespace[known] = value  # kept alive, so its id is not reused
+        return known
+
+    def local(self) -> str:
+        """Return a new local name for an item of a collection."""
+        self._locals += 1
+        return f"item{self._locals}"
+
+    def function(self, name: str, cls: type, lines: list[str]) -> _Coder:
+        """Return the function ``name`` that ``lines`` define."""
+        code = compile("\n".join(lines), f"<issuecore codec of {cls.__qualname__}>", "exec")
+        exec(code, self.namespace)  # source written here from field names and hints only
+        coder: _Coder = self.namespace[name]
+        return coder
+
+
+def _generated_encoder(
+    cls: type, *, tag: str | None, other: _Coder | None, from_fields: bool = False
+) -> _Coder:
+    """Return the encoder of instances of ``cls``; any other value goes to ``other``.
+
+    With ``tag`` the document starts with it, as where a base class is declared.
+    ``from_fields`` encodes a dict of the fields by name instead of an instance.
+    """
+    source = _Source()
+    lines = ["def encode(value):"]
+    if other is not None:
+        lines += [
+            f"    if type(value) is not {source.name(cls)}:",
+            f"        return {source.name(other)}(value)",
+        ]
+    items = [] if tag is None else [f"{_TYPE_TAG!r}: {tag!r}"]
+    for index, (name, _, hint) in enumerate(_init_fields(cls)):
+        if from_fields:
+            read = f"value[{name!r}]"
+        elif _is_plain_name(name):
+            read = f"value.{name}"
+        else:
+            read = f"getattr(value, {name!r})"
+        lines.append(f"    value{index} = {read}")
+        items.append(f"{name!r}: {_encoding(hint, f'value{index}', source)}")
+    lines.append(f"    return {{{', '.join(items)}}}")
+    return source.function("encode", cls, lines)
+
+
+def _generated_decoder(cls: type, *, to_fields: bool = False) -> _Coder:
+    """Return the decoder of ``cls`` from its document with every field and no tag.
+
+    Any other document goes to the general decoder of attrs classes, or with
+    ``to_fields`` makes it return None; ``to_fields`` returns the fields by name
+    in a dict instead of an instance.
+    """
+    source = _Source()
+    other = "None" if to_fields else f"{source.name(functools.partial(_decode_other, cls))}(data)"
+    lines = [
+        "def decode(data):",
+        f"    if type(data) is not dict or {_TYPE_TAG!r} in data:",
+        f"        return {other}",
+        "    try:",
+    ]
+    arguments = []
+    fields = _init_fields(cls)
+    for index, (name, alias, hint) in enumerate(fields):
+        lines.append(f"        value{index} = data[{name!r}]")
+        decoded = _decoding(hint, f"value{index}", source)
+        arguments.append(f"{name!r}: {decoded}" if to_fields else _argument(alias, decoded))
+    if not fields:
+        lines.append("        pass")
+    lines += [
+        "    except KeyError:  # written before a field was added",
+        f"        return {other}",
+        f"    return {{{', '.join(arguments)}}}"
+        if to_fields
+        else f"    return {source.name(cls)}({', '.join(arguments)})",
+    ]
+    return source.function("decode", cls, lines)
+
+
+def _generated_fields_decoder(cls: type) -> _Coder:
+    """Return the decoder of ``cls`` from a dict: a missing field takes its default."""
+    source = _Source()
+    lines = ["def decode(data):", "    arguments = {}"]
+    for name, alias, hint in _init_fields(cls):
+        lines += [
+            f"    if {name!r} in data:",
+            f"        value = data[{name!r}]",
+            f"        arguments[{alias!r}] = {_decoding(hint, 'value', source)}",
+        ]
+    lines.append(f"    return {source.name(cls)}(**arguments)")
+    return source.function("decode", cls, lines)
+
+
+def _is_plain_name(name: str) -> bool:
+    return name.isidentifier() and not keyword.iskeyword(name)
+
+
+def _argument(name: str, expression: str) -> str:
+    return f"{name}={expression}" if _is_plain_name(name) else f"**{{{name!r}: {expression}}}"
+
+
+def _encoding(hint: object, value: str, source: _Source) -> str:
+    """Return an expression that encodes the local ``value`` as ``_encoder(hint)`` does."""
+    call = f"{source.name(_encoder(hint))}({value})"
+    if hint is str or hint is int or hint is bool:
+        return f"({value} if type({value}) is {hint.__name__} else {call})"
+    origin, _ = _shape(hint)
+    arguments = typing.get_args(hint)
+    if origin is typing.Literal:
+        return value
+    if origin is typing.Union or origin is types.UnionType:
+        present = [member for member in arguments if member is not type(None)]
+        if len(present) == 1 and len(present) < len(arguments):
+            return f"(None if {value} is None else {_encoding(present[0], value, source)})"
+    elif origin is tuple and len(arguments) == 2 and arguments[1] is Ellipsis:
+        item = source.local()
+        each = f"[{_encoding(arguments[0], item, source)} for {item} in {value}]"
+        return f"(({each} if {value} else []) if type({value}) is tuple else {call})"
+    elif origin in (dict, Mapping) or origin in _ABSTRACT_MAPPINGS:
+        empty = "{}" if arguments and arguments[0] is str else "[]"
+        return f"({empty} if type({value}) is dict and not {value} else {call})"
+    elif hint is datetime:
+        # _utc_text inline, for the domain's own form of an instant
+        kind, zone = source.name(pendulum.DateTime), source.name(pendulum.UTC)
+        day, wall_time = source.name(_date_text), source.name(_time_of_day)
+        text = f"f'{{{day}({value})}}T{{{wall_time}({value}).isoformat()}}+00:00'"
+        return f"({text} if type({value}) is {kind} and {value}.tzinfo is {zone} else {call})"
+    elif hint is timedelta:
+        micros = f"({value}.days * 86400 + {value}.seconds) * 1000000 + {value}.microseconds"
+        return f"({micros} if type({value}) is {source.name(timedelta)} else {call})"
+    elif isinstance(hint, enum.EnumMeta) and _plain_values(hint):
+        return f"({value}._value_ if type({value}) is {source.name(hint)} else {call})"
+    return call
+
+
+def _decoding(hint: object, value: str, source: _Source) -> str:
+    """Return an expression that decodes the local ``value`` as ``_decoder(hint)`` does."""
+    call = f"{source.name(_decoder(hint))}({value})"
+    if hint is str or hint is int or hint is bool:
+        return f"({value} if {value} is not None else {call})"
+    origin, _ = _shape(hint)
+    arguments = typing.get_args(hint)
+    if hint is Any or hint is object or origin is typing.Literal:
+        return value
+    if origin is typing.Union or origin is types.UnionType:
+        present = [member for member in arguments if member is not type(None)]
+        if len(present) == 1:
+            if present[0] is str or present[0] is int or present[0] is bool:
+                return value  # None as None, anything else as it is
+            return f"(None if {value} is None else {_decoding(present[0], value, source)})"
+    elif origin is tuple and len(arguments) == 2 and arguments[1] is Ellipsis:
+        item = source.local()
+        each = f"tuple([{_decoding(arguments[0], item, source)} for {item} in {value}])"
+        return f"(() if type({value}) is list and not {value} else {each})"
+    elif origin in (dict, Mapping) or origin in _ABSTRACT_MAPPINGS:
+        return f"({{}} if type({value}) is dict and not {value} else {call})"
+    elif hint is datetime:
+        return f"({source.name(_instant_of_text)}({value}) if type({value}) is str else {call})"
+    elif hint is timedelta:
+        return f"({source.name(timedelta)}(0, 0, {value}) if type({value}) is int else {call})"
+    elif isinstance(hint, enum.EnumMeta):
+        members = _members_by_value(hint)
+        if members is not None:
+            known = source.name(members)
+            return f"({known}[{value}] if {value} in {known} else {call})"
+    return call
+
+
+def _plain_values(hint: enum.EnumMeta) -> bool:
+    """Return whether every member's value is stored as it is (text, a number, a bool, None)."""
+    members: dict[str, Any] = dict(hint.__members__)
+    return all(type(member._value_) in _PLAIN_TYPES for member in members.values())
+
+
+_PLAIN_TYPES = (str, int, float, bool, type(None))
+
+
+def _members_by_value(hint: enum.EnumMeta) -> dict[Any, Any] | None:
+    """Return what ``hint(value)`` returns for each member's value, None refused; None if unsure."""
+    lookup: object = type(hint).__call__
+    made: object = hint.__new__
+    if lookup is not enum.EnumMeta.__call__ or made is not enum.Enum.__new__:
+        return None  # hint(value) may do something else
+    members: dict[str, Any] = dict(hint.__members__)
+    try:
+        return {member._value_: member for member in members.values() if member._value_ is not None}
+    except TypeError:  # an unhashable value
+        return None
+
+
 _ABSTRACT_SETS: tuple[type, ...] = (AbstractSet, MutableSet)
 _ABSTRACT_SEQUENCES: tuple[type, ...] = (*_ABSTRACT_SETS, Sequence, MutableSequence)
 _ABSTRACT_MAPPINGS: tuple[type, ...] = (MutableMapping,)
@@ -850,34 +1134,23 @@ _ABSTRACT_MAPPINGS: tuple[type, ...] = (MutableMapping,)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-_NAIVE_EPOCH = datetime(1970, 1, 1)
-
-
-def _naive(value: datetime) -> datetime:
-    """Return the wall time of ``value`` as a plain naive datetime."""
-    return datetime(
-        value.year,
-        value.month,
-        value.day,
-        value.hour,
-        value.minute,
-        value.second,
-        value.microsecond,
-    )
-
-
 def to_micros(name: str, value: datetime) -> int:
     """Return the aware ``value`` as integer microseconds since 1970-01-01 UTC."""
     if type(value) is pendulum.DateTime and value.tzinfo is pendulum.UTC:
-        # The domain's own form: counted from its wall time, which is UTC
+        # The domain's own form: counted from its day and wall time, which are UTC
         # (subtracting the aware instant asks its zone for the offset).
-        since = _naive(value) - _NAIVE_EPOCH
-    else:
-        require_aware(name, value)
-        # The stdlib subtraction, which gives a plain timedelta for a pendulum.DateTime
-        # too (its own gives a Duration), read as integers.
-        since = datetime.__sub__(value, _EPOCH)
+        seconds = value.hour * 3600 + value.minute * 60 + value.second
+        days = _day_number(value) - _EPOCH_DAY
+        return (days * 86_400 + seconds) * 1_000_000 + value.microsecond
+    require_aware(name, value)
+    # The stdlib subtraction, which gives a plain timedelta for a pendulum.DateTime
+    # too (its own gives a Duration), read as integers.
+    since = datetime.__sub__(value, _EPOCH)
     return (since.days * 86_400 + since.seconds) * 1_000_000 + since.microseconds
+
+
+_day_number = date.toordinal
+_EPOCH_DAY = date(1970, 1, 1).toordinal()
 
 
 def from_micros(value: int) -> datetime:
@@ -889,12 +1162,12 @@ def issue_document(issue: Issue) -> str:
     """Return the JSON document adapters store for ``issue`` (its version lives in a column)."""
     data = _storable(issue, Issue, "issue")
     data.pop("version", None)
-    return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    return json_text(data)
 
 
 def issue_from_document(document: str | bytes, *, version: int) -> Issue:
     """Return the issue stored as ``document`` with the stored ``version``."""
-    data = json.loads(document)
+    data = json_value(document)
     data["version"] = version
     issue: Issue = decode(data, Issue)
     return issue
@@ -927,10 +1200,8 @@ def entry_document(entry: ThreadEntry) -> tuple[str, list[tuple[str, bytes]]]:
             )
         described = _storable(attrs.evolve(attachment, data=b""), Attachment, "attachment")
         described.pop("data", None)
-        attachments.append(
-            (json.dumps(described, separators=(",", ":"), ensure_ascii=False), attachment.data)
-        )
-    return json.dumps(data, separators=(",", ":"), ensure_ascii=False), attachments
+        attachments.append((json_text(described), attachment.data))
+    return json_text(data), attachments
 
 
 def _storable(value: object, hint: type, name: str) -> Any:
@@ -953,8 +1224,10 @@ def entry_from_document(
     """Return the entry :func:`entry_document` split into ``document`` and ``attachments``."""
     files = []
     for described, data in attachments:
-        fields = json.loads(described)
+        fields = json_value(described)
         fields["data"] = ""
-        files.append(attrs.evolve(decode(fields, Attachment), data=bytes(data)))
-    entry: ThreadEntry = decode(json.loads(document), ThreadEntry)
-    return attrs.evolve(entry, attachments=tuple(files))
+        files.append(evolve(decode(fields, Attachment), data=bytes(data)))
+    entry: ThreadEntry = decode(json_value(document), ThreadEntry)
+    if not files and entry.attachments == ():
+        return entry  # what the evolve below would give again
+    return evolve(entry, attachments=tuple(files))

@@ -39,7 +39,7 @@ from typing import Any, TypeVar
 
 import attrs
 
-from issuecore._codec import decode, encode
+from issuecore._codec import decode, encode, json_text
 from issuecore._evolve import evolve
 from issuecore._instants import require_aware
 from issuecore._model import Event
@@ -121,7 +121,7 @@ def effect_items(
             id=new_effect_id(),
             kind=kind,
             number=number,
-            payload=json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode(),
+            payload=json_text(payload).encode(),
             created_at=now,
             next_attempt_at=now,
             claimed_by=owner,
