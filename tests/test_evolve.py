@@ -207,3 +207,12 @@ def test_the_instant_stays_utc_pendulum() -> None:
     assert type(evolved.updated_at) is type(
         attrs.evolve(issue, updated_at=evolved.updated_at).updated_at
     )
+
+
+def test_converters_run_in_the_fields_order_whatever_the_order_of_the_changes() -> None:
+    issue = an_issue()
+    # Both converters refuse; references is declared before fields, so attrs names it.
+    changes = {"fields": NAIVE, "references": "0"}
+    same_as_attrs(issue, changes)
+    with pytest.raises(ValueError, match="dictionary update sequence"):
+        evolve(issue, **changes)

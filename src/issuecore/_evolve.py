@@ -49,17 +49,17 @@ def evolve(instance: _T, **changes: Any) -> _T:
         return evolved
     copy_of, fields = plan
     copy: _T = copy_of(instance)
+    # As in __init__: converters in the fields' order, then validators in that order
+    # once every field is set (which of two bad values is named first).
+    named = changes if len(changes) == 1 else [name for name in fields if name in changes]
     checks = []
-    for name, value in changes.items():
+    for name in named:
         converter, validator, field = fields[name]
+        value = changes[name]
         value = value if converter is None else converter(value)
         _set(copy, name, value)
         if validator is not None:
             checks.append((field, validator, value))
-    # As in __init__: validators run once every field is set, in the fields' order.
-    if len(checks) > 1:
-        order = list(fields)
-        checks.sort(key=lambda check: order.index(check[0].name))
     for field, validator, value in checks:
         validator(copy, field, value)
     return copy
