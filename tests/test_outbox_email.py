@@ -17,8 +17,8 @@ from issuecore import Attachment, Issue, Status
 from issuecore.mail import InboundMessage
 from issuecore.mail._compose import compose_agent_reply, compose_auto_reply_bytes
 from issuecore.mail._parse import parse_message
+from issuecore.mail._plain import read_one_part
 from issuecore.mail._settings import MailSettings
-from issuecore.mail._stored import _read_plain
 from issuecore.ports import _READ, OutboxItem
 from strategies import raw_messages
 
@@ -160,7 +160,7 @@ def test_an_automatic_reply_is_read_back_without_the_parser() -> None:
     )
     assert composed is not None
     payload = composed[1]
-    read = _read_plain(payload, _READ)
+    read = read_one_part(payload, _READ)
     assert read is not None  # the plain reading, not the parser
     assert vars(read).keys() == vars(BytesParser(policy=_READ).parsebytes(payload)).keys()
     _assert_read_as_standard(payload)
@@ -169,7 +169,7 @@ def test_an_automatic_reply_is_read_back_without_the_parser() -> None:
 @pytest.mark.parametrize(
     "raw",
     [
-        b"Subject: a\r\n\r\nbody\r\n",  # carriage returns
+        b"Subject: a\r\n\nbody\n",  # line ends mixed
         b"From someone Mon Mar  2 09:00:00 2026\nSubject: a\n\nbody\n",  # envelope line
         b" Subject: a\n\nbody\n",  # a continuation first
         b"Subject a\n\nbody\n",  # no colon
@@ -179,5 +179,5 @@ def test_an_automatic_reply_is_read_back_without_the_parser() -> None:
     ],
 )
 def test_what_is_not_plain_is_left_to_the_parser(raw: bytes) -> None:
-    assert _read_plain(raw, _READ) is None
+    assert read_one_part(raw, _READ) is None
     _assert_read_as_standard(raw)

@@ -77,6 +77,7 @@ def test_a_corpus_message_reads_the_same_by_the_general_path(
     monkeypatch.setattr(_parse, "_POLICY", email.policy.default)
     monkeypatch.setattr(_parse, "_PARSER", BytesParser(policy=email.policy.default))
     monkeypatch.setattr(_parse, "_FEED_PARSER", email.feedparser.BytesFeedParser)
+    monkeypatch.setattr(_parse, "_ONE_PART", lambda data, policy: None)
     general = parse_message(raw)
     assert fast == general
     assert again == general

@@ -34,9 +34,10 @@ import mimetypes
 import quopri
 import re
 import unicodedata
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta, timezone
 from email.parser import BytesParser
+from email.policy import Policy
 from email.utils import parsedate_to_datetime
 from types import MappingProxyType
 from typing import Final
@@ -62,6 +63,7 @@ from issuecore.mail._headers import (
 )
 from issuecore.mail._html import html_to_text
 from issuecore.mail._mailboxes import read_mailboxes
+from issuecore.mail._plain import read_one_part
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
@@ -154,6 +156,8 @@ _PARSER: Final = BytesParser(policy=_POLICY)
 # The standard feed parser, without a regular expression compiled for every boundary
 _FEED_PARSER: Final = BytesFeedParser
 _FEED: Final = 64 * 1024
+# One text part under plain header lines, read as the feed parser reads it, without it
+_ONE_PART: Final[Callable[[bytes, Policy], email.message.Message | None]] = read_one_part
 # What the parser notes of a header block with a line that is no header line in it
 _HEADER_BLOCK_DEFECTS: Final = (
     email.errors.MissingHeaderBodySeparatorDefect,
@@ -282,6 +286,9 @@ def parse_message(
 
 
 def _parse_bytes(data: bytes) -> email.message.Message:
+    message = _ONE_PART(data, _POLICY)
+    if message is not None:
+        return message
     # Fed in pieces: ``BytesParser.parsebytes`` holds the whole message as text, and
     # again as a buffer of four bytes a character, near eight times its size at peak.
     parser = _FEED_PARSER(policy=_POLICY)

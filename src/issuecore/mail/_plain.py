@@ -1,0 +1,68 @@
+"""A one-part message read as the feed parser reads it, without the feed parser.
+
+Most mail is one text part under a header block of plain ``Name: value``
+lines: every automatic reply the desk writes, and most of what customers
+send. For that shape :func:`read_one_part` builds the message the standard
+parser builds, line for line as its feed parser reads it: the message class
+of the policy, each header kept raw through the policy's
+``header_source_parse`` (a folded value with its line breaks), the body the
+text after the empty line. The parser walks such a message a line at a time
+through generators; this reads it with a few string operations.
+
+Anything else is left to the parser: a multipart or ``message/*`` part; a
+header block with a line the parser would note a defect for (no colon, an
+empty name, a name of other characters, a continuation first, an envelope
+``From`` line) or without an empty line after it; line ends mixed or other
+than ``\\n`` or ``\\r\\n``; a message over :data:`LARGEST`, which the parser
+reads in pieces.
+"""
+
+from __future__ import annotations
+
+import email.message
+import re
+from email.policy import Policy
+from typing import Final
+
+__all__ = ["LARGEST", "read_one_part"]
+
+LARGEST: Final = 1024 * 1024
+
+# A header line as the feed parser knows one: a name of printable characters but
+# the colon, then the colon; or a continuation line, starting with a blank.
+_HEADER_LINE: Final = re.compile(r"[\041-\071\073-\176]+:|[\t ]")
+
+
+def read_one_part(data: bytes, policy: Policy) -> email.message.Message | None:
+    """Return ``data`` as the feed parser with ``policy`` reads it, or ``None`` if not one part."""
+    if len(data) > LARGEST or data.startswith((b"From ", b" ", b"\t")):
+        return None
+    newline = "\n"
+    if b"\r" in data:
+        # Every line ended by CRLF, as mail on the wire: the same lines, two characters longer.
+        crlf = data.count(b"\r\n")
+        if crlf != data.count(b"\r") or crlf != data.count(b"\n"):
+            return None
+        newline = "\r\n"
+    encoded = newline.encode("ascii")
+    end = data.find(encoded * 2)
+    if end < 0:
+        return None
+    # As the bytes parser reads: ASCII, any other byte kept as a surrogate.
+    head = data[: end + len(encoded)].decode("ascii", "surrogateescape").split(newline)[:-1]
+    factory = policy.message_factory or email.message.Message
+    message = factory(policy=policy)
+    group: list[str] = []
+    for line in head:
+        if not _HEADER_LINE.match(line):
+            return None  # the parser would note a defect here: let it
+        if line[0] not in " \t" and group:
+            message.set_raw(*policy.header_source_parse(group))
+            group = []
+        group.append(line + newline)
+    if group:
+        message.set_raw(*policy.header_source_parse(group))
+    if message.get_content_maintype() in ("multipart", "message"):
+        return None
+    message.set_payload(data[end + 2 * len(encoded) :].decode("ascii", "surrogateescape"))
+    return message
