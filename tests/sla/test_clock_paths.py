@@ -20,6 +20,7 @@ from issuecore._sla.clock import (
     SlaRole,
     TargetState,
     _just_after,
+    _start_by_observing,
     observe,
     retarget,
     start_clock,
@@ -351,3 +352,53 @@ def test_a_period_ending_at_the_response_keeps_its_recorded_time_on_a_changed_ca
     clock = moved(responding_in(10), SlaRole.PAUSED, monday(10), responded=True)
     assert clock.response.done_at == monday(10)
     assert clock.judged_deadline(late, clock.response) == tuesday(11, 30)
+
+
+_CALENDARS = st.sampled_from(
+    [
+        None,
+        OFFICE,
+        BusinessCalendar(timezone="Europe/Berlin", hours={"sun": [("01:00", "02:30")]}),
+        BusinessCalendar(
+            timezone="America/New_York",
+            hours={day: [("22:00", "24:00"), ("00:00", "06:00")] for day in ("mon", "tue")},
+        ),
+    ]
+)
+
+
+@given(
+    calendar=_CALENDARS,
+    at=st.datetimes(
+        min_value=datetime(2020, 1, 1),
+        max_value=datetime(2030, 1, 1),
+        timezones=st.sampled_from([UTC, pendulum.timezone("Europe/Berlin")]),
+    ),
+    response=st.timedeltas(min_value=timedelta(seconds=1), max_value=timedelta(days=30)),
+    resolution=st.none()
+    | st.timedeltas(min_value=timedelta(seconds=1), max_value=timedelta(days=60)),
+    role=st.sampled_from(list(SlaRole)),
+)
+@example(calendar=None, at=T0, response=10 * H, resolution=None, role=SlaRole.RUNNING)
+@example(calendar=OFFICE, at=T0, response=10 * H, resolution=12 * H, role=SlaRole.PAUSED)
+def test_a_clock_started_at_once_is_the_paused_clock_observed_into_its_role(
+    calendar: BusinessCalendar | None,
+    at: datetime,
+    response: timedelta,
+    resolution: timedelta | None,
+    role: SlaRole,
+) -> None:
+    terms = attrs.evolve(ON_OFFICE_HOURS, calendar=calendar)
+    made = start_clock(
+        terms, priority="Medium", response=response, resolution=resolution, role=role, at=at
+    )
+    observed = _start_by_observing(
+        terms, priority="Medium", response=response, resolution=resolution, role=role, at=at
+    )
+    assert made == observed
+    for mine, theirs in zip(
+        attrs.astuple(made, recurse=False), attrs.astuple(observed, recurse=False), strict=True
+    ):
+        assert type(mine) is type(theirs)
+    for state in (made.response, made.resolution):
+        assert state.due_by is None or state.due_by.tzinfo is pendulum.UTC

@@ -448,6 +448,35 @@ def start_clock(
 ) -> SlaClock:
     """Return a clock started at ``at`` with nothing consumed, in the given role."""
     require_aware("at", at)
+    if role is SlaRole.RUNNING or role is SlaRole.PAUSED:
+        # What observing the paused clock into ``role`` at ``at`` gives, made at once: no time
+        # has passed to consume or hold, and only a running clock has deadlines.
+        clock = SlaClock(
+            agreement=terms.name,
+            priority=priority,
+            response=TargetState(name=SlaTargetName.RESPONSE, target=response),
+            resolution=TargetState(name=SlaTargetName.RESOLUTION, target=resolution),
+            started_at=at,
+            role=role,
+            running_since=at if role is SlaRole.RUNNING else None,
+            paused_since=at if role is SlaRole.PAUSED else None,
+        )
+        return _with_deadlines(clock, terms.business_time)
+    return _start_by_observing(
+        terms, priority=priority, response=response, resolution=resolution, role=role, at=at
+    )
+
+
+def _start_by_observing(
+    terms: ClockTerms,
+    *,
+    priority: str,
+    response: timedelta,
+    resolution: timedelta | None,
+    role: SlaRole,
+    at: datetime,
+) -> SlaClock:
+    """Return :func:`start_clock`'s clock, made paused and observed into ``role`` at ``at``."""
     clock = SlaClock(
         agreement=terms.name,
         priority=priority,
