@@ -392,9 +392,7 @@ def test_a_clock_started_at_once_is_the_paused_clock_observed_into_its_role(
     made = start_clock(
         terms, priority="Medium", response=response, resolution=resolution, role=role, at=at
     )
-    observed = _start_by_observing(
-        terms, priority="Medium", response=response, resolution=resolution, role=role, at=at
-    )
+    observed = _start_by_observing(terms, "Medium", response, resolution, role=role, at=at)
     assert made == observed
     for mine, theirs in zip(
         attrs.astuple(made, recurse=False), attrs.astuple(observed, recurse=False), strict=True

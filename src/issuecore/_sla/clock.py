@@ -451,43 +451,46 @@ def start_clock(
     if role is SlaRole.RUNNING or role is SlaRole.PAUSED:
         # What observing the paused clock into ``role`` at ``at`` gives, made at once: no time
         # has passed to consume or hold, and only a running clock has deadlines.
-        clock = SlaClock(
-            agreement=terms.name,
-            priority=priority,
-            response=TargetState(name=SlaTargetName.RESPONSE, target=response),
-            resolution=TargetState(name=SlaTargetName.RESOLUTION, target=resolution),
-            started_at=at,
-            role=role,
-            running_since=at if role is SlaRole.RUNNING else None,
-            paused_since=at if role is SlaRole.PAUSED else None,
-        )
+        clock = _fresh(terms, priority, response, resolution, role=role, at=at)
         return _with_deadlines(clock, terms.business_time)
-    return _start_by_observing(
-        terms, priority=priority, response=response, resolution=resolution, role=role, at=at
-    )
+    return _start_by_observing(terms, priority, response, resolution, role=role, at=at)
 
 
 def _start_by_observing(
     terms: ClockTerms,
-    *,
     priority: str,
     response: timedelta,
     resolution: timedelta | None,
+    *,
     role: SlaRole,
     at: datetime,
 ) -> SlaClock:
     """Return :func:`start_clock`'s clock, made paused and observed into ``role`` at ``at``."""
-    clock = SlaClock(
+    clock = _fresh(terms, priority, response, resolution, role=SlaRole.PAUSED, at=at)
+    moved, _ = observe(clock, terms, role=role, at=at)
+    return evolve(moved, hold_business=_ZERO, hold_elapsed=_ZERO)
+
+
+def _fresh(
+    terms: ClockTerms,
+    priority: str,
+    response: timedelta,
+    resolution: timedelta | None,
+    *,
+    role: SlaRole,
+    at: datetime,
+) -> SlaClock:
+    """Return a clock with nothing consumed, running or paused since ``at`` as ``role`` says."""
+    return SlaClock(
         agreement=terms.name,
         priority=priority,
         response=TargetState(name=SlaTargetName.RESPONSE, target=response),
         resolution=TargetState(name=SlaTargetName.RESOLUTION, target=resolution),
         started_at=at,
-        role=SlaRole.PAUSED,
-        paused_since=at,
+        role=role,
+        running_since=at if role is SlaRole.RUNNING else None,
+        paused_since=at if role is SlaRole.PAUSED else None,
     )
-    moved, _ = observe(clock, terms, role=role, at=at)
-    return evolve(moved, hold_business=_ZERO, hold_elapsed=_ZERO)
 
 
 def observe(
