@@ -143,6 +143,7 @@ def test_a_fixture_is_read_as_the_feed_parser_reads_it(path: str) -> None:
         b"Subject: a\n \n\nthe blank continuation belongs to the subject\n",
         b"Subject: a\n\n",
         b"Subject:\n\nempty value\n",
+        b"Subject:\t \ttabbed\nX:  \t\n\nbody\n",
     ],
 )
 def test_a_plain_message_is_read_without_the_parser(data: bytes) -> None:
@@ -197,3 +198,32 @@ def test_intake_reads_a_plain_message_without_the_feed_parser(
     assert isinstance(parsed, _parse.InboundMessage)
     assert parsed.text == "It broke.\n"
     assert parsed.subject == "Broken"
+
+
+class _MarkingPolicy(email.policy.EmailPolicy):
+    """A policy reading header sources its own way."""
+
+    def header_source_parse(self, sourcelines: list[str]) -> tuple[str, str]:
+        name, value = super().header_source_parse(sourcelines)
+        return name.upper(), f"[{value}]"
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"Subject: a\n folded\nTo: b@example.com\n\nbody\n",
+        b"Content-Type: text/plain\nContent-Type: multipart/mixed; boundary=b\n\nx\n",
+        b"Content-Type: multipart/mixed; boundary=b\nContent-Type: text/plain\n\nx\n",
+        b"Content-Type: Multipart/Mixed; boundary=b\n\n--b\n\nx\n--b--\n",
+        b"content-type: MESSAGE/rfc822\n\nSubject: inner\n\nx\n",
+        b"Content-Type: text/x-multipart-message\n\nthe words alone\n",
+    ],
+)
+def test_a_policy_reading_header_sources_its_own_way_is_followed(data: bytes) -> None:
+    policy = _MarkingPolicy()
+    read = read_one_part(data, policy)
+    parsed = fed(data, policy)
+    if read is not None:
+        assert state(read) == state(parsed)
+        assert all(name.isupper() for name in read)
+    assert_read_as_fed(data)

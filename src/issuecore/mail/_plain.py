@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import email.message
 import re
-from email.policy import Policy
+from email.policy import EmailPolicy, Policy, compat32
 from typing import Final
 
 __all__ = ["LARGEST", "read_one_part"]
@@ -31,6 +31,23 @@ LARGEST: Final = 1024 * 1024
 # A header line as the feed parser knows one: a name of printable characters but
 # the colon, then the colon; or a continuation line, starting with a blank.
 _HEADER_LINE: Final = re.compile(r"[\041-\071\073-\176]+:|[\t ]")
+
+
+_STOCK_SOURCE_PARSE: Final = frozenset(
+    {EmailPolicy.header_source_parse, type(compat32).header_source_parse}
+)
+
+
+def _source_field(lines: list[str], policy: Policy, *, stock: bool) -> tuple[str, str]:
+    """Return ``policy.header_source_parse(lines)``: the header's name and raw value."""
+    if not stock:
+        name, value = policy.header_source_parse(lines)
+        return name, value
+    name, value = lines[0].split(":", 1)
+    value = value.lstrip(" \t")
+    if len(lines) > 1:
+        value += "".join(lines[1:])
+    return name, value.rstrip("\r\n")
 
 
 def read_one_part(data: bytes, policy: Policy) -> email.message.Message | None:
@@ -52,17 +69,31 @@ def read_one_part(data: bytes, policy: Policy) -> email.message.Message | None:
     head = data[: end + len(encoded)].decode("ascii", "surrogateescape").split(newline)[:-1]
     factory = policy.message_factory or email.message.Message
     message = factory(policy=policy)
+    # The standard rule, written out (it runs per header): the name up to the first colon,
+    # the rest of the line without leading blanks, the continuation lines as they are.
+    stock = type(policy).header_source_parse in _STOCK_SOURCE_PARSE
+    fields: list[tuple[str, str]] = []
     group: list[str] = []
     for line in head:
         if not _HEADER_LINE.match(line):
             return None  # the parser would note a defect here: let it
         if line[0] not in " \t" and group:
-            message.set_raw(*policy.header_source_parse(group))
+            fields.append(_source_field(group, policy, stock=stock))
             group = []
         group.append(line + newline)
     if group:
-        message.set_raw(*policy.header_source_parse(group))
-    if message.get_content_maintype() in ("multipart", "message"):
+        fields.append(_source_field(group, policy, stock=stock))
+    content_type = None
+    for name, value in fields:
+        message.set_raw(name, value)
+        if content_type is None and name.lower() == "content-type":
+            content_type = value.lower()
+    # Only a type naming one of them can make the part one of them; the policy's reading decides.
+    if (
+        content_type is not None
+        and ("multipart" in content_type or "message" in content_type)
+        and message.get_content_maintype() in ("multipart", "message")
+    ):
         return None
     message.set_payload(data[end + 2 * len(encoded) :].decode("ascii", "surrogateescape"))
     return message
