@@ -54,17 +54,20 @@ def read_one_part(data: bytes, policy: Policy) -> email.message.Message | None:
     """Return ``data`` as the feed parser with ``policy`` reads it, or ``None`` if not one part."""
     if len(data) > LARGEST or data.startswith((b"From ", b" ", b"\t")):
         return None
-    newline = "\n"
-    if b"\r" in data:
-        # Every line ended by CRLF, as mail on the wire: the same lines, two characters longer.
-        crlf = data.count(b"\r\n")
-        if crlf != data.count(b"\r") or crlf != data.count(b"\n"):
-            return None
-        newline = "\r\n"
+    crlf = b"\r" in data
+    newline = "\r\n" if crlf else "\n"
     encoded = newline.encode("ascii")
     end = data.find(encoded * 2)
     if end < 0:
         return None
+    lowered = data[:end].lower()
+    if b"multipart" in lowered or b"message/" in lowered:
+        return None  # most likely a part of that kind: the parser reads it (at no loss of time)
+    if crlf:
+        # Every line ended by CRLF, as mail on the wire: the same lines, two characters longer.
+        pairs = data.count(b"\r\n")
+        if pairs != data.count(b"\r") or pairs != data.count(b"\n"):
+            return None
     # As the bytes parser reads: ASCII, any other byte kept as a surrogate.
     head = data[: end + len(encoded)].decode("ascii", "surrogateescape").split(newline)[:-1]
     factory = policy.message_factory or email.message.Message
