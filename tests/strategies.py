@@ -258,3 +258,42 @@ def sla_clocks(draw: st.DrawFn) -> SlaClock:
         reset_by=draw(optional_text),
         reset_reason=draw(optional_text),
     )
+
+
+# Header fields of plain one-part messages: common names, and values that are plain,
+# encoded, non-ASCII, empty, or name a content type of any kind.
+header_names = st.sampled_from(
+    [
+        "Subject",
+        "To",
+        "From",
+        "X-Odd",
+        "Content-Type",
+        "Content-Transfer-Encoding",
+        "MIME-Version",
+        "Received",
+    ]
+)
+header_values = st.one_of(
+    st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=30),
+    st.sampled_from(
+        [
+            "text/html; charset=utf-8",
+            "TEXT/Plain",
+            "multipart/mixed; boundary=b",
+            "Multipart/alternative; boundary=c",
+            "message/rfc822",
+            "message/delivery-status",
+            "application/pdf",
+            'text/plain; charset="utf-8"',
+            "=?utf-8?q?D=C3=A9j=C3=A0?=",
+            "Déjà vu",
+            "",
+            " ",
+        ]
+    ),
+)
+# A field as (name, value, what follows the value on its line: nothing or a folded line)
+header_fields = st.tuples(
+    header_names, header_values, st.sampled_from(["", "\n continued", "\n\tmore"])
+)

@@ -20,7 +20,7 @@ from issuecore.mail._parse import parse_message
 from issuecore.mail._plain import read_one_part
 from issuecore.mail._settings import MailSettings
 from issuecore.ports import _READ, OutboxItem
-from strategies import raw_messages
+from strategies import header_fields, raw_messages
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 FIXTURES = sorted((Path(__file__).parent / "mail" / "fixtures").glob("*.eml"))
@@ -118,27 +118,8 @@ def test_any_stored_bytes_read_back_as_the_standard_parser_reads_them(raw: bytes
     _assert_read_as_standard(raw)
 
 
-_NAMES = st.sampled_from(
-    ["Subject", "To", "From", "X-Odd", "Content-Type", "Content-Transfer-Encoding", "Received"]
-)
-_VALUES = st.one_of(
-    st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=30),
-    st.sampled_from(
-        [
-            "text/html; charset=utf-8",
-            "multipart/mixed; boundary=b",
-            "message/rfc822",
-            'text/plain; charset="utf-8"',
-            "=?utf-8?q?D=C3=A9j=C3=A0?=",
-            "Déjà vu",
-            "",
-        ]
-    ),
-)
-
-
 @given(
-    headers=st.lists(st.tuples(_NAMES, _VALUES, st.sampled_from(["", "\n continued", "\n\tmore"]))),
+    headers=st.lists(header_fields),
     body=st.binary(max_size=120),
 )
 def test_a_plain_stored_message_reads_back_as_the_standard_parser_reads_it(

@@ -14,6 +14,7 @@ from mail_support import FIXTURES
 
 from issuecore.mail import _parse
 from issuecore.mail._plain import LARGEST, read_one_part
+from strategies import header_fields
 
 POLICIES = {
     "intake": _parse._POLICY,
@@ -61,28 +62,6 @@ def assert_read_as_fed(data: bytes) -> bool:
     return taken.pop()
 
 
-_NAMES = st.sampled_from(
-    ["Subject", "To", "From", "X-Odd", "Content-Type", "Content-Transfer-Encoding", "MIME-Version"]
-)
-_VALUES = st.one_of(
-    st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=30),
-    st.sampled_from(
-        [
-            "text/html; charset=utf-8",
-            "TEXT/Plain",
-            "multipart/mixed; boundary=b",
-            "Multipart/alternative; boundary=c",
-            "message/rfc822",
-            "message/delivery-status",
-            "application/pdf",
-            'text/plain; charset="utf-8"',
-            "=?utf-8?q?D=C3=A9j=C3=A0?=",
-            "Déjà vu",
-            "",
-            " ",
-        ]
-    ),
-)
 _ODD_LINES = st.sampled_from(
     ["", " folded", "\tfolded", "no colon here", ": no name", "From me", "Na me: x", "é: x", " "]
 )
@@ -91,7 +70,8 @@ _ODD_LINES = st.sampled_from(
 @settings(max_examples=400)
 @given(
     headers=st.lists(
-        st.tuples(_NAMES, _VALUES, st.sampled_from(["", "\n continued", "\n\tmore"])), max_size=8
+        header_fields,
+        max_size=8,
     ),
     odd=st.lists(st.tuples(st.integers(0, 8), _ODD_LINES), max_size=2),
     body=st.binary(max_size=120),

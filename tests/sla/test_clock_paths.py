@@ -19,6 +19,7 @@ from issuecore._sla.clock import (
     SlaClock,
     SlaRole,
     TargetState,
+    _fresh,
     _just_after,
     _start_by_observing,
     observe,
@@ -392,7 +393,8 @@ def test_a_clock_started_at_once_is_the_paused_clock_observed_into_its_role(
     made = start_clock(
         terms, priority="Medium", response=response, resolution=resolution, role=role, at=at
     )
-    observed = _start_by_observing(terms, "Medium", response, resolution, role=role, at=at)
+    paused = _fresh(terms, "Medium", response, resolution, role=SlaRole.PAUSED, at=at)
+    observed = _start_by_observing(paused, terms, role=role)
     assert made == observed
     for mine, theirs in zip(
         attrs.astuple(made, recurse=False), attrs.astuple(observed, recurse=False), strict=True

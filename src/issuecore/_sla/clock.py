@@ -453,21 +453,14 @@ def start_clock(
         # has passed to consume or hold, and only a running clock has deadlines.
         clock = _fresh(terms, priority, response, resolution, role=role, at=at)
         return _with_deadlines(clock, terms.business_time)
-    return _start_by_observing(terms, priority, response, resolution, role=role, at=at)
+    paused = _fresh(terms, priority, response, resolution, role=SlaRole.PAUSED, at=at)
+    return _start_by_observing(paused, terms, role=role)
 
 
-def _start_by_observing(
-    terms: ClockTerms,
-    priority: str,
-    response: timedelta,
-    resolution: timedelta | None,
-    *,
-    role: SlaRole,
-    at: datetime,
-) -> SlaClock:
-    """Return :func:`start_clock`'s clock, made paused and observed into ``role`` at ``at``."""
-    clock = _fresh(terms, priority, response, resolution, role=SlaRole.PAUSED, at=at)
-    moved, _ = observe(clock, terms, role=role, at=at)
+def _start_by_observing(paused: SlaClock, terms: ClockTerms, *, role: SlaRole) -> SlaClock:
+    """Return :func:`start_clock`'s clock: the fresh ``paused`` clock observed into ``role``."""
+    assert paused.paused_since is not None
+    moved, _ = observe(paused, terms, role=role, at=paused.paused_since)
     return evolve(moved, hold_business=_ZERO, hold_elapsed=_ZERO)
 
 
