@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from issuecore import Attachment, Issue, Status
+from issuecore import Attachment, Issue, Status, ports
 from issuecore.mail import InboundMessage
 from issuecore.mail._compose import compose_agent_reply, compose_auto_reply_bytes
 from issuecore.mail._parse import parse_message
@@ -129,7 +129,9 @@ def test_a_plain_stored_message_reads_back_as_the_standard_parser_reads_it(
     _assert_read_as_standard(head.encode("utf-8") + b"\n" + body)
 
 
-def test_an_automatic_reply_is_read_back_without_the_parser() -> None:
+def test_an_automatic_reply_is_read_back_without_the_parser(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     settings = MailSettings(support_address="support@example.com", signing_key=b"k" * 32)
     inbound = parse_message(
         b"From: Ann <ann@customer.test>\nTo: support@example.com\nSubject: Broken\n"
@@ -145,6 +147,12 @@ def test_an_automatic_reply_is_read_back_without_the_parser() -> None:
     assert read is not None  # the plain reading, not the parser
     assert vars(read).keys() == vars(BytesParser(policy=_READ).parsebytes(payload)).keys()
     _assert_read_as_standard(payload)
+
+    def refuse(*_: object, **__: object) -> None:
+        raise AssertionError("the parser was asked")
+
+    monkeypatch.setattr(ports, "BytesParser", refuse)
+    assert str(_item(payload).email()["Subject"]) == "Re: Broken [#ISS-2026-00001]"
 
 
 @pytest.mark.parametrize(

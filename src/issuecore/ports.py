@@ -23,6 +23,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from email.message import EmailMessage
+from email.parser import BytesParser
 from typing import Protocol, runtime_checkable
 
 import attrs
@@ -36,7 +37,7 @@ from issuecore._instants import (
 from issuecore._model import Event, Issue, ThreadEntry
 from issuecore._queries import IssuePage, IssueQuery
 from issuecore.mail._headers import MimeHeaderFactory
-from issuecore.mail._stored import read_stored
+from issuecore.mail._plain import read_one_part
 
 __all__ = [
     "AgentAccount",
@@ -171,7 +172,11 @@ class OutboxItem:
         """Return the message parsed back from its bytes (mail only)."""
         if self.kind is not EffectKind.MAIL:
             raise ValueError(f"outbox item {self.id} is a {self.kind}, not mail")
-        parsed = read_stored(self.payload, _READ)
+        # The desk's own mail is one text part, read without the feed parser.
+        parsed = read_one_part(self.payload, _READ)
+        if parsed is None:
+            parsed = BytesParser(policy=_READ).parsebytes(self.payload)
+        assert isinstance(parsed, EmailMessage)
         for part in parsed.walk():
             # The parse kept the raw header lines; later reads use the standard policy.
             part.policy = email.policy.default
